@@ -1,0 +1,66 @@
+#include "common/config.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+namespace kasten {
+namespace {
+
+TEST(ConfigTest, DefaultsFollowKastenHomeThenHome) {
+    ConfigSources src;
+    src.env = {{"HOME", "/home/u"}};
+    EXPECT_EQ(load_config(src).value().data_dir, "/home/u/.local/share/kasten");
+    src.env["KASTEN_HOME"] = "/srv/k";
+    Config c = load_config(src).value();
+    EXPECT_EQ(c.data_dir, "/srv/k");
+    EXPECT_EQ(c.host, "127.0.0.1");
+    EXPECT_EQ(c.effective_glove_path(), "/srv/k/embeddings/glove-6b-100d.kvec");
+}
+
+TEST(ConfigTest, PrecedenceFileEnvFlags) {
+    auto dir = std::filesystem::temp_directory_path() / "kasten_config_test";
+    std::filesystem::create_directories(dir);
+    std::string file = (dir / "c.json").string();
+    std::ofstream(file) << R"({"port": 9000, "embedder": "hashing", "max_top_k": 50,
+                              "api_keys": {"key-aaaaaaaa": ["alice"]}})";
+    ConfigSources src;
+    src.config_file = file;
+    src.env = {{"KASTEN_HOME", dir.string()}};
+    Config c = load_config(src).value();
+    EXPECT_EQ(c.port, 9000);
+    EXPECT_EQ(c.max_top_k, 50);
+    EXPECT_EQ(c.api_keys.at("key-aaaaaaaa"), std::vector<std::string>{"alice"});
+    src.env["KASTEN_PORT"] = "9100";
+    EXPECT_EQ(load_config(src).value().port, 9100);
+    src.flags["port"] = "9200";
+    EXPECT_EQ(load_config(src).value().port, 9200);
+    std::filesystem::remove_all(dir);
+}
+
+TEST(ConfigTest, ClearErrors) {
+    ConfigSources src;
+    src.env = {{"KASTEN_HOME", "/nonexistent-kasten"}};
+    src.flags["port"] = "eighty";
+    auto r = load_config(src);
+    ASSERT_FALSE(r.is_ok());
+    EXPECT_NE(r.status().message().find("--port"), std::string::npos);
+    src.flags = {{"colour", "blue"}};
+    EXPECT_EQ(load_config(src).status().code(), StatusCode::kInvalidArgument);
+    src.flags = {};
+    src.config_file = "/nonexistent-kasten/x.json";
+    EXPECT_EQ(load_config(src).status().code(), StatusCode::kNotFound);
+}
+
+TEST(ConfigTest, ParsesApiKeys) {
+    auto keys = parse_api_keys("key-aaaaaaaa=alice,bob;key-bbbbbbbb=carol").value();
+    EXPECT_EQ(keys.size(), 2u);
+    EXPECT_EQ(keys["key-aaaaaaaa"].size(), 2u);
+    EXPECT_FALSE(parse_api_keys("short=alice").is_ok());
+    EXPECT_FALSE(parse_api_keys("key-aaaaaaaa=").is_ok());
+}
+
+}  // namespace
+}  // namespace kasten
