@@ -1,0 +1,67 @@
+#include "llm/embedder_factory.h"
+
+#include <filesystem>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "llm/glove_embedder.h"
+#include "llm/hashing_embedder.h"
+
+namespace kasten::llm {
+namespace {
+
+std::string how_to_create(const std::string& path) {
+    return fmt::format(
+        "GloVe vectors not found at '{}': run scripts/fetch_glove.sh, then "
+        "`build/kasten embeddings import-glove` to create them",
+        path);
+}
+
+Result<std::unique_ptr<Embedder>> make_hashing(int dim) {
+    if (dim < 1 || dim > HashingEmbedder::kMaxDim) {
+        return Status::invalid_argument(
+            fmt::format("hashing embedder dimension must be in [1, {}], got {}", HashingEmbedder::kMaxDim, dim));
+    }
+    return std::unique_ptr<Embedder>(std::make_unique<HashingEmbedder>(dim));
+}
+
+bool file_exists(const std::string& path) {
+    std::error_code ec;
+    return !path.empty() && std::filesystem::exists(path, ec);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Embedder>> create_embedder(std::string_view kind, const std::string& glove_path,
+                                                  int hashing_dim) {
+    if (kind == "hashing") return make_hashing(hashing_dim);
+    if (kind == "glove") {
+        if (!file_exists(glove_path)) return Status::not_found(how_to_create(glove_path));
+        KASTEN_ASSIGN_OR_RETURN(std::unique_ptr<GloveEmbedder> glove, GloveEmbedder::load(glove_path));
+        log::info("embedder: {} ({} words) from {}", glove->id(), glove->vocabulary_size(), glove_path);
+        return std::unique_ptr<Embedder>(std::move(glove));
+    }
+    if (kind != "auto") {
+        return Status::invalid_argument(fmt::format("unknown embedder '{}' (expected auto, glove or hashing)", kind));
+    }
+    KASTEN_ASSIGN_OR_RETURN(std::unique_ptr<Embedder> hashing, make_hashing(hashing_dim));
+    if (!file_exists(glove_path)) {
+        log::info(
+            "embedder: {} (no GloVe vectors at '{}'; run scripts/fetch_glove.sh and "
+            "`build/kasten embeddings import-glove` for better semantic recall)",
+            hashing->id(), glove_path);
+        return hashing;
+    }
+    Result<std::unique_ptr<GloveEmbedder>> glove = GloveEmbedder::load(glove_path);
+    if (!glove.is_ok()) {
+        log::warn("embedder: cannot load GloVe vectors ({}); falling back to {}", glove.status().to_string(),
+                  hashing->id());
+        return hashing;
+    }
+    log::info("embedder: {} ({} words) from {}", glove.value()->id(), glove.value()->vocabulary_size(), glove_path);
+    return std::unique_ptr<Embedder>(std::move(glove).value());
+}
+
+}  // namespace kasten::llm

@@ -1,0 +1,1213 @@
+#include "memory/memory_manager.h"
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+
+#include "common/log.h"
+#include "common/sha256.h"
+#include "memory/cube_archive.h"
+#include "memory/id_generator.h"
+#include "memory/input_validation.h"
+#include "retrieval/flat_vector_index.h"
+#include "retrieval/fusion.h"
+#include "retrieval/lexical_index.h"
+#include "store/cube_store.h"
+#include "store/database.h"
+#include "store/event_log.h"
+#include "store/link_store.h"
+#include "store/meta_store.h"
+#include "store/note_store.h"
+#include "store/session_store.h"
+#include "store/turn_store.h"
+
+namespace kasten::memory {
+
+using retrieval::ScoredId;
+using retrieval::SearchFilter;
+using retrieval::UnitAttrs;
+using retrieval::UnitType;
+
+namespace {
+
+constexpr int kMaxMessagesPerAdd = 1000;
+constexpr char kWatermarkKey[] = "kasten.event_seq";
+
+UnitType unit_of(Granularity g) {
+    switch (g) {
+        case Granularity::kTurn: return UnitType::kTurn;
+        case Granularity::kSession: return UnitType::kSession;
+        case Granularity::kNote: return UnitType::kNote;
+    }
+    return UnitType::kTurn;
+}
+
+// Normalised form used for the content hash: lower-case ASCII, whitespace runs collapsed, trimmed.
+std::string normalize_for_hash(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    bool space = false;
+    for (char c : text) {
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            space = !out.empty();
+            continue;
+        }
+        if (space) out.push_back(' ');
+        space = false;
+        out.push_back((c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c);
+    }
+    return out;
+}
+
+// The text a note is indexed and embedded under: content plus its keywords, tags and context (A-MEM).
+std::string note_index_text(const store::NoteRecord& n) {
+    std::string s = n.content;
+    if (!n.context.empty()) s += "\n" + n.context;
+    for (const auto& k : n.keywords) s += " " + k;
+    for (const auto& t : n.tags) s += " " + t;
+    return s;
+}
+
+std::string session_text(const std::vector<store::TurnRecord>& turns) {
+    std::string s;
+    for (const auto& t : turns) {
+        if (!s.empty()) s += '\n';
+        s += t.role;
+        s += ": ";
+        s += t.content;
+    }
+    return s;
+}
+
+UnitAttrs turn_attrs(const store::TurnRecord& t) {
+    return UnitAttrs{t.cube_id, UnitType::kTurn, t.id, t.conv_time, t.role, t.session_id};
+}
+UnitAttrs session_attrs(const store::SessionRecord& s) {
+    return UnitAttrs{s.cube_id, UnitType::kSession, s.id, s.started_at, "", s.id};
+}
+UnitAttrs note_attrs(const store::NoteRecord& n) {
+    return UnitAttrs{n.cube_id, UnitType::kNote, n.id, n.valid_from.value_or(n.recorded_at), "", ""};
+}
+
+// A note is visible to a search: current active notes by default; as of a system time, those recorded by then and
+// not yet superseded.
+bool note_visible(const store::NoteRecord& n, const std::optional<TimeMs>& as_of) {
+    if (n.status == store::NoteStatus::kDeleted) return false;
+    if (!as_of) return n.status == store::NoteStatus::kActive;
+    if (n.recorded_at > *as_of) return false;
+    if (n.superseded_at && *n.superseded_at <= *as_of) return false;
+    if (n.status == store::NoteStatus::kArchived) return false;
+    return true;
+}
+
+}  // namespace
+
+const char* granularity_name(Granularity g) {
+    switch (g) {
+        case Granularity::kTurn: return "turn";
+        case Granularity::kSession: return "session";
+        case Granularity::kNote: return "note";
+    }
+    return "turn";
+}
+
+bool parse_granularity(const std::string& text, Granularity* out) {
+    if (text == "turn") *out = Granularity::kTurn;
+    else if (text == "session") *out = Granularity::kSession;
+    else if (text == "note") *out = Granularity::kNote;
+    else return false;
+    return true;
+}
+
+const char* retriever_name(Retriever r) {
+    switch (r) {
+        case Retriever::kLexical: return "lexical";
+        case Retriever::kVector: return "vector";
+        case Retriever::kHybrid: return "hybrid";
+    }
+    return "hybrid";
+}
+
+bool parse_retriever(const std::string& text, Retriever* out) {
+    if (text == "lexical") *out = Retriever::kLexical;
+    else if (text == "vector") *out = Retriever::kVector;
+    else if (text == "hybrid") *out = Retriever::kHybrid;
+    else return false;
+    return true;
+}
+
+struct MemoryManager::Impl {
+    MemoryOptions options;
+    const Clock* clock = nullptr;
+    std::shared_ptr<const llm::Embedder> embedder;
+    std::string embedder_id;
+
+    // Guards the store and the index-write sequence. Index searches use the indexes' own locks.
+    std::mutex mu;
+    std::unique_ptr<store::Database> db;
+    std::unique_ptr<store::CubeStore> cubes;
+    std::unique_ptr<store::SessionStore> sessions;
+    std::unique_ptr<store::TurnStore> turns;
+    std::unique_ptr<store::NoteStore> notes;
+    std::unique_ptr<store::LinkStore> links;
+    std::unique_ptr<store::EventLog> events;
+    std::unique_ptr<store::MetaStore> meta;
+
+    std::unique_ptr<retrieval::LexicalIndex> lexical;
+    std::unique_ptr<retrieval::FlatVectorIndex> vectors;
+    // Cubes whose stored vectors come from another embedder: vector search on them is refused until reindexed.
+    std::set<std::string> foreign_vector_cubes;
+
+    std::int64_t last_event_seq = 0;   // highest event seq whose index updates are applied
+    std::int64_t uncommitted_units = 0;
+    std::atomic<std::int64_t> turns_added{0};
+    std::atomic<std::int64_t> searches{0};
+
+    // ---- helpers, all REQUIRE mu held ----
+
+    Result<std::int64_t> log_event(const std::string& cube, const std::string& actor, const std::string& action,
+                                   const std::string& target_type, const std::string& target_id,
+                                   const std::string& detail_json = "{}") {
+        store::EventRecord e;
+        e.cube_id = cube;
+        e.actor = actor;
+        e.action = action;
+        e.target_type = target_type;
+        e.target_id = target_id;
+        e.detail_json = detail_json;
+        e.at = clock->now_ms();
+        return events->append(e);
+    }
+
+    Status maybe_commit_lexical(std::int64_t units) {
+        uncommitted_units += units;
+        if (uncommitted_units < options.lexical_commit_every) return Status::ok();
+        return commit_lexical();
+    }
+
+    Status commit_lexical() {
+        KASTEN_RETURN_IF_ERROR(lexical->set_metadata(kWatermarkKey, std::to_string(last_event_seq)));
+        KASTEN_RETURN_IF_ERROR(lexical->commit());
+        uncommitted_units = 0;
+        return Status::ok();
+    }
+
+    Status check_cube_embedder(const store::CubeRecord& cube) {
+        if (!cube.embedder_id.empty() && cube.embedder_id != embedder_id) {
+            return Status::failed_precondition("cube '" + cube.id + "' holds vectors from embedder '" +
+                                               cube.embedder_id + "' but the active embedder is '" + embedder_id +
+                                               "'; run `kasten reindex --cube " + cube.id + "` to re-embed it");
+        }
+        return Status::ok();
+    }
+
+    Status index_turn(const store::TurnRecord& t) {
+        KASTEN_RETURN_IF_ERROR(lexical->upsert(turn_attrs(t), t.content));
+        if (!t.embedding.empty()) KASTEN_RETURN_IF_ERROR(vectors->upsert(turn_attrs(t), t.embedding));
+        return Status::ok();
+    }
+
+    Status index_session(const store::SessionRecord& s, const std::string& text) {
+        KASTEN_RETURN_IF_ERROR(lexical->upsert(session_attrs(s), text));
+        if (!s.embedding.empty()) KASTEN_RETURN_IF_ERROR(vectors->upsert(session_attrs(s), s.embedding));
+        return Status::ok();
+    }
+
+    Status index_note(const store::NoteRecord& n) {
+        if (n.status == store::NoteStatus::kDeleted) {
+            KASTEN_RETURN_IF_ERROR(lexical->remove(n.cube_id, UnitType::kNote, n.id));
+            return vectors->remove(n.cube_id, UnitType::kNote, n.id);
+        }
+        KASTEN_RETURN_IF_ERROR(lexical->upsert(note_attrs(n), note_index_text(n)));
+        if (!n.embedding.empty()) KASTEN_RETURN_IF_ERROR(vectors->upsert(note_attrs(n), n.embedding));
+        return Status::ok();
+    }
+
+    // Loads every stored vector of a cube into the vector index (vectors of a foreign embedder are skipped and the
+    // cube is marked).
+    Status load_vectors(const store::CubeRecord& cube) {
+        KASTEN_RETURN_IF_ERROR(vectors->remove_cube(cube.id));
+        if (!cube.embedder_id.empty() && cube.embedder_id != embedder_id) {
+            foreign_vector_cubes.insert(cube.id);
+            log::warn("cube '{}' was embedded with '{}', active embedder is '{}': vector search disabled for it "
+                      "until `kasten reindex --cube {}`",
+                      cube.id, cube.embedder_id, embedder_id, cube.id);
+            return Status::ok();
+        }
+        foreign_vector_cubes.erase(cube.id);
+        KASTEN_RETURN_IF_ERROR(turns->for_each(cube.id, [&](const store::TurnRecord& t) -> Status {
+            if (t.embedding.empty() || t.embedder_id != embedder_id) return Status::ok();
+            return vectors->upsert(turn_attrs(t), t.embedding);
+        }));
+        KASTEN_ASSIGN_OR_RETURN(auto ss, sessions->list(cube.id, -1, 0));
+        for (const auto& s : ss) {
+            if (s.embedding.empty() || s.embedder_id != embedder_id) continue;
+            KASTEN_RETURN_IF_ERROR(vectors->upsert(session_attrs(s), s.embedding));
+        }
+        return notes->for_each(cube.id, [&](const store::NoteRecord& n) -> Status {
+            if (n.embedding.empty() || n.embedder_id != embedder_id || n.status == store::NoteStatus::kDeleted) {
+                return Status::ok();
+            }
+            return vectors->upsert(note_attrs(n), n.embedding);
+        });
+    }
+
+    // Rebuilds the lexical documents of one cube from the store.
+    Status rebuild_lexical(const std::string& cube_id, std::int64_t* units) {
+        KASTEN_RETURN_IF_ERROR(lexical->remove_cube(cube_id));
+        std::int64_t n = 0;
+        KASTEN_RETURN_IF_ERROR(turns->for_each(cube_id, [&](const store::TurnRecord& t) -> Status {
+            ++n;
+            return lexical->upsert(turn_attrs(t), t.content);
+        }));
+        KASTEN_ASSIGN_OR_RETURN(auto ss, sessions->list(cube_id, -1, 0));
+        for (const auto& s : ss) {
+            KASTEN_ASSIGN_OR_RETURN(auto ts, turns->list_by_session(cube_id, s.id));
+            KASTEN_RETURN_IF_ERROR(lexical->upsert(session_attrs(s), session_text(ts)));
+            ++n;
+        }
+        KASTEN_RETURN_IF_ERROR(notes->for_each(cube_id, [&](const store::NoteRecord& note) -> Status {
+            if (note.status == store::NoteStatus::kDeleted) return Status::ok();
+            ++n;
+            return lexical->upsert(note_attrs(note), note_index_text(note));
+        }));
+        if (units) *units += n;
+        return Status::ok();
+    }
+
+    // Compares per-cube, per-type counts of the store and both indexes.
+    Result<ConsistencyReport> consistency() {
+        ConsistencyReport report;
+        KASTEN_ASSIGN_OR_RETURN(auto all, cubes->list());
+        for (const auto& c : all) {
+            KASTEN_ASSIGN_OR_RETURN(std::int64_t nt, turns->count(c.id));
+            KASTEN_ASSIGN_OR_RETURN(std::int64_t ns, sessions->count(c.id));
+            std::int64_t nn = 0;
+            KASTEN_RETURN_IF_ERROR(notes->for_each(c.id, [&](const store::NoteRecord& n) -> Status {
+                if (n.status != store::NoteStatus::kDeleted) ++nn;
+                return Status::ok();
+            }));
+            const std::pair<UnitType, std::int64_t> expected[] = {
+                {UnitType::kTurn, nt}, {UnitType::kSession, ns}, {UnitType::kNote, nn}};
+            bool vectors_expected = c.embedder_id == embedder_id || c.embedder_id.empty();
+            for (auto [type, count] : expected) {
+                KASTEN_ASSIGN_OR_RETURN(std::uint64_t lex, lexical->count(c.id, type));
+                std::int64_t vec = static_cast<std::int64_t>(vectors->size(c.id, type));
+                bool ok = static_cast<std::int64_t>(lex) == count && (!vectors_expected || vec == count);
+                if (!ok) {
+                    report.mismatches.push_back(
+                        {c.id, retrieval::unit_type_name(type), count, static_cast<std::int64_t>(lex), vec});
+                }
+            }
+        }
+        return report;
+    }
+
+    Status recover_indexes() {
+        KASTEN_ASSIGN_OR_RETURN(auto all, cubes->list());
+        std::set<std::string> existing;
+        for (const auto& c : all) existing.insert(c.id);
+
+        // 1. Lexical: re-index every cube touched by an event after the index's committed watermark.
+        std::int64_t watermark = 0;
+        auto wm = lexical->metadata(kWatermarkKey);
+        if (wm.is_ok() && !wm->empty()) watermark = std::stoll(*wm);
+        std::set<std::string> touched;
+        std::int64_t max_seq = watermark;
+        for (std::int64_t after = watermark;;) {
+            KASTEN_ASSIGN_OR_RETURN(auto evs, events->list_all(after, 5000));
+            if (evs.empty()) break;
+            for (const auto& e : evs) {
+                touched.insert(e.cube_id);
+                max_seq = std::max(max_seq, e.seq);
+            }
+            after = evs.back().seq;
+        }
+        std::int64_t units = 0;
+        for (const auto& cube : touched) {
+            if (existing.count(cube)) {
+                KASTEN_RETURN_IF_ERROR(rebuild_lexical(cube, &units));
+            } else {
+                KASTEN_RETURN_IF_ERROR(lexical->remove_cube(cube));
+            }
+        }
+        last_event_seq = max_seq;
+        // 2. Vectors live in memory: load them from the store.
+        for (const auto& c : all) KASTEN_RETURN_IF_ERROR(load_vectors(c));
+        // 3. Counts must now agree; anything else (a lost or foreign index directory) is rebuilt.
+        KASTEN_ASSIGN_OR_RETURN(auto report, consistency());
+        std::set<std::string> bad;
+        for (const auto& m : report.mismatches) bad.insert(m.cube_id);
+        for (const auto& cube : bad) {
+            log::warn("lexical index disagrees with the store for cube '{}': rebuilding it", cube);
+            KASTEN_RETURN_IF_ERROR(rebuild_lexical(cube, &units));
+        }
+        if (!touched.empty() || !bad.empty()) {
+            log::info("index recovery: re-indexed {} units in {} cube(s)", units, touched.size() + bad.size());
+        }
+        return commit_lexical();
+    }
+};
+
+MemoryManager::MemoryManager(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+MemoryManager::~MemoryManager() {
+    if (!impl_) return;
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (impl_->lexical && impl_->db) {
+        Status st = impl_->commit_lexical();
+        if (!st.is_ok()) log::error("closing memory: {}", st.to_string());
+    }
+}
+
+Result<std::unique_ptr<MemoryManager>> MemoryManager::open(MemoryOptions options) {
+    if (!options.embedder) return Status::invalid_argument("MemoryOptions.embedder is required");
+    auto impl = std::make_unique<Impl>();
+    impl->clock = options.clock ? options.clock : &SystemClock::instance();
+    impl->embedder = options.embedder;
+    impl->embedder_id = options.embedder->id();
+    if (options.in_memory) {
+        KASTEN_ASSIGN_OR_RETURN(impl->db, store::Database::open(":memory:"));
+        impl->lexical = retrieval::LexicalIndex::in_memory();
+    } else {
+        if (options.data_dir.empty()) return Status::invalid_argument("MemoryOptions.data_dir is required");
+        std::error_code ec;
+        std::filesystem::create_directories(options.data_dir, ec);
+        if (ec) return Status::io_error("cannot create data dir '" + options.data_dir + "': " + ec.message());
+        // Lexical first: its lock tells us when another process owns this data dir.
+        KASTEN_ASSIGN_OR_RETURN(impl->lexical, retrieval::LexicalIndex::open(options.data_dir + "/lexical"));
+        KASTEN_ASSIGN_OR_RETURN(impl->db, store::Database::open(options.data_dir + "/kasten.db"));
+    }
+    impl->vectors = std::make_unique<retrieval::FlatVectorIndex>(impl->embedder->dim());
+    auto& db = *impl->db;
+    impl->cubes = std::make_unique<store::CubeStore>(db);
+    impl->sessions = std::make_unique<store::SessionStore>(db);
+    impl->turns = std::make_unique<store::TurnStore>(db);
+    impl->notes = std::make_unique<store::NoteStore>(db);
+    impl->links = std::make_unique<store::LinkStore>(db);
+    impl->events = std::make_unique<store::EventLog>(db);
+    impl->meta = std::make_unique<store::MetaStore>(db);
+    impl->options = std::move(options);
+    {
+        std::lock_guard<std::mutex> lock(impl->mu);
+        if (!impl->options.in_memory) KASTEN_RETURN_IF_ERROR(impl->recover_indexes());
+    }
+    return std::unique_ptr<MemoryManager>(new MemoryManager(std::move(impl)));
+}
+
+// ---------------------------------------------------------------- cubes
+
+Result<store::CubeRecord> MemoryManager::create_cube(const std::string& id, const std::string& name,
+                                                     const std::string& actor) {
+    KASTEN_RETURN_IF_ERROR(validate_identifier("cube id", id));
+    KASTEN_RETURN_IF_ERROR(validate_text("name", name, true));
+    auto& m = *impl_;
+    std::lock_guard<std::mutex> lock(m.mu);
+    store::CubeRecord c;
+    c.id = id;
+    c.name = name.empty() ? id : name;
+    c.embedder_id = m.embedder_id;
+    c.created_at = m.clock->now_ms();
+    store::Transaction tx(*m.db);
+    KASTEN_RETURN_IF_ERROR(tx.begin());
+    Status st = m.cubes->create(c);
+    if (st.code() == StatusCode::kAlreadyExists) return Status::already_exists("cube '" + id + "' already exists");
+    KASTEN_RETURN_IF_ERROR(st);
+    KASTEN_ASSIGN_OR_RETURN(std::int64_t seq, m.log_event(id, actor, "cube.create", "cube", id));
+    KASTEN_RETURN_IF_ERROR(tx.commit());
+    m.last_event_seq = seq;
+    return c;
+}
+
+Result<CubeInfo> MemoryManager::get_cube(const std::string& id) {
+    auto& m = *impl_;
+    std::lock_guard<std::mutex> lock(m.mu);
+    auto c = m.cubes->get(id);
+    if (!c) {
+        if (c.status().code() == StatusCode::kNotFound) return Status::not_found("cube '" + id + "' does not exist");
+        return c.status();
+    }
+    KASTEN_ASSIGN_OR_RETURN(auto stats, m.cubes->stats(id));
+    CubeInfo info;
+    info.cube = std::move(c).value();
+    info.sessions = stats.sessions;
+    info.turns = stats.turns;
+    info.notes = stats.notes;
+    info.links = stats.links;
+    return info;
+}
+
+Result<std::vector<store::CubeRecord>> MemoryManager::list_cubes() {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    return impl_->cubes->list();
+}
+
+Status MemoryManager::delete_cube(const std::string& id, const std::string& actor) {
+    auto& m = *impl_;
+    std::lock_guard<std::mutex> lock(m.mu);
+    store::Transaction tx(*m.db);
+    KASTEN_RETURN_IF_ERROR(tx.begin());
+    Status st = m.cubes->remove(id);
+    if (st.code() == StatusCode::kNotFound) return Status::not_found("cube '" + id + "' does not exist");
+    KASTEN_RETURN_IF_ERROR(st);
+    KASTEN_ASSIGN_OR_RETURN(std::int64_t seq, m.log_event(id, actor, "cube.delete", "cube", id));
+    KASTEN_RETURN_IF_ERROR(tx.commit());
+    m.last_event_seq = seq;
+    m.foreign_vector_cubes.erase(id);
+    KASTEN_RETURN_IF_ERROR(m.vectors->remove_cube(id));
+    KASTEN_RETURN_IF_ERROR(m.lexical->remove_cube(id));
+    // Deletion is committed to the lexical index at once: deleted data must not be found after a crash either.
+    return m.commit_lexical();
+}
+
+// ---------------------------------------------------------------- turns and sessions
+
+Result<AddMessagesResult> MemoryManager::add_messages(const AddMessagesRequest& req, bool create_cube_if_missing) {
+    auto& m = *impl_;
+    KASTEN_RETURN_IF_ERROR(validate_identifier("cube id", req.cube_id));
+    if (!req.session_id.empty()) KASTEN_RETURN_IF_ERROR(validate_identifier("session_id", req.session_id));
+    if (req.messages.empty()) return Status::invalid_argument("messages must not be empty");
+    if (req.messages.size() > static_cast<size_t>(kMaxMessagesPerAdd)) {
+        return Status::invalid_argument("at most " + std::to_string(kMaxMessagesPerAdd) + " messages per add");
+    }
+    const TimeMs now = m.clock->now_ms();
+    std::vector<store::TurnRecord> new_turns(req.messages.size());
+    for (size_t i = 0; i < req.messages.size(); ++i) {
+        const auto& msg = req.messages[i];
+        std::string field = "messages[" + std::to_string(i) + "]";
+        KASTEN_RETURN_IF_ERROR(validate_role(msg.role).with_context(field));
+        KASTEN_RETURN_IF_ERROR(validate_text(field + ".content", msg.content, false));
+        auto& t = new_turns[i];
+        t.id = generate_id("t_");
+        t.cube_id = req.cube_id;
+        t.role = msg.role;
+        t.content = msg.content;
+        t.conv_time = msg.time ? *msg.time : (req.time ? *req.time : now);
+        t.ingested_at = now;
+        // Embedding is the expensive part and needs no lock.
+        t.embedding = m.embedder->embed(t.content);
+        t.embedder_id = m.embedder_id;
+    }
+
+    std::lock_guard<std::mutex> lock(m.mu);
+    store::Transaction tx(*m.db);
+    KASTEN_RETURN_IF_ERROR(tx.begin());
+    auto cube = m.cubes->get(req.cube_id);
+    if (!cube) {
+        if (cube.status().code() != StatusCode::kNotFound) return cube.status();
+        if (!create_cube_if_missing) return Status::not_found("cube '" + req.cube_id + "' does not exist");
+        store::CubeRecord c;
+        c.id = req.cube_id;
+        c.name = req.cube_id;
+        c.embedder_id = m.embedder_id;
+        c.created_at = now;
+        KASTEN_RETURN_IF_ERROR(m.cubes->create(c));
+        KASTEN_RETURN_IF_ERROR(m.log_event(c.id, req.actor, "cube.create", "cube", c.id).status());
+    } else {
+        KASTEN_RETURN_IF_ERROR(m.check_cube_embedder(*cube));
+        if (cube->embedder_id.empty()) KASTEN_RETURN_IF_ERROR(m.cubes->set_embedder(req.cube_id, m.embedder_id));
+    }
+
+    store::SessionRecord session;
+    bool new_session = false;
+    std::string external = req.session_id;
+    if (!external.empty()) {
+        auto s = m.sessions->get_by_external(req.cube_id, external);
+        if (s) {
+            session = std::move(s).value();
+        } else if (s.status().code() == StatusCode::kNotFound) {
+            new_session = true;
+        } else {
+            return s.status();
+        }
+    } else {
+        new_session = true;
+        external = generate_id("session-");
+    }
+    TimeMs first_time = new_turns.front().conv_time;
+    for (const auto& t : new_turns) first_time = std::min(first_time, t.conv_time);
+    if (new_session) {
+        session.id = generate_id("s_");
+        session.cube_id = req.cube_id;
+        session.external_id = external;
+        session.started_at = first_time;
+        KASTEN_RETURN_IF_ERROR(m.sessions->insert(session));
+    } else if (first_time < session.started_at) {
+        session.started_at = first_time;
+        KASTEN_RETURN_IF_ERROR(m.sessions->set_started_at(req.cube_id, session.id, first_time));
+    }
+    int next = 0;
+    if (!new_session) {
+        KASTEN_ASSIGN_OR_RETURN(next, m.turns->next_index(req.cube_id, session.id));
+    }
+    for (auto& t : new_turns) {
+        t.session_id = session.id;
+        t.index = next++;
+        KASTEN_RETURN_IF_ERROR(m.turns->insert(t));
+    }
+    std::vector<store::TurnRecord> all_turns;
+    if (new_session) {
+        all_turns = new_turns;
+    } else {
+        KASTEN_ASSIGN_OR_RETURN(all_turns, m.turns->list_by_session(req.cube_id, session.id));
+    }
+    std::string stext = session_text(all_turns);
+    session.embedding = m.embedder->embed(stext);
+    session.embedder_id = m.embedder_id;
+    KASTEN_RETURN_IF_ERROR(m.sessions->update_embedding(req.cube_id, session.id, session.embedding, m.embedder_id));
+    KASTEN_ASSIGN_OR_RETURN(
+        std::int64_t seq,
+        m.log_event(req.cube_id, req.actor, "turns.add", "session", external,
+                    "{\"turns\":" + std::to_string(new_turns.size()) + "}"));
+    KASTEN_RETURN_IF_ERROR(tx.commit());
+
+    // The store is committed: the add is acknowledged from here on. Index failures are logged and repaired at the next
+    // open (the event is past the lexical watermark).
+    m.last_event_seq = seq;
+    for (const auto& t : new_turns) {
+        Status st = m.index_turn(t);
+        if (!st.is_ok()) log::error("indexing turn {}: {}", t.id, st.to_string());
+    }
+    Status st = m.index_session(session, stext);
+    if (!st.is_ok()) log::error("indexing session {}: {}", session.id, st.to_string());
+    st = m.maybe_commit_lexical(static_cast<std::int64_t>(new_turns.size()) + 1);
+    if (!st.is_ok()) log::error("committing the lexical index: {}", st.to_string());
+    m.turns_added += static_cast<std::int64_t>(new_turns.size());
+
+    AddMessagesResult result;
+    result.session_id = external;
+    for (const auto& t : new_turns) result.turn_ids.push_back(t.id);
+    return result;
+}
+
+Result<std::vector<store::SessionRecord>> MemoryManager::list_sessions(const std::string& cube_id, int limit,
+                                                                       int offset) {
+    auto& m = *impl_;
+    std::lock_guard<std::mutex> lock(m.mu);
+    KASTEN_RETURN_IF_ERROR(m.cubes->get(cube_id).status().with_context("cube '" + cube_id + "'"));
+    KASTEN_ASSIGN_OR_RETURN(auto list, m.sessions->list(cube_id, limit, offset));
+    for (auto& s : list) s.embedding.clear();
+    return list;
+}
+
+Result<SessionView> MemoryManager::get_session(const std::string& cube_id, const std::string& external_id) {
+    auto& m = *impl_;
+    std::lock_guard<std::mutex> lock(m.mu);
+    auto s = m.sessions->get_by_external(cube_id, external_id);
+    if (!s) {
+        if (s.status().code() == StatusCode::kNotFound) {
+            return Status::not_found("session '" + external_id + "' does not exist in cube '" + cube_id + "'");
+        }
+        return s.status();
+    }
+    SessionView view;
+    view.session = std::move(s).value();
+    view.session.embedding.clear();
+    KASTEN_ASSIGN_OR_RETURN(view.turns, m.turns->list_by_session(cube_id, view.session.id));
+    for (auto& t : view.turns) t.embedding.clear();
+    return view;
+}
+
+Status MemoryManager::delete_session(const std::string& cube_id, const std::string& external_id,
+                                     const std::string& actor) {
+    auto& m = *impl_;
+    std::lock_guard<std::mutex> lock(m.mu);
+    auto s = m.sessions->get_by_external(cube_id, external_id);
+    if (!s) {
+        if (s.status().code() == StatusCode::kNotFound) {
+            return Status::not_found("session '" + external_id + "' does not exist in cube '" + cube_id + "'");
+        }
+        return s.status();
+    }
+    KASTEN_ASSIGN_OR_RETURN(auto ts, m.turns->list_by_session(cube_id, s->id));
+    store::Transaction tx(*m.db);
+    KASTEN_RETURN_IF_ERROR(tx.begin());
+    KASTEN_RETURN_IF_ERROR(m.sessions->remove(cube_id, s->id));
+    KASTEN_ASSIGN_OR_RETURN(std::int64_t seq, m.log_event(cube_id, actor, "session.delete", "session", external_id));
+    KASTEN_RETURN_IF_ERROR(tx.commit());
+    m.last_event_seq = seq;
+    for (const auto& t : ts) {
+        KASTEN_RETURN_IF_ERROR(m.lexical->remove(cube_id, UnitType::kTurn, t.id));
+        KASTEN_RETURN_IF_ERROR(m.vectors->remove(cube_id, UnitType::kTurn, t.id));
+    }
+    KASTEN_RETURN_IF_ERROR(m.lexical->remove(cube_id, UnitType::kSession, s->id));
+    KASTEN_RETURN_IF_ERROR(m.vectors->remove(cube_id, UnitType::kSession, s->id));
+    return m.commit_lexical();
+}
+
+Result<store::TurnRecord> MemoryManager::get_turn(const std::string& cube_id, const std::string& turn_id) {
+    auto& m = *impl_;
+    std::lock_guard<std::mutex> lock(m.mu);
+    auto t = m.turns->get(cube_id, turn_id);
+    if (!t) {
+        if (t.status().code() == StatusCode::kNotFound) {
+            return Status::not_found("turn '" + turn_id + "' does not exist in cube '" + cube_id + "'");
+        }
+        return t.status();
+    }
+    t->embedding.clear();
+    return t;
+}
+
+Result<std::vector<store::TurnRecord>> MemoryManager::list_turns(const std::string& cube_id, int limit, int offset) {
+    auto& m = *impl_;
+    std::lock_guard<std::mutex> lock(m.mu);
+    KASTEN_RETURN_IF_ERROR(m.cubes->get(cube_id).status().with_context("cube '" + cube_id + "'"));
+    KASTEN_ASSIGN_OR_RETURN(auto list, m.turns->list(cube_id, limit, offset));
+    for (auto& t : list) t.embedding.clear();
+    return list;
+}
+
+Status MemoryManager::delete_turn(const std::string& cube_id, const std::string& turn_id, const std::string& actor) {
+    auto& m = *impl_;
+    std::lock_guard<std::mutex> lock(m.mu);
+    auto t = m.turns->get(cube_id, turn_id);
+    if (!t) {
+        if (t.status().code() == StatusCode::kNotFound) {
+            return Status::not_found("turn '" + turn_id + "' does not exist in cube '" + cube_id + "'");
+        }
+        return t.status();
+    }
+    KASTEN_ASSIGN_OR_RETURN(auto session, m.sessions->get(cube_id, t->session_id));
+    store::Transaction tx(*m.db);
+    KASTEN_RETURN_IF_ERROR(tx.begin());
+    KASTEN_RETURN_IF_ERROR(m.turns->remove(cube_id, turn_id));
+    KASTEN_ASSIGN_OR_RETURN(auto rest, m.turns->list_by_session(cube_id, session.id));
+    std::string stext = session_text(rest);
+    if (!rest.empty()) {
+        session.embedding = m.embedder->embed(stext);
+        KASTEN_RETURN_IF_ERROR(m.sessions->update_embedding(cube_id, session.id, session.embedding, m.embedder_id));
+    }
+    KASTEN_ASSIGN_OR_RETURN(std::int64_t seq, m.log_event(cube_id, actor, "turn.delete", "turn", turn_id));
+    KASTEN_RETURN_IF_ERROR(tx.commit());
+    m.last_event_seq = seq;
+    KASTEN_RETURN_IF_ERROR(m.lexical->remove(cube_id, UnitType::kTurn, turn_id));
+    KASTEN_RETURN_IF_ERROR(m.vectors->remove(cube_id, UnitType::kTurn, turn_id));
+    KASTEN_RETURN_IF_ERROR(m.index_session(session, stext));
+    return m.commit_lexical();
+}
+
+// ---------------------------------------------------------------- notes
+
+Result<store::NoteRecord> MemoryManager::add_note(const std::string& cube_id, const NoteInput& in,
+                                                  const std::string& actor) {
+    auto& m = *impl_;
+    KASTEN_RETURN_IF_ERROR(validate_identifier("cube id", cube_id));
+    KASTEN_RETURN_IF_ERROR(validate_text("content", in.content, false));
+    KASTEN_RETURN_IF_ERROR(validate_text("kind", in.kind, false));
+    KASTEN_RETURN_IF_ERROR(validate_text("context", in.context, true));
+    for (const auto& k : in.keywords) KASTEN_RETURN_IF_ERROR(validate_text("keywords", k, false));
+    for (const auto& k : in.tags) KASTEN_RETURN_IF_ERROR(validate_text("tags", k, false));
+    if (in.importance < 0 || in.importance > 1) return Status::invalid_argument("importance must be within [0, 1]");
+    if (in.valid_from && in.valid_to && *in.valid_to < *in.valid_from) {
+        return Status::invalid_argument("valid_to is before valid_from");
+    }
+    const TimeMs now = m.clock->now_ms();
+    store::NoteRecord n;
+    n.id = generate_id("n_");
+    n.cube_id = cube_id;
+    n.content = in.content;
+    n.kind = in.kind;
+    n.keywords = in.keywords;
+    n.tags = in.tags;
+    n.context = in.context;
+    n.source_turn_ids = in.source_turn_ids;
+    n.valid_from = in.valid_from;
+    n.valid_to = in.valid_to;
+    n.recorded_at = now;
+    n.importance = in.importance;
+    n.strength = 1.0;
+    n.last_access = now;
+    n.updated_at = now;
+    n.content_hash = Sha256::hex(normalize_for_hash(n.content));
+    n.embedding = m.embedder->embed(note_index_text(n));
+    n.embedder_id = m.embedder_id;
+
+    std::lock_guard<std::mutex> lock(m.mu);
+    auto cube = m.cubes->get(cube_id);
+    if (!cube) {
+        if (cube.status().code() == StatusCode::kNotFound) {
+            return Status::not_found("cube '" + cube_id + "' does not exist");
+        }
+        return cube.status();
+    }
+    KASTEN_RETURN_IF_ERROR(m.check_cube_embedder(*cube));
+    if (!n.source_turn_ids.empty()) {
+        KASTEN_ASSIGN_OR_RETURN(auto found, m.turns->get_many(cube_id, n.source_turn_ids));
+        if (found.size() != std::set<std::string>(n.source_turn_ids.begin(), n.source_turn_ids.end()).size()) {
+            return Status::invalid_argument("source_turn_ids: some turns do not exist in cube '" + cube_id + "'");
+        }
+    }
+    store::Transaction tx(*m.db);
+    KASTEN_RETURN_IF_ERROR(tx.begin());
+    if (cube->embedder_id.empty()) KASTEN_RETURN_IF_ERROR(m.cubes->set_embedder(cube_id, m.embedder_id));
+    KASTEN_RETURN_IF_ERROR(m.notes->insert(n));
+    KASTEN_ASSIGN_OR_RETURN(std::int64_t seq, m.log_event(cube_id, actor, "note.add", "note", n.id));
+    KASTEN_RETURN_IF_ERROR(tx.commit());
+    m.last_event_seq = seq;
+    Status st = m.index_note(n);
+    if (!st.is_ok()) log::error("indexing note {}: {}", n.id, st.to_string());
+    st = m.maybe_commit_lexical(1);
+    if (!st.is_ok()) log::error("committing the lexical index: {}", st.to_string());
+    n.embedding.clear();
+    return n;
+}
+
+Result<store::NoteRecord> MemoryManager::get_note(const std::string& cube_id, const std::string& note_id) {
+    auto& m = *impl_;
+    std::lock_guard<std::mutex> lock(m.mu);
+    auto n = m.notes->get(cube_id, note_id);
+    if (!n) {
+        if (n.status().code() == StatusCode::kNotFound) {
+            return Status::not_found("memory '" + note_id + "' does not exist in cube '" + cube_id + "'");
+        }
+        return n.status();
+    }
+    n->embedding.clear();
+    return n;
+}
+
+Result<std::vector<store::NoteRecord>> MemoryManager::list_notes(const std::string& cube_id,
+                                                                std::optional<store::NoteStatus> status, int limit,
+                                                                int offset) {
+    auto& m = *impl_;
+    std::lock_guard<std::mutex> lock(m.mu);
+    KASTEN_RETURN_IF_ERROR(m.cubes->get(cube_id).status().with_context("cube '" + cube_id + "'"));
+    KASTEN_ASSIGN_OR_RETURN(auto list, m.notes->list(cube_id, status, limit, offset));
+    for (auto& n : list) n.embedding.clear();
+    return list;
+}
+
+Result<store::NoteRecord> MemoryManager::patch_note(const std::string& cube_id, const std::string& note_id,
+                                                    const NotePatch& p) {
+    auto& m = *impl_;
+    if (p.content) KASTEN_RETURN_IF_ERROR(validate_text("content", *p.content, false));
+    if (p.kind) KASTEN_RETURN_IF_ERROR(validate_text("kind", *p.kind, false));
+    if (p.context) KASTEN_RETURN_IF_ERROR(validate_text("context", *p.context, true));
+    if (p.keywords) for (const auto& k : *p.keywords) KASTEN_RETURN_IF_ERROR(validate_text("keywords", k, false));
+    if (p.tags) for (const auto& k : *p.tags) KASTEN_RETURN_IF_ERROR(validate_text("tags", k, false));
+    if (p.importance && (*p.importance < 0 || *p.importance > 1)) {
+        return Status::invalid_argument("importance must be within [0, 1]");
+    }
+    if (p.status && *p.status == store::NoteStatus::kDeleted) {
+        return Status::invalid_argument("status 'deleted' is set by DELETE, not by a patch");
+    }
+    std::lock_guard<std::mutex> lock(m.mu);
+    auto cur = m.notes->get(cube_id, note_id);
+    if (!cur) {
+        if (cur.status().code() == StatusCode::kNotFound) {
+            return Status::not_found("memory '" + note_id + "' does not exist in cube '" + cube_id + "'");
+        }
+        return cur.status();
+    }
+    auto cube = m.cubes->get(cube_id);
+    if (!cube) return cube.status();
+    KASTEN_RETURN_IF_ERROR(m.check_cube_embedder(*cube));
+    store::NoteRecord n = *cur;
+    if (p.content) n.content = *p.content;
+    if (p.kind) n.kind = *p.kind;
+    if (p.keywords) n.keywords = *p.keywords;
+    if (p.tags) n.tags = *p.tags;
+    if (p.context) n.context = *p.context;
+    if (p.valid_from) n.valid_from = *p.valid_from;
+    if (p.valid_to) n.valid_to = *p.valid_to;
+    if (p.importance) n.importance = *p.importance;
+    if (p.status) n.status = *p.status;
+    if (n.valid_from && n.valid_to && *n.valid_to < *n.valid_from) {
+        return Status::invalid_argument("valid_to is before valid_from");
+    }
+    const TimeMs now = m.clock->now_ms();
+    n.updated_at = now;
+    n.content_hash = Sha256::hex(normalize_for_hash(n.content));
+    n.embedding = m.embedder->embed(note_index_text(n));
+    n.embedder_id = m.embedder_id;
+    store::Transaction tx(*m.db);
+    KASTEN_RETURN_IF_ERROR(tx.begin());
+    KASTEN_RETURN_IF_ERROR(m.notes->update(n, p.reason, p.actor, now));
+    KASTEN_RETURN_IF_ERROR(m.notes->set_embedding(cube_id, note_id, n.embedding, m.embedder_id));
+    KASTEN_ASSIGN_OR_RETURN(std::int64_t seq, m.log_event(cube_id, p.actor, "note.patch", "note", note_id));
+    KASTEN_RETURN_IF_ERROR(tx.commit());
+    m.last_event_seq = seq;
+    KASTEN_ASSIGN_OR_RETURN(auto stored, m.notes->get(cube_id, note_id));
+    Status st = m.index_note(stored);
+    if (!st.is_ok()) log::error("indexing note {}: {}", note_id, st.to_string());
+    st = m.maybe_commit_lexical(1);
+    if (!st.is_ok()) log::error("committing the lexical index: {}", st.to_string());
+    stored.embedding.clear();
+    return stored;
+}
+
+Status MemoryManager::delete_note(const std::string& cube_id, const std::string& note_id, const std::string& actor) {
+    auto& m = *impl_;
+    std::lock_guard<std::mutex> lock(m.mu);
+    store::Transaction tx(*m.db);
+    KASTEN_RETURN_IF_ERROR(tx.begin());
+    Status st = m.notes->remove(cube_id, note_id);
+    if (st.code() == StatusCode::kNotFound) {
+        return Status::not_found("memory '" + note_id + "' does not exist in cube '" + cube_id + "'");
+    }
+    KASTEN_RETURN_IF_ERROR(st);
+    KASTEN_ASSIGN_OR_RETURN(std::int64_t seq, m.log_event(cube_id, actor, "note.delete", "note", note_id));
+    KASTEN_RETURN_IF_ERROR(tx.commit());
+    m.last_event_seq = seq;
+    KASTEN_RETURN_IF_ERROR(m.lexical->remove(cube_id, UnitType::kNote, note_id));
+    KASTEN_RETURN_IF_ERROR(m.vectors->remove(cube_id, UnitType::kNote, note_id));
+    return m.commit_lexical();
+}
+
+Result<std::vector<store::NoteVersionRecord>> MemoryManager::note_history(const std::string& cube_id,
+                                                                         const std::string& note_id) {
+    auto& m = *impl_;
+    std::lock_guard<std::mutex> lock(m.mu);
+    auto n = m.notes->get(cube_id, note_id);
+    if (!n) {
+        if (n.status().code() == StatusCode::kNotFound) {
+            return Status::not_found("memory '" + note_id + "' does not exist in cube '" + cube_id + "'");
+        }
+        return n.status();
+    }
+    return m.notes->versions(cube_id, note_id);
+}
+
+Result<std::vector<store::LinkRecord>> MemoryManager::note_links(const std::string& cube_id,
+                                                                const std::string& note_id) {
+    auto& m = *impl_;
+    std::lock_guard<std::mutex> lock(m.mu);
+    auto n = m.notes->get(cube_id, note_id);
+    if (!n) {
+        if (n.status().code() == StatusCode::kNotFound) {
+            return Status::not_found("memory '" + note_id + "' does not exist in cube '" + cube_id + "'");
+        }
+        return n.status();
+    }
+    return m.links->list_for_note(cube_id, note_id);
+}
+
+// ---------------------------------------------------------------- search
+
+Result<std::vector<SearchHit>> MemoryManager::search(const SearchRequest& req) {
+    auto& m = *impl_;
+    KASTEN_RETURN_IF_ERROR(validate_identifier("cube id", req.cube_id));
+    KASTEN_RETURN_IF_ERROR(validate_text("query", req.query, false));
+    if (req.top_k < 1) return Status::invalid_argument("top_k must be at least 1");
+    if (req.role) KASTEN_RETURN_IF_ERROR(validate_role(*req.role));
+    if (req.time_from && req.time_to && *req.time_to < *req.time_from) {
+        return Status::invalid_argument("time_to is before time_from");
+    }
+    m.searches++;
+    SearchFilter filter;
+    filter.cube_id = req.cube_id;
+    filter.type = unit_of(req.granularity);
+    filter.time_from = req.time_from;
+    filter.time_to = req.time_to;
+    if (req.granularity == Granularity::kTurn) filter.role = req.role;
+    {
+        std::lock_guard<std::mutex> lock(m.mu);
+        auto cube = m.cubes->get(req.cube_id);
+        if (!cube) {
+            if (cube.status().code() == StatusCode::kNotFound) {
+                return Status::not_found("cube '" + req.cube_id + "' does not exist");
+            }
+            return cube.status();
+        }
+        if (req.retriever != Retriever::kLexical && m.foreign_vector_cubes.count(req.cube_id)) {
+            return m.check_cube_embedder(*cube);
+        }
+        if (req.session_id && req.granularity != Granularity::kNote) {
+            auto s = m.sessions->get_by_external(req.cube_id, *req.session_id);
+            if (!s) {
+                if (s.status().code() == StatusCode::kNotFound) return std::vector<SearchHit>{};
+                return s.status();
+            }
+            filter.session_id = s->id;
+        }
+    }
+    // The candidate pool is wide: both lists are unioned before fusion, and notes are filtered by status afterwards.
+    const int pool = std::max(100, req.top_k * 4);
+    std::vector<ScoredId> lex, vec;
+    if (req.retriever != Retriever::kVector) {
+        KASTEN_ASSIGN_OR_RETURN(lex, m.lexical->search(req.query, filter, pool));
+    }
+    if (req.retriever != Retriever::kLexical) {
+        std::vector<float> q = m.embedder->embed(req.query);
+        KASTEN_ASSIGN_OR_RETURN(vec, m.vectors->search(q, filter, pool));
+    }
+    std::vector<retrieval::FusedHit> fused;
+    if (req.retriever == Retriever::kHybrid) {
+        fused = retrieval::fuse_reciprocal_rank(lex, vec, pool);
+    } else {
+        const auto& list = req.retriever == Retriever::kLexical ? lex : vec;
+        for (size_t i = 0; i < list.size(); ++i) {
+            retrieval::FusedHit h;
+            h.id = list[i].id;
+            h.score = list[i].score;
+            h.lexical_rank = req.retriever == Retriever::kLexical ? static_cast<int>(i) + 1 : -1;
+            h.vector_rank = req.retriever == Retriever::kVector ? static_cast<int>(i) + 1 : -1;
+            fused.push_back(std::move(h));
+        }
+    }
+
+    std::vector<SearchHit> hits;
+    std::lock_guard<std::mutex> lock(m.mu);
+    for (const auto& f : fused) {
+        if (static_cast<int>(hits.size()) >= req.top_k) break;
+        SearchHit hit;
+        hit.granularity = req.granularity;
+        hit.score = f.score;
+        hit.lexical_rank = f.lexical_rank;
+        hit.vector_rank = f.vector_rank;
+        if (req.granularity == Granularity::kTurn) {
+            auto t = m.turns->get(req.cube_id, f.id);
+            if (!t) continue;  // deleted between index and store read
+            auto s = m.sessions->get(req.cube_id, t->session_id);
+            hit.id = t->id;
+            hit.text = t->content;
+            hit.time = t->conv_time;
+            hit.role = t->role;
+            hit.session_id = s ? s->external_id : "";
+            hit.turn_ids = {t->id};
+        } else if (req.granularity == Granularity::kSession) {
+            auto s = m.sessions->get(req.cube_id, f.id);
+            if (!s) continue;
+            auto ts = m.turns->list_by_session(req.cube_id, s->id);
+            if (!ts) return ts.status();
+            hit.id = s->external_id;
+            hit.session_id = s->external_id;
+            hit.text = session_text(*ts);
+            hit.time = s->started_at;
+            for (const auto& t : *ts) hit.turn_ids.push_back(t.id);
+        } else {
+            auto n = m.notes->get(req.cube_id, f.id);
+            if (!n) continue;
+            if (!note_visible(*n, req.as_of)) continue;
+            hit.id = n->id;
+            hit.text = n->content;
+            hit.time = n->valid_from.value_or(n->recorded_at);
+            hit.turn_ids = n->source_turn_ids;
+        }
+        hits.push_back(std::move(hit));
+    }
+    return hits;
+}
+
+// ---------------------------------------------------------------- export / import
+
+Status MemoryManager::export_cube(const std::string& cube_id, std::ostream& out) {
+    auto& m = *impl_;
+    CubeArchive a;
+    {
+        std::lock_guard<std::mutex> lock(m.mu);
+        auto c = m.cubes->get(cube_id);
+        if (!c) {
+            if (c.status().code() == StatusCode::kNotFound) {
+                return Status::not_found("cube '" + cube_id + "' does not exist");
+            }
+            return c.status();
+        }
+        a.cube = std::move(c).value();
+        KASTEN_ASSIGN_OR_RETURN(a.sessions, m.sessions->list(cube_id, -1, 0));
+        for (const auto& s : a.sessions) {
+            KASTEN_ASSIGN_OR_RETURN(auto ts, m.turns->list_by_session(cube_id, s.id));
+            for (auto& t : ts) a.turns.push_back(std::move(t));
+        }
+        KASTEN_RETURN_IF_ERROR(m.notes->for_each(cube_id, [&](const store::NoteRecord& n) -> Status {
+            a.notes.push_back(n);
+            return Status::ok();
+        }));
+        std::sort(a.notes.begin(), a.notes.end(), [](const auto& x, const auto& y) {
+            return std::tie(x.recorded_at, x.id) < std::tie(y.recorded_at, y.id);
+        });
+        for (const auto& n : a.notes) {
+            KASTEN_ASSIGN_OR_RETURN(auto vs, m.notes->versions(cube_id, n.id));
+            for (auto& v : vs) a.note_versions.push_back(std::move(v));
+        }
+        KASTEN_ASSIGN_OR_RETURN(a.links, m.links->list(cube_id));
+    }
+    return write_cube_archive(a, out);
+}
+
+Result<ImportSummary> MemoryManager::import_cube(std::istream& in, const std::optional<std::string>& target_cube_id,
+                                                 const std::string& actor) {
+    auto& m = *impl_;
+    KASTEN_ASSIGN_OR_RETURN(CubeArchive a, read_cube_archive(in));
+    if (target_cube_id) a.cube.id = *target_cube_id;
+    KASTEN_RETURN_IF_ERROR(validate_identifier("cube id", a.cube.id));
+    // Embeddings are derived: recompute them with the active embedder.
+    std::map<std::string, std::vector<const store::TurnRecord*>> by_session;
+    for (auto& t : a.turns) {
+        t.cube_id = a.cube.id;
+        t.embedding = m.embedder->embed(t.content);
+        t.embedder_id = m.embedder_id;
+    }
+    for (const auto& t : a.turns) by_session[t.session_id].push_back(&t);
+    std::map<std::string, std::string> session_texts;
+    for (auto& s : a.sessions) {
+        s.cube_id = a.cube.id;
+        std::vector<store::TurnRecord> ts;
+        for (const auto* t : by_session[s.id]) ts.push_back(*t);
+        std::sort(ts.begin(), ts.end(), [](const auto& x, const auto& y) { return x.index < y.index; });
+        session_texts[s.id] = session_text(ts);
+        s.embedding = m.embedder->embed(session_texts[s.id]);
+        s.embedder_id = m.embedder_id;
+    }
+    for (auto& n : a.notes) {
+        n.cube_id = a.cube.id;
+        n.embedding = m.embedder->embed(note_index_text(n));
+        n.embedder_id = m.embedder_id;
+    }
+    for (auto& l : a.links) l.cube_id = a.cube.id;
+    a.cube.embedder_id = m.embedder_id;
+
+    std::lock_guard<std::mutex> lock(m.mu);
+    store::Transaction tx(*m.db);
+    KASTEN_RETURN_IF_ERROR(tx.begin());
+    Status st = m.cubes->create(a.cube);
+    if (st.code() == StatusCode::kAlreadyExists) {
+        return Status::already_exists("cube '" + a.cube.id + "' already exists; import into a new cube id");
+    }
+    KASTEN_RETURN_IF_ERROR(st);
+    auto clash = [](Status s, const std::string& what) {
+        if (s.code() == StatusCode::kAlreadyExists) {
+            return Status::already_exists(what + " already exists in this store (ids are kept on import; delete the "
+                                                 "original cube or import elsewhere)");
+        }
+        return s;
+    };
+    for (const auto& s : a.sessions) KASTEN_RETURN_IF_ERROR(clash(m.sessions->insert(s), "session " + s.id));
+    for (const auto& t : a.turns) KASTEN_RETURN_IF_ERROR(clash(m.turns->insert(t), "turn " + t.id));
+    for (const auto& n : a.notes) KASTEN_RETURN_IF_ERROR(clash(m.notes->insert(n, actor), "note " + n.id));
+    // insert() wrote a "create" row for each note's current version; the archive's history replaces it exactly.
+    for (const auto& v : a.note_versions) KASTEN_RETURN_IF_ERROR(m.notes->insert_version(v, a.cube.id));
+    for (const auto& l : a.links) KASTEN_RETURN_IF_ERROR(m.links->upsert(l));
+    KASTEN_ASSIGN_OR_RETURN(std::int64_t seq, m.log_event(a.cube.id, actor, "cube.import", "cube", a.cube.id));
+    KASTEN_RETURN_IF_ERROR(tx.commit());
+    m.last_event_seq = seq;
+    for (const auto& t : a.turns) KASTEN_RETURN_IF_ERROR(m.index_turn(t));
+    for (const auto& s : a.sessions) KASTEN_RETURN_IF_ERROR(m.index_session(s, session_texts[s.id]));
+    for (const auto& n : a.notes) KASTEN_RETURN_IF_ERROR(m.index_note(n));
+    KASTEN_RETURN_IF_ERROR(m.commit_lexical());
+    ImportSummary sum;
+    sum.cube_id = a.cube.id;
+    sum.sessions = static_cast<std::int64_t>(a.sessions.size());
+    sum.turns = static_cast<std::int64_t>(a.turns.size());
+    sum.notes = static_cast<std::int64_t>(a.notes.size());
+    sum.note_versions = static_cast<std::int64_t>(a.note_versions.size());
+    sum.links = static_cast<std::int64_t>(a.links.size());
+    return sum;
+}
+
+// ---------------------------------------------------------------- maintenance
+
+Result<ReindexSummary> MemoryManager::reindex(const std::string& cube_id, const ProgressFn& progress) {
+    auto& m = *impl_;
+    std::lock_guard<std::mutex> lock(m.mu);
+    std::vector<store::CubeRecord> targets;
+    if (cube_id.empty()) {
+        KASTEN_ASSIGN_OR_RETURN(targets, m.cubes->list());
+    } else {
+        auto c = m.cubes->get(cube_id);
+        if (!c) {
+            if (c.status().code() == StatusCode::kNotFound) {
+                return Status::not_found("cube '" + cube_id + "' does not exist");
+            }
+            return c.status();
+        }
+        targets.push_back(std::move(c).value());
+    }
+    std::int64_t total = 0;
+    for (const auto& c : targets) {
+        KASTEN_ASSIGN_OR_RETURN(auto stats, m.cubes->stats(c.id));
+        total += stats.turns + stats.sessions + stats.notes;
+    }
+    ReindexSummary sum;
+    std::int64_t done = 0;
+    auto tick = [&] {
+        ++done;
+        if (progress && (done % 1000 == 0 || done == total)) progress(done, total);
+    };
+    for (const auto& c : targets) {
+        store::Transaction tx(*m.db);
+        KASTEN_RETURN_IF_ERROR(tx.begin());
+        // Re-embed whatever was embedded by another embedder (or not at all).
+        std::vector<store::TurnRecord> stale_turns;
+        KASTEN_RETURN_IF_ERROR(m.turns->for_each(c.id, [&](const store::TurnRecord& t) -> Status {
+            if (t.embedding.empty() || t.embedder_id != m.embedder_id) stale_turns.push_back(t);
+            return Status::ok();
+        }));
+        for (auto& t : stale_turns) {
+            t.embedding = m.embedder->embed(t.content);
+            KASTEN_RETURN_IF_ERROR(m.turns->set_embedding(c.id, t.id, t.embedding, m.embedder_id));
+            ++sum.reembedded;
+        }
+        KASTEN_ASSIGN_OR_RETURN(auto ss, m.sessions->list(c.id, -1, 0));
+        for (auto& s : ss) {
+            if (!s.embedding.empty() && s.embedder_id == m.embedder_id) continue;
+            KASTEN_ASSIGN_OR_RETURN(auto ts, m.turns->list_by_session(c.id, s.id));
+            s.embedding = m.embedder->embed(session_text(ts));
+            KASTEN_RETURN_IF_ERROR(m.sessions->update_embedding(c.id, s.id, s.embedding, m.embedder_id));
+            ++sum.reembedded;
+        }
+        std::vector<store::NoteRecord> stale_notes;
+        KASTEN_RETURN_IF_ERROR(m.notes->for_each(c.id, [&](const store::NoteRecord& n) -> Status {
+            if (n.embedding.empty() || n.embedder_id != m.embedder_id) stale_notes.push_back(n);
+            return Status::ok();
+        }));
+        for (auto& n : stale_notes) {
+            n.embedding = m.embedder->embed(note_index_text(n));
+            KASTEN_RETURN_IF_ERROR(m.notes->set_embedding(c.id, n.id, n.embedding, m.embedder_id));
+            ++sum.reembedded;
+        }
+        KASTEN_RETURN_IF_ERROR(m.cubes->set_embedder(c.id, m.embedder_id));
+        KASTEN_ASSIGN_OR_RETURN(std::int64_t seq, m.log_event(c.id, "maintenance", "cube.reindex", "cube", c.id));
+        KASTEN_RETURN_IF_ERROR(tx.commit());
+        m.last_event_seq = seq;
+        store::CubeRecord updated = c;
+        updated.embedder_id = m.embedder_id;
+        std::int64_t units = 0;
+        KASTEN_RETURN_IF_ERROR(m.rebuild_lexical(c.id, &units));
+        KASTEN_RETURN_IF_ERROR(m.load_vectors(updated));
+        for (std::int64_t i = 0; i < units; ++i) tick();
+        sum.units += units;
+        ++sum.cubes;
+    }
+    KASTEN_RETURN_IF_ERROR(m.commit_lexical());
+    return sum;
+}
+
+Result<ConsistencyReport> MemoryManager::check_consistency() {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    return impl_->consistency();
+}
+
+Status MemoryManager::flush() {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    return impl_->commit_lexical();
+}
+
+std::string MemoryManager::embedder_id() const { return impl_->embedder_id; }
+
+ManagerStats MemoryManager::stats() const {
+    auto& m = *impl_;
+    ManagerStats s;
+    s.turns_added = m.turns_added.load();
+    s.searches = m.searches.load();
+    std::lock_guard<std::mutex> lock(m.mu);
+    auto cubes = m.cubes->list();
+    if (cubes) {
+        s.cubes = static_cast<std::int64_t>(cubes->size());
+        for (const auto& c : *cubes) {
+            for (auto t : {UnitType::kTurn, UnitType::kSession, UnitType::kNote}) {
+                auto n = m.lexical->count(c.id, t);
+                if (n) s.lexical_units += static_cast<std::int64_t>(*n);
+                s.vector_units += static_cast<std::int64_t>(m.vectors->size(c.id, t));
+            }
+        }
+    }
+    return s;
+}
+
+}  // namespace kasten::memory

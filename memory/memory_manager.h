@@ -1,0 +1,235 @@
+#pragma once
+
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "llm/embedder.h"
+#include "store/records.h"
+
+namespace kasten::memory {
+
+// Where and how a MemoryManager keeps its data.
+struct MemoryOptions {
+    // Directory holding kasten.db (SQLite) and lexical/ (Xapian). Created if missing. Ignored when in_memory.
+    std::string data_dir;
+    // SQLite ":memory:" and an in-memory Xapian database: for evaluation runs and tests. Nothing touches disk.
+    bool in_memory = false;
+    // Required. Shared so several in-memory managers (one per evaluation question) can reuse one embedder.
+    std::shared_ptr<const llm::Embedder> embedder;
+    // Required unless null, in which case SystemClock is used. Must outlive the manager.
+    const Clock* clock = nullptr;
+    // The lexical index is committed after this many indexed units (and on flush()/close). Units indexed but not
+    // committed when the process dies are re-indexed from the store at the next open (the store is the truth).
+    int lexical_commit_every = 20000;
+    // On open, compare the indexes with the store and repair (re-index) what disagrees.
+    bool verify_on_open = true;
+};
+
+enum class Granularity { kTurn, kSession, kNote };
+const char* granularity_name(Granularity g);
+bool parse_granularity(const std::string& text, Granularity* out);
+
+enum class Retriever { kLexical, kVector, kHybrid };
+const char* retriever_name(Retriever r);
+bool parse_retriever(const std::string& text, Retriever* out);
+
+struct MessageInput {
+    std::string role;              // user | assistant | system | tool
+    std::string content;           // non-empty, valid UTF-8
+    std::optional<TimeMs> time;    // conversation time; defaults to the request time, then to now
+};
+
+struct AddMessagesRequest {
+    std::string cube_id;
+    std::string session_id;        // caller's session id; "" = a new session with a generated id
+    std::optional<TimeMs> time;    // default conversation time for messages without one
+    std::vector<MessageInput> messages;  // 1..1000
+    std::string actor = "api";
+};
+
+struct AddMessagesResult {
+    std::string session_id;              // the caller-visible (external) session id
+    std::vector<std::string> turn_ids;   // in message order
+};
+
+struct NoteInput {
+    std::string content;
+    std::string kind = "fact";
+    std::vector<std::string> keywords;
+    std::vector<std::string> tags;
+    std::string context;
+    std::vector<std::string> source_turn_ids;
+    std::optional<TimeMs> valid_from;
+    std::optional<TimeMs> valid_to;
+    double importance = 0.5;
+};
+
+// Fields absent are left unchanged.
+struct NotePatch {
+    std::optional<std::string> content;
+    std::optional<std::string> kind;
+    std::optional<std::vector<std::string>> keywords;
+    std::optional<std::vector<std::string>> tags;
+    std::optional<std::string> context;
+    std::optional<TimeMs> valid_from;
+    std::optional<TimeMs> valid_to;
+    std::optional<double> importance;
+    std::optional<store::NoteStatus> status;
+    std::string reason = "user_edit";
+    std::string actor = "api";
+};
+
+struct SearchRequest {
+    std::string cube_id;
+    std::string query;                       // non-empty
+    Granularity granularity = Granularity::kTurn;
+    Retriever retriever = Retriever::kHybrid;
+    int top_k = 10;                          // 1..max
+    std::optional<TimeMs> time_from;         // inclusive, on conversation time (notes: valid_from/recorded_at)
+    std::optional<TimeMs> time_to;           // inclusive
+    std::optional<std::string> role;         // turns only
+    std::optional<std::string> session_id;   // external session id; turn and session granularity
+    // Notes as they stood at this system time (recorded_at <= as_of < superseded_at); default: current active notes.
+    std::optional<TimeMs> as_of;
+};
+
+struct SearchHit {
+    Granularity granularity = Granularity::kTurn;
+    std::string id;                 // turn id, external session id, or note id
+    double score = 0;               // fused score, higher is better
+    std::string text;               // turn content, session transcript ("role: content" lines), or note content
+    TimeMs time = 0;                // conversation time (turn), session start, note valid_from or recorded_at
+    std::string session_id;         // external session id ("" for notes)
+    std::string role;               // turns only
+    std::vector<std::string> turn_ids;  // session: its turns; note: its source turns
+    int lexical_rank = -1;          // 1-based rank in the lexical list, -1 = absent
+    int vector_rank = -1;
+};
+
+struct SessionView {
+    store::SessionRecord session;
+    std::vector<store::TurnRecord> turns;
+};
+
+struct CubeInfo {
+    store::CubeRecord cube;
+    std::int64_t sessions = 0;
+    std::int64_t turns = 0;
+    std::int64_t notes = 0;
+    std::int64_t links = 0;
+};
+
+struct ImportSummary {
+    std::string cube_id;
+    std::int64_t sessions = 0;
+    std::int64_t turns = 0;
+    std::int64_t notes = 0;
+    std::int64_t note_versions = 0;
+    std::int64_t links = 0;
+};
+
+struct ReindexSummary {
+    std::int64_t cubes = 0;
+    std::int64_t units = 0;
+    std::int64_t reembedded = 0;
+};
+
+// Disagreements between the store and the derived indexes, per cube and unit type.
+struct ConsistencyReport {
+    struct Entry {
+        std::string cube_id;
+        std::string unit_type;  // turn | session | note
+        std::int64_t store_count = 0;
+        std::int64_t lexical_count = 0;
+        std::int64_t vector_count = 0;
+    };
+    std::vector<Entry> mismatches;  // empty = consistent
+    bool consistent() const { return mismatches.empty(); }
+};
+
+// Process-wide counters for /metrics.
+struct ManagerStats {
+    std::int64_t cubes = 0;
+    std::int64_t turns_added = 0;     // since open
+    std::int64_t searches = 0;        // since open
+    std::int64_t lexical_units = 0;   // units in the lexical index (approximate, all cubes)
+    std::int64_t vector_units = 0;
+};
+
+using ProgressFn = std::function<void(std::int64_t done, std::int64_t total)>;
+
+// The only entry point api/ and eval/ use for memory work. Owns the store (SQLite, the source of truth) and the derived
+// indexes (Xapian lexical, Eigen vectors). Thread-safe: every method may be called concurrently; writes are serialized.
+// Every mutation is one SQLite transaction; indexes are updated after the commit and repaired from the store on open.
+// Errors: kNotFound (cube/session/turn/note absent), kInvalidArgument (bad input, with the field named),
+// kAlreadyExists (duplicate cube id or import clash), kFailedPrecondition (cube embedded with another embedder:
+// run `kasten reindex`), kBusy (data dir locked by another process), kIOError/kCorruption/kInternal.
+class MemoryManager {
+public:
+    static Result<std::unique_ptr<MemoryManager>> open(MemoryOptions options);
+    ~MemoryManager();
+    MemoryManager(const MemoryManager&) = delete;
+    MemoryManager& operator=(const MemoryManager&) = delete;
+
+    // Cubes. Ids match [A-Za-z0-9._:-]{1,128}.
+    Result<store::CubeRecord> create_cube(const std::string& id, const std::string& name, const std::string& actor);
+    Result<CubeInfo> get_cube(const std::string& id);
+    Result<std::vector<store::CubeRecord>> list_cubes();
+    // Deletes the cube and everything in it: SQLite rows, lexical documents, vectors.
+    Status delete_cube(const std::string& id, const std::string& actor);
+
+    // Conversation turns: stored in one transaction, indexed at turn and session granularity. Creates the cube when
+    // create_cube_if_missing is true; otherwise kNotFound for an unknown cube.
+    Result<AddMessagesResult> add_messages(const AddMessagesRequest& request, bool create_cube_if_missing = true);
+    Result<std::vector<store::SessionRecord>> list_sessions(const std::string& cube_id, int limit, int offset);
+    Result<SessionView> get_session(const std::string& cube_id, const std::string& external_session_id);
+    Status delete_session(const std::string& cube_id, const std::string& external_session_id, const std::string& actor);
+    Result<store::TurnRecord> get_turn(const std::string& cube_id, const std::string& turn_id);
+    Result<std::vector<store::TurnRecord>> list_turns(const std::string& cube_id, int limit, int offset);
+    // Deletes one turn; its session document is rebuilt.
+    Status delete_turn(const std::string& cube_id, const std::string& turn_id, const std::string& actor);
+
+    // Notes (memories). Every change writes a version; history lists them all, oldest first.
+    Result<store::NoteRecord> add_note(const std::string& cube_id, const NoteInput& input, const std::string& actor);
+    Result<store::NoteRecord> get_note(const std::string& cube_id, const std::string& note_id);
+    Result<std::vector<store::NoteRecord>> list_notes(const std::string& cube_id,
+                                                     std::optional<store::NoteStatus> status, int limit, int offset);
+    Result<store::NoteRecord> patch_note(const std::string& cube_id, const std::string& note_id, const NotePatch& patch);
+    // Hard delete: the note, its versions and links, its index entries. The audit log keeps an event without content.
+    Status delete_note(const std::string& cube_id, const std::string& note_id, const std::string& actor);
+    Result<std::vector<store::NoteVersionRecord>> note_history(const std::string& cube_id, const std::string& note_id);
+    Result<std::vector<store::LinkRecord>> note_links(const std::string& cube_id, const std::string& note_id);
+
+    Result<std::vector<SearchHit>> search(const SearchRequest& request);
+
+    // Export writes one JSON object per line: a header line, then cube, sessions, turns, notes, note versions,
+    // links (see docs/export-format.md). Import reads the same; target_cube_id renames the cube (ids of other
+    // entities are kept). Importing into an existing cube or reusing existing entity ids → kAlreadyExists; a bad
+    // line → kInvalidArgument naming the line number; nothing is stored unless the whole file is valid.
+    Status export_cube(const std::string& cube_id, std::ostream& out);
+    Result<ImportSummary> import_cube(std::istream& in, const std::optional<std::string>& target_cube_id,
+                                      const std::string& actor);
+
+    // Rebuilds the lexical and vector indexes from the store (all cubes when cube_id is empty), re-embedding
+    // with the active embedder where a cube's vectors come from another one.
+    Result<ReindexSummary> reindex(const std::string& cube_id, const ProgressFn& progress = {});
+    Result<ConsistencyReport> check_consistency();
+    // Commits the lexical index to disk.
+    Status flush();
+
+    std::string embedder_id() const;
+    ManagerStats stats() const;
+
+private:
+    struct Impl;
+    explicit MemoryManager(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kasten::memory

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "retrieval/vector_index.h"
+#include "retrieval/writer_priority_mutex.h"
+
+namespace kasten::retrieval {
+
+// Exact (brute-force) cosine search, one contiguous row-major float32 matrix per (cube, type) partition.
+// A search costs one pass over its partition (~dim * 4 bytes per row, memory-bound: 100,000 x 100 in a few ms).
+// Memory: dim * 4 bytes per unit plus its id and attributes. Thread safety: see VectorIndex.
+class FlatVectorIndex final : public VectorIndex {
+  public:
+    // dim must be positive (programmer error otherwise).
+    explicit FlatVectorIndex(int dim);
+    ~FlatVectorIndex() override;
+
+    int dim() const override { return dim_; }
+    [[nodiscard]] Status upsert(const UnitAttrs& attrs, std::span<const float> vec) override;
+    [[nodiscard]] Status remove(const std::string& cube_id, UnitType type, const std::string& id) override;
+    [[nodiscard]] Status remove_cube(const std::string& cube_id) override;
+    [[nodiscard]] Result<std::vector<ScoredId>> search(std::span<const float> query, const SearchFilter& filter,
+                                                       int k) const override;
+    std::uint64_t size(const std::string& cube_id, UnitType type) const override;
+    std::vector<std::string> ids(const std::string& cube_id, UnitType type) const override;
+
+  private:
+    struct Partition;
+    using PartitionKey = std::pair<std::string, UnitType>;
+
+    const Partition* find(const std::string& cube_id, UnitType type) const;
+
+    const int dim_;
+    mutable WriterPriorityMutex mu_;
+    std::map<PartitionKey, std::unique_ptr<Partition>> partitions_;
+};
+
+}  // namespace kasten::retrieval

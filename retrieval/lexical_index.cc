@@ -1,0 +1,457 @@
+#include "retrieval/lexical_index.h"
+
+#include <xapian.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <new>
+#include <system_error>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include "common/log.h"
+#include "common/sha256.h"
+
+namespace kasten::retrieval {
+namespace {
+
+// The value slot holding sortable_serialise(UnitAttrs::time).
+constexpr Xapian::valueno kTimeSlot = 0;
+// Xapian's glass backend rejects terms longer than 245 bytes; longer filter values are hashed.
+constexpr std::size_t kMaxTermBytes = 240;
+// Words longer than this are not indexed (and so never searched for).
+constexpr unsigned kMaxWordBytes = 64;
+// Queries longer than this skip the query parser: their terms are ORed (at most kMaxQueryTerms of them).
+constexpr std::size_t kMaxParsedQueryBytes = 4096;
+constexpr std::size_t kMaxQueryTerms = 256;
+constexpr std::size_t kMaxMetadataKeyBytes = 200;
+// No FLAG_PHRASE: the index keeps no positions, and a quoted phrase would keep its stopwords, which are not indexed.
+constexpr unsigned kQueryFlags =
+    Xapian::QueryParser::FLAG_BOOLEAN | Xapian::QueryParser::FLAG_LOVEHATE | Xapian::QueryParser::FLAG_CJK_NGRAM;
+// Distinct words whose stems are remembered per index (a conversation vocabulary fits easily).
+constexpr std::size_t kStemCacheWords = 200000;
+
+// The Snowball English stopword list (with its contractions), 174 words.
+constexpr const char* kEnglishStopwords[] = {
+    "i",       "me",         "my",       "myself",     "we",      "our",    "ours",     "ourselves", "you",
+    "your",    "yours",      "yourself", "yourselves", "he",      "him",    "his",      "himself",   "she",
+    "her",     "hers",       "herself",  "it",         "its",     "itself", "they",     "them",      "their",
+    "theirs",  "themselves", "what",     "which",      "who",     "whom",   "this",     "that",      "these",
+    "those",   "am",         "is",       "are",        "was",     "were",   "be",       "been",      "being",
+    "have",    "has",        "had",      "having",     "do",      "does",   "did",      "doing",     "would",
+    "should",  "could",      "ought",    "i'm",        "you're",  "he's",   "she's",    "it's",      "we're",
+    "they're", "i've",       "you've",   "we've",      "they've", "i'd",    "you'd",    "he'd",      "she'd",
+    "we'd",    "they'd",     "i'll",     "you'll",     "he'll",   "she'll", "we'll",    "they'll",   "isn't",
+    "aren't",  "wasn't",     "weren't",  "hasn't",     "haven't", "hadn't", "doesn't",  "don't",     "didn't",
+    "won't",   "wouldn't",   "shan't",   "shouldn't",  "can't",   "cannot", "couldn't", "mustn't",   "let's",
+    "that's",  "who's",      "what's",   "here's",     "there's", "when's", "where's",  "why's",     "how's",
+    "a",       "an",         "the",      "and",        "but",     "if",     "or",       "because",   "as",
+    "until",   "while",      "of",       "at",         "by",      "for",    "with",     "about",     "against",
+    "between", "into",       "through",  "during",     "before",  "after",  "above",    "below",     "to",
+    "from",    "up",         "down",     "in",         "out",     "on",     "off",      "over",      "under",
+    "again",   "further",    "then",     "once",       "here",    "there",  "when",     "where",     "why",
+    "how",     "all",        "any",      "both",       "each",    "few",    "more",     "most",      "other",
+    "some",    "such",       "no",       "nor",        "not",     "only",   "own",      "same",      "so",
+    "than",    "too",        "very",
+};
+
+// Immutable after construction, so one instance is shared by every index and thread.
+const Xapian::SimpleStopper& english_stopper() {
+    static const Xapian::SimpleStopper stopper(std::begin(kEnglishStopwords), std::end(kEnglishStopwords));
+    return stopper;
+}
+
+// `prefix + value`, or, when that would exceed Xapian's term limit, `prefix + "\xff" + sha256(value)`.
+// ("\xff" never starts valid UTF-8, so a hashed term cannot equal a literal one of UTF-8 text.)
+std::string bounded_term(std::string_view prefix, std::string_view value) {
+    std::string term(prefix);
+    if (prefix.size() + value.size() <= kMaxTermBytes) {
+        term.append(value);
+    } else {
+        term.push_back('\xff');
+        term.append(Sha256::hex(value));
+    }
+    return term;
+}
+
+std::string cube_term(std::string_view cube_id) {
+    return bounded_term("XC", cube_id);
+}
+std::string type_term(UnitType type) {
+    return std::string("XT") + unit_type_name(type);
+}
+std::string role_term(std::string_view role) {
+    return bounded_term("XR", role);
+}
+std::string session_term(std::string_view session_id) {
+    return bounded_term("XS", session_id);
+}
+// Unique per (cube, type, id); the cube's length prefix keeps the concatenation unambiguous.
+std::string unique_term(std::string_view cube_id, UnitType type, std::string_view id) {
+    std::string key = std::to_string(cube_id.size());
+    key.push_back(':');
+    key.append(cube_id);
+    key.append(id);
+    return bounded_term(std::string("Q") + unit_type_name(type) + ":", key);
+}
+
+// The Snowball English stemmer behind a word -> stem cache: stemming is a third of the indexing CPU otherwise.
+// Not thread-safe; each index owns one and uses it under its mutex.
+class CachingEnglishStemmer final : public Xapian::StemImplementation {
+  public:
+    std::string operator()(const std::string& word) override {
+        auto it = cache_.find(word);
+        if (it != cache_.end()) return it->second;
+        std::string stem = inner_(word);
+        if (cache_.size() >= kStemCacheWords) cache_.clear();
+        cache_.emplace(word, stem);
+        return stem;
+    }
+    std::string get_description() const override { return "english (cached)"; }
+
+  private:
+    Xapian::Stem inner_{"english"};
+    std::unordered_map<std::string, std::string> cache_;
+};
+
+// The lower-cased, non-stopword words of `text`, distinct, in order of first occurrence.
+std::vector<std::string> distinct_words(std::string_view text) {
+    Xapian::TermGenerator generator;
+    generator.set_stopper(&english_stopper());
+    generator.set_stopper_strategy(Xapian::TermGenerator::STOP_ALL);
+    generator.set_max_word_length(kMaxWordBytes);
+    generator.set_flags(Xapian::TermGenerator::FLAG_CJK_NGRAM);
+    Xapian::Document scratch;
+    generator.set_document(scratch);
+    generator.index_text(Xapian::Utf8Iterator(text.data(), text.size()));
+    std::vector<std::pair<Xapian::termpos, std::string>> first;
+    for (auto it = scratch.termlist_begin(); it != scratch.termlist_end(); ++it) {
+        auto pos = it.positionlist_begin();
+        first.emplace_back(pos != it.positionlist_end() ? *pos : 0, *it);
+    }
+    std::sort(first.begin(), first.end());
+    std::vector<std::string> words;
+    words.reserve(first.size());
+    for (auto& [pos, word] : first) words.push_back(std::move(word));
+    return words;
+}
+
+Status from_xapian(const Xapian::Error& e, std::string_view what) {
+    // Xapian::Error is not polymorphic; its type name tells the subclass.
+    const std::string_view type = e.get_type();
+    std::string message = std::string(what) + ": " + e.get_description();
+    if (type == "DatabaseLockError") return Status::busy(std::move(message));
+    if (type == "DatabaseCorruptError" || type == "DatabaseVersionError") return Status::corruption(std::move(message));
+    if (type == "InvalidArgumentError") return Status::invalid_argument(std::move(message));
+    return Status::io_error(std::move(message));
+}
+
+Status from_std(const std::exception& e, std::string_view what) {
+    if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr) {
+        return Status::resource_exhausted(std::string(what) + ": out of memory");
+    }
+    return Status::internal(std::string(what) + ": " + e.what());
+}
+
+}  // namespace
+
+struct LexicalIndex::Impl {
+    // Index and query analysis must agree: STEM_ALL (every word indexed as its stem only, no prefix), stopwords
+    // never indexed, no positions. (STEM_SOME would double the postings for little gain: ~1.6x slower indexing.)
+    explicit Impl(Xapian::WritableDatabase database, std::string location)
+        : db(std::move(database)), dir(std::move(location)), stemmer(new CachingEnglishStemmer()) {
+        indexer.set_stemmer(stemmer);
+        indexer.set_stemming_strategy(Xapian::TermGenerator::STEM_ALL);
+        indexer.set_stopper(&english_stopper());
+        indexer.set_stopper_strategy(Xapian::TermGenerator::STOP_ALL);
+        indexer.set_max_word_length(kMaxWordBytes);
+        indexer.set_flags(Xapian::TermGenerator::FLAG_CJK_NGRAM);
+        parser.set_stemmer(stemmer);
+        parser.set_stemming_strategy(Xapian::QueryParser::STEM_ALL);
+        parser.set_stopper(&english_stopper());
+        parser.set_default_op(Xapian::Query::OP_OR);
+    }
+
+    // A plain OR of the stems of `words`, as indexed.
+    Xapian::Query or_of_terms(const std::vector<std::string>& words) {
+        std::vector<Xapian::Query> terms;
+        terms.reserve(std::min(words.size(), kMaxQueryTerms));
+        for (const auto& word : words) {
+            if (terms.size() == kMaxQueryTerms) break;
+            terms.emplace_back(stemmer(word));
+        }
+        return Xapian::Query(Xapian::Query::OP_OR, terms.begin(), terms.end());
+    }
+
+    // The text part of a search; empty when the query has no searchable term. Never throws QueryParserError.
+    Xapian::Query text_query(std::string_view query) {
+        std::vector<std::string> words = distinct_words(query);
+        if (words.empty()) return {};
+        if (query.size() > kMaxParsedQueryBytes) return or_of_terms(words);
+        try {
+            Xapian::Query parsed = parser.parse_query(std::string(query), kQueryFlags);
+            if (!parsed.empty()) return parsed;
+        } catch (const Xapian::QueryParserError&) {
+            // Not valid query syntax: search for the words instead.
+        }
+        return or_of_terms(words);
+    }
+
+    Xapian::WritableDatabase db;
+    std::string dir;  // "" for in-memory
+    Xapian::Stem stemmer;
+    Xapian::TermGenerator indexer;
+    Xapian::QueryParser parser;
+    std::uint64_t pending = 0;
+    mutable std::mutex mu;
+};
+
+LexicalIndex::LexicalIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LexicalIndex::~LexicalIndex() = default;
+
+Result<std::unique_ptr<LexicalIndex>> LexicalIndex::open(const std::string& dir) {
+    if (dir.empty()) return Status::invalid_argument("lexical index: empty directory");
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return Status::io_error("lexical index: cannot create " + dir + ": " + ec.message());
+    try {
+        Xapian::WritableDatabase db(dir, Xapian::DB_CREATE_OR_OPEN | Xapian::DB_BACKEND_GLASS);
+        return std::unique_ptr<LexicalIndex>(new LexicalIndex(std::make_unique<Impl>(std::move(db), dir)));
+    } catch (const Xapian::DatabaseLockError&) {
+        return Status::busy("lexical index at " + dir +
+                            " is locked by another kasten process (is `kasten serve` running?)");
+    } catch (const Xapian::Error& e) {
+        return from_xapian(e, "lexical index: cannot open " + dir);
+    } catch (const std::exception& e) {
+        return from_std(e, "lexical index: cannot open " + dir);
+    }
+}
+
+std::unique_ptr<LexicalIndex> LexicalIndex::in_memory() {
+    try {
+        Xapian::WritableDatabase db(std::string(), Xapian::DB_BACKEND_INMEMORY);
+        return std::unique_ptr<LexicalIndex>(new LexicalIndex(std::make_unique<Impl>(std::move(db), std::string())));
+    } catch (const Xapian::Error& e) {
+        // Only a Xapian build without the in-memory backend gets here: an installation error, not a runtime one.
+        log::error("lexical index: in-memory backend unavailable: {}", e.get_description());
+        std::abort();
+    }
+}
+
+Status LexicalIndex::upsert(const UnitAttrs& attrs, std::string_view text) {
+    if (attrs.cube_id.empty()) return Status::invalid_argument("lexical index: empty cube id");
+    if (attrs.id.empty()) return Status::invalid_argument("lexical index: empty unit id");
+    std::lock_guard lock(impl_->mu);
+    try {
+        Xapian::Document doc;
+        impl_->indexer.set_document(doc);
+        impl_->indexer.index_text_without_positions(Xapian::Utf8Iterator(text.data(), text.size()));
+        std::string unique = unique_term(attrs.cube_id, attrs.type, attrs.id);
+        doc.add_boolean_term(unique);
+        doc.add_boolean_term(cube_term(attrs.cube_id));
+        doc.add_boolean_term(type_term(attrs.type));
+        if (!attrs.role.empty()) doc.add_boolean_term(role_term(attrs.role));
+        if (!attrs.session_id.empty()) doc.add_boolean_term(session_term(attrs.session_id));
+        doc.add_value(kTimeSlot, Xapian::sortable_serialise(static_cast<double>(attrs.time)));
+        doc.set_data(attrs.id);
+        // add_document skips replace_document's posting-list merge for the common case of a new unit.
+        if (impl_->db.term_exists(unique)) {
+            impl_->db.replace_document(unique, doc);
+        } else {
+            impl_->db.add_document(doc);
+        }
+        ++impl_->pending;
+        return Status::ok();
+    } catch (const Xapian::Error& e) {
+        return from_xapian(e, "lexical index: upsert " + attrs.id);
+    } catch (const std::exception& e) {
+        return from_std(e, "lexical index: upsert " + attrs.id);
+    }
+}
+
+Status LexicalIndex::remove(const std::string& cube_id, UnitType type, const std::string& id) {
+    std::lock_guard lock(impl_->mu);
+    try {
+        impl_->db.delete_document(unique_term(cube_id, type, id));
+        ++impl_->pending;
+        return Status::ok();
+    } catch (const Xapian::Error& e) {
+        return from_xapian(e, "lexical index: remove " + id);
+    } catch (const std::exception& e) {
+        return from_std(e, "lexical index: remove " + id);
+    }
+}
+
+Status LexicalIndex::remove_cube(const std::string& cube_id) {
+    std::lock_guard lock(impl_->mu);
+    try {
+        std::string term = cube_term(cube_id);
+        impl_->pending += std::max<std::uint64_t>(1, impl_->db.get_termfreq(term));
+        impl_->db.delete_document(term);
+        return Status::ok();
+    } catch (const Xapian::Error& e) {
+        return from_xapian(e, "lexical index: remove cube " + cube_id);
+    } catch (const std::exception& e) {
+        return from_std(e, "lexical index: remove cube " + cube_id);
+    }
+}
+
+Result<std::vector<ScoredId>> LexicalIndex::search(std::string_view query, const SearchFilter& filter, int k) const {
+    if (filter.cube_id.empty()) return Status::invalid_argument("lexical search: empty cube id");
+    std::vector<ScoredId> hits;
+    if (k <= 0) return hits;
+    if (filter.time_from && filter.time_to && *filter.time_from > *filter.time_to) return hits;
+    std::lock_guard lock(impl_->mu);
+    try {
+        Xapian::Query text = impl_->text_query(query);
+        if (text.empty()) return hits;
+
+        std::vector<Xapian::Query> conditions{Xapian::Query(cube_term(filter.cube_id)),
+                                              Xapian::Query(type_term(filter.type))};
+        if (filter.role) conditions.emplace_back(role_term(*filter.role));
+        if (filter.session_id) conditions.emplace_back(session_term(*filter.session_id));
+        if (filter.time_from && filter.time_to) {
+            conditions.emplace_back(Xapian::Query::OP_VALUE_RANGE, kTimeSlot,
+                                    Xapian::sortable_serialise(static_cast<double>(*filter.time_from)),
+                                    Xapian::sortable_serialise(static_cast<double>(*filter.time_to)));
+        } else if (filter.time_from) {
+            conditions.emplace_back(Xapian::Query::OP_VALUE_GE, kTimeSlot,
+                                    Xapian::sortable_serialise(static_cast<double>(*filter.time_from)));
+        } else if (filter.time_to) {
+            conditions.emplace_back(Xapian::Query::OP_VALUE_LE, kTimeSlot,
+                                    Xapian::sortable_serialise(static_cast<double>(*filter.time_to)));
+        }
+        Xapian::Query restrict(Xapian::Query::OP_AND, conditions.begin(), conditions.end());
+
+        Xapian::Enquire enquire(impl_->db);
+        enquire.set_query(Xapian::Query(Xapian::Query::OP_FILTER, text, restrict));
+        enquire.set_weighting_scheme(Xapian::BM25Weight());
+        Xapian::MSet mset = enquire.get_mset(0, static_cast<Xapian::doccount>(k));
+        hits.reserve(mset.size());
+        for (auto it = mset.begin(); it != mset.end(); ++it) {
+            hits.push_back(ScoredId{it.get_document().get_data(), it.get_weight()});
+        }
+        return hits;
+    } catch (const Xapian::Error& e) {
+        return from_xapian(e, "lexical search");
+    } catch (const std::exception& e) {
+        return from_std(e, "lexical search");
+    }
+}
+
+Status LexicalIndex::commit() {
+    std::lock_guard lock(impl_->mu);
+    try {
+        impl_->db.commit();
+        impl_->pending = 0;
+        return Status::ok();
+    } catch (const Xapian::Error& e) {
+        return from_xapian(e, "lexical index: commit " + impl_->dir);
+    } catch (const std::exception& e) {
+        return from_std(e, "lexical index: commit " + impl_->dir);
+    }
+}
+
+Status LexicalIndex::set_metadata(const std::string& key, const std::string& value) {
+    if (key.empty() || key.size() > kMaxMetadataKeyBytes) {
+        return Status::invalid_argument("lexical index: metadata key must be 1-200 bytes");
+    }
+    std::lock_guard lock(impl_->mu);
+    try {
+        impl_->db.set_metadata(key, value);
+        ++impl_->pending;
+        return Status::ok();
+    } catch (const Xapian::Error& e) {
+        return from_xapian(e, "lexical index: set metadata " + key);
+    } catch (const std::exception& e) {
+        return from_std(e, "lexical index: set metadata " + key);
+    }
+}
+
+Result<std::string> LexicalIndex::metadata(const std::string& key) const {
+    if (key.empty() || key.size() > kMaxMetadataKeyBytes) {
+        return Status::invalid_argument("lexical index: metadata key must be 1-200 bytes");
+    }
+    std::lock_guard lock(impl_->mu);
+    try {
+        return impl_->db.get_metadata(key);
+    } catch (const Xapian::Error& e) {
+        return from_xapian(e, "lexical index: metadata " + key);
+    } catch (const std::exception& e) {
+        return from_std(e, "lexical index: metadata " + key);
+    }
+}
+
+namespace {
+
+// All documents matching the boolean query, unranked.
+Xapian::MSet all_matches(Xapian::Database& db, const Xapian::Query& query, bool want_documents) {
+    Xapian::Enquire enquire(db);
+    enquire.set_query(query);
+    enquire.set_weighting_scheme(Xapian::BoolWeight());
+    enquire.set_docid_order(Xapian::Enquire::ASCENDING);
+    Xapian::doccount total = db.get_doccount();
+    return enquire.get_mset(0, want_documents ? total : 0, total);
+}
+
+Xapian::Query cube_type_query(const std::string& cube_id, UnitType type) {
+    return Xapian::Query(Xapian::Query::OP_AND, Xapian::Query(cube_term(cube_id)), Xapian::Query(type_term(type)));
+}
+
+}  // namespace
+
+Result<std::uint64_t> LexicalIndex::count(const std::string& cube_id, UnitType type) const {
+    std::lock_guard lock(impl_->mu);
+    try {
+        // check_at_least = doccount makes the match count exact.
+        return static_cast<std::uint64_t>(
+            all_matches(impl_->db, cube_type_query(cube_id, type), false).get_matches_lower_bound());
+    } catch (const Xapian::Error& e) {
+        return from_xapian(e, "lexical index: count " + cube_id);
+    } catch (const std::exception& e) {
+        return from_std(e, "lexical index: count " + cube_id);
+    }
+}
+
+Result<std::vector<std::string>> LexicalIndex::ids(const std::string& cube_id, UnitType type) const {
+    std::lock_guard lock(impl_->mu);
+    try {
+        Xapian::MSet mset = all_matches(impl_->db, cube_type_query(cube_id, type), true);
+        std::vector<std::string> out;
+        out.reserve(mset.size());
+        for (auto it = mset.begin(); it != mset.end(); ++it) out.push_back(it.get_document().get_data());
+        std::sort(out.begin(), out.end());
+        return out;
+    } catch (const Xapian::Error& e) {
+        return from_xapian(e, "lexical index: ids " + cube_id);
+    } catch (const std::exception& e) {
+        return from_std(e, "lexical index: ids " + cube_id);
+    }
+}
+
+std::uint64_t LexicalIndex::pending_changes() const {
+    std::lock_guard lock(impl_->mu);
+    return impl_->pending;
+}
+
+std::vector<std::string> LexicalIndex::analyze(std::string_view text) {
+    try {
+        Xapian::Stem stemmer("english");
+        std::vector<std::string> out;
+        std::unordered_set<std::string> seen;
+        for (const auto& word : distinct_words(text)) {
+            std::string term = stemmer(word);
+            if (!term.empty() && seen.insert(term).second) out.push_back(std::move(term));
+        }
+        return out;
+    } catch (const std::exception&) {
+        return {};  // only bad_alloc can get here
+    } catch (const Xapian::Error&) {
+        return {};
+    }
+}
+
+}  // namespace kasten::retrieval

