@@ -72,6 +72,27 @@ std::string note_index_text(const store::NoteRecord& n) {
     return s;
 }
 
+// The text a session is embedded under: its turns' contents, one per line.
+std::string session_embedding_text(const std::vector<store::TurnRecord>& turns) {
+    std::string s;
+    for (const auto& t : turns) {
+        if (!s.empty()) s += '\n';
+        s += t.content;
+    }
+    return s;
+}
+
+// The lexical document of a session: the sum of its turns' analyses.
+retrieval::LexicalIndex::Analysis session_analysis(const std::vector<store::TurnRecord>& turns) {
+    std::vector<retrieval::LexicalIndex::Analysis> parts;
+    parts.reserve(turns.size());
+    for (const auto& t : turns) parts.push_back(retrieval::LexicalIndex::analyze_text(t.content));
+    std::vector<const retrieval::LexicalIndex::Analysis*> ptrs;
+    for (const auto& p : parts) ptrs.push_back(&p);
+    return retrieval::LexicalIndex::merge(ptrs);
+}
+
+// A readable transcript ("role: content" lines), returned as a session hit's text.
 std::string session_text(const std::vector<store::TurnRecord>& turns) {
     std::string s;
     for (const auto& t : turns) {
@@ -211,8 +232,9 @@ struct MemoryManager::Impl {
         return Status::ok();
     }
 
-    Status index_session(const store::SessionRecord& s, const std::string& text) {
-        KASTEN_RETURN_IF_ERROR(lexical->upsert(session_attrs(s), text));
+    Status index_session(const store::SessionRecord& s, const retrieval::LexicalIndex::Analysis& analysis,
+                         bool merge_existing = false) {
+        KASTEN_RETURN_IF_ERROR(lexical->upsert_analyzed(session_attrs(s), analysis, merge_existing));
         if (!s.embedding.empty()) KASTEN_RETURN_IF_ERROR(vectors->upsert(session_attrs(s), s.embedding));
         return Status::ok();
     }
@@ -267,7 +289,7 @@ struct MemoryManager::Impl {
         KASTEN_ASSIGN_OR_RETURN(auto ss, sessions->list(cube_id, -1, 0));
         for (const auto& s : ss) {
             KASTEN_ASSIGN_OR_RETURN(auto ts, turns->list_by_session(cube_id, s.id));
-            KASTEN_RETURN_IF_ERROR(lexical->upsert(session_attrs(s), session_text(ts)));
+            KASTEN_RETURN_IF_ERROR(lexical->upsert_analyzed(session_attrs(s), session_analysis(ts)));
             ++n;
         }
         KASTEN_RETURN_IF_ERROR(notes->for_each(cube_id, [&](const store::NoteRecord& note) -> Status {
@@ -476,11 +498,16 @@ Result<AddMessagesResult> MemoryManager::add_messages(const AddMessagesRequest& 
     }
     const TimeMs now = m.clock->now_ms();
     std::vector<store::TurnRecord> new_turns(req.messages.size());
+    std::vector<retrieval::LexicalIndex::Analysis> analyses(req.messages.size());
     for (size_t i = 0; i < req.messages.size(); ++i) {
         const auto& msg = req.messages[i];
         std::string field = "messages[" + std::to_string(i) + "]";
         KASTEN_RETURN_IF_ERROR(validate_role(msg.role).with_context(field));
         KASTEN_RETURN_IF_ERROR(validate_text(field + ".content", msg.content, false));
+    }
+    // Embedding and text analysis are the expensive parts and need no lock: concurrent adds run them in parallel.
+    for (size_t i = 0; i < req.messages.size(); ++i) {
+        const auto& msg = req.messages[i];
         auto& t = new_turns[i];
         t.id = generate_id("t_");
         t.cube_id = req.cube_id;
@@ -488,10 +515,15 @@ Result<AddMessagesResult> MemoryManager::add_messages(const AddMessagesRequest& 
         t.content = msg.content;
         t.conv_time = msg.time ? *msg.time : (req.time ? *req.time : now);
         t.ingested_at = now;
-        // Embedding is the expensive part and needs no lock.
         t.embedding = m.embedder->embed(t.content);
         t.embedder_id = m.embedder_id;
+        analyses[i] = retrieval::LexicalIndex::analyze_text(t.content);
     }
+    std::vector<const retrieval::LexicalIndex::Analysis*> analysis_ptrs;
+    for (const auto& a : analyses) analysis_ptrs.push_back(&a);
+    const retrieval::LexicalIndex::Analysis new_turns_analysis = retrieval::LexicalIndex::merge(analysis_ptrs);
+    // The session's vector if the session is new (recomputed under the lock when it already has turns).
+    std::vector<float> new_session_embedding = m.embedder->embed(session_embedding_text(new_turns));
 
     std::lock_guard<std::mutex> lock(m.mu);
     store::Transaction tx(*m.db);
@@ -549,14 +581,12 @@ Result<AddMessagesResult> MemoryManager::add_messages(const AddMessagesRequest& 
         t.index = next++;
         KASTEN_RETURN_IF_ERROR(m.turns->insert(t));
     }
-    std::vector<store::TurnRecord> all_turns;
     if (new_session) {
-        all_turns = new_turns;
+        session.embedding = std::move(new_session_embedding);
     } else {
-        KASTEN_ASSIGN_OR_RETURN(all_turns, m.turns->list_by_session(req.cube_id, session.id));
+        KASTEN_ASSIGN_OR_RETURN(auto all_turns, m.turns->list_by_session(req.cube_id, session.id));
+        session.embedding = m.embedder->embed(session_embedding_text(all_turns));
     }
-    std::string stext = session_text(all_turns);
-    session.embedding = m.embedder->embed(stext);
     session.embedder_id = m.embedder_id;
     KASTEN_RETURN_IF_ERROR(m.sessions->update_embedding(req.cube_id, session.id, session.embedding, m.embedder_id));
     KASTEN_ASSIGN_OR_RETURN(
@@ -568,11 +598,13 @@ Result<AddMessagesResult> MemoryManager::add_messages(const AddMessagesRequest& 
     // The store is committed: the add is acknowledged from here on. Index failures are logged and repaired at the next
     // open (the event is past the lexical watermark).
     m.last_event_seq = seq;
-    for (const auto& t : new_turns) {
-        Status st = m.index_turn(t);
+    for (size_t i = 0; i < new_turns.size(); ++i) {
+        const auto& t = new_turns[i];
+        Status st = m.lexical->upsert_analyzed(turn_attrs(t), analyses[i]);
+        if (st.is_ok()) st = m.vectors->upsert(turn_attrs(t), t.embedding);
         if (!st.is_ok()) log::error("indexing turn {}: {}", t.id, st.to_string());
     }
-    Status st = m.index_session(session, stext);
+    Status st = m.index_session(session, new_turns_analysis, /*merge_existing=*/!new_session);
     if (!st.is_ok()) log::error("indexing session {}: {}", session.id, st.to_string());
     st = m.maybe_commit_lexical(static_cast<std::int64_t>(new_turns.size()) + 1);
     if (!st.is_ok()) log::error("committing the lexical index: {}", st.to_string());
@@ -677,9 +709,8 @@ Status MemoryManager::delete_turn(const std::string& cube_id, const std::string&
     KASTEN_RETURN_IF_ERROR(tx.begin());
     KASTEN_RETURN_IF_ERROR(m.turns->remove(cube_id, turn_id));
     KASTEN_ASSIGN_OR_RETURN(auto rest, m.turns->list_by_session(cube_id, session.id));
-    std::string stext = session_text(rest);
     if (!rest.empty()) {
-        session.embedding = m.embedder->embed(stext);
+        session.embedding = m.embedder->embed(session_embedding_text(rest));
         KASTEN_RETURN_IF_ERROR(m.sessions->update_embedding(cube_id, session.id, session.embedding, m.embedder_id));
     }
     KASTEN_ASSIGN_OR_RETURN(std::int64_t seq, m.log_event(cube_id, actor, "turn.delete", "turn", turn_id));
@@ -687,7 +718,7 @@ Status MemoryManager::delete_turn(const std::string& cube_id, const std::string&
     m.last_event_seq = seq;
     KASTEN_RETURN_IF_ERROR(m.lexical->remove(cube_id, UnitType::kTurn, turn_id));
     KASTEN_RETURN_IF_ERROR(m.vectors->remove(cube_id, UnitType::kTurn, turn_id));
-    KASTEN_RETURN_IF_ERROR(m.index_session(session, stext));
+    KASTEN_RETURN_IF_ERROR(m.index_session(session, session_analysis(rest)));
     return m.commit_lexical();
 }
 
@@ -1044,14 +1075,14 @@ Result<ImportSummary> MemoryManager::import_cube(std::istream& in, const std::op
         t.embedder_id = m.embedder_id;
     }
     for (const auto& t : a.turns) by_session[t.session_id].push_back(&t);
-    std::map<std::string, std::string> session_texts;
+    std::map<std::string, retrieval::LexicalIndex::Analysis> session_analyses;
     for (auto& s : a.sessions) {
         s.cube_id = a.cube.id;
         std::vector<store::TurnRecord> ts;
         for (const auto* t : by_session[s.id]) ts.push_back(*t);
         std::sort(ts.begin(), ts.end(), [](const auto& x, const auto& y) { return x.index < y.index; });
-        session_texts[s.id] = session_text(ts);
-        s.embedding = m.embedder->embed(session_texts[s.id]);
+        session_analyses[s.id] = session_analysis(ts);
+        s.embedding = m.embedder->embed(session_embedding_text(ts));
         s.embedder_id = m.embedder_id;
     }
     for (auto& n : a.notes) {
@@ -1087,7 +1118,7 @@ Result<ImportSummary> MemoryManager::import_cube(std::istream& in, const std::op
     KASTEN_RETURN_IF_ERROR(tx.commit());
     m.last_event_seq = seq;
     for (const auto& t : a.turns) KASTEN_RETURN_IF_ERROR(m.index_turn(t));
-    for (const auto& s : a.sessions) KASTEN_RETURN_IF_ERROR(m.index_session(s, session_texts[s.id]));
+    for (const auto& s : a.sessions) KASTEN_RETURN_IF_ERROR(m.index_session(s, session_analyses[s.id]));
     for (const auto& n : a.notes) KASTEN_RETURN_IF_ERROR(m.index_note(n));
     KASTEN_RETURN_IF_ERROR(m.commit_lexical());
     ImportSummary sum;
@@ -1147,7 +1178,7 @@ Result<ReindexSummary> MemoryManager::reindex(const std::string& cube_id, const 
         for (auto& s : ss) {
             if (!s.embedding.empty() && s.embedder_id == m.embedder_id) continue;
             KASTEN_ASSIGN_OR_RETURN(auto ts, m.turns->list_by_session(c.id, s.id));
-            s.embedding = m.embedder->embed(session_text(ts));
+            s.embedding = m.embedder->embed(session_embedding_text(ts));
             KASTEN_RETURN_IF_ERROR(m.sessions->update_embedding(c.id, s.id, s.embedding, m.embedder_id));
             ++sum.reembedded;
         }

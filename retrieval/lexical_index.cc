@@ -241,6 +241,107 @@ std::unique_ptr<LexicalIndex> LexicalIndex::in_memory() {
     }
 }
 
+namespace {
+
+// Per-thread analyser (TermGenerator and stem cache are not thread-safe), configured exactly like Impl::indexer.
+struct ThreadAnalyzer {
+    ThreadAnalyzer() : stemmer(new CachingEnglishStemmer()) {
+        generator.set_stemmer(stemmer);
+        generator.set_stemming_strategy(Xapian::TermGenerator::STEM_ALL);
+        generator.set_stopper(&english_stopper());
+        generator.set_stopper_strategy(Xapian::TermGenerator::STOP_ALL);
+        generator.set_max_word_length(kMaxWordBytes);
+        generator.set_flags(Xapian::TermGenerator::FLAG_CJK_NGRAM);
+    }
+    Xapian::Stem stemmer;
+    Xapian::TermGenerator generator;
+};
+
+void fill_document(Xapian::Document& doc, const LexicalIndex::Analysis& analysis) {
+    for (const auto& [term, wdf] : analysis.terms) doc.add_term(term, wdf);
+}
+
+}  // namespace
+
+LexicalIndex::Analysis LexicalIndex::analyze_text(std::string_view text) {
+    thread_local ThreadAnalyzer analyzer;
+    Analysis out;
+    try {
+        Xapian::Document doc;
+        analyzer.generator.set_document(doc);
+        analyzer.generator.index_text_without_positions(Xapian::Utf8Iterator(text.data(), text.size()));
+        out.terms.reserve(doc.termlist_count());
+        for (auto it = doc.termlist_begin(); it != doc.termlist_end(); ++it) {
+            out.terms.emplace_back(*it, it.get_wdf());
+        }
+    } catch (const Xapian::Error& e) {
+        // Analysis of in-memory text cannot fail short of memory exhaustion; index nothing rather than crash.
+        log::error("lexical analysis failed: {}", e.get_description());
+        out.terms.clear();
+    }
+    return out;
+}
+
+LexicalIndex::Analysis LexicalIndex::merge(const std::vector<const Analysis*>& parts) {
+    Analysis out;
+    size_t total = 0;
+    for (const auto* p : parts) total += p->terms.size();
+    out.terms.reserve(total);
+    for (const auto* p : parts) out.terms.insert(out.terms.end(), p->terms.begin(), p->terms.end());
+    std::sort(out.terms.begin(), out.terms.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    size_t w = 0;
+    for (size_t r = 0; r < out.terms.size(); ++r) {
+        if (w > 0 && out.terms[w - 1].first == out.terms[r].first) {
+            out.terms[w - 1].second += out.terms[r].second;
+        } else {
+            if (w != r) out.terms[w] = std::move(out.terms[r]);
+            ++w;
+        }
+    }
+    out.terms.resize(w);
+    return out;
+}
+
+Status LexicalIndex::upsert_analyzed(const UnitAttrs& attrs, const Analysis& analysis, bool merge_existing) {
+    if (attrs.cube_id.empty()) return Status::invalid_argument("lexical index: empty cube id");
+    if (attrs.id.empty()) return Status::invalid_argument("lexical index: empty unit id");
+    std::lock_guard lock(impl_->mu);
+    try {
+        Xapian::Document doc;
+        fill_document(doc, analysis);
+        std::string unique = unique_term(attrs.cube_id, attrs.type, attrs.id);
+        const bool exists = impl_->db.term_exists(unique);
+        if (exists && merge_existing) {
+            Xapian::PostingIterator p = impl_->db.postlist_begin(unique);
+            if (p != impl_->db.postlist_end(unique)) {
+                Xapian::Document old = impl_->db.get_document(*p);
+                for (auto it = old.termlist_begin(); it != old.termlist_end(); ++it) {
+                    Xapian::termcount wdf = it.get_wdf();
+                    if (wdf > 0) doc.add_term(*it, wdf);  // boolean (filter) terms have wdf 0 and are re-added below
+                }
+            }
+        }
+        doc.add_boolean_term(unique);
+        doc.add_boolean_term(cube_term(attrs.cube_id));
+        doc.add_boolean_term(type_term(attrs.type));
+        if (!attrs.role.empty()) doc.add_boolean_term(role_term(attrs.role));
+        if (!attrs.session_id.empty()) doc.add_boolean_term(session_term(attrs.session_id));
+        doc.add_value(kTimeSlot, Xapian::sortable_serialise(static_cast<double>(attrs.time)));
+        doc.set_data(attrs.id);
+        if (exists) {
+            impl_->db.replace_document(unique, doc);
+        } else {
+            impl_->db.add_document(doc);
+        }
+        ++impl_->pending;
+        return Status::ok();
+    } catch (const Xapian::Error& e) {
+        return from_xapian(e, "lexical index: upsert " + attrs.id);
+    } catch (const std::exception& e) {
+        return from_std(e, "lexical index: upsert " + attrs.id);
+    }
+}
+
 Status LexicalIndex::upsert(const UnitAttrs& attrs, std::string_view text) {
     if (attrs.cube_id.empty()) return Status::invalid_argument("lexical index: empty cube id");
     if (attrs.id.empty()) return Status::invalid_argument("lexical index: empty unit id");

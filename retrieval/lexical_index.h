@@ -27,6 +27,17 @@ namespace kasten::retrieval {
 // No method throws: every Xapian error becomes a Status.
 class LexicalIndex {
   public:
+    // The analysed form of a text: its index terms with their within-document frequencies, sorted by term.
+    // Built without touching any index, so callers analyse outside their locks (thread-safe) and merge analyses
+    // (a session's document is the sum of its turns') instead of re-tokenising text.
+    struct Analysis {
+        std::vector<std::pair<std::string, std::uint32_t>> terms;  // (stem, wdf), ascending by stem, wdf >= 1
+    };
+    // Analyses `text` exactly as upsert() would. Thread-safe.
+    static Analysis analyze_text(std::string_view text);
+    // The term-wise sum of `parts`.
+    static Analysis merge(const std::vector<const Analysis*>& parts);
+
     // Opens (creating if missing, including parent directories) an on-disk index in `dir`.
     // kBusy if another process (or another LexicalIndex in this process) holds the write lock,
     // kCorruption if the database is damaged or of an unsupported version, kIOError otherwise.
@@ -41,6 +52,10 @@ class LexicalIndex {
     // Inserts or replaces the document of (attrs.cube_id, attrs.type, attrs.id).
     // kInvalidArgument if cube_id or id is empty.
     [[nodiscard]] Status upsert(const UnitAttrs& attrs, std::string_view text);
+    // Inserts or replaces the document of attrs with pre-analysed terms. With merge_existing, the terms of the
+    // document currently stored under the same unit (if any) are added to `analysis` first (appending turns to a
+    // session's document without re-reading its text).
+    [[nodiscard]] Status upsert_analyzed(const UnitAttrs& attrs, const Analysis& analysis, bool merge_existing = false);
     // Removes one document; removing a missing one is ok.
     [[nodiscard]] Status remove(const std::string& cube_id, UnitType type, const std::string& id);
     // Removes every document of the cube (all types).

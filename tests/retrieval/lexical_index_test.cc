@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -483,6 +485,48 @@ TEST(LexicalIndexDiskTest, UnusablePathIsAnError) {
     auto index = LexicalIndex::open(file);
     EXPECT_FALSE(index.is_ok());
     EXPECT_FALSE(LexicalIndex::open("").is_ok());
+}
+
+}  // namespace
+}  // namespace kasten::retrieval
+
+namespace kasten::retrieval {
+namespace {
+
+TEST(LexicalAnalysisTest, AnalyzeAndMergeSumFrequencies) {
+    auto a = LexicalIndex::analyze_text("Dogs chase dogs.");
+    auto b = LexicalIndex::analyze_text("The dog sleeps.");
+    ASSERT_EQ(a.terms.size(), 2u);
+    auto m = LexicalIndex::merge({&a, &b});
+    std::map<std::string, std::uint32_t> got(m.terms.begin(), m.terms.end());
+    EXPECT_EQ(got["dog"], 3u);
+    EXPECT_EQ(got["chase"], 1u);
+    EXPECT_EQ(got["sleep"], 1u);
+    EXPECT_EQ(got.count("the"), 0u);
+    EXPECT_TRUE(std::is_sorted(m.terms.begin(), m.terms.end()));
+}
+
+TEST(LexicalAnalysisTest, UpsertAnalyzedMatchesUpsertAndAppends) {
+    auto index = LexicalIndex::in_memory();
+    UnitAttrs plain{"c", UnitType::kSession, "plain", 0, "", "plain"};
+    UnitAttrs merged{"c", UnitType::kSession, "merged", 0, "", "merged"};
+    ASSERT_TRUE(index->upsert(plain, "the cat sat on the mat\nthe dog barked at the cat").is_ok());
+    auto p1 = LexicalIndex::analyze_text("the cat sat on the mat");
+    auto p2 = LexicalIndex::analyze_text("the dog barked at the cat");
+    ASSERT_TRUE(index->upsert_analyzed(merged, LexicalIndex::merge({&p1, &p2})).is_ok());
+    SearchFilter f{"c", UnitType::kSession};
+    auto hits = index->search("cat dog", f, 10).value();
+    ASSERT_EQ(hits.size(), 2u);
+    EXPECT_DOUBLE_EQ(hits[0].score, hits[1].score);  // identical documents score identically
+    // Appending to the stored document keeps its earlier terms.
+    auto p3 = LexicalIndex::analyze_text("a parrot squawked");
+    ASSERT_TRUE(index->upsert_analyzed(merged, p3, /*merge_existing=*/true).is_ok());
+    EXPECT_EQ(index->search("parrot", f, 10).value().size(), 1u);
+    EXPECT_EQ(index->search("barked", f, 10).value().size(), 2u);
+    EXPECT_EQ(index->count("c", UnitType::kSession).value(), 2u);
+    // Without merge_existing the document is replaced.
+    ASSERT_TRUE(index->upsert_analyzed(merged, p3).is_ok());
+    EXPECT_EQ(index->search("barked", f, 10).value().size(), 1u);
 }
 
 }  // namespace
