@@ -776,7 +776,7 @@ Result<store::NoteRecord> MemoryManager::add_note(const std::string& cube_id, co
     store::Transaction tx(*m.db);
     KASTEN_RETURN_IF_ERROR(tx.begin());
     if (cube->embedder_id.empty()) KASTEN_RETURN_IF_ERROR(m.cubes->set_embedder(cube_id, m.embedder_id));
-    KASTEN_RETURN_IF_ERROR(m.notes->insert(n));
+    KASTEN_RETURN_IF_ERROR(m.notes->insert(n, actor));
     KASTEN_ASSIGN_OR_RETURN(std::int64_t seq, m.log_event(cube_id, actor, "note.add", "note", n.id));
     KASTEN_RETURN_IF_ERROR(tx.commit());
     m.last_event_seq = seq;

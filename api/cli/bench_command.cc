@@ -1,0 +1,289 @@
+#include "api/cli/bench_command.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "eval/synthetic_corpus.h"
+#include "llm/embedder_factory.h"
+#include "memory/memory_manager.h"
+
+namespace kasten::api {
+namespace {
+
+constexpr const char* kUsage = R"(usage: kasten bench search [options]
+
+Builds one cube of N synthetic conversation turns (Zipfian vocabulary with per-session topics; user turns of
+8-40 words, assistant turns of 30-120), measures the ingest rate through MemoryManager::add_messages (one call
+per session), then runs Q queries against each retriever (lexical, vector, hybrid) and reports p50/p99 latency.
+Prints one JSON object and writes it to --out.
+
+options:
+  --turns N          number of turns (default 100000)
+  --queries Q        queries per retriever (default 1000, at least 1000 for the reported percentiles)
+  --top-k K          hits per query (default 10)
+  --granularity G    turn | session (default turn)
+  --threads T        ingest threads (default 2)
+  --embedder E       auto | glove | hashing (default: from config, i.e. auto)
+  --in-memory        in-memory SQLite and Xapian instead of a temporary on-disk data dir
+  --out FILE         where to write the JSON (default bench-search.json)
+  --json             print only the JSON (no progress on stderr)
+  --seed S           corpus seed (default 42)
+
+example:
+  kasten bench search --turns 100000 --json --out bench-search.json
+)";
+
+double percentile(std::vector<double> v, double p) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    double idx = p * static_cast<double>(v.size() - 1);
+    size_t lo = static_cast<size_t>(idx);
+    size_t hi = std::min(lo + 1, v.size() - 1);
+    double frac = idx - static_cast<double>(lo);
+    return v[lo] * (1 - frac) + v[hi] * frac;
+}
+
+bool parse_long(const char* s, long long* out) {
+    char* end = nullptr;
+    long long v = std::strtoll(s, &end, 10);
+    if (!end || *end != '\0' || end == s) return false;
+    *out = v;
+    return true;
+}
+
+}  // namespace
+
+int run_bench_command(int argc, char** argv) {
+    // argv[0] = "bench"
+    if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+        std::cout << kUsage;
+        return argc < 2 ? 2 : 0;
+    }
+    if (std::strcmp(argv[1], "search") != 0) {
+        std::cerr << "kasten bench: unknown benchmark '" << argv[1] << "' (available: search)\n" << kUsage;
+        return 2;
+    }
+    long long turns = 100000, queries = 1000, top_k = 10, threads = 2, seed = 42;
+    std::string out_path = "bench-search.json", embedder_kind, granularity = "turn";
+    bool in_memory = false, json_only = false;
+    for (int i = 2; i < argc; ++i) {
+        std::string a = argv[i];
+        auto need = [&](long long* dst) {
+            if (i + 1 >= argc || !parse_long(argv[i + 1], dst)) {
+                std::cerr << "kasten bench search: " << a << " needs an integer\n";
+                return false;
+            }
+            ++i;
+            return true;
+        };
+        if (a == "--help" || a == "-h") {
+            std::cout << kUsage;
+            return 0;
+        } else if (a == "--turns") {
+            if (!need(&turns)) return 2;
+        } else if (a == "--queries") {
+            if (!need(&queries)) return 2;
+        } else if (a == "--top-k") {
+            if (!need(&top_k)) return 2;
+        } else if (a == "--threads") {
+            if (!need(&threads)) return 2;
+        } else if (a == "--seed") {
+            if (!need(&seed)) return 2;
+        } else if (a == "--embedder" && i + 1 < argc) {
+            embedder_kind = argv[++i];
+        } else if (a == "--granularity" && i + 1 < argc) {
+            granularity = argv[++i];
+        } else if (a == "--out" && i + 1 < argc) {
+            out_path = argv[++i];
+        } else if (a == "--in-memory") {
+            in_memory = true;
+        } else if (a == "--json") {
+            json_only = true;
+        } else {
+            std::cerr << "kasten bench search: unknown or incomplete option '" << a << "'\n" << kUsage;
+            return 2;
+        }
+    }
+    if (turns < 1 || turns > 10000000 || queries < 1 || top_k < 1 || top_k > 1000 || threads < 1 || threads > 64) {
+        std::cerr << "kasten bench search: --turns 1..10000000, --queries >= 1, --top-k 1..1000, --threads 1..64\n";
+        return 2;
+    }
+    memory::Granularity gran;
+    if (!memory::parse_granularity(granularity, &gran) || gran == memory::Granularity::kNote) {
+        std::cerr << "kasten bench search: --granularity must be turn or session\n";
+        return 2;
+    }
+
+    auto cfg = load_config(ConfigSources{std::nullopt, read_process_env(), {}});
+    if (!cfg) {
+        std::cerr << "kasten bench: " << cfg.status().to_string() << "\n";
+        return 1;
+    }
+    if (embedder_kind.empty()) embedder_kind = cfg->embedder;
+    auto emb = llm::create_embedder(embedder_kind, cfg->effective_glove_path(), cfg->hashing_dim);
+    if (!emb) {
+        std::cerr << "kasten bench: " << emb.status().to_string() << "\n";
+        return 1;
+    }
+    std::shared_ptr<const llm::Embedder> embedder(std::move(emb).value());
+
+    std::string tmp_dir;
+    memory::MemoryOptions opts;
+    opts.embedder = embedder;
+    opts.in_memory = in_memory;
+    if (!in_memory) {
+        tmp_dir = (std::filesystem::temp_directory_path() /
+                   ("kasten-bench-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count())))
+                      .string();
+        opts.data_dir = tmp_dir;
+    }
+    auto mm_r = memory::MemoryManager::open(opts);
+    if (!mm_r) {
+        std::cerr << "kasten bench: " << mm_r.status().to_string() << "\n";
+        return 1;
+    }
+    auto mm = std::move(mm_r).value();
+
+    eval::SyntheticCorpus corpus(static_cast<std::uint64_t>(seed));
+    auto sessions = corpus.generate(turns);
+    std::vector<std::string> qs;
+    qs.reserve(static_cast<size_t>(queries));
+    for (long long i = 0; i < queries; ++i) qs.push_back(corpus.query());
+    long long chars = 0;
+    for (const auto& s : sessions)
+        for (const auto& m : s.messages) chars += static_cast<long long>(m.content.size());
+    if (!json_only) {
+        std::cerr << "bench: " << turns << " turns in " << sessions.size() << " sessions (" << chars / turns
+                  << " chars/turn), embedder " << embedder->id() << ", " << (in_memory ? "in memory" : tmp_dir)
+                  << "\n";
+    }
+
+    const std::string cube = "bench";
+    std::atomic<size_t> next{0};
+    std::atomic<long long> done_turns{0};
+    std::atomic<bool> failed{false};
+    std::string first_error;
+    std::mutex err_mu;
+    auto t0 = std::chrono::steady_clock::now();
+    auto worker = [&] {
+        for (;;) {
+            size_t i = next.fetch_add(1);
+            if (i >= sessions.size() || failed) return;
+            const auto& s = sessions[i];
+            memory::AddMessagesRequest req;
+            req.cube_id = cube;
+            req.session_id = s.session_id;
+            req.time = s.time_ms;
+            req.actor = "bench";
+            for (size_t k = 0; k < s.messages.size(); ++k) {
+                req.messages.push_back({s.messages[k].role, s.messages[k].content,
+                                        s.time_ms + static_cast<std::int64_t>(k) * 60000});
+            }
+            auto r = mm->add_messages(req);
+            if (!r) {
+                std::lock_guard<std::mutex> lock(err_mu);
+                if (!failed.exchange(true)) first_error = r.status().to_string();
+                return;
+            }
+            long long d = done_turns.fetch_add(static_cast<long long>(s.messages.size())) +
+                          static_cast<long long>(s.messages.size());
+            if (!json_only && (i % 500 == 0)) {
+                double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                std::fprintf(stderr, "\ringest %lld/%lld turns, %.0f turns/s   ", d, turns, d / std::max(el, 1e-9));
+            }
+        }
+    };
+    std::vector<std::thread> pool;
+    for (long long i = 0; i < threads; ++i) pool.emplace_back(worker);
+    for (auto& t : pool) t.join();
+    if (failed) {
+        std::cerr << "\nkasten bench: ingest failed: " << first_error << "\n";
+        return 1;
+    }
+    Status fl = mm->flush();
+    if (!fl.is_ok()) {
+        std::cerr << "kasten bench: " << fl.to_string() << "\n";
+        return 1;
+    }
+    double ingest_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!json_only) std::fprintf(stderr, "\ringest done: %lld turns in %.2f s\n", turns, ingest_s);
+
+    nlohmann::json result;
+    result["benchmark"] = "search";
+    result["turns"] = turns;
+    result["sessions"] = sessions.size();
+    result["mean_chars_per_turn"] = chars / turns;
+    result["embedder"] = embedder->id();
+    result["storage"] = in_memory ? "in-memory" : "disk";
+    result["ingest_threads"] = threads;
+    result["ingest_seconds"] = ingest_s;
+    result["ingest_turns_per_s"] = static_cast<double>(turns) / ingest_s;
+    result["queries"] = queries;
+    result["top_k"] = top_k;
+    result["granularity"] = granularity;
+    result["hardware_threads"] = std::thread::hardware_concurrency();
+
+    // Side by side: query i runs against every retriever before query i+1, so machine noise hits all alike.
+    const memory::Retriever kinds[] = {memory::Retriever::kLexical, memory::Retriever::kVector,
+                                       memory::Retriever::kHybrid};
+    std::vector<double> lat[3];
+    long long hits_total[3] = {0, 0, 0};
+    for (size_t qi = 0; qi < qs.size(); ++qi) {
+        for (int r = 0; r < 3; ++r) {
+            memory::SearchRequest req;
+            req.cube_id = cube;
+            req.query = qs[qi];
+            req.top_k = static_cast<int>(top_k);
+            req.retriever = kinds[r];
+            req.granularity = gran;
+            auto s0 = std::chrono::steady_clock::now();
+            auto res = mm->search(req);
+            double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s0).count();
+            if (!res) {
+                std::cerr << "kasten bench: search failed: " << res.status().to_string() << "\n";
+                return 1;
+            }
+            hits_total[r] += static_cast<long long>(res->size());
+            lat[r].push_back(ms);
+        }
+        if (!json_only && qi % 100 == 0) std::fprintf(stderr, "\rsearch %zu/%zu   ", qi, qs.size());
+    }
+    if (!json_only) std::fprintf(stderr, "\rsearch done            \n");
+    for (int r = 0; r < 3; ++r) {
+        double sum = 0;
+        for (double v : lat[r]) sum += v;
+        result["retrievers"][memory::retriever_name(kinds[r])] = {
+            {"search_p50_ms", percentile(lat[r], 0.50)},
+            {"search_p99_ms", percentile(lat[r], 0.99)},
+            {"search_mean_ms", sum / static_cast<double>(lat[r].size())},
+            {"mean_hits", static_cast<double>(hits_total[r]) / static_cast<double>(lat[r].size())}};
+    }
+    mm.reset();
+    if (!tmp_dir.empty()) {
+        std::error_code ec;
+        std::filesystem::remove_all(tmp_dir, ec);
+    }
+    std::string text = result.dump(2);
+    std::cout << text << std::endl;
+    std::ofstream out(out_path);
+    if (!out || !(out << text << "\n")) {
+        std::cerr << "kasten bench: cannot write " << out_path << "\n";
+        return 1;
+    }
+    if (!json_only) std::cerr << "written to " << out_path << "\n";
+    return 0;
+}
+
+}  // namespace kasten::api

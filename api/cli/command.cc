@@ -1,0 +1,31 @@
+#include "api/cli/command.h"
+
+#include <iostream>
+
+namespace kasten::api {
+
+std::string command_help(const Command& command) {
+    std::string out = "Usage: " + command.usage + "\n\n" + command.summary + "\n";
+    if (!command.details.empty()) out += "\n" + command.details + "\n";
+    out += "\nOptions:\n" + ArgParser(command.flags).flag_help();
+    if (!command.examples.empty()) out += "\nExamples:\n" + command.examples;
+    if (!out.empty() && out.back() != '\n') out += "\n";
+    return out;
+}
+
+int usage_error(const std::string& command, const std::string& message) {
+    std::cerr << "kasten " << command << ": " << message << "\nRun 'kasten help " << command << "' for usage.\n";
+    return kExitUsage;
+}
+
+int failure(const std::string& command, const Status& status) {
+    // A bad flag value (load_config names it "flag --x: ...") is a usage error.
+    if (status.code() == StatusCode::kInvalidArgument && status.message().rfind("flag --", 0) == 0) {
+        return usage_error(command, status.message());
+    }
+    std::cerr << "kasten " << command << ": error: " << status.message() << " (" << status_code_name(status.code())
+              << ")\n";
+    return kExitFailure;
+}
+
+}  // namespace kasten::api

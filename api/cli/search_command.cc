@@ -1,0 +1,94 @@
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "api/cli/command.h"
+#include "api/cli/runtime.h"
+#include "api/dto/json_codec.h"
+#include "common/timestamp.h"
+
+namespace kasten::api {
+namespace {
+
+constexpr const char* kName = "search";
+
+// First `max` code points of one line of text, with "…" when cut.
+std::string snippet(const std::string& text, size_t max) {
+    std::string out;
+    size_t points = 0;
+    for (size_t i = 0; i < text.size(); ++i) {
+        const unsigned char c = static_cast<unsigned char>(text[i]);
+        if ((c & 0xC0) != 0x80 && points++ == max) {
+            out += "…";
+            return out;
+        }
+        out.push_back(c == '\n' || c == '\r' || c == '\t' ? ' ' : text[i]);
+    }
+    return out;
+}
+
+int run_search(const ParsedArgs& args) {
+    auto cube = args.get("cube");
+    if (!cube || cube->empty()) return usage_error(kName, "--cube is required");
+    if (args.positionals.empty()) return usage_error(kName, "QUERY is required");
+    memory::SearchRequest request;
+    request.cube_id = *cube;
+    for (size_t i = 0; i < args.positionals.size(); ++i) request.query += (i == 0 ? "" : " ") + args.positionals[i];
+    if (auto g = args.get("granularity"); g && !memory::parse_granularity(*g, &request.granularity)) {
+        return usage_error(kName, "--granularity must be turn, session or note");
+    }
+    if (auto r = args.get("retriever"); r && !memory::parse_retriever(*r, &request.retriever)) {
+        return usage_error(kName, "--retriever must be lexical, vector or hybrid");
+    }
+    Result<Runtime> rt = open_runtime(args);
+    if (!rt.is_ok()) return failure(kName, rt.status());
+    if (auto k = args.get("top-k")) {
+        Result<int> top_k = parse_int_flag("top-k", *k, 1, rt.value().config.max_top_k);
+        if (!top_k.is_ok()) return usage_error(kName, top_k.status().message());
+        request.top_k = top_k.value();
+    }
+    Result<std::vector<memory::SearchHit>> hits = rt.value().memory->search(request);
+    if (!hits.is_ok()) return failure(kName, hits.status());
+    if (args.has("json")) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& h : hits.value()) out.push_back(hit_to_json(h));
+        std::cout << dump_json({{"hits", std::move(out)}}, 2) << "\n";
+        return kExitOk;
+    }
+    if (hits.value().empty()) {
+        std::cout << "no results\n";
+        return kExitOk;
+    }
+    int rank = 0;
+    for (const auto& h : hits.value()) {
+        std::string where = format_timestamp(h.time);
+        if (!h.role.empty()) where += ", " + h.role;
+        if (!h.session_id.empty()) where += ", session " + h.session_id;
+        std::cout << fmt::format("{:>3}. {:.4f}  {}  ({})\n     {}\n", ++rank, h.score, h.id, where,
+                                 snippet(h.text, 200));
+    }
+    return kExitOk;
+}
+
+}  // namespace
+
+Command search_command() {
+    Command c;
+    c.name = kName;
+    c.summary = "Search a cube's memory.";
+    c.usage = "kasten search --cube C [--granularity G] [--top-k N] [--retriever R] [--json] QUERY...";
+    c.details = "Prints the best hits, best first: rank, fused score, id, time, role and session, and the text.";
+    c.examples =
+        "  kasten search --cube alice where do I live\n"
+        "  kasten search --cube alice --granularity session --top-k 3 \"trip to Portugal\"\n"
+        "  kasten search --cube alice --retriever lexical --json Lisbon\n";
+    c.flags = {
+        {"cube", "C", "the cube (required)"},          {"granularity", "G", "turn | session | note (default turn)"},
+        {"top-k", "N", "number of hits (default 10)"}, {"retriever", "R", "lexical | vector | hybrid (default hybrid)"},
+        {"json", "", "print the hits as JSON"},
+    };
+    c.run = run_search;
+    return c;
+}
+
+}  // namespace kasten::api

@@ -1,0 +1,146 @@
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "api/cli/command.h"
+#include "api/cli/runtime.h"
+#include "api/http/api_service.h"
+#include "api/http/http_server.h"
+#include "api/http/listen_policy.h"
+#include "common/log.h"
+
+namespace kasten::api {
+namespace {
+
+constexpr const char* kName = "serve";
+
+// Writes the port atomically (temp file + rename) so a reader never sees a partial number.
+Status write_port_file(const std::string& path, int port) {
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << port << "\n";
+        out.flush();
+        if (!out) return Status::io_error("cannot write the port file " + tmp);
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) return Status::io_error("cannot rename " + tmp + " to " + path + ": " + ec.message());
+    return Status::ok();
+}
+
+int run_serve(const ParsedArgs& args) {
+    if (!args.positionals.empty()) return usage_error(kName, "unexpected argument '" + args.positionals[0] + "'");
+    std::map<std::string, std::string> flags;
+    if (auto v = args.get("host")) flags["host"] = *v;
+    if (auto v = args.get("port")) flags["port"] = *v;
+    if (auto v = args.get("api-keys")) flags["api_keys"] = *v;
+    Result<Config> loaded = load_cli_config(args, flags, /*serving=*/true);
+    if (!loaded.is_ok()) return failure(kName, loaded.status());
+    const Config& config = loaded.value();
+    const bool auth = !config.api_keys.empty();
+    if (!auth) {
+        log::warn("no API keys configured: authentication is off, so kasten listens on loopback addresses only");
+    }
+    if (Status st = check_listen_address(config.host, auth); !st.is_ok()) {
+        log::error("{}", st.message());
+        return failure(kName, st);
+    }
+
+    // SIGINT/SIGTERM are taken by a dedicated thread (sigwait); every thread started from here inherits the mask.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    // A client that disconnects mid-response must not kill the server.
+    signal(SIGPIPE, SIG_IGN);
+
+    Result<std::shared_ptr<const llm::Embedder>> embedder = create_configured_embedder(config);
+    if (!embedder.is_ok()) return failure(kName, embedder.status());
+    log::info("embedder: {} (dim {})", embedder.value()->id(), embedder.value()->dim());
+    Result<std::unique_ptr<memory::MemoryManager>> memory = open_memory(config, embedder.value());
+    if (!memory.is_ok()) return failure(kName, memory.status());
+    log::info("data dir: {}", config.data_dir);
+
+    ApiServiceOptions service_options;
+    service_options.version = KASTEN_VERSION;
+    service_options.data_dir = config.data_dir;
+    service_options.embedder_dim = embedder.value()->dim();
+    service_options.limits = {config.max_query_chars, config.max_top_k, config.max_content_chars};
+    service_options.max_body_bytes = config.max_body_bytes;
+    service_options.api_keys = config.api_keys;
+    ApiService service(*memory.value(), service_options);
+    log::info("authentication: {}", auth ? std::to_string(config.api_keys.size()) + " API key(s)" : "off");
+
+    HttpServer server(service, {config.http_threads, config.max_body_bytes});
+    Result<int> port = server.bind(config.host, config.port);
+    if (!port.is_ok()) return failure(kName, port.status());
+    if (auto port_file = args.get("port-file")) {
+        if (Status st = write_port_file(*port_file, port.value()); !st.is_ok()) return failure(kName, st);
+    }
+    log::info("listening on {}", listen_url(config.host, port.value()));
+
+    std::atomic<bool> served{false};
+    std::thread stopper([&] {
+        int sig = 0;
+        sigwait(&stop_signals, &sig);
+        if (served.load()) return;
+        log::info("received {}: stopping (finishing requests in flight)", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        // A stop() racing with the start of listening can be missed: repeat until serve() returns.
+        while (!served.load()) {
+            server.stop();
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    });
+    Status serve_status = server.serve();
+    served.store(true);
+    pthread_kill(stopper.native_handle(), SIGTERM);  // wakes the stopper if no signal came
+    stopper.join();
+
+    Status flushed = memory.value()->flush();
+    memory.value().reset();
+    if (!flushed.is_ok()) {
+        log::error("flushing the indexes failed: {}", flushed.message());
+        return failure(kName, flushed);
+    }
+    if (!serve_status.is_ok()) return failure(kName, serve_status);
+    log::info("stopped");
+    return kExitOk;
+}
+
+}  // namespace
+
+Command serve_command() {
+    Command c;
+    c.name = kName;
+    c.summary = "Run the REST API server (docs/api.md).";
+    c.usage = "kasten serve [--host H] [--port P] [--api-keys KEYS] [--port-file FILE] [global options]";
+    c.details =
+        "Serves the REST API on http://HOST:PORT (default 127.0.0.1:8420) from the data dir. Without API keys the\n"
+        "server only listens on loopback addresses. --port 0 picks a free port; the bound port is written to\n"
+        "--port-file and logged as 'listening on http://HOST:PORT'. SIGINT or SIGTERM stop it gracefully: requests in\n"
+        "flight finish and the indexes are flushed. While it runs, other kasten commands cannot open the data dir.";
+    c.examples =
+        "  kasten serve\n"
+        "  kasten serve --data-dir /srv/kasten --port 8420\n"
+        "  kasten serve --host 0.0.0.0 --api-keys 'key-for-alice=alice;key-for-admin=*'\n"
+        "  kasten serve --port 0 --port-file /tmp/kasten.port --embedder hashing\n";
+    c.flags = {
+        {"host", "HOST", "address to listen on (default 127.0.0.1; non-loopback needs API keys)"},
+        {"port", "PORT", "TCP port (default 8420; 0 = any free port)"},
+        {"api-keys", "KEYS", "API keys and their cubes: 'key1=cubeA,cubeB;key2=*' (keys >= 8 characters)"},
+        {"port-file", "FILE", "write the bound port to FILE once listening"},
+    };
+    c.run = run_serve;
+    return c;
+}
+
+}  // namespace kasten::api

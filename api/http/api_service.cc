@@ -1,0 +1,394 @@
+#include "api/http/api_service.h"
+
+#include <chrono>
+#include <exception>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "api/dto/json_codec.h"
+#include "api/http/error_mapping.h"
+#include "api/http/url.h"
+#include "common/log.h"
+
+namespace kasten::api {
+namespace {
+
+using nlohmann::json;
+
+HttpResponse json_reply(int status, const json& body) {
+    HttpResponse r;
+    r.status = status;
+    r.body = dump_json(body);
+    return r;
+}
+
+HttpResponse no_content() {
+    HttpResponse r;
+    r.status = 204;
+    r.content_type.clear();
+    return r;
+}
+
+std::optional<std::string> header(const HttpRequest& request, const char* name) {
+    auto it = request.headers.find(name);
+    if (it == request.headers.end()) return std::nullopt;
+    return it->second;
+}
+
+// Routes whose handler reads the request body; the others accept none (an empty body is fine).
+bool takes_body(RouteId id) {
+    switch (id) {
+        case RouteId::kCreateCube:
+        case RouteId::kAddMemories:
+        case RouteId::kPatchMemory:
+        case RouteId::kSearch:
+        case RouteId::kImport:
+            return true;
+        default:
+            return false;
+    }
+}
+
+}  // namespace
+
+HttpResponse error_response(const Status& status) {
+    HttpResponse r;
+    r.status = http_status_for(status.code());
+    r.body = error_body(r.status, status);
+    if (r.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+}
+
+ApiService::ApiService(memory::MemoryManager& memory, ApiServiceOptions options)
+    : memory_(memory), options_(std::move(options)), auth_(options_.api_keys), router_(Router::kasten_routes()) {}
+
+HttpResponse ApiService::handle(const HttpRequest& request) {
+    const auto start = std::chrono::steady_clock::now();
+    HttpResponse response;
+    try {
+        response = dispatch(request);
+    } catch (const std::exception& e) {
+        log::error("{} {}: unexpected exception: {}", request.method, request.target.substr(0, 256), e.what());
+        response = error_response(Status::internal("internal error while handling the request"));
+    } catch (...) {
+        log::error("{} {}: unexpected non-standard exception", request.method, request.target.substr(0, 256));
+        response = error_response(Status::internal("internal error while handling the request"));
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    try {
+        metrics_.record(request.method, response.route, response.status, seconds);
+    } catch (const std::exception& e) {
+        log::error("recording metrics failed: {}", e.what());
+    }
+    log::debug("{} {} -> {} ({:.1f} ms)", request.method, response.route, response.status, seconds * 1000.0);
+    return response;
+}
+
+HttpResponse ApiService::transport_error(const std::string& method, int http_status, const std::string& message) {
+    HttpResponse r;
+    r.status = http_status;
+    r.body = error_body(http_status, Status(status_code_for_http(http_status), message));
+    try {
+        metrics_.record(method, r.route, r.status, 0.0);
+    } catch (const std::exception& e) {
+        log::error("recording metrics failed: {}", e.what());
+    }
+    return r;
+}
+
+HttpResponse ApiService::dispatch(const HttpRequest& request) {
+    const size_t qpos = request.target.find('?');
+    const std::string_view raw_path = std::string_view(request.target).substr(0, qpos);
+    const std::string_view raw_query =
+        qpos == std::string::npos ? std::string_view() : std::string_view(request.target).substr(qpos + 1);
+
+    Call call;
+    call.request = &request;
+    Result<std::vector<std::string>> segments = split_path(raw_path);
+    if (!segments.is_ok()) return error_response(segments.status());
+    Result<std::map<std::string, std::string>> query = parse_query(raw_query);
+    if (!query.is_ok()) return error_response(query.status());
+    call.query = std::move(query).value();
+    call.route = router_.find(request.method, segments.value());
+    if (call.route.outcome == RouteLookup::Outcome::kNotFound) {
+        return error_response(
+            Status::not_found("no route for " + request.method + " " + std::string(raw_path.substr(0, 256))));
+    }
+    if (call.route.outcome == RouteLookup::Outcome::kMethodNotAllowed) {
+        std::string allow;
+        for (const auto& m : call.route.allowed_methods) allow += (allow.empty() ? "" : ", ") + m;
+        HttpResponse r;
+        r.status = 405;
+        r.body = error_body(
+            405, Status(StatusCode::kNotSupported, "method " + request.method.substr(0, 16) + " is not allowed on " +
+                                                       call.route.pattern + " (allowed: " + allow + ")"));
+        r.headers.emplace_back("Allow", allow);
+        r.route = call.route.pattern;
+        return r;
+    }
+
+    Result<HttpResponse> result = run(call);
+    HttpResponse response = result.is_ok() ? std::move(result).value() : error_response(result.status());
+    if (response.status >= 500) {
+        log::error("{} {} -> {}: {}", request.method, call.route.pattern, response.status, response.body);
+    }
+    response.route = call.route.pattern;
+    return response;
+}
+
+Result<HttpResponse> ApiService::run(Call& call) {
+    const HttpRequest& request = *call.request;
+    const RouteId id = call.route.id;
+    if (static_cast<std::int64_t>(request.body.size()) > options_.max_body_bytes) {
+        return Status::resource_exhausted("the request body is larger than " + std::to_string(options_.max_body_bytes) +
+                                          " bytes (max_body_bytes)");
+    }
+    if (!takes_body(id) && request.body.find_first_not_of(" \t\r\n") != std::string::npos) {
+        return Status::invalid_argument(std::string("this route takes no request body (") + call.route.pattern + ")");
+    }
+    switch (id) {
+        case RouteId::kHealthz:
+            KASTEN_RETURN_IF_ERROR(check_query_names(call.query, {}));
+            return healthz();
+        case RouteId::kMetrics:
+            KASTEN_RETURN_IF_ERROR(check_query_names(call.query, {}));
+            return metrics_text();
+        default:
+            break;
+    }
+
+    KASTEN_ASSIGN_OR_RETURN(call.principal,
+                            auth_.authenticate(header(request, "authorization"), header(request, "x-api-key")));
+    if (call.route.params.count("cube") != 0) {
+        KASTEN_RETURN_IF_ERROR(Authenticator::authorize_cube(call.principal, call.cube()));
+    }
+    switch (id) {
+        case RouteId::kListMemories:
+            KASTEN_RETURN_IF_ERROR(check_query_names(call.query, {"status", "limit", "offset"}));
+            break;
+        case RouteId::kListSessions:
+        case RouteId::kListTurns:
+            KASTEN_RETURN_IF_ERROR(check_query_names(call.query, {"limit", "offset"}));
+            break;
+        default:
+            KASTEN_RETURN_IF_ERROR(check_query_names(call.query, {}));
+            break;
+    }
+
+    switch (id) {
+        case RouteId::kHealthz:
+        case RouteId::kMetrics:
+            break;
+        case RouteId::kCreateCube:
+            return create_cube(call);
+        case RouteId::kListCubes:
+            return list_cubes(call);
+        case RouteId::kGetCube:
+            return get_cube(call);
+        case RouteId::kDeleteCube:
+            return delete_cube(call);
+        case RouteId::kAddMemories:
+            return add_memories(call);
+        case RouteId::kListMemories:
+            return list_memories(call);
+        case RouteId::kGetMemory:
+            return get_memory(call);
+        case RouteId::kPatchMemory:
+            return patch_memory(call);
+        case RouteId::kDeleteMemory:
+            return delete_memory(call);
+        case RouteId::kMemoryHistory:
+            return memory_history(call);
+        case RouteId::kMemoryLinks:
+            return memory_links(call);
+        case RouteId::kListSessions:
+            return list_sessions(call);
+        case RouteId::kGetSession:
+            return get_session(call);
+        case RouteId::kDeleteSession:
+            return delete_session(call);
+        case RouteId::kListTurns:
+            return list_turns(call);
+        case RouteId::kGetTurn:
+            return get_turn(call);
+        case RouteId::kDeleteTurn:
+            return delete_turn(call);
+        case RouteId::kSearch:
+            return search(call);
+        case RouteId::kExport:
+            return export_cube(call);
+        case RouteId::kImport:
+            return import_cube(call);
+    }
+    return Status::internal("route without a handler");
+}
+
+Result<HttpResponse> ApiService::healthz() {
+    return json_reply(200, {{"status", "ok"},
+                            {"version", options_.version},
+                            {"embedder", memory_.embedder_id()},
+                            {"dim", options_.embedder_dim},
+                            {"data_dir", options_.data_dir},
+                            {"auth", auth_.enabled()}});
+}
+
+Result<HttpResponse> ApiService::metrics_text() {
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = metrics_.render(memory_.stats(), options_.version);
+    return r;
+}
+
+Result<HttpResponse> ApiService::create_cube(const Call& call) {
+    KASTEN_ASSIGN_OR_RETURN(CreateCubeBody body, parse_create_cube(call.request->body));
+    KASTEN_RETURN_IF_ERROR(Authenticator::authorize_cube(call.principal, body.id));
+    KASTEN_ASSIGN_OR_RETURN(store::CubeRecord cube, memory_.create_cube(body.id, body.name, call.principal.actor));
+    return json_reply(201, cube_to_json(cube));
+}
+
+Result<HttpResponse> ApiService::list_cubes(const Call& call) {
+    KASTEN_ASSIGN_OR_RETURN(std::vector<store::CubeRecord> cubes, memory_.list_cubes());
+    json out = json::array();
+    for (const auto& c : cubes) {
+        if (Authenticator::may_use(call.principal, c.id)) out.push_back(cube_to_json(c));
+    }
+    return json_reply(200, {{"cubes", std::move(out)}});
+}
+
+Result<HttpResponse> ApiService::get_cube(const Call& call) {
+    KASTEN_ASSIGN_OR_RETURN(memory::CubeInfo info, memory_.get_cube(call.cube()));
+    return json_reply(200, cube_info_to_json(info));
+}
+
+Result<HttpResponse> ApiService::delete_cube(const Call& call) {
+    KASTEN_RETURN_IF_ERROR(memory_.delete_cube(call.cube(), call.principal.actor));
+    return no_content();
+}
+
+Result<HttpResponse> ApiService::add_memories(const Call& call) {
+    KASTEN_ASSIGN_OR_RETURN(AddMemoriesBody body, parse_add_memories(call.request->body, options_.limits));
+    if (body.messages) {
+        body.messages->cube_id = call.cube();
+        body.messages->actor = call.principal.actor;
+        KASTEN_ASSIGN_OR_RETURN(memory::AddMessagesResult result,
+                                memory_.add_messages(*body.messages, /*create_cube_if_missing=*/true));
+        return json_reply(201, add_messages_result_to_json(result));
+    }
+    KASTEN_ASSIGN_OR_RETURN(store::NoteRecord note, memory_.add_note(call.cube(), *body.note, call.principal.actor));
+    return json_reply(201, note_to_json(note));
+}
+
+Result<HttpResponse> ApiService::list_memories(const Call& call) {
+    KASTEN_ASSIGN_OR_RETURN(Paging paging, parse_paging(call.query));
+    KASTEN_ASSIGN_OR_RETURN(std::optional<store::NoteStatus> status, parse_status_filter(call.query));
+    KASTEN_ASSIGN_OR_RETURN(std::vector<store::NoteRecord> notes,
+                            memory_.list_notes(call.cube(), status, paging.limit, paging.offset));
+    json out = json::array();
+    for (const auto& n : notes) out.push_back(note_to_json(n));
+    return json_reply(200, {{"memories", std::move(out)}, {"limit", paging.limit}, {"offset", paging.offset}});
+}
+
+Result<HttpResponse> ApiService::get_memory(const Call& call) {
+    KASTEN_ASSIGN_OR_RETURN(store::NoteRecord note, memory_.get_note(call.cube(), call.route.params.at("id")));
+    return json_reply(200, note_to_json(note));
+}
+
+Result<HttpResponse> ApiService::patch_memory(const Call& call) {
+    KASTEN_ASSIGN_OR_RETURN(memory::NotePatch patch, parse_note_patch(call.request->body, options_.limits));
+    patch.actor = call.principal.actor;
+    KASTEN_ASSIGN_OR_RETURN(store::NoteRecord note, memory_.patch_note(call.cube(), call.route.params.at("id"), patch));
+    return json_reply(200, note_to_json(note));
+}
+
+Result<HttpResponse> ApiService::delete_memory(const Call& call) {
+    KASTEN_RETURN_IF_ERROR(memory_.delete_note(call.cube(), call.route.params.at("id"), call.principal.actor));
+    return no_content();
+}
+
+Result<HttpResponse> ApiService::memory_history(const Call& call) {
+    KASTEN_ASSIGN_OR_RETURN(std::vector<store::NoteVersionRecord> versions,
+                            memory_.note_history(call.cube(), call.route.params.at("id")));
+    json out = json::array();
+    for (const auto& v : versions) out.push_back(note_version_to_json(v));
+    return json_reply(200, {{"note_id", call.route.params.at("id")}, {"versions", std::move(out)}});
+}
+
+Result<HttpResponse> ApiService::memory_links(const Call& call) {
+    KASTEN_ASSIGN_OR_RETURN(std::vector<store::LinkRecord> links,
+                            memory_.note_links(call.cube(), call.route.params.at("id")));
+    json out = json::array();
+    for (const auto& l : links) out.push_back(link_to_json(l));
+    return json_reply(200, {{"note_id", call.route.params.at("id")}, {"links", std::move(out)}});
+}
+
+Result<HttpResponse> ApiService::list_sessions(const Call& call) {
+    KASTEN_ASSIGN_OR_RETURN(Paging paging, parse_paging(call.query));
+    KASTEN_ASSIGN_OR_RETURN(std::vector<store::SessionRecord> sessions,
+                            memory_.list_sessions(call.cube(), paging.limit, paging.offset));
+    json out = json::array();
+    for (const auto& s : sessions) out.push_back(session_to_json(s));
+    return json_reply(200, {{"sessions", std::move(out)}, {"limit", paging.limit}, {"offset", paging.offset}});
+}
+
+Result<HttpResponse> ApiService::get_session(const Call& call) {
+    KASTEN_ASSIGN_OR_RETURN(memory::SessionView view,
+                            memory_.get_session(call.cube(), call.route.params.at("session_id")));
+    return json_reply(200, session_view_to_json(view));
+}
+
+Result<HttpResponse> ApiService::delete_session(const Call& call) {
+    KASTEN_RETURN_IF_ERROR(
+        memory_.delete_session(call.cube(), call.route.params.at("session_id"), call.principal.actor));
+    return no_content();
+}
+
+Result<HttpResponse> ApiService::list_turns(const Call& call) {
+    KASTEN_ASSIGN_OR_RETURN(Paging paging, parse_paging(call.query));
+    KASTEN_ASSIGN_OR_RETURN(std::vector<store::TurnRecord> turns,
+                            memory_.list_turns(call.cube(), paging.limit, paging.offset));
+    json out = json::array();
+    for (const auto& t : turns) out.push_back(turn_to_json(t));
+    return json_reply(200, {{"turns", std::move(out)}, {"limit", paging.limit}, {"offset", paging.offset}});
+}
+
+Result<HttpResponse> ApiService::get_turn(const Call& call) {
+    KASTEN_ASSIGN_OR_RETURN(store::TurnRecord turn, memory_.get_turn(call.cube(), call.route.params.at("id")));
+    return json_reply(200, turn_to_json(turn));
+}
+
+Result<HttpResponse> ApiService::delete_turn(const Call& call) {
+    KASTEN_RETURN_IF_ERROR(memory_.delete_turn(call.cube(), call.route.params.at("id"), call.principal.actor));
+    return no_content();
+}
+
+Result<HttpResponse> ApiService::search(const Call& call) {
+    KASTEN_ASSIGN_OR_RETURN(memory::SearchRequest req, parse_search(call.request->body, options_.limits));
+    req.cube_id = call.cube();
+    const auto start = std::chrono::steady_clock::now();
+    KASTEN_ASSIGN_OR_RETURN(std::vector<memory::SearchHit> hits, memory_.search(req));
+    const double took_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    json out = json::array();
+    for (const auto& h : hits) out.push_back(hit_to_json(h));
+    return json_reply(200, {{"hits", std::move(out)}, {"took_ms", took_ms}});
+}
+
+Result<HttpResponse> ApiService::export_cube(const Call& call) {
+    std::ostringstream out;
+    KASTEN_RETURN_IF_ERROR(memory_.export_cube(call.cube(), out));
+    HttpResponse r;
+    r.content_type = "application/x-ndjson";
+    r.body = std::move(out).str();
+    return r;
+}
+
+Result<HttpResponse> ApiService::import_cube(const Call& call) {
+    if (call.request->body.find_first_not_of(" \t\r\n") == std::string::npos) {
+        return Status::invalid_argument("the request body is empty; expected a cube export (JSON Lines)");
+    }
+    std::istringstream in(call.request->body);
+    KASTEN_ASSIGN_OR_RETURN(memory::ImportSummary summary, memory_.import_cube(in, call.cube(), call.principal.actor));
+    return json_reply(201, import_summary_to_json(summary));
+}
+
+}  // namespace kasten::api

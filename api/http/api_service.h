@@ -1,0 +1,106 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "api/dto/request_parser.h"
+#include "api/http/auth.h"
+#include "api/http/http_metrics.h"
+#include "api/http/router.h"
+#include "common/result.h"
+#include "memory/memory_manager.h"
+
+namespace kasten::api {
+
+// One HTTP request as the transport hands it over.
+struct HttpRequest {
+    std::string method;                          // "GET", "POST", ...
+    std::string target;                          // raw request target: "/v1/cubes/x/turns?limit=5"
+    std::map<std::string, std::string> headers;  // names lower-case; the first value of a repeated header
+    std::string body;
+};
+
+struct HttpResponse {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;                                          // empty for 204
+    std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Allow, WWW-Authenticate)
+    std::string route = "unmatched";                           // matched pattern, the metrics label
+};
+
+struct ApiServiceOptions {
+    std::string version;
+    std::string data_dir;  // shown by /healthz
+    int embedder_dim = 0;  // shown by /healthz
+    RequestLimits limits;
+    std::int64_t max_body_bytes = 8 << 20;
+    std::map<std::string, std::vector<std::string>> api_keys;  // empty = no authentication
+};
+
+// The REST API (docs/api.md) without the transport: request in → one MemoryManager call → response out.
+// Routing (404/405), authentication (401), per-cube authorisation (403 on every cube route), strict parsing (4xx
+// naming the field) and error mapping (api/http/error_mapping.h) happen here; every error response carries
+// {"error":{"code","type","message"}}. handle() never throws: anything unexpected becomes a logged 500.
+// Thread-safe: handle() may run concurrently (the MemoryManager is thread-safe). Counts every request in metrics().
+class ApiService {
+  public:
+    ApiService(memory::MemoryManager& memory, ApiServiceOptions options);
+
+    HttpResponse handle(const HttpRequest& request);
+
+    // The response for an error the transport detected before handle() could run (e.g. 413 for a body over the
+    // limit, 400 for an unreadable request), counted in the metrics under route "unmatched".
+    HttpResponse transport_error(const std::string& method, int http_status, const std::string& message);
+
+    bool auth_enabled() const { return auth_.enabled(); }
+    HttpMetrics& metrics() { return metrics_; }
+
+  private:
+    struct Call {
+        const HttpRequest* request = nullptr;
+        RouteLookup route;
+        std::map<std::string, std::string> query;
+        Principal principal;
+        const std::string& cube() const { return route.params.at("cube"); }
+    };
+
+    HttpResponse dispatch(const HttpRequest& request);
+    Result<HttpResponse> run(Call& call);
+
+    Result<HttpResponse> healthz();
+    Result<HttpResponse> metrics_text();
+    Result<HttpResponse> create_cube(const Call& call);
+    Result<HttpResponse> list_cubes(const Call& call);
+    Result<HttpResponse> get_cube(const Call& call);
+    Result<HttpResponse> delete_cube(const Call& call);
+    Result<HttpResponse> add_memories(const Call& call);
+    Result<HttpResponse> list_memories(const Call& call);
+    Result<HttpResponse> get_memory(const Call& call);
+    Result<HttpResponse> patch_memory(const Call& call);
+    Result<HttpResponse> delete_memory(const Call& call);
+    Result<HttpResponse> memory_history(const Call& call);
+    Result<HttpResponse> memory_links(const Call& call);
+    Result<HttpResponse> list_sessions(const Call& call);
+    Result<HttpResponse> get_session(const Call& call);
+    Result<HttpResponse> delete_session(const Call& call);
+    Result<HttpResponse> list_turns(const Call& call);
+    Result<HttpResponse> get_turn(const Call& call);
+    Result<HttpResponse> delete_turn(const Call& call);
+    Result<HttpResponse> search(const Call& call);
+    Result<HttpResponse> export_cube(const Call& call);
+    Result<HttpResponse> import_cube(const Call& call);
+
+    memory::MemoryManager& memory_;
+    ApiServiceOptions options_;
+    Authenticator auth_;
+    Router router_;
+    HttpMetrics metrics_;
+};
+
+// The response for a failed request: the mapped HTTP status and the error body.
+HttpResponse error_response(const Status& status);
+
+}  // namespace kasten::api

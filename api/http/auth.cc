@@ -1,0 +1,73 @@
+#include "api/http/auth.h"
+
+#include <algorithm>
+
+namespace kasten::api {
+namespace {
+
+// Equality whose running time depends only on the lengths, not on where the texts first differ.
+bool constant_time_equal(std::string_view a, std::string_view b) {
+    unsigned char diff = a.size() == b.size() ? 0 : 1;
+    const size_t n = std::max(a.size(), b.size());
+    for (size_t i = 0; i < n; ++i) {
+        unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+        unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+        diff |= static_cast<unsigned char>(x ^ y);
+    }
+    return diff == 0;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+}  // namespace
+
+Authenticator::Authenticator(std::map<std::string, std::vector<std::string>> api_keys) : keys_(std::move(api_keys)) {}
+
+Result<Principal> Authenticator::authenticate(const std::optional<std::string>& authorization,
+                                              const std::optional<std::string>& x_api_key) const {
+    if (!enabled()) return Principal{"api", true, {}};
+    std::string_view key;
+    if (authorization) {
+        std::string_view value = trim(*authorization);
+        constexpr std::string_view kBearer = "bearer ";
+        bool is_bearer = value.size() > kBearer.size() &&
+                         std::equal(kBearer.begin(), kBearer.end(), value.begin(),
+                                    [](char a, char b) { return a == (b >= 'A' && b <= 'Z' ? b - 'A' + 'a' : b); });
+        if (!is_bearer) {
+            return Status::unauthenticated("the Authorization header must be 'Bearer <api key>'");
+        }
+        key = trim(value.substr(kBearer.size()));
+    } else if (x_api_key) {
+        key = trim(*x_api_key);
+    }
+    if (key.empty()) {
+        return Status::unauthenticated(
+            "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'");
+    }
+    const std::vector<std::string>* cubes = nullptr;
+    for (const auto& [candidate, candidate_cubes] : keys_) {
+        if (constant_time_equal(candidate, key)) cubes = &candidate_cubes;
+    }
+    if (cubes == nullptr) return Status::unauthenticated("unknown API key");
+    Principal p;
+    p.actor = "key:" + std::string(key.substr(0, 4)) + "...";
+    p.all_cubes = std::find(cubes->begin(), cubes->end(), "*") != cubes->end();
+    p.cubes = *cubes;
+    return p;
+}
+
+bool Authenticator::may_use(const Principal& principal, std::string_view cube_id) {
+    if (principal.all_cubes) return true;
+    return std::find(principal.cubes.begin(), principal.cubes.end(), cube_id) != principal.cubes.end();
+}
+
+Status Authenticator::authorize_cube(const Principal& principal, std::string_view cube_id) {
+    if (may_use(principal, cube_id)) return Status::ok();
+    return Status::permission_denied("this API key may not use cube '" + std::string(cube_id.substr(0, 128)) + "'");
+}
+
+}  // namespace kasten::api
