@@ -101,6 +101,8 @@ int run_bench_command(int argc, char** argv) {
             if (!need(&threads)) return 2;
         } else if (a == "--seed") {
             if (!need(&seed)) return 2;
+        } else if ((a == "--data-dir" || a == "--config" || a == "--log-level") && i + 1 < argc) {
+            ++i;  // global flags: the benchmark uses a temporary data dir of its own
         } else if (a == "--embedder" && i + 1 < argc) {
             embedder_kind = argv[++i];
         } else if (a == "--granularity" && i + 1 < argc) {

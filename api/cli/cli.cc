@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "api/cli/bench_command.h"
+#include "api/cli/eval_command.h"
 #include "api/cli/command.h"
 
 namespace kasten::api {
@@ -34,6 +35,7 @@ std::string main_help() {
                       " - long-term memory for chat assistants\n\n"
                       "Usage: kasten [global options] COMMAND [options] [arguments]\n\nCommands:\n";
     for (const auto& c : commands()) out += fmt::format("  {:<12} {}\n", c.name, c.summary);
+    out += fmt::format("  {:<12} {}\n", "eval", "Run LongMemEval retrieval evaluations (kasten eval --help).");
     out += fmt::format("  {:<12} {}\n", "bench", "Benchmark ingest and search (kasten bench --help).");
     out += fmt::format("  {:<12} {}\n", "help", "Show help for a command.");
     out += "\nGlobal options (also accepted after the command):\n";
@@ -59,14 +61,24 @@ bool is_global_value_flag(const std::string& name) {
     return false;
 }
 
-int run_bench(const std::vector<std::string>& rest, const std::vector<std::string>& globals) {
-    std::vector<std::string> args = {"bench"};
+// Runs a command implemented outside the Command table (bench, eval) with argv = {name, rest..., globals...}.
+int run_external(const char* name, int (*fn)(int, char**), const std::vector<std::string>& rest,
+                 const std::vector<std::string>& globals) {
+    std::vector<std::string> args = {name};
     args.insert(args.end(), rest.begin(), rest.end());
     args.insert(args.end(), globals.begin(), globals.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    return run_bench_command(static_cast<int>(args.size()), argv.data());
+    return fn(static_cast<int>(args.size()), argv.data());
+}
+
+int run_bench(const std::vector<std::string>& rest, const std::vector<std::string>& globals) {
+    return run_external("bench", run_bench_command, rest, globals);
+}
+
+int run_eval(const std::vector<std::string>& rest, const std::vector<std::string>& globals) {
+    return run_external("eval", run_eval_command, rest, globals);
 }
 
 int dispatch(const std::vector<std::string>& args) {
@@ -117,6 +129,7 @@ int dispatch(const std::vector<std::string>& args) {
             return kExitUsage;
         }
         if (rest[0] == "bench") return run_bench({"--help"}, {});
+        if (rest[0] == "eval") return run_eval({"--help"}, {});
         const Command* c = find_command(rest[0]);
         if (c == nullptr) {
             std::cerr << "kasten help: unknown command '" << rest[0] << "'\nRun 'kasten --help' for the list.\n";
@@ -126,6 +139,7 @@ int dispatch(const std::vector<std::string>& args) {
         return kExitOk;
     }
     if (name == "bench") return run_bench(rest, globals);
+    if (name == "eval") return run_eval(rest, globals);
 
     const Command* c = find_command(name);
     if (c == nullptr) {

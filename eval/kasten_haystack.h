@@ -1,0 +1,58 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.h"
+#include "eval/longmemeval_corpus.h"
+#include "eval/longmemeval_question.h"
+#include "llm/embedder.h"
+#include "memory/memory_manager.h"
+
+namespace kasten::eval {
+
+// A ranking of a question's official corpus by one of kasten's retrievers.
+struct KastenRanking {
+    // Corpus document indices, best first: first the documents the retriever returned (in its order), then every
+    // other document in corpus order, so the ranking covers the corpus like the official retrievers' rankings do.
+    std::vector<int> ranking;
+    int retrieved = 0;  // how many leading entries came from the retriever
+};
+
+// One LongMemEval question's haystack ingested into a fresh in-memory MemoryManager (SQLite :memory:, in-memory
+// Xapian), through the same add_messages the server uses: sessions in date order, each with its haystack date as the
+// time of its messages, one MemoryManager session per haystack position (session id = the haystack id restricted to
+// [A-Za-z0-9._:-], made unique with ":<position>" when a haystack repeats an id). Keeps the maps from kasten's session
+// and turn ids back to haystack positions. Not thread-safe: one instance per worker and question.
+class KastenHaystack {
+  public:
+    // kInvalidArgument for an unparseable haystack date (naming the question); MemoryManager errors otherwise.
+    [[nodiscard]] static Result<std::unique_ptr<KastenHaystack>> ingest(const LongMemEvalQuestion& question,
+                                                                        std::shared_ptr<const llm::Embedder> embedder);
+
+    // Ranks `corpus` (built from the same question) with `retriever` for `query`: session documents from session
+    // hits, turn documents from turn hits restricted to user turns (assistant turns are not official documents).
+    [[nodiscard]] Result<KastenRanking> rank(memory::Retriever retriever, const std::string& query,
+                                             const OfficialCorpus& corpus);
+
+    // The MemoryManager session id used for an official id: characters outside [A-Za-z0-9._:-] become '_', cut to
+    // 100 bytes, "_" when empty.
+    static std::string sanitize_session_id(std::string_view official_id);
+
+  private:
+    struct TurnPosition {
+        int session_index = 0;
+        int turn_index = 0;
+    };
+    KastenHaystack() = default;
+
+    std::unique_ptr<memory::MemoryManager> manager_;
+    std::unordered_map<std::string, int> session_index_;           // kasten session id -> haystack position
+    std::unordered_map<std::string, TurnPosition> turn_position_;  // kasten turn id -> position
+};
+
+}  // namespace kasten::eval

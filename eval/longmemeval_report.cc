@@ -1,0 +1,352 @@
+#include "eval/longmemeval_report.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "eval/recall_chart.h"
+
+namespace kasten::eval {
+
+namespace {
+
+using nlohmann::json;
+using ordered_json = nlohmann::ordered_json;
+
+const char* kStrictNote =
+    "strict: skips abstention (_abs) questions and questions without user-side evidence (run_retrieval.py)";
+const char* kNoAbsNote =
+    "no_abs: skips abstention questions only; questions without gold enter with recall_all 1, recall_any 0, "
+    "ndcg_any 0 (print_retrieval_metrics.py)";
+
+ordered_json average_json(const MetricAverage& a) {
+    ordered_json j;
+    j["n"] = a.n;
+    for (const auto& name : retrieval_metric_names()) {
+        auto it = a.mean.find(name);
+        if (it != a.mean.end()) j[name] = it->second;
+    }
+    return j;
+}
+
+std::string cell(const MetricAverage& a, const std::string& metric) {
+    auto it = a.mean.find(metric);
+    if (a.n == 0 || it == a.mean.end()) return "–";
+    return fmt::format("{:.3f}", it->second);
+}
+
+std::string short_type(const std::string& type) {
+    static const std::map<std::string, std::string> kShort = {
+        {"single-session-user", "SSU"}, {"single-session-assistant", "SSA"}, {"single-session-preference", "SSP"},
+        {"multi-session", "MS"},        {"knowledge-update", "KU"},          {"temporal-reasoning", "TR"}};
+    auto it = kShort.find(type);
+    return it == kShort.end() ? type : it->second;
+}
+
+std::string retriever_description(const std::string& name) {
+    if (name == "bm25") {
+        return "official baseline: rank_bm25 BM25Okapi (k1 1.5, b 0.75, ε 0.25) over the official user-turn "
+               "documents, whitespace tokens, raw question as query";
+    }
+    if (name == "lexical") return "kasten: Xapian BM25 (stemmed, stopwords) through MemoryManager";
+    if (name == "vector") return "kasten: vector index (the run's embedder) through MemoryManager";
+    if (name == "hybrid") return "kasten: lexical ∪ vector candidates fused by reciprocal rank, through MemoryManager";
+    return "";
+}
+
+Status write_file(const std::filesystem::path& path, const std::string& content) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    if (!out) return Status::io_error("cannot write '" + path.string() + "'");
+    out << content;
+    out.flush();
+    if (!out) return Status::io_error("writing '" + path.string() + "' failed");
+    return Status::ok();
+}
+
+const std::vector<std::string> kMainColumns = {"recall_all@1",  "recall_all@3",  "recall_all@5", "recall_all@10",
+                                               "recall_all@30", "recall_all@50", "ndcg_any@5",   "ndcg_any@10",
+                                               "recall_any@5",  "recall_any@10"};
+const std::vector<std::string> kTypeColumns = {"recall_all@5", "ndcg_any@5", "recall_all@10", "ndcg_any@10",
+                                               "recall_any@5"};
+
+std::string header_row(const std::string& first, const std::vector<std::string>& columns) {
+    std::string h = "| " + first + " | n |";
+    std::string sep = "|---|---:|";
+    for (const auto& c : columns) {
+        h += " " + c + " |";
+        sep += "---:|";
+    }
+    return h + "\n" + sep + "\n";
+}
+
+std::string value_row(const std::string& first, const MetricAverage& a, const std::vector<std::string>& columns) {
+    std::string r = "| " + first + " | " + std::to_string(a.n) + " |";
+    for (const auto& c : columns) r += " " + cell(a, c) + " |";
+    return r + "\n";
+}
+
+}  // namespace
+
+LongMemEvalReport::LongMemEvalReport(const LongMemEvalRun& run, std::string command)
+    : run_(run), command_(std::move(command)) {
+    std::map<std::string, std::map<std::string, LongMemEvalAverager>> acc;
+    for (const auto& q : run_.questions) {
+        for (const auto& r : q.retrievers) {
+            for (const auto& [level, metrics] : r.metrics) {
+                acc[r.retriever][level].add(q.question_type, q.abstention, q.user_side_evidence, metrics);
+            }
+        }
+    }
+    for (const auto& [retriever, levels] : acc) {
+        for (const auto& [level, averager] : levels) averages_[retriever][level] = averager.result();
+    }
+}
+
+std::vector<std::string> LongMemEvalReport::levels() const {
+    if (run_.options.granularity == CorpusGranularity::kTurn) return {"turn", "session"};
+    return {"session"};
+}
+
+std::vector<std::string> LongMemEvalReport::retrievers() const {
+    std::vector<std::string> out;
+    for (const auto& r : run_.options.retrievers) {
+        if (r == "bm25")
+            out.insert(out.begin(), r);
+        else
+            out.push_back(r);
+    }
+    return out;
+}
+
+std::string LongMemEvalReport::metrics_json() const {
+    ordered_json j;
+    j["benchmark"] = "longmemeval";
+    j["data"] = run_.options.data_path;
+    j["data_sha256"] = run_.data_sha256;
+    j["command"] = command_;
+    j["granularity"] = corpus_granularity_name(run_.options.granularity);
+    std::int64_t abstention = 0, no_evidence = 0;
+    for (const auto& q : run_.questions) {
+        abstention += q.abstention ? 1 : 0;
+        no_evidence += (!q.abstention && !q.user_side_evidence) ? 1 : 0;
+    }
+    j["questions"] = {{"in_file", run_.questions_in_file},
+                      {"evaluated", static_cast<std::int64_t>(run_.questions.size())},
+                      {"abstention", abstention},
+                      {"without_user_side_evidence", no_evidence}};
+    if (!run_.options.types.empty()) j["types"] = run_.options.types;
+    if (run_.options.limit > 0) j["limit"] = run_.options.limit;
+    j["embedder"] = run_.embedder_id;
+    j["averages"] = {{"strict", kStrictNote}, {"no_abs", kNoAbsNote}};
+
+    ordered_json retrievers = ordered_json::object();
+    for (const auto& name : this->retrievers()) {
+        ordered_json per_level = ordered_json::object();
+        auto it = averages_.find(name);
+        for (const auto& level : levels()) {
+            ordered_json l;
+            if (run_.options.granularity == CorpusGranularity::kTurn && level == "session") {
+                l["source"] = "turn ranking scored at session level (official turn2session, k enlarged to k sessions)";
+            }
+            AverageSet a;
+            if (it != averages_.end() && it->second.count(level)) a = it->second.at(level);
+            l["strict"] = average_json(a.strict);
+            l["no_abs"] = average_json(a.no_abs);
+            ordered_json by_type = ordered_json::object();
+            for (const auto& type : longmemeval_question_types()) {
+                bool in_strict = a.strict_by_type.count(type) != 0;
+                bool in_no_abs = a.no_abs_by_type.count(type) != 0;
+                if (!in_strict && !in_no_abs) continue;
+                by_type[type]["strict"] = average_json(in_strict ? a.strict_by_type.at(type) : MetricAverage{});
+                by_type[type]["no_abs"] = average_json(in_no_abs ? a.no_abs_by_type.at(type) : MetricAverage{});
+            }
+            l["by_type"] = by_type;
+            per_level[level] = l;
+        }
+        retrievers[name] = per_level;
+    }
+    j["retrievers"] = retrievers;
+
+    ordered_json timing;
+    timing["wall_seconds"] = run_.wall_seconds;
+    timing["prescan_seconds"] = run_.prescan_seconds;
+    timing["threads"] = run_.options.threads;
+    timing["questions_per_second"] =
+        run_.wall_seconds > 0 ? static_cast<double>(run_.questions.size()) / run_.wall_seconds : 0.0;
+    double ingest = 0;
+    std::map<std::string, double> per_retriever;
+    for (const auto& q : run_.questions) {
+        ingest += q.ingest_seconds;
+        for (const auto& r : q.retrievers) per_retriever[r.retriever] += r.seconds;
+    }
+    timing["kasten_ingest_seconds"] = ingest;
+    ordered_json rs = ordered_json::object();
+    for (const auto& name : this->retrievers()) rs[name] = per_retriever[name];
+    timing["ranking_seconds"] = rs;
+    timing["note"] = "ingest and ranking seconds are summed over questions (worker time, not wall time)";
+    j["timing"] = timing;
+    return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+std::string LongMemEvalReport::per_question_jsonl() const {
+    std::string out;
+    for (const auto& q : run_.questions) {
+        ordered_json j;
+        j["question_id"] = q.question_id;
+        j["question_type"] = q.question_type;
+        j["question"] = q.question;
+        j["answer"] = q.answer;
+        j["question_date"] = q.question_date;
+        j["abstention"] = q.abstention;
+        j["user_side_evidence"] = q.user_side_evidence;
+        j["documents"] = q.documents;
+        j["gold_ids"] = q.gold_ids;
+        ordered_json rs = ordered_json::object();
+        for (const auto& r : q.retrievers) {
+            ordered_json rj;
+            rj["ranked_ids"] = r.ranked_ids;
+            rj["retrieved"] = r.retrieved;
+            ordered_json m = ordered_json::object();
+            for (const auto& level : levels()) {
+                auto it = r.metrics.find(level);
+                if (it == r.metrics.end()) continue;
+                ordered_json lm;
+                for (const auto& name : retrieval_metric_names()) {
+                    auto v = it->second.find(name);
+                    if (v != it->second.end()) lm[name] = v->second;
+                }
+                m[level] = lm;
+            }
+            rj["metrics"] = m;
+            rs[r.retriever] = rj;
+        }
+        j["retrievers"] = rs;
+        out += j.dump(-1, ' ', false, json::error_handler_t::replace);
+        out += '\n';
+    }
+    return out;
+}
+
+std::string LongMemEvalReport::markdown() const {
+    const auto& o = run_.options;
+    std::int64_t abstention = 0, no_evidence = 0;
+    for (const auto& q : run_.questions) {
+        abstention += q.abstention ? 1 : 0;
+        no_evidence += (!q.abstention && !q.user_side_evidence) ? 1 : 0;
+    }
+    std::string md = fmt::format("# LongMemEval retrieval — {} level\n\n", corpus_granularity_name(o.granularity));
+    md += fmt::format("- data: `{}` (sha256 `{}`)\n", o.data_path, run_.data_sha256);
+    md += fmt::format(
+        "- questions: {} evaluated of {} in the file ({} abstention, {} more without user-side "
+        "evidence){}\n",
+        run_.questions.size(), run_.questions_in_file, abstention, no_evidence,
+        o.types.empty() ? "" : "; types: " + fmt::format("{}", fmt::join(o.types, ", ")));
+    md += fmt::format("- command: `{}`\n", command_);
+    if (!run_.embedder_id.empty()) md += fmt::format("- embedder: `{}`\n", run_.embedder_id);
+    md += "- retrievers:\n";
+    for (const auto& r : retrievers()) md += fmt::format("  - `{}` — {}\n", r, retriever_description(r));
+    md += "- averages (each table says which, with its n):\n";
+    md +=
+        "  - **strict** (run_retrieval.py): skips abstention (`_abs`) questions and questions without user-side "
+        "evidence;\n";
+    md +=
+        "  - **no_abs** (print_retrieval_metrics.py): skips abstention questions only; questions without gold enter "
+        "with recall_all 1, recall_any 0, ndcg_any 0.\n";
+    md +=
+        "- metrics as in the official code (eval_utils.py): recall_all@k = all gold ids in the top k, recall_any@k "
+        "= some gold id in the top k, ndcg_any@k = binary nDCG; documents are the user turns only.\n";
+    md += fmt::format("- time: {:.1f} s wall ({:.1f} questions/s, {} threads; prescan {:.2f} s)\n\n", run_.wall_seconds,
+                      run_.wall_seconds > 0 ? static_cast<double>(run_.questions.size()) / run_.wall_seconds : 0.0,
+                      o.threads, run_.prescan_seconds);
+
+    for (const auto& level : levels()) {
+        std::string level_title = level;
+        if (o.granularity == CorpusGranularity::kTurn && level == "session") {
+            level_title = "session (from the turn ranking, official turn→session scoring)";
+        }
+        for (const char* avg : {"strict", "no_abs"}) {
+            bool strict = std::string(avg) == "strict";
+            md += fmt::format("## {} level — {} average\n\n", level_title, avg);
+            md += header_row("retriever", kMainColumns);
+            for (const auto& r : retrievers()) {
+                auto it = averages_.find(r);
+                if (it == averages_.end() || !it->second.count(level)) continue;
+                const AverageSet& a = it->second.at(level);
+                md += value_row(r == "bm25" ? "bm25 (baseline)" : r, strict ? a.strict : a.no_abs, kMainColumns);
+            }
+            md += "\n";
+        }
+        for (const char* avg : {"strict", "no_abs"}) {
+            bool strict = std::string(avg) == "strict";
+            md += fmt::format("### {} level by question type — {} average\n\n", level_title, avg);
+            md += header_row("type · retriever", kTypeColumns);
+            for (const auto& type : longmemeval_question_types()) {
+                for (const auto& r : retrievers()) {
+                    auto it = averages_.find(r);
+                    if (it == averages_.end() || !it->second.count(level)) continue;
+                    const AverageSet& a = it->second.at(level);
+                    const auto& by_type = strict ? a.strict_by_type : a.no_abs_by_type;
+                    auto t = by_type.find(type);
+                    if (t == by_type.end()) continue;
+                    md += value_row(short_type(type) + " · " + (r == "bm25" ? "bm25 (baseline)" : r), t->second,
+                                    kTypeColumns);
+                }
+            }
+            md += "\n";
+        }
+    }
+    md +=
+        "Types: SSU single-session-user, SSA single-session-assistant, SSP single-session-preference, MS "
+        "multi-session, KU knowledge-update, TR temporal-reasoning. A type is absent from a table when no question "
+        "of it enters that average. Kasten retrievers rank what they return, then the rest of the corpus in "
+        "haystack order (per_question.jsonl `retrieved` gives the count returned).\n\n";
+    md += "![recall_all@k](recall.svg)\n";
+    return md;
+}
+
+std::string LongMemEvalReport::recall_svg() const {
+    std::vector<ChartSeries> series;
+    int color = 0;
+    for (const auto& r : retrievers()) {
+        auto it = averages_.find(r);
+        if (it == averages_.end()) continue;
+        for (const auto& level : levels()) {
+            if (!it->second.count(level)) continue;
+            const MetricAverage& a = it->second.at(level).strict;
+            ChartSeries s;
+            s.name = levels().size() > 1 ? r + " (" + level + ")" : r;
+            s.dashed = level == "turn";
+            s.color = color;
+            for (int k : kRetrievalCutoffs) {
+                auto v = a.mean.find("recall_all@" + std::to_string(k));
+                if (v != a.mean.end()) s.points.emplace_back(k, v->second);
+            }
+            series.push_back(std::move(s));
+        }
+        ++color;
+    }
+    std::int64_t n = 0;
+    if (!averages_.empty() && !averages_.begin()->second.empty())
+        n = averages_.begin()->second.begin()->second.strict.n;
+    return render_recall_chart(fmt::format("LongMemEval {} run — recall_all@k, strict average (n = {})",
+                                           corpus_granularity_name(run_.options.granularity), n),
+                               "recall_all@k", series);
+}
+
+Status LongMemEvalReport::write(const std::string& out_dir) const {
+    std::error_code ec;
+    std::filesystem::create_directories(out_dir, ec);
+    if (ec) return Status::io_error("cannot create '" + out_dir + "': " + ec.message());
+    const std::filesystem::path dir(out_dir);
+    KASTEN_RETURN_IF_ERROR(write_file(dir / "per_question.jsonl", per_question_jsonl()));
+    KASTEN_RETURN_IF_ERROR(write_file(dir / "metrics.json", metrics_json()));
+    KASTEN_RETURN_IF_ERROR(write_file(dir / "report.md", markdown()));
+    KASTEN_RETURN_IF_ERROR(write_file(dir / "recall.svg", recall_svg()));
+    return Status::ok();
+}
+
+}  // namespace kasten::eval
