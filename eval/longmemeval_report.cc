@@ -54,7 +54,7 @@ std::string retriever_description(const std::string& name) {
     }
     if (name == "lexical") return "kasten: Xapian BM25 (stemmed, stopwords) through MemoryManager";
     if (name == "vector") return "kasten: vector index (the run's embedder) through MemoryManager";
-    if (name == "hybrid") return "kasten: lexical ∪ vector candidates fused by reciprocal rank, through MemoryManager";
+    if (name == "hybrid") return "kasten: lexical ∪ vector candidates, min-max normalised scores summed with equal weights, through MemoryManager";
     return "";
 }
 

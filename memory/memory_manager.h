@@ -14,6 +14,12 @@
 
 namespace kasten::memory {
 
+// How hybrid search merges the lexical and vector candidate lists (always their union).
+enum class Fusion {
+    kMinMax,         // each list's scores min-max normalised to [0, 1], weighted sum (absent = 0)
+    kReciprocalRank  // sum of weight / (rrf_k + rank)
+};
+
 // Where and how a MemoryManager keeps its data.
 struct MemoryOptions {
     // Directory holding kasten.db (SQLite) and lexical/ (Xapian). Created if missing. Ignored when in_memory.
@@ -29,6 +35,13 @@ struct MemoryOptions {
     int lexical_commit_every = 20000;
     // On open, compare the indexes with the store and repair (re-index) what disagrees.
     bool verify_on_open = true;
+    // Hybrid fusion. Min-max with equal weights keeps the strength of each score (a strong BM25 match is not
+    // flattened to its rank); on the LongMemEval development split it beat reciprocal rank at session and turn level
+    // (docs/retrieval.md has the measurements).
+    Fusion fusion = Fusion::kMinMax;
+    double lexical_weight = 1.0;
+    double vector_weight = 1.0;
+    double rrf_k = 60.0;
 };
 
 enum class Granularity { kTurn, kSession, kNote };
