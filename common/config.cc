@@ -22,7 +22,8 @@ Result<long long> parse_int(std::string_view key, std::string_view value, long l
     for (; i < value.size(); ++i) {
         char c = value[i];
         if (c < '0' || c > '9') {
-            return Status::invalid_argument(std::string(key) + ": expected an integer, got '" + std::string(value) + "'");
+            return Status::invalid_argument(std::string(key) + ": expected an integer, got '" + std::string(value) +
+                                            "'");
         }
         v = v * 10 + (c - '0');
     }
@@ -45,9 +46,12 @@ std::string default_data_dir(const std::map<std::string, std::string>& env) {
 // Environment variable -> config key.
 const std::map<std::string, std::string>& env_keys() {
     static const std::map<std::string, std::string> k = {
-        {"KASTEN_HOST", "host"},           {"KASTEN_PORT", "port"},
-        {"KASTEN_EMBEDDER", "embedder"},   {"KASTEN_GLOVE_PATH", "glove_path"},
-        {"KASTEN_LOG_LEVEL", "log_level"}, {"KASTEN_API_KEYS", "api_keys"},
+        {"KASTEN_HOST", "host"},
+        {"KASTEN_PORT", "port"},
+        {"KASTEN_EMBEDDER", "embedder"},
+        {"KASTEN_GLOVE_PATH", "glove_path"},
+        {"KASTEN_LOG_LEVEL", "log_level"},
+        {"KASTEN_API_KEYS", "api_keys"},
         {"KASTEN_MAX_BODY_BYTES", "max_body_bytes"},
     };
     return k;
@@ -56,9 +60,9 @@ const std::map<std::string, std::string>& env_keys() {
 }  // namespace
 
 std::vector<std::string> Config::keys() {
-    return {"data_dir",  "host",           "port",      "embedder",        "glove_path",        "hashing_dim",
-            "log_level", "max_body_bytes", "max_top_k", "max_query_chars", "max_content_chars", "http_threads",
-            "api_keys"};
+    return {"data_dir",          "host",         "port",           "embedder",  "glove_path",
+            "hashing_dim",       "log_level",    "max_body_bytes", "max_top_k", "max_query_chars",
+            "max_content_chars", "http_threads", "api_keys"};
 }
 
 Status Config::set(std::string_view key, std::string_view value) {

@@ -14,17 +14,17 @@ namespace kasten {
 // Process configuration. Precedence (lowest to highest): built-in defaults, the JSON config file
 // (`--config FILE`, else `<data_dir>/config.json` when present), environment variables (KASTEN_*), flags.
 struct Config {
-    std::string data_dir;                 // $KASTEN_HOME, else ~/.local/share/kasten
-    std::string host = "127.0.0.1";       // forced to loopback when no API keys are configured
+    std::string data_dir;            // $KASTEN_HOME, else ~/.local/share/kasten
+    std::string host = "127.0.0.1";  // forced to loopback when no API keys are configured
     int port = 8420;
-    std::string embedder = "auto";        // auto | glove | hashing ("auto": GloVe when its file exists)
-    std::string glove_path;               // default <data_dir>/embeddings/glove-6b-100d.kvec
+    std::string embedder = "auto";  // auto | glove | hashing ("auto": GloVe when its file exists)
+    std::string glove_path;         // default <data_dir>/embeddings/glove-6b-100d.kvec
     int hashing_dim = 256;
     std::string log_level = "info";
     std::int64_t max_body_bytes = 8 << 20;  // request bodies above this are rejected (413)
     int max_top_k = 200;
     int max_query_chars = 4096;
-    int max_content_chars = 100000;       // one message or note
+    int max_content_chars = 100000;  // one message or note
     int http_threads = 8;
     // API key -> cube ids it may use ("*" = every cube). Empty = no authentication, loopback only.
     std::map<std::string, std::vector<std::string>> api_keys;
@@ -39,9 +39,9 @@ struct Config {
 
 // Where configuration comes from. `env` is injected so tests need not touch the real environment.
 struct ConfigSources {
-    std::optional<std::string> config_file;          // explicit --config
-    std::map<std::string, std::string> env;          // e.g. {"KASTEN_HOME": "/tmp/x"}
-    std::map<std::string, std::string> flags;        // key -> value, same keys as Config::set
+    std::optional<std::string> config_file;    // explicit --config
+    std::map<std::string, std::string> env;    // e.g. {"KASTEN_HOME": "/tmp/x"}
+    std::map<std::string, std::string> flags;  // key -> value, same keys as Config::set
 };
 
 // Reads the process environment variables kasten knows (KASTEN_HOME, KASTEN_PORT, ...; see Config::keys()).

@@ -18,11 +18,16 @@ spdlog::logger& logger() {
 
 spdlog::level::level_enum to_spdlog(Level level) {
     switch (level) {
-        case Level::kDebug: return spdlog::level::debug;
-        case Level::kInfo: return spdlog::level::info;
-        case Level::kWarn: return spdlog::level::warn;
-        case Level::kError: return spdlog::level::err;
-        case Level::kOff: return spdlog::level::off;
+        case Level::kDebug:
+            return spdlog::level::debug;
+        case Level::kInfo:
+            return spdlog::level::info;
+        case Level::kWarn:
+            return spdlog::level::warn;
+        case Level::kError:
+            return spdlog::level::err;
+        case Level::kOff:
+            return spdlog::level::off;
     }
     return spdlog::level::info;
 }
@@ -30,17 +35,27 @@ spdlog::level::level_enum to_spdlog(Level level) {
 }  // namespace
 
 bool parse_level(std::string_view text, Level* out) {
-    if (text == "debug") *out = Level::kDebug;
-    else if (text == "info") *out = Level::kInfo;
-    else if (text == "warn" || text == "warning") *out = Level::kWarn;
-    else if (text == "error") *out = Level::kError;
-    else if (text == "off") *out = Level::kOff;
-    else return false;
+    if (text == "debug")
+        *out = Level::kDebug;
+    else if (text == "info")
+        *out = Level::kInfo;
+    else if (text == "warn" || text == "warning")
+        *out = Level::kWarn;
+    else if (text == "error")
+        *out = Level::kError;
+    else if (text == "off")
+        *out = Level::kOff;
+    else
+        return false;
     return true;
 }
 
-void set_level(Level level) { logger().set_level(to_spdlog(level)); }
+void set_level(Level level) {
+    logger().set_level(to_spdlog(level));
+}
 
-void write(Level level, std::string_view message) { logger().log(to_spdlog(level), message); }
+void write(Level level, std::string_view message) {
+    logger().log(to_spdlog(level), message);
+}
 
 }  // namespace kasten::log

@@ -12,8 +12,8 @@ namespace kasten {
 // Either a value of T or a non-ok Status. Accessing value() of an error is a programmer error.
 template <typename T>
 class [[nodiscard]] Result {
-public:
-    Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  public:
+    Result(T value) : value_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
     Result(Status status) : status_(std::move(status)) {  // NOLINT(google-explicit-constructor)
         assert(!status_.is_ok() && "Result constructed from an ok Status without a value");
         if (status_.is_ok()) status_ = Status::internal("Result built from ok status without value");
@@ -23,15 +23,25 @@ public:
     explicit operator bool() const { return is_ok(); }
     const Status& status() const { return status_; }
 
-    T& value() & { assert(value_); return *value_; }
-    const T& value() const& { assert(value_); return *value_; }
-    T&& value() && { assert(value_); return std::move(*value_); }
+    T& value() & {
+        assert(value_);
+        return *value_;
+    }
+    const T& value() const& {
+        assert(value_);
+        return *value_;
+    }
+    // By value, so `for (auto& x : make().value())` does not dangle.
+    T value() && {
+        assert(value_);
+        return std::move(*value_);
+    }
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
     T& operator*() & { return value(); }
     const T& operator*() const& { return value(); }
 
-private:
+  private:
     std::optional<T> value_;
     Status status_;
 };

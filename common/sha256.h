@@ -9,7 +9,7 @@ namespace kasten {
 
 // Incremental SHA-256 (FIPS 180-4). Used for content hashes and data-file fingerprints.
 class Sha256 {
-public:
+  public:
     Sha256();
     void update(const void* data, std::size_t size);
     void update(std::string_view s) { update(s.data(), s.size()); }
@@ -20,7 +20,7 @@ public:
 
     static std::string hex(std::string_view data);
 
-private:
+  private:
     void compress(const std::uint8_t* block);
     std::array<std::uint32_t, 8> h_;
     std::array<std::uint8_t, 64> buffer_{};

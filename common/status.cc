@@ -4,19 +4,32 @@ namespace kasten {
 
 std::string_view status_code_name(StatusCode code) {
     switch (code) {
-        case StatusCode::kOk: return "ok";
-        case StatusCode::kNotFound: return "not_found";
-        case StatusCode::kInvalidArgument: return "invalid_argument";
-        case StatusCode::kAlreadyExists: return "already_exists";
-        case StatusCode::kCorruption: return "corruption";
-        case StatusCode::kIOError: return "io_error";
-        case StatusCode::kBusy: return "busy";
-        case StatusCode::kResourceExhausted: return "resource_exhausted";
-        case StatusCode::kNotSupported: return "not_supported";
-        case StatusCode::kPermissionDenied: return "permission_denied";
-        case StatusCode::kUnauthenticated: return "unauthenticated";
-        case StatusCode::kFailedPrecondition: return "failed_precondition";
-        case StatusCode::kInternal: return "internal";
+        case StatusCode::kOk:
+            return "ok";
+        case StatusCode::kNotFound:
+            return "not_found";
+        case StatusCode::kInvalidArgument:
+            return "invalid_argument";
+        case StatusCode::kAlreadyExists:
+            return "already_exists";
+        case StatusCode::kCorruption:
+            return "corruption";
+        case StatusCode::kIOError:
+            return "io_error";
+        case StatusCode::kBusy:
+            return "busy";
+        case StatusCode::kResourceExhausted:
+            return "resource_exhausted";
+        case StatusCode::kNotSupported:
+            return "not_supported";
+        case StatusCode::kPermissionDenied:
+            return "permission_denied";
+        case StatusCode::kUnauthenticated:
+            return "unauthenticated";
+        case StatusCode::kFailedPrecondition:
+            return "failed_precondition";
+        case StatusCode::kInternal:
+            return "internal";
     }
     return "unknown";
 }

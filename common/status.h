@@ -28,7 +28,7 @@ std::string_view status_code_name(StatusCode code);
 
 // The result of an operation that can fail in an expected way. Cheap to copy when ok.
 class [[nodiscard]] Status {
-public:
+  public:
     Status() = default;
     Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
@@ -57,7 +57,7 @@ public:
     // Returns a copy with "context: " prefixed to the message.
     Status with_context(std::string_view context) const;
 
-private:
+  private:
     StatusCode code_ = StatusCode::kOk;
     std::string message_;
 };
@@ -65,8 +65,8 @@ private:
 }  // namespace kasten
 
 // Propagates a non-ok Status from an expression returning Status.
-#define KASTEN_RETURN_IF_ERROR(expr)              \
-    do {                                          \
-        ::kasten::Status kasten_status_ = (expr); \
+#define KASTEN_RETURN_IF_ERROR(expr)                        \
+    do {                                                    \
+        ::kasten::Status kasten_status_ = (expr);           \
         if (!kasten_status_.is_ok()) return kasten_status_; \
     } while (0)

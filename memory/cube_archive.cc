@@ -15,10 +15,15 @@ namespace {
 
 using nlohmann::json;
 
-json opt_time(const std::optional<TimeMs>& t) { return t ? json(format_timestamp(*t)) : json(nullptr); }
+json opt_time(const std::optional<TimeMs>& t) {
+    return t ? json(format_timestamp(*t)) : json(nullptr);
+}
 
 json encode(const store::CubeRecord& c) {
-    return {{"type", "cube"}, {"id", c.id}, {"name", c.name}, {"created_at", format_timestamp(c.created_at)},
+    return {{"type", "cube"},
+            {"id", c.id},
+            {"name", c.name},
+            {"created_at", format_timestamp(c.created_at)},
             {"metadata", json::parse(c.metadata_json.empty() ? "{}" : c.metadata_json)}};
 }
 json encode(const store::SessionRecord& s) {
@@ -77,14 +82,18 @@ json encode(const store::NoteVersionRecord& v) {
             {"created_at", format_timestamp(v.created_at)}};
 }
 json encode(const store::LinkRecord& l) {
-    return {{"type", "link"},         {"src", l.src_note_id}, {"dst", l.dst_note_id},
-            {"relation", l.relation}, {"weight", l.weight},   {"reason", l.reason},
+    return {{"type", "link"},
+            {"src", l.src_note_id},
+            {"dst", l.dst_note_id},
+            {"relation", l.relation},
+            {"weight", l.weight},
+            {"reason", l.reason},
             {"created_at", format_timestamp(l.created_at)}};
 }
 
 // Strict field readers: every read names the field; unknown fields are rejected by check_fields.
 class Reader {
-public:
+  public:
     Reader(const json& j, size_t line) : j_(j), line_(line) {}
 
     Status error(const std::string& field, const std::string& what) const {
@@ -94,7 +103,8 @@ public:
         for (auto it = j_.begin(); it != j_.end(); ++it) {
             bool ok = false;
             for (const char* a : allowed) ok = ok || it.key() == a;
-            if (!ok) return Status::invalid_argument("line " + std::to_string(line_) + ": unknown field '" + it.key() + "'");
+            if (!ok)
+                return Status::invalid_argument("line " + std::to_string(line_) + ": unknown field '" + it.key() + "'");
         }
         return Status::ok();
     }
@@ -154,7 +164,7 @@ public:
         return Status::ok();
     }
 
-private:
+  private:
     const json& j_;
     size_t line_;
 };
@@ -193,10 +203,11 @@ Status decode_line(const json& j, size_t line, const std::string& type, CubeArch
         KASTEN_RETURN_IF_ERROR(r.time("ingested_at", &t.ingested_at));
         a->turns.push_back(std::move(t));
     } else if (type == "note") {
-        KASTEN_RETURN_IF_ERROR(r.check_fields({"type", "id", "content", "kind", "keywords", "tags", "context",
-                                               "source_turn_ids", "valid_from", "valid_to", "recorded_at",
-                                               "superseded_at", "superseded_by", "status", "version", "importance",
-                                               "strength", "last_access", "content_hash", "updated_at"}));
+        KASTEN_RETURN_IF_ERROR(r.check_fields({"type",          "id",          "content",      "kind",
+                                               "keywords",      "tags",        "context",      "source_turn_ids",
+                                               "valid_from",    "valid_to",    "recorded_at",  "superseded_at",
+                                               "superseded_by", "status",      "version",      "importance",
+                                               "strength",      "last_access", "content_hash", "updated_at"}));
         store::NoteRecord n;
         KASTEN_RETURN_IF_ERROR(r.str("id", &n.id, false));
         KASTEN_RETURN_IF_ERROR(r.str("content", &n.content, false));
@@ -219,9 +230,9 @@ Status decode_line(const json& j, size_t line, const std::string& type, CubeArch
         KASTEN_RETURN_IF_ERROR(r.time("updated_at", &n.updated_at));
         a->notes.push_back(std::move(n));
     } else if (type == "note_version") {
-        KASTEN_RETURN_IF_ERROR(r.check_fields({"type", "note_id", "version", "content", "kind", "keywords", "tags",
-                                               "context", "status", "valid_from", "valid_to", "reason", "actor",
-                                               "created_at"}));
+        KASTEN_RETURN_IF_ERROR(
+            r.check_fields({"type", "note_id", "version", "content", "kind", "keywords", "tags", "context", "status",
+                            "valid_from", "valid_to", "reason", "actor", "created_at"}));
         store::NoteVersionRecord v;
         KASTEN_RETURN_IF_ERROR(r.str("note_id", &v.note_id, false));
         KASTEN_RETURN_IF_ERROR(r.integer("version", &v.version));
@@ -238,8 +249,7 @@ Status decode_line(const json& j, size_t line, const std::string& type, CubeArch
         KASTEN_RETURN_IF_ERROR(r.time("created_at", &v.created_at));
         a->note_versions.push_back(std::move(v));
     } else if (type == "link") {
-        KASTEN_RETURN_IF_ERROR(
-            r.check_fields({"type", "src", "dst", "relation", "weight", "reason", "created_at"}));
+        KASTEN_RETURN_IF_ERROR(r.check_fields({"type", "src", "dst", "relation", "weight", "reason", "created_at"}));
         store::LinkRecord l;
         KASTEN_RETURN_IF_ERROR(r.str("src", &l.src_note_id, false));
         KASTEN_RETURN_IF_ERROR(r.str("dst", &l.dst_note_id, false));

@@ -17,9 +17,9 @@ std::string generate_id(std::string_view prefix) {
     std::uint64_t v;
     {
         std::lock_guard<std::mutex> lock(mu);
-        const auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                       std::chrono::system_clock::now().time_since_epoch())
-                                                       .count());
+        const auto ms = static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count());
         counter = (counter + 1) & 0xFFFFF;
         v = ((ms & 0xFFFFFFFFFFFULL) << 20) | counter;
         if (v <= last) v = last + 1;  // monotonic even if the clock steps back or the counter wraps within a ms

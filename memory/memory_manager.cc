@@ -39,9 +39,12 @@ constexpr char kWatermarkKey[] = "kasten.event_seq";
 
 UnitType unit_of(Granularity g) {
     switch (g) {
-        case Granularity::kTurn: return UnitType::kTurn;
-        case Granularity::kSession: return UnitType::kSession;
-        case Granularity::kNote: return UnitType::kNote;
+        case Granularity::kTurn:
+            return UnitType::kTurn;
+        case Granularity::kSession:
+            return UnitType::kSession;
+        case Granularity::kNote:
+            return UnitType::kNote;
     }
     return UnitType::kTurn;
 }
@@ -76,7 +79,9 @@ std::string note_index_text(const store::NoteRecord& n) {
 // remembering, while assistant turns are long and generic and dilute the key (LongMemEval's finding, and ours: on the
 // development split, user-only session keys lift session recall_all@5 of every retriever). Assistant content stays
 // searchable at turn granularity. A session without user turns is keyed by all of its turns.
-bool is_session_key(const store::TurnRecord& t, bool has_user) { return !has_user || t.role == "user"; }
+bool is_session_key(const store::TurnRecord& t, bool has_user) {
+    return !has_user || t.role == "user";
+}
 
 bool has_user_turn(const std::vector<store::TurnRecord>& turns) {
     for (const auto& t : turns) {
@@ -143,39 +148,67 @@ bool note_visible(const store::NoteRecord& n, const std::optional<TimeMs>& as_of
     return true;
 }
 
+// Replaces a store kNotFound by one that names what the caller asked for; other errors pass through.
+template <typename T>
+Result<T> named(Result<T> r, const std::string& what) {
+    if (!r.is_ok() && r.status().code() == StatusCode::kNotFound) return Status::not_found(what + " does not exist");
+    return r;
+}
+
+std::string cube_label(const std::string& cube_id) {
+    return "cube '" + cube_id + "'";
+}
+std::string in_cube(const char* kind, const std::string& id, const std::string& cube_id) {
+    return std::string(kind) + " '" + id + "' in cube '" + cube_id + "'";
+}
+
 }  // namespace
 
 const char* granularity_name(Granularity g) {
     switch (g) {
-        case Granularity::kTurn: return "turn";
-        case Granularity::kSession: return "session";
-        case Granularity::kNote: return "note";
+        case Granularity::kTurn:
+            return "turn";
+        case Granularity::kSession:
+            return "session";
+        case Granularity::kNote:
+            return "note";
     }
     return "turn";
 }
 
 bool parse_granularity(const std::string& text, Granularity* out) {
-    if (text == "turn") *out = Granularity::kTurn;
-    else if (text == "session") *out = Granularity::kSession;
-    else if (text == "note") *out = Granularity::kNote;
-    else return false;
+    if (text == "turn")
+        *out = Granularity::kTurn;
+    else if (text == "session")
+        *out = Granularity::kSession;
+    else if (text == "note")
+        *out = Granularity::kNote;
+    else
+        return false;
     return true;
 }
 
 const char* retriever_name(Retriever r) {
     switch (r) {
-        case Retriever::kLexical: return "lexical";
-        case Retriever::kVector: return "vector";
-        case Retriever::kHybrid: return "hybrid";
+        case Retriever::kLexical:
+            return "lexical";
+        case Retriever::kVector:
+            return "vector";
+        case Retriever::kHybrid:
+            return "hybrid";
     }
     return "hybrid";
 }
 
 bool parse_retriever(const std::string& text, Retriever* out) {
-    if (text == "lexical") *out = Retriever::kLexical;
-    else if (text == "vector") *out = Retriever::kVector;
-    else if (text == "hybrid") *out = Retriever::kHybrid;
-    else return false;
+    if (text == "lexical")
+        *out = Retriever::kLexical;
+    else if (text == "vector")
+        *out = Retriever::kVector;
+    else if (text == "hybrid")
+        *out = Retriever::kHybrid;
+    else
+        return false;
     return true;
 }
 
@@ -201,7 +234,7 @@ struct MemoryManager::Impl {
     // Cubes whose stored vectors come from another embedder: vector search on them is refused until reindexed.
     std::set<std::string> foreign_vector_cubes;
 
-    std::int64_t last_event_seq = 0;   // highest event seq whose index updates are applied
+    std::int64_t last_event_seq = 0;  // highest event seq whose index updates are applied
     std::int64_t uncommitted_units = 0;
     std::atomic<std::int64_t> turns_added{0};
     std::atomic<std::int64_t> searches{0};
@@ -251,8 +284,8 @@ struct MemoryManager::Impl {
     }
 
     Status index_session(const store::SessionRecord& s, const retrieval::LexicalIndex::Analysis& analysis,
-                         bool merge_existing = false) {
-        KASTEN_RETURN_IF_ERROR(lexical->upsert_analyzed(session_attrs(s), analysis, merge_existing));
+                         bool known_new = false) {
+        KASTEN_RETURN_IF_ERROR(lexical->upsert_analyzed(session_attrs(s), analysis, false, known_new));
         if (!s.embedding.empty()) KASTEN_RETURN_IF_ERROR(vectors->upsert(session_attrs(s), s.embedding));
         return Status::ok();
     }
@@ -273,9 +306,10 @@ struct MemoryManager::Impl {
         KASTEN_RETURN_IF_ERROR(vectors->remove_cube(cube.id));
         if (!cube.embedder_id.empty() && cube.embedder_id != embedder_id) {
             foreign_vector_cubes.insert(cube.id);
-            log::warn("cube '{}' was embedded with '{}', active embedder is '{}': vector search disabled for it "
-                      "until `kasten reindex --cube {}`",
-                      cube.id, cube.embedder_id, embedder_id, cube.id);
+            log::warn(
+                "cube '{}' was embedded with '{}', active embedder is '{}': vector search disabled for it "
+                "until `kasten reindex --cube {}`",
+                cube.id, cube.embedder_id, embedder_id, cube.id);
             return Status::ok();
         }
         foreign_vector_cubes.erase(cube.id);
@@ -482,14 +516,10 @@ Result<store::CubeRecord> MemoryManager::create_cube(const std::string& id, cons
 Result<CubeInfo> MemoryManager::get_cube(const std::string& id) {
     auto& m = *impl_;
     std::lock_guard<std::mutex> lock(m.mu);
-    auto c = m.cubes->get(id);
-    if (!c) {
-        if (c.status().code() == StatusCode::kNotFound) return Status::not_found("cube '" + id + "' does not exist");
-        return c.status();
-    }
+    KASTEN_ASSIGN_OR_RETURN(auto c, named(m.cubes->get(id), cube_label(id)));
     KASTEN_ASSIGN_OR_RETURN(auto stats, m.cubes->stats(id));
     CubeInfo info;
-    info.cube = std::move(c).value();
+    info.cube = std::move(c);
     info.sessions = stats.sessions;
     info.turns = stats.turns;
     info.notes = stats.notes;
@@ -628,10 +658,8 @@ Result<AddMessagesResult> MemoryManager::add_messages(const AddMessagesRequest& 
     }
     session.embedder_id = m.embedder_id;
     KASTEN_RETURN_IF_ERROR(m.sessions->update_embedding(req.cube_id, session.id, session.embedding, m.embedder_id));
-    KASTEN_ASSIGN_OR_RETURN(
-        std::int64_t seq,
-        m.log_event(req.cube_id, req.actor, "turns.add", "session", external,
-                    "{\"turns\":" + std::to_string(new_turns.size()) + "}"));
+    KASTEN_ASSIGN_OR_RETURN(std::int64_t seq, m.log_event(req.cube_id, req.actor, "turns.add", "session", external,
+                                                          "{\"turns\":" + std::to_string(new_turns.size()) + "}"));
     KASTEN_RETURN_IF_ERROR(tx.commit());
 
     // The store is committed: the add is acknowledged from here on. Index failures are logged and repaired at the next
@@ -639,11 +667,11 @@ Result<AddMessagesResult> MemoryManager::add_messages(const AddMessagesRequest& 
     m.last_event_seq = seq;
     for (size_t i = 0; i < new_turns.size(); ++i) {
         const auto& t = new_turns[i];
-        Status st = m.lexical->upsert_analyzed(turn_attrs(t), analyses[i]);
+        Status st = m.lexical->upsert_analyzed(turn_attrs(t), analyses[i], false, /*known_new=*/true);
         if (st.is_ok()) st = m.vectors->upsert(turn_attrs(t), t.embedding);
         if (!st.is_ok()) log::error("indexing turn {}: {}", t.id, st.to_string());
     }
-    Status st = m.index_session(session, session_key);
+    Status st = m.index_session(session, session_key, /*known_new=*/new_session);
     if (!st.is_ok()) log::error("indexing session {}: {}", session.id, st.to_string());
     st = m.maybe_commit_lexical(static_cast<std::int64_t>(new_turns.size()) + 1);
     if (!st.is_ok()) log::error("committing the lexical index: {}", st.to_string());
@@ -668,15 +696,10 @@ Result<std::vector<store::SessionRecord>> MemoryManager::list_sessions(const std
 Result<SessionView> MemoryManager::get_session(const std::string& cube_id, const std::string& external_id) {
     auto& m = *impl_;
     std::lock_guard<std::mutex> lock(m.mu);
-    auto s = m.sessions->get_by_external(cube_id, external_id);
-    if (!s) {
-        if (s.status().code() == StatusCode::kNotFound) {
-            return Status::not_found("session '" + external_id + "' does not exist in cube '" + cube_id + "'");
-        }
-        return s.status();
-    }
+    KASTEN_ASSIGN_OR_RETURN(
+        auto s, named(m.sessions->get_by_external(cube_id, external_id), in_cube("session", external_id, cube_id)));
     SessionView view;
-    view.session = std::move(s).value();
+    view.session = std::move(s);
     view.session.embedding.clear();
     KASTEN_ASSIGN_OR_RETURN(view.turns, m.turns->list_by_session(cube_id, view.session.id));
     for (auto& t : view.turns) t.embedding.clear();
@@ -687,17 +710,12 @@ Status MemoryManager::delete_session(const std::string& cube_id, const std::stri
                                      const std::string& actor) {
     auto& m = *impl_;
     std::lock_guard<std::mutex> lock(m.mu);
-    auto s = m.sessions->get_by_external(cube_id, external_id);
-    if (!s) {
-        if (s.status().code() == StatusCode::kNotFound) {
-            return Status::not_found("session '" + external_id + "' does not exist in cube '" + cube_id + "'");
-        }
-        return s.status();
-    }
-    KASTEN_ASSIGN_OR_RETURN(auto ts, m.turns->list_by_session(cube_id, s->id));
+    KASTEN_ASSIGN_OR_RETURN(
+        auto s, named(m.sessions->get_by_external(cube_id, external_id), in_cube("session", external_id, cube_id)));
+    KASTEN_ASSIGN_OR_RETURN(auto ts, m.turns->list_by_session(cube_id, s.id));
     store::Transaction tx(*m.db);
     KASTEN_RETURN_IF_ERROR(tx.begin());
-    KASTEN_RETURN_IF_ERROR(m.sessions->remove(cube_id, s->id));
+    KASTEN_RETURN_IF_ERROR(m.sessions->remove(cube_id, s.id));
     KASTEN_ASSIGN_OR_RETURN(std::int64_t seq, m.log_event(cube_id, actor, "session.delete", "session", external_id));
     KASTEN_RETURN_IF_ERROR(tx.commit());
     m.last_event_seq = seq;
@@ -705,22 +723,16 @@ Status MemoryManager::delete_session(const std::string& cube_id, const std::stri
         KASTEN_RETURN_IF_ERROR(m.lexical->remove(cube_id, UnitType::kTurn, t.id));
         KASTEN_RETURN_IF_ERROR(m.vectors->remove(cube_id, UnitType::kTurn, t.id));
     }
-    KASTEN_RETURN_IF_ERROR(m.lexical->remove(cube_id, UnitType::kSession, s->id));
-    KASTEN_RETURN_IF_ERROR(m.vectors->remove(cube_id, UnitType::kSession, s->id));
+    KASTEN_RETURN_IF_ERROR(m.lexical->remove(cube_id, UnitType::kSession, s.id));
+    KASTEN_RETURN_IF_ERROR(m.vectors->remove(cube_id, UnitType::kSession, s.id));
     return m.commit_lexical();
 }
 
 Result<store::TurnRecord> MemoryManager::get_turn(const std::string& cube_id, const std::string& turn_id) {
     auto& m = *impl_;
     std::lock_guard<std::mutex> lock(m.mu);
-    auto t = m.turns->get(cube_id, turn_id);
-    if (!t) {
-        if (t.status().code() == StatusCode::kNotFound) {
-            return Status::not_found("turn '" + turn_id + "' does not exist in cube '" + cube_id + "'");
-        }
-        return t.status();
-    }
-    t->embedding.clear();
+    KASTEN_ASSIGN_OR_RETURN(auto t, named(m.turns->get(cube_id, turn_id), in_cube("turn", turn_id, cube_id)));
+    t.embedding.clear();
     return t;
 }
 
@@ -736,14 +748,8 @@ Result<std::vector<store::TurnRecord>> MemoryManager::list_turns(const std::stri
 Status MemoryManager::delete_turn(const std::string& cube_id, const std::string& turn_id, const std::string& actor) {
     auto& m = *impl_;
     std::lock_guard<std::mutex> lock(m.mu);
-    auto t = m.turns->get(cube_id, turn_id);
-    if (!t) {
-        if (t.status().code() == StatusCode::kNotFound) {
-            return Status::not_found("turn '" + turn_id + "' does not exist in cube '" + cube_id + "'");
-        }
-        return t.status();
-    }
-    KASTEN_ASSIGN_OR_RETURN(auto session, m.sessions->get(cube_id, t->session_id));
+    KASTEN_ASSIGN_OR_RETURN(auto t, named(m.turns->get(cube_id, turn_id), in_cube("turn", turn_id, cube_id)));
+    KASTEN_ASSIGN_OR_RETURN(auto session, m.sessions->get(cube_id, t.session_id));
     store::Transaction tx(*m.db);
     KASTEN_RETURN_IF_ERROR(tx.begin());
     KASTEN_RETURN_IF_ERROR(m.turns->remove(cube_id, turn_id));
@@ -798,14 +804,8 @@ Result<store::NoteRecord> MemoryManager::add_note(const std::string& cube_id, co
     n.embedder_id = m.embedder_id;
 
     std::lock_guard<std::mutex> lock(m.mu);
-    auto cube = m.cubes->get(cube_id);
-    if (!cube) {
-        if (cube.status().code() == StatusCode::kNotFound) {
-            return Status::not_found("cube '" + cube_id + "' does not exist");
-        }
-        return cube.status();
-    }
-    KASTEN_RETURN_IF_ERROR(m.check_cube_embedder(*cube));
+    KASTEN_ASSIGN_OR_RETURN(auto cube, named(m.cubes->get(cube_id), cube_label(cube_id)));
+    KASTEN_RETURN_IF_ERROR(m.check_cube_embedder(cube));
     if (!n.source_turn_ids.empty()) {
         KASTEN_ASSIGN_OR_RETURN(auto found, m.turns->get_many(cube_id, n.source_turn_ids));
         if (found.size() != std::set<std::string>(n.source_turn_ids.begin(), n.source_turn_ids.end()).size()) {
@@ -814,7 +814,7 @@ Result<store::NoteRecord> MemoryManager::add_note(const std::string& cube_id, co
     }
     store::Transaction tx(*m.db);
     KASTEN_RETURN_IF_ERROR(tx.begin());
-    if (cube->embedder_id.empty()) KASTEN_RETURN_IF_ERROR(m.cubes->set_embedder(cube_id, m.embedder_id));
+    if (cube.embedder_id.empty()) KASTEN_RETURN_IF_ERROR(m.cubes->set_embedder(cube_id, m.embedder_id));
     KASTEN_RETURN_IF_ERROR(m.notes->insert(n, actor));
     KASTEN_ASSIGN_OR_RETURN(std::int64_t seq, m.log_event(cube_id, actor, "note.add", "note", n.id));
     KASTEN_RETURN_IF_ERROR(tx.commit());
@@ -830,20 +830,14 @@ Result<store::NoteRecord> MemoryManager::add_note(const std::string& cube_id, co
 Result<store::NoteRecord> MemoryManager::get_note(const std::string& cube_id, const std::string& note_id) {
     auto& m = *impl_;
     std::lock_guard<std::mutex> lock(m.mu);
-    auto n = m.notes->get(cube_id, note_id);
-    if (!n) {
-        if (n.status().code() == StatusCode::kNotFound) {
-            return Status::not_found("memory '" + note_id + "' does not exist in cube '" + cube_id + "'");
-        }
-        return n.status();
-    }
-    n->embedding.clear();
+    KASTEN_ASSIGN_OR_RETURN(auto n, named(m.notes->get(cube_id, note_id), in_cube("memory", note_id, cube_id)));
+    n.embedding.clear();
     return n;
 }
 
 Result<std::vector<store::NoteRecord>> MemoryManager::list_notes(const std::string& cube_id,
-                                                                std::optional<store::NoteStatus> status, int limit,
-                                                                int offset) {
+                                                                 std::optional<store::NoteStatus> status, int limit,
+                                                                 int offset) {
     auto& m = *impl_;
     std::lock_guard<std::mutex> lock(m.mu);
     KASTEN_RETURN_IF_ERROR(m.cubes->get(cube_id).status().with_context("cube '" + cube_id + "'"));
@@ -858,8 +852,10 @@ Result<store::NoteRecord> MemoryManager::patch_note(const std::string& cube_id, 
     if (p.content) KASTEN_RETURN_IF_ERROR(validate_text("content", *p.content, false));
     if (p.kind) KASTEN_RETURN_IF_ERROR(validate_text("kind", *p.kind, false));
     if (p.context) KASTEN_RETURN_IF_ERROR(validate_text("context", *p.context, true));
-    if (p.keywords) for (const auto& k : *p.keywords) KASTEN_RETURN_IF_ERROR(validate_text("keywords", k, false));
-    if (p.tags) for (const auto& k : *p.tags) KASTEN_RETURN_IF_ERROR(validate_text("tags", k, false));
+    if (p.keywords)
+        for (const auto& k : *p.keywords) KASTEN_RETURN_IF_ERROR(validate_text("keywords", k, false));
+    if (p.tags)
+        for (const auto& k : *p.tags) KASTEN_RETURN_IF_ERROR(validate_text("tags", k, false));
     if (p.importance && (*p.importance < 0 || *p.importance > 1)) {
         return Status::invalid_argument("importance must be within [0, 1]");
     }
@@ -867,17 +863,11 @@ Result<store::NoteRecord> MemoryManager::patch_note(const std::string& cube_id, 
         return Status::invalid_argument("status 'deleted' is set by DELETE, not by a patch");
     }
     std::lock_guard<std::mutex> lock(m.mu);
-    auto cur = m.notes->get(cube_id, note_id);
-    if (!cur) {
-        if (cur.status().code() == StatusCode::kNotFound) {
-            return Status::not_found("memory '" + note_id + "' does not exist in cube '" + cube_id + "'");
-        }
-        return cur.status();
-    }
+    KASTEN_ASSIGN_OR_RETURN(auto cur, named(m.notes->get(cube_id, note_id), in_cube("memory", note_id, cube_id)));
     auto cube = m.cubes->get(cube_id);
     if (!cube) return cube.status();
     KASTEN_RETURN_IF_ERROR(m.check_cube_embedder(*cube));
-    store::NoteRecord n = *cur;
+    store::NoteRecord n = cur;
     if (p.content) n.content = *p.content;
     if (p.kind) n.kind = *p.kind;
     if (p.keywords) n.keywords = *p.keywords;
@@ -930,30 +920,18 @@ Status MemoryManager::delete_note(const std::string& cube_id, const std::string&
 }
 
 Result<std::vector<store::NoteVersionRecord>> MemoryManager::note_history(const std::string& cube_id,
-                                                                         const std::string& note_id) {
+                                                                          const std::string& note_id) {
     auto& m = *impl_;
     std::lock_guard<std::mutex> lock(m.mu);
-    auto n = m.notes->get(cube_id, note_id);
-    if (!n) {
-        if (n.status().code() == StatusCode::kNotFound) {
-            return Status::not_found("memory '" + note_id + "' does not exist in cube '" + cube_id + "'");
-        }
-        return n.status();
-    }
+    KASTEN_ASSIGN_OR_RETURN(auto n, named(m.notes->get(cube_id, note_id), in_cube("memory", note_id, cube_id)));
     return m.notes->versions(cube_id, note_id);
 }
 
 Result<std::vector<store::LinkRecord>> MemoryManager::note_links(const std::string& cube_id,
-                                                                const std::string& note_id) {
+                                                                 const std::string& note_id) {
     auto& m = *impl_;
     std::lock_guard<std::mutex> lock(m.mu);
-    auto n = m.notes->get(cube_id, note_id);
-    if (!n) {
-        if (n.status().code() == StatusCode::kNotFound) {
-            return Status::not_found("memory '" + note_id + "' does not exist in cube '" + cube_id + "'");
-        }
-        return n.status();
-    }
+    KASTEN_ASSIGN_OR_RETURN(auto n, named(m.notes->get(cube_id, note_id), in_cube("memory", note_id, cube_id)));
     return m.links->list_for_note(cube_id, note_id);
 }
 
@@ -977,15 +955,9 @@ Result<std::vector<SearchHit>> MemoryManager::search(const SearchRequest& req) {
     if (req.granularity == Granularity::kTurn) filter.role = req.role;
     {
         std::lock_guard<std::mutex> lock(m.mu);
-        auto cube = m.cubes->get(req.cube_id);
-        if (!cube) {
-            if (cube.status().code() == StatusCode::kNotFound) {
-                return Status::not_found("cube '" + req.cube_id + "' does not exist");
-            }
-            return cube.status();
-        }
+        KASTEN_ASSIGN_OR_RETURN(auto cube, named(m.cubes->get(req.cube_id), cube_label(req.cube_id)));
         if (req.retriever != Retriever::kLexical && m.foreign_vector_cubes.count(req.cube_id)) {
-            return m.check_cube_embedder(*cube);
+            return m.check_cube_embedder(cube);
         }
         if (req.session_id && req.granularity != Granularity::kNote) {
             auto s = m.sessions->get_by_external(req.cube_id, *req.session_id);
@@ -1076,14 +1048,8 @@ Status MemoryManager::export_cube(const std::string& cube_id, std::ostream& out)
     CubeArchive a;
     {
         std::lock_guard<std::mutex> lock(m.mu);
-        auto c = m.cubes->get(cube_id);
-        if (!c) {
-            if (c.status().code() == StatusCode::kNotFound) {
-                return Status::not_found("cube '" + cube_id + "' does not exist");
-            }
-            return c.status();
-        }
-        a.cube = std::move(c).value();
+        KASTEN_ASSIGN_OR_RETURN(auto c, named(m.cubes->get(cube_id), cube_label(cube_id)));
+        a.cube = std::move(c);
         KASTEN_ASSIGN_OR_RETURN(a.sessions, m.sessions->list(cube_id, -1, 0));
         for (const auto& s : a.sessions) {
             KASTEN_ASSIGN_OR_RETURN(auto ts, m.turns->list_by_session(cube_id, s.id));
@@ -1147,8 +1113,9 @@ Result<ImportSummary> MemoryManager::import_cube(std::istream& in, const std::op
     KASTEN_RETURN_IF_ERROR(st);
     auto clash = [](Status s, const std::string& what) {
         if (s.code() == StatusCode::kAlreadyExists) {
-            return Status::already_exists(what + " already exists in this store (ids are kept on import; delete the "
-                                                 "original cube or import elsewhere)");
+            return Status::already_exists(what +
+                                          " already exists in this store (ids are kept on import; delete the "
+                                          "original cube or import elsewhere)");
         }
         return s;
     };
@@ -1184,14 +1151,8 @@ Result<ReindexSummary> MemoryManager::reindex(const std::string& cube_id, const 
     if (cube_id.empty()) {
         KASTEN_ASSIGN_OR_RETURN(targets, m.cubes->list());
     } else {
-        auto c = m.cubes->get(cube_id);
-        if (!c) {
-            if (c.status().code() == StatusCode::kNotFound) {
-                return Status::not_found("cube '" + cube_id + "' does not exist");
-            }
-            return c.status();
-        }
-        targets.push_back(std::move(c).value());
+        KASTEN_ASSIGN_OR_RETURN(auto c, named(m.cubes->get(cube_id), cube_label(cube_id)));
+        targets.push_back(std::move(c));
     }
     std::int64_t total = 0;
     for (const auto& c : targets) {
@@ -1263,7 +1224,9 @@ Status MemoryManager::flush() {
     return impl_->commit_lexical();
 }
 
-std::string MemoryManager::embedder_id() const { return impl_->embedder_id; }
+std::string MemoryManager::embedder_id() const {
+    return impl_->embedder_id;
+}
 
 ManagerStats MemoryManager::stats() const {
     auto& m = *impl_;

@@ -53,22 +53,22 @@ const char* retriever_name(Retriever r);
 bool parse_retriever(const std::string& text, Retriever* out);
 
 struct MessageInput {
-    std::string role;              // user | assistant | system | tool
-    std::string content;           // non-empty, valid UTF-8
-    std::optional<TimeMs> time;    // conversation time; defaults to the request time, then to now
+    std::string role;            // user | assistant | system | tool
+    std::string content;         // non-empty, valid UTF-8
+    std::optional<TimeMs> time;  // conversation time; defaults to the request time, then to now
 };
 
 struct AddMessagesRequest {
     std::string cube_id;
-    std::string session_id;        // caller's session id; "" = a new session with a generated id
-    std::optional<TimeMs> time;    // default conversation time for messages without one
+    std::string session_id;              // caller's session id; "" = a new session with a generated id
+    std::optional<TimeMs> time;          // default conversation time for messages without one
     std::vector<MessageInput> messages;  // 1..1000
     std::string actor = "api";
 };
 
 struct AddMessagesResult {
-    std::string session_id;              // the caller-visible (external) session id
-    std::vector<std::string> turn_ids;   // in message order
+    std::string session_id;             // the caller-visible (external) session id
+    std::vector<std::string> turn_ids;  // in message order
 };
 
 struct NoteInput {
@@ -100,28 +100,28 @@ struct NotePatch {
 
 struct SearchRequest {
     std::string cube_id;
-    std::string query;                       // non-empty
+    std::string query;  // non-empty
     Granularity granularity = Granularity::kTurn;
     Retriever retriever = Retriever::kHybrid;
-    int top_k = 10;                          // 1..max
-    std::optional<TimeMs> time_from;         // inclusive, on conversation time (notes: valid_from/recorded_at)
-    std::optional<TimeMs> time_to;           // inclusive
-    std::optional<std::string> role;         // turns only
-    std::optional<std::string> session_id;   // external session id; turn and session granularity
+    int top_k = 10;                         // 1..max
+    std::optional<TimeMs> time_from;        // inclusive, on conversation time (notes: valid_from/recorded_at)
+    std::optional<TimeMs> time_to;          // inclusive
+    std::optional<std::string> role;        // turns only
+    std::optional<std::string> session_id;  // external session id; turn and session granularity
     // Notes as they stood at this system time (recorded_at <= as_of < superseded_at); default: current active notes.
     std::optional<TimeMs> as_of;
 };
 
 struct SearchHit {
     Granularity granularity = Granularity::kTurn;
-    std::string id;                 // turn id, external session id, or note id
-    double score = 0;               // fused score, higher is better
-    std::string text;               // turn content, session transcript ("role: content" lines), or note content
-    TimeMs time = 0;                // conversation time (turn), session start, note valid_from or recorded_at
-    std::string session_id;         // external session id ("" for notes)
-    std::string role;               // turns only
+    std::string id;                     // turn id, external session id, or note id
+    double score = 0;                   // fused score, higher is better
+    std::string text;                   // turn content, session transcript ("role: content" lines), or note content
+    TimeMs time = 0;                    // conversation time (turn), session start, note valid_from or recorded_at
+    std::string session_id;             // external session id ("" for notes)
+    std::string role;                   // turns only
     std::vector<std::string> turn_ids;  // session: its turns; note: its source turns
-    int lexical_rank = -1;          // 1-based rank in the lexical list, -1 = absent
+    int lexical_rank = -1;              // 1-based rank in the lexical list, -1 = absent
     int vector_rank = -1;
 };
 
@@ -169,9 +169,9 @@ struct ConsistencyReport {
 // Process-wide counters for /metrics.
 struct ManagerStats {
     std::int64_t cubes = 0;
-    std::int64_t turns_added = 0;     // since open
-    std::int64_t searches = 0;        // since open
-    std::int64_t lexical_units = 0;   // units in the lexical index (approximate, all cubes)
+    std::int64_t turns_added = 0;    // since open
+    std::int64_t searches = 0;       // since open
+    std::int64_t lexical_units = 0;  // units in the lexical index (approximate, all cubes)
     std::int64_t vector_units = 0;
 };
 
@@ -184,7 +184,7 @@ using ProgressFn = std::function<void(std::int64_t done, std::int64_t total)>;
 // kAlreadyExists (duplicate cube id or import clash), kFailedPrecondition (cube embedded with another embedder:
 // run `kasten reindex`), kBusy (data dir locked by another process), kIOError/kCorruption/kInternal.
 class MemoryManager {
-public:
+  public:
     static Result<std::unique_ptr<MemoryManager>> open(MemoryOptions options);
     ~MemoryManager();
     MemoryManager(const MemoryManager&) = delete;
@@ -212,8 +212,9 @@ public:
     Result<store::NoteRecord> add_note(const std::string& cube_id, const NoteInput& input, const std::string& actor);
     Result<store::NoteRecord> get_note(const std::string& cube_id, const std::string& note_id);
     Result<std::vector<store::NoteRecord>> list_notes(const std::string& cube_id,
-                                                     std::optional<store::NoteStatus> status, int limit, int offset);
-    Result<store::NoteRecord> patch_note(const std::string& cube_id, const std::string& note_id, const NotePatch& patch);
+                                                      std::optional<store::NoteStatus> status, int limit, int offset);
+    Result<store::NoteRecord> patch_note(const std::string& cube_id, const std::string& note_id,
+                                         const NotePatch& patch);
     // Hard delete: the note, its versions and links, its index entries. The audit log keeps an event without content.
     Status delete_note(const std::string& cube_id, const std::string& note_id, const std::string& actor);
     Result<std::vector<store::NoteVersionRecord>> note_history(const std::string& cube_id, const std::string& note_id);
@@ -239,7 +240,7 @@ public:
     std::string embedder_id() const;
     ManagerStats stats() const;
 
-private:
+  private:
     struct Impl;
     explicit MemoryManager(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;

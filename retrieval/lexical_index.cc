@@ -302,7 +302,8 @@ LexicalIndex::Analysis LexicalIndex::merge(const std::vector<const Analysis*>& p
     return out;
 }
 
-Status LexicalIndex::upsert_analyzed(const UnitAttrs& attrs, const Analysis& analysis, bool merge_existing) {
+Status LexicalIndex::upsert_analyzed(const UnitAttrs& attrs, const Analysis& analysis, bool merge_existing,
+                                     bool known_new) {
     if (attrs.cube_id.empty()) return Status::invalid_argument("lexical index: empty cube id");
     if (attrs.id.empty()) return Status::invalid_argument("lexical index: empty unit id");
     std::lock_guard lock(impl_->mu);
@@ -310,7 +311,7 @@ Status LexicalIndex::upsert_analyzed(const UnitAttrs& attrs, const Analysis& ana
         Xapian::Document doc;
         fill_document(doc, analysis);
         std::string unique = unique_term(attrs.cube_id, attrs.type, attrs.id);
-        const bool exists = impl_->db.term_exists(unique);
+        const bool exists = !known_new && impl_->db.term_exists(unique);
         if (exists && merge_existing) {
             Xapian::PostingIterator p = impl_->db.postlist_begin(unique);
             if (p != impl_->db.postlist_end(unique)) {

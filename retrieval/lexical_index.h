@@ -55,7 +55,10 @@ class LexicalIndex {
     // Inserts or replaces the document of attrs with pre-analysed terms. With merge_existing, the terms of the
     // document currently stored under the same unit (if any) are added to `analysis` first (appending turns to a
     // session's document without re-reading its text).
-    [[nodiscard]] Status upsert_analyzed(const UnitAttrs& attrs, const Analysis& analysis, bool merge_existing = false);
+    // With known_new the caller guarantees no document of this unit exists (a freshly generated id): the existence
+    // lookup is skipped, which saves a B-tree probe per document on the ingest path.
+    [[nodiscard]] Status upsert_analyzed(const UnitAttrs& attrs, const Analysis& analysis, bool merge_existing = false,
+                                         bool known_new = false);
     // Removes one document; removing a missing one is ok.
     [[nodiscard]] Status remove(const std::string& cube_id, UnitType type, const std::string& id);
     // Removes every document of the cube (all types).

@@ -168,8 +168,7 @@ int run_bench_command(int argc, char** argv) {
         for (const auto& m : s.messages) chars += static_cast<long long>(m.content.size());
     if (!json_only) {
         std::cerr << "bench: " << turns << " turns in " << sessions.size() << " sessions (" << chars / turns
-                  << " chars/turn), embedder " << embedder->id() << ", " << (in_memory ? "in memory" : tmp_dir)
-                  << "\n";
+                  << " chars/turn), embedder " << embedder->id() << ", " << (in_memory ? "in memory" : tmp_dir) << "\n";
     }
 
     const std::string cube = "bench";
@@ -190,8 +189,8 @@ int run_bench_command(int argc, char** argv) {
             req.time = s.time_ms;
             req.actor = "bench";
             for (size_t k = 0; k < s.messages.size(); ++k) {
-                req.messages.push_back({s.messages[k].role, s.messages[k].content,
-                                        s.time_ms + static_cast<std::int64_t>(k) * 60000});
+                req.messages.push_back(
+                    {s.messages[k].role, s.messages[k].content, s.time_ms + static_cast<std::int64_t>(k) * 60000});
             }
             auto r = mm->add_messages(req);
             if (!r) {

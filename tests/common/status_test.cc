@@ -1,5 +1,5 @@
-#include "common/result.h"
 #include "common/status.h"
+#include "common/result.h"
 
 #include <gtest/gtest.h>
 

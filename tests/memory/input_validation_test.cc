@@ -19,9 +19,9 @@ TEST(InputValidationTest, Utf8) {
     EXPECT_TRUE(is_valid_utf8("plain"));
     EXPECT_TRUE(is_valid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
     EXPECT_FALSE(is_valid_utf8("\xff"));
-    EXPECT_FALSE(is_valid_utf8("\xc3"));             // truncated
-    EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));         // overlong
-    EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));     // surrogate
+    EXPECT_FALSE(is_valid_utf8("\xc3"));              // truncated
+    EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));          // overlong
+    EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));      // surrogate
     EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // > U+10FFFF
     EXPECT_FALSE(validate_text("content", std::string("a\0b", 3), false).is_ok());
     EXPECT_FALSE(validate_text("content", "", false).is_ok());

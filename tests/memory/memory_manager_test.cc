@@ -13,21 +13,23 @@ namespace {
 namespace fs = std::filesystem;
 
 class TempDir {
-public:
+  public:
     TempDir() {
-        path_ = fs::temp_directory_path() / ("kasten-mm-test-" + std::to_string(::getpid()) + "-" +
-                                             std::to_string(counter_++));
+        path_ = fs::temp_directory_path() /
+                ("kasten-mm-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
         fs::remove_all(path_);
     }
     ~TempDir() { fs::remove_all(path_); }
     std::string str() const { return path_.string(); }
 
-private:
+  private:
     static inline int counter_ = 0;
     fs::path path_;
 };
 
-std::shared_ptr<const llm::Embedder> hashing(int dim = 128) { return std::make_shared<llm::HashingEmbedder>(dim); }
+std::shared_ptr<const llm::Embedder> hashing(int dim = 128) {
+    return std::make_shared<llm::HashingEmbedder>(dim);
+}
 
 std::unique_ptr<MemoryManager> open_mm(const std::string& dir, const Clock* clock,
                                        std::shared_ptr<const llm::Embedder> emb = hashing()) {
@@ -55,6 +57,12 @@ AddMessagesRequest conversation(const std::string& cube, const std::string& sess
     return req;
 }
 
+NoteInput note(const std::string& content) {
+    NoteInput in;
+    in.content = content;
+    return in;
+}
+
 std::vector<SearchHit> find(MemoryManager& mm, const std::string& cube, const std::string& q, Granularity g,
                             Retriever r = Retriever::kHybrid, int k = 10) {
     SearchRequest req;
@@ -69,7 +77,7 @@ std::vector<SearchHit> find(MemoryManager& mm, const std::string& cube, const st
 }
 
 class MemoryManagerTest : public ::testing::Test {
-protected:
+  protected:
     FakeClock clock_{1700000000000};
 };
 
@@ -123,7 +131,10 @@ TEST_F(MemoryManagerTest, CubesAreIsolated) {
             EXPECT_NE(h.text.find("typewriters"), std::string::npos);
         }
     }
-    auto missing = mm->search(SearchRequest{"nobody", "x"});
+    SearchRequest nobody;
+    nobody.cube_id = "nobody";
+    nobody.query = "x";
+    auto missing = mm->search(nobody);
     EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
 }
 
@@ -135,7 +146,9 @@ TEST_F(MemoryManagerTest, FiltersByTimeRoleAndSession) {
     req.cube_id = "c";
     req.query = "beagle puppy sister";
     req.time_from = 5000000;
-    for (const auto& h : mm->search(req).value()) EXPECT_EQ(h.session_id, "late");
+    auto late = mm->search(req).value();
+    ASSERT_FALSE(late.empty());
+    for (const auto& h : late) EXPECT_EQ(h.session_id, "late");
     req.time_from.reset();
     req.session_id = "early";
     auto hits = mm->search(req).value();
@@ -228,7 +241,10 @@ TEST_F(MemoryManagerTest, AsOfSeesSupersededNotes) {
     auto now_hits = find(*mm, "u", "where does the user live", Granularity::kNote);
     ASSERT_EQ(now_hits.size(), 1u);
     EXPECT_NE(now_hits[0].text.find("Denver"), std::string::npos);
-    SearchRequest req{"u", "where does the user live", Granularity::kNote};
+    SearchRequest req;
+    req.cube_id = "u";
+    req.query = "where does the user live";
+    req.granularity = Granularity::kNote;
     req.as_of = before;
     auto then = mm->search(req).value();
     ASSERT_EQ(then.size(), 1u);
@@ -239,7 +255,7 @@ TEST_F(MemoryManagerTest, DeleteCubeCascadesEverywhere) {
     auto mm = open_mm("", &clock_);
     ASSERT_TRUE(mm->add_messages(conversation("alice", "s", 1)).is_ok());
     ASSERT_TRUE(mm->add_messages(conversation("bob", "s", 1)).is_ok());
-    ASSERT_TRUE(mm->add_note("alice", NoteInput{"Alice likes jazz"}, "t").is_ok());
+    ASSERT_TRUE(mm->add_note("alice", note("Alice likes jazz"), "t").is_ok());
     ASSERT_TRUE(mm->delete_cube("alice", "t").is_ok());
     EXPECT_EQ(mm->get_cube("alice").status().code(), StatusCode::kNotFound);
     EXPECT_EQ(mm->delete_cube("alice", "t").code(), StatusCode::kNotFound);
@@ -269,10 +285,10 @@ TEST_F(MemoryManagerTest, DeleteTurnAndSession) {
 TEST_F(MemoryManagerTest, ExportImportRoundTripsExactly) {
     auto mm = open_mm("", &clock_);
     ASSERT_TRUE(mm->add_messages(conversation("alice", "s1", 1690000000000)).is_ok());
-    auto note = mm->add_note("alice", NoteInput{"Alice's dog is called Biscuit"}, "t").value();
+    auto added_note = mm->add_note("alice", note("Alice's dog is called Biscuit"), "t").value();
     NotePatch p;
     p.context = "pets";
-    ASSERT_TRUE(mm->patch_note("alice", note.id, p).is_ok());
+    ASSERT_TRUE(mm->patch_note("alice", added_note.id, p).is_ok());
     std::stringstream first;
     ASSERT_TRUE(mm->export_cube("alice", first).is_ok());
     // Into a fresh store under the same id: identical export.
@@ -286,7 +302,7 @@ TEST_F(MemoryManagerTest, ExportImportRoundTripsExactly) {
     ASSERT_TRUE(other->export_cube("alice", second).is_ok());
     EXPECT_EQ(second.str(), first.str());
     EXPECT_EQ(find(*other, "alice", "adopted", Granularity::kTurn, Retriever::kLexical).size(), 1u);
-    EXPECT_EQ(other->note_history("alice", note.id)->size(), 2u);
+    EXPECT_EQ(other->note_history("alice", added_note.id)->size(), 2u);
     // Same store: the ids clash, nothing is stored.
     std::istringstream again(first.str());
     EXPECT_EQ(mm->import_cube(again, std::string("alice2"), "t").status().code(), StatusCode::kAlreadyExists);
@@ -338,7 +354,9 @@ TEST_F(MemoryManagerTest, ForeignEmbedderIsRefusedUntilReindex) {
         ASSERT_TRUE(mm->add_messages(conversation("alice", "s", 1)).is_ok());
     }
     auto mm = open_mm(dir.str(), &clock_, hashing(64));
-    SearchRequest req{"alice", "beagle"};
+    SearchRequest req;
+    req.cube_id = "alice";
+    req.query = "beagle";
     EXPECT_EQ(mm->search(req).status().code(), StatusCode::kFailedPrecondition);
     req.retriever = Retriever::kLexical;
     EXPECT_TRUE(mm->search(req).is_ok());

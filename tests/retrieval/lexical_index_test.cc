@@ -514,7 +514,9 @@ TEST(LexicalAnalysisTest, UpsertAnalyzedMatchesUpsertAndAppends) {
     auto p1 = LexicalIndex::analyze_text("the cat sat on the mat");
     auto p2 = LexicalIndex::analyze_text("the dog barked at the cat");
     ASSERT_TRUE(index->upsert_analyzed(merged, LexicalIndex::merge({&p1, &p2})).is_ok());
-    SearchFilter f{"c", UnitType::kSession};
+    SearchFilter f;
+    f.cube_id = "c";
+    f.type = UnitType::kSession;
     auto hits = index->search("cat dog", f, 10).value();
     ASSERT_EQ(hits.size(), 2u);
     EXPECT_DOUBLE_EQ(hits[0].score, hits[1].score);  // identical documents score identically
