@@ -8,7 +8,7 @@
 namespace kasten::eval {
 
 struct SyntheticMessage {
-    std::string role;     // user | assistant
+    std::string role;  // user | assistant
     std::string content;
 };
 
@@ -22,14 +22,14 @@ struct SyntheticSession {
 // with per-session topic words, user turns of ~8-40 words and assistant turns of ~30-120 words (the shape of
 // LongMemEval haystacks), sessions of 6-16 turns a few days apart.
 class SyntheticCorpus {
-public:
+  public:
     explicit SyntheticCorpus(std::uint64_t seed = 42);
     // Sessions until at least `turns` turns are produced (the last session is cut to fit exactly).
     std::vector<SyntheticSession> generate(std::int64_t turns);
     // A query of 3-8 words drawn like the user turns of a random topic.
     std::string query();
 
-private:
+  private:
     std::string sentence(int words, int topic);
     const std::string& zipf_word();
 
