@@ -1,0 +1,90 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "llm/quant_blocks.h"
+#include "llm/tensor_type.h"
+
+namespace kasten::llm {
+
+// Dot products of one weight row with one activation row, in two implementations: `scalar` (the portable
+// reference) and `avx2` (AVX2 + FMA + F16C intrinsics, compiled with target attributes so the file builds
+// whatever the project's -march; call only when avx2_supported()). Quantized weights are multiplied with
+// activations quantized to the matching integer format (Q8_0 for Q8_0/Q4_0 rows, Q8_K for Q4_K/Q6_K rows) so the
+// inner loop is integer; F32/F16 rows take float activations. For every function n is the number of values, a
+// multiple of the weight type's block size. Pure functions; thread-safe.
+//
+// Agreement (tests/llm/dot_kernels_test.cc): the integer kernels compute identical integer block sums, so avx2
+// and scalar differ only by float summation order: |avx2 − scalar| ≤ 1e-5 · Σ|block terms|.
+
+enum class ActivationType { kF32, kQ8_0, kQ8_K };
+enum class KernelIsa { kScalar, kAvx2 };
+
+using DotFn = float (*)(const void* weights, const void* activations, std::size_t n);
+using QuantizeActivationFn = void (*)(const float* x, void* out, std::size_t n);
+
+// The kernel for weights of a given type: the activation format it needs and its dot product.
+struct WeightKernel {
+    ActivationType activation = ActivationType::kF32;
+    DotFn dot = nullptr;
+};
+
+// True when the CPU runs AVX2, FMA and F16C.
+bool avx2_supported();
+// kAvx2 when supported, else kScalar.
+KernelIsa best_kernel_isa();
+
+// nullptr dot when `type` has no kernel (see is_compute_type()).
+WeightKernel weight_kernel(TensorType type, KernelIsa isa);
+// Bytes of n activation values in `type` (n a multiple of its block size).
+std::size_t activation_bytes(ActivationType type, std::size_t n);
+// Block size of an activation type (1, 32, 256).
+std::size_t activation_block(ActivationType type);
+// Converts float activations to `type` (kF32 copies).
+QuantizeActivationFn activation_quantizer(ActivationType type, KernelIsa isa);
+
+// Float helpers used by attention and the elementwise ops, dispatched to the best ISA once at start-up.
+float dot_f32(const float* a, const float* b, std::size_t n);
+// y += a · x
+void axpy_f32(float a, const float* x, float* y, std::size_t n);
+// Attention building blocks over rows of `dim` floats stored contiguously (row c at rows + c · dim):
+// out[c] = scale · q · row_c for c < n_rows.
+void dot_rows_f32(const float* q, const float* rows, std::size_t n_rows, std::size_t dim, float scale, float* out);
+// s[i] = exp(s[i] − max) for i < n; returns Σ s[i]. The AVX2 exp is a degree-5 polynomial, relative error < 2e-7
+// (arguments below −87 give 0).
+float exp_shifted_f32(float* s, std::size_t n, float max);
+// out[d] += Σ_c p[c] · row_c[d] for d < dim.
+void accumulate_rows_f32(const float* p, const float* rows, std::size_t n_rows, std::size_t dim, float* out);
+
+namespace scalar {
+float dot_f32(const float* a, const float* b, std::size_t n);
+void axpy_f32(float a, const float* x, float* y, std::size_t n);
+void dot_rows_f32(const float* q, const float* rows, std::size_t n_rows, std::size_t dim, float scale, float* out);
+float exp_shifted_f32(float* s, std::size_t n, float max);
+void accumulate_rows_f32(const float* p, const float* rows, std::size_t n_rows, std::size_t dim, float* out);
+float dot_f16_f32(const std::uint16_t* w, const float* a, std::size_t n);
+float dot_q8_0_q8_0(const BlockQ8_0* w, const BlockQ8_0* a, std::size_t n);
+float dot_q4_0_q8_0(const BlockQ4_0* w, const BlockQ8_0* a, std::size_t n);
+float dot_q4_k_q8_k(const BlockQ4K* w, const BlockQ8K* a, std::size_t n);
+float dot_q6_k_q8_k(const BlockQ6K* w, const BlockQ8K* a, std::size_t n);
+}  // namespace scalar
+
+namespace avx2 {
+float dot_f32(const float* a, const float* b, std::size_t n);
+void axpy_f32(float a, const float* x, float* y, std::size_t n);
+void dot_rows_f32(const float* q, const float* rows, std::size_t n_rows, std::size_t dim, float scale, float* out);
+float exp_shifted_f32(float* s, std::size_t n, float max);
+void accumulate_rows_f32(const float* p, const float* rows, std::size_t n_rows, std::size_t dim, float* out);
+float dot_f16_f32(const std::uint16_t* w, const float* a, std::size_t n);
+float dot_q8_0_q8_0(const BlockQ8_0* w, const BlockQ8_0* a, std::size_t n);
+float dot_q4_0_q8_0(const BlockQ4_0* w, const BlockQ8_0* a, std::size_t n);
+float dot_q4_k_q8_k(const BlockQ4K* w, const BlockQ8K* a, std::size_t n);
+float dot_q6_k_q8_k(const BlockQ6K* w, const BlockQ8K* a, std::size_t n);
+// Same results as the scalar quantize_row_q8_0 / quantize_row_q8_k up to ±1 in a quant where x / d lies within
+// float rounding of a .5 boundary.
+void quantize_row_q8_0(const float* x, BlockQ8_0* y, std::size_t n);
+void quantize_row_q8_k(const float* x, BlockQ8K* y, std::size_t n);
+}  // namespace avx2
+
+}  // namespace kasten::llm

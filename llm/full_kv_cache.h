@@ -1,0 +1,44 @@
+#pragma once
+
+#include <vector>
+
+#include "llm/kv_cache.h"
+
+namespace kasten::llm {
+
+// Full-precision (float32) KV cache: the ground truth for compressed caches. Per layer and KV head, keys and
+// values are each a contiguous [capacity, head_dim] matrix, so attention streams one head's cells linearly.
+// Storage is allocated up front: 2 · n_layer · n_head_kv · capacity · head_dim · 4 bytes.
+class FullKvCache final : public KvCache {
+  public:
+    // REQUIRES: every shape field positive.
+    explicit FullKvCache(const KvCacheShape& shape);
+
+    const KvCacheShape& shape() const override { return shape_; }
+    int size() const override { return size_; }
+    void store(int layer, int cell, const float* k, const float* v) override;
+    void commit(int n) override;
+    void attend(int layer, int kv_head, const float* q, int n_q, int begin, int end, float scale, float* out,
+                float* max, float* sum, float* scratch) const override;
+    void discard(int first, int count, const Rope& rope) override;
+    void truncate(int n) override;
+    std::size_t bytes() const override { return (keys_.size() + values_.size()) * sizeof(float); }
+    std::string name() const override { return "full-f32"; }
+
+    // Row of one cell, for tests and for measuring compressed caches against this one.
+    const float* key(int layer, int kv_head, int cell) const { return keys_.data() + offset(layer, kv_head, cell); }
+    const float* value(int layer, int kv_head, int cell) const { return values_.data() + offset(layer, kv_head, cell); }
+
+  private:
+    std::size_t offset(int layer, int kv_head, int cell) const {
+        return ((static_cast<std::size_t>(layer) * shape_.n_head_kv + kv_head) * shape_.capacity + cell) *
+               shape_.head_dim;
+    }
+
+    KvCacheShape shape_;
+    int size_ = 0;
+    std::vector<float> keys_;
+    std::vector<float> values_;
+};
+
+}  // namespace kasten::llm
