@@ -54,7 +54,9 @@ std::string retriever_description(const std::string& name) {
     }
     if (name == "lexical") return "kasten: Xapian BM25 (stemmed, stopwords) through MemoryManager";
     if (name == "vector") return "kasten: vector index (the run's embedder) through MemoryManager";
-    if (name == "hybrid") return "kasten: lexical ∪ vector candidates, min-max normalised scores summed with equal weights, through MemoryManager";
+    if (name == "hybrid")
+        return "kasten: lexical ∪ vector candidates, min-max normalised scores summed with equal weights, through "
+               "MemoryManager";
     return "";
 }
 
@@ -87,6 +89,67 @@ std::string value_row(const std::string& first, const MetricAverage& a, const st
     std::string r = "| " + first + " | " + std::to_string(a.n) + " |";
     for (const auto& c : columns) r += " " + cell(a, c) + " |";
     return r + "\n";
+}
+
+ordered_json qa_json(const LongMemEvalRun& run, const LongMemEvalQaAccuracy& acc) {
+    const QaRunInfo& info = *run.qa;
+    ordered_json j;
+    j["reader"] = info.reader;
+    j["judge"] = info.judge;
+    j["retriever"] = info.retriever;
+    j["top_k"] = info.top_k;
+    j["reader_prompt"] =
+        "Chain-of-Note (REFERENCE.md §1.1), history as JSON sessions sorted by date; greedy, 800 tokens";
+    j["judge_rule"] =
+        "official per-type prompts (evaluate_qa.py), temperature 0, max_tokens 10, correct iff 'yes' in reply";
+    j["hypotheses"] = "hypotheses.jsonl";
+    std::int64_t answered = 0;
+    for (const auto& q : run.questions) answered += q.qa ? 1 : 0;
+    j["answered"] = answered;
+    if (!info.judge.empty()) {
+        ordered_json by_type = ordered_json::object();
+        for (const auto& type : longmemeval_question_types()) {
+            auto it = acc.by_type.find(type);
+            if (it == acc.by_type.end()) continue;
+            by_type[type] = {{"n", it->second.n}, {"accuracy", it->second.accuracy()}};
+        }
+        j["by_type"] = by_type;
+        j["task_averaged"] = acc.task_averaged;
+        j["overall"] = {{"n", acc.overall.n}, {"accuracy", acc.overall.accuracy()}};
+        j["abstention"] = {{"n", acc.abstention.n}, {"accuracy", acc.abstention.accuracy()}};
+    }
+    j["cache"] = {{"path", info.cache_path},
+                  {"reader_calls", info.reader_calls},
+                  {"reader_cache_hits", info.reader_cache_hits},
+                  {"judge_calls", info.judge_calls},
+                  {"judge_cache_hits", info.judge_cache_hits}};
+    return j;
+}
+
+std::string qa_markdown(const LongMemEvalRun& run, const LongMemEvalQaAccuracy& acc) {
+    const QaRunInfo& info = *run.qa;
+    std::string md = "## QA\n\n";
+    md += fmt::format(
+        "- reader `{}` on the top {} items of `{}` (Chain-of-Note prompt, history as JSON sorted by date, "
+        "greedy, at most 800 tokens); hypotheses in `hypotheses.jsonl` (official format)\n",
+        info.reader, info.top_k, info.retriever);
+    md += fmt::format("- model calls: reader {} (+{} cached), judge {} (+{} cached); cache `{}`\n\n", info.reader_calls,
+                      info.reader_cache_hits, info.judge_calls, info.judge_cache_hits, info.cache_path);
+    if (info.judge.empty()) return md + "No judge given: accuracy not computed.\n\n";
+    md += fmt::format(
+        "Judge `{}` with the official per-type prompts (temperature 0, max_tokens 10, correct iff 'yes' in "
+        "the reply), accuracy as print_qa_metrics.py reports it:\n\n",
+        info.judge);
+    md += "| type | n | accuracy |\n|---|---:|---:|\n";
+    for (const auto& type : longmemeval_question_types()) {
+        auto it = acc.by_type.find(type);
+        if (it == acc.by_type.end()) continue;
+        md += fmt::format("| {} | {} | {:.4f} |\n", short_type(type), it->second.n, it->second.accuracy());
+    }
+    md += fmt::format("| **task-averaged** (mean of {} types) | | {:.4f} |\n", acc.by_type.size(), acc.task_averaged);
+    md += fmt::format("| **overall** | {} | {:.4f} |\n", acc.overall.n, acc.overall.accuracy());
+    md += fmt::format("| abstention (`_abs`) | {} | {:.4f} |\n\n", acc.abstention.n, acc.abstention.accuracy());
+    return md;
 }
 
 }  // namespace
@@ -170,6 +233,7 @@ std::string LongMemEvalReport::metrics_json() const {
         retrievers[name] = per_level;
     }
     j["retrievers"] = retrievers;
+    if (run_.qa) j["qa"] = qa_json(run_, qa_accuracy());
 
     ordered_json timing;
     timing["wall_seconds"] = run_.wall_seconds;
@@ -225,6 +289,20 @@ std::string LongMemEvalReport::per_question_jsonl() const {
             rs[r.retriever] = rj;
         }
         j["retrievers"] = rs;
+        if (q.qa) {
+            ordered_json qa;
+            qa["retriever"] = q.qa->retriever;
+            qa["context_items"] = q.qa->context_items;
+            qa["prompt_chars"] = q.qa->prompt_chars;
+            qa["hypothesis"] = q.qa->hypothesis;
+            qa["reader_cached"] = q.qa->reader_cached;
+            if (q.qa->correct) {
+                qa["judge_reply"] = q.qa->judge_reply;
+                qa["correct"] = *q.qa->correct;
+                qa["judge_cached"] = q.qa->judge_cached;
+            }
+            j["qa"] = qa;
+        }
         out += j.dump(-1, ' ', false, json::error_handler_t::replace);
         out += '\n';
     }
@@ -299,6 +377,7 @@ std::string LongMemEvalReport::markdown() const {
             md += "\n";
         }
     }
+    if (run_.qa) md += qa_markdown(run_, qa_accuracy());
     md +=
         "Types: SSU single-session-user, SSA single-session-assistant, SSP single-session-preference, MS "
         "multi-session, KU knowledge-update, TR temporal-reasoning. A type is absent from a table when no question "
@@ -306,6 +385,26 @@ std::string LongMemEvalReport::markdown() const {
         "haystack order (per_question.jsonl `retrieved` gives the count returned).\n\n";
     md += "![recall_all@k](recall.svg)\n";
     return md;
+}
+
+LongMemEvalQaAccuracy LongMemEvalReport::qa_accuracy() const {
+    LongMemEvalQaScorer scorer;
+    for (const auto& q : run_.questions) {
+        if (q.qa && q.qa->correct) scorer.add(q.question_type, q.abstention, *q.qa->correct);
+    }
+    return scorer.result();
+}
+
+std::string LongMemEvalReport::hypotheses_jsonl() const {
+    std::string out;
+    for (const auto& q : run_.questions) {
+        if (!q.qa) continue;
+        ordered_json j;
+        j["question_id"] = q.question_id;
+        j["hypothesis"] = q.qa->hypothesis;
+        out += j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+    }
+    return out;
 }
 
 std::string LongMemEvalReport::recall_svg() const {
@@ -346,6 +445,7 @@ Status LongMemEvalReport::write(const std::string& out_dir) const {
     KASTEN_RETURN_IF_ERROR(write_file(dir / "metrics.json", metrics_json()));
     KASTEN_RETURN_IF_ERROR(write_file(dir / "report.md", markdown()));
     KASTEN_RETURN_IF_ERROR(write_file(dir / "recall.svg", recall_svg()));
+    if (run_.qa) KASTEN_RETURN_IF_ERROR(write_file(dir / "hypotheses.jsonl", hypotheses_jsonl()));
     return Status::ok();
 }
 

@@ -17,7 +17,10 @@ namespace kasten::eval {
 //                        {"strict": {"n", "recall_all@5", ...}, "no_abs": {...}, "by_type": {TYPE: {"strict",
 //                        "no_abs"}}}}}, "timing": {...}, ...};
 //   report.md          - tables per level and average (the bm25 baseline row first) and per question type;
-//   recall.svg         - strict recall_all@k curves per retriever and level.
+//   recall.svg         - strict recall_all@k curves per retriever and level;
+//   hypotheses.jsonl   - after a QA run, the reader's hypotheses in the official format; metrics.json then has
+//                        "qa": {"reader", "judge", "by_type": {TYPE: {"n", "accuracy"}}, "task_averaged", "overall",
+//                        "abstention", ...}.
 // LEVEL is "session" (and "turn" in turn runs, whose "session" entry scores the turn ranking at session level as the
 // official turn→session code does).
 class LongMemEvalReport {
@@ -33,7 +36,13 @@ class LongMemEvalReport {
     std::string recall_svg() const;
     std::string per_question_jsonl() const;
 
-    // Creates `out_dir` when missing and writes the four files. kIOError naming the file on failure.
+    // The official hypotheses JSONL ({"question_id", "hypothesis"} per answered question).
+    std::string hypotheses_jsonl() const;
+    // Judge accuracy over the judged questions (print_qa_metrics.py).
+    LongMemEvalQaAccuracy qa_accuracy() const;
+
+    // Creates `out_dir` when missing and writes the four files (and hypotheses.jsonl after a QA run). kIOError naming
+    // the file on failure.
     [[nodiscard]] Status write(const std::string& out_dir) const;
 
   private:

@@ -4,11 +4,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
 #include "eval/longmemeval_corpus.h"
+#include "eval/longmemeval_qa.h"
 #include "eval/longmemeval_question.h"
 #include "eval/retrieval_metrics.h"
 #include "llm/embedder.h"
@@ -49,6 +51,7 @@ struct QuestionResult {
     std::vector<std::string> gold_ids;
     std::vector<RetrieverResult> retrievers;  // in the order of LongMemEvalOptions::retrievers
     double ingest_seconds = 0;                // building the question's kasten cube (0 when only bm25 ran)
+    std::optional<LongMemEvalQaResult> qa;    // set by the QA stage (longmemeval_qa_stage.h) when a reader ran
 };
 
 // Called on the worker thread after retrieval, with the parsed question and its result (which it may extend, e.g.
@@ -76,6 +79,7 @@ struct LongMemEvalRun {
     std::vector<QuestionResult> questions;  // the evaluated questions, in file order
     double prescan_seconds = 0;             // hashing and counting the file
     double wall_seconds = 0;                // the whole run, prescan included
+    std::optional<QaRunInfo> qa;            // filled by the caller when a QA stage ran
 };
 
 // Runs the official LongMemEval retrieval evaluation: streams the file (one question in memory per worker), builds

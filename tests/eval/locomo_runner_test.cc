@@ -1,0 +1,217 @@
+#include "eval/locomo_runner.h"
+
+#include <gtest/gtest.h>
+
+#include "eval/locomo_prompts.h"
+#include "eval/locomo_report.h"
+#include "eval_fixture.h"
+#include "fake_chat_server.h"
+#include "llm/hashing_embedder.h"
+#include "llm/openai_client.h"
+#include "locomo_fixture.h"
+
+namespace kasten::eval {
+namespace {
+
+std::string write_fixture(const testing::TempDir& dir) {
+    const std::string path = dir.file("locomo_fixture.json");
+    testing::write_file(path, testing::locomo_fixture().dump(1));
+    return path;
+}
+
+LocomoOptions bm25_options(const std::string& path) {
+    LocomoOptions o;
+    o.data_path = path;
+    o.retrievers = {"bm25"};
+    o.threads = 2;
+    o.progress = false;
+    return o;
+}
+
+const LocomoQuestionResult& find(const LocomoRun& run, const std::string& id) {
+    for (const auto& q : run.questions) {
+        if (q.id == id) return q;
+    }
+    throw std::runtime_error("no question " + id);
+}
+
+TEST(LocomoRunnerTest, Bm25EvidenceRecallAtDialogueAndSessionLevel) {
+    testing::TempDir dir;
+    auto run = run_locomo(bm25_options(write_fixture(dir)));
+    ASSERT_TRUE(run.is_ok()) << run.status().to_string();
+    EXPECT_EQ(run->samples, 2);
+    EXPECT_EQ(run->sessions, 3);
+    EXPECT_EQ(run->turns, 8);
+    ASSERT_EQ(run->questions.size(), 6u);
+    EXPECT_EQ(run->data_sha256.size(), 64u);
+
+    // "What breed is Biscuit?": whitespace tokens match "breed" and "is" in D1:2, only "is" in D1:3 (the evidence);
+    // "What" and "Biscuit?" match nothing (quotes and '?' stay on the tokens).
+    const auto& q0 = find(*run, "conv-a:0");
+    const auto& r0 = q0.retrievers.at(0);
+    ASSERT_GE(r0.dialogue_ranked.size(), 2u);
+    EXPECT_EQ(r0.dialogue_ranked[0], "D1:2");
+    EXPECT_EQ(r0.dialogue_ranked[1], "D1:3");
+    EXPECT_EQ(r0.dialogue.at("recall@1"), 0.0);
+    EXPECT_EQ(r0.dialogue.at("recall@3"), 1.0);
+    // With two session documents a term found in one of them has idf ln(1.5) - ln(1.5) = 0: all scores tie and
+    // numpy's reversed argsort puts S2 first, as the official baseline would.
+    EXPECT_EQ(r0.session_ranked, (std::vector<std::string>{"S2", "S1"}));
+    EXPECT_EQ(r0.session.at("recall@1"), 0.0);
+    EXPECT_EQ(r0.session.at("recall@2"), 1.0);
+
+    // Two evidence dialogues, "puppy" puts D1:1 first: half the evidence at k = 1; all six dialogues by k = 10.
+    const auto& q2 = find(*run, "conv-a:2");
+    EXPECT_EQ(q2.category, 1);
+    EXPECT_EQ(q2.retrievers[0].dialogue_ranked[0], "D1:1");
+    EXPECT_DOUBLE_EQ(q2.retrievers[0].dialogue.at("recall@1"), 0.5);
+    EXPECT_DOUBLE_EQ(q2.retrievers[0].dialogue.at("recall_all@1"), 0.0);
+    EXPECT_DOUBLE_EQ(q2.retrievers[0].dialogue.at("recall@10"), 1.0);
+    EXPECT_DOUBLE_EQ(q2.retrievers[0].session.at("recall@1"), 0.5);  // sessions 1 and 2, one in the top 1
+    EXPECT_DOUBLE_EQ(q2.retrievers[0].session.at("recall@2"), 1.0);
+
+    // No evidence: the official code counts recall 1.
+    const auto& q4 = find(*run, "conv-a:4");
+    EXPECT_DOUBLE_EQ(q4.retrievers[0].dialogue.at("recall@1"), 1.0);
+    EXPECT_EQ(find(*run, "conv-a:3").answer, "Whiskers");
+
+    LocomoReport report(*run, "kasten eval locomo");
+    const auto& all = report.averages().at("bm25").at("dialogue").at("all");
+    EXPECT_EQ(all.n, 6);
+    EXPECT_EQ(report.averages().at("bm25").at("dialogue").at("cats_1_4").n, 5);
+    EXPECT_EQ(report.averages().at("bm25").at("dialogue").at("5").n, 1);
+    ASSERT_TRUE(report.write(dir.file("out")).is_ok());
+    const std::string md = testing::read_file(dir.file("out/report.md"));
+    EXPECT_NE(md.find("1 multi-hop, 2 temporal, 3 open-domain, 4 single-hop, 5 adversarial"), std::string::npos);
+    EXPECT_NE(md.find("bm25 (baseline)"), std::string::npos);
+    const auto metrics = nlohmann::json::parse(testing::read_file(dir.file("out/metrics.json")));
+    EXPECT_EQ(metrics["benchmark"], "locomo");
+    EXPECT_EQ(metrics["data_sha256"], run->data_sha256);
+    EXPECT_EQ(metrics["command"], "kasten eval locomo");
+    EXPECT_EQ(metrics["retrievers"]["bm25"]["dialogue"]["all"]["n"], 6);
+    EXPECT_EQ(metrics["retrievers"]["bm25"]["dialogue"]["by_category"]["1"]["recall@1"], 0.5);
+    EXPECT_NE(testing::read_file(dir.file("out/recall.svg")).find("<svg"), std::string::npos);
+    EXPECT_NE(testing::read_file(dir.file("out/per_question.jsonl")).find("\"category_name\":\"multi-hop\""),
+              std::string::npos);
+}
+
+TEST(LocomoRunnerTest, FiltersCategoriesAndLimits) {
+    testing::TempDir dir;
+    auto o = bm25_options(write_fixture(dir));
+    o.categories = {4};
+    auto run = run_locomo(o);
+    ASSERT_TRUE(run.is_ok());
+    ASSERT_EQ(run->questions.size(), 2u);
+    EXPECT_EQ(run->questions[1].id, "conv-b:0");
+    o.categories = {};
+    o.limit = 3;
+    EXPECT_EQ(run_locomo(o)->questions.size(), 3u);
+    o.categories = {6};
+    EXPECT_EQ(run_locomo(o).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(LocomoRunnerTest, KastenRetrieversRankEveryDialogue) {
+    testing::TempDir dir;
+    auto o = bm25_options(write_fixture(dir));
+    o.retrievers = {"bm25", "hybrid"};
+    o.embedder = std::make_shared<llm::HashingEmbedder>(64);
+    auto run = run_locomo(o);
+    ASSERT_TRUE(run.is_ok()) << run.status().to_string();
+    const auto& q0 = find(*run, "conv-a:0");
+    ASSERT_EQ(q0.retrievers.size(), 2u);
+    EXPECT_EQ(q0.retrievers[1].retriever, "hybrid");
+    EXPECT_EQ(q0.retrievers[1].dialogue_ranked.size(), 6u);
+    EXPECT_GT(q0.retrievers[1].retrieved, 0);
+    EXPECT_DOUBLE_EQ(q0.retrievers[1].dialogue.at("recall@10"), 1.0);
+    EXPECT_EQ(q0.retrievers[1].session_ranked.size(), 2u);
+    o.embedder = nullptr;
+    EXPECT_EQ(run_locomo(o).status().code(), StatusCode::kInvalidArgument);
+}
+
+// The QA path end to end against a loopback chat-completions server: official reader prompt, official F1, the J
+// judge on categories 1-4 only, and a rerun served from the cache.
+TEST(LocomoRunnerTest, QaWithReaderAndJudgeThroughTheCache) {
+    testing::TempDir dir;
+    testing::FakeChatServer server([](const testing::RecordedRequest& r) {
+        const std::string p = r.prompt();
+        if (p.find("Generated answer:") != std::string::npos) {
+            const bool wrong = p.find("Generated answer: 2023") != std::string::npos;
+            return testing::FakeChatServer::chat_reply(wrong ? "Not the same. {\"label\": \"WRONG\"}"
+                                                             : "{\"label\": \"CORRECT\"}");
+        }
+        if (p.find("What breed is Biscuit?") != std::string::npos)
+            return testing::FakeChatServer::chat_reply("A corgi.");
+        if (p.find("pottery classes?") != std::string::npos) return testing::FakeChatServer::chat_reply("2023");
+        if (p.find("Bob's teacher?") != std::string::npos) return testing::FakeChatServer::chat_reply("Biscuit, Rosa");
+        if (p.find("cat named?") != std::string::npos) return testing::FakeChatServer::chat_reply("(a)");
+        if (p.find("dog park?") != std::string::npos) return testing::FakeChatServer::chat_reply("Likely yes");
+        return testing::FakeChatServer::chat_reply("Carol");
+    });
+    auto make_model = [&](const std::string& model, std::shared_ptr<QaCache> cache) {
+        llm::OpenAiClientOptions co;
+        co.base_url = server.base_url();
+        co.model = model;
+        co.api_key_env = "";
+        return std::make_shared<QaModel>(std::shared_ptr<llm::LanguageModel>(llm::OpenAiClient::create(co).value()),
+                                         cache);
+    };
+    const std::string data = write_fixture(dir);
+    for (int pass = 0; pass < 2; ++pass) {
+        auto cache = QaCache::open(dir.file("qa_cache.jsonl"));
+        ASSERT_TRUE(cache.is_ok());
+        std::shared_ptr<QaCache> shared = std::move(cache).value();
+        auto o = bm25_options(data);
+        o.reader = make_model("reader-model", shared);
+        o.judge = make_model("judge-model", shared);
+        o.reader_top_k = 2;
+        auto run = run_locomo(o);
+        ASSERT_TRUE(run.is_ok()) << run.status().to_string();
+        if (pass == 0) {
+            EXPECT_EQ(server.request_count(), 6 + 5);  // 6 readers, 5 judges (category 5 is not judged)
+            EXPECT_EQ(o.reader->model_calls(), 6);
+        } else {
+            EXPECT_EQ(server.request_count(), 11) << "the rerun must be served from the cache";
+            EXPECT_EQ(o.reader->cache_hits(), 6);
+            EXPECT_EQ(o.judge->cache_hits(), 5);
+        }
+        const auto& q0 = find(*run, "conv-a:0");
+        ASSERT_EQ(q0.qa.size(), 1u);
+        EXPECT_EQ(q0.qa[0].context, "retrieval");
+        EXPECT_EQ(q0.qa[0].answer, "A corgi.");
+        EXPECT_DOUBLE_EQ(q0.qa[0].f1, 1.0);
+        EXPECT_EQ(q0.qa[0].judge_correct, true);
+        const auto& q1 = find(*run, "conv-a:1");
+        EXPECT_DOUBLE_EQ(q1.qa[0].f1, 1.0);
+        EXPECT_EQ(q1.qa[0].judge_correct, false);
+        EXPECT_DOUBLE_EQ(find(*run, "conv-a:2").qa[0].f1, 1.0);
+        const auto& q3 = find(*run, "conv-a:3");
+        const bool nm_first = locomo_not_mentioned_first("conv-a", 3);
+        EXPECT_EQ(q3.qa[0].answer, nm_first ? "Not mentioned in the conversation" : "Whiskers");
+        EXPECT_DOUBLE_EQ(q3.qa[0].f1, nm_first ? 1.0 : 0.0);
+        EXPECT_FALSE(q3.qa[0].judge_correct.has_value());
+        EXPECT_DOUBLE_EQ(find(*run, "conv-a:4").qa[0].f1, 1.0);  // gold cut at ';'
+    }
+    // The reader saw the official RAG context (top 2 by bm25, in rank order) and prompt; the judge Mem0's prompt.
+    bool saw_reader = false, saw_judge = false;
+    for (const auto& r : server.requests()) {
+        const std::string p = r.prompt();
+        if (p.rfind("1:56 pm on 8 May, 2023: Bob said, \"What breed is Biscuit\"\n1:56 pm on 8 May, 2023: Alice said, "
+                    "\"Biscuit is a corgi\"\n\n\nBased on the above context, write an answer",
+                    0) == 0) {
+            saw_reader = true;
+            EXPECT_EQ(r.body["max_tokens"], 32);
+            EXPECT_EQ(r.body["model"], "reader-model");
+        }
+        if (p.find("Question: What breed is Biscuit?\nGold answer: corgi\nGenerated answer: A corgi.\n") !=
+            std::string::npos) {
+            saw_judge = true;
+            EXPECT_EQ(r.body["model"], "judge-model");
+            EXPECT_EQ(r.body["temperature"], 0.0);
+        }
+    }
+    EXPECT_TRUE(saw_reader);
+    EXPECT_TRUE(saw_judge);
+}
+
+}  // namespace
+}  // namespace kasten::eval
