@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "llm/json_logits_mask.h"
 #include "llm/sampler.h"
 #include "llm/tokenizer_factory.h"
 
@@ -96,6 +97,7 @@ EmbeddedLanguageModel::EmbeddedLanguageModel(std::string id, std::shared_ptr<con
 void EmbeddedLanguageModel::set_json_mask_factory(JsonMaskFactory factory) {
     std::lock_guard<std::mutex> lock(mutex_);
     json_mask_factory_ = std::move(factory);
+    builtin_json_mask_ = false;
 }
 
 Result<Generation> EmbeddedLanguageModel::chat(const std::vector<ChatMessage>& messages,
@@ -130,7 +132,9 @@ Result<Generation> EmbeddedLanguageModel::generate_locked(const std::vector<Toke
             fmt::format("the prompt has {} tokens; the context holds {}", prompt.size(), ctx.n_ctx()));
     }
     std::unique_ptr<LogitsMask> mask;
-    if (options.json_schema) {
+    if (options.json_schema && builtin_json_mask_) {
+        KASTEN_ASSIGN_OR_RETURN(mask, JsonLogitsMask::create(*options.json_schema, *tokenizer_, options.max_tokens));
+    } else if (options.json_schema) {
         if (!json_mask_factory_) {
             return Status::not_supported("constrained JSON decoding is not available in this build of the model");
         }

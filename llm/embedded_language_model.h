@@ -26,8 +26,8 @@ struct EmbeddedModelOptions {
     std::string chat_template;  // "chatml" | "llama3" | "llama2"; empty: chosen from tokenizer.chat_template
 };
 
-// Builds the mask that constrains decoding to JSON of `schema` for `tokenizer`'s vocabulary (plugged in by the
-// constrained-decoding module; without one, requests with a json_schema fail with kNotSupported).
+// Builds the mask that constrains decoding to JSON of `schema` for `tokenizer`'s vocabulary. By default the model
+// uses JsonLogitsMask (llm/json_logits_mask.h) with max_tokens as its token budget; see set_json_mask_factory().
 using JsonMaskFactory =
     std::function<Result<std::unique_ptr<LogitsMask>>(const std::string& schema, const Tokenizer& tokenizer)>;
 
@@ -57,6 +57,8 @@ class EmbeddedLanguageModel final : public LanguageModel {
     Result<Generation> generate(const std::vector<TokenId>& prompt, const GenerationOptions& options,
                                 const TokenCallback& on_token = {});
 
+    // Replaces the built-in JSON mask; an empty factory turns constrained decoding off (requests with a
+    // json_schema then fail with kNotSupported).
     void set_json_mask_factory(JsonMaskFactory factory);
 
     const LlamaModel& model() const { return *model_; }
@@ -80,6 +82,7 @@ class EmbeddedLanguageModel final : public LanguageModel {
     // Tokens whose keys and values in the cache equal a fresh evaluation, in cell order (reusable prefix).
     std::vector<TokenId> cached_;
     JsonMaskFactory json_mask_factory_;
+    bool builtin_json_mask_ = true;  // until set_json_mask_factory()
 };
 
 }  // namespace kasten::llm

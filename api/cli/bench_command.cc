@@ -16,6 +16,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "eval/synthetic_corpus.h"
+#include "llm/decode_benchmark.h"
 #include "llm/embedder_factory.h"
 #include "memory/memory_manager.h"
 
@@ -23,6 +24,9 @@ namespace kasten::api {
 namespace {
 
 constexpr const char* kUsage = R"(usage: kasten bench search [options]
+       kasten bench decode [options]
+
+kasten bench search:
 
 Builds one cube of N synthetic conversation turns (Zipfian vocabulary with per-session topics; user turns of
 8-40 words, assistant turns of 30-120), measures the ingest rate through MemoryManager::add_messages (one call
@@ -43,6 +47,25 @@ options:
 
 example:
   kasten bench search --turns 100000 --json --out bench-search.json
+
+kasten bench decode:
+Measures the embedded decoder: prompt-processing and generation tokens/s and weight bytes read per generated
+token, for stories260K and for a synthetic model with SmolLM2-135M shapes (random weights, written to a
+temporary directory), in F32, Q8_0 and Q4_0 with one and two threads, plus generation at 2k and 8k tokens of
+context; and the machine's STREAM-style triad bandwidth, reporting each generation speed as a fraction of the
+bandwidth limit. Takes about a minute. Prints a table on stderr (unless --json) and one JSON object on stdout,
+and writes the JSON to --out.
+
+options:
+  --stories FILE     stories260K GGUF (default data/models/stories260K/stories260K-tok512.gguf; skipped when absent)
+  --work-dir DIR     where the synthetic models are written (default: a temporary directory, removed afterwards)
+  --keep-models      keep the written models
+  --stories-only     skip the 135M-shaped model (quick)
+  --out FILE         where to write the JSON (default bench-decode.json)
+  --json             print only the JSON (no progress or table on stderr)
+
+example:
+  kasten bench decode --json --out bench-decode.json
 )";
 
 double percentile(std::vector<double> v, double p) {
@@ -63,6 +86,107 @@ bool parse_long(const char* s, long long* out) {
     return true;
 }
 
+nlohmann::json decode_report_to_json(const llm::DecodeBenchmarkReport& report) {
+    nlohmann::json bandwidth = nlohmann::json::array();
+    for (const auto& b : report.bandwidth) bandwidth.push_back({{"threads", b.threads}, {"gb_per_s", b.gb_per_s}});
+    nlohmann::json runs = nlohmann::json::array();
+    for (const auto& r : report.runs) {
+        runs.push_back({{"model", r.model},
+                        {"weight_type", r.weight_type},
+                        {"threads", r.threads},
+                        {"context", r.context},
+                        {"prompt_tokens_per_s", r.prompt_tokens_per_s},
+                        {"generate_tokens_per_s", r.generate_tokens_per_s},
+                        {"weight_bytes_per_token", r.weight_bytes_per_token},
+                        {"kv_bytes_per_token", r.kv_bytes_per_token},
+                        {"bandwidth_limit_tokens_per_s", r.bandwidth_limit_tokens_per_s},
+                        {"fraction_of_limit", r.fraction_of_limit}});
+    }
+    return {{"benchmark", "decode"},
+            {"seconds", report.seconds},
+            {"hardware_threads", std::thread::hardware_concurrency()},
+            {"bandwidth", std::move(bandwidth)},
+            {"runs", std::move(runs)}};
+}
+
+int run_bench_decode(int argc, char** argv) {
+    std::string out_path = "bench-decode.json", stories = "data/models/stories260K/stories260K-tok512.gguf", work_dir;
+    bool json_only = false, keep_models = false, stories_only = false, stories_given = false;
+    for (int i = 2; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--help" || a == "-h") {
+            std::cout << kUsage;
+            return 0;
+        } else if (a == "--json") {
+            json_only = true;
+        } else if (a == "--keep-models") {
+            keep_models = true;
+        } else if (a == "--stories-only") {
+            stories_only = true;
+        } else if (a == "--out" && i + 1 < argc) {
+            out_path = argv[++i];
+        } else if (a == "--stories" && i + 1 < argc) {
+            stories = argv[++i];
+            stories_given = true;
+        } else if (a == "--work-dir" && i + 1 < argc) {
+            work_dir = argv[++i];
+        } else if ((a == "--data-dir" || a == "--config" || a == "--log-level" || a == "--embedder") && i + 1 < argc) {
+            ++i;  // global flags: not used by this benchmark
+        } else {
+            std::cerr << "kasten bench decode: unknown or incomplete option '" << a << "'\n" << kUsage;
+            return 2;
+        }
+    }
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(stories, ec)) {
+        if (stories_given) {
+            std::cerr << "kasten bench decode: --stories: no such file: " << stories << "\n";
+            return 1;
+        }
+        if (!json_only) std::cerr << "bench: " << stories << " not found: stories260K skipped\n";
+        stories.clear();
+    }
+    if (stories_only && stories.empty()) {
+        std::cerr << "kasten bench decode: --stories-only needs the stories260K GGUF (--stories FILE)\n";
+        return 2;
+    }
+    const bool own_work_dir = work_dir.empty();
+    if (own_work_dir) {
+        work_dir =
+            (std::filesystem::temp_directory_path() /
+             ("kasten-bench-decode-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count())))
+                .string();
+    }
+    std::filesystem::create_directories(work_dir, ec);
+    if (ec) {
+        std::cerr << "kasten bench decode: cannot create " << work_dir << ": " << ec.message() << "\n";
+        return 1;
+    }
+
+    llm::DecodeBenchmarkOptions options;
+    options.stories_path = stories;
+    options.work_dir = work_dir;
+    options.keep_models = keep_models;
+    options.include_135m = !stories_only;
+    if (!json_only) options.progress = [](std::string_view line) { std::cerr << "bench: " << line << "\n"; };
+    Result<llm::DecodeBenchmarkReport> report = llm::run_decode_benchmark(options);
+    if (own_work_dir && !keep_models) std::filesystem::remove_all(work_dir, ec);
+    if (!report.is_ok()) {
+        std::cerr << "kasten bench decode: " << report.status().to_string() << "\n";
+        return 1;
+    }
+    if (!json_only) std::cerr << report.value().to_text();
+    const std::string text = decode_report_to_json(report.value()).dump(2);
+    std::cout << text << std::endl;
+    std::ofstream out(out_path);
+    if (!out || !(out << text << "\n")) {
+        std::cerr << "kasten bench decode: cannot write " << out_path << "\n";
+        return 1;
+    }
+    if (!json_only) std::cerr << "written to " << out_path << "\n";
+    return 0;
+}
+
 }  // namespace
 
 int run_bench_command(int argc, char** argv) {
@@ -71,8 +195,9 @@ int run_bench_command(int argc, char** argv) {
         std::cout << kUsage;
         return argc < 2 ? 2 : 0;
     }
+    if (std::strcmp(argv[1], "decode") == 0) return run_bench_decode(argc, argv);
     if (std::strcmp(argv[1], "search") != 0) {
-        std::cerr << "kasten bench: unknown benchmark '" << argv[1] << "' (available: search)\n" << kUsage;
+        std::cerr << "kasten bench: unknown benchmark '" << argv[1] << "' (available: search, decode)\n" << kUsage;
         return 2;
     }
     long long turns = 100000, queries = 1000, top_k = 10, threads = 2, seed = 42;

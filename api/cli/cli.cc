@@ -8,8 +8,9 @@
 #include <fmt/format.h>
 
 #include "api/cli/bench_command.h"
-#include "api/cli/eval_command.h"
 #include "api/cli/command.h"
+#include "api/cli/eval_command.h"
+#include "api/cli/model_command.h"
 
 namespace kasten::api {
 namespace {
@@ -36,7 +37,8 @@ std::string main_help() {
                       "Usage: kasten [global options] COMMAND [options] [arguments]\n\nCommands:\n";
     for (const auto& c : commands()) out += fmt::format("  {:<12} {}\n", c.name, c.summary);
     out += fmt::format("  {:<12} {}\n", "eval", "Run LongMemEval retrieval evaluations (kasten eval --help).");
-    out += fmt::format("  {:<12} {}\n", "bench", "Benchmark ingest and search (kasten bench --help).");
+    out += fmt::format("  {:<12} {}\n", "bench", "Benchmark search and decoding (kasten bench --help).");
+    out += fmt::format("  {:<12} {}\n", "model", "Inspect, convert and run language models (kasten model --help).");
     out += fmt::format("  {:<12} {}\n", "help", "Show help for a command.");
     out += "\nGlobal options (also accepted after the command):\n";
     for (const auto& f : global_flags()) {
@@ -79,6 +81,10 @@ int run_bench(const std::vector<std::string>& rest, const std::vector<std::strin
 
 int run_eval(const std::vector<std::string>& rest, const std::vector<std::string>& globals) {
     return run_external("eval", run_eval_command, rest, globals);
+}
+
+int run_model(const std::vector<std::string>& rest, const std::vector<std::string>& globals) {
+    return run_external("model", run_model_command, rest, globals);
 }
 
 int dispatch(const std::vector<std::string>& args) {
@@ -124,6 +130,11 @@ int dispatch(const std::vector<std::string>& args) {
             std::cout << main_help();
             return kExitOk;
         }
+        if (rest[0] == "model") {
+            std::vector<std::string> sub(rest.begin() + 1, rest.end());
+            sub.push_back("--help");
+            return run_model(sub, {});
+        }
         if (rest.size() > 1) {
             std::cerr << "kasten help: give one command\n";
             return kExitUsage;
@@ -140,6 +151,7 @@ int dispatch(const std::vector<std::string>& args) {
     }
     if (name == "bench") return run_bench(rest, globals);
     if (name == "eval") return run_eval(rest, globals);
+    if (name == "model") return run_model(rest, globals);
 
     const Command* c = find_command(name);
     if (c == nullptr) {

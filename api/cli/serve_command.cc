@@ -15,6 +15,7 @@
 #include "api/http/http_server.h"
 #include "api/http/listen_policy.h"
 #include "common/log.h"
+#include "llm/embedded_language_model.h"
 
 namespace kasten::api {
 namespace {
@@ -42,6 +43,15 @@ int run_serve(const ParsedArgs& args) {
     if (auto v = args.get("host")) flags["host"] = *v;
     if (auto v = args.get("port")) flags["port"] = *v;
     if (auto v = args.get("api-keys")) flags["api_keys"] = *v;
+    llm::EmbeddedModelOptions model_options;
+    if (auto v = args.get("model")) model_options.model_path = *v;
+    if (auto v = args.get("ctx")) {
+        if (model_options.model_path.empty()) return usage_error(kName, "--ctx goes with --model");
+        Result<int> ctx = parse_int_flag("ctx", *v, 2, 1 << 20);
+        if (!ctx.is_ok()) return usage_error(kName, ctx.status().message());
+        model_options.n_ctx = ctx.value();
+    }
+    if (args.has("model") && model_options.model_path.empty()) return usage_error(kName, "--model needs a file");
     Result<Config> loaded = load_cli_config(args, flags, /*serving=*/true);
     if (!loaded.is_ok()) return failure(kName, loaded.status());
     const Config& config = loaded.value();
@@ -70,7 +80,20 @@ int run_serve(const ParsedArgs& args) {
     if (!memory.is_ok()) return failure(kName, memory.status());
     log::info("data dir: {}", config.data_dir);
 
+    std::unique_ptr<llm::EmbeddedLanguageModel> language_model;
+    if (!model_options.model_path.empty()) {
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(model_options.model_path, ec)) {
+            return failure(kName, Status::not_found("--model: no such file: " + model_options.model_path));
+        }
+        Result<std::unique_ptr<llm::EmbeddedLanguageModel>> opened = llm::EmbeddedLanguageModel::open(model_options);
+        if (!opened.is_ok()) return failure(kName, opened.status());
+        language_model = std::move(opened).value();
+        log::info("language model: {} (context {} tokens)", language_model->id(), language_model->n_ctx());
+    }
+
     ApiServiceOptions service_options;
+    service_options.language_model = language_model.get();
     service_options.version = KASTEN_VERSION;
     service_options.data_dir = config.data_dir;
     service_options.embedder_dim = embedder.value()->dim();
@@ -122,22 +145,29 @@ Command serve_command() {
     Command c;
     c.name = kName;
     c.summary = "Run the REST API server (docs/api.md).";
-    c.usage = "kasten serve [--host H] [--port P] [--api-keys KEYS] [--port-file FILE] [global options]";
+    c.usage =
+        "kasten serve [--host H] [--port P] [--api-keys KEYS] [--port-file FILE] [--model FILE [--ctx N]] "
+        "[global options]";
     c.details =
         "Serves the REST API on http://HOST:PORT (default 127.0.0.1:8420) from the data dir. Without API keys the\n"
         "server only listens on loopback addresses. --port 0 picks a free port; the bound port is written to\n"
         "--port-file and logged as 'listening on http://HOST:PORT'. SIGINT or SIGTERM stop it gracefully: requests in\n"
-        "flight finish and the indexes are flushed. While it runs, other kasten commands cannot open the data dir.";
+        "flight finish and the indexes are flushed. While it runs, other kasten commands cannot open the data dir.\n"
+        "With --model, the embedded decoder serves the OpenAI-compatible POST /v1/chat/completions and\n"
+        "/v1/completions (streaming or not); without it those routes answer 501.";
     c.examples =
         "  kasten serve\n"
         "  kasten serve --data-dir /srv/kasten --port 8420\n"
         "  kasten serve --host 0.0.0.0 --api-keys 'key-for-alice=alice;key-for-admin=*'\n"
-        "  kasten serve --port 0 --port-file /tmp/kasten.port --embedder hashing\n";
+        "  kasten serve --port 0 --port-file /tmp/kasten.port --embedder hashing\n"
+        "  kasten serve --model data/models/stories260K/stories260K-tok512.gguf --ctx 512\n";
     c.flags = {
         {"host", "HOST", "address to listen on (default 127.0.0.1; non-loopback needs API keys)"},
         {"port", "PORT", "TCP port (default 8420; 0 = any free port)"},
         {"api-keys", "KEYS", "API keys and their cubes: 'key1=cubeA,cubeB;key2=*' (keys >= 8 characters)"},
         {"port-file", "FILE", "write the bound port to FILE once listening"},
+        {"model", "FILE", "GGUF model for /v1/chat/completions and /v1/completions"},
+        {"ctx", "N", "the model's context size in tokens (default 2048)"},
     };
     c.run = run_serve;
     return c;

@@ -1,13 +1,17 @@
 #include "api/http/api_service.h"
 
 #include <chrono>
+#include <ctime>
 #include <exception>
 #include <sstream>
+
+#include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
 #include "api/dto/json_codec.h"
 #include "api/http/error_mapping.h"
+#include "api/http/openai_response.h"
 #include "api/http/url.h"
 #include "common/log.h"
 
@@ -44,6 +48,8 @@ bool takes_body(RouteId id) {
         case RouteId::kPatchMemory:
         case RouteId::kSearch:
         case RouteId::kImport:
+        case RouteId::kChatCompletions:
+        case RouteId::kCompletions:
             return true;
         default:
             return false;
@@ -220,17 +226,23 @@ Result<HttpResponse> ApiService::run(Call& call) {
             return export_cube(call);
         case RouteId::kImport:
             return import_cube(call);
+        case RouteId::kChatCompletions:
+            return completion(call, /*chat=*/true);
+        case RouteId::kCompletions:
+            return completion(call, /*chat=*/false);
     }
     return Status::internal("route without a handler");
 }
 
 Result<HttpResponse> ApiService::healthz() {
-    return json_reply(200, {{"status", "ok"},
-                            {"version", options_.version},
-                            {"embedder", memory_.embedder_id()},
-                            {"dim", options_.embedder_dim},
-                            {"data_dir", options_.data_dir},
-                            {"auth", auth_.enabled()}});
+    return json_reply(
+        200, {{"status", "ok"},
+              {"version", options_.version},
+              {"embedder", memory_.embedder_id()},
+              {"dim", options_.embedder_dim},
+              {"data_dir", options_.data_dir},
+              {"auth", auth_.enabled()},
+              {"model", options_.language_model != nullptr ? json(options_.language_model->id()) : json(nullptr)}});
 }
 
 Result<HttpResponse> ApiService::metrics_text() {
@@ -389,6 +401,59 @@ Result<HttpResponse> ApiService::import_cube(const Call& call) {
     std::istringstream in(call.request->body);
     KASTEN_ASSIGN_OR_RETURN(memory::ImportSummary summary, memory_.import_cube(in, call.cube(), call.principal.actor));
     return json_reply(201, import_summary_to_json(summary));
+}
+
+Result<HttpResponse> ApiService::completion(const Call& call, bool chat) {
+    llm::LanguageModel* model = options_.language_model;
+    if (model == nullptr) {
+        return Status(StatusCode::kNotSupported,
+                      "no language model is loaded; start the server with 'kasten serve --model FILE.gguf' to enable "
+                      "/v1/chat/completions and /v1/completions");
+    }
+    KASTEN_ASSIGN_OR_RETURN(CompletionRequest request,
+                            chat ? parse_chat_completion_request(call.request->body, options_.completion_limits)
+                                 : parse_completion_request(call.request->body, options_.completion_limits));
+    CompletionMeta meta;
+    meta.kind = chat ? CompletionKind::kChat : CompletionKind::kText;
+    meta.created = static_cast<std::int64_t>(std::time(nullptr));
+    meta.id = fmt::format("{}-{:x}{:06x}", chat ? "chatcmpl" : "cmpl", meta.created, completion_counter_.fetch_add(1));
+    meta.model = model->id();
+
+    // Runs the generation with the model to itself.
+    auto generate = [this, model, chat](const CompletionRequest& r,
+                                        const llm::TokenCallback& on_token) -> Result<llm::Generation> {
+        std::lock_guard<std::mutex> lock(generation_mutex_);
+        return chat ? model->chat(r.messages, r.options, on_token) : model->complete(r.prompt, r.options, on_token);
+    };
+
+    HttpResponse response;
+    if (!request.stream) {
+        KASTEN_ASSIGN_OR_RETURN(llm::Generation generation, generate(request, {}));
+        response.body = completion_body(meta, generation);
+        return response;
+    }
+    response.content_type = "text/event-stream";
+    response.headers.emplace_back("Cache-Control", "no-cache");
+    response.stream = [generate, request, meta](const ChunkSink& sink) {
+        bool open = true;
+        const std::string start = stream_start_event(meta);
+        if (!start.empty()) open = sink(start);
+        if (!open) return;
+        Result<llm::Generation> generation = generate(request, [&](std::string_view piece) {
+            open = open && sink(stream_piece_event(meta, piece));
+            return open;
+        });
+        if (!open) return;
+        if (!generation.is_ok()) {
+            log::warn("streamed completion failed: {}", generation.status().to_string());
+            const int status = http_status_for(generation.status().code());
+            if (!sink(stream_error_event(status, generation.status()))) return;
+        } else if (!sink(stream_finish_event(meta, generation.value()))) {
+            return;
+        }
+        sink(sse_done());
+    };
+    return response;
 }
 
 }  // namespace kasten::api

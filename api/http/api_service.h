@@ -1,16 +1,22 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "api/dto/request_parser.h"
 #include "api/http/auth.h"
 #include "api/http/http_metrics.h"
+#include "api/http/openai_request.h"
 #include "api/http/router.h"
 #include "common/result.h"
+#include "llm/language_model.h"
 #include "memory/memory_manager.h"
 
 namespace kasten::api {
@@ -23,12 +29,19 @@ struct HttpRequest {
     std::string body;
 };
 
+// Receives one chunk of a streamed body; false when the client is gone (the producer should stop).
+using ChunkSink = std::function<bool(std::string_view chunk)>;
+// Produces a streamed body chunk by chunk (called once, on the transport's thread, after handle() returned).
+using BodyStream = std::function<void(const ChunkSink& sink)>;
+
 struct HttpResponse {
     int status = 200;
     std::string content_type = "application/json";
     std::string body;                                          // empty for 204
     std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Allow, WWW-Authenticate)
     std::string route = "unmatched";                           // matched pattern, the metrics label
+    // When set, the body is streamed (chunked transfer encoding) from this producer instead of `body`.
+    BodyStream stream;
 };
 
 struct ApiServiceOptions {
@@ -38,6 +51,10 @@ struct ApiServiceOptions {
     RequestLimits limits;
     std::int64_t max_body_bytes = 8 << 20;
     std::map<std::string, std::vector<std::string>> api_keys;  // empty = no authentication
+    // Backs /v1/chat/completions and /v1/completions; null: those routes answer 501. Not owned; must outlive the
+    // service. Calls into it are serialised by the service (one generation at a time).
+    llm::LanguageModel* language_model = nullptr;
+    CompletionLimits completion_limits;
 };
 
 // The REST API (docs/api.md) without the transport: request in → one MemoryManager call → response out.
@@ -45,6 +62,9 @@ struct ApiServiceOptions {
 // naming the field) and error mapping (api/http/error_mapping.h) happen here; every error response carries
 // {"error":{"code","type","message"}}. handle() never throws: anything unexpected becomes a logged 500.
 // Thread-safe: handle() may run concurrently (the MemoryManager is thread-safe). Counts every request in metrics().
+// The OpenAI-compatible routes (POST /v1/chat/completions, /v1/completions) run options.language_model; streamed
+// responses (stream: true) are Server-Sent Events produced by HttpResponse::stream (the metrics time them until the
+// stream starts).
 class ApiService {
   public:
     ApiService(memory::MemoryManager& memory, ApiServiceOptions options);
@@ -92,12 +112,15 @@ class ApiService {
     Result<HttpResponse> search(const Call& call);
     Result<HttpResponse> export_cube(const Call& call);
     Result<HttpResponse> import_cube(const Call& call);
+    Result<HttpResponse> completion(const Call& call, bool chat);
 
     memory::MemoryManager& memory_;
     ApiServiceOptions options_;
     Authenticator auth_;
     Router router_;
     HttpMetrics metrics_;
+    std::mutex generation_mutex_;  // held while options_.language_model generates
+    std::atomic<std::uint64_t> completion_counter_{0};
 };
 
 // The response for a failed request: the mapped HTTP status and the error body.

@@ -51,6 +51,24 @@ void write_response(const HttpResponse& r, httplib::Response& res) {
         res.body.clear();
         return;
     }
+    if (r.stream) {
+        BodyStream stream = r.stream;
+        res.set_chunked_content_provider(r.content_type, [stream](size_t /*offset*/, httplib::DataSink& sink) {
+            // The status line is sent: an exception can only end the stream early (never escape into httplib).
+            try {
+                stream([&sink](std::string_view chunk) {
+                    return chunk.empty() || (sink.is_writable() && sink.write(chunk.data(), chunk.size()));
+                });
+            } catch (const std::exception& e) {
+                log::error("streamed response failed: {}", e.what());
+            } catch (...) {
+                log::error("streamed response failed with a non-standard exception");
+            }
+            sink.done();
+            return true;
+        });
+        return;
+    }
     res.set_content(r.body, r.content_type);
 }
 

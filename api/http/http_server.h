@@ -16,7 +16,8 @@ struct HttpServerOptions {
 
 // The HTTP/1.1 transport (cpp-httplib) in front of an ApiService: every request, on any path and method, is handed
 // to ApiService::handle; errors the transport detects itself (oversized or unreadable bodies, malformed requests)
-// get the same JSON error body. The service must outlive the server.
+// get the same JSON error body. Responses with HttpResponse::stream are sent with chunked transfer encoding as the
+// producer writes them. The service must outlive the server.
 class HttpServer {
   public:
     HttpServer(ApiService& service, HttpServerOptions options);

@@ -29,6 +29,8 @@ Router Router::kasten_routes() {
     r.add("POST", "/v1/cubes/{cube}/search", RouteId::kSearch);
     r.add("GET", "/v1/cubes/{cube}/export", RouteId::kExport);
     r.add("POST", "/v1/cubes/{cube}/import", RouteId::kImport);
+    r.add("POST", "/v1/chat/completions", RouteId::kChatCompletions);
+    r.add("POST", "/v1/completions", RouteId::kCompletions);
     return r;
 }
 

@@ -31,6 +31,8 @@ enum class RouteId {
     kSearch,
     kExport,
     kImport,
+    kChatCompletions,
+    kCompletions,
 };
 
 struct RouteLookup {

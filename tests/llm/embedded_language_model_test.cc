@@ -146,6 +146,7 @@ TEST(EmbeddedLanguageModelTest, JsonSchemaUsesThePluggedMask) {
     auto model = open_stories();
     GenerationOptions o = greedy(20);
     o.json_schema = R"({"type":"string"})";
+    model->set_json_mask_factory(nullptr);  // turns the built-in JSON mask off
     EXPECT_EQ(model->complete("Once", o).status().code(), StatusCode::kNotSupported);
     std::string seen_schema;
     model->set_json_mask_factory(
