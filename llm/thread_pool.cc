@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <chrono>
 
 namespace kasten::llm {
 namespace {
@@ -30,7 +31,7 @@ ThreadPool::ThreadPool(int n_threads) {
 ThreadPool::~ThreadPool() {
     stop_.store(true);
     ticket_.store(((ticket_.load() >> 32) + 1) << 32);
-    ticket_.notify_all();
+    wake_sleepers();
     for (std::thread& w : workers_) w.join();
 }
 
@@ -60,7 +61,7 @@ void ThreadPool::run(int n_tasks, const std::function<void(int, int)>& fn) {
     done_.store(0, std::memory_order_relaxed);
     const std::uint64_t generation = (ticket_.load(std::memory_order_relaxed) >> 32) + 1;
     ticket_.store(generation << 32);  // seq_cst: publishes the job, pairs with the sleepers_ check below
-    if (sleepers_.load() > 0) ticket_.notify_all();
+    if (sleepers_.load() > 0) wake_sleepers();
     work(0, generation);
     for (int spins = 0; done_.load(std::memory_order_acquire) != n_tasks; ++spins) {
         if (spins < kWaitSpinsBeforeYield) {
@@ -69,6 +70,12 @@ void ThreadPool::run(int n_tasks, const std::function<void(int, int)>& fn) {
             std::this_thread::yield();
         }
     }
+}
+
+void ThreadPool::wake_sleepers() {
+    // Taking the mutex orders this wake-up after any sleeper's predicate check, so none is missed.
+    { std::lock_guard<std::mutex> lock(sleep_mu_); }
+    sleep_cv_.notify_all();
 }
 
 void ThreadPool::worker_loop(int thread) {
@@ -80,8 +87,10 @@ void ThreadPool::worker_loop(int thread) {
             if (++spins < kSpinIterations) {
                 cpu_relax();
             } else {
+                std::unique_lock<std::mutex> lock(sleep_mu_);
                 sleepers_.fetch_add(1);
-                ticket_.wait(v);
+                sleep_cv_.wait_for(lock, std::chrono::milliseconds(1),
+                                   [&] { return (ticket_.load(std::memory_order_acquire) >> 32) != seen; });
                 sleepers_.fetch_sub(1);
                 spins = 0;
             }

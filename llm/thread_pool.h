@@ -1,8 +1,10 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -34,6 +36,7 @@ class ThreadPool {
     void worker_loop(int thread);
     // Claims and runs tasks of job `generation` until none are left or a newer job replaced it.
     void work(int thread, std::uint64_t generation);
+    void wake_sleepers();
 
     std::vector<std::thread> workers_;
     // The current job: generation << 32 | index of the next unclaimed task. Claiming a task is a CAS on it, so
@@ -43,6 +46,9 @@ class ThreadPool {
     std::atomic<const std::function<void(int, int)>*> fn_{nullptr};
     std::atomic<int> done_{0};  // tasks of the current job finished
     std::atomic<int> sleepers_{0};
+    // Sleeping workers wait here (with a short timeout, so a missed wake-up costs at most a millisecond).
+    std::mutex sleep_mu_;
+    std::condition_variable sleep_cv_;
     std::atomic<bool> stop_{false};
 };
 
