@@ -2,13 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <set>
-#include <thread>
 #include <unordered_map>
 
 #include "common/log.h"
@@ -16,6 +13,7 @@
 #include "memory/cube_archive.h"
 #include "memory/id_generator.h"
 #include "memory/input_validation.h"
+#include "memory/lexical_writer.h"
 #include "retrieval/flat_vector_index.h"
 #include "retrieval/fusion.h"
 #include "retrieval/lexical_index.h"
@@ -240,106 +238,14 @@ struct MemoryManager::Impl {
     std::int64_t last_event_seq = 0;  // highest event seq whose index updates are applied or queued
     std::int64_t uncommitted_units = 0;
 
-    // ---- background lexical indexing (on-disk stores) ----
-    // Conversation turns are analysed by the caller and indexed in Xapian by one background thread, so the B-tree
-    // work of one add overlaps the SQLite and embedding work of the next. Every reader and every other index
-    // mutation first drains the queue (read-your-writes); the queue is bounded (adds wait when it is full). Tasks
-    // lost in a crash are past the committed watermark and are re-indexed at the next open.
-    struct LexicalTask {
-        UnitAttrs attrs;
-        retrieval::LexicalIndex::Analysis analysis;
-        bool known_new = false;
-        std::int64_t seq = 0;  // the event this task belongs to
-    };
-    static constexpr size_t kMaxQueuedTasks = 20000;
-    bool async_lexical = false;
-    std::mutex q_mu;
-    std::condition_variable q_cv;       // work arrived, or stop
-    std::condition_variable q_idle_cv;  // the queue drained, or space freed
-    std::deque<LexicalTask> queue;
-    size_t in_flight = 0;
-    bool stopping = false;
-    std::int64_t worker_uncommitted = 0;  // worker thread only
-    bool worker_failed = false;           // guarded by q_mu
-    std::thread worker;
+    // Conversation turns reach Xapian through this writer (a background thread for on-disk stores). Every reader
+    // and every other index mutation drains it first (read-your-writes, and removals are never overtaken).
+    std::unique_ptr<LexicalWriter> lexical_writer;
 
-    void start_worker() {
-        async_lexical = true;
-        worker = std::thread([this] { worker_loop(); });
-    }
-
-    void stop_worker() {
-        if (!worker.joinable()) return;
-        {
-            std::lock_guard<std::mutex> lock(q_mu);
-            stopping = true;
-        }
-        q_cv.notify_all();
-        worker.join();
-    }
-
-    void worker_loop() {
-        std::vector<LexicalTask> batch;
-        std::unique_lock<std::mutex> lock(q_mu);
-        for (;;) {
-            q_cv.wait(lock, [&] { return stopping || !queue.empty(); });
-            if (queue.empty() && stopping) return;
-            const size_t n = std::min<size_t>(queue.size(), 512);
-            batch.clear();
-            for (size_t i = 0; i < n; ++i) {
-                batch.push_back(std::move(queue.front()));
-                queue.pop_front();
-            }
-            in_flight = n;
-            lock.unlock();
-            q_idle_cv.notify_all();  // space freed
-            bool failed = false;
-            for (const auto& t : batch) {
-                Status st = lexical->upsert_analyzed(t.attrs, t.analysis, false, t.known_new);
-                if (!st.is_ok()) {
-                    failed = true;
-                    log::error("indexing {} {}: {}", unit_type_name(t.attrs.type), t.attrs.id, st.to_string());
-                }
-            }
-            // Commit every lexical_commit_every units. Tasks are applied in event order and synchronous index
-            // changes drain the queue first, so everything up to this batch's last event is in the index. After a
-            // failure the watermark stays put, so the next open re-indexes from there.
-            worker_uncommitted += static_cast<std::int64_t>(n);
-            bool any_failed = false;
-            {
-                std::lock_guard<std::mutex> flag_lock(q_mu);
-                if (failed) worker_failed = true;
-                any_failed = worker_failed;
-            }
-            if (worker_uncommitted >= options.lexical_commit_every && !any_failed) {
-                Status st = lexical->set_metadata(kWatermarkKey, std::to_string(batch.back().seq));
-                if (st.is_ok()) st = lexical->commit();
-                if (!st.is_ok()) log::error("committing the lexical index: {}", st.to_string());
-                worker_uncommitted = 0;
-            }
-            lock.lock();
-            in_flight = 0;
-            q_idle_cv.notify_all();
-        }
-    }
-
-    // Queues (or, for in-memory stores, applies) a lexical upsert. REQUIRES mu held (keeps queue order = seq order).
-    Status enqueue_lexical(LexicalTask task) {
-        if (!async_lexical) return lexical->upsert_analyzed(task.attrs, task.analysis, false, task.known_new);
-        std::unique_lock<std::mutex> lock(q_mu);
-        q_idle_cv.wait(lock, [&] { return queue.size() < kMaxQueuedTasks; });
-        queue.push_back(std::move(task));
-        lock.unlock();
-        q_cv.notify_one();
-        return Status::ok();
-    }
-
-    // Waits until every queued lexical task is applied. Callable with or without mu held.
     void drain_lexical() {
-        if (!async_lexical) return;
-        std::unique_lock<std::mutex> lock(q_mu);
-        q_idle_cv.wait(lock, [&] { return queue.empty() && in_flight == 0; });
+        if (lexical_writer) lexical_writer->drain();
     }
+
     std::atomic<std::int64_t> turns_added{0};
     std::atomic<std::int64_t> searches{0};
 
@@ -368,11 +274,7 @@ struct MemoryManager::Impl {
     Status commit_lexical() {
         drain_lexical();
         // After a failed background upsert the watermark stays where it was: the next open re-indexes from there.
-        bool failed = false;
-        {
-            std::lock_guard<std::mutex> lock(q_mu);
-            failed = worker_failed;
-        }
+        const bool failed = lexical_writer && lexical_writer->failed();
         if (!failed) KASTEN_RETURN_IF_ERROR(lexical->set_metadata(kWatermarkKey, std::to_string(last_event_seq)));
         KASTEN_RETURN_IF_ERROR(lexical->commit());
         uncommitted_units = 0;
@@ -557,7 +459,7 @@ MemoryManager::~MemoryManager() {
         Status st = impl_->commit_lexical();
         if (!st.is_ok()) log::error("closing memory: {}", st.to_string());
     }
-    impl_->stop_worker();
+    impl_->lexical_writer.reset();  // everything was drained and committed above
 }
 
 Result<std::unique_ptr<MemoryManager>> MemoryManager::open(MemoryOptions options) {
@@ -596,8 +498,9 @@ Result<std::unique_ptr<MemoryManager>> MemoryManager::open(MemoryOptions options
             } else {
                 KASTEN_RETURN_IF_ERROR(impl->load_without_recovery());
             }
-            impl->start_worker();
         }
+        impl->lexical_writer = std::make_unique<LexicalWriter>(*impl->lexical, /*background=*/!impl->options.in_memory,
+                                                               impl->options.lexical_commit_every, kWatermarkKey);
     }
     return std::unique_ptr<MemoryManager>(new MemoryManager(std::move(impl)));
 }
@@ -781,14 +684,15 @@ Result<AddMessagesResult> MemoryManager::add_messages(const AddMessagesRequest& 
     m.last_event_seq = seq;
     for (size_t i = 0; i < new_turns.size(); ++i) {
         const auto& t = new_turns[i];
-        Status st = m.enqueue_lexical({turn_attrs(t), std::move(analyses[i]), /*known_new=*/true, seq});
+        Status st = m.lexical_writer->enqueue({turn_attrs(t), std::move(analyses[i]), /*known_new=*/true, seq});
         if (st.is_ok()) st = m.vectors->upsert(turn_attrs(t), t.embedding);
         if (!st.is_ok()) log::error("indexing turn {}: {}", t.id, st.to_string());
     }
-    Status st = m.enqueue_lexical({session_attrs(session), std::move(session_key), /*known_new=*/new_session, seq});
+    Status st =
+        m.lexical_writer->enqueue({session_attrs(session), std::move(session_key), /*known_new=*/new_session, seq});
     if (st.is_ok() && !session.embedding.empty()) st = m.vectors->upsert(session_attrs(session), session.embedding);
     if (!st.is_ok()) log::error("indexing session {}: {}", session.id, st.to_string());
-    if (!m.async_lexical) {  // the background indexer commits by itself
+    if (!m.lexical_writer->background()) {  // the background writer commits by itself
         st = m.maybe_commit_lexical(static_cast<std::int64_t>(new_turns.size()) + 1);
         if (!st.is_ok()) log::error("committing the lexical index: {}", st.to_string());
     }
