@@ -1,8 +1,6 @@
 #include "eval/convomem_report.h"
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <set>
 
 #include <fmt/format.h>
@@ -10,39 +8,17 @@
 
 #include "eval/evidence_recall.h"
 #include "eval/grouped_means.h"
+#include "eval/markdown_table.h"
 #include "eval/recall_chart.h"
+#include "eval/report_json.h"
+#include "eval/retriever_order.h"
+#include "eval/run_output.h"
 
 namespace kasten::eval {
 
 namespace {
 
-using nlohmann::json;
 using ordered_json = nlohmann::ordered_json;
-
-ordered_json average_json(const MetricAverage& a, const std::vector<std::string>& names) {
-    ordered_json j;
-    j["n"] = a.n;
-    for (const auto& name : names) {
-        auto it = a.mean.find(name);
-        if (it != a.mean.end()) j[name] = it->second;
-    }
-    return j;
-}
-
-std::string cell(const MetricAverage& a, const std::string& metric, const char* format = "{:.3f}") {
-    auto it = a.mean.find(metric);
-    if (a.n == 0 || it == a.mean.end()) return "–";
-    return fmt::format(fmt::runtime(format), it->second);
-}
-
-Status write_file(const std::filesystem::path& path, const std::string& content) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out) return Status::io_error("cannot write '" + path.string() + "'");
-    out << content;
-    out.flush();
-    if (!out) return Status::io_error("writing '" + path.string() + "' failed");
-    return Status::ok();
-}
 
 const std::vector<int>& cutoffs_of(const std::string& level) {
     return level == "message" ? kConvoMemMessageCutoffs : kConvoMemConversationCutoffs;
@@ -118,14 +94,7 @@ ConvoMemReport::ConvoMemReport(const ConvoMemRun& run, std::string command) : ru
 }
 
 std::vector<std::string> ConvoMemReport::retrievers() const {
-    std::vector<std::string> out;
-    for (const auto& r : run_.options.retrievers) {
-        if (r == "bm25")
-            out.insert(out.begin(), r);
-        else
-            out.push_back(r);
-    }
-    return out;
+    return baseline_first(run_.options.retrievers);
 }
 
 std::vector<std::string> ConvoMemReport::groups(const std::string& prefix) const {
@@ -170,12 +139,12 @@ std::string ConvoMemReport::metrics_json() const {
             ordered_json lj;
             if (it != averages_.end() && it->second.count(level)) {
                 const auto& gs = it->second.at(level);
-                if (gs.count("all")) lj["all"] = average_json(gs.at("all"), names);
+                if (gs.count("all")) lj["all"] = metric_average_json(gs.at("all"), names);
                 ordered_json bc = ordered_json::object(), bs = ordered_json::object();
                 for (const auto& [g, a] : gs) {
-                    if (g.rfind("category:", 0) == 0) bc[g.substr(9)] = average_json(a, names);
+                    if (g.rfind("category:", 0) == 0) bc[g.substr(9)] = metric_average_json(a, names);
                     if (g.rfind("context:", 0) == 0)
-                        bs[std::to_string(std::stoi(g.substr(8)))] = average_json(a, names);
+                        bs[std::to_string(std::stoi(g.substr(8)))] = metric_average_json(a, names);
                 }
                 lj["by_category"] = bc;
                 lj["by_context_size"] = bs;
@@ -193,10 +162,10 @@ std::string ConvoMemReport::metrics_json() const {
         "mean answer-prompt size in characters over the whole context (full) and over the top-k retrieved "
         "messages (retrieval), and the share of evidence the retrieval context holds (full: 1)";
     const std::vector<std::string> cp_names = {"full_chars", "retrieval_chars", "retrieval_recall"};
-    if (context_paths_.count("all")) cp["all"] = average_json(context_paths_.at("all"), cp_names);
+    if (context_paths_.count("all")) cp["all"] = metric_average_json(context_paths_.at("all"), cp_names);
     ordered_json cps = ordered_json::object();
     for (const auto& [g, a] : context_paths_) {
-        if (g.rfind("context:", 0) == 0) cps[std::to_string(std::stoi(g.substr(8)))] = average_json(a, cp_names);
+        if (g.rfind("context:", 0) == 0) cps[std::to_string(std::stoi(g.substr(8)))] = metric_average_json(a, cp_names);
     }
     cp["by_context_size"] = cps;
     j["context_paths"] = cp;
@@ -215,23 +184,19 @@ std::string ConvoMemReport::metrics_json() const {
         ordered_json ps = ordered_json::object();
         for (const auto& [p, gs] : qa_averages_) {
             ordered_json pj;
-            if (gs.count("all")) pj["all"] = average_json(gs.at("all"), {"accuracy"});
+            if (gs.count("all")) pj["all"] = metric_average_json(gs.at("all"), {"accuracy"});
             ordered_json bc = ordered_json::object(), bs = ordered_json::object();
             for (const auto& [g, a] : gs) {
-                if (g.rfind("category:", 0) == 0) bc[g.substr(9)] = average_json(a, {"accuracy"});
+                if (g.rfind("category:", 0) == 0) bc[g.substr(9)] = metric_average_json(a, {"accuracy"});
                 if (g.rfind("context:", 0) == 0)
-                    bs[std::to_string(std::stoi(g.substr(8)))] = average_json(a, {"accuracy"});
+                    bs[std::to_string(std::stoi(g.substr(8)))] = metric_average_json(a, {"accuracy"});
             }
             pj["by_category"] = bc;
             pj["by_context_size"] = bs;
             ps[p] = pj;
         }
         qa["paths"] = ps;
-        qa["cache"] = {{"path", info.cache_path},
-                       {"reader_calls", info.reader_calls},
-                       {"reader_cache_hits", info.reader_cache_hits},
-                       {"judge_calls", info.judge_calls},
-                       {"judge_cache_hits", info.judge_cache_hits}};
+        qa["cache"] = qa_cache_json(info);
         j["qa"] = qa;
     }
 
@@ -248,7 +213,7 @@ std::string ConvoMemReport::metrics_json() const {
     timing["ranking_seconds"] = rt;
     timing["note"] = "ingest and ranking seconds are summed over test cases/items (worker time)";
     j["timing"] = timing;
-    return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+    return json_document(j);
 }
 
 std::string ConvoMemReport::per_question_jsonl() const {
@@ -296,7 +261,7 @@ std::string ConvoMemReport::per_question_jsonl() const {
             }
             j["qa"] = qa;
         }
-        out += j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+        out += json_line(j);
     }
     return out;
 }
@@ -326,20 +291,13 @@ std::string ConvoMemReport::markdown() const {
         std::vector<std::string> cols;
         for (int k : cut) cols.push_back("recall@" + std::to_string(k));
         cols.push_back("recall_all@" + std::to_string(level == "message" ? 10 : 3));
-        md += fmt::format("## {} level — all items\n\n| retriever | n |", level);
-        std::string sep = "|---|---:|";
-        for (const auto& c : cols) {
-            md += " " + c + " |";
-            sep += "---:|";
-        }
-        md += "\n" + sep + "\n";
+        md += fmt::format("## {} level — all items\n\n", level);
+        md += markdown_header_row("retriever", cols);
         for (const auto& r : retrievers()) {
             auto it = averages_.find(r);
             if (it == averages_.end() || !it->second.count(level) || !it->second.at(level).count("all")) continue;
             const MetricAverage& a = it->second.at(level).at("all");
-            md += fmt::format("| {} | {} |", r == "bm25" ? "bm25 (baseline)" : r, a.n);
-            for (const auto& c : cols) md += " " + cell(a, c) + " |";
-            md += "\n";
+            md += markdown_metric_row(retriever_label(r), a, cols);
         }
         md += "\n";
         const std::string k1 = level == "message" ? "recall@5" : "recall@1";
@@ -347,17 +305,17 @@ std::string ConvoMemReport::markdown() const {
         for (const std::string prefix : {"category:", "context:"}) {
             md += fmt::format("### {} level by {}\n\n", level,
                               prefix == std::string("category:") ? "category" : "context size");
-            md += fmt::format("| {} · retriever | n | {} | {} |\n|---|---:|---:|---:|\n",
-                              prefix == std::string("category:") ? "category" : "context", k1, k2);
+            md += markdown_header_row(
+                std::string(prefix == std::string("category:") ? "category" : "context") + " · retriever", {k1, k2});
             for (const auto& g : groups(prefix)) {
                 for (const auto& r : retrievers()) {
                     auto it = averages_.find(r);
                     if (it == averages_.end() || !it->second.count(level)) continue;
                     auto a = it->second.at(level).find(g);
                     if (a == it->second.at(level).end()) continue;
-                    md += fmt::format("| {}{} · {} | {} | {} | {} |\n", group_label(g), category_note(group_label(g)),
-                                      r == "bm25" ? "bm25 (baseline)" : r, a->second.n, cell(a->second, k1),
-                                      cell(a->second, k2));
+                    md +=
+                        markdown_metric_row(group_label(g) + category_note(group_label(g)) + " · " + retriever_label(r),
+                                            a->second, {k1, k2});
                 }
             }
             md += "\n";
@@ -369,14 +327,13 @@ std::string ConvoMemReport::markdown() const {
         "`long_context`) against the prompt over the top {} messages of `{}`; the full context holds all "
         "the evidence by construction.\n\n",
         o.reader_top_k, o.reader_retriever);
-    md +=
-        "| context size | n | full prompt chars | retrieval prompt chars | evidence in retrieval context |\n"
-        "|---|---:|---:|---:|---:|\n";
+    md += markdown_header_row("context size",
+                              {"full prompt chars", "retrieval prompt chars", "evidence in retrieval context"});
     for (const auto& [g, a] : context_paths_) {
         if (g != "all" && g.rfind("context:", 0) != 0) continue;
-        md += fmt::format("| {} | {} | {} | {} | {} |\n", g == "all" ? "all" : group_label(g), a.n,
-                          cell(a, "full_chars", "{:.0f}"), cell(a, "retrieval_chars", "{:.0f}"),
-                          cell(a, "retrieval_recall"));
+        md += markdown_value_row(g == "all" ? "all" : group_label(g), a.n,
+                                 {metric_cell(a, "full_chars", "{:.0f}"), metric_cell(a, "retrieval_chars", "{:.0f}"),
+                                  metric_cell(a, "retrieval_recall")});
     }
     md += "\n";
 
@@ -406,7 +363,7 @@ std::string ConvoMemReport::markdown() const {
                     auto a = groups.find(g);
                     if (a == groups.end()) continue;
                     md += fmt::format("| {} | {} | {} | {} |\n", group_label(g), p, a->second.n,
-                                      cell(a->second, "accuracy"));
+                                      metric_cell(a->second, "accuracy"));
                 }
             }
             md += "\n";
@@ -442,15 +399,11 @@ std::string ConvoMemReport::recall_svg() const {
 }
 
 Status ConvoMemReport::write(const std::string& out_dir) const {
-    std::error_code ec;
-    std::filesystem::create_directories(out_dir, ec);
-    if (ec) return Status::io_error("cannot create '" + out_dir + "': " + ec.message());
-    const std::filesystem::path dir(out_dir);
-    KASTEN_RETURN_IF_ERROR(write_file(dir / "per_question.jsonl", per_question_jsonl()));
-    KASTEN_RETURN_IF_ERROR(write_file(dir / "metrics.json", metrics_json()));
-    KASTEN_RETURN_IF_ERROR(write_file(dir / "report.md", markdown()));
-    KASTEN_RETURN_IF_ERROR(write_file(dir / "recall.svg", recall_svg()));
-    return Status::ok();
+    std::vector<RunOutputFile> files = {{"per_question.jsonl", per_question_jsonl()},
+                                        {"metrics.json", metrics_json()},
+                                        {"report.md", markdown()},
+                                        {"recall.svg", recall_svg()}};
+    return write_run_output(out_dir, files);
 }
 
 }  // namespace kasten::eval

@@ -12,6 +12,8 @@
 #include "common/timestamp.h"
 #include "eval/bm25_okapi.h"
 #include "eval/dialogue_haystack.h"
+#include "eval/dialogue_ranking.h"
+#include "eval/dialogue_run_checks.h"
 #include "eval/evidence_recall.h"
 #include "eval/file_digest.h"
 #include "eval/parallel_for.h"
@@ -51,26 +53,12 @@ struct PreparedCase {
 
 Status validate(const ConvoMemOptions& o) {
     if (o.data_path.empty()) return Status::invalid_argument("no data given");
-    if (o.retrievers.empty()) return Status::invalid_argument("no retriever given");
-    std::set<std::string> seen;
-    for (const auto& r : o.retrievers) {
-        memory::Retriever kr;
-        if (r != "bm25" && !memory::parse_retriever(r, &kr)) {
-            return Status::invalid_argument("unknown retriever '" + r + "' (available: bm25, lexical, vector, hybrid)");
-        }
-        if (!seen.insert(r).second) return Status::invalid_argument("retriever '" + r + "' given twice");
-        if (r != "bm25" && !o.embedder) return Status::invalid_argument("kasten retrievers need an embedder");
-    }
+    KASTEN_RETURN_IF_ERROR(check_dialogue_retrievers(o.retrievers, o.embedder != nullptr));
     if (o.threads < 1) return Status::invalid_argument("threads must be at least 1");
     if (o.limit < 0) return Status::invalid_argument("limit must not be negative");
     if (o.reader) {
-        if (o.reader_top_k < 1) return Status::invalid_argument("reader top-k must be at least 1");
-        for (const auto& c : o.reader_contexts) {
-            if (c != "retrieval" && c != "full") return Status::invalid_argument("unknown reader context '" + c + "'");
-        }
-        if (!o.reader_retriever.empty() && !seen.count(o.reader_retriever)) {
-            return Status::invalid_argument("the reader's retriever '" + o.reader_retriever + "' is not in the run");
-        }
+        KASTEN_RETURN_IF_ERROR(
+            check_reader_settings(o.reader_top_k, o.reader_contexts, o.reader_retriever, o.retrievers));
     }
     return Status::ok();
 }
@@ -233,23 +221,13 @@ Result<ConvoMemRun> run_convomem(const ConvoMemOptions& options) {
             for (const auto& name : o.retrievers) {
                 ConvoMemRetrieverResult rr;
                 rr.retriever = name;
-                const auto t0 = SteadyClock::now();
-                std::vector<int> msgs, convs;
-                if (name == "bm25") {
-                    const auto query = split_on_spaces(item.question);
-                    if (pc.bm25_messages) msgs = rank_by_descending_score(pc.bm25_messages->scores(query));
-                    if (pc.bm25_conversations) convs = rank_by_descending_score(pc.bm25_conversations->scores(query));
-                    rr.retrieved = static_cast<int>(msgs.size());
-                } else {
-                    memory::Retriever kr;
-                    memory::parse_retriever(name, &kr);
-                    KASTEN_ASSIGN_OR_RETURN(KastenRanking km, pc.haystack->rank_turns(kr, item.question));
-                    KASTEN_ASSIGN_OR_RETURN(KastenRanking kc, pc.haystack->rank_sessions(kr, item.question));
-                    msgs = std::move(km.ranking);
-                    convs = std::move(kc.ranking);
-                    rr.retrieved = km.retrieved;
-                }
-                rr.seconds = seconds_since(t0);
+                KASTEN_ASSIGN_OR_RETURN(DialogueRanking ranking,
+                                        rank_dialogue(name, item.question, pc.bm25_messages.get(),
+                                                      pc.bm25_conversations.get(), pc.haystack.get()));
+                rr.retrieved = ranking.retrieved;
+                rr.seconds = ranking.seconds;
+                const std::vector<int>& msgs = ranking.turns;
+                const std::vector<int>& convs = ranking.sessions;
                 std::vector<std::string> mk, ck;
                 for (int m : msgs) mk.push_back(pc.keys[static_cast<size_t>(m)]);
                 for (int c : convs) ck.push_back(tc.conversations[static_cast<size_t>(c)].id);

@@ -1,20 +1,22 @@
 #include "eval/locomo_report.h"
 
-#include <filesystem>
-#include <fstream>
+#include <algorithm>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "eval/evidence_recall.h"
 #include "eval/grouped_means.h"
+#include "eval/markdown_table.h"
 #include "eval/recall_chart.h"
+#include "eval/report_json.h"
+#include "eval/retriever_order.h"
+#include "eval/run_output.h"
 
 namespace kasten::eval {
 
 namespace {
 
-using nlohmann::json;
 using ordered_json = nlohmann::ordered_json;
 
 const std::vector<std::string> kGroups = {"all", "cats_1_4", "1", "2", "3", "4", "5"};
@@ -24,31 +26,6 @@ std::string group_title(const std::string& g) {
     if (g == "cats_1_4") return "categories 1–4";
     const int c = std::stoi(g);
     return fmt::format("{} {}", g, locomo_category_name(c));
-}
-
-ordered_json average_json(const MetricAverage& a, const std::vector<std::string>& names) {
-    ordered_json j;
-    j["n"] = a.n;
-    for (const auto& name : names) {
-        auto it = a.mean.find(name);
-        if (it != a.mean.end()) j[name] = it->second;
-    }
-    return j;
-}
-
-std::string cell(const MetricAverage& a, const std::string& metric) {
-    auto it = a.mean.find(metric);
-    if (a.n == 0 || it == a.mean.end()) return "–";
-    return fmt::format("{:.3f}", it->second);
-}
-
-Status write_file(const std::filesystem::path& path, const std::string& content) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out) return Status::io_error("cannot write '" + path.string() + "'");
-    out << content;
-    out.flush();
-    if (!out) return Status::io_error("writing '" + path.string() + "' failed");
-    return Status::ok();
 }
 
 const std::vector<int>& cutoffs_of(const std::string& level) {
@@ -99,14 +76,7 @@ LocomoReport::LocomoReport(const LocomoRun& run, std::string command) : run_(run
 }
 
 std::vector<std::string> LocomoReport::retrievers() const {
-    std::vector<std::string> out;
-    for (const auto& r : run_.options.retrievers) {
-        if (r == "bm25")
-            out.insert(out.begin(), r);
-        else
-            out.push_back(r);
-    }
-    return out;
+    return baseline_first(run_.options.retrievers);
 }
 
 std::string LocomoReport::metrics_json() const {
@@ -147,12 +117,12 @@ std::string LocomoReport::metrics_json() const {
             if (it != averages_.end() && it->second.count(level)) {
                 const auto& groups = it->second.at(level);
                 for (const std::string g : {"all", "cats_1_4"}) {
-                    if (groups.count(g)) lj[g] = average_json(groups.at(g), names);
+                    if (groups.count(g)) lj[g] = metric_average_json(groups.at(g), names);
                 }
                 ordered_json by = ordered_json::object();
                 for (int c = 1; c <= 5; ++c) {
                     if (groups.count(std::to_string(c)))
-                        by[std::to_string(c)] = average_json(groups.at(std::to_string(c)), names);
+                        by[std::to_string(c)] = metric_average_json(groups.at(std::to_string(c)), names);
                 }
                 lj["by_category"] = by;
             }
@@ -182,16 +152,12 @@ std::string LocomoReport::metrics_json() const {
         for (const auto& [path, groups] : qa_averages_) {
             ordered_json pj;
             for (const auto& g : kGroups) {
-                if (groups.count(g)) pj[g] = average_json(groups.at(g), {"f1", "judge"});
+                if (groups.count(g)) pj[g] = metric_average_json(groups.at(g), {"f1", "judge"});
             }
             paths[path] = pj;
         }
         qa["paths"] = paths;
-        qa["cache"] = {{"path", info.cache_path},
-                       {"reader_calls", info.reader_calls},
-                       {"reader_cache_hits", info.reader_cache_hits},
-                       {"judge_calls", info.judge_calls},
-                       {"judge_cache_hits", info.judge_cache_hits}};
+        qa["cache"] = qa_cache_json(info);
         j["qa"] = qa;
     }
 
@@ -208,7 +174,7 @@ std::string LocomoReport::metrics_json() const {
     timing["ranking_seconds"] = rt;
     timing["note"] = "ingest and ranking seconds are summed over samples/questions (worker time)";
     j["timing"] = timing;
-    return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+    return json_document(j);
 }
 
 std::string LocomoReport::per_question_jsonl() const {
@@ -253,7 +219,7 @@ std::string LocomoReport::per_question_jsonl() const {
             }
             j["qa"] = qa;
         }
-        out += j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+        out += json_line(j);
     }
     return out;
 }
@@ -297,20 +263,12 @@ std::string LocomoReport::markdown() const {
         }
         for (const std::string group : {"all", "cats_1_4"}) {
             md += fmt::format("## {} level — {}\n\n", level, group_title(group));
-            md += "| retriever | n |";
-            std::string sep = "|---|---:|";
-            for (const auto& c : cols) {
-                md += " " + c + " |";
-                sep += "---:|";
-            }
-            md += "\n" + sep + "\n";
+            md += markdown_header_row("retriever", cols);
             for (const auto& r : retrievers()) {
                 auto it = averages_.find(r);
                 if (it == averages_.end() || !it->second.count(level) || !it->second.at(level).count(group)) continue;
                 const MetricAverage& a = it->second.at(level).at(group);
-                md += fmt::format("| {} | {} |", r == "bm25" ? "bm25 (baseline)" : r, a.n);
-                for (const auto& c : cols) md += " " + cell(a, c) + " |";
-                md += "\n";
+                md += markdown_metric_row(retriever_label(r), a, cols);
             }
             md += "\n";
         }
@@ -318,16 +276,15 @@ std::string LocomoReport::markdown() const {
         const std::string k1 = level == "dialogue" ? "recall@5" : "recall@1";
         const std::string k2 = level == "dialogue" ? "recall@10" : "recall@3";
         const std::string k3 = level == "dialogue" ? "recall@25" : "recall@5";
-        md += fmt::format("| category · retriever | n | {} | {} | {} |\n|---|---:|---:|---:|---:|\n", k1, k2, k3);
+        md += markdown_header_row("category · retriever", {k1, k2, k3});
         for (int c = 1; c <= 5; ++c) {
             for (const auto& r : retrievers()) {
                 auto it = averages_.find(r);
                 if (it == averages_.end() || !it->second.count(level)) continue;
                 auto g = it->second.at(level).find(std::to_string(c));
                 if (g == it->second.at(level).end()) continue;
-                md += fmt::format("| {} {} · {} | {} | {} | {} | {} |\n", c, locomo_category_name(c),
-                                  r == "bm25" ? "bm25 (baseline)" : r, g->second.n, cell(g->second, k1),
-                                  cell(g->second, k2), cell(g->second, k3));
+                md += markdown_metric_row(fmt::format("{} {} · {}", c, locomo_category_name(c), retriever_label(r)),
+                                          g->second, {k1, k2, k3});
             }
         }
         md += "\n";
@@ -355,13 +312,12 @@ std::string LocomoReport::markdown() const {
         md += fmt::format("- model calls: reader {} (+{} cached), judge {} (+{} cached); cache `{}`\n\n",
                           info.reader_calls, info.reader_cache_hits, info.judge_calls, info.judge_cache_hits,
                           info.cache_path);
-        md += "| context · group | n | F1 | J |\n|---|---:|---:|---:|\n";
+        md += markdown_header_row("context · group", {"F1", "J"});
         for (const auto& [path, groups] : qa_averages_) {
             for (const auto& g : kGroups) {
                 auto it = groups.find(g);
                 if (it == groups.end()) continue;
-                md += fmt::format("| {} · {} | {} | {} | {} |\n", path, group_title(g), it->second.n,
-                                  cell(it->second, "f1"), cell(it->second, "judge"));
+                md += markdown_metric_row(path + " · " + group_title(g), it->second, {"f1", "judge"});
             }
         }
         md += "\nReport categories 1–4 and category 5 apart: category 5 F1 measures abstention only.\n\n";
@@ -396,15 +352,11 @@ std::string LocomoReport::recall_svg() const {
 }
 
 Status LocomoReport::write(const std::string& out_dir) const {
-    std::error_code ec;
-    std::filesystem::create_directories(out_dir, ec);
-    if (ec) return Status::io_error("cannot create '" + out_dir + "': " + ec.message());
-    const std::filesystem::path dir(out_dir);
-    KASTEN_RETURN_IF_ERROR(write_file(dir / "per_question.jsonl", per_question_jsonl()));
-    KASTEN_RETURN_IF_ERROR(write_file(dir / "metrics.json", metrics_json()));
-    KASTEN_RETURN_IF_ERROR(write_file(dir / "report.md", markdown()));
-    KASTEN_RETURN_IF_ERROR(write_file(dir / "recall.svg", recall_svg()));
-    return Status::ok();
+    std::vector<RunOutputFile> files = {{"per_question.jsonl", per_question_jsonl()},
+                                        {"metrics.json", metrics_json()},
+                                        {"report.md", markdown()},
+                                        {"recall.svg", recall_svg()}};
+    return write_run_output(out_dir, files);
 }
 
 }  // namespace kasten::eval

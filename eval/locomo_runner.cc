@@ -7,6 +7,8 @@
 
 #include "eval/bm25_okapi.h"
 #include "eval/dialogue_haystack.h"
+#include "eval/dialogue_ranking.h"
+#include "eval/dialogue_run_checks.h"
 #include "eval/evidence_recall.h"
 #include "eval/file_digest.h"
 #include "eval/locomo_f1.h"
@@ -37,35 +39,17 @@ struct PreparedSample {
 
 Status validate(const LocomoOptions& o) {
     if (o.data_path.empty()) return Status::invalid_argument("no data file given");
-    if (o.retrievers.empty()) return Status::invalid_argument("no retriever given");
-    std::set<std::string> seen;
-    for (const auto& r : o.retrievers) {
-        memory::Retriever kr;
-        if (r != "bm25" && !memory::parse_retriever(r, &kr)) {
-            return Status::invalid_argument("unknown retriever '" + r + "' (available: bm25, lexical, vector, hybrid)");
-        }
-        if (!seen.insert(r).second) return Status::invalid_argument("retriever '" + r + "' given twice");
-        if (r != "bm25" && !o.embedder) return Status::invalid_argument("kasten retrievers need an embedder");
-    }
+    KASTEN_RETURN_IF_ERROR(check_dialogue_retrievers(o.retrievers, o.embedder != nullptr));
     if (o.threads < 1) return Status::invalid_argument("threads must be at least 1");
     if (o.limit < 0) return Status::invalid_argument("limit must not be negative");
     for (int c : o.categories) {
         if (c < 1 || c > 5) return Status::invalid_argument("LoCoMo categories are 1..5, not " + std::to_string(c));
     }
     if (o.reader) {
-        if (o.reader_top_k < 1) return Status::invalid_argument("reader top-k must be at least 1");
-        for (const auto& c : o.reader_contexts) {
-            if (c != "retrieval" && c != "full") return Status::invalid_argument("unknown reader context '" + c + "'");
-        }
-        if (!o.reader_retriever.empty() && !seen.count(o.reader_retriever)) {
-            return Status::invalid_argument("the reader's retriever '" + o.reader_retriever + "' is not in the run");
-        }
+        KASTEN_RETURN_IF_ERROR(
+            check_reader_settings(o.reader_top_k, o.reader_contexts, o.reader_retriever, o.retrievers));
     }
     return Status::ok();
-}
-
-std::vector<int> top_by_bm25(const Bm25Okapi& bm25, const std::string& query) {
-    return rank_by_descending_score(bm25.scores(split_on_spaces(query)));
 }
 
 Result<LocomoQaPath> answer(const LocomoOptions& o, const PreparedSample& ps, const LocomoQuestion& q,
@@ -211,22 +195,13 @@ Result<LocomoRun> run_locomo(const LocomoOptions& options) {
             for (const auto& name : o.retrievers) {
                 LocomoRetrieverResult rr;
                 rr.retriever = name;
-                const auto t0 = SteadyClock::now();
-                std::vector<int> turns, sessions;
-                if (name == "bm25") {
-                    if (ps.bm25_turns) turns = top_by_bm25(*ps.bm25_turns, q.question);
-                    if (ps.bm25_sessions) sessions = top_by_bm25(*ps.bm25_sessions, q.question);
-                    rr.retrieved = static_cast<int>(turns.size());
-                } else {
-                    memory::Retriever kr;
-                    memory::parse_retriever(name, &kr);
-                    KASTEN_ASSIGN_OR_RETURN(KastenRanking kt, ps.haystack->rank_turns(kr, q.question));
-                    KASTEN_ASSIGN_OR_RETURN(KastenRanking ks, ps.haystack->rank_sessions(kr, q.question));
-                    turns = std::move(kt.ranking);
-                    sessions = std::move(ks.ranking);
-                    rr.retrieved = kt.retrieved;
-                }
-                rr.seconds = seconds_since(t0);
+                KASTEN_ASSIGN_OR_RETURN(
+                    DialogueRanking ranking,
+                    rank_dialogue(name, q.question, ps.bm25_turns.get(), ps.bm25_sessions.get(), ps.haystack.get()));
+                rr.retrieved = ranking.retrieved;
+                rr.seconds = ranking.seconds;
+                const std::vector<int>& turns = ranking.turns;
+                const std::vector<int>& sessions = ranking.sessions;
                 std::vector<std::string> dia, sess, sess_numbers;
                 for (int t : turns) dia.push_back(ps.dia_ids[static_cast<size_t>(t)]);
                 for (int x : sessions) {

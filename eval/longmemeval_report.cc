@@ -1,20 +1,20 @@
 #include "eval/longmemeval_report.h"
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <system_error>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "eval/markdown_table.h"
 #include "eval/recall_chart.h"
+#include "eval/report_json.h"
+#include "eval/retriever_order.h"
+#include "eval/run_output.h"
 
 namespace kasten::eval {
 
 namespace {
 
-using nlohmann::json;
 using ordered_json = nlohmann::ordered_json;
 
 const char* kStrictNote =
@@ -22,22 +22,6 @@ const char* kStrictNote =
 const char* kNoAbsNote =
     "no_abs: skips abstention questions only; questions without gold enter with recall_all 1, recall_any 0, "
     "ndcg_any 0 (print_retrieval_metrics.py)";
-
-ordered_json average_json(const MetricAverage& a) {
-    ordered_json j;
-    j["n"] = a.n;
-    for (const auto& name : retrieval_metric_names()) {
-        auto it = a.mean.find(name);
-        if (it != a.mean.end()) j[name] = it->second;
-    }
-    return j;
-}
-
-std::string cell(const MetricAverage& a, const std::string& metric) {
-    auto it = a.mean.find(metric);
-    if (a.n == 0 || it == a.mean.end()) return "–";
-    return fmt::format("{:.3f}", it->second);
-}
 
 std::string short_type(const std::string& type) {
     static const std::map<std::string, std::string> kShort = {
@@ -60,36 +44,11 @@ std::string retriever_description(const std::string& name) {
     return "";
 }
 
-Status write_file(const std::filesystem::path& path, const std::string& content) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out) return Status::io_error("cannot write '" + path.string() + "'");
-    out << content;
-    out.flush();
-    if (!out) return Status::io_error("writing '" + path.string() + "' failed");
-    return Status::ok();
-}
-
 const std::vector<std::string> kMainColumns = {"recall_all@1",  "recall_all@3",  "recall_all@5", "recall_all@10",
                                                "recall_all@30", "recall_all@50", "ndcg_any@5",   "ndcg_any@10",
                                                "recall_any@5",  "recall_any@10"};
 const std::vector<std::string> kTypeColumns = {"recall_all@5", "ndcg_any@5", "recall_all@10", "ndcg_any@10",
                                                "recall_any@5"};
-
-std::string header_row(const std::string& first, const std::vector<std::string>& columns) {
-    std::string h = "| " + first + " | n |";
-    std::string sep = "|---|---:|";
-    for (const auto& c : columns) {
-        h += " " + c + " |";
-        sep += "---:|";
-    }
-    return h + "\n" + sep + "\n";
-}
-
-std::string value_row(const std::string& first, const MetricAverage& a, const std::vector<std::string>& columns) {
-    std::string r = "| " + first + " | " + std::to_string(a.n) + " |";
-    for (const auto& c : columns) r += " " + cell(a, c) + " |";
-    return r + "\n";
-}
 
 ordered_json qa_json(const LongMemEvalRun& run, const LongMemEvalQaAccuracy& acc) {
     const QaRunInfo& info = *run.qa;
@@ -118,11 +77,7 @@ ordered_json qa_json(const LongMemEvalRun& run, const LongMemEvalQaAccuracy& acc
         j["overall"] = {{"n", acc.overall.n}, {"accuracy", acc.overall.accuracy()}};
         j["abstention"] = {{"n", acc.abstention.n}, {"accuracy", acc.abstention.accuracy()}};
     }
-    j["cache"] = {{"path", info.cache_path},
-                  {"reader_calls", info.reader_calls},
-                  {"reader_cache_hits", info.reader_cache_hits},
-                  {"judge_calls", info.judge_calls},
-                  {"judge_cache_hits", info.judge_cache_hits}};
+    j["cache"] = qa_cache_json(info);
     return j;
 }
 
@@ -175,14 +130,7 @@ std::vector<std::string> LongMemEvalReport::levels() const {
 }
 
 std::vector<std::string> LongMemEvalReport::retrievers() const {
-    std::vector<std::string> out;
-    for (const auto& r : run_.options.retrievers) {
-        if (r == "bm25")
-            out.insert(out.begin(), r);
-        else
-            out.push_back(r);
-    }
-    return out;
+    return baseline_first(run_.options.retrievers);
 }
 
 std::string LongMemEvalReport::metrics_json() const {
@@ -206,6 +154,7 @@ std::string LongMemEvalReport::metrics_json() const {
     j["embedder"] = run_.embedder_id;
     j["averages"] = {{"strict", kStrictNote}, {"no_abs", kNoAbsNote}};
 
+    const std::vector<std::string> names = retrieval_metric_names();
     ordered_json retrievers = ordered_json::object();
     for (const auto& name : this->retrievers()) {
         ordered_json per_level = ordered_json::object();
@@ -217,15 +166,17 @@ std::string LongMemEvalReport::metrics_json() const {
             }
             AverageSet a;
             if (it != averages_.end() && it->second.count(level)) a = it->second.at(level);
-            l["strict"] = average_json(a.strict);
-            l["no_abs"] = average_json(a.no_abs);
+            l["strict"] = metric_average_json(a.strict, names);
+            l["no_abs"] = metric_average_json(a.no_abs, names);
             ordered_json by_type = ordered_json::object();
             for (const auto& type : longmemeval_question_types()) {
                 bool in_strict = a.strict_by_type.count(type) != 0;
                 bool in_no_abs = a.no_abs_by_type.count(type) != 0;
                 if (!in_strict && !in_no_abs) continue;
-                by_type[type]["strict"] = average_json(in_strict ? a.strict_by_type.at(type) : MetricAverage{});
-                by_type[type]["no_abs"] = average_json(in_no_abs ? a.no_abs_by_type.at(type) : MetricAverage{});
+                by_type[type]["strict"] =
+                    metric_average_json(in_strict ? a.strict_by_type.at(type) : MetricAverage{}, names);
+                by_type[type]["no_abs"] =
+                    metric_average_json(in_no_abs ? a.no_abs_by_type.at(type) : MetricAverage{}, names);
             }
             l["by_type"] = by_type;
             per_level[level] = l;
@@ -253,7 +204,7 @@ std::string LongMemEvalReport::metrics_json() const {
     timing["ranking_seconds"] = rs;
     timing["note"] = "ingest and ranking seconds are summed over questions (worker time, not wall time)";
     j["timing"] = timing;
-    return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+    return json_document(j);
 }
 
 std::string LongMemEvalReport::per_question_jsonl() const {
@@ -303,8 +254,7 @@ std::string LongMemEvalReport::per_question_jsonl() const {
             }
             j["qa"] = qa;
         }
-        out += j.dump(-1, ' ', false, json::error_handler_t::replace);
-        out += '\n';
+        out += json_line(j);
     }
     return out;
 }
@@ -349,19 +299,19 @@ std::string LongMemEvalReport::markdown() const {
         for (const char* avg : {"strict", "no_abs"}) {
             bool strict = std::string(avg) == "strict";
             md += fmt::format("## {} level — {} average\n\n", level_title, avg);
-            md += header_row("retriever", kMainColumns);
+            md += markdown_header_row("retriever", kMainColumns);
             for (const auto& r : retrievers()) {
                 auto it = averages_.find(r);
                 if (it == averages_.end() || !it->second.count(level)) continue;
                 const AverageSet& a = it->second.at(level);
-                md += value_row(r == "bm25" ? "bm25 (baseline)" : r, strict ? a.strict : a.no_abs, kMainColumns);
+                md += markdown_metric_row(retriever_label(r), strict ? a.strict : a.no_abs, kMainColumns);
             }
             md += "\n";
         }
         for (const char* avg : {"strict", "no_abs"}) {
             bool strict = std::string(avg) == "strict";
             md += fmt::format("### {} level by question type — {} average\n\n", level_title, avg);
-            md += header_row("type · retriever", kTypeColumns);
+            md += markdown_header_row("type · retriever", kTypeColumns);
             for (const auto& type : longmemeval_question_types()) {
                 for (const auto& r : retrievers()) {
                     auto it = averages_.find(r);
@@ -370,8 +320,7 @@ std::string LongMemEvalReport::markdown() const {
                     const auto& by_type = strict ? a.strict_by_type : a.no_abs_by_type;
                     auto t = by_type.find(type);
                     if (t == by_type.end()) continue;
-                    md += value_row(short_type(type) + " · " + (r == "bm25" ? "bm25 (baseline)" : r), t->second,
-                                    kTypeColumns);
+                    md += markdown_metric_row(short_type(type) + " · " + retriever_label(r), t->second, kTypeColumns);
                 }
             }
             md += "\n";
@@ -402,7 +351,7 @@ std::string LongMemEvalReport::hypotheses_jsonl() const {
         ordered_json j;
         j["question_id"] = q.question_id;
         j["hypothesis"] = q.qa->hypothesis;
-        out += j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+        out += json_line(j);
     }
     return out;
 }
@@ -437,16 +386,12 @@ std::string LongMemEvalReport::recall_svg() const {
 }
 
 Status LongMemEvalReport::write(const std::string& out_dir) const {
-    std::error_code ec;
-    std::filesystem::create_directories(out_dir, ec);
-    if (ec) return Status::io_error("cannot create '" + out_dir + "': " + ec.message());
-    const std::filesystem::path dir(out_dir);
-    KASTEN_RETURN_IF_ERROR(write_file(dir / "per_question.jsonl", per_question_jsonl()));
-    KASTEN_RETURN_IF_ERROR(write_file(dir / "metrics.json", metrics_json()));
-    KASTEN_RETURN_IF_ERROR(write_file(dir / "report.md", markdown()));
-    KASTEN_RETURN_IF_ERROR(write_file(dir / "recall.svg", recall_svg()));
-    if (run_.qa) KASTEN_RETURN_IF_ERROR(write_file(dir / "hypotheses.jsonl", hypotheses_jsonl()));
-    return Status::ok();
+    std::vector<RunOutputFile> files = {{"per_question.jsonl", per_question_jsonl()},
+                                        {"metrics.json", metrics_json()},
+                                        {"report.md", markdown()},
+                                        {"recall.svg", recall_svg()}};
+    if (run_.qa) files.push_back({"hypotheses.jsonl", hypotheses_jsonl()});
+    return write_run_output(out_dir, files);
 }
 
 }  // namespace kasten::eval
