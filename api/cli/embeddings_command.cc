@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 
 #include "api/cli/command.h"
-#include "api/cli/progress_bar.h"
 #include "api/cli/runtime.h"
+#include "eval/progress_bar.h"
 #include "llm/glove_converter.h"
 
 namespace kasten::api {
@@ -22,8 +22,12 @@ int import_glove(const ParsedArgs& args, const Config& config) {
     const auto parent = std::filesystem::path(out).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
     if (ec) return failure(kName, Status::io_error("cannot create " + parent.string() + ": " + ec.message()));
-    ProgressBar bar("converting " + std::filesystem::path(*json_path).filename().string());
-    Status st = llm::convert_glove_json(*json_path, out, [&](double fraction) { bar.update(fraction); });
+    // The converter reports a fraction; the bar counts it in permille.
+    eval::ProgressBar bar("converting " + std::filesystem::path(*json_path).filename().string(), 1000, "‰");
+    Status st = llm::convert_glove_json(*json_path, out, [&](double fraction) {
+        const auto permille = static_cast<std::int64_t>(fraction * 1000.0);
+        if (permille > bar.done()) bar.advance(permille - bar.done());
+    });
     bar.finish();
     if (!st.is_ok()) return failure(kName, st);
     std::cout << "wrote " << out << " (" << std::filesystem::file_size(out, ec) << " bytes)\n";

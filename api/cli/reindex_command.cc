@@ -1,11 +1,12 @@
 #include <iostream>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "api/cli/command.h"
-#include "api/cli/progress_bar.h"
 #include "api/cli/runtime.h"
 #include "api/dto/json_codec.h"
+#include "eval/progress_bar.h"
 
 namespace kasten::api {
 namespace {
@@ -38,12 +39,14 @@ int run_reindex(const ParsedArgs& args) {
 
     std::optional<memory::ReindexSummary> summary;
     if (!check_only) {
-        ProgressBar bar("reindexing " + (cube.empty() ? std::string("all cubes") : "cube " + cube));
+        // The total is known at the first progress call.
+        std::optional<eval::ProgressBar> bar;
         auto done = m.reindex(cube, [&](std::int64_t n, std::int64_t total) {
-            bar.update(total > 0 ? static_cast<double>(n) / static_cast<double>(total) : 1.0,
-                       fmt::format("{}/{} units", n, total));
+            if (!bar)
+                bar.emplace("reindexing " + (cube.empty() ? std::string("all cubes") : "cube " + cube), total, "units");
+            if (n > bar->done()) bar->advance(n - bar->done());
         });
-        bar.finish();
+        if (bar) bar->finish();
         if (!done.is_ok()) return failure(kName, done.status());
         summary = done.value();
     }
