@@ -9,17 +9,24 @@
 #include <unordered_map>
 
 #include "common/log.h"
-#include "common/sha256.h"
 #include "memory/cube_archive.h"
 #include "memory/id_generator.h"
+#include <nlohmann/json.hpp>
+
+#include "memory/cube_term_statistics.h"
 #include "memory/input_validation.h"
+#include "memory/job_runner.h"
 #include "memory/lexical_writer.h"
+#include "memory/memory_strength.h"
+#include "memory/note_text.h"
+#include "retrieval/cosine.h"
 #include "retrieval/flat_vector_index.h"
 #include "retrieval/fusion.h"
 #include "retrieval/lexical_index.h"
 #include "store/cube_store.h"
 #include "store/database.h"
 #include "store/event_log.h"
+#include "store/job_store.h"
 #include "store/link_store.h"
 #include "store/meta_store.h"
 #include "store/note_store.h"
@@ -37,6 +44,7 @@ namespace {
 
 constexpr int kMaxMessagesPerAdd = 1000;
 constexpr char kWatermarkKey[] = "kasten.event_seq";
+constexpr char kNoteJobKind[] = "notes.build";
 
 UnitType unit_of(Granularity g) {
     switch (g) {
@@ -48,32 +56,6 @@ UnitType unit_of(Granularity g) {
             return UnitType::kNote;
     }
     return UnitType::kTurn;
-}
-
-// Normalised form used for the content hash: lower-case ASCII, whitespace runs collapsed, trimmed.
-std::string normalize_for_hash(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    bool space = false;
-    for (char c : text) {
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            space = !out.empty();
-            continue;
-        }
-        if (space) out.push_back(' ');
-        space = false;
-        out.push_back((c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c);
-    }
-    return out;
-}
-
-// The text a note is indexed and embedded under: content plus its keywords, tags and context (A-MEM).
-std::string note_index_text(const store::NoteRecord& n) {
-    std::string s = n.content;
-    if (!n.context.empty()) s += "\n" + n.context;
-    for (const auto& k : n.keywords) s += " " + k;
-    for (const auto& t : n.tags) s += " " + t;
-    return s;
 }
 
 // A session is keyed (indexed and embedded) by what its user said: the user's turns carry the facts worth
@@ -138,14 +120,14 @@ UnitAttrs note_attrs(const store::NoteRecord& n) {
     return UnitAttrs{n.cube_id, UnitType::kNote, n.id, n.valid_from.value_or(n.recorded_at), "", ""};
 }
 
-// A note is visible to a search: current active notes by default; as of a system time, those recorded by then and
-// not yet superseded.
+// A note is visible to a search: current active notes by default; as of a world time, the notes whose validity
+// interval [valid_from, valid_to) holds it (valid_from defaults to recorded_at), superseded ones included.
 bool note_visible(const store::NoteRecord& n, const std::optional<TimeMs>& as_of) {
     if (n.status == store::NoteStatus::kDeleted) return false;
     if (!as_of) return n.status == store::NoteStatus::kActive;
-    if (n.recorded_at > *as_of) return false;
-    if (n.superseded_at && *n.superseded_at <= *as_of) return false;
     if (n.status == store::NoteStatus::kArchived) return false;
+    if (n.valid_from.value_or(n.recorded_at) > *as_of) return false;
+    if (n.valid_to && *n.valid_to <= *as_of) return false;
     return true;
 }
 
@@ -229,6 +211,7 @@ struct MemoryManager::Impl {
     std::unique_ptr<store::LinkStore> links;
     std::unique_ptr<store::EventLog> events;
     std::unique_ptr<store::MetaStore> meta;
+    std::unique_ptr<store::JobStore> jobs;
 
     std::unique_ptr<retrieval::LexicalIndex> lexical;
     std::unique_ptr<retrieval::FlatVectorIndex> vectors;
@@ -248,6 +231,12 @@ struct MemoryManager::Impl {
 
     std::atomic<std::int64_t> turns_added{0};
     std::atomic<std::int64_t> searches{0};
+    std::atomic<std::int64_t> jobs_done{0};
+    std::atomic<std::int64_t> notes_built{0};
+
+    // Note jobs: one runs at a time (builders and deciders are called from one thread at a time).
+    std::mutex job_run_mu;
+    std::unique_ptr<JobRunner> job_runner;
 
     // ---- helpers, all REQUIRE mu held ----
 
@@ -404,6 +393,322 @@ struct MemoryManager::Impl {
         return Status::ok();
     }
 
+    // ---- candidates and note jobs ----
+
+    // The fused candidate list of one unit type for a query (text, and its embedding when given). Takes no lock of
+    // the manager (the indexes have their own).
+    Result<std::vector<retrieval::FusedHit>> candidates(std::string_view text, const std::vector<float>* query_vector,
+                                                        const SearchFilter& filter, Retriever retriever, int pool) {
+        std::vector<ScoredId> lex, vec;
+        if (retriever != Retriever::kVector) {
+            drain_lexical();  // read your writes: every acknowledged add is searchable
+            KASTEN_ASSIGN_OR_RETURN(lex, lexical->search(text, filter, pool));
+        }
+        if (retriever != Retriever::kLexical) {
+            std::vector<float> q = query_vector ? *query_vector : embedder->embed(text);
+            KASTEN_ASSIGN_OR_RETURN(vec, vectors->search(q, filter, pool));
+        }
+        std::vector<retrieval::FusedHit> fused;
+        if (retriever == Retriever::kHybrid) {
+            if (options.fusion == Fusion::kMinMax) {
+                return retrieval::fuse_weighted(lex, vec, pool, options.lexical_weight, options.vector_weight);
+            }
+            return retrieval::fuse_reciprocal_rank(lex, vec, pool, options.rrf_k, options.lexical_weight,
+                                                   options.vector_weight);
+        }
+        const auto& list = retriever == Retriever::kLexical ? lex : vec;
+        for (size_t i = 0; i < list.size(); ++i) {
+            retrieval::FusedHit h;
+            h.id = list[i].id;
+            h.score = list[i].score;
+            h.lexical_rank = retriever == Retriever::kLexical ? static_cast<int>(i) + 1 : -1;
+            h.vector_rank = retriever == Retriever::kVector ? static_cast<int>(i) + 1 : -1;
+            fused.push_back(std::move(h));
+        }
+        return fused;
+    }
+
+    // Note-granularity results: visible notes, scores weighted by MemoryBank retention, 1-hop link neighbours added
+    // with a decayed score; the returned notes count as recalled (strength refreshed).
+    Result<std::vector<SearchHit>> note_hits(const SearchRequest& req, std::vector<retrieval::FusedHit> fused) {
+        struct Scored {
+            store::NoteRecord note;
+            double score = 0;
+            int lexical_rank = -1;
+            int vector_rank = -1;
+        };
+        std::lock_guard<std::mutex> lock(mu);
+        const TimeMs now = clock->now_ms();
+        std::vector<Scored> found;
+        std::unordered_map<std::string, size_t> seen;
+        for (const auto& f : fused) {
+            auto n = notes->get(req.cube_id, f.id);
+            if (!n || !note_visible(*n, req.as_of)) continue;
+            const double factor = ranking_factor(n->strength, n->last_access, now);
+            seen[n->id] = found.size();
+            found.push_back({std::move(n).value(), f.score * factor, f.lexical_rank, f.vector_rank});
+        }
+        auto by_score = [](const Scored& a, const Scored& b) { return a.score > b.score; };
+        std::stable_sort(found.begin(), found.end(), by_score);
+        if (req.expand_links && options.link_decay > 0) {
+            const size_t parents = std::min(found.size(), static_cast<size_t>(req.top_k));
+            std::vector<Scored> extra;
+            std::set<std::string> added;
+            for (size_t i = 0; i < parents; ++i) {
+                KASTEN_ASSIGN_OR_RETURN(auto ls, links->list_for_note(req.cube_id, found[i].note.id));
+                for (const auto& l : ls) {
+                    const std::string& other = l.src_note_id == found[i].note.id ? l.dst_note_id : l.src_note_id;
+                    if (seen.count(other) || !added.insert(other).second) continue;
+                    auto n = notes->get(req.cube_id, other);
+                    if (!n || !note_visible(*n, req.as_of)) continue;
+                    const double score = found[i].score * l.weight * options.link_decay *
+                                         ranking_factor(n->strength, n->last_access, now);
+                    extra.push_back({std::move(n).value(), score, -1, -1});
+                }
+            }
+            for (auto& e : extra) found.push_back(std::move(e));
+            std::stable_sort(found.begin(), found.end(), by_score);
+        }
+        if (static_cast<int>(found.size()) > req.top_k) found.resize(static_cast<size_t>(req.top_k));
+
+        // MemoryBank: recall refreshes a memory. Best effort: a failed refresh never fails the search.
+        if (!found.empty()) {
+            store::Transaction tx(*db);
+            Status st = tx.begin();
+            for (size_t i = 0; st.is_ok() && i < found.size(); ++i) {
+                const auto& n = found[i].note;
+                st = notes->touch(req.cube_id, n.id, now, refreshed_strength(n.strength));
+            }
+            if (st.is_ok()) st = tx.commit();
+            if (!st.is_ok()) log::warn("refreshing recalled notes: {}", st.to_string());
+        }
+
+        std::vector<SearchHit> hits;
+        for (auto& f : found) {
+            SearchHit hit;
+            hit.granularity = Granularity::kNote;
+            hit.score = f.score;
+            hit.lexical_rank = f.lexical_rank;
+            hit.vector_rank = f.vector_rank;
+            hit.id = f.note.id;
+            hit.text = f.note.content;
+            hit.time = f.note.valid_from.value_or(f.note.recorded_at);
+            hit.turn_ids = f.note.source_turn_ids;
+            hits.push_back(std::move(hit));
+        }
+        return hits;
+    }
+
+    // The weaver's view of the cube's existing notes.
+    struct Neighbourhood final : NoteNeighbourhood {
+        explicit Neighbourhood(Impl& impl) : m(impl) {}
+        Result<bool> has_active_hash(const std::string& cube_id, const std::string& hash) override {
+            std::lock_guard<std::mutex> lock(m.mu);
+            KASTEN_ASSIGN_OR_RETURN(auto found, m.notes->find_by_hash(cube_id, hash));
+            return found.has_value();
+        }
+        Result<std::vector<NeighbourNote>> neighbours(const store::NoteRecord& note, int k) override {
+            SearchFilter filter;
+            filter.cube_id = note.cube_id;
+            filter.type = UnitType::kNote;
+            KASTEN_ASSIGN_OR_RETURN(auto fused, m.candidates(note_index_text(note), &note.embedding, filter,
+                                                             Retriever::kHybrid, std::max(50, 4 * k)));
+            std::lock_guard<std::mutex> lock(m.mu);
+            std::vector<NeighbourNote> out;
+            for (const auto& f : fused) {
+                if (static_cast<int>(out.size()) >= k) break;
+                auto n = m.notes->get(note.cube_id, f.id);
+                if (!n || n->status != store::NoteStatus::kActive || n->id == note.id) continue;
+                NeighbourNote nb;
+                nb.cosine = retrieval::cosine_similarity(note.embedding, n->embedding);
+                nb.score = f.score;
+                nb.note = std::move(n).value();
+                out.push_back(std::move(nb));
+            }
+            return out;
+        }
+        Impl& m;
+    };
+
+    // Adds the new turns to the session's queued note job, or queues one. REQUIRES mu and an open transaction.
+    Result<std::string> queue_note_job(const std::string& cube_id, const std::string& session_id,
+                                       const std::vector<store::TurnRecord>& new_turns, TimeMs now) {
+        KASTEN_ASSIGN_OR_RETURN(auto queued, jobs->find_queued(cube_id, kNoteJobKind, session_id));
+        nlohmann::json payload = {{"session_id", session_id}, {"turn_ids", nlohmann::json::array()}};
+        if (queued) {
+            payload = nlohmann::json::parse(queued->payload_json, nullptr, /*allow_exceptions=*/false);
+            if (!payload.is_object() || !payload.contains("turn_ids") || !payload["turn_ids"].is_array()) {
+                return Status::corruption("job '" + queued->id + "' has a malformed payload");
+            }
+        }
+        for (const auto& t : new_turns) payload["turn_ids"].push_back(t.id);
+        if (queued) {
+            KASTEN_RETURN_IF_ERROR(jobs->set_queued_payload(queued->id, payload.dump(), now));
+            return queued->id;
+        }
+        store::JobRecord j;
+        j.id = generate_id("j_");
+        j.cube_id = cube_id;
+        j.kind = kNoteJobKind;
+        j.payload_json = payload.dump();
+        j.created_at = now;
+        j.updated_at = now;
+        j.session_key = session_id;
+        KASTEN_RETURN_IF_ERROR(jobs->insert(j));
+        return j.id;
+    }
+
+    // Claims the oldest queued job and loads its batch. REQUIRES mu. nullopt when nothing is queued; a job that
+    // cannot run (gave up, nothing left to read) is settled here and reported with an empty batch.
+    Result<std::optional<std::pair<store::JobRecord, NoteBatch>>> claim_next_job() {
+        KASTEN_ASSIGN_OR_RETURN(auto queued, jobs->list_by_state(store::JobState::kQueued, 1));
+        if (queued.empty()) return std::optional<std::pair<store::JobRecord, NoteBatch>>();
+        store::JobRecord job = std::move(queued.front());
+        const TimeMs now = clock->now_ms();
+        KASTEN_RETURN_IF_ERROR(jobs->claim(job.id, now));
+        job.attempts++;
+        NoteBatch batch;
+        batch.cube_id = job.cube_id;
+        auto settle = [&](store::JobState state, const std::string& error) -> Status {
+            if (state == store::JobState::kDone) return jobs->finish(job.id, R"({"notes":0})", now);
+            return jobs->set_state(job.id, state, error, now);
+        };
+        if (job.attempts > options.job_max_attempts) {
+            KASTEN_RETURN_IF_ERROR(settle(store::JobState::kFailed,
+                                          fmt::format("gave up after {} attempts; last error: {}",
+                                                      options.job_max_attempts, job.error)));
+            return std::optional(std::make_pair(std::move(job), std::move(batch)));
+        }
+        const nlohmann::json payload = nlohmann::json::parse(job.payload_json, nullptr, false);
+        if (!payload.is_object() || !payload.contains("session_id") || !payload["session_id"].is_string() ||
+            !payload.contains("turn_ids") || !payload["turn_ids"].is_array()) {
+            KASTEN_RETURN_IF_ERROR(settle(store::JobState::kFailed, "malformed job payload"));
+            return std::optional(std::make_pair(std::move(job), std::move(batch)));
+        }
+        std::set<std::string> wanted;
+        for (const auto& id : payload["turn_ids"]) {
+            if (id.is_string()) wanted.insert(id.get<std::string>());
+        }
+        const std::string session_id = payload["session_id"].get<std::string>();
+        auto session = sessions->get(job.cube_id, session_id);
+        if (session) {
+            batch.session_id = session->external_id;
+            KASTEN_ASSIGN_OR_RETURN(auto ts, turns->list_by_session(job.cube_id, session_id));
+            for (const auto& t : ts) {
+                if (wanted.count(t.id)) batch.turns.push_back(SourceTurn{t.id, t.role, t.content, t.conv_time});
+            }
+        } else if (session.status().code() != StatusCode::kNotFound) {
+            return session.status();
+        }
+        if (batch.turns.empty()) KASTEN_RETURN_IF_ERROR(settle(store::JobState::kDone, ""));  // all deleted
+        return std::optional(std::make_pair(std::move(job), std::move(batch)));
+    }
+
+    // Stores a plan and completes its job in one transaction, then indexes what changed. REQUIRES mu.
+    Status apply_plan(const store::JobRecord& job, const WeavePlan& plan, const std::string& builder_id) {
+        const TimeMs now = clock->now_ms();
+        const std::string& actor = options.weave.actor;
+        store::Transaction tx(*db);
+        KASTEN_RETURN_IF_ERROR(tx.begin());
+        auto cube = cubes->get(job.cube_id);
+        if (!cube) return cube.status().code() == StatusCode::kNotFound ? Status::ok() : cube.status();
+        for (const auto& n : plan.notes) KASTEN_RETURN_IF_ERROR(notes->insert(n, actor));
+        std::vector<store::NoteRecord> changed;
+        int superseded = 0, evolved = 0, links_added = 0;
+        for (const auto& c : plan.changes) {
+            auto cur = notes->get(job.cube_id, c.note_id);
+            if (!cur) {
+                if (cur.status().code() == StatusCode::kNotFound) continue;  // deleted since the plan was made
+                return cur.status();
+            }
+            if (cur->status != store::NoteStatus::kActive) continue;
+            if (c.close_valid_to) {
+                cur->valid_to = *c.close_valid_to;
+                cur->superseded_by = c.superseded_by;
+                cur->superseded_at = now;
+                cur->status = store::NoteStatus::kSuperseded;
+                superseded++;
+            } else {
+                if (c.tags) cur->tags = *c.tags;
+                if (c.context) cur->context = *c.context;
+                cur->embedding = embedder->embed(note_index_text(*cur));
+                KASTEN_RETURN_IF_ERROR(notes->set_embedding(job.cube_id, cur->id, cur->embedding, embedder_id));
+                evolved++;
+            }
+            KASTEN_RETURN_IF_ERROR(notes->update(*cur, c.reason, actor, now));
+            changed.push_back(std::move(cur).value());
+        }
+        for (const auto& l : plan.links) {
+            Status st = links->upsert(l);
+            if (st.code() == StatusCode::kNotFound) continue;
+            KASTEN_RETURN_IF_ERROR(st);
+            links_added++;
+        }
+        const nlohmann::json result = {{"builder", builder_id},
+                                       {"drafts", plan.drafts},
+                                       {"notes", plan.notes.size()},
+                                       {"exact_duplicates", plan.exact_duplicates},
+                                       {"near_duplicates", plan.near_duplicates},
+                                       {"links", links_added},
+                                       {"superseded", superseded},
+                                       {"evolved", evolved}};
+        KASTEN_RETURN_IF_ERROR(jobs->finish(job.id, result.dump(), now));
+        KASTEN_ASSIGN_OR_RETURN(std::int64_t seq, log_event(job.cube_id, actor, "notes.build", "job", job.id,
+                                                            result.dump()));
+        KASTEN_RETURN_IF_ERROR(tx.commit());
+        last_event_seq = seq;
+        jobs_done++;
+        notes_built += static_cast<std::int64_t>(plan.notes.size());
+        for (const auto& n : plan.notes) {
+            Status st = index_note(n);
+            if (!st.is_ok()) log::error("indexing note {}: {}", n.id, st.to_string());
+        }
+        for (auto& n : changed) {
+            auto stored = notes->get(n.cube_id, n.id);
+            Status st = stored ? index_note(*stored) : stored.status();
+            if (!st.is_ok()) log::error("indexing note {}: {}", n.id, st.to_string());
+        }
+        return Status::ok();
+    }
+
+    // Runs the oldest queued note job, if any.
+    Result<JobRunner::Outcome> run_one_job() {
+        std::lock_guard<std::mutex> run_lock(job_run_mu);
+        if (!options.note_builder) return JobRunner::Outcome::kIdle;
+        std::optional<std::pair<store::JobRecord, NoteBatch>> claimed;
+        {
+            std::lock_guard<std::mutex> lock(mu);
+            KASTEN_ASSIGN_OR_RETURN(claimed, claim_next_job());
+        }
+        if (!claimed) return JobRunner::Outcome::kIdle;
+        auto& [job, batch] = *claimed;
+        if (batch.turns.empty()) return JobRunner::Outcome::kRan;  // settled without work
+        CubeTermStatistics stats(*lexical, job.cube_id);
+        drain_lexical();  // the batch's own turns count in the statistics
+        Neighbourhood hood(*this);
+        NoteWeaver weaver(*options.note_builder, *options.link_decider, *embedder, options.weave);
+        Result<WeavePlan> plan = weaver.weave(batch, stats, hood, clock->now_ms());
+        std::lock_guard<std::mutex> lock(mu);
+        if (!plan) {
+            const bool give_up = job.attempts >= options.job_max_attempts;
+            log::warn("note job {} (cube '{}') failed, attempt {}/{}: {}", job.id, job.cube_id, job.attempts,
+                      options.job_max_attempts, plan.status().to_string());
+            Status st = jobs->set_state(job.id, give_up ? store::JobState::kFailed : store::JobState::kQueued,
+                                        plan.status().to_string(), clock->now_ms());
+            if (!st.is_ok() && st.code() != StatusCode::kNotFound) return st;
+            return JobRunner::Outcome::kFailed;
+        }
+        KASTEN_RETURN_IF_ERROR(apply_plan(job, *plan, options.note_builder->id()));
+        return JobRunner::Outcome::kRan;
+    }
+
+    JobRunner::Outcome run_next_job() {
+        Result<JobRunner::Outcome> r = run_one_job();
+        if (r.is_ok()) return *r;
+        log::error("note jobs: {}", r.status().to_string());
+        return JobRunner::Outcome::kFailed;
+    }
+
     Status recover_indexes() {
         KASTEN_ASSIGN_OR_RETURN(auto all, cubes->list());
         std::set<std::string> existing;
@@ -454,6 +759,7 @@ MemoryManager::MemoryManager(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 
 MemoryManager::~MemoryManager() {
     if (!impl_) return;
+    impl_->job_runner.reset();  // before taking the lock: a running job needs it to finish
     std::lock_guard<std::mutex> lock(impl_->mu);
     if (impl_->lexical && impl_->db) {
         Status st = impl_->commit_lexical();
@@ -489,6 +795,10 @@ Result<std::unique_ptr<MemoryManager>> MemoryManager::open(MemoryOptions options
     impl->links = std::make_unique<store::LinkStore>(db);
     impl->events = std::make_unique<store::EventLog>(db);
     impl->meta = std::make_unique<store::MetaStore>(db);
+    impl->jobs = std::make_unique<store::JobStore>(db);
+    if (options.note_builder && !options.link_decider) {
+        return Status::invalid_argument("MemoryOptions.link_decider is required with a note_builder");
+    }
     impl->options = std::move(options);
     {
         std::lock_guard<std::mutex> lock(impl->mu);
@@ -501,8 +811,17 @@ Result<std::unique_ptr<MemoryManager>> MemoryManager::open(MemoryOptions options
         }
         impl->lexical_writer = std::make_unique<LexicalWriter>(*impl->lexical, /*background=*/!impl->options.in_memory,
                                                                impl->options.lexical_commit_every, kWatermarkKey);
+        // Jobs whose process died while running them start over (their work commits with their completion, so
+        // nothing of theirs was stored).
+        KASTEN_ASSIGN_OR_RETURN(std::int64_t requeued, impl->jobs->requeue_running(impl->clock->now_ms()));
+        if (requeued > 0) log::info("{} interrupted note job(s) queued again", requeued);
     }
-    return std::unique_ptr<MemoryManager>(new MemoryManager(std::move(impl)));
+    auto manager = std::unique_ptr<MemoryManager>(new MemoryManager(std::move(impl)));
+    if (manager->impl_->options.note_builder && manager->impl_->options.background_jobs) {
+        Impl* raw = manager->impl_.get();
+        raw->job_runner = std::make_unique<JobRunner>([raw] { return raw->run_next_job(); });
+    }
+    return manager;
 }
 
 // ---------------------------------------------------------------- cubes
@@ -675,9 +994,14 @@ Result<AddMessagesResult> MemoryManager::add_messages(const AddMessagesRequest& 
     }
     session.embedder_id = m.embedder_id;
     KASTEN_RETURN_IF_ERROR(m.sessions->update_embedding(req.cube_id, session.id, session.embedding, m.embedder_id));
+    std::string job_id;
+    if (m.options.note_builder) {
+        KASTEN_ASSIGN_OR_RETURN(job_id, m.queue_note_job(req.cube_id, session.id, new_turns, now));
+    }
     KASTEN_ASSIGN_OR_RETURN(std::int64_t seq, m.log_event(req.cube_id, req.actor, "turns.add", "session", external,
                                                           "{\"turns\":" + std::to_string(new_turns.size()) + "}"));
     KASTEN_RETURN_IF_ERROR(tx.commit());
+    if (m.job_runner && !job_id.empty()) m.job_runner->wake();
 
     // The store is committed: the add is acknowledged from here on. Index failures are logged and repaired at the next
     // open (the event is past the lexical watermark).
@@ -700,6 +1024,7 @@ Result<AddMessagesResult> MemoryManager::add_messages(const AddMessagesRequest& 
 
     AddMessagesResult result;
     result.session_id = external;
+    result.job_id = job_id;
     for (const auto& t : new_turns) result.turn_ids.push_back(t.id);
     return result;
 }
@@ -822,7 +1147,7 @@ Result<store::NoteRecord> MemoryManager::add_note(const std::string& cube_id, co
     n.strength = 1.0;
     n.last_access = now;
     n.updated_at = now;
-    n.content_hash = Sha256::hex(normalize_for_hash(n.content));
+    n.content_hash = note_content_hash(n.content);
     n.embedding = m.embedder->embed(note_index_text(n));
     n.embedder_id = m.embedder_id;
 
@@ -905,7 +1230,7 @@ Result<store::NoteRecord> MemoryManager::patch_note(const std::string& cube_id, 
     }
     const TimeMs now = m.clock->now_ms();
     n.updated_at = now;
-    n.content_hash = Sha256::hex(normalize_for_hash(n.content));
+    n.content_hash = note_content_hash(n.content);
     n.embedding = m.embedder->embed(note_index_text(n));
     n.embedder_id = m.embedder_id;
     store::Transaction tx(*m.db);
@@ -993,32 +1318,54 @@ Result<std::vector<SearchHit>> MemoryManager::search(const SearchRequest& req) {
     }
     // The candidate pool is wide: both lists are unioned before fusion, and notes are filtered by status afterwards.
     const int pool = std::max(100, req.top_k * 4);
-    std::vector<ScoredId> lex, vec;
-    if (req.retriever != Retriever::kVector) {
-        m.drain_lexical();  // read your writes: every acknowledged add is searchable
-        KASTEN_ASSIGN_OR_RETURN(lex, m.lexical->search(req.query, filter, pool));
-    }
-    if (req.retriever != Retriever::kLexical) {
-        std::vector<float> q = m.embedder->embed(req.query);
-        KASTEN_ASSIGN_OR_RETURN(vec, m.vectors->search(q, filter, pool));
-    }
-    std::vector<retrieval::FusedHit> fused;
-    if (req.retriever == Retriever::kHybrid) {
-        if (m.options.fusion == Fusion::kMinMax) {
-            fused = retrieval::fuse_weighted(lex, vec, pool, m.options.lexical_weight, m.options.vector_weight);
-        } else {
-            fused = retrieval::fuse_reciprocal_rank(lex, vec, pool, m.options.rrf_k, m.options.lexical_weight,
-                                                    m.options.vector_weight);
+    std::vector<float> query_vector;
+    if (req.retriever != Retriever::kLexical) query_vector = m.embedder->embed(req.query);
+    const std::vector<float>* qv = query_vector.empty() ? nullptr : &query_vector;
+    KASTEN_ASSIGN_OR_RETURN(std::vector<retrieval::FusedHit> fused,
+                            m.candidates(req.query, qv, filter, req.retriever, pool));
+    if (req.granularity == Granularity::kNote) return m.note_hits(req, std::move(fused));
+
+    // Notes as extra keys: a note's score credits its source turns (turn granularity) or their sessions.
+    if (req.note_keys && m.options.note_key_weight > 0) {
+        SearchFilter note_filter;
+        note_filter.cube_id = req.cube_id;
+        note_filter.type = UnitType::kNote;
+        KASTEN_ASSIGN_OR_RETURN(auto note_fused, m.candidates(req.query, qv, note_filter, req.retriever, pool));
+        std::unordered_map<std::string, double> credit;
+        if (!note_fused.empty()) {
+            std::lock_guard<std::mutex> lock(m.mu);
+            for (const auto& h : note_fused) {
+                auto n = m.notes->get(req.cube_id, h.id);
+                if (!n || !note_visible(*n, req.as_of)) continue;
+                for (const auto& turn_id : n->source_turn_ids) {
+                    std::string unit = turn_id;
+                    if (req.granularity == Granularity::kSession) {
+                        auto t = m.turns->get(req.cube_id, turn_id);
+                        if (!t) continue;
+                        unit = t->session_id;
+                    }
+                    double& c = credit[unit];
+                    c = std::max(c, h.score);
+                }
+            }
         }
-    } else {
-        const auto& list = req.retriever == Retriever::kLexical ? lex : vec;
-        for (size_t i = 0; i < list.size(); ++i) {
-            retrieval::FusedHit h;
-            h.id = list[i].id;
-            h.score = list[i].score;
-            h.lexical_rank = req.retriever == Retriever::kLexical ? static_cast<int>(i) + 1 : -1;
-            h.vector_rank = req.retriever == Retriever::kVector ? static_cast<int>(i) + 1 : -1;
-            fused.push_back(std::move(h));
+        if (!credit.empty()) {
+            std::unordered_map<std::string, size_t> position;
+            for (size_t i = 0; i < fused.size(); ++i) position[fused[i].id] = i;
+            for (const auto& [unit, c] : credit) {
+                auto it = position.find(unit);
+                if (it != position.end()) {
+                    fused[it->second].score += m.options.note_key_weight * c;
+                } else {
+                    retrieval::FusedHit h;
+                    h.id = unit;
+                    h.score = m.options.note_key_weight * c;
+                    fused.push_back(std::move(h));
+                }
+            }
+            std::stable_sort(fused.begin(), fused.end(), [](const retrieval::FusedHit& x, const retrieval::FusedHit& y) {
+                return x.score > y.score;
+            });
         }
     }
 
@@ -1034,6 +1381,13 @@ Result<std::vector<SearchHit>> MemoryManager::search(const SearchRequest& req) {
         if (req.granularity == Granularity::kTurn) {
             auto t = m.turns->get(req.cube_id, f.id);
             if (!t) continue;  // deleted between index and store read
+            // Units credited by notes did not pass the index's filter: apply it here.
+            if (filter.role && t->role != *filter.role) continue;
+            if (filter.session_id && t->session_id != *filter.session_id) continue;
+            if ((filter.time_from && t->conv_time < *filter.time_from) ||
+                (filter.time_to && t->conv_time > *filter.time_to)) {
+                continue;
+            }
             auto s = m.sessions->get(req.cube_id, t->session_id);
             hit.id = t->id;
             hit.text = t->content;
@@ -1041,9 +1395,14 @@ Result<std::vector<SearchHit>> MemoryManager::search(const SearchRequest& req) {
             hit.role = t->role;
             hit.session_id = s ? s->external_id : "";
             hit.turn_ids = {t->id};
-        } else if (req.granularity == Granularity::kSession) {
+        } else {
             auto s = m.sessions->get(req.cube_id, f.id);
             if (!s) continue;
+            if (filter.session_id && s->id != *filter.session_id) continue;
+            if ((filter.time_from && s->started_at < *filter.time_from) ||
+                (filter.time_to && s->started_at > *filter.time_to)) {
+                continue;
+            }
             auto ts = m.turns->list_by_session(req.cube_id, s->id);
             if (!ts) return ts.status();
             hit.id = s->external_id;
@@ -1051,18 +1410,43 @@ Result<std::vector<SearchHit>> MemoryManager::search(const SearchRequest& req) {
             hit.text = session_text(*ts);
             hit.time = s->started_at;
             for (const auto& t : *ts) hit.turn_ids.push_back(t.id);
-        } else {
-            auto n = m.notes->get(req.cube_id, f.id);
-            if (!n) continue;
-            if (!note_visible(*n, req.as_of)) continue;
-            hit.id = n->id;
-            hit.text = n->content;
-            hit.time = n->valid_from.value_or(n->recorded_at);
-            hit.turn_ids = n->source_turn_ids;
         }
         hits.push_back(std::move(hit));
     }
     return hits;
+}
+
+// ---------------------------------------------------------------- jobs
+
+Result<store::JobRecord> MemoryManager::get_job(const std::string& job_id) {
+    auto& m = *impl_;
+    std::lock_guard<std::mutex> lock(m.mu);
+    return named(m.jobs->get(job_id), "job '" + job_id + "'");
+}
+
+Result<std::vector<store::JobRecord>> MemoryManager::list_jobs(const std::string& cube_id, int limit, int offset) {
+    auto& m = *impl_;
+    std::lock_guard<std::mutex> lock(m.mu);
+    KASTEN_RETURN_IF_ERROR(named(m.cubes->get(cube_id), cube_label(cube_id)).status());
+    return m.jobs->list_for_cube(cube_id, limit, offset);
+}
+
+Result<int> MemoryManager::run_jobs(int max_jobs) {
+    int ran = 0;
+    while (max_jobs < 0 || ran < max_jobs) {
+        KASTEN_ASSIGN_OR_RETURN(JobRunner::Outcome outcome, impl_->run_one_job());
+        if (outcome == JobRunner::Outcome::kIdle) break;
+        ++ran;
+    }
+    return ran;
+}
+
+Status MemoryManager::wait_for_jobs(std::int64_t timeout_ms) {
+    if (!impl_->job_runner) return Status::ok();
+    if (!impl_->job_runner->wait_idle(timeout_ms)) {
+        return Status::resource_exhausted("note jobs still running after " + std::to_string(timeout_ms) + " ms");
+    }
+    return Status::ok();
 }
 
 // ---------------------------------------------------------------- export / import

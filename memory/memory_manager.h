@@ -10,6 +10,9 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "llm/embedder.h"
+#include "memory/link_decider.h"
+#include "memory/note_builder.h"
+#include "memory/note_weaver.h"
 #include "store/records.h"
 
 namespace kasten::memory {
@@ -42,6 +45,23 @@ struct MemoryOptions {
     double lexical_weight = 1.0;
     double vector_weight = 1.0;
     double rrf_k = 60.0;
+
+    // Note building (agentic notes). With a builder, every add_messages queues a job that distils the new turns
+    // into notes (batched per session: adds to a session whose job has not started join it), links and evolves
+    // them with `link_decider` (required with a builder) and closes notes they update. Without one, no job is made.
+    std::shared_ptr<NoteBuilder> note_builder;
+    std::shared_ptr<LinkDecider> link_decider;
+    // true: a background thread runs jobs as they come (the server). false: jobs wait for run_jobs() (CLI, eval,
+    // tests). Either way jobs are in SQLite: queued or interrupted jobs run after a restart, and never twice.
+    bool background_jobs = true;
+    // A job that fails (a model error) is retried up to this many attempts in all, then marked failed.
+    int job_max_attempts = 3;
+    WeaveOptions weave;
+    // Notes as extra keys (multi-granularity): at turn and session granularity, the best notes' scores are added
+    // to their source turns / sessions with this weight (0 disables).
+    double note_key_weight = 0.5;
+    // Note granularity: each hit's linked notes join the result with the hit's score × link weight × this decay.
+    double link_decay = 0.5;
 };
 
 enum class Granularity { kTurn, kSession, kNote };
@@ -69,6 +89,7 @@ struct AddMessagesRequest {
 struct AddMessagesResult {
     std::string session_id;             // the caller-visible (external) session id
     std::vector<std::string> turn_ids;  // in message order
+    std::string job_id;                 // the note job these turns joined; "" when notes are not built
 };
 
 struct NoteInput {
@@ -108,8 +129,14 @@ struct SearchRequest {
     std::optional<TimeMs> time_to;          // inclusive
     std::optional<std::string> role;        // turns only
     std::optional<std::string> session_id;  // external session id; turn and session granularity
-    // Notes as they stood at this system time (recorded_at <= as_of < superseded_at); default: current active notes.
+    // Notes: the facts as they stood at this world time (valid_from <= as_of < valid_to, notes without valid_from
+    // by recorded_at), superseded ones included; default: the current (active) notes.
     std::optional<TimeMs> as_of;
+    // Turn and session granularity: also match the query against notes and credit their source turns/sessions
+    // (MemoryOptions::note_key_weight). Off = the turn/session keys alone.
+    bool note_keys = true;
+    // Note granularity: add 1-hop link neighbours (MemoryOptions::link_decay).
+    bool expand_links = true;
 };
 
 struct SearchHit {
@@ -221,6 +248,16 @@ class MemoryManager {
     Result<std::vector<store::LinkRecord>> note_links(const std::string& cube_id, const std::string& note_id);
 
     Result<std::vector<SearchHit>> search(const SearchRequest& request);
+
+    // Jobs (note building). kNotFound when absent.
+    Result<store::JobRecord> get_job(const std::string& job_id);
+    // Newest first.
+    Result<std::vector<store::JobRecord>> list_jobs(const std::string& cube_id, int limit, int offset);
+    // Runs queued jobs in the calling thread until none is left (or `max_jobs` ran, when >= 0); returns how many
+    // ran. For background_jobs = false; with a background thread it still works (jobs are claimed atomically).
+    Result<int> run_jobs(int max_jobs = -1);
+    // Background mode: blocks until no job is queued or running, or `timeout_ms` passed (kResourceExhausted then).
+    Status wait_for_jobs(std::int64_t timeout_ms);
 
     // Export writes one JSON object per line: a header line, then cube, sessions, turns, notes, note versions,
     // links (see docs/export-format.md). Import reads the same; target_cube_id renames the cube (ids of other

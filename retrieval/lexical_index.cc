@@ -534,6 +534,35 @@ Result<std::vector<std::string>> LexicalIndex::ids(const std::string& cube_id, U
     }
 }
 
+Result<LexicalIndex::TermCounts> LexicalIndex::term_counts(const std::string& cube_id,
+                                                           const std::vector<std::string>& terms) const {
+    if (cube_id.empty()) return Status::invalid_argument("lexical index: term_counts needs a cube id");
+    std::lock_guard lock(impl_->mu);
+    try {
+        TermCounts out;
+        const std::string cube_key = cube_term(cube_id);
+        const Xapian::Query cube(cube_key);
+        out.documents = impl_->db.get_termfreq(cube_key);  // every document carries its cube's term once
+        const bool only_cube = out.documents == impl_->db.get_doccount();
+        out.frequencies.reserve(terms.size());
+        for (const auto& term : terms) {
+            if (term.empty()) {
+                out.frequencies.push_back(0);
+            } else if (only_cube) {
+                out.frequencies.push_back(impl_->db.get_termfreq(term));
+            } else {
+                Xapian::Query q(Xapian::Query::OP_FILTER, Xapian::Query(term), cube);
+                out.frequencies.push_back(all_matches(impl_->db, q, false).get_matches_lower_bound());
+            }
+        }
+        return out;
+    } catch (const Xapian::Error& e) {
+        return from_xapian(e, "lexical index: term counts " + cube_id);
+    } catch (const std::exception& e) {
+        return from_std(e, "lexical index: term counts " + cube_id);
+    }
+}
+
 std::uint64_t LexicalIndex::pending_changes() const {
     std::lock_guard lock(impl_->mu);
     return impl_->pending;

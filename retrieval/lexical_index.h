@@ -86,6 +86,16 @@ class LexicalIndex {
     // Ids of all documents of one cube and type, sorted ascending (consistency checks; O(n)).
     [[nodiscard]] Result<std::vector<std::string>> ids(const std::string& cube_id, UnitType type) const;
 
+    // Documents of the cube (all unit types) and, for each of `terms` (index terms as analyze() yields them), how
+    // many of those documents contain it. Exact; cheap when the index holds only this cube (Xapian's own term
+    // statistics), otherwise one filtered count per term. kInvalidArgument on an empty cube_id.
+    struct TermCounts {
+        std::uint64_t documents = 0;
+        std::vector<std::uint64_t> frequencies;  // parallel to `terms`
+    };
+    [[nodiscard]] Result<TermCounts> term_counts(const std::string& cube_id,
+                                                 const std::vector<std::string>& terms) const;
+
     // Changes (upserts, removes, metadata writes) since the last commit().
     std::uint64_t pending_changes() const;
 

@@ -118,6 +118,27 @@ struct KvSegmentRecord {
     TimeMs created_at = 0;
 };
 
+// A unit of background work (note building). Its state lives in SQLite so it survives restarts.
+enum class JobState { kQueued, kRunning, kDone, kFailed };
+
+struct JobRecord {
+    std::string id;  // "j_…"
+    std::string cube_id;
+    std::string kind;              // e.g. "notes.build"
+    JobState state = JobState::kQueued;
+    std::string payload_json = "{}";  // kind-specific input
+    TimeMs created_at = 0;
+    TimeMs updated_at = 0;
+    int attempts = 0;        // times a worker has started it
+    std::string error;       // last error ("" when none)
+    std::string result_json = "{}";  // kind-specific outcome, set when done
+    std::string session_key;         // the session a note job batches (internal session id), "" otherwise
+};
+
+const char* job_state_name(JobState s);
+// false when the text is not a job state name.
+bool parse_job_state(const std::string& text, JobState* out);
+
 const char* note_status_name(NoteStatus s);
 // false when the text is not a status name.
 bool parse_note_status(const std::string& text, NoteStatus* out);

@@ -156,8 +156,17 @@ CREATE INDEX jobs_by_cube ON jobs (cube_id, state, created_at);
 CREATE INDEX jobs_by_state ON jobs (state, updated_at);
 )sql";
 
+// Version 2: a job's outcome (notes built, links, duplicates) is kept with it; one queued note job per session is
+// found by (cube_id, kind, session_key) so adds to a session while its job waits join that job.
+constexpr const char* kSchemaV2 = R"sql(
+ALTER TABLE jobs ADD COLUMN result_json TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE jobs ADD COLUMN session_key TEXT NOT NULL DEFAULT '';
+CREATE INDEX jobs_by_session ON jobs (cube_id, kind, session_key, state);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
+    {2, kSchemaV2},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "one migration per schema version, in order");

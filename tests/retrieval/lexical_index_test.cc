@@ -531,5 +531,28 @@ TEST(LexicalAnalysisTest, UpsertAnalyzedMatchesUpsertAndAppends) {
     EXPECT_EQ(index->search("barked", f, 10).value().size(), 1u);
 }
 
+TEST(LexicalTermCountsTest, CountsPerCubeExactly) {
+    auto index = LexicalIndex::in_memory();
+    ASSERT_TRUE(index->upsert({"a", UnitType::kTurn, "1", 0, "user", "s"}, "my dog barks").is_ok());
+    ASSERT_TRUE(index->upsert({"a", UnitType::kTurn, "2", 0, "user", "s"}, "dogs and cats").is_ok());
+    ASSERT_TRUE(index->upsert({"a", UnitType::kSession, "s", 0, "", "s"}, "my dog barks").is_ok());
+    // Only cube "a" so far: Xapian's own statistics are exact.
+    auto one = index->term_counts("a", {"dog", "cat", "parrot", ""});
+    ASSERT_TRUE(one.is_ok()) << one.status().to_string();
+    EXPECT_EQ(one->documents, 3u);
+    EXPECT_EQ(one->frequencies, (std::vector<std::uint64_t>{3, 1, 0, 0}));
+    // A second cube: counts stay per cube.
+    ASSERT_TRUE(index->upsert({"b", UnitType::kTurn, "3", 0, "user", "t"}, "a dog and a parrot").is_ok());
+    auto a = index->term_counts("a", {"dog", "parrot"});
+    ASSERT_TRUE(a.is_ok());
+    EXPECT_EQ(a->documents, 3u);
+    EXPECT_EQ(a->frequencies, (std::vector<std::uint64_t>{3, 0}));
+    auto b = index->term_counts("b", {"dog", "parrot", "cat"});
+    ASSERT_TRUE(b.is_ok());
+    EXPECT_EQ(b->documents, 1u);
+    EXPECT_EQ(b->frequencies, (std::vector<std::uint64_t>{1, 1, 0}));
+    EXPECT_EQ(index->term_counts("", {"dog"}).status().code(), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace kasten::retrieval
