@@ -53,7 +53,8 @@ struct PreparedCase {
 
 Status validate(const ConvoMemOptions& o) {
     if (o.data_path.empty()) return Status::invalid_argument("no data given");
-    KASTEN_RETURN_IF_ERROR(check_dialogue_retrievers(o.retrievers, o.embedder != nullptr));
+    KASTEN_RETURN_IF_ERROR(check_dialogue_retrievers(o.retrievers, o.embedder != nullptr,
+                                                     o.notes.builder && o.notes.decider));
     if (o.threads < 1) return Status::invalid_argument("threads must be at least 1");
     if (o.limit < 0) return Status::invalid_argument("limit must not be negative");
     if (o.reader) {
@@ -172,7 +173,12 @@ Result<ConvoMemRun> run_convomem(const ConvoMemOptions& options) {
             if (!conv_docs.empty()) pc.bm25_conversations = std::make_unique<Bm25Okapi>(conv_docs);
             if (kasten) {
                 const auto t0 = SteadyClock::now();
-                auto h = DialogueHaystack::ingest(sessions, o.embedder);
+                bool with_notes = false;
+                for (const auto& r : o.retrievers) {
+                    KastenRetrieverSpec spec;
+                    with_notes = with_notes || (parse_kasten_retriever_spec(r, &spec) && spec.notes);
+                }
+                auto h = DialogueHaystack::ingest(sessions, o.embedder, with_notes ? o.notes : NoteBuilding{});
                 if (!h) return h.status().with_context(tc.source);
                 pc.haystack = std::move(h).value();
                 std::lock_guard<std::mutex> lock(ingest_mu);

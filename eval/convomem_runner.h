@@ -11,6 +11,7 @@
 #include "eval/convomem_test_case.h"
 #include "eval/qa_model.h"
 #include "eval/retrieval_metrics.h"
+#include "eval/kasten_retriever_spec.h"
 #include "llm/embedder.h"
 
 namespace kasten::eval {
@@ -23,6 +24,7 @@ struct ConvoMemOptions {
     std::string data_path;  // a file or a directory (every *.json below it)
     std::vector<std::string> retrievers = {"bm25", "hybrid"};
     std::shared_ptr<const llm::Embedder> embedder;
+    NoteBuilding notes;  // required for "+notes" retrievers
     int threads = 2;
     bool progress = true;
     std::int64_t limit = 0;  // first N items (load order); 0 = all

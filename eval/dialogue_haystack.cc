@@ -16,12 +16,16 @@ bool blank(const std::string& s) {
 }  // namespace
 
 Result<std::unique_ptr<DialogueHaystack>> DialogueHaystack::ingest(const std::vector<DialogueSession>& sessions,
-                                                                   std::shared_ptr<const llm::Embedder> embedder) {
+                                                                   std::shared_ptr<const llm::Embedder> embedder,
+                                                                   const NoteBuilding& notes) {
     auto h = std::unique_ptr<DialogueHaystack>(new DialogueHaystack());
     memory::MemoryOptions options;
     options.in_memory = true;
     options.embedder = std::move(embedder);
     options.verify_on_open = false;
+    options.note_builder = notes.builder;
+    options.link_decider = notes.decider;
+    options.background_jobs = false;
     KASTEN_ASSIGN_OR_RETURN(h->manager_, memory::MemoryManager::open(std::move(options)));
 
     for (size_t s = 0; s < sessions.size(); ++s) {
@@ -60,22 +64,26 @@ Result<std::unique_ptr<DialogueHaystack>> DialogueHaystack::ingest(const std::ve
         }
         KASTEN_RETURN_IF_ERROR(flush().with_context("session '" + session.id + "'"));
     }
+    if (notes.builder) KASTEN_RETURN_IF_ERROR(h->manager_->run_jobs().status().with_context("building notes"));
     return h;
 }
 
-Result<std::vector<memory::SearchHit>> DialogueHaystack::search(memory::Retriever retriever, const std::string& query,
+Result<std::vector<memory::SearchHit>> DialogueHaystack::search(const KastenRetrieverSpec& retriever,
+                                                                const std::string& query,
                                                                 memory::Granularity granularity, int top_k) const {
     if (top_k <= 0 || blank(query)) return std::vector<memory::SearchHit>{};
     memory::SearchRequest request;
     request.cube_id = kCubeId;
     request.query = query;
     request.granularity = granularity;
-    request.retriever = retriever;
+    request.retriever = retriever.retriever;
+    request.note_keys = retriever.notes;
     request.top_k = top_k;
     return manager_->search(request);
 }
 
-Result<KastenRanking> DialogueHaystack::rank_turns(memory::Retriever retriever, const std::string& query) const {
+Result<KastenRanking> DialogueHaystack::rank_turns(const KastenRetrieverSpec& retriever,
+                                                   const std::string& query) const {
     KASTEN_ASSIGN_OR_RETURN(auto hits, search(retriever, query, memory::Granularity::kTurn, turn_count()));
     KastenRanking out;
     std::vector<bool> taken(turn_position_.size(), false);
@@ -92,7 +100,8 @@ Result<KastenRanking> DialogueHaystack::rank_turns(memory::Retriever retriever, 
     return out;
 }
 
-Result<KastenRanking> DialogueHaystack::rank_sessions(memory::Retriever retriever, const std::string& query) const {
+Result<KastenRanking> DialogueHaystack::rank_sessions(const KastenRetrieverSpec& retriever,
+                                                      const std::string& query) const {
     KASTEN_ASSIGN_OR_RETURN(auto hits, search(retriever, query, memory::Granularity::kSession, session_count()));
     KastenRanking out;
     std::vector<bool> taken(session_offset_.size(), false);

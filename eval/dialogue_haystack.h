@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "eval/kasten_haystack.h"
+#include "eval/kasten_retriever_spec.h"
 #include "llm/embedder.h"
 #include "memory/memory_manager.h"
 
@@ -36,12 +37,15 @@ class DialogueHaystack {
   public:
     // kInvalidArgument for a session id that MemoryManager rejects or repeats; MemoryManager errors otherwise.
     [[nodiscard]] static Result<std::unique_ptr<DialogueHaystack>> ingest(
-        const std::vector<DialogueSession>& sessions, std::shared_ptr<const llm::Embedder> embedder);
+        const std::vector<DialogueSession>& sessions, std::shared_ptr<const llm::Embedder> embedder,
+        const NoteBuilding& notes = {});
 
     // Flat turn indices (see class comment) for `query`; an empty query retrieves nothing.
-    [[nodiscard]] Result<KastenRanking> rank_turns(memory::Retriever retriever, const std::string& query) const;
+    [[nodiscard]] Result<KastenRanking> rank_turns(const KastenRetrieverSpec& retriever,
+                                                   const std::string& query) const;
     // Session indices for `query`.
-    [[nodiscard]] Result<KastenRanking> rank_sessions(memory::Retriever retriever, const std::string& query) const;
+    [[nodiscard]] Result<KastenRanking> rank_sessions(const KastenRetrieverSpec& retriever,
+                                                      const std::string& query) const;
 
     int turn_count() const { return static_cast<int>(turn_position_.size()); }
     int session_count() const { return static_cast<int>(session_offset_.size()); }
@@ -51,7 +55,7 @@ class DialogueHaystack {
 
   private:
     DialogueHaystack() = default;
-    Result<std::vector<memory::SearchHit>> search(memory::Retriever retriever, const std::string& query,
+    Result<std::vector<memory::SearchHit>> search(const KastenRetrieverSpec& retriever, const std::string& query,
                                                   memory::Granularity granularity, int top_k) const;
 
     std::unique_ptr<memory::MemoryManager> manager_;

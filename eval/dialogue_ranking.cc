@@ -3,6 +3,7 @@
 #include <cassert>
 #include <chrono>
 
+#include "eval/kasten_retriever_spec.h"
 #include "memory/memory_manager.h"
 
 namespace kasten::eval {
@@ -19,8 +20,8 @@ Result<DialogueRanking> rank_dialogue(const std::string& retriever, const std::s
         if (bm25_sessions) out.sessions = rank_by_descending_score(bm25_sessions->scores(query));
         out.retrieved = static_cast<int>(out.turns.size());
     } else {
-        memory::Retriever kr;
-        const bool known = memory::parse_retriever(retriever, &kr);
+        KastenRetrieverSpec kr;
+        const bool known = parse_kasten_retriever_spec(retriever, &kr);
         assert(known && haystack != nullptr);
         (void)known;
         KASTEN_ASSIGN_OR_RETURN(KastenRanking kt, haystack->rank_turns(kr, question));

@@ -3,17 +3,23 @@
 #include <algorithm>
 #include <set>
 
+#include "eval/kasten_retriever_spec.h"
 #include "memory/memory_manager.h"
 
 namespace kasten::eval {
 
-Status check_dialogue_retrievers(const std::vector<std::string>& retrievers, bool has_embedder) {
+Status check_dialogue_retrievers(const std::vector<std::string>& retrievers, bool has_embedder, bool has_notes) {
     if (retrievers.empty()) return Status::invalid_argument("no retriever given");
     std::set<std::string> seen;
     for (const auto& r : retrievers) {
-        memory::Retriever kr;
-        if (r != "bm25" && !memory::parse_retriever(r, &kr)) {
-            return Status::invalid_argument("unknown retriever '" + r + "' (available: bm25, lexical, vector, hybrid)");
+        KastenRetrieverSpec kr;
+        if (r != "bm25" && !parse_kasten_retriever_spec(r, &kr)) {
+            return Status::invalid_argument("unknown retriever '" + r +
+                                            "' (available: bm25, lexical, vector, hybrid, each kasten one also with "
+                                            "+notes)");
+        }
+        if (r != "bm25" && kr.notes && !has_notes) {
+            return Status::invalid_argument("retriever '" + r + "' needs a note builder and link decider");
         }
         if (!seen.insert(r).second) return Status::invalid_argument("retriever '" + r + "' given twice");
         if (r != "bm25" && !has_embedder) return Status::invalid_argument("kasten retrievers need an embedder");

@@ -1,6 +1,7 @@
 #include "eval/kasten_haystack.h"
 
 #include <algorithm>
+#include <chrono>
 #include <numeric>
 #include <set>
 
@@ -38,7 +39,8 @@ std::string KastenHaystack::sanitize_session_id(std::string_view official_id) {
 }
 
 Result<std::unique_ptr<KastenHaystack>> KastenHaystack::ingest(const LongMemEvalQuestion& question,
-                                                               std::shared_ptr<const llm::Embedder> embedder) {
+                                                               std::shared_ptr<const llm::Embedder> embedder,
+                                                               const NoteBuilding& notes) {
     const size_t n = question.haystack_sessions.size();
     std::vector<TimeMs> times(n);
     for (size_t s = 0; s < n; ++s) {
@@ -58,6 +60,9 @@ Result<std::unique_ptr<KastenHaystack>> KastenHaystack::ingest(const LongMemEval
     options.in_memory = true;
     options.embedder = std::move(embedder);
     options.verify_on_open = false;
+    options.note_builder = notes.builder;
+    options.link_decider = notes.decider;
+    options.background_jobs = false;
     KASTEN_ASSIGN_OR_RETURN(haystack->manager_, memory::MemoryManager::open(std::move(options)));
 
     std::set<std::string> used;
@@ -97,10 +102,18 @@ Result<std::unique_ptr<KastenHaystack>> KastenHaystack::ingest(const LongMemEval
         KASTEN_RETURN_IF_ERROR(flush().with_context("question '" + question.question_id + "', session '" +
                                                     question.haystack_session_ids[s] + "'"));
     }
+    if (notes.builder) {
+        const auto t0 = std::chrono::steady_clock::now();
+        KASTEN_RETURN_IF_ERROR(haystack->manager_->run_jobs().status().with_context(
+            "building notes for question '" + question.question_id + "'"));
+        haystack->notes_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        auto cube = haystack->manager_->get_cube(kCubeId);  // absent for an empty haystack
+        if (cube) haystack->notes_built_ = cube->notes;
+    }
     return haystack;
 }
 
-Result<KastenRanking> KastenHaystack::rank(memory::Retriever retriever, const std::string& query,
+Result<KastenRanking> KastenHaystack::rank(const KastenRetrieverSpec& retriever, const std::string& query,
                                            const OfficialCorpus& corpus) {
     const bool turns = corpus.granularity == CorpusGranularity::kTurn;
     // Official document index of each (session, turn) position.
@@ -117,7 +130,8 @@ Result<KastenRanking> KastenHaystack::rank(memory::Retriever retriever, const st
         request.cube_id = kCubeId;
         request.query = query;
         request.granularity = turns ? memory::Granularity::kTurn : memory::Granularity::kSession;
-        request.retriever = retriever;
+        request.retriever = retriever.retriever;
+        request.note_keys = retriever.notes;
         request.top_k = static_cast<int>(corpus.documents.size());
         if (turns) request.role = "user";
         KASTEN_ASSIGN_OR_RETURN(auto hits, manager_->search(request));

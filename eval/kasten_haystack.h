@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "eval/kasten_retriever_spec.h"
 #include "eval/longmemeval_corpus.h"
 #include "eval/longmemeval_question.h"
 #include "llm/embedder.h"
@@ -31,13 +32,18 @@ struct KastenRanking {
 class KastenHaystack {
   public:
     // kInvalidArgument for an unparseable haystack date (naming the question); MemoryManager errors otherwise.
+    // With `notes` (builder set), every session's notes are built after ingest (notes_seconds() says how long).
     [[nodiscard]] static Result<std::unique_ptr<KastenHaystack>> ingest(const LongMemEvalQuestion& question,
-                                                                        std::shared_ptr<const llm::Embedder> embedder);
+                                                                        std::shared_ptr<const llm::Embedder> embedder,
+                                                                        const NoteBuilding& notes = {});
 
     // Ranks `corpus` (built from the same question) with `retriever` for `query`: session documents from session
     // hits, turn documents from turn hits restricted to user turns (assistant turns are not official documents).
-    [[nodiscard]] Result<KastenRanking> rank(memory::Retriever retriever, const std::string& query,
+    [[nodiscard]] Result<KastenRanking> rank(const KastenRetrieverSpec& retriever, const std::string& query,
                                              const OfficialCorpus& corpus);
+
+    double notes_seconds() const { return notes_seconds_; }
+    std::int64_t notes_built() const { return notes_built_; }
 
     // The MemoryManager session id used for an official id: characters outside [A-Za-z0-9._:-] become '_', cut to
     // 100 bytes, "_" when empty.
@@ -51,6 +57,8 @@ class KastenHaystack {
     KastenHaystack() = default;
 
     std::unique_ptr<memory::MemoryManager> manager_;
+    double notes_seconds_ = 0;
+    std::int64_t notes_built_ = 0;
     std::unordered_map<std::string, int> session_index_;           // kasten session id -> haystack position
     std::unordered_map<std::string, TurnPosition> turn_position_;  // kasten turn id -> position
 };

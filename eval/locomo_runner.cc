@@ -39,7 +39,8 @@ struct PreparedSample {
 
 Status validate(const LocomoOptions& o) {
     if (o.data_path.empty()) return Status::invalid_argument("no data file given");
-    KASTEN_RETURN_IF_ERROR(check_dialogue_retrievers(o.retrievers, o.embedder != nullptr));
+    KASTEN_RETURN_IF_ERROR(check_dialogue_retrievers(o.retrievers, o.embedder != nullptr,
+                                                     o.notes.builder && o.notes.decider));
     if (o.threads < 1) return Status::invalid_argument("threads must be at least 1");
     if (o.limit < 0) return Status::invalid_argument("limit must not be negative");
     for (int c : o.categories) {
@@ -161,7 +162,12 @@ Result<LocomoRun> run_locomo(const LocomoOptions& options) {
             if (!session_docs.empty()) ps.bm25_sessions = std::make_unique<Bm25Okapi>(session_docs);
             if (kasten) {
                 const auto t0 = SteadyClock::now();
-                auto h = DialogueHaystack::ingest(sessions, o.embedder);
+                bool with_notes = false;
+                for (const auto& r : o.retrievers) {
+                    KastenRetrieverSpec spec;
+                    with_notes = with_notes || (parse_kasten_retriever_spec(r, &spec) && spec.notes);
+                }
+                auto h = DialogueHaystack::ingest(sessions, o.embedder, with_notes ? o.notes : NoteBuilding{});
                 if (!h) return h.status().with_context("sample '" + sample.sample_id + "'");
                 ps.haystack = std::move(h).value();
                 std::lock_guard<std::mutex> lock(ingest_mu);

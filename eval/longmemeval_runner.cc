@@ -70,9 +70,9 @@ Result<Selection> select_questions(const LongMemEvalOptions& options) {
     return sel;
 }
 
-Result<memory::Retriever> kasten_retriever(const std::string& name) {
-    memory::Retriever r;
-    if (!memory::parse_retriever(name, &r)) return Status::invalid_argument("unknown retriever '" + name + "'");
+Result<KastenRetrieverSpec> kasten_retriever(const std::string& name) {
+    KastenRetrieverSpec r;
+    if (!parse_kasten_retriever_spec(name, &r)) return Status::invalid_argument("unknown retriever '" + name + "'");
     return r;
 }
 
@@ -83,10 +83,16 @@ Status validate(const LongMemEvalOptions& options) {
     bool needs_embedder = false;
     for (const auto& r : options.retrievers) {
         if (!is_longmemeval_retriever(r)) {
-            return Status::invalid_argument("unknown retriever '" + r + "' (available: bm25, lexical, vector, hybrid)");
+            return Status::invalid_argument("unknown retriever '" + r +
+                                            "' (available: bm25, lexical, vector, hybrid, each kasten one also with "
+                                            "+notes)");
         }
         if (!seen.insert(r).second) return Status::invalid_argument("retriever '" + r + "' given twice");
         needs_embedder = needs_embedder || r != "bm25";
+        KastenRetrieverSpec spec;
+        if (parse_kasten_retriever_spec(r, &spec) && spec.notes && (!options.notes.builder || !options.notes.decider)) {
+            return Status::invalid_argument("retriever '" + r + "' needs a note builder and link decider");
+        }
     }
     for (const auto& t : options.types) {
         if (canonical_question_type(t) != t) return Status::invalid_argument("unknown question type '" + t + "'");
@@ -102,7 +108,8 @@ Status validate(const LongMemEvalOptions& options) {
 }  // namespace
 
 const std::vector<std::string>& longmemeval_retriever_names() {
-    static const std::vector<std::string> kNames = {"bm25", "lexical", "vector", "hybrid"};
+    static const std::vector<std::string> kNames = {"bm25",          "lexical",      "vector",      "hybrid",
+                                                    "lexical+notes", "vector+notes", "hybrid+notes"};
     return kNames;
 }
 
@@ -127,6 +134,11 @@ Result<QuestionResult> evaluate_longmemeval_question(const LongMemEvalQuestion& 
     result.documents = static_cast<int>(corpus.documents.size());
     result.gold_ids = corpus.gold_ids;
 
+    bool with_notes = false;
+    for (const auto& name : options.retrievers) {
+        KastenRetrieverSpec spec;
+        with_notes = with_notes || (parse_kasten_retriever_spec(name, &spec) && spec.notes);
+    }
     std::unique_ptr<KastenHaystack> haystack;
     for (const auto& name : options.retrievers) {
         RetrieverResult rr;
@@ -144,12 +156,15 @@ Result<QuestionResult> evaluate_longmemeval_question(const LongMemEvalQuestion& 
             rr.retrieved = static_cast<int>(ranking.size());
             rr.seconds = seconds_since(t0);
         } else {
-            KASTEN_ASSIGN_OR_RETURN(memory::Retriever retriever, kasten_retriever(name));
+            KASTEN_ASSIGN_OR_RETURN(KastenRetrieverSpec retriever, kasten_retriever(name));
             if (!haystack) {
                 if (!options.embedder) return Status::invalid_argument("kasten retrievers need an embedder");
                 auto t0 = Clock::now();
-                KASTEN_ASSIGN_OR_RETURN(haystack, KastenHaystack::ingest(question, options.embedder));
-                result.ingest_seconds = seconds_since(t0);
+                KASTEN_ASSIGN_OR_RETURN(haystack, KastenHaystack::ingest(question, options.embedder,
+                                                                         with_notes ? options.notes : NoteBuilding{}));
+                result.notes_seconds = haystack->notes_seconds();
+                result.notes_built = haystack->notes_built();
+                result.ingest_seconds = seconds_since(t0) - result.notes_seconds;
             }
             auto t0 = Clock::now();
             KASTEN_ASSIGN_OR_RETURN(KastenRanking kr, haystack->rank(retriever, question.question, corpus));

@@ -12,6 +12,7 @@
 #include "eval/longmemeval_corpus.h"
 #include "eval/longmemeval_qa.h"
 #include "eval/longmemeval_question.h"
+#include "eval/kasten_retriever_spec.h"
 #include "eval/retrieval_metrics.h"
 #include "llm/embedder.h"
 
@@ -22,7 +23,9 @@ namespace kasten::eval {
 //               question as query (no kasten code involved);
 //   "lexical" - kasten's Xapian BM25 (stemming, stopwords) through MemoryManager;
 //   "vector"  - kasten's vector index (the configured embedder) through MemoryManager;
-//   "hybrid"  - both, unioned and fused by reciprocal rank, through MemoryManager.
+//   "hybrid"  - both, unioned and fused (min-max), through MemoryManager;
+//   "lexical+notes", "vector+notes", "hybrid+notes" - the same with the haystack's notes as extra keys
+//               (LongMemEvalOptions::notes builds them).
 const std::vector<std::string>& longmemeval_retriever_names();
 bool is_longmemeval_retriever(const std::string& name);
 
@@ -51,6 +54,8 @@ struct QuestionResult {
     std::vector<std::string> gold_ids;
     std::vector<RetrieverResult> retrievers;  // in the order of LongMemEvalOptions::retrievers
     double ingest_seconds = 0;                // building the question's kasten cube (0 when only bm25 ran)
+    double notes_seconds = 0;                 // building its notes (0 unless a "+notes" retriever ran)
+    std::int64_t notes_built = 0;
     std::optional<LongMemEvalQaResult> qa;    // set by the QA stage (longmemeval_qa_stage.h) when a reader ran
 };
 
@@ -67,6 +72,8 @@ struct LongMemEvalOptions {
     int threads = 2;                 // questions evaluated in parallel
     // Required when a kasten retriever is requested; shared by all workers (embedders are thread-safe).
     std::shared_ptr<const llm::Embedder> embedder;
+    // Required when a "+notes" retriever is requested: how each haystack's notes are built.
+    NoteBuilding notes;
     bool progress = true;  // progress bar on stderr
     QuestionHook hook;     // optional
 };

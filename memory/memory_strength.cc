@@ -21,7 +21,9 @@ double retention(double strength, TimeMs last_access, TimeMs now) {
     return std::exp(-t_days / (s * kTimeScaleDays));
 }
 
-double refreshed_strength(double strength) { return std::min(clamp_strength(strength) + kStrengthIncrement, kMaxStrength); }
+double refreshed_strength(double strength) {
+    return std::min(clamp_strength(strength) + kStrengthIncrement, kMaxStrength);
+}
 
 double rank_weight(double retention) {
     const double r = std::isnan(retention) ? 0.0 : std::clamp(retention, 0.0, 1.0);
