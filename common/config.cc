@@ -53,6 +53,7 @@ const std::map<std::string, std::string>& env_keys() {
         {"KASTEN_LOG_LEVEL", "log_level"},
         {"KASTEN_API_KEYS", "api_keys"},
         {"KASTEN_MAX_BODY_BYTES", "max_body_bytes"},
+        {"KASTEN_NOTES", "notes"},
     };
     return k;
 }
@@ -62,7 +63,7 @@ const std::map<std::string, std::string>& env_keys() {
 std::vector<std::string> Config::keys() {
     return {"data_dir",          "host",         "port",           "embedder",  "glove_path",
             "hashing_dim",       "log_level",    "max_body_bytes", "max_top_k", "max_query_chars",
-            "max_content_chars", "http_threads", "api_keys"};
+            "max_content_chars", "http_threads", "api_keys",       "notes"};
 }
 
 Status Config::set(std::string_view key, std::string_view value) {
@@ -106,6 +107,11 @@ Status Config::set(std::string_view key, std::string_view value) {
     } else if (key == "http_threads") {
         KASTEN_ASSIGN_OR_RETURN(long long v, parse_int(key, value, 1, 256));
         http_threads = static_cast<int>(v);
+    } else if (key == "notes") {
+        if (value != "heuristic" && value != "llm" && value != "off") {
+            return Status::invalid_argument("notes: expected heuristic, llm or off, got '" + std::string(value) + "'");
+        }
+        notes = value;
     } else if (key == "api_keys") {
         KASTEN_ASSIGN_OR_RETURN(api_keys, parse_api_keys(value));
     } else {
@@ -154,8 +160,9 @@ Result<std::map<std::string, std::vector<std::string>>> parse_api_keys(std::stri
 
 std::map<std::string, std::string> read_process_env() {
     std::map<std::string, std::string> env;
-    for (const char* name : {"HOME", "KASTEN_HOME", "KASTEN_HOST", "KASTEN_PORT", "KASTEN_EMBEDDER",
-                             "KASTEN_GLOVE_PATH", "KASTEN_LOG_LEVEL", "KASTEN_API_KEYS", "KASTEN_MAX_BODY_BYTES"}) {
+    for (const char* name :
+         {"HOME", "KASTEN_HOME", "KASTEN_HOST", "KASTEN_PORT", "KASTEN_EMBEDDER", "KASTEN_GLOVE_PATH",
+          "KASTEN_LOG_LEVEL", "KASTEN_API_KEYS", "KASTEN_MAX_BODY_BYTES", "KASTEN_NOTES"}) {
         if (const char* v = std::getenv(name)) env[name] = v;
     }
     return env;

@@ -26,6 +26,9 @@ struct Config {
     int max_query_chars = 4096;
     int max_content_chars = 100000;  // one message or note
     int http_threads = 8;
+    // How conversation turns become notes (agentic notes): "heuristic" (no model; the default), "llm" (the language
+    // model of `kasten serve --model FILE`; any other command refuses it) or "off" (no notes are built).
+    std::string notes = "heuristic";
     // API key -> cube ids it may use ("*" = every cube). Empty = no authentication, loopback only.
     std::map<std::string, std::vector<std::string>> api_keys;
 

@@ -56,6 +56,7 @@ Result<std::unique_ptr<KastenHaystack>> KastenHaystack::ingest(const LongMemEval
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return times[a] < times[b]; });
 
     auto haystack = std::unique_ptr<KastenHaystack>(new KastenHaystack());
+    if (auto asked = parse_timestamp(question.question_date)) haystack->query_time_ = *asked;
     memory::MemoryOptions options;
     options.in_memory = true;
     options.embedder = std::move(embedder);
@@ -132,6 +133,7 @@ Result<KastenRanking> KastenHaystack::rank(const KastenRetrieverSpec& retriever,
         request.granularity = turns ? memory::Granularity::kTurn : memory::Granularity::kSession;
         request.retriever = retriever.retriever;
         request.note_keys = retriever.notes;
+        request.query_time = query_time_;
         request.top_k = static_cast<int>(corpus.documents.size());
         if (turns) request.role = "user";
         KASTEN_ASSIGN_OR_RETURN(auto hits, manager_->search(request));

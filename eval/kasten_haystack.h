@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -57,6 +58,7 @@ class KastenHaystack {
     KastenHaystack() = default;
 
     std::unique_ptr<memory::MemoryManager> manager_;
+    std::optional<TimeMs> query_time_;  // the question date: relative dates in the question resolve against it
     double notes_seconds_ = 0;
     std::int64_t notes_built_ = 0;
     std::unordered_map<std::string, int> session_index_;           // kasten session id -> haystack position

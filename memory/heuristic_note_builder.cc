@@ -110,13 +110,13 @@ const WordSet& weekday_and_month_words() {
 // Leading words removed from user sentences: always / only when punctuation follows them.
 const WordSet& lead_fillers() {
     static const WordSet set(
-        "oh and so also well actually anyway anyways btw hi hello hey um uh umm hmm lol haha ok okay yeah yes yep "
-        "alright but plus ah aha oops greetings");
+        "oh and so also well actually basically honestly literally anyway anyways btw hi hello hey um uh umm hmm lol "
+        "haha ok okay yeah yes yep alright but plus ah aha oops greetings");
     return set;
 }
 const WordSet& lead_fillers_before_punctuation() {
     static const WordSet set(
-        "great cool awesome sure perfect nice wow no right honestly basically now first firstly second finally "
+        "great cool awesome sure perfect nice wow no right now first firstly second finally "
         "lastly additionally interesting excellent wonderful amazing fantastic gotcha understood true indeed sorry "
         "please there");
     return set;
@@ -124,55 +124,268 @@ const WordSet& lead_fillers_before_punctuation() {
 
 // Sentence starts of requests, questions and commands: only their first-person clauses can be notes.
 const PhraseList& request_starts() {
-    static const PhraseList list{
-        "can you", "could you", "would you", "will you", "can i", "could i", "should i", "do you", "how do",
-        "how can", "how should", "how to", "how much", "how many", "how long", "what is", "what are", "what's",
-        "what should", "what can", "what would", "what do", "what kind", "what type", "which", "where can",
-        "where should", "where is", "any tips", "any ideas", "any suggestions", "any recommendations", "any advice",
-        "is there", "are there", "is it", "please", "i was wondering", "i wonder", "i'd like to know",
-        "i would like to know", "i want to know", "i'd like you to", "i would like you to", "i want you to",
-        "i need you to", "i'd appreciate", "i would appreciate", "let me know", "tell me", "give me", "show me",
-        "help me", "explain", "describe", "list", "write", "suggest", "recommend", "provide", "create", "generate",
-        "compare", "summarize", "summarise", "translate", "rewrite", "draft", "outline", "calculate", "convert",
-        "imagine", "pretend", "act as", "find", "make", "plan", "design", "brainstorm", "share", "continue", "edit",
-        "check", "fix", "why", "who", "when", "where", "how", "what"};
+    static const PhraseList list{"can you",
+                                 "could you",
+                                 "would you",
+                                 "will you",
+                                 "can i",
+                                 "could i",
+                                 "should i",
+                                 "do you",
+                                 "how do",
+                                 "how can",
+                                 "how should",
+                                 "how to",
+                                 "how much",
+                                 "how many",
+                                 "how long",
+                                 "what is",
+                                 "what are",
+                                 "what's",
+                                 "what should",
+                                 "what can",
+                                 "what would",
+                                 "what do",
+                                 "what kind",
+                                 "what type",
+                                 "which",
+                                 "where can",
+                                 "where should",
+                                 "where is",
+                                 "any tips",
+                                 "any ideas",
+                                 "any suggestions",
+                                 "any recommendations",
+                                 "any advice",
+                                 "is there",
+                                 "are there",
+                                 "is it",
+                                 "please",
+                                 "i was wondering",
+                                 "i wonder",
+                                 "i'd like to know",
+                                 "i would like to know",
+                                 "i want to know",
+                                 "i'd like you to",
+                                 "i would like you to",
+                                 "i want you to",
+                                 "i need you to",
+                                 "i'd appreciate",
+                                 "i would appreciate",
+                                 "let me know",
+                                 "tell me",
+                                 "give me",
+                                 "show me",
+                                 "help me",
+                                 "explain",
+                                 "describe",
+                                 "list",
+                                 "write",
+                                 "suggest",
+                                 "recommend",
+                                 "provide",
+                                 "create",
+                                 "generate",
+                                 "compare",
+                                 "summarize",
+                                 "summarise",
+                                 "translate",
+                                 "rewrite",
+                                 "draft",
+                                 "outline",
+                                 "calculate",
+                                 "convert",
+                                 "imagine",
+                                 "pretend",
+                                 "act as",
+                                 "find",
+                                 "make",
+                                 "plan",
+                                 "design",
+                                 "brainstorm",
+                                 "share",
+                                 "continue",
+                                 "edit",
+                                 "check",
+                                 "fix",
+                                 "why",
+                                 "who",
+                                 "when",
+                                 "where",
+                                 "how",
+                                 "what"};
     return list;
 }
 
 // First-person sentence starts that acknowledge, hedge or ask for help: notes only when specific.
 const PhraseList& acknowledgement_starts() {
-    static const PhraseList list{
-        "i see", "i understand", "i agree", "i think so", "i appreciate", "i really appreciate", "i'm glad",
-        "i am glad", "i'll try", "i will try", "i'll keep", "i will keep", "i'll check", "i'll look", "i'll consider",
-        "i'll give", "i'll definitely", "i'll do", "i hope", "i'm not sure", "i am not sure", "i don't know",
-        "i got it", "i have a question", "i have another question", "i have some questions", "i'm curious",
-        "i think that's", "i think it's", "i love that", "i like that", "i love it", "i like it", "i love this",
-        "i like this", "i'm excited to try", "i'm sorry", "my apologies", "i mean", "i guess", "i was just",
-        "i just wanted to", "i want to make sure", "i'd love to hear", "i'd like to hear", "i'd love some",
-        "i'd like some", "i need some", "i need help", "i'm looking for some", "i'm looking for advice",
-        "i'm looking for tips", "i'm looking for ideas", "i'm looking for suggestions",
-        "i'm looking for recommendations", "i'm trying to decide", "i'm trying to figure"};
+    static const PhraseList list{"i see",
+                                 "i understand",
+                                 "i agree",
+                                 "i think so",
+                                 "i appreciate",
+                                 "i really appreciate",
+                                 "i'm glad",
+                                 "i am glad",
+                                 "i'll try",
+                                 "i will try",
+                                 "i'll keep",
+                                 "i will keep",
+                                 "i'll check",
+                                 "i'll look",
+                                 "i'll consider",
+                                 "i'll give",
+                                 "i'll definitely",
+                                 "i'll do",
+                                 "i hope",
+                                 "i'm not sure",
+                                 "i am not sure",
+                                 "i don't know",
+                                 "i got it",
+                                 "i have a question",
+                                 "i have another question",
+                                 "i have some questions",
+                                 "i'm curious",
+                                 "i think that's",
+                                 "i think it's",
+                                 "i love that",
+                                 "i like that",
+                                 "i love it",
+                                 "i like it",
+                                 "i love this",
+                                 "i like this",
+                                 "i'm excited to try",
+                                 "i'm sorry",
+                                 "my apologies",
+                                 "i mean",
+                                 "i guess",
+                                 "i was just",
+                                 "i just wanted to",
+                                 "i want to make sure",
+                                 "i'd love to hear",
+                                 "i'd like to hear",
+                                 "i'd love some",
+                                 "i'd like some",
+                                 "i need some",
+                                 "i need help",
+                                 "i'm looking for some",
+                                 "i'm looking for advice",
+                                 "i'm looking for tips",
+                                 "i'm looking for ideas",
+                                 "i'm looking for suggestions",
+                                 "i'm looking for recommendations",
+                                 "i'm trying to decide",
+                                 "i'm trying to figure"};
     return list;
 }
 
 // Assistant sentence starts that carry no facts.
 const PhraseList& pleasantry_starts() {
-    static const PhraseList list{
-        "sure", "of course", "certainly", "absolutely", "great question", "good question", "great", "i'd be happy",
-        "i'd be glad", "i would be happy", "i'm happy to", "i am happy to", "i'm glad", "i hope", "hope this",
-        "let me know", "feel free", "here are", "here's", "here is", "good luck", "enjoy", "have a", "i'm sorry",
-        "sorry", "i apologize", "as an ai", "i'm an ai", "i am an ai", "i don't have", "i do not have", "i cannot",
-        "i can't", "i'm not able", "i am not able", "in summary", "overall", "ultimately", "in conclusion",
-        "that's great", "that sounds", "congratulations", "it's great", "it's important to", "it is important to",
-        "it's always a good idea", "it's a good idea", "it's also a good idea", "don't hesitate", "thank you",
-        "thanks", "you're welcome", "glad", "happy to", "what a", "remember", "keep in mind", "note that",
-        "i recommend", "i suggest", "i would recommend", "i'd recommend", "i would suggest", "i'd suggest",
-        "by following", "with these", "these tips", "following these", "i hope", "wow", "oh", "ah", "hello", "hi",
-        "absolutely", "definitely", "yes", "no problem", "okay", "ok", "alright", "that's a great", "what a great",
-        "it sounds like", "it seems like", "you're right", "you are right", "i understand", "i see",
-        "it's understandable", "it's normal", "it's completely", "it's totally", "it depends", "additionally",
-        "furthermore", "moreover", "in addition", "finally", "lastly", "first", "firstly", "secondly", "next",
-        "also"};
+    static const PhraseList list{"sure",
+                                 "of course",
+                                 "certainly",
+                                 "absolutely",
+                                 "great question",
+                                 "good question",
+                                 "great",
+                                 "i'd be happy",
+                                 "i'd be glad",
+                                 "i would be happy",
+                                 "i'm happy to",
+                                 "i am happy to",
+                                 "i'm glad",
+                                 "i hope",
+                                 "hope this",
+                                 "let me know",
+                                 "feel free",
+                                 "here are",
+                                 "here's",
+                                 "here is",
+                                 "good luck",
+                                 "enjoy",
+                                 "have a",
+                                 "i'm sorry",
+                                 "sorry",
+                                 "i apologize",
+                                 "as an ai",
+                                 "i'm an ai",
+                                 "i am an ai",
+                                 "i don't have",
+                                 "i do not have",
+                                 "i cannot",
+                                 "i can't",
+                                 "i'm not able",
+                                 "i am not able",
+                                 "in summary",
+                                 "overall",
+                                 "ultimately",
+                                 "in conclusion",
+                                 "that's great",
+                                 "that sounds",
+                                 "congratulations",
+                                 "it's great",
+                                 "it's important to",
+                                 "it is important to",
+                                 "it's always a good idea",
+                                 "it's a good idea",
+                                 "it's also a good idea",
+                                 "don't hesitate",
+                                 "thank you",
+                                 "thanks",
+                                 "you're welcome",
+                                 "glad",
+                                 "happy to",
+                                 "what a",
+                                 "remember",
+                                 "keep in mind",
+                                 "note that",
+                                 "i recommend",
+                                 "i suggest",
+                                 "i would recommend",
+                                 "i'd recommend",
+                                 "i would suggest",
+                                 "i'd suggest",
+                                 "by following",
+                                 "with these",
+                                 "these tips",
+                                 "following these",
+                                 "i hope",
+                                 "wow",
+                                 "oh",
+                                 "ah",
+                                 "hello",
+                                 "hi",
+                                 "absolutely",
+                                 "definitely",
+                                 "yes",
+                                 "no problem",
+                                 "okay",
+                                 "ok",
+                                 "alright",
+                                 "that's a great",
+                                 "what a great",
+                                 "it sounds like",
+                                 "it seems like",
+                                 "you're right",
+                                 "you are right",
+                                 "i understand",
+                                 "i see",
+                                 "it's understandable",
+                                 "it's normal",
+                                 "it's completely",
+                                 "it's totally",
+                                 "it depends",
+                                 "additionally",
+                                 "furthermore",
+                                 "moreover",
+                                 "in addition",
+                                 "finally",
+                                 "lastly",
+                                 "first",
+                                 "firstly",
+                                 "secondly",
+                                 "next",
+                                 "also"};
     return list;
 }
 
@@ -203,8 +416,7 @@ const WordSet& preference_bridges() {
     return set;
 }
 const WordSet& plan_cues() {
-    static const WordSet set(
-        "gonna planning plan plans intend intending upcoming soon tomorrow wanna hoping");
+    static const WordSet set("gonna planning plan plans intend intending upcoming soon tomorrow wanna hoping");
     return set;
 }
 const WordSet& profile_cues() {
@@ -244,12 +456,12 @@ enum WordFlag : std::uint32_t {
 // What the builder knows about one lower-case word: its index term, word-list memberships, topic, and statistics
 // of the batch being built.
 struct WordInfo {
-    std::string stem;        // Snowball stem as LexicalIndex analyses it; "" for stopwords
+    std::string stem;         // Snowball stem as LexicalIndex analyses it; "" for stopwords
     std::uint32_t flags = 0;  // WordFlag bits
-    std::string_view topic;  // TopicLexicon label of the stem, "" if none
+    std::string_view topic;   // TopicLexicon label of the stem, "" if none
     // Per-batch state, valid while `generation` is the current batch's.
     std::uint64_t generation = 0;
-    double idf = -1;      // < 0: not looked up yet
+    double idf = -1;  // < 0: not looked up yet
     bool rare = false;
     int capitalized = 0;  // mid-sentence occurrences in the batch, capitalised / not
     int lowercase = 0;
@@ -448,11 +660,11 @@ class BatchBuilder {
   private:
     // Batch statistics of one word (surface form).
     struct TermAgg {
-        double tf = 0;         // occurrences weighted by role
-        int capitalized = 0;   // mid-sentence capitalised occurrences
+        double tf = 0;        // occurrences weighted by role
+        int capitalized = 0;  // mid-sentence capitalised occurrences
         int total = 0;
-        std::string surface;   // lower-case, possessive removed
-        std::string display;   // the first capitalised mid-sentence spelling, possessive removed
+        std::string surface;  // lower-case, possessive removed
+        std::string display;  // the first capitalised mid-sentence spelling, possessive removed
         std::size_t first_seen = 0;
     };
 
@@ -460,8 +672,8 @@ class BatchBuilder {
     double idf(WordInfo* w) {
         if (w->idf >= 0) return w->idf;
         const auto it = df_by_stem_.find(w->stem);
-        const std::uint64_t df = it != df_by_stem_.end() ? it->second
-                                                          : std::min(stats_.document_frequency(w->stem), documents_);
+        const std::uint64_t df =
+            it != df_by_stem_.end() ? it->second : std::min(stats_.document_frequency(w->stem), documents_);
         if (it == df_by_stem_.end()) df_by_stem_.emplace(w->stem, df);
         w->idf = std::log((static_cast<double>(documents_) + 1) / (static_cast<double>(df) + 1)) + 1;
         w->rare = documents_ >= 10 && static_cast<double>(df) <= std::max(1.0, 0.02 * static_cast<double>(documents_));
@@ -628,9 +840,19 @@ class BatchBuilder {
                     ++k;
                     continue;
                 }
+                if (k + 3 < s.tokens.size() && s.tokens[k].lower == "by" && s.tokens[k + 1].lower == "the" &&
+                    s.tokens[k + 2].lower == "way") {
+                    k += 3;
+                    continue;
+                }
                 break;
             }
-            if (k == 0) return true;
+            if (k == 0) {
+                // "i moved here" -> "I moved here"
+                if (s.has(0, kFirstPerson) && s.text[0] >= 'a' && s.text[0] <= 'z')
+                    s.text[0] = static_cast<char>(s.text[0] - 32);
+                return true;
+            }
             cut_at = s.tokens[k].begin;
         }
         std::string rest(std::string_view(s.text).substr(cut_at));
@@ -651,9 +873,9 @@ class BatchBuilder {
         const auto flush = [&](std::size_t b) {
             if (b <= a) return;
             std::size_t first = a;
-            while (first < b && (always_split.contains(s.tokens[first].lower) ||
-                                 split_before_subject.contains(s.tokens[first].lower) ||
-                                 s.tokens[first].lower == "that")) {
+            while (first < b &&
+                   (always_split.contains(s.tokens[first].lower) ||
+                    split_before_subject.contains(s.tokens[first].lower) || s.tokens[first].lower == "that")) {
                 ++first;
             }
             if (first >= b || hypothetical.contains(s.tokens[first].lower)) return;
@@ -668,9 +890,9 @@ class BatchBuilder {
             const std::string_view gap = std::string_view(s.text).substr(from, s.tokens[k].begin - from);
             const std::string& w = s.tokens[k].lower;
             const bool punct = gap.find_first_of(",;:()") != std::string_view::npos || gap.find(" - ") != gap.npos;
-            const bool connector = always_split.contains(w) ||
-                                   (split_before_subject.contains(w) && k + 1 < s.tokens.size() &&
-                                    subjects.contains(s.tokens[k + 1].lower));
+            const bool connector =
+                always_split.contains(w) || (split_before_subject.contains(w) && k + 1 < s.tokens.size() &&
+                                             subjects.contains(s.tokens[k + 1].lower));
             if (punct || connector) {
                 flush(k);
                 a = k;
@@ -683,8 +905,7 @@ class BatchBuilder {
     void user_sentence(Sent s, TimeMs conv_time, std::vector<Candidate>& out) {
         if (!strip_fillers(s)) return;
         const std::string head = head_of(s);
-        const bool question = ends_with_question(s.text) || request_starts().starts(head) ||
-                              s.has(0, kImperative);
+        const bool question = ends_with_question(s.text) || request_starts().starts(head) || s.has(0, kImperative);
         if (!question) {
             user_statement(std::move(s), conv_time, out);
             return;
@@ -714,16 +935,18 @@ class BatchBuilder {
     void user_statement(Sent s, TimeMs conv_time, std::vector<Candidate>& out) {
         if (s.tokens.empty()) return;
         Features f = features_of(s);
-        if (f.content < (f.first_person ? 2 : 3)) return;
+        if (f.content == 0 || (!f.first_person && f.content < 3)) return;
         const std::string head = head_of(s);
         const bool acknowledgement = acknowledgement_starts().starts(head);
-        if (!f.first_person && (s.has(0, kImperative) || s.tokens[0].lower == "you" ||
-                                s.tokens[0].lower == "your" || s.tokens[0].lower == "that" ||
-                                s.tokens[0].lower == "this" || s.tokens[0].lower == "it")) {
+        if (!f.first_person &&
+            (s.has(0, kImperative) || s.tokens[0].lower == "you" || s.tokens[0].lower == "your" ||
+             s.tokens[0].lower == "that" || s.tokens[0].lower == "this" || s.tokens[0].lower == "it")) {
             return;
         }
         std::vector<DateMention> dates = dates_of(s, conv_time);
         const bool specific = f.proper > 0 || f.numbers > 0 || !dates.empty();
+        // First-person statements need two content words, or one and something specific ("I'm going to Paris").
+        if (f.content < 2 && !specific) return;
         if ((acknowledgement || !f.first_person) && !specific) return;
         Candidate c;
         c.dates = std::move(dates);
@@ -772,7 +995,9 @@ class BatchBuilder {
     std::string kind_of(const Candidate& c, TimeMs conv_time) const {
         const Sent& s = c.sent;
         const std::size_t n = s.tokens.size();
-        const auto w = [&](std::size_t k) -> std::string_view { return k < n ? std::string_view(s.tokens[k].lower) : ""; };
+        const auto w = [&](std::size_t k) -> std::string_view {
+            return k < n ? std::string_view(s.tokens[k].lower) : "";
+        };
         if (!c.user) return "fact";
         // profile: my name is / I am a <role> / I work as|at|for / I'm from / years old
         for (std::size_t k = 0; k < n; ++k) {
@@ -901,12 +1126,12 @@ class BatchBuilder {
             if (!s.info[k]->topic.empty() && !c.features.is_proper[k]) hit(s.info[k]->topic);
             // A proper noun after in/from/near, or after "to" following a motion word, is a place.
             if (k + 1 < s.tokens.size() && c.features.is_proper[k + 1] &&
-                (t == "in" || t == "from" || t == "near" ||
-                 (t == "to" && k > 0 && s.has(k - 1, kLocationMotion)))) {
+                (t == "in" || t == "from" || t == "near" || (t == "to" && k > 0 && s.has(k - 1, kLocationMotion)))) {
                 hit("location");
             }
         }
-        std::stable_sort(counts.begin(), counts.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+        std::stable_sort(counts.begin(), counts.end(),
+                         [](const auto& a, const auto& b) { return a.second > b.second; });
         std::vector<std::string> tags;
         const std::size_t topic_limit = options_.max_tags - (kind != "fact" && options_.max_tags > 0 ? 1 : 0);
         for (const auto& [label, n] : counts) {
@@ -958,8 +1183,8 @@ class BatchBuilder {
     const NoteBatch& batch_;
     const TermStatistics& stats_;
     const std::uint64_t documents_;
-    std::vector<std::vector<Sent>> sentences_;                                // per turn
-    std::unordered_map<WordInfo*, TermAgg> terms_;                // word -> batch statistics
+    std::vector<std::vector<Sent>> sentences_;                   // per turn
+    std::unordered_map<WordInfo*, TermAgg> terms_;               // word -> batch statistics
     std::unordered_map<std::string, std::uint64_t> df_by_stem_;  // stem -> document frequency
     std::string context_;
 };

@@ -19,6 +19,7 @@
 #include "memory/lexical_writer.h"
 #include "memory/memory_strength.h"
 #include "memory/note_text.h"
+#include "memory/query_time_windows.h"
 #include "retrieval/cosine.h"
 #include "retrieval/flat_vector_index.h"
 #include "retrieval/fusion.h"
@@ -499,6 +500,41 @@ struct MemoryManager::Impl {
         return hits;
     }
 
+    // Time-aware ranking: units inside a time window the query names get options.temporal_weight × the best score
+    // added; in-window units the query's candidate pool missed join the list. `fused` stays sorted by score.
+    Status boost_in_windows(std::vector<retrieval::FusedHit>& fused, std::string_view query,
+                            const std::vector<float>* query_vector, const SearchFilter& filter, Retriever retriever,
+                            int pool, const std::vector<TimeWindow>& windows) {
+        if (windows.empty() || options.temporal_weight <= 0) return Status::ok();
+        double top = 0;
+        for (const auto& f : fused) top = std::max(top, f.score);
+        if (top <= 0) top = 1;
+        std::set<std::string> inside;
+        for (const auto& w : windows) {
+            SearchFilter f = filter;
+            f.time_from = filter.time_from ? std::max(*filter.time_from, w.from) : w.from;
+            f.time_to = filter.time_to ? std::min(*filter.time_to, w.to) : w.to;
+            if (*f.time_from > *f.time_to) continue;
+            KASTEN_ASSIGN_OR_RETURN(auto hits, candidates(query, query_vector, f, retriever, pool));
+            for (const auto& h : hits) inside.insert(h.id);
+        }
+        if (inside.empty()) return Status::ok();
+        const double bonus = options.temporal_weight * top;
+        for (auto& f : fused) {
+            if (inside.erase(f.id)) f.score += bonus;
+        }
+        for (const auto& id : inside) {
+            retrieval::FusedHit h;
+            h.id = id;
+            h.score = bonus;
+            fused.push_back(std::move(h));
+        }
+        std::stable_sort(fused.begin(), fused.end(), [](const retrieval::FusedHit& x, const retrieval::FusedHit& y) {
+            return x.score > y.score;
+        });
+        return Status::ok();
+    }
+
     // The weaver's view of the cube's existing notes.
     struct Neighbourhood final : NoteNeighbourhood {
         explicit Neighbourhood(Impl& impl) : m(impl) {}
@@ -511,7 +547,7 @@ struct MemoryManager::Impl {
             SearchFilter filter;
             filter.cube_id = note.cube_id;
             filter.type = UnitType::kNote;
-            KASTEN_ASSIGN_OR_RETURN(auto fused, m.candidates(note_index_text(note), &note.embedding, filter,
+            KASTEN_ASSIGN_OR_RETURN(auto fused, m.candidates(note.content, &note.embedding, filter,
                                                              Retriever::kHybrid, std::max(50, 4 * k)));
             std::lock_guard<std::mutex> lock(m.mu);
             std::vector<NeighbourNote> out;
@@ -1323,6 +1359,10 @@ Result<std::vector<SearchHit>> MemoryManager::search(const SearchRequest& req) {
     const std::vector<float>* qv = query_vector.empty() ? nullptr : &query_vector;
     KASTEN_ASSIGN_OR_RETURN(std::vector<retrieval::FusedHit> fused,
                             m.candidates(req.query, qv, filter, req.retriever, pool));
+    const std::vector<TimeWindow> windows =
+        m.options.temporal_weight > 0 ? query_time_windows(req.query, req.query_time.value_or(m.clock->now_ms()))
+                                      : std::vector<TimeWindow>{};
+    KASTEN_RETURN_IF_ERROR(m.boost_in_windows(fused, req.query, qv, filter, req.retriever, pool, windows));
     if (req.granularity == Granularity::kNote) return m.note_hits(req, std::move(fused));
 
     // Notes as extra keys: a note's score credits its source turns (turn granularity) or their sessions.
@@ -1331,6 +1371,8 @@ Result<std::vector<SearchHit>> MemoryManager::search(const SearchRequest& req) {
         note_filter.cube_id = req.cube_id;
         note_filter.type = UnitType::kNote;
         KASTEN_ASSIGN_OR_RETURN(auto note_fused, m.candidates(req.query, qv, note_filter, req.retriever, pool));
+        KASTEN_RETURN_IF_ERROR(
+            m.boost_in_windows(note_fused, req.query, qv, note_filter, req.retriever, pool, windows));
         std::unordered_map<std::string, double> credit;
         if (!note_fused.empty()) {
             std::lock_guard<std::mutex> lock(m.mu);

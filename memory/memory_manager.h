@@ -62,6 +62,9 @@ struct MemoryOptions {
     double note_key_weight = 0.5;
     // Note granularity: each hit's linked notes join the result with the hit's score × link weight × this decay.
     double link_decay = 0.5;
+    // Time-aware search: units dated within a time the query names ("last Saturday", "two weeks ago", resolved
+    // against SearchRequest::query_time) get this fraction of the best candidate's score added (0 disables).
+    double temporal_weight = 0.25;
 };
 
 enum class Granularity { kTurn, kSession, kNote };
@@ -137,6 +140,8 @@ struct SearchRequest {
     bool note_keys = true;
     // Note granularity: add 1-hop link neighbours (MemoryOptions::link_decay).
     bool expand_links = true;
+    // When the query is asked: relative dates in it resolve against this time (default: now).
+    std::optional<TimeMs> query_time;
 };
 
 struct SearchHit {

@@ -60,48 +60,45 @@ long long month_start(long long y, int m, long long months) {
     return day_of(floor_div(index, 12), static_cast<int>(index - floor_div(index, 12) * 12) + 1, 1);
 }
 
-constexpr std::array kWeekdays = {"monday"sv, "tuesday"sv, "wednesday"sv, "thursday"sv,
-                                   "friday"sv, "saturday"sv, "sunday"sv};
+constexpr std::array kWeekdays = {"monday"sv, "tuesday"sv,  "wednesday"sv, "thursday"sv,
+                                  "friday"sv, "saturday"sv, "sunday"sv};
 constexpr std::array kMonths = {"january"sv, "february"sv, "march"sv,     "april"sv,   "may"sv,      "june"sv,
                                 "july"sv,    "august"sv,   "september"sv, "october"sv, "november"sv, "december"sv};
 constexpr std::array kMonthAbbrevs = {"jan"sv, "feb"sv, "mar"sv, "apr"sv, "may"sv, "jun"sv,
                                       "jul"sv, "aug"sv, "sep"sv, "oct"sv, "nov"sv, "dec"sv};
-constexpr std::array kNumberWords = {"zero"sv,     "one"sv,      "two"sv,      "three"sv,    "four"sv,
-                                     "five"sv,     "six"sv,      "seven"sv,    "eight"sv,    "nine"sv,
-                                     "ten"sv,      "eleven"sv,   "twelve"sv,   "thirteen"sv, "fourteen"sv,
-                                     "fifteen"sv,  "sixteen"sv,  "seventeen"sv, "eighteen"sv, "nineteen"sv,
-                                     "twenty"sv};
+constexpr std::array kNumberWords = {"zero"sv,     "one"sv,      "two"sv,      "three"sv,   "four"sv,    "five"sv,
+                                     "six"sv,      "seven"sv,    "eight"sv,    "nine"sv,    "ten"sv,     "eleven"sv,
+                                     "twelve"sv,   "thirteen"sv, "fourteen"sv, "fifteen"sv, "sixteen"sv, "seventeen"sv,
+                                     "eighteen"sv, "nineteen"sv, "twenty"sv};
 
 constexpr std::array kPastWords = {
-    "was"sv,     "were"sv,     "did"sv,     "had"sv,     "went"sv,   "ago"sv,     "yesterday"sv, "last"sv,
-    "wasn't"sv,  "weren't"sv,  "didn't"sv,  "hadn't"sv,  "got"sv,    "came"sv,    "saw"sv,       "bought"sv,
-    "made"sv,    "took"sv,     "met"sv,     "left"sv,    "began"sv,  "ran"sv,     "ate"sv,       "drank"sv,
-    "drove"sv,   "flew"sv,     "found"sv,   "gave"sv,    "heard"sv,  "kept"sv,    "knew"sv,      "lost"sv,
-    "paid"sv,    "said"sv,     "sold"sv,    "sent"sv,    "spent"sv,  "told"sv,    "thought"sv,   "won"sv,
-    "wrote"sv,   "brought"sv,  "caught"sv,  "fell"sv,    "felt"sv,   "forgot"sv,  "held"sv,      "meant"sv,
-    "rode"sv,    "sang"sv,     "sat"sv,     "slept"sv,   "spoke"sv,  "stood"sv,   "swam"sv,      "taught"sv,
-    "threw"sv,   "woke"sv,     "wore"sv,    "became"sv,  "built"sv,  "chose"sv,   "fought"sv,    "grew"sv,
-    "broke"sv,   "hid"sv,      "led"sv,     "lent"sv,    "drew"sv,   "dug"sv,     "shot"sv,      "struck"sv,
+    "was"sv,     "were"sv,       "did"sv,     "had"sv,  "went"sv,  "ago"sv,     "yesterday"sv, "last"sv,  "wasn't"sv,
+    "weren't"sv, "didn't"sv,     "hadn't"sv,  "got"sv,  "came"sv,  "saw"sv,     "bought"sv,    "made"sv,  "took"sv,
+    "met"sv,     "left"sv,       "began"sv,   "ran"sv,  "ate"sv,   "drank"sv,   "drove"sv,     "flew"sv,  "found"sv,
+    "gave"sv,    "heard"sv,      "kept"sv,    "knew"sv, "lost"sv,  "paid"sv,    "said"sv,      "sold"sv,  "sent"sv,
+    "spent"sv,   "told"sv,       "thought"sv, "won"sv,  "wrote"sv, "brought"sv, "caught"sv,    "fell"sv,  "felt"sv,
+    "forgot"sv,  "held"sv,       "meant"sv,   "rode"sv, "sang"sv,  "sat"sv,     "slept"sv,     "spoke"sv, "stood"sv,
+    "swam"sv,    "taught"sv,     "threw"sv,   "woke"sv, "wore"sv,  "became"sv,  "built"sv,     "chose"sv, "fought"sv,
+    "grew"sv,    "broke"sv,      "hid"sv,     "led"sv,  "lent"sv,  "drew"sv,    "dug"sv,       "shot"sv,  "struck"sv,
     "tore"sv,    "understood"sv, "upset"sv};
-constexpr std::array kFutureWords = {"will"sv,     "won't"sv,    "gonna"sv,     "plan"sv,     "plans"sv,
-                                     "planning"sv, "next"sv,     "tomorrow"sv,  "upcoming"sv, "soon"sv,
+constexpr std::array kFutureWords = {"will"sv,     "won't"sv,     "gonna"sv,    "plan"sv,     "plans"sv,
+                                     "planning"sv, "next"sv,      "tomorrow"sv, "upcoming"sv, "soon"sv,
                                      "intend"sv,   "intending"sv, "hoping"sv,   "shall"sv,    "coming"sv};
 // Words ending in "ed" that are usually adjectives or not verbs at all.
 constexpr std::array kNotPastEd = {
-    "need"sv,        "indeed"sv,      "speed"sv,      "seed"sv,       "feed"sv,        "breed"sv,
-    "hundred"sv,     "proceed"sv,     "succeed"sv,    "exceed"sv,     "embed"sv,       "interested"sv,
-    "excited"sv,     "tired"sv,       "married"sv,    "bored"sv,      "worried"sv,     "scared"sv,
-    "supposed"sv,    "based"sv,       "related"sv,    "advanced"sv,   "experienced"sv, "detailed"sv,
-    "limited"sv,     "unlimited"sv,   "balanced"sv,   "organized"sv,  "crowded"sv,     "dedicated"sv,
-    "complicated"sv, "motivated"sv,   "overwhelmed"sv, "stressed"sv,  "confused"sv,    "surprised"sv,
-    "pleased"sv,     "satisfied"sv,   "concerned"sv,  "involved"sv,   "engaged"sv,     "retired"sv,
-    "qualified"sv,   "skilled"sv,     "talented"sv,   "allowed"sv,    "required"sv,    "recommended"sv,
-    "prepared"sv, "scheduled"sv, "expected"sv, "planned"sv};
+    "need"sv,      "indeed"sv,      "speed"sv,       "seed"sv,      "feed"sv,        "breed"sv,       "hundred"sv,
+    "proceed"sv,   "succeed"sv,     "exceed"sv,      "embed"sv,     "interested"sv,  "excited"sv,     "tired"sv,
+    "married"sv,   "bored"sv,       "worried"sv,     "scared"sv,    "supposed"sv,    "based"sv,       "related"sv,
+    "advanced"sv,  "experienced"sv, "detailed"sv,    "limited"sv,   "unlimited"sv,   "balanced"sv,    "organized"sv,
+    "crowded"sv,   "dedicated"sv,   "complicated"sv, "motivated"sv, "overwhelmed"sv, "stressed"sv,    "confused"sv,
+    "surprised"sv, "pleased"sv,     "satisfied"sv,   "concerned"sv, "involved"sv,    "engaged"sv,     "retired"sv,
+    "qualified"sv, "skilled"sv,     "talented"sv,    "allowed"sv,   "required"sv,    "recommended"sv, "prepared"sv,
+    "scheduled"sv, "expected"sv,    "planned"sv};
 
 // Lower-case words that may follow a year ("in 2019 and 2020", "in 2019 when we met").
-constexpr std::array kAfterYear = {"and"sv,   "or"sv,   "when"sv, "i"sv,   "we"sv,    "my"sv,     "our"sv,
-                                   "after"sv, "before"sv, "for"sv, "to"sv, "at"sv,    "in"sv,     "on"sv,
-                                   "but"sv,   "so"sv,   "with"sv, "as"sv,  "while"sv, "because"sv, "until"sv};
+constexpr std::array kAfterYear = {"and"sv,   "or"sv,     "when"sv, "i"sv,  "we"sv,    "my"sv,      "our"sv,
+                                   "after"sv, "before"sv, "for"sv,  "to"sv, "at"sv,    "in"sv,      "on"sv,
+                                   "but"sv,   "so"sv,     "with"sv, "as"sv, "while"sv, "because"sv, "until"sv};
 
 template <std::size_t N>
 int index_in(const std::array<std::string_view, N>& list, std::string_view word) {
@@ -129,9 +126,9 @@ bool is_future_marker(std::string_view w) {
 bool may_start_date(std::string_view w) {
     static const std::unordered_set<std::string_view> starts = [] {
         std::unordered_set<std::string_view> set = {
-            "the"sv,  "today"sv, "tonight"sv, "yesterday"sv, "tomorrow"sv, "last"sv,  "this"sv,  "next"sv,
-            "on"sv,   "in"sv,    "since"sv,   "during"sv,    "early"sv,    "mid"sv,   "late"sv,  "of"sv,
-            "until"sv, "by"sv,   "around"sv,  "a"sv,         "an"sv,       "couple"sv, "thirty"sv, "sept"sv};
+            "the"sv,   "today"sv, "tonight"sv, "yesterday"sv, "tomorrow"sv, "last"sv,   "this"sv,   "next"sv,
+            "on"sv,    "in"sv,    "since"sv,   "during"sv,    "early"sv,    "mid"sv,    "late"sv,   "of"sv,
+            "until"sv, "by"sv,    "around"sv,  "a"sv,         "an"sv,       "couple"sv, "thirty"sv, "sept"sv};
         set.insert(kNumberWords.begin(), kNumberWords.end());
         set.insert(kMonths.begin(), kMonths.end());
         set.insert(kMonthAbbrevs.begin(), kMonthAbbrevs.end());
@@ -264,9 +261,7 @@ class Scanner {
         return v >= 1 && v <= 999 ? v : -1;
     }
 
-    bool sentence_break(std::size_t i) const {
-        return gap(i).find_first_of(".!?\n") != std::string_view::npos;
-    }
+    bool sentence_break(std::size_t i) const { return gap(i).find_first_of(".!?\n") != std::string_view::npos; }
     // Whether the sentence around token i is past tense (computed on first use, per sentence).
     bool past_at(std::size_t i) const {
         std::size_t first = i;
@@ -398,7 +393,8 @@ class Scanner {
                         next = after + 2;
                         return offset(i, after + 1, n, u, -1);
                     }
-                    if (w(after + 1) == "from" && joined(after + 2) && (w(after + 2) == "now" || w(after + 2) == "today")) {
+                    if (w(after + 1) == "from" && joined(after + 2) &&
+                        (w(after + 2) == "now" || w(after + 2) == "today")) {
                         next = after + 3;
                         return offset(i, after + 2, n, u, +1);
                     }
@@ -514,8 +510,7 @@ class Scanner {
     }
 
     // A day-month date whose last token so far is `last`: takes an optional year after it.
-    std::optional<DateMention> finish_day(std::size_t first, std::size_t last, int m, int d,
-                                          std::size_t& next) const {
+    std::optional<DateMention> finish_day(std::size_t first, std::size_t last, int m, int d, std::size_t& next) const {
         const std::size_t y_at = last + 1;
         if (y_at < tokens_.size() && (joined(y_at) || joined(y_at, ','))) {
             if (const int y = year_number(tokens_[y_at]); y > 0) {

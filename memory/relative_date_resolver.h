@@ -23,7 +23,7 @@ enum class DateGranularity {
 struct DateMention {
     std::size_t begin = 0;  // byte span of the expression in the text ("last Tuesday")
     std::size_t end = 0;
-    TimeMs day = 0;         // 00:00 UTC of the first day of the period (see DateGranularity)
+    TimeMs day = 0;  // 00:00 UTC of the first day of the period (see DateGranularity)
     DateGranularity granularity = DateGranularity::kDay;
     // The text itself names the absolute date ("2023-05-30", "May 16, 2023", "in 2019"): nothing to annotate.
     bool explicit_date = false;
@@ -36,8 +36,8 @@ struct DateMention {
 // ordinary words — "May", "March" — and are in practice matched capitalised only):
 //   today, tonight, this morning/afternoon/evening, yesterday, last night, tomorrow,
 //   the day before yesterday, the day after tomorrow                                          -> day
-//   N days|weeks ago, in N days|weeks, N days|weeks from now, a fortnight ago                    -> day (weeks = 7 days)
-//   N months ago, in N months -> month;  N years ago, in N years -> year
+//   N days|weeks ago, in N days|weeks, N days|weeks from now, a fortnight ago                    -> day (weeks = 7
+//   days) N months ago, in N months -> month;  N years ago, in N years -> year
 //     N: digits (1..999), one..twenty, thirty, "a"/"an" (1), "a couple of"/"couple of" (2). Vague counts ("a few",
 //     "several", "some") are not resolved: no date is better than a wrong one.
 //   last|this|next week -> week (Monday);  last|this|next weekend, this past weekend -> weekend (Saturday);

@@ -39,15 +39,15 @@ bool has_word_char(std::string_view s) {
 }
 
 // Words after which a '.' never ends a sentence (lower-case, without their final dot).
-constexpr std::array kNeverSplit = {"mr"sv,   "mrs"sv,  "ms"sv,  "dr"sv,  "prof"sv,   "sr"sv,  "jr"sv,   "st"sv,
-                                    "mt"sv,   "ft"sv,   "vs"sv,  "e.g"sv, "i.e"sv,    "eg"sv,  "ie"sv,   "cf"sv,
-                                    "approx"sv, "appt"sv, "dept"sv, "est"sv, "gen"sv, "col"sv, "capt"sv, "lt"sv,
-                                    "sgt"sv,  "rev"sv,  "hon"sv, "gov"sv, "sen"sv,    "rep"sv, "pres"sv, "fig"sv,
-                                    "vol"sv,  "ch"sv,   "pp"sv,  "ave"sv, "blvd"sv,   "rd"sv,  "apt"sv};
+constexpr std::array kNeverSplit = {"mr"sv,     "mrs"sv,  "ms"sv,   "dr"sv,  "prof"sv, "sr"sv,  "jr"sv,   "st"sv,
+                                    "mt"sv,     "ft"sv,   "vs"sv,   "e.g"sv, "i.e"sv,  "eg"sv,  "ie"sv,   "cf"sv,
+                                    "approx"sv, "appt"sv, "dept"sv, "est"sv, "gen"sv,  "col"sv, "capt"sv, "lt"sv,
+                                    "sgt"sv,    "rev"sv,  "hon"sv,  "gov"sv, "sen"sv,  "rep"sv, "pres"sv, "fig"sv,
+                                    "vol"sv,    "ch"sv,   "pp"sv,   "ave"sv, "blvd"sv, "rd"sv,  "apt"sv};
 // Words after which a '.' does not end a sentence when a digit follows ("No. 5", "Jan. 5").
-constexpr std::array kSplitUnlessDigit = {"no"sv,  "nos"sv, "jan"sv, "feb"sv, "mar"sv,  "apr"sv, "jun"sv,
+constexpr std::array kSplitUnlessDigit = {"no"sv,  "nos"sv, "jan"sv, "feb"sv,  "mar"sv, "apr"sv, "jun"sv,
                                           "jul"sv, "aug"sv, "sep"sv, "sept"sv, "oct"sv, "nov"sv, "dec"sv,
-                                          "p"sv,   "vol"sv, "art"sv, "sec"sv, "pt"sv};
+                                          "p"sv,   "vol"sv, "art"sv, "sec"sv,  "pt"sv};
 
 template <std::size_t N>
 bool contains(const std::array<std::string_view, N>& list, std::string_view word) {
@@ -59,7 +59,8 @@ std::string word_before(std::string_view text, std::size_t dot) {
     std::size_t b = dot;
     while (b > 0 && !is_space(text[b - 1])) --b;
     std::string word(text.substr(b, dot - b));
-    while (!word.empty() && (word.front() == '(' || word.front() == '[' || word.front() == '"' || word.front() == '\'')) {
+    while (!word.empty() &&
+           (word.front() == '(' || word.front() == '[' || word.front() == '"' || word.front() == '\'')) {
         word.erase(word.begin());
     }
     for (char& c : word) {
@@ -83,7 +84,8 @@ bool period_ends_sentence(std::string_view text, std::size_t dot, char next) {
 std::size_t closer_length(std::string_view text, std::size_t i) {
     const char c = text[i];
     if (c == '"' || c == '\'' || c == ')' || c == ']' || c == '*' || c == '_') return 1;
-    if (c == '\xE2' && i + 2 < text.size() && text[i + 1] == '\x80' && (text[i + 2] == '\x9D' || text[i + 2] == '\x99')) {
+    if (c == '\xE2' && i + 2 < text.size() && text[i + 1] == '\x80' &&
+        (text[i + 2] == '\x9D' || text[i + 2] == '\x99')) {
         return 3;
     }
     return 0;

@@ -89,7 +89,7 @@ constexpr TopicWords kTopics[] = {
      "chess puzzle puzzles origami scrapbook scrapbooking calligraphy fishing camping birdwatching volunteer "
      "volunteering baking journaling blog blogging diy lego"},
     {"shopping",
-     "buy buying bought purchase purchased shop shopping store stores ordered sale discount coupon brand "
+     "buy buying bought purchase purchased shop shopping store stores sale discount coupon brand "
      "brands amazon mall refund gift gifts receipt cart checkout ebay etsy warranty"},
     {"finance",
      "money budget budgeting save saving savings invest investing investment investments stock stocks bank "

@@ -42,8 +42,8 @@ CharInfo classify(std::string_view text, std::size_t i) {
         info.apostrophe = c2 == 0x99;
         return info;
     }
-    if (c == 0xE2 && c1 == 0x81) return info;  // U+2040..U+207F
-    if (c == 0xC2) return info;                // U+0080..U+00BF: nbsp, Latin-1 punctuation and symbols
+    if (c == 0xE2 && c1 == 0x81) return info;                  // U+2040..U+207F
+    if (c == 0xC2) return info;                                // U+0080..U+00BF: nbsp, Latin-1 punctuation and symbols
     if (c == 0xC3 && (c1 == 0x97 || c1 == 0xB7)) return info;  // multiplication and division signs
     info.word = true;
     return info;

@@ -157,11 +157,14 @@ CREATE INDEX jobs_by_state ON jobs (state, updated_at);
 )sql";
 
 // Version 2: a job's outcome (notes built, links, duplicates) is kept with it; one queued note job per session is
-// found by (cube_id, kind, session_key) so adds to a session while its job waits join that job.
+// found by (cube_id, kind, session_key) so adds to a session while its job waits join that job. The content-hash
+// index covers the status and order of the duplicate check (a point lookup instead of a scan of the cube's notes).
 constexpr const char* kSchemaV2 = R"sql(
 ALTER TABLE jobs ADD COLUMN result_json TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE jobs ADD COLUMN session_key TEXT NOT NULL DEFAULT '';
 CREATE INDEX jobs_by_session ON jobs (cube_id, kind, session_key, state);
+DROP INDEX notes_by_hash;
+CREATE INDEX notes_by_hash ON notes (cube_id, content_hash, status, recorded_at);
 )sql";
 
 constexpr Migration kMigrations[] = {

@@ -1,5 +1,7 @@
+#include <cstdint>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "api/cli/command.h"
@@ -42,7 +44,9 @@ int run_add(const ParsedArgs& args) {
     if (!from_file && args.positionals.empty()) return usage_error(kName, "nothing to add: give TEXT or --file");
 
     memory::AddMessagesRequest request;
-    Result<Runtime> rt = open_runtime(args);
+    OpenOptions open_options;
+    open_options.notes = true;  // foreground: the jobs run below, before the command exits
+    Result<Runtime> rt = open_runtime(args, open_options);
     if (!rt.is_ok()) return failure(kName, rt.status());
     if (from_file) {
         Result<memory::AddMessagesRequest> read = read_messages_file(*args.get("file"), rt.value().config);
@@ -67,15 +71,43 @@ int run_add(const ParsedArgs& args) {
     request.cube_id = *cube;
     if (auto s = args.get("session")) request.session_id = *s;
     request.actor = "cli";
-    Result<memory::AddMessagesResult> added = rt.value().memory->add_messages(request, true);
+    memory::MemoryManager& m = *rt.value().memory;
+    Result<memory::AddMessagesResult> added = m.add_messages(request, true);
     if (!added.is_ok()) return failure(kName, added.status());
+    // The turns are stored. Build their notes now (this also runs note jobs an earlier process left queued).
+    std::optional<store::JobRecord> job;
+    int jobs_ran = 0;
+    if (!added.value().job_id.empty()) {
+        Result<int> ran = m.run_jobs();
+        if (!ran.is_ok()) return failure(kName, ran.status().with_context("the turns were added; building notes"));
+        jobs_ran = ran.value();
+        Result<store::JobRecord> got = m.get_job(added.value().job_id);
+        if (!got.is_ok()) return failure(kName, got.status());
+        job = std::move(got).value();
+    }
     if (args.has("json")) {
-        std::cout << dump_json(add_messages_result_to_json(added.value()), 2) << "\n";
+        nlohmann::json out = add_messages_result_to_json(added.value());
+        out["job"] = job ? job_to_json(*job) : nlohmann::json(nullptr);
+        std::cout << dump_json(out, 2) << "\n";
         return kExitOk;
     }
     std::cout << "added " << added.value().turn_ids.size() << " turn(s) to cube " << *cube << ", session "
               << added.value().session_id << "\n";
     for (const auto& id : added.value().turn_ids) std::cout << "  " << id << "\n";
+    if (!job) {
+        std::cout << "notes: off (no notes built)\n";
+    } else if (job->state == store::JobState::kDone) {
+        const nlohmann::json r = nlohmann::json::parse(job->result_json, nullptr, /*allow_exceptions=*/false);
+        auto count = [&](const char* key) -> std::int64_t {
+            return r.is_object() && r.contains(key) && r[key].is_number_integer() ? r[key].get<std::int64_t>() : 0;
+        };
+        std::cout << "built " << count("notes") << " note(s) (" << count("links") << " link(s), " << count("superseded")
+                  << " superseded, " << count("evolved") << " evolved) in job " << job->id << "\n";
+    } else {
+        std::cout << "note job " << job->id << " is " << store::job_state_name(job->state)
+                  << (job->error.empty() ? "" : ": " + job->error) << "\n";
+    }
+    if (jobs_ran > 1) std::cout << "also ran " << jobs_ran - 1 << " note job(s) queued earlier\n";
     return kExitOk;
 }
 
@@ -91,7 +123,11 @@ Command add_command() {
     c.details =
         "TEXT (all words, joined by spaces) becomes one message. --file reads a JSON array of\n"
         "{\"role\", \"content\", \"time\"?} objects, or an object {\"messages\": [...], \"session_id\"?, \"time\"?}.\n"
-        "Without --session a new session is started. Times are ISO-8601 (\"2024-05-30T14:00:00Z\").";
+        "Without --session a new session is started. Times are ISO-8601 (\"2024-05-30T14:00:00Z\").\n"
+        "Then the new turns become notes before the command exits (and so do turns of note jobs an earlier\n"
+        "process left queued): --notes (config key notes, KASTEN_NOTES) is heuristic (default) or off; llm needs\n"
+        "a language model, which only `kasten serve --model` has. It prints how many notes were built; see them\n"
+        "with `kasten list --cube C --what notes` and `kasten jobs --cube C`. Other commands never run note jobs.";
     c.examples =
         "  kasten add --cube alice \"I moved to Lisbon last spring\"\n"
         "  kasten add --cube alice --session trip --role assistant --time 2024-05-30T14:00:00Z \"Noted!\"\n"
@@ -102,7 +138,8 @@ Command add_command() {
         {"role", "ROLE", "user | assistant | system | tool (default user)"},
         {"time", "T", "conversation time of the message (ISO-8601; default now)"},
         {"file", "FILE", "read messages from a JSON file"},
-        {"json", "", "print the result as JSON"},
+        {"notes", "MODE", "heuristic | off: build notes from the new turns (default heuristic)"},
+        {"json", "", "print the result (and the note job) as JSON"},
     };
     c.run = run_add;
     return c;

@@ -17,9 +17,9 @@ namespace {
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> kCommands = {
-        serve_command(),  add_command(),     search_command(),     list_command(),
-        show_command(),   history_command(), forget_command(),     export_command(),
-        import_command(), reindex_command(), embeddings_command(),
+        serve_command(),   add_command(),     search_command(),     list_command(),   show_command(),
+        history_command(), links_command(),   jobs_command(),       forget_command(), export_command(),
+        import_command(),  reindex_command(), embeddings_command(),
     };
     return kCommands;
 }
@@ -50,7 +50,8 @@ std::string main_help() {
         "  kasten serve --port 8420\n"
         "  kasten add --cube alice \"I moved to Lisbon last spring\"\n"
         "  kasten search --cube alice where do I live\n"
-        "  kasten list --cube alice --what turns\n"
+        "  kasten list --cube alice --what notes\n"
+        "  kasten jobs --cube alice\n"
         "  kasten help search\n"
         "\nRun 'kasten help COMMAND' or 'kasten COMMAND --help' for a command's options.\n";
     return out;

@@ -41,6 +41,8 @@ Command search_command();
 Command list_command();
 Command show_command();
 Command history_command();
+Command links_command();
+Command jobs_command();
 Command forget_command();
 Command export_command();
 Command import_command();

@@ -15,9 +15,11 @@
 
 #include "api/cli/arg_parser.h"
 #include "api/cli/command.h"
+#include "api/cli/note_pipeline.h"
 #include "api/cli/runtime.h"
 #include "eval/convomem_report.h"
 #include "eval/convomem_runner.h"
+#include "eval/kasten_retriever_spec.h"
 #include "eval/locomo_report.h"
 #include "eval/locomo_runner.h"
 #include "eval/longmemeval_qa_stage.h"
@@ -81,7 +83,11 @@ options:
   --data FILE           the official JSON file (required)
   --out DIR             output directory, created when missing (required)
   --granularity G       session | turn (default session); turn runs are also scored at session level
-  --retriever LIST      comma-separated: bm25, lexical, vector, hybrid (default bm25,hybrid)
+  --retriever LIST      comma-separated: bm25, lexical, vector, hybrid, lexical+notes, vector+notes, hybrid+notes
+                        (default bm25,hybrid); "+notes": the haystack's notes are built (--notes) and used as
+                        extra search keys
+  --notes MODE          how notes are built for "+notes" retrievers: heuristic (the default and, for now, the only
+                        mode in evaluations)
   --limit N             evaluate the first N selected questions only
   --types LIST          comma-separated question types, full or short: ssu, ssa, ssp, ms, ku, tr
   --threads N           questions evaluated in parallel (default: the number of cores)
@@ -115,7 +121,11 @@ Writes DIR/per_question.jsonl, DIR/metrics.json, DIR/report.md and DIR/recall.sv
 options:
   --data FILE           the official JSON (locomo10.json or a subset) (required)
   --out DIR             output directory, created when missing (required)
-  --retriever LIST      comma-separated: bm25, lexical, vector, hybrid (default bm25,hybrid; bm25 always runs)
+  --retriever LIST      comma-separated: bm25, lexical, vector, hybrid, lexical+notes, vector+notes, hybrid+notes
+                        (default bm25,hybrid; bm25 always runs); "+notes": the conversation's notes are built
+                        (--notes) and used as extra search keys
+  --notes MODE          how notes are built for "+notes" retrievers: heuristic (the default and, for now, the only
+                        mode in evaluations)
   --categories LIST     official category ids to keep, e.g. 1,2,3,4
   --limit N             evaluate the first N selected questions only
   --reader-context LIST retrieval and/or full (default retrieval)
@@ -146,7 +156,11 @@ Writes DIR/per_question.jsonl, DIR/metrics.json, DIR/report.md and DIR/recall.sv
 options:
   --data FILE|DIR       a ConvoMem JSON file or a directory of them (required)
   --out DIR             output directory, created when missing (required)
-  --retriever LIST      comma-separated: bm25, lexical, vector, hybrid (default bm25,hybrid; bm25 always runs)
+  --retriever LIST      comma-separated: bm25, lexical, vector, hybrid, lexical+notes, vector+notes, hybrid+notes
+                        (default bm25,hybrid; bm25 always runs); "+notes": the conversation's notes are built
+                        (--notes) and used as extra search keys
+  --notes MODE          how notes are built for "+notes" retrievers: heuristic (the default and, for now, the only
+                        mode in evaluations)
   --limit N             evaluate the first N items only
   --reader-context LIST full and/or retrieval (default full,retrieval)
   --threads N           parallel workers (default: the number of cores)
@@ -179,6 +193,34 @@ std::string quote_arg(const std::string& a) {
             q.push_back(c);
     }
     return q + "'";
+}
+
+constexpr const char* kRetrieverNames = "bm25, lexical, vector, hybrid, lexical+notes, vector+notes, hybrid+notes";
+
+// The note building for "+notes" retrievers: --notes (only "heuristic" for now; default heuristic). Empty when no
+// "+notes" retriever is requested. kInvalidArgument (a usage error) for any other mode, or --notes without a "+notes"
+// retriever.
+Result<eval::NoteBuilding> eval_note_building(const ParsedArgs& args, const std::vector<std::string>& retrievers) {
+    bool wanted = false;
+    for (const auto& r : retrievers) {
+        eval::KastenRetrieverSpec spec;
+        wanted = wanted || (eval::parse_kasten_retriever_spec(r, &spec) && spec.notes);
+    }
+    const std::string mode = args.get("notes").value_or("heuristic");
+    if (mode != "heuristic") {
+        return Status::invalid_argument("--notes " + mode +
+                                        ": evaluations build notes with the heuristic builder only (--notes "
+                                        "heuristic, the default); llm note building is for `kasten serve --model`");
+    }
+    if (!wanted) {
+        if (args.has("notes")) {
+            return Status::invalid_argument(
+                "--notes goes with a +notes retriever (e.g. --retriever bm25,hybrid,hybrid+notes)");
+        }
+        return eval::NoteBuilding{};
+    }
+    KASTEN_ASSIGN_OR_RETURN(NotePipeline pipeline, make_note_pipeline(mode, nullptr));
+    return eval::NoteBuilding{pipeline.builder, pipeline.decider};
 }
 
 // Like usage_error(), pointing at this subcommand's own --help.
@@ -290,8 +332,7 @@ Result<std::vector<std::string>> retriever_list(const ParsedArgs& args, const st
         if (out.empty()) return Status::invalid_argument("--retriever needs at least one retriever");
         for (const auto& x : out) {
             if (!eval::is_longmemeval_retriever(x)) {
-                return Status::invalid_argument("unknown retriever '" + x +
-                                                "' (available: bm25, lexical, vector, hybrid)");
+                return Status::invalid_argument("unknown retriever '" + x + "' (available: " + kRetrieverNames + ")");
             }
         }
         if (std::find(out.begin(), out.end(), "bm25") == out.end()) {
@@ -310,7 +351,8 @@ std::vector<FlagSpec> longmemeval_flags() {
     return {{"data", "FILE", "the official JSON file (required)"},
             {"out", "DIR", "output directory (required)"},
             {"granularity", "G", "session | turn (default session)"},
-            {"retriever", "LIST", "bm25, lexical, vector, hybrid (default bm25,hybrid)"},
+            {"retriever", "LIST", "bm25, lexical, vector, hybrid, and each kasten one +notes (default bm25,hybrid)"},
+            {"notes", "MODE", "heuristic: how notes are built for +notes retrievers"},
             {"limit", "N", "evaluate the first N selected questions only"},
             {"types", "LIST", "question types: ssu, ssa, ssp, ms, ku, tr (or full names)"},
             {"threads", "N", "questions in parallel (default: number of cores)"},
@@ -353,13 +395,20 @@ int run_longmemeval(int argc, char** argv, const std::string& command_line) {
         for (const auto& x : options.retrievers) {
             if (!eval::is_longmemeval_retriever(x)) {
                 return eval_usage_error("longmemeval",
-                                        "unknown retriever '" + x + "' (available: bm25, lexical, vector, hybrid)");
+                                        "unknown retriever '" + x + "' (available: " + kRetrieverNames + ")");
             }
         }
         if (std::find(options.retrievers.begin(), options.retrievers.end(), "bm25") == options.retrievers.end()) {
             options.retrievers.insert(options.retrievers.begin(), "bm25");
             std::cerr << "kasten eval longmemeval: the bm25 baseline runs beside " << *r << "\n";
         }
+    }
+    auto notes = eval_note_building(args, options.retrievers);
+    if (!notes) return eval_usage_error("longmemeval", notes.status().message());
+    options.notes = *notes;
+    if (options.notes.builder) {
+        std::cerr << "kasten eval longmemeval: notes built by " << options.notes.builder->id() << " (links "
+                  << options.notes.decider->id() << ")\n";
     }
     if (auto l = args.get("limit")) {
         auto v = parse_int_flag("limit", *l, 1, 1000000000);
@@ -469,13 +518,15 @@ int run_longmemeval(int argc, char** argv, const std::string& command_line) {
 }
 
 std::vector<FlagSpec> conversation_flags(bool locomo) {
-    std::vector<FlagSpec> f = {{"data", locomo ? "FILE" : "PATH", "the data (required)"},
-                               {"out", "DIR", "output directory (required)"},
-                               {"retriever", "LIST", "bm25, lexical, vector, hybrid (default bm25,hybrid)"},
-                               {"limit", "N", "evaluate the first N questions only"},
-                               {"reader-context", "LIST", "retrieval and/or full"},
-                               {"threads", "N", "parallel workers (default: number of cores)"},
-                               {"quiet", "", "no progress bar"}};
+    std::vector<FlagSpec> f = {
+        {"data", locomo ? "FILE" : "PATH", "the data (required)"},
+        {"out", "DIR", "output directory (required)"},
+        {"retriever", "LIST", "bm25, lexical, vector, hybrid, and each kasten one +notes (default bm25,hybrid)"},
+        {"notes", "MODE", "heuristic: how notes are built for +notes retrievers"},
+        {"limit", "N", "evaluate the first N questions only"},
+        {"reader-context", "LIST", "retrieval and/or full"},
+        {"threads", "N", "parallel workers (default: number of cores)"},
+        {"quiet", "", "no progress bar"}};
     if (locomo) f.push_back({"categories", "LIST", "official category ids to keep"});
     return with_qa(std::move(f));
 }
@@ -489,6 +540,7 @@ struct ConversationArgs {
     std::int64_t limit = 0;
     int threads = 1;
     std::shared_ptr<const llm::Embedder> embedder;
+    eval::NoteBuilding notes;  // set when a "+notes" retriever is requested
     QaSetup qa;
     std::vector<std::string> reader_contexts;
 };
@@ -516,6 +568,13 @@ std::optional<int> parse_conversation_args(int argc, char** argv, const std::str
     auto retrievers = retriever_list(args, benchmark);
     if (!retrievers) return eval_usage_error(benchmark, retrievers.status().message());
     out->retrievers = *retrievers;
+    auto notes = eval_note_building(args, out->retrievers);
+    if (!notes) return eval_usage_error(benchmark, notes.status().message());
+    out->notes = *notes;
+    if (out->notes.builder) {
+        std::cerr << "kasten eval " << benchmark << ": notes built by " << out->notes.builder->id() << " (links "
+                  << out->notes.decider->id() << ")\n";
+    }
     if (auto l = args.get("limit")) {
         auto v = parse_int_flag("limit", *l, 1, 1000000000);
         if (!v) return eval_usage_error(benchmark, v.status().message());
@@ -579,6 +638,7 @@ int run_locomo(int argc, char** argv, const std::string& command_line) {
     options.data_path = ca.data;
     options.retrievers = ca.retrievers;
     options.embedder = ca.embedder;
+    options.notes = ca.notes;
     options.threads = ca.threads;
     options.progress = !ca.args.has("quiet");
     options.limit = ca.limit;
@@ -642,6 +702,7 @@ int run_convomem(int argc, char** argv, const std::string& command_line) {
     options.data_path = ca.data;
     options.retrievers = ca.retrievers;
     options.embedder = ca.embedder;
+    options.notes = ca.notes;
     options.threads = ca.threads;
     options.progress = !ca.args.has("quiet");
     options.limit = ca.limit;

@@ -31,9 +31,11 @@ int run_history(const ParsedArgs& args) {
         return kExitOk;
     }
     std::cout << "note " << *note << ": " << versions.value().size() << " version(s), oldest first\n";
+    auto time_or_dash = [](const std::optional<TimeMs>& t) { return t ? format_timestamp(*t) : std::string("-"); };
     for (const auto& v : versions.value()) {
-        std::cout << fmt::format("\nv{}  {}  {}  by {}  ({}, {})\n{}\n", v.version, format_timestamp(v.created_at),
-                                 v.reason, v.actor, store::note_status_name(v.status), v.kind, v.content);
+        std::cout << fmt::format("\nv{}  {}  {}  by {}  ({}, {}, valid {} .. {})\n{}\n", v.version,
+                                 format_timestamp(v.created_at), v.reason, v.actor, store::note_status_name(v.status),
+                                 v.kind, time_or_dash(v.valid_from), time_or_dash(v.valid_to), v.content);
     }
     return kExitOk;
 }
@@ -44,6 +46,10 @@ Command history_command() {
     Command c;
     c.name = kName;
     c.summary = "Show every version of a note, oldest first.";
+    c.details =
+        "Each version is a state the note had, with the reason it changed and who changed it: create, evolution\n"
+        "(tags or context rewritten when a related note arrived), superseded (closed by a newer note on the same\n"
+        "subject: valid_to set), user_edit (PATCH), ...; actor is cli, a key name, or scheduler (note jobs).";
     c.usage = "kasten history --cube C (--note ID | NOTE_ID) [--json]";
     c.examples =
         "  kasten history --cube alice n_3f9a0c1d2e4b5a69\n"

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "api/cli/command.h"
+#include "api/cli/one_line.h"
 #include "api/cli/runtime.h"
 #include "api/dto/json_codec.h"
 #include "common/timestamp.h"
@@ -11,15 +12,6 @@ namespace kasten::api {
 namespace {
 
 constexpr const char* kName = "list";
-
-std::string one_line(const std::string& text, size_t max_bytes) {
-    std::string out;
-    for (char c : text) out.push_back(c == '\n' || c == '\r' || c == '\t' ? ' ' : c);
-    if (out.size() <= max_bytes) return out;
-    size_t cut = max_bytes;
-    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;  // keep UTF-8 whole
-    return out.substr(0, cut) + "…";
-}
 
 int run_list(const ParsedArgs& args) {
     if (!args.positionals.empty()) return usage_error(kName, "unexpected argument '" + args.positionals[0] + "'");

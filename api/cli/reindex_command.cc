@@ -33,7 +33,7 @@ int run_reindex(const ParsedArgs& args) {
     const bool check_only = args.has("check-only");
     if (check_only && args.has("cube")) return usage_error(kName, "--check-only checks every cube; drop --cube");
     // --check-only must see the indexes as they are, so the open-time repair is skipped.
-    Result<Runtime> rt = open_runtime(args, /*verify_on_open=*/!check_only);
+    Result<Runtime> rt = open_runtime(args, OpenOptions{/*verify_on_open=*/!check_only});
     if (!rt.is_ok()) return failure(kName, rt.status());
     memory::MemoryManager& m = *rt.value().memory;
 

@@ -14,6 +14,7 @@ Result<Config> load_cli_config(const ParsedArgs& args, const std::map<std::strin
     if (auto v = args.get("data-dir")) sources.flags["data_dir"] = *v;
     if (auto v = args.get("embedder")) sources.flags["embedder"] = *v;
     if (auto v = args.get("log-level")) sources.flags["log_level"] = *v;
+    if (auto v = args.get("notes")) sources.flags["notes"] = *v;
     KASTEN_ASSIGN_OR_RETURN(Config config, load_config(sources));
     log::Level level = log::Level::kWarn;
     if (serving || args.has("log-level")) log::parse_level(config.log_level, &level);
@@ -29,11 +30,14 @@ Result<std::shared_ptr<const llm::Embedder>> create_configured_embedder(const Co
 
 Result<std::unique_ptr<memory::MemoryManager>> open_memory(const Config& config,
                                                            std::shared_ptr<const llm::Embedder> embedder,
-                                                           bool verify_on_open) {
+                                                           const NotePipeline& notes, const OpenOptions& open_options) {
     memory::MemoryOptions options;
     options.data_dir = config.data_dir;
     options.embedder = std::move(embedder);
-    options.verify_on_open = verify_on_open;
+    options.verify_on_open = open_options.verify_on_open;
+    options.note_builder = notes.builder;
+    options.link_decider = notes.decider;
+    options.background_jobs = open_options.background_jobs;
     Result<std::unique_ptr<memory::MemoryManager>> manager = memory::MemoryManager::open(std::move(options));
     if (!manager.is_ok() && manager.status().code() == StatusCode::kBusy) {
         return Status::busy("the data dir " + config.data_dir +
@@ -44,11 +48,14 @@ Result<std::unique_ptr<memory::MemoryManager>> open_memory(const Config& config,
     return manager;
 }
 
-Result<Runtime> open_runtime(const ParsedArgs& args, bool verify_on_open) {
+Result<Runtime> open_runtime(const ParsedArgs& args, const OpenOptions& options) {
     Runtime rt;
     KASTEN_ASSIGN_OR_RETURN(rt.config, load_cli_config(args, {}, false));
     KASTEN_ASSIGN_OR_RETURN(rt.embedder, create_configured_embedder(rt.config));
-    KASTEN_ASSIGN_OR_RETURN(rt.memory, open_memory(rt.config, rt.embedder, verify_on_open));
+    if (options.notes) {
+        KASTEN_ASSIGN_OR_RETURN(rt.notes, make_note_pipeline(rt.config.notes, options.language_model));
+    }
+    KASTEN_ASSIGN_OR_RETURN(rt.memory, open_memory(rt.config, rt.embedder, rt.notes, options));
     return rt;
 }
 

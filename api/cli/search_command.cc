@@ -40,6 +40,15 @@ int run_search(const ParsedArgs& args) {
     if (auto r = args.get("retriever"); r && !memory::parse_retriever(*r, &request.retriever)) {
         return usage_error(kName, "--retriever must be lexical, vector or hybrid");
     }
+    if (auto t = args.get("as-of")) {
+        if (request.granularity != memory::Granularity::kNote)
+            return usage_error(kName, "--as-of needs --granularity note");
+        Result<TimeMs> as_of = parse_timestamp(*t);
+        if (!as_of.is_ok()) return usage_error(kName, "--as-of: " + as_of.status().message());
+        request.as_of = as_of.value();
+    }
+    request.note_keys = !args.has("no-note-keys");
+    request.expand_links = !args.has("no-links");
     Result<Runtime> rt = open_runtime(args);
     if (!rt.is_ok()) return failure(kName, rt.status());
     if (auto k = args.get("top-k")) {
@@ -76,15 +85,27 @@ Command search_command() {
     Command c;
     c.name = kName;
     c.summary = "Search a cube's memory.";
-    c.usage = "kasten search --cube C [--granularity G] [--top-k N] [--retriever R] [--json] QUERY...";
-    c.details = "Prints the best hits, best first: rank, fused score, id, time, role and session, and the text.";
+    c.usage =
+        "kasten search --cube C [--granularity G] [--top-k N] [--retriever R] [--as-of T] [--no-note-keys] "
+        "[--no-links] [--json] QUERY...";
+    c.details =
+        "Prints the best hits, best first: rank, fused score, id, time, role and session, and the text.\n"
+        "Turns and sessions are also found through the notes built from them (--no-note-keys: their own text only).\n"
+        "Notes: the current (active) ones, plus the notes linked to the hits (--no-links: direct hits only); with\n"
+        "--as-of T, the notes valid at world time T (valid_from <= T < valid_to), superseded ones included.";
     c.examples =
         "  kasten search --cube alice where do I live\n"
         "  kasten search --cube alice --granularity session --top-k 3 \"trip to Portugal\"\n"
-        "  kasten search --cube alice --retriever lexical --json Lisbon\n";
+        "  kasten search --cube alice --retriever lexical --json Lisbon\n"
+        "  kasten search --cube alice --granularity note --as-of 2023-02-01 where does the user live\n";
     c.flags = {
-        {"cube", "C", "the cube (required)"},          {"granularity", "G", "turn | session | note (default turn)"},
-        {"top-k", "N", "number of hits (default 10)"}, {"retriever", "R", "lexical | vector | hybrid (default hybrid)"},
+        {"cube", "C", "the cube (required)"},
+        {"granularity", "G", "turn | session | note (default turn)"},
+        {"top-k", "N", "number of hits (default 10)"},
+        {"retriever", "R", "lexical | vector | hybrid (default hybrid)"},
+        {"as-of", "T", "notes: as they stood at world time T (ISO-8601)"},
+        {"no-note-keys", "", "turns/sessions: do not match through their notes"},
+        {"no-links", "", "notes: do not add linked notes"},
         {"json", "", "print the hits as JSON"},
     };
     c.run = run_search;

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "api/cli/command.h"
+#include "api/cli/note_pipeline.h"
 #include "api/cli/runtime.h"
 #include "api/http/api_service.h"
 #include "api/http/http_server.h"
@@ -76,11 +77,10 @@ int run_serve(const ParsedArgs& args) {
     Result<std::shared_ptr<const llm::Embedder>> embedder = create_configured_embedder(config);
     if (!embedder.is_ok()) return failure(kName, embedder.status());
     log::info("embedder: {} (dim {})", embedder.value()->id(), embedder.value()->dim());
-    Result<std::unique_ptr<memory::MemoryManager>> memory = open_memory(config, embedder.value());
-    if (!memory.is_ok()) return failure(kName, memory.status());
-    log::info("data dir: {}", config.data_dir);
 
-    std::unique_ptr<llm::EmbeddedLanguageModel> language_model;
+    // The model first: notes = llm builds notes with it. It is shared by the completion routes and the note job
+    // thread (EmbeddedLanguageModel serialises its calls).
+    std::shared_ptr<llm::EmbeddedLanguageModel> language_model;
     if (!model_options.model_path.empty()) {
         std::error_code ec;
         if (!std::filesystem::is_regular_file(model_options.model_path, ec)) {
@@ -91,9 +91,25 @@ int run_serve(const ParsedArgs& args) {
         language_model = std::move(opened).value();
         log::info("language model: {} (context {} tokens)", language_model->id(), language_model->n_ctx());
     }
+    Result<NotePipeline> notes = make_note_pipeline(config.notes, language_model);
+    if (!notes.is_ok()) {
+        if (args.has("notes")) return usage_error(kName, "--notes llm needs --model FILE (a GGUF model)");
+        return failure(kName, notes.status());
+    }
+    log::info("notes: {}", notes.value().enabled()
+                               ? notes.value().description() + ", built by a background job after each add"
+                               : std::string("off (no notes are built)"));
+
+    OpenOptions open_options;
+    open_options.background_jobs = true;
+    Result<std::unique_ptr<memory::MemoryManager>> memory =
+        open_memory(config, embedder.value(), notes.value(), open_options);
+    if (!memory.is_ok()) return failure(kName, memory.status());
+    log::info("data dir: {}", config.data_dir);
 
     ApiServiceOptions service_options;
     service_options.language_model = language_model.get();
+    service_options.notes = notes.value().description();
     service_options.version = KASTEN_VERSION;
     service_options.data_dir = config.data_dir;
     service_options.embedder_dim = embedder.value()->dim();
@@ -147,20 +163,25 @@ Command serve_command() {
     c.summary = "Run the REST API server (docs/api.md).";
     c.usage =
         "kasten serve [--host H] [--port P] [--api-keys KEYS] [--port-file FILE] [--model FILE [--ctx N]] "
-        "[global options]";
+        "[--notes MODE] [global options]";
     c.details =
         "Serves the REST API on http://HOST:PORT (default 127.0.0.1:8420) from the data dir. Without API keys the\n"
         "server only listens on loopback addresses. --port 0 picks a free port; the bound port is written to\n"
         "--port-file and logged as 'listening on http://HOST:PORT'. SIGINT or SIGTERM stop it gracefully: requests in\n"
         "flight finish and the indexes are flushed. While it runs, other kasten commands cannot open the data dir.\n"
         "With --model, the embedded decoder serves the OpenAI-compatible POST /v1/chat/completions and\n"
-        "/v1/completions (streaming or not); without it those routes answer 501.";
+        "/v1/completions (streaming or not); without it those routes answer 501.\n"
+        "Every add queues a note job that a background thread runs: the new turns become notes, linked to older\n"
+        "ones, and notes they update are closed (GET /v1/jobs/{id} tells how it went). --notes (config key notes,\n"
+        "KASTEN_NOTES) picks the builder: heuristic (default, no model), llm (the --model, one constrained-JSON\n"
+        "call per batch and per link decision) or off. Jobs left queued by an earlier process run at start.";
     c.examples =
         "  kasten serve\n"
         "  kasten serve --data-dir /srv/kasten --port 8420\n"
         "  kasten serve --host 0.0.0.0 --api-keys 'key-for-alice=alice;key-for-admin=*'\n"
         "  kasten serve --port 0 --port-file /tmp/kasten.port --embedder hashing\n"
-        "  kasten serve --model data/models/stories260K/stories260K-tok512.gguf --ctx 512\n";
+        "  kasten serve --model data/models/stories260K/stories260K-tok512.gguf --ctx 512\n"
+        "  kasten serve --model my-instruct-model.gguf --notes llm\n";
     c.flags = {
         {"host", "HOST", "address to listen on (default 127.0.0.1; non-loopback needs API keys)"},
         {"port", "PORT", "TCP port (default 8420; 0 = any free port)"},
@@ -168,6 +189,7 @@ Command serve_command() {
         {"port-file", "FILE", "write the bound port to FILE once listening"},
         {"model", "FILE", "GGUF model for /v1/chat/completions and /v1/completions"},
         {"ctx", "N", "the model's context size in tokens (default 2048)"},
+        {"notes", "MODE", "heuristic | llm | off: how notes are built (default heuristic; llm needs --model)"},
     };
     c.run = run_serve;
     return c;

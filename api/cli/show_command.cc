@@ -25,13 +25,17 @@ std::string time_or_dash(const std::optional<TimeMs>& t) {
 void print_note(const store::NoteRecord& n) {
     std::cout << fmt::format(
         "note {}  (cube {}, version {}, {})\n"
-        "kind:        {}\nkeywords:    {}\ntags:        {}\ncontext:     {}\n"
-        "valid:       {} .. {}\nrecorded at: {}\nimportance:  {:.2f}  strength: {:.2f}\nsource turns: {}\n"
-        "superseded:  {}\n\n{}\n",
-        n.id, n.cube_id, n.version, store::note_status_name(n.status), n.kind, join(n.keywords), join(n.tags),
-        n.context, time_or_dash(n.valid_from), time_or_dash(n.valid_to), format_timestamp(n.recorded_at), n.importance,
-        n.strength, join(n.source_turn_ids),
-        n.superseded_at ? format_timestamp(*n.superseded_at) + " by " + n.superseded_by : "-", n.content);
+        "status:       {}\nkind:         {}\nkeywords:     {}\ntags:         {}\ncontext:      {}\n"
+        "valid:        {} .. {}  (world time)\nrecorded at:  {}\nsuperseded:   {}\n"
+        "importance:   {:.2f}\nstrength:     {:.2f}  (last access {})\nsource turns: {}\n\n{}\n",
+        n.id, n.cube_id, n.version, store::note_status_name(n.status), store::note_status_name(n.status), n.kind,
+        join(n.keywords), join(n.tags), n.context.empty() ? "-" : n.context, time_or_dash(n.valid_from),
+        time_or_dash(n.valid_to), format_timestamp(n.recorded_at),
+        n.superseded_at || !n.superseded_by.empty()
+            ? time_or_dash(n.superseded_at) + " by " + (n.superseded_by.empty() ? "-" : n.superseded_by)
+            : "-",
+        n.importance, n.strength, n.last_access > 0 ? format_timestamp(n.last_access) : "never",
+        join(n.source_turn_ids), n.content);
 }
 
 int run_show(const ParsedArgs& args) {
@@ -98,6 +102,11 @@ Command show_command() {
     Command c;
     c.name = kName;
     c.summary = "Show a cube (with counts), a session (with its turns), a turn or a note.";
+    c.details =
+        "A note shows its status (active, superseded, archived, deleted), the world time it is valid in\n"
+        "(valid_from .. valid_to; a note closed by a newer one has valid_to and superseded by <note id>), its\n"
+        "keywords, tags, context, importance and MemoryBank strength. Its versions: `kasten history`; its\n"
+        "links: `kasten links`.";
     c.usage = "kasten show --cube C [--session S | --turn ID | --note ID] [--json]";
     c.examples =
         "  kasten show --cube alice\n"

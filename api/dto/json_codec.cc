@@ -128,7 +128,27 @@ json hit_to_json(const memory::SearchHit& hit) {
 }
 
 json add_messages_result_to_json(const memory::AddMessagesResult& result) {
-    return {{"session_id", result.session_id}, {"turn_ids", result.turn_ids}};
+    return {{"session_id", result.session_id},
+            {"turn_ids", result.turn_ids},
+            {"job_id", result.job_id.empty() ? json(nullptr) : json(result.job_id)}};
+}
+
+json job_to_json(const store::JobRecord& job) {
+    json result = json::object();
+    if (!job.result_json.empty()) {
+        // Written by the memory layer as a JSON object; anything else is shown as its text.
+        json parsed = json::parse(job.result_json, nullptr, /*allow_exceptions=*/false);
+        result = parsed.is_discarded() ? json(job.result_json) : parsed;
+    }
+    return {{"id", job.id},
+            {"cube_id", job.cube_id},
+            {"kind", job.kind},
+            {"state", store::job_state_name(job.state)},
+            {"attempts", job.attempts},
+            {"error", job.error},
+            {"created_at", format_timestamp(job.created_at)},
+            {"updated_at", format_timestamp(job.updated_at)},
+            {"result", std::move(result)}};
 }
 
 json import_summary_to_json(const memory::ImportSummary& s) {

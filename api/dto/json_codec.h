@@ -26,7 +26,11 @@ nlohmann::json note_to_json(const store::NoteRecord& note);
 nlohmann::json note_version_to_json(const store::NoteVersionRecord& version);
 nlohmann::json link_to_json(const store::LinkRecord& link);
 nlohmann::json hit_to_json(const memory::SearchHit& hit);
+// {"session_id", "turn_ids", "job_id"}; job_id is null when no note job was queued (notes off).
 nlohmann::json add_messages_result_to_json(const memory::AddMessagesResult& result);
+// {"id", "cube_id", "kind", "state", "attempts", "error", "created_at", "updated_at", "result"}: result is the job's
+// result_json parsed (an object; {} until the job is done). The payload is not shown.
+nlohmann::json job_to_json(const store::JobRecord& job);
 nlohmann::json import_summary_to_json(const memory::ImportSummary& summary);
 nlohmann::json reindex_summary_to_json(const memory::ReindexSummary& summary);
 nlohmann::json consistency_report_to_json(const memory::ConsistencyReport& report);

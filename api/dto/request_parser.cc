@@ -162,6 +162,13 @@ Result<std::optional<std::int64_t>> optional_int(const json& obj, const std::str
     return std::optional<std::int64_t>(x);
 }
 
+Result<std::optional<bool>> optional_bool(const json& obj, const std::string& prefix, const char* name) {
+    const json* v = member(obj, name);
+    if (v == nullptr) return std::optional<bool>();
+    if (!v->is_boolean()) return bad(prefix + name, "expected true or false");
+    return std::optional<bool>(v->get<bool>());
+}
+
 Result<std::optional<double>> optional_unit_interval(const json& obj, const std::string& prefix, const char* name) {
     const json* v = member(obj, name);
     if (v == nullptr) return std::optional<double>();
@@ -341,7 +348,8 @@ Result<memory::NotePatch> parse_note_patch(std::string_view body, const RequestL
 Result<memory::SearchRequest> parse_search(std::string_view body, const RequestLimits& limits) {
     return guarded([&]() -> Result<memory::SearchRequest> {
         KASTEN_ASSIGN_OR_RETURN(json j, parse_object(body));
-        KASTEN_RETURN_IF_ERROR(require_only(j, "", {"query", "granularity", "top_k", "retriever", "filters", "as_of"}));
+        KASTEN_RETURN_IF_ERROR(require_only(
+            j, "", {"query", "granularity", "top_k", "retriever", "filters", "as_of", "note_keys", "expand_links"}));
         memory::SearchRequest req;
         const json* q = member(j, "query");
         if (q == nullptr) return bad("query", "is required");
@@ -374,6 +382,10 @@ Result<memory::SearchRequest> parse_search(std::string_view body, const RequestL
             KASTEN_ASSIGN_OR_RETURN(req.session_id, optional_string(*f, "filters.", "session_id", false));
         }
         KASTEN_ASSIGN_OR_RETURN(req.as_of, optional_time(j, "", "as_of"));
+        KASTEN_ASSIGN_OR_RETURN(auto note_keys, optional_bool(j, "", "note_keys"));
+        if (note_keys) req.note_keys = *note_keys;
+        KASTEN_ASSIGN_OR_RETURN(auto expand_links, optional_bool(j, "", "expand_links"));
+        if (expand_links) req.expand_links = *expand_links;
         return req;
     });
 }

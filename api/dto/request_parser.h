@@ -46,6 +46,8 @@ Result<CreateCubeBody> parse_create_cube(std::string_view body);
 Result<AddMemoriesBody> parse_add_memories(std::string_view body, const RequestLimits& limits);
 // At least one field must be given. "reason" (default user_edit) is recorded with the version.
 Result<memory::NotePatch> parse_note_patch(std::string_view body, const RequestLimits& limits);
+// {"query", "granularity"?, "retriever"?, "top_k"?, "filters"?, "as_of"? (world time), "note_keys"? (bool, default
+// true), "expand_links"? (bool, default true)}.
 Result<memory::SearchRequest> parse_search(std::string_view body, const RequestLimits& limits);
 
 // Rejects query parameters not in `allowed`, naming the first one.

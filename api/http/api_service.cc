@@ -175,6 +175,7 @@ Result<HttpResponse> ApiService::run(Call& call) {
             break;
         case RouteId::kListSessions:
         case RouteId::kListTurns:
+        case RouteId::kListJobs:
             KASTEN_RETURN_IF_ERROR(check_query_names(call.query, {"limit", "offset"}));
             break;
         default:
@@ -222,6 +223,10 @@ Result<HttpResponse> ApiService::run(Call& call) {
             return delete_turn(call);
         case RouteId::kSearch:
             return search(call);
+        case RouteId::kListJobs:
+            return list_jobs(call);
+        case RouteId::kGetJob:
+            return get_job(call);
         case RouteId::kExport:
             return export_cube(call);
         case RouteId::kImport:
@@ -242,6 +247,7 @@ Result<HttpResponse> ApiService::healthz() {
               {"dim", options_.embedder_dim},
               {"data_dir", options_.data_dir},
               {"auth", auth_.enabled()},
+              {"notes", options_.notes},
               {"model", options_.language_model != nullptr ? json(options_.language_model->id()) : json(nullptr)}});
 }
 
@@ -383,6 +389,26 @@ Result<HttpResponse> ApiService::search(const Call& call) {
     json out = json::array();
     for (const auto& h : hits) out.push_back(hit_to_json(h));
     return json_reply(200, {{"hits", std::move(out)}, {"took_ms", took_ms}});
+}
+
+Result<HttpResponse> ApiService::list_jobs(const Call& call) {
+    KASTEN_ASSIGN_OR_RETURN(Paging paging, parse_paging(call.query));
+    KASTEN_ASSIGN_OR_RETURN(std::vector<store::JobRecord> jobs,
+                            memory_.list_jobs(call.cube(), paging.limit, paging.offset));
+    json out = json::array();
+    for (const auto& j : jobs) out.push_back(job_to_json(j));
+    return json_reply(200, {{"jobs", std::move(out)}, {"limit", paging.limit}, {"offset", paging.offset}});
+}
+
+Result<HttpResponse> ApiService::get_job(const Call& call) {
+    const std::string& id = call.route.params.at("id");
+    KASTEN_ASSIGN_OR_RETURN(store::JobRecord job, memory_.get_job(id));
+    // The URL names no cube: a job of a cube this key may not use is reported as absent (the same 404 as
+    // MemoryManager's), so that job ids do not leak across cubes.
+    if (!Authenticator::may_use(call.principal, job.cube_id)) {
+        return Status::not_found("job '" + id + "' does not exist");
+    }
+    return json_reply(200, job_to_json(job));
 }
 
 Result<HttpResponse> ApiService::export_cube(const Call& call) {

@@ -46,8 +46,9 @@ struct HttpResponse {
 
 struct ApiServiceOptions {
     std::string version;
-    std::string data_dir;  // shown by /healthz
-    int embedder_dim = 0;  // shown by /healthz
+    std::string data_dir;       // shown by /healthz
+    int embedder_dim = 0;       // shown by /healthz
+    std::string notes = "off";  // the note pipeline (NotePipeline::description()), shown by /healthz
     RequestLimits limits;
     std::int64_t max_body_bytes = 8 << 20;
     std::map<std::string, std::vector<std::string>> api_keys;  // empty = no authentication
@@ -58,8 +59,10 @@ struct ApiServiceOptions {
 };
 
 // The REST API (docs/api.md) without the transport: request in → one MemoryManager call → response out.
-// Routing (404/405), authentication (401), per-cube authorisation (403 on every cube route), strict parsing (4xx
-// naming the field) and error mapping (api/http/error_mapping.h) happen here; every error response carries
+// Routing (404/405), authentication (401), per-cube authorisation (403 on every cube route; GET /v1/jobs/{id}, whose
+// URL names no cube, answers 404 for a job of a cube the key may not use, exactly as for an absent job, so job ids
+// do not reveal other cubes' jobs), strict parsing (4xx naming the field) and error mapping (api/http/error_mapping.h)
+// happen here; every error response carries
 // {"error":{"code","type","message"}}. handle() never throws: anything unexpected becomes a logged 500.
 // Thread-safe: handle() may run concurrently (the MemoryManager is thread-safe). Counts every request in metrics().
 // The OpenAI-compatible routes (POST /v1/chat/completions, /v1/completions) run options.language_model; streamed
@@ -110,6 +113,8 @@ class ApiService {
     Result<HttpResponse> get_turn(const Call& call);
     Result<HttpResponse> delete_turn(const Call& call);
     Result<HttpResponse> search(const Call& call);
+    Result<HttpResponse> list_jobs(const Call& call);
+    Result<HttpResponse> get_job(const Call& call);
     Result<HttpResponse> export_cube(const Call& call);
     Result<HttpResponse> import_cube(const Call& call);
     Result<HttpResponse> completion(const Call& call, bool chat);

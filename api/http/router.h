@@ -29,6 +29,8 @@ enum class RouteId {
     kGetTurn,
     kDeleteTurn,
     kSearch,
+    kListJobs,
+    kGetJob,
     kExport,
     kImport,
     kChatCompletions,

@@ -1,5 +1,6 @@
 #include "common/config.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -52,6 +53,39 @@ TEST(ConfigTest, ClearErrors) {
     src.flags = {};
     src.config_file = "/nonexistent-kasten/x.json";
     EXPECT_EQ(load_config(src).status().code(), StatusCode::kNotFound);
+}
+
+TEST(ConfigTest, NotesSettingFromFileEnvAndFlag) {
+    ConfigSources src;
+    src.env = {{"KASTEN_HOME", "/nonexistent-kasten"}};
+    EXPECT_EQ(load_config(src).value().notes, "heuristic");
+
+    auto dir = std::filesystem::temp_directory_path() / "kasten_config_notes_test";
+    std::filesystem::create_directories(dir);
+    std::string file = (dir / "c.json").string();
+    std::ofstream(file) << R"({"notes": "off"})";
+    src.config_file = file;
+    EXPECT_EQ(load_config(src).value().notes, "off");
+    src.env["KASTEN_NOTES"] = "llm";
+    EXPECT_EQ(load_config(src).value().notes, "llm");
+    src.flags["notes"] = "heuristic";
+    EXPECT_EQ(load_config(src).value().notes, "heuristic");
+
+    src.flags["notes"] = "gpt";
+    auto bad_flag = load_config(src);
+    ASSERT_FALSE(bad_flag.is_ok());
+    EXPECT_EQ(bad_flag.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(bad_flag.status().message().find("flag --notes"), std::string::npos) << bad_flag.status().message();
+    EXPECT_NE(bad_flag.status().message().find("heuristic, llm or off"), std::string::npos);
+    src.flags.clear();
+    src.env["KASTEN_NOTES"] = "always";
+    auto bad_env = load_config(src);
+    ASSERT_FALSE(bad_env.is_ok());
+    EXPECT_NE(bad_env.status().message().find("KASTEN_NOTES"), std::string::npos) << bad_env.status().message();
+    std::filesystem::remove_all(dir);
+
+    const auto keys = Config::keys();
+    EXPECT_NE(std::find(keys.begin(), keys.end(), "notes"), keys.end());
 }
 
 TEST(ConfigTest, ParsesApiKeys) {

@@ -28,6 +28,63 @@ TEST(JsonCodecTest, NoteHasIsoTimesAndNoEmbedding) {
     EXPECT_FALSE(j.contains("embedding"));
 }
 
+TEST(JsonCodecTest, NoteHasEveryAgenticField) {
+    store::NoteRecord n;
+    n.id = "n_1";
+    n.valid_to = parse_timestamp("2023-03-01").value();
+    n.superseded_at = parse_timestamp("2024-05-01").value();
+    n.superseded_by = "n_2";
+    n.status = store::NoteStatus::kSuperseded;
+    n.strength = 2.5;
+    n.last_access = parse_timestamp("2024-05-02").value();
+    auto j = note_to_json(n);
+    for (const char* key :
+         {"kind", "keywords", "tags", "context", "source_turn_ids", "valid_from", "valid_to", "recorded_at",
+          "superseded_at", "superseded_by", "status", "version", "importance", "strength", "last_access"}) {
+        EXPECT_TRUE(j.contains(key)) << key;
+    }
+    EXPECT_EQ(j["valid_to"], "2023-03-01T00:00:00Z");
+    EXPECT_EQ(j["superseded_at"], "2024-05-01T00:00:00Z");
+    EXPECT_EQ(j["superseded_by"], "n_2");
+    EXPECT_EQ(j["strength"], 2.5);
+    EXPECT_EQ(j["last_access"], "2024-05-02T00:00:00Z");
+}
+
+TEST(JsonCodecTest, JobShowsItsParsedResultAndNoPayload) {
+    store::JobRecord job;
+    job.id = "j_1";
+    job.cube_id = "alice";
+    job.kind = "notes.build";
+    job.state = store::JobState::kDone;
+    job.payload_json = R"({"session_id":"s_1","turn_ids":["t_1"]})";
+    job.created_at = parse_timestamp("2024-05-01").value();
+    job.updated_at = parse_timestamp("2024-05-01T00:00:02Z").value();
+    job.attempts = 1;
+    job.result_json = R"({"notes":2,"links":1})";
+    auto j = job_to_json(job);
+    EXPECT_EQ(j["id"], "j_1");
+    EXPECT_EQ(j["cube_id"], "alice");
+    EXPECT_EQ(j["kind"], "notes.build");
+    EXPECT_EQ(j["state"], "done");
+    EXPECT_EQ(j["attempts"], 1);
+    EXPECT_EQ(j["error"], "");
+    EXPECT_EQ(j["created_at"], "2024-05-01T00:00:00Z");
+    EXPECT_EQ(j["updated_at"], "2024-05-01T00:00:02Z");
+    EXPECT_EQ(j["result"], nlohmann::json::parse(R"({"notes":2,"links":1})"));
+    EXPECT_FALSE(j.contains("payload"));
+    job.result_json = "not json";
+    EXPECT_EQ(job_to_json(job)["result"], "not json");
+}
+
+TEST(JsonCodecTest, AddResultJobIdIsNullWithoutAJob) {
+    memory::AddMessagesResult r;
+    r.session_id = "s";
+    r.turn_ids = {"t_1"};
+    EXPECT_TRUE(add_messages_result_to_json(r)["job_id"].is_null());
+    r.job_id = "j_9";
+    EXPECT_EQ(add_messages_result_to_json(r)["job_id"], "j_9");
+}
+
 TEST(JsonCodecTest, SearchHitRanksAreNullWhenAbsent) {
     memory::SearchHit h;
     h.granularity = memory::Granularity::kSession;

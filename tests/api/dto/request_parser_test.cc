@@ -188,6 +188,24 @@ TEST(RequestParserTest, SearchDefaultsAndFilters) {
     expect_rejected(parse_search(R"({"query":"q","filters":{"role":"robot"}})", kLimits).status(), "filters.role");
 }
 
+TEST(RequestParserTest, SearchNoteKeysAndLinkExpansion) {
+    auto d = parse_search(R"({"query":"x"})", kLimits);
+    ASSERT_TRUE(d.is_ok());
+    EXPECT_TRUE(d->note_keys);
+    EXPECT_TRUE(d->expand_links);
+    EXPECT_FALSE(d->as_of);
+    auto off = parse_search(R"({"query":"x","note_keys":false,"expand_links":false,"as_of":"2023-02-01"})", kLimits);
+    ASSERT_TRUE(off.is_ok()) << off.status().to_string();
+    EXPECT_FALSE(off->note_keys);
+    EXPECT_FALSE(off->expand_links);
+    EXPECT_EQ(*off->as_of, parse_timestamp("2023-02-01T00:00:00Z").value());
+    auto null_is_default = parse_search(R"({"query":"x","note_keys":null})", kLimits);
+    ASSERT_TRUE(null_is_default.is_ok());
+    EXPECT_TRUE(null_is_default->note_keys);
+    expect_rejected(parse_search(R"({"query":"x","note_keys":"no"})", kLimits).status(), "note_keys");
+    expect_rejected(parse_search(R"({"query":"x","expand_links":1})", kLimits).status(), "expand_links");
+}
+
 TEST(RequestParserTest, PatchNeedsAChangeAndAValidStatus) {
     auto p = parse_note_patch(R"({"content":"new","status":"archived","reason":"update","tags":[]})", kLimits);
     ASSERT_TRUE(p.is_ok()) << p.status().to_string();

@@ -22,6 +22,20 @@ TEST(RouterTest, MatchesRoutesAndExtractsParameters) {
     EXPECT_EQ(r.find("POST", {"v1", "cubes"}).id, RouteId::kCreateCube);
 }
 
+TEST(RouterTest, JobRoutes) {
+    Router r = Router::kasten_routes();
+    auto one = r.find("GET", {"v1", "jobs", "j_1"});
+    ASSERT_EQ(one.outcome, Outcome::kFound);
+    EXPECT_EQ(one.id, RouteId::kGetJob);
+    EXPECT_EQ(one.params.at("id"), "j_1");
+    EXPECT_EQ(one.params.count("cube"), 0u);  // authorised against the job's own cube
+    auto list = r.find("GET", {"v1", "cubes", "demo", "jobs"});
+    ASSERT_EQ(list.outcome, Outcome::kFound);
+    EXPECT_EQ(list.id, RouteId::kListJobs);
+    EXPECT_EQ(list.params.at("cube"), "demo");
+    EXPECT_EQ(r.find("DELETE", {"v1", "jobs", "j_1"}).outcome, Outcome::kMethodNotAllowed);
+}
+
 TEST(RouterTest, UnknownPathsAreNotFound) {
     Router r = Router::kasten_routes();
     EXPECT_EQ(r.find("GET", {"v1", "nope"}).outcome, Outcome::kNotFound);

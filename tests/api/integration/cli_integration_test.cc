@@ -15,8 +15,8 @@ namespace {
 
 using nlohmann::json;
 
-const std::vector<std::string> kCommands = {"serve",  "add",    "search", "list",    "show",       "history",
-                                            "forget", "export", "import", "reindex", "embeddings", "bench"};
+const std::vector<std::string> kCommands = {"serve", "add",    "search", "list",   "show",    "history",    "links",
+                                            "jobs",  "forget", "export", "import", "reindex", "embeddings", "bench"};
 
 // kasten ARGS --data-dir DIR --embedder hashing
 CommandResult kasten_in(const std::string& dir, std::vector<std::string> args) {
@@ -61,6 +61,13 @@ TEST(CliIntegrationTest, UsageErrorsExitTwo) {
         {"list", "--what", "everything", "--data-dir", dir.path()},
         {"embeddings", "convert"},
         {"serve", "--port", "99999", "--data-dir", dir.path()},
+        {"add", "--cube", "c", "--notes", "sometimes", "hi", "--data-dir", dir.path()},
+        {"links", "--cube", "c", "--data-dir", dir.path()},
+        {"jobs", "--data-dir", dir.path()},
+        {"search", "--cube", "c", "--as-of", "2023-02-01", "x", "--data-dir", dir.path()},
+        {"eval", "locomo", "--data", "x.json", "--out", dir.path() + "/o", "--retriever", "hybrid+notes", "--notes",
+         "llm"},
+        {"eval", "locomo", "--data", "x.json", "--out", dir.path() + "/o", "--notes", "heuristic"},
     };
     for (const auto& args : bad) {
         std::string joined;
@@ -196,6 +203,62 @@ TEST(CliIntegrationTest, HistoryOfANoteAndBusyDataDir) {
     CommandResult forget = kasten_in(dir.path(), {"forget", "--cube", "h", "--note", id});
     EXPECT_EQ(forget.exit_code, 0) << forget.err;
     EXPECT_EQ(kasten_in(dir.path(), {"history", "--cube", "h", id}).exit_code, 1);
+}
+
+TEST(CliIntegrationTest, AddBuildsNotesThenJobsLinksShowAndHistoryExplainThem) {
+    TempDir dir("kasten-cli-notes");
+    const std::string d = dir.path();
+    CommandResult boston =
+        kasten_in(d, {"add", "--cube", "a", "--session", "s1", "--time", "2023-01-10T12:00:00Z", "I live in Boston"});
+    ASSERT_EQ(boston.exit_code, 0) << boston.err;
+    EXPECT_NE(boston.out.find("built 1 note(s)"), std::string::npos) << boston.out;
+    CommandResult denver = kasten_in(
+        d, {"add", "--cube", "a", "--session", "s2", "--time", "2023-03-01T12:00:00Z", "--json", "I moved to Denver"});
+    ASSERT_EQ(denver.exit_code, 0) << denver.err;
+    json dj = json::parse(denver.out);
+    ASSERT_TRUE(dj["job_id"].is_string()) << denver.out;
+    EXPECT_EQ(dj["job"]["state"], "done");
+    EXPECT_EQ(dj["job"]["result"]["superseded"], 1) << denver.out;
+
+    json notes = json::parse(kasten_in(d, {"list", "--cube", "a", "--what", "notes", "--json"}).out)["notes"];
+    ASSERT_EQ(notes.size(), 2u);
+    std::string boston_id, denver_id;
+    for (const auto& n : notes) (n["content"] == "I live in Boston" ? boston_id : denver_id) = n["id"];
+
+    CommandResult jobs = kasten_in(d, {"jobs", "--cube", "a"});
+    ASSERT_EQ(jobs.exit_code, 0) << jobs.err;
+    EXPECT_NE(jobs.out.find(dj["job_id"].get<std::string>()), std::string::npos) << jobs.out;
+    EXPECT_NE(jobs.out.find("superseded 1"), std::string::npos) << jobs.out;
+    CommandResult one_job = kasten_in(d, {"jobs", "--cube", "a", dj["job_id"]});
+    EXPECT_NE(one_job.out.find("\"superseded\": 1"), std::string::npos) << one_job.out;
+    EXPECT_EQ(kasten_in(d, {"jobs", "--cube", "other", dj["job_id"]}).exit_code, 1);
+
+    CommandResult links = kasten_in(d, {"links", "--cube", "a", denver_id});
+    ASSERT_EQ(links.exit_code, 0) << links.err;
+    EXPECT_NE(links.out.find("updates"), std::string::npos) << links.out;
+    EXPECT_NE(links.out.find(boston_id), std::string::npos) << links.out;
+    EXPECT_NE(links.out.find("I live in Boston"), std::string::npos) << links.out;
+
+    CommandResult show = kasten_in(d, {"show", "--cube", "a", "--note", boston_id});
+    EXPECT_NE(show.out.find("superseded"), std::string::npos) << show.out;
+    EXPECT_NE(show.out.find("by " + denver_id), std::string::npos) << show.out;
+    EXPECT_NE(show.out.find("2023-01-10T12:00:00Z .. 2023-03-01T12:00:00Z"), std::string::npos) << show.out;
+    EXPECT_NE(show.out.find("strength:"), std::string::npos) << show.out;
+    CommandResult history = kasten_in(d, {"history", "--cube", "a", boston_id});
+    EXPECT_NE(history.out.find("2 version(s)"), std::string::npos) << history.out;
+    EXPECT_NE(history.out.find("create  by scheduler"), std::string::npos) << history.out;
+    EXPECT_NE(history.out.find("superseded: "), std::string::npos) << history.out;
+
+    CommandResult as_of = kasten_in(d, {"search", "--cube", "a", "--granularity", "note", "--as-of", "2023-02-01",
+                                        "--json", "where", "does", "the", "user", "live"});
+    ASSERT_EQ(as_of.exit_code, 0) << as_of.err;
+    EXPECT_EQ(json::parse(as_of.out)["hits"][0]["id"], boston_id) << as_of.out;
+
+    CommandResult off = kasten_in(d, {"add", "--cube", "a", "--notes", "off", "I play the cello"});
+    EXPECT_NE(off.out.find("notes: off"), std::string::npos) << off.out;
+    CommandResult llm = kasten_in(d, {"add", "--cube", "a", "--notes", "llm", "I play the cello"});
+    EXPECT_EQ(llm.exit_code, 1);
+    EXPECT_NE(llm.err.find("kasten serve --model"), std::string::npos) << llm.err;
 }
 
 TEST(CliIntegrationTest, EmbeddingsImportGloveAndInfo) {

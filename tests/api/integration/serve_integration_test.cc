@@ -71,7 +71,8 @@ json cube_counts(TestClient& c, const std::string& cube) {
 
 TEST_F(ServeIntegrationTest, AddSearchPatchHistoryDeleteAcrossEveryIndex) {
     TempDir dir("kasten-it-lifecycle");
-    auto server = KastenServer::start(dir.path());
+    // Notes off: this test counts exactly the notes it writes (NotesAreBuiltInTheBackground covers built ones).
+    auto server = KastenServer::start(dir.path(), {"--notes", "off"});
     ASSERT_TRUE(server);
     TestClient c(server->port());
 
@@ -417,6 +418,73 @@ TEST_F(ServeIntegrationTest, BadInputIsRejectedAndStoresNothing) {
         EXPECT_FALSE(search_ids(c, "q", nasty, "turn", r).empty()) << r;
     }
     EXPECT_EQ(ok_json(c.get("/healthz"), 200)["status"], "ok");
+}
+
+// Polls GET /v1/jobs/{id} until the job is done or failed (at most 20 s); returns the last job JSON.
+json wait_for_job(TestClient& c, const std::string& job_id) {
+    json job;
+    for (int i = 0; i < 400; ++i) {
+        job = ok_json(c.get("/v1/jobs/" + job_id), 200);
+        if (job["state"] == "done" || job["state"] == "failed") return job;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "job " << job_id << " still " << job.dump();
+    return job;
+}
+
+TEST_F(ServeIntegrationTest, NotesAreBuiltInTheBackgroundAndUpdatesCloseOlderNotes) {
+    TempDir dir("kasten-it-notes");
+    auto server = KastenServer::start(dir.path());
+    ASSERT_TRUE(server);
+    TestClient c(server->port());
+    EXPECT_EQ(ok_json(c.get("/healthz"), 200)["notes"], "heuristic-v1 (links: heuristic-v1)");
+    EXPECT_NE(server->log().find("notes: heuristic-v1"), std::string::npos) << server->log();
+
+    auto add = [&](const std::string& session, const std::string& text, const std::string& time) {
+        json body = {{"session_id", session}, {"messages", {{{"role", "user"}, {"content", text}, {"time", time}}}}};
+        json added = ok_json(c.post("/v1/cubes/alice/memories", body.dump()), 201);
+        EXPECT_TRUE(added["job_id"].is_string()) << added.dump();
+        return added["job_id"].is_string() ? added["job_id"].get<std::string>() : std::string();
+    };
+    json first = wait_for_job(c, add("s1", "I live in Boston", "2023-01-10T12:00:00Z"));
+    EXPECT_EQ(first["state"], "done") << first.dump();
+    EXPECT_EQ(first["result"]["notes"], 1) << first.dump();
+    json second = wait_for_job(c, add("s2", "I moved to Denver", "2023-03-01T12:00:00Z"));
+    EXPECT_EQ(second["state"], "done") << second.dump();
+    EXPECT_EQ(second["result"]["superseded"], 1) << second.dump();
+
+    json jobs = ok_json(c.get("/v1/cubes/alice/jobs"), 200)["jobs"];
+    ASSERT_EQ(jobs.size(), 2u);
+    EXPECT_EQ(jobs[0]["id"], second["id"]);
+
+    json superseded = ok_json(c.get("/v1/cubes/alice/memories?status=superseded"), 200)["memories"];
+    ASSERT_EQ(superseded.size(), 1u) << superseded.dump();
+    EXPECT_EQ(superseded[0]["content"], "I live in Boston");
+    json active = ok_json(c.get("/v1/cubes/alice/memories?status=active"), 200)["memories"];
+    ASSERT_EQ(active.size(), 1u) << active.dump();
+    EXPECT_EQ(active[0]["content"], "I moved to Denver");
+    EXPECT_EQ(superseded[0]["superseded_by"], active[0]["id"]);
+
+    json then = ok_json(c.post("/v1/cubes/alice/search", R"({"query":"where does the user live","granularity":"note",
+                                                              "as_of":"2023-02-01"})"),
+                        200)["hits"];
+    ASSERT_FALSE(then.empty());
+    EXPECT_EQ(then[0]["id"], superseded[0]["id"]) << then.dump();
+
+    // Restart: the notes and jobs are in the store.
+    ASSERT_EQ(server->stop(), 0);
+    server = KastenServer::start(dir.path());
+    ASSERT_TRUE(server);
+    TestClient again(server->port());
+    EXPECT_EQ(ok_json(again.get("/v1/jobs/" + second["id"].get<std::string>()), 200)["state"], "done");
+}
+
+TEST_F(ServeIntegrationTest, LlmNotesNeedAModel) {
+    TempDir dir("kasten-it-notes-llm");
+    CommandResult r =
+        run_kasten({"serve", "--data-dir", dir.path(), "--embedder", "hashing", "--port", "0", "--notes", "llm"});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("--notes llm needs --model"), std::string::npos) << r.err;
 }
 
 }  // namespace
