@@ -197,7 +197,12 @@ Result<DecodeBenchmarkReport> run_decode_benchmark(const DecodeBenchmarkOptions&
                 std::string path = options.stories_path;
                 if (type != TensorType::kF32) {
                     path = options.work_dir + fmt::format("/stories260K-{}.gguf", tensor_type_name(type));
-                    KASTEN_ASSIGN_OR_RETURN(ConversionReport r, requantize_gguf(options.stories_path, path, type));
+                    // Pure files of the measured type: the benchmark times that type's kernels.
+                    RequantizeOptions pure;
+                    pure.calibrate = false;
+                    pure.mixed_precision = false;
+                    KASTEN_ASSIGN_OR_RETURN(ConversionReport r,
+                                            requantize_gguf(options.stories_path, path, type, pure));
                     (void)r;
                     written.push_back(path);
                 }

@@ -1,8 +1,10 @@
 #include "llm/quantization.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -49,7 +51,118 @@ float fit_affine(const float* x, int n, int nmax, float* min_out) {
     return best_scale;
 }
 
+// Weighted symmetric fit of one block: q_j in [qmin, qmax], x_j ≈ d·q_j, minimising Σ w_j (x_j − d·q_j)².
+// Candidate inverse scales (|qmin| + step·k) / −max for k in [−k_max, k_max] (max = the value of largest
+// magnitude) each give quants by rounding; d is the least-squares scale for those quants, and the candidate with
+// the least error wins. The winner's d is then rounded to f16 and the quants re-rounded against it when that
+// lowers the error. Returns the f16 scale; q[n] receives the quants.
+std::uint16_t fit_weighted(const float* x, const float* w, int n, int qmin, int qmax, float step, int k_max, int* q) {
+    assert(n <= kQk8_0);
+    float amax = 0.0f, max = 0.0f;
+    for (int i = 0; i < n; ++i) {
+        if (std::fabs(x[i]) > amax) {
+            amax = std::fabs(x[i]);
+            max = x[i];
+        }
+    }
+    if (amax < 1e-30f) {
+        for (int i = 0; i < n; ++i) q[i] = 0;
+        return f32_to_f16(0.0f);
+    }
+    // For fixed quants the weighted error is Σwx² − (Σwxq)² / Σwq²: maximise (Σwxq)² / Σwq².
+    double best_num = -1.0, best_den = 1.0;
+    float best_iscale = static_cast<float>(qmin) / max;
+    for (int k = -k_max; k <= k_max; ++k) {
+        const float iscale = (static_cast<float>(-qmin) + step * static_cast<float>(k)) / -max;
+        double sxq = 0.0, sqq = 0.0;
+        for (int i = 0; i < n; ++i) {
+            const int l = std::clamp(nearest_int(iscale * x[i]), qmin, qmax);
+            sxq += static_cast<double>(w[i]) * x[i] * l;
+            sqq += static_cast<double>(w[i]) * l * l;
+        }
+        if (sqq > 0.0 && sxq * sxq * best_den > best_num * sqq) {
+            best_num = sxq * sxq;
+            best_den = sqq;
+            best_iscale = iscale;
+        }
+    }
+    double sxq = 0.0, sqq = 0.0;
+    for (int i = 0; i < n; ++i) {
+        q[i] = std::clamp(nearest_int(best_iscale * x[i]), qmin, qmax);
+        sxq += static_cast<double>(w[i]) * x[i] * q[i];
+        sqq += static_cast<double>(w[i]) * q[i] * q[i];
+    }
+    const float d = sqq > 0.0 ? static_cast<float>(sxq / sqq) : 1.0f / best_iscale;
+    const std::uint16_t d16 = f32_to_f16(d);
+    const float dh = f16_to_f32(d16);
+    if (dh == 0.0f) return d16;
+    // Re-round against the stored scale where that is closer in the weighted sense.
+    double err_keep = 0.0, err_new = 0.0;
+    int requant[kQk8_0];
+    for (int i = 0; i < n; ++i) {
+        requant[i] = std::clamp(nearest_int(x[i] / dh), qmin, qmax);
+        const double a = x[i] - dh * q[i], b = x[i] - dh * requant[i];
+        err_keep += w[i] * a * a;
+        err_new += w[i] * b * b;
+    }
+    if (err_new < err_keep) std::copy(requant, requant + n, q);
+    return d16;
+}
+
+// Per-value weights of a row for fit_weighted (llama.cpp's quantize_row_q4_0_impl).
+void value_weights(const float* x, const float* importance, std::size_t n, float* w) {
+    double sum_x2 = 0.0;
+    for (std::size_t i = 0; i < n; ++i) sum_x2 += static_cast<double>(x[i]) * x[i];
+    const float sigma2 = static_cast<float>(sum_x2 / static_cast<double>(n));
+    for (std::size_t i = 0; i < n; ++i) w[i] = importance[i] * std::sqrt(sigma2 + x[i] * x[i]);
+}
+
 }  // namespace
+
+std::uint16_t fit_symmetric_block(const float* x, const float* w, int n, int qmin, int qmax, int* q) {
+    // Candidate scales within about ±11 % of the plain one.
+    const bool wide = qmax - qmin > 32;
+    return fit_weighted(x, w, n, qmin, qmax, wide ? 1.0f : 0.1f, wide ? 12 : 9, q);
+}
+
+void quantize_row_q8_0_weighted(const float* x, const float* importance, BlockQ8_0* y, std::size_t n) {
+    std::vector<float> w(n);
+    value_weights(x, importance, n, w.data());
+    int q[kQk8_0];
+    for (std::size_t b = 0; b < n / kQk8_0; ++b) {
+        y[b].d = fit_weighted(x + b * kQk8_0, w.data() + b * kQk8_0, kQk8_0, -127, 127, 1.0f, 12, q);
+        for (int j = 0; j < kQk8_0; ++j) y[b].qs[j] = static_cast<std::int8_t>(q[j]);
+    }
+}
+
+void quantize_row_q4_0_weighted(const float* x, const float* importance, BlockQ4_0* y, std::size_t n) {
+    std::vector<float> w(n);
+    value_weights(x, importance, n, w.data());
+    int q[kQk4_0];
+    for (std::size_t b = 0; b < n / kQk4_0; ++b) {
+        y[b].d = fit_weighted(x + b * kQk4_0, w.data() + b * kQk4_0, kQk4_0, -8, 7, 0.1f, 9, q);
+        for (int j = 0; j < kQk4_0 / 2; ++j) {
+            y[b].qs[j] = static_cast<std::uint8_t>((q[j] + 8) | ((q[j + kQk4_0 / 2] + 8) << 4));
+        }
+    }
+}
+
+Status quantize_row_weighted(TensorType type, const float* x, const float* importance, std::size_t n,
+                             std::uint8_t* dst) {
+    if (importance == nullptr || (type != TensorType::kQ8_0 && type != TensorType::kQ4_0)) {
+        return quantize_row(type, x, n, dst);
+    }
+    const TensorTypeTraits& t = tensor_type_traits(type);
+    if (n % t.block_size != 0) {
+        return Status::invalid_argument(fmt::format("{} values do not fill {} blocks of {}", n, t.name, t.block_size));
+    }
+    if (type == TensorType::kQ8_0) {
+        quantize_row_q8_0_weighted(x, importance, reinterpret_cast<BlockQ8_0*>(dst), n);
+    } else {
+        quantize_row_q4_0_weighted(x, importance, reinterpret_cast<BlockQ4_0*>(dst), n);
+    }
+    return Status::ok();
+}
 
 void quantize_row_q8_0(const float* x, BlockQ8_0* y, std::size_t n) {
     for (std::size_t b = 0; b < n / kQk8_0; ++b, x += kQk8_0) {

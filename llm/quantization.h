@@ -28,6 +28,24 @@ void quantize_row_q8_k(const float* x, BlockQ8K* y, std::size_t n);
 // kInvalidArgument when n is not a multiple of the block size.
 Status quantize_row(TensorType type, const float* x, std::size_t n, std::uint8_t* dst);
 
+// Importance-weighted Q8_0 / Q4_0 (llama.cpp's imatrix quantization of Q4_0, applied to Q8_0 alike): per block
+// the quants q and scale d minimise Σ_j w_j (x_j − d·q_j)² with w_j = importance[j] · sqrt(σ² + x_j²), σ² the
+// mean square of the row: scales around the plain one (max / −8, max|x| / 127) are tried, d refitted by least
+// squares for each candidate's quants, and the best kept. importance[n] holds the mean squared activation of
+// each column (ImportanceMatrix); all-equal importance still gives a least-squares fit. The blocks are standard
+// (any Q8_0 / Q4_0 reader, llama.cpp included, reads them).
+void quantize_row_q8_0_weighted(const float* x, const float* importance, BlockQ8_0* y, std::size_t n);
+void quantize_row_q4_0_weighted(const float* x, const float* importance, BlockQ4_0* y, std::size_t n);
+
+// One block of the weighted fit above: x[n] ≈ d·q with q in [qmin, qmax] (Q4_0: −8, 7; Q8_0: −127, 127),
+// minimising Σ w_j (x_j − d·q_j)² over candidate scales. Returns d as f16 bits; q[n] receives the quants.
+std::uint16_t fit_symmetric_block(const float* x, const float* w, int n, int qmin, int qmax, int* q);
+
+// quantize_row() with per-column importance for Q8_0 and Q4_0; other types, or importance == nullptr, quantize
+// as quantize_row() does.
+Status quantize_row_weighted(TensorType type, const float* x, const float* importance, std::size_t n,
+                             std::uint8_t* dst);
+
 // True for F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K.
 bool can_dequantize(TensorType type);
 // REQUIRES: can_dequantize(type).

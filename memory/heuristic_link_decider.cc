@@ -125,14 +125,52 @@ struct Candidate {
 
 }  // namespace
 
+struct HeuristicLinkDecider::NoteFeatures {
+    std::optional<NoteSubject> subject;
+    std::optional<std::string> holder;
+    bool negated = false;
+    StemSet content;  // stems_of(content)
+    StemSet words;    // content stems and keyword stems
+};
+
+std::shared_ptr<const HeuristicLinkDecider::NoteFeatures> HeuristicLinkDecider::features(
+    const store::NoteRecord& note) {
+    std::string key = note.id;
+    key += '\n';
+    key += std::to_string(note.version);
+    key += '\n';
+    key += note.content;
+    for (const auto& k : note.keywords) {
+        key += '\n';
+        key += k;
+    }
+    {
+        std::lock_guard<std::mutex> lock(cache_mu_);
+        auto it = cache_.find(key);
+        if (it != cache_.end()) return it->second;
+    }
+    auto f = std::make_shared<NoteFeatures>();
+    f->subject = infer_subject(note.content);
+    f->holder = infer_holder(note.content);
+    f->negated = is_negated(note.content);
+    f->content = stems_of(note.content);
+    f->words = stems_of_all(note.keywords);
+    f->words.insert(f->content.begin(), f->content.end());
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    if (cache_.size() >= kMaxCachedNotes) cache_.clear();
+    cache_.emplace(std::move(key), f);
+    return f;
+}
+
 HeuristicLinkDecider::HeuristicLinkDecider(HeuristicLinkDeciderOptions options) : options_(std::move(options)) {}
 
 Result<LinkPlan> HeuristicLinkDecider::decide(const store::NoteRecord& new_note,
                                               const std::vector<NeighbourNote>& neighbours) {
-    const std::optional<NoteSubject> subject = infer_subject(new_note.content);
-    const std::optional<std::string> holder = infer_holder(new_note.content);
-    const bool negated = is_negated(new_note.content);
-    const StemSet content = stems_of(new_note.content);
+    const std::shared_ptr<const NoteFeatures> mine = features(new_note);
+    const std::optional<NoteSubject>& subject = mine->subject;
+    const std::optional<std::string>& holder = mine->holder;
+    const bool negated = mine->negated;
+    const StemSet& content = mine->content;
     const std::vector<KeywordStems> keywords = keyword_stems(new_note.keywords);
 
     std::vector<Candidate> candidates;
@@ -142,9 +180,9 @@ Result<LinkPlan> HeuristicLinkDecider::decide(const store::NoteRecord& new_note,
         if (nb.id.empty() || nb.id == new_note.id || !seen.insert(nb.id).second) continue;
         const double cosine = std::isfinite(neighbours[i].cosine) ? neighbours[i].cosine : 0.0;
 
-        const StemSet nb_content = stems_of(nb.content);
-        StemSet nb_words = stems_of_all(nb.keywords);
-        nb_words.insert(nb_content.begin(), nb_content.end());
+        const std::shared_ptr<const NoteFeatures> theirs = features(nb);
+        const StemSet& nb_content = theirs->content;
+        const StemSet& nb_words = theirs->words;
         std::vector<std::string> shared;
         for (const auto& k : keywords) {
             if (std::includes(nb_words.begin(), nb_words.end(), k.stems.begin(), k.stems.end())) {
@@ -158,7 +196,7 @@ Result<LinkPlan> HeuristicLinkDecider::decide(const store::NoteRecord& new_note,
         c.decision.neighbour_id = nb.id;
         c.shared = shared;
 
-        const std::optional<NoteSubject> nb_subject = subject ? infer_subject(nb.content) : std::nullopt;
+        const std::optional<NoteSubject>& nb_subject = theirs->subject;
         if (subject && nb_subject && subject->holder == nb_subject->holder &&
             subject->attribute == nb_subject->attribute) {
             if (subject->value != nb_subject->value) {
@@ -176,14 +214,14 @@ Result<LinkPlan> HeuristicLinkDecider::decide(const store::NoteRecord& new_note,
             continue;
         }
 
-        if (negated != is_negated(nb.content) && holder) {
+        if (negated != theirs->negated && holder) {
             std::vector<std::string> common;
             std::set_intersection(content.begin(), content.end(), nb_content.begin(), nb_content.end(),
                                   std::back_inserter(common));
             const std::size_t smaller = std::min(content.size(), nb_content.size());
             const double overlap = smaller == 0 ? 0.0 : static_cast<double>(common.size()) / smaller;
             if (static_cast<int>(common.size()) >= options_.contradiction_min_shared &&
-                overlap >= options_.contradiction_min_overlap && infer_holder(nb.content) == holder) {
+                overlap >= options_.contradiction_min_overlap && theirs->holder == holder) {
                 c.decision.relation = "contradicts";
                 c.decision.weight = 1.0;
                 c.decision.reason =
@@ -219,6 +257,7 @@ Result<LinkPlan> HeuristicLinkDecider::decide(const store::NoteRecord& new_note,
     for (const Candidate& c : candidates) {
         plan.links.push_back(c.decision);
         if (c.decision.relation != "related" && c.decision.relation != "supports") continue;
+        if (static_cast<int>(plan.rewrites.size()) >= options_.max_rewrites) continue;
         const bool strong_overlap = c.cosine >= options_.evolution_cosine ||
                                     static_cast<int>(c.shared.size()) >= options_.evolution_min_shared_keywords;
         if (!strong_overlap) continue;

@@ -1,5 +1,9 @@
 #pragma once
 
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
 #include <string>
 #include <vector>
 
@@ -25,12 +29,15 @@ struct HeuristicLinkDeciderOptions {
     double contradiction_min_overlap = 0.6;
     int contradiction_min_shared = 2;
     // Memory evolution (A-MEM) runs for "related" and "supports" links with strong overlap:
-    // cosine >= evolution_cosine or >= evolution_min_shared_keywords shared keywords.
-    double evolution_cosine = 0.75;
-    int evolution_min_shared_keywords = 2;
+    // cosine >= evolution_cosine or >= evolution_min_shared_keywords shared keywords; at most max_rewrites
+    // neighbours (the best) per new note. Every rewrite is a new version of the neighbour: with looser settings
+    // chatty conversations rewrite about two neighbours per note, and tags converge to the same few everywhere.
+    double evolution_cosine = 0.9;
+    int evolution_min_shared_keywords = 3;
+    int max_rewrites = 1;
     // At most this many links per new note. "updates" and "contradicts" links are kept first, then the others in
     // neighbour order (best first).
-    int max_links = 5;
+    int max_links = 3;
     // A neighbour's tags never grow past this many through evolution.
     int max_tags = 5;
 };
@@ -60,8 +67,18 @@ class HeuristicLinkDecider final : public LinkDecider {
 
     const HeuristicLinkDeciderOptions& options() const { return options_; }
 
+    // What decide() reads from a note's text, computed once per note state and cached.
+    struct NoteFeatures;
+
   private:
+    std::shared_ptr<const NoteFeatures> features(const store::NoteRecord& note);
+
     HeuristicLinkDeciderOptions options_;
+    // Features by (id, version, content): a note is a neighbour of many later notes. Cleared when it reaches
+    // kMaxCachedNotes entries. Guarded by cache_mu_ (decide() may run on several threads).
+    static constexpr std::size_t kMaxCachedNotes = 50000;
+    std::mutex cache_mu_;
+    std::unordered_map<std::string, std::shared_ptr<const NoteFeatures>> cache_;
 };
 
 }  // namespace kasten::memory

@@ -970,7 +970,7 @@ class BatchBuilder {
         const bool imperative = s.has(0, kImperative);
         if (imperative && f.proper == 0 && f.numbers == 0) return;
         std::vector<DateMention> dates = dates_of(s, conv_time);
-        if (f.proper == 0 && f.numbers == 0 && dates.empty() && f.rare < 2) return;
+        if (f.proper == 0 && f.numbers == 0 && dates.empty()) return;
         Candidate c;
         c.user = false;
         c.salience = 1.0 * std::min(f.proper, 3) + 0.8 * std::min(f.numbers, 2) + (dates.empty() ? 0 : 0.8) +

@@ -18,10 +18,11 @@ namespace kasten::memory {
 //   first-person clauses are kept; a question that only carries a first-person specific detail ("What should I pack
 //   for my trip to Paris next week?") becomes "User asked: …". Declarative user sentences without a first-person
 //   word are kept when they are specific (a proper noun, number or date) and have three content words.
-// - assistant turns: declarative sentences that are specific to the conversation — a proper noun, a number, a date,
-//   or two words rare in the cube (document frequency at most max(1, 2% of documents), cubes of 10+ documents) —
-//   minus pleasantries, hedges, list headers ending in ':' and generic imperative advice; the best
-//   `max_assistant_notes_per_turn` by salience per turn, in text order.
+// - assistant turns: declarative sentences that are specific to the conversation — a proper noun, a number or a
+//   date (general statements, even in rare words, are advice, not facts of this user's conversation) — minus
+//   pleasantries, hedges, list headers ending in ':' and generic imperative advice; the best
+//   `max_assistant_notes_per_turn` by salience (proper nouns, numbers, dates, words rare in the cube: document
+//   frequency at most max(1, 2% of documents) in cubes of 10+ documents) per turn, in text order.
 // - system and tool turns give no notes.
 // Each candidate gets: relative dates resolved against its turn's conv_time (RelativeDateResolver) and annotated in
 // the content ("last month (2023-05)"); kind (profile > preference > plan > event > fact, from cue words and
@@ -43,7 +44,7 @@ class HeuristicNoteBuilder final : public NoteBuilder {
     struct Options {
         std::size_t max_note_chars = 300;
         std::size_t max_user_notes_per_turn = 12;
-        std::size_t max_assistant_notes_per_turn = 5;
+        std::size_t max_assistant_notes_per_turn = 3;
         std::size_t max_keywords = 8;
         std::size_t max_tags = 5;
         std::size_t context_terms = 3;

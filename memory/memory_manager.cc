@@ -548,22 +548,30 @@ struct MemoryManager::Impl {
             filter.cube_id = note.cube_id;
             filter.type = UnitType::kNote;
             KASTEN_ASSIGN_OR_RETURN(auto fused, m.candidates(note.content, &note.embedding, filter,
-                                                             Retriever::kHybrid, std::max(50, 4 * k)));
+                                                             Retriever::kVector, k + 1));
             std::lock_guard<std::mutex> lock(m.mu);
             std::vector<NeighbourNote> out;
             for (const auto& f : fused) {
                 if (static_cast<int>(out.size()) >= k) break;
-                auto n = m.notes->get(note.cube_id, f.id);
-                if (!n || n->status != store::NoteStatus::kActive || n->id == note.id) continue;
+                // The same notes are neighbours of many notes of a job: read each once per job.
+                auto cached = read.find(f.id);
+                if (cached == read.end()) {
+                    auto n = m.notes->get(note.cube_id, f.id);
+                    if (!n) continue;
+                    cached = read.emplace(f.id, std::move(n).value()).first;
+                }
+                const store::NoteRecord& n = cached->second;
+                if (n.status != store::NoteStatus::kActive || n.id == note.id) continue;
                 NeighbourNote nb;
-                nb.cosine = retrieval::cosine_similarity(note.embedding, n->embedding);
+                nb.cosine = retrieval::cosine_similarity(note.embedding, n.embedding);
                 nb.score = f.score;
-                nb.note = std::move(n).value();
+                nb.note = n;
                 out.push_back(std::move(nb));
             }
             return out;
         }
         Impl& m;
+        std::unordered_map<std::string, store::NoteRecord> read;  // notes read during this job
     };
 
     // Adds the new turns to the session's queued note job, or queues one. REQUIRES mu and an open transaction.

@@ -29,7 +29,7 @@ struct WeaveOptions {
     // near-duplicate and dropped (exact duplicates are caught first by content hash).
     double duplicate_cosine = 0.95;
     // Candidates handed to the link decider.
-    int neighbours = 8;
+    int neighbours = 6;
     std::string actor = "scheduler";
 };
 

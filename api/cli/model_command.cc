@@ -91,6 +91,13 @@ void print_report(const std::string& out, llm::TensorType type, const llm::Conve
         "wrote {} ({}): {} tensors, {} quantized, {} stored as F16 (width not a multiple of the block), {} kept; "
         "{} bytes of tensor data read, {} written\n",
         out, llm::tensor_type_name(type), r.tensors, r.quantized, r.fell_back, r.kept, r.bytes_in, r.bytes_out);
+    if (r.calibration_tokens > 0) std::cout << fmt::format("calibrated on {} tokens", r.calibration_tokens);
+    if (r.predicted_kl > 0.0) {
+        std::cout << fmt::format("; {} matrices stored one type up by the mixed-precision rule (predicted KL {:.4f} "
+                                 "nats/token)",
+                                 r.promoted, r.predicted_kl);
+    }
+    if (r.calibration_tokens > 0) std::cout << "\n";
 }
 
 int run_convert(const ParsedArgs& args) {
@@ -104,6 +111,12 @@ int run_convert(const ParsedArgs& args) {
     if (gguf && !args.has("type")) return usage_error(name, "--type is required with --gguf");
     if (llama2c && !args.has("tokenizer")) return usage_error(name, "--tokenizer FILE is required with --llama2c");
     if (gguf && args.has("tokenizer")) return usage_error(name, "--tokenizer only goes with --llama2c");
+    for (const char* flag : {"calibration-text", "no-calibration", "pure"}) {
+        if (llama2c && args.has(flag)) return usage_error(name, fmt::format("--{} only goes with --gguf", flag));
+    }
+    if (args.has("calibration-text") && args.has("no-calibration")) {
+        return usage_error(name, "give at most one of --calibration-text and --no-calibration");
+    }
     llm::TensorType type = llm::TensorType::kF32;
     if (auto t = args.get("type")) {
         Result<llm::TensorType> parsed = llm::tensor_type_from_name(*t);
@@ -123,7 +136,20 @@ int run_convert(const ParsedArgs& args) {
         if (Status st = require_file("tokenizer", tokenizer); !st.is_ok()) return failure(name, st);
         report = llm::convert_llama2c_to_gguf(input, tokenizer, *out, type);
     } else {
-        report = llm::requantize_gguf(input, *out, type);
+        llm::RequantizeOptions options;
+        options.calibrate = !args.has("no-calibration");
+        options.mixed_precision = !args.has("pure");
+        if (auto text_path = args.get("calibration-text")) {
+            if (Status st = require_file("calibration-text", *text_path); !st.is_ok()) return failure(name, st);
+            std::ifstream text(*text_path, std::ios::binary);
+            std::ostringstream buffer;
+            buffer << text.rdbuf();
+            if (!text.good() && !text.eof()) {
+                return failure(name, Status::io_error("cannot read --calibration-text " + *text_path));
+            }
+            options.calibration_text = buffer.str();
+        }
+        report = llm::requantize_gguf(input, *out, type, options);
     }
     if (!report.is_ok()) return failure(name, report.status());
     print_report(*out, type, report.value());
@@ -227,16 +253,28 @@ std::vector<Command> model_commands() {
             "With --llama2c, writes the checkpoint and its tokenizer.bin as a GGUF llama model (default type f32,\n"
             "which keeps the weights bit for bit). With --gguf, rewrites the 2-D weight matrices in --type; norms and\n"
             "biases are kept, and a matrix whose width does not fill the type's blocks is stored as F16.\n"
-            "Types: f32, f16, q8_0, q4_0, q4_k, q6_k.";
+            "Types: f32, f16, q8_0, q4_0, q4_k, q6_k.\n"
+            "\n"
+            "q8_0 and q4_0 are calibrated when kasten can run the model: it writes 4096 tokens of its own text (or\n"
+            "reads --calibration-text) and, for small models, quantizes every matrix by GPTQ against the inputs of the\n"
+            "already quantized layers, then stores the matrices whose error hurts the output most per byte one type\n"
+            "up (q4_0: Q8_0, q8_0: F16) until the predicted KL divergence is at most 0.01 (q4_0) / 0.0003 (q8_0)\n"
+            "nats per token; large models get llama.cpp-style importance-weighted scales. The blocks stay standard\n"
+            "(llama.cpp reads them). --pure keeps every matrix in the chosen type (the classifier of q4_0 files\n"
+            "stays Q8_0/Q6_K); --no-calibration rounds to nearest as llama.cpp does without an imatrix.";
         c.examples =
             "  kasten model convert --llama2c stories260K.bin --tokenizer tok512.bin --out stories260K.gguf\n"
-            "  kasten model convert --gguf stories260K.gguf --out stories260K-q8_0.gguf --type q8_0\n";
+            "  kasten model convert --gguf stories260K.gguf --out stories260K-q8_0.gguf --type q8_0\n"
+            "  kasten model convert --gguf stories260K.gguf --out stories260K-q4_0.gguf --type q4_0 --pure\n";
         c.flags = {
             {"llama2c", "CKPT", "llama2.c checkpoint to convert"},
             {"tokenizer", "TOK", "llama2.c tokenizer.bin (with --llama2c)"},
             {"gguf", "IN", "GGUF model to requantize"},
             {"out", "FILE", "the GGUF file to write"},
             {"type", "T", "weight type: f32 | f16 | q8_0 | q4_0 | q4_k | q6_k (default f32 for --llama2c)"},
+            {"calibration-text", "FILE", "calibrate q8_0/q4_0 on this UTF-8 text instead of the model's own (--gguf)"},
+            {"no-calibration", "", "plain round-to-nearest q8_0/q4_0, no calibration (--gguf)"},
+            {"pure", "", "no mixed precision: every matrix in --type (--gguf)"},
         };
         c.run = run_convert;
         out.push_back(std::move(c));

@@ -182,12 +182,26 @@ TEST(HeuristicLinkDeciderTest, AtMostMaxLinksKeepingUpdatesFirst) {
     EXPECT_EQ(plan.links.back().neighbour_id, "n_home");
 }
 
+TEST(HeuristicLinkDeciderTest, EvolutionNeedsStrongOverlapAndRewritesOneNeighbourPerNote) {
+    const auto a = note("n_a", "I went hiking in the Rockies with my dog", {"hiking", "rockies", "dog"}, {"travel"}, "");
+    const auto b = note("n_b", "Hiking with my dog is my favourite weekend thing", {"hiking", "dog"}, {"hobby"}, "");
+    const auto new_note =
+        note("n_new", "I love hiking with my dog", {"hiking", "dog"}, {"hobbies", "pets"}, "weekend plans");
+    const LinkPlan weak = decide(new_note, {neighbour(a, 0.85)});
+    ASSERT_EQ(weak.links.size(), 1u) << "linked";
+    EXPECT_TRUE(weak.rewrites.empty()) << "but cosine 0.85 with 2 shared keywords does not rewrite";
+    const LinkPlan strong = decide(new_note, {neighbour(a, 0.95), neighbour(b, 0.93)});
+    EXPECT_EQ(strong.links.size(), 2u);
+    ASSERT_EQ(strong.rewrites.size(), 1u);
+    EXPECT_EQ(strong.rewrites[0].neighbour_id, "n_a") << "the best neighbour only";
+}
+
 TEST(HeuristicLinkDeciderTest, EvolutionAddsTagsAndContextCapped) {
     const auto old_note = note("n_old", "I went hiking in the Rockies with my dog", {"hiking", "rockies", "dog"},
                                {"travel", "outdoors", "trips", "mountains"}, "");
     const auto new_note =
         note("n_new", "I love hiking with my dog", {"hiking", "dog"}, {"hobbies", "pets", "travel"}, "weekend plans");
-    const LinkPlan plan = decide(new_note, {neighbour(old_note, 0.88)});
+    const LinkPlan plan = decide(new_note, {neighbour(old_note, 0.92)});
     ASSERT_EQ(plan.links.size(), 1u);
     const NeighbourRewrite* r = rewrite_of(plan, "n_old");
     ASSERT_NE(r, nullptr);

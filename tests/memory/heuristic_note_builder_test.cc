@@ -163,7 +163,8 @@ TEST(HeuristicNoteBuilderTest, AssistantNotesPerTurnAreCapped) {
     answer += "- Bring a reusable cup.\n";
     const NoteBatch batch = batch_of({{"assistant", answer}});
     const auto drafts = build(batch, stats);
-    ASSERT_EQ(drafts.size(), 5u);
+    ASSERT_EQ(drafts.size(), HeuristicNoteBuilder::Options{}.max_assistant_notes_per_turn);
+    ASSERT_EQ(drafts.size(), 3u);
     // The most salient (with two more proper nouns) win, kept in text order.
     EXPECT_NE(drafts[0].content.find("Blue Bottle"), std::string::npos);
     EXPECT_NE(drafts[1].content.find("Stumptown"), std::string::npos);
@@ -260,8 +261,8 @@ TEST(HeuristicNoteBuilderTest, KeywordsPreferCorpusRareWords) {
     EXPECT_TRUE(has(drafts[0].tags, "pets"));
 }
 
-TEST(HeuristicNoteBuilderTest, AssistantSentencesWithRareTermsCountAsSpecific) {
-    // No proper noun or number: kept only when the cube rarely mentions its words.
+TEST(HeuristicNoteBuilderTest, AssistantGeneralStatementsAreNotNotesEvenInRareWords) {
+    // No proper noun, number or date: general advice, not a fact of this conversation, however rare its words.
     const NoteBatch batch =
         batch_of({{"assistant", "Sourdough starters need regular feeding with flour and water to stay active."}});
     FakeStats common(1000);
@@ -270,7 +271,11 @@ TEST(HeuristicNoteBuilderTest, AssistantSentencesWithRareTermsCountAsSpecific) {
     FakeStats rare(1000);
     rare.default_df_ = 400;
     rare.set("sourdough", 1).set("starters", 2);
-    EXPECT_EQ(build(batch, rare).size(), 1u);
+    EXPECT_TRUE(build(batch, rare).empty());
+    // Naming something specific makes it one.
+    const NoteBatch named =
+        batch_of({{"assistant", "The Tartine bakery in San Francisco feeds its sourdough starter twice a day."}});
+    EXPECT_EQ(build(named, common).size(), 1u);
 }
 
 TEST(HeuristicNoteBuilderTest, ContextNamesTheSessionsMainTerms) {
