@@ -5,6 +5,8 @@
 #include <numeric>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "common/timestamp.h"
 
 namespace kasten::eval {
@@ -109,7 +111,17 @@ Result<std::unique_ptr<KastenHaystack>> KastenHaystack::ingest(const LongMemEval
             "building notes for question '" + question.question_id + "'"));
         haystack->notes_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         auto cube = haystack->manager_->get_cube(kCubeId);  // absent for an empty haystack
-        if (cube) haystack->notes_built_ = cube->notes;
+        if (cube) {
+            haystack->notes_built_ = cube->notes;
+            // Construction alone (the builder), from each job's result.
+            KASTEN_ASSIGN_OR_RETURN(auto jobs, haystack->manager_->list_jobs(kCubeId, -1, 0));
+            for (const auto& job : jobs) {
+                const auto result = nlohmann::json::parse(job.result_json, nullptr, /*allow_exceptions=*/false);
+                if (result.is_object() && result.contains("build_ms") && result["build_ms"].is_number()) {
+                    haystack->notes_construction_seconds_ += result["build_ms"].get<double>() / 1000.0;
+                }
+            }
+        }
     }
     return haystack;
 }

@@ -43,7 +43,10 @@ class KastenHaystack {
     [[nodiscard]] Result<KastenRanking> rank(const KastenRetrieverSpec& retriever, const std::string& query,
                                              const OfficialCorpus& corpus);
 
+    // Building the notes: the whole note jobs (construction, deduplication, embedding, linking, storage, indexing),
+    // and construction alone (the note builder's share of it).
     double notes_seconds() const { return notes_seconds_; }
+    double notes_construction_seconds() const { return notes_construction_seconds_; }
     std::int64_t notes_built() const { return notes_built_; }
 
     // The MemoryManager session id used for an official id: characters outside [A-Za-z0-9._:-] become '_', cut to
@@ -60,6 +63,7 @@ class KastenHaystack {
     std::unique_ptr<memory::MemoryManager> manager_;
     std::optional<TimeMs> query_time_;  // the question date: relative dates in the question resolve against it
     double notes_seconds_ = 0;
+    double notes_construction_seconds_ = 0;
     std::int64_t notes_built_ = 0;
     std::unordered_map<std::string, int> session_index_;           // kasten session id -> haystack position
     std::unordered_map<std::string, TurnPosition> turn_position_;  // kasten turn id -> position

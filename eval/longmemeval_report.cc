@@ -192,17 +192,19 @@ std::string LongMemEvalReport::metrics_json() const {
     timing["threads"] = run_.options.threads;
     timing["questions_per_second"] =
         run_.wall_seconds > 0 ? static_cast<double>(run_.questions.size()) / run_.wall_seconds : 0.0;
-    double ingest = 0, notes = 0;
+    double ingest = 0, notes = 0, construction = 0;
     std::int64_t notes_built = 0;
     std::map<std::string, double> per_retriever;
     for (const auto& q : run_.questions) {
         ingest += q.ingest_seconds;
         notes += q.notes_seconds;
+        construction += q.notes_construction_seconds;
         notes_built += q.notes_built;
         for (const auto& r : q.retrievers) per_retriever[r.retriever] += r.seconds;
     }
     timing["kasten_ingest_seconds"] = ingest;
     timing["note_building_seconds"] = notes;
+    timing["note_construction_seconds"] = construction;
     timing["notes_built"] = notes_built;
     if (run_.options.notes.builder) timing["note_builder"] = run_.options.notes.builder->id();
     ordered_json rs = ordered_json::object();
@@ -297,19 +299,22 @@ std::string LongMemEvalReport::markdown() const {
                       run_.wall_seconds > 0 ? static_cast<double>(run_.questions.size()) / run_.wall_seconds : 0.0,
                       o.threads, run_.prescan_seconds);
     {
-        double ingest = 0, notes = 0, ranking = 0;
+        double ingest = 0, notes = 0, construction = 0, ranking = 0;
         std::int64_t built = 0;
         for (const auto& q : run_.questions) {
             ingest += q.ingest_seconds;
             notes += q.notes_seconds;
+            construction += q.notes_construction_seconds;
             built += q.notes_built;
             for (const auto& r : q.retrievers) ranking += r.seconds;
         }
         md += fmt::format("- worker time summed over questions: kasten ingest {:.2f} s, ranking {:.2f} s", ingest,
                           ranking);
         if (o.notes.builder) {
-            md += fmt::format(", note building {:.2f} s ({} notes, builder {})", notes, built,
-                              o.notes.builder->id());
+            md += fmt::format(
+                ", note jobs {:.2f} s ({} notes, builder {}; construction {:.2f} s, the rest deduplication, "
+                "embedding, linking, storage and indexing)",
+                notes, built, o.notes.builder->id(), construction);
         }
         md += "\n\n";
     }

@@ -163,6 +163,7 @@ Result<QuestionResult> evaluate_longmemeval_question(const LongMemEvalQuestion& 
                 KASTEN_ASSIGN_OR_RETURN(haystack, KastenHaystack::ingest(question, options.embedder,
                                                                          with_notes ? options.notes : NoteBuilding{}));
                 result.notes_seconds = haystack->notes_seconds();
+                result.notes_construction_seconds = haystack->notes_construction_seconds();
                 result.notes_built = haystack->notes_built();
                 result.ingest_seconds = seconds_since(t0) - result.notes_seconds;
             }

@@ -54,7 +54,8 @@ struct QuestionResult {
     std::vector<std::string> gold_ids;
     std::vector<RetrieverResult> retrievers;  // in the order of LongMemEvalOptions::retrievers
     double ingest_seconds = 0;                // building the question's kasten cube (0 when only bm25 ran)
-    double notes_seconds = 0;                 // building its notes (0 unless a "+notes" retriever ran)
+    double notes_seconds = 0;                 // building its notes (0 unless a "+notes" retriever ran): whole jobs
+    double notes_construction_seconds = 0;    // of which the note builder (construction alone)
     std::int64_t notes_built = 0;
     std::optional<LongMemEvalQaResult> qa;    // set by the QA stage (longmemeval_qa_stage.h) when a reader ran
 };

@@ -40,12 +40,6 @@ StemSet stems_of(std::string_view text) {
     return out;
 }
 
-StemSet stems_of_all(const std::vector<std::string>& texts) {
-    StemSet out;
-    for (const auto& t : texts) out.merge(stems_of(t));
-    return out;
-}
-
 std::vector<std::string> lower_words(std::string_view text) {
     std::vector<std::string> words;
     std::string cur;
@@ -129,8 +123,9 @@ struct HeuristicLinkDecider::NoteFeatures {
     std::optional<NoteSubject> subject;
     std::optional<std::string> holder;
     bool negated = false;
-    StemSet content;  // stems_of(content)
-    StemSet words;    // content stems and keyword stems
+    StemSet content;                     // stems_of(content)
+    StemSet words;                       // content stems and keyword stems
+    std::vector<KeywordStems> keywords;  // each distinct keyword with its stems
 };
 
 std::shared_ptr<const HeuristicLinkDecider::NoteFeatures> HeuristicLinkDecider::features(
@@ -154,7 +149,8 @@ std::shared_ptr<const HeuristicLinkDecider::NoteFeatures> HeuristicLinkDecider::
     f->holder = infer_holder(note.content);
     f->negated = is_negated(note.content);
     f->content = stems_of(note.content);
-    f->words = stems_of_all(note.keywords);
+    f->keywords = keyword_stems(note.keywords);
+    for (const auto& k : f->keywords) f->words.insert(k.stems.begin(), k.stems.end());
     f->words.insert(f->content.begin(), f->content.end());
     std::lock_guard<std::mutex> lock(cache_mu_);
     if (cache_.size() >= kMaxCachedNotes) cache_.clear();
@@ -171,7 +167,7 @@ Result<LinkPlan> HeuristicLinkDecider::decide(const store::NoteRecord& new_note,
     const std::optional<std::string>& holder = mine->holder;
     const bool negated = mine->negated;
     const StemSet& content = mine->content;
-    const std::vector<KeywordStems> keywords = keyword_stems(new_note.keywords);
+    const std::vector<KeywordStems>& keywords = mine->keywords;
 
     std::vector<Candidate> candidates;
     std::unordered_set<std::string> seen;

@@ -1,6 +1,7 @@
 #include "memory/note_weaver.h"
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -59,7 +60,9 @@ NoteWeaver::NoteWeaver(NoteBuilder& builder, LinkDecider& decider, const llm::Em
 Result<WeavePlan> NoteWeaver::weave(const NoteBatch& batch, const TermStatistics& stats,
                                     NoteNeighbourhood& neighbourhood, TimeMs now) {
     WeavePlan plan;
+    const auto build_start = std::chrono::steady_clock::now();
     KASTEN_ASSIGN_OR_RETURN(std::vector<NoteDraft> drafts, builder_.build(batch, stats));
+    plan.build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - build_start).count();
     plan.drafts = static_cast<int>(drafts.size());
 
     std::unordered_map<std::string, TimeMs> turn_time;

@@ -52,6 +52,7 @@ struct WeavePlan {
     int drafts = 0;
     int exact_duplicates = 0;
     int near_duplicates = 0;
+    double build_seconds = 0;  // in NoteBuilder::build (construction alone; the rest is dedupe, linking, embedding)
 };
 
 // Turns a batch of turns into a plan of new notes, links and neighbour changes: build drafts (NoteBuilder),
