@@ -444,10 +444,26 @@ struct MemoryManager::Impl {
         std::unordered_map<std::string, size_t> seen;
         for (const auto& f : fused) {
             auto n = notes->get(req.cube_id, f.id);
-            if (!n || !note_visible(*n, req.as_of)) continue;
-            const double factor = ranking_factor(n->strength, n->last_access, now);
+            if (!n) continue;
+            if (!note_visible(*n, req.as_of)) {
+                // A current search that matches an outdated fact answers with the fact that replaced it ("where do
+                // I live" matches "I live in Boston", superseded by "I moved to Denver").
+                if (req.as_of || n->status != store::NoteStatus::kSuperseded) continue;
+                for (int hops = 0; hops < 8 && n && n->status == store::NoteStatus::kSuperseded &&
+                                   !n->superseded_by.empty();
+                     ++hops) {
+                    n = notes->get(req.cube_id, n->superseded_by);
+                }
+                if (!n || !note_visible(*n, req.as_of)) continue;
+            }
+            const double score = f.score * ranking_factor(n->strength, n->last_access, now);
+            auto it = seen.find(n->id);
+            if (it != seen.end()) {
+                found[it->second].score = std::max(found[it->second].score, score);
+                continue;
+            }
             seen[n->id] = found.size();
-            found.push_back({std::move(n).value(), f.score * factor, f.lexical_rank, f.vector_rank});
+            found.push_back({std::move(n).value(), score, f.lexical_rank, f.vector_rank});
         }
         auto by_score = [](const Scored& a, const Scored& b) { return a.score > b.score; };
         std::stable_sort(found.begin(), found.end(), by_score);
@@ -1699,18 +1715,14 @@ ManagerStats MemoryManager::stats() const {
     ManagerStats s;
     s.turns_added = m.turns_added.load();
     s.searches = m.searches.load();
+    s.note_jobs_done = m.jobs_done.load();
+    s.notes_built = m.notes_built.load();
+    auto lexical_units = m.lexical->total_documents();
+    if (lexical_units) s.lexical_units = static_cast<std::int64_t>(*lexical_units);
+    s.vector_units = static_cast<std::int64_t>(m.vectors->total_size());
     std::lock_guard<std::mutex> lock(m.mu);
-    auto cubes = m.cubes->list();
-    if (cubes) {
-        s.cubes = static_cast<std::int64_t>(cubes->size());
-        for (const auto& c : *cubes) {
-            for (auto t : {UnitType::kTurn, UnitType::kSession, UnitType::kNote}) {
-                auto n = m.lexical->count(c.id, t);
-                if (n) s.lexical_units += static_cast<std::int64_t>(*n);
-                s.vector_units += static_cast<std::int64_t>(m.vectors->size(c.id, t));
-            }
-        }
-    }
+    auto cubes = m.cubes->count();
+    if (cubes) s.cubes = *cubes;
     return s;
 }
 

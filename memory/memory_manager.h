@@ -203,8 +203,10 @@ struct ManagerStats {
     std::int64_t cubes = 0;
     std::int64_t turns_added = 0;    // since open
     std::int64_t searches = 0;       // since open
-    std::int64_t lexical_units = 0;  // units in the lexical index (approximate, all cubes)
+    std::int64_t lexical_units = 0;  // units in the lexical index (all cubes)
     std::int64_t vector_units = 0;
+    std::int64_t note_jobs_done = 0;  // since open
+    std::int64_t notes_built = 0;     // since open, by note jobs
 };
 
 using ProgressFn = std::function<void(std::int64_t done, std::int64_t total)>;

@@ -217,6 +217,13 @@ std::uint64_t FlatVectorIndex::size(const std::string& cube_id, UnitType type) c
     return p == nullptr ? 0 : p->rows();
 }
 
+std::uint64_t FlatVectorIndex::total_size() const {
+    std::shared_lock lock(mu_);
+    std::uint64_t n = 0;
+    for (const auto& [key, p] : partitions_) n += p ? p->rows() : 0;
+    return n;
+}
+
 std::vector<std::string> FlatVectorIndex::ids(const std::string& cube_id, UnitType type) const {
     std::shared_lock lock(mu_);
     const Partition* p = find(cube_id, type);

@@ -28,6 +28,8 @@ class FlatVectorIndex final : public VectorIndex {
     [[nodiscard]] Result<std::vector<ScoredId>> search(std::span<const float> query, const SearchFilter& filter,
                                                        int k) const override;
     std::uint64_t size(const std::string& cube_id, UnitType type) const override;
+    // Vectors of all cubes and types. O(partitions).
+    std::uint64_t total_size() const;
     std::vector<std::string> ids(const std::string& cube_id, UnitType type) const override;
 
   private:

@@ -505,6 +505,17 @@ Xapian::Query cube_type_query(const std::string& cube_id, UnitType type) {
 
 }  // namespace
 
+Result<std::uint64_t> LexicalIndex::total_documents() const {
+    std::lock_guard lock(impl_->mu);
+    try {
+        return static_cast<std::uint64_t>(impl_->db.get_doccount());
+    } catch (const Xapian::Error& e) {
+        return from_xapian(e, "lexical index: document count");
+    } catch (const std::exception& e) {
+        return from_std(e, "lexical index: document count");
+    }
+}
+
 Result<std::uint64_t> LexicalIndex::count(const std::string& cube_id, UnitType type) const {
     std::lock_guard lock(impl_->mu);
     try {

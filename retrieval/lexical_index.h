@@ -81,6 +81,8 @@ class LexicalIndex {
     // The value of `key`, "" when unset (Xapian does not distinguish an empty value from an unset key).
     [[nodiscard]] Result<std::string> metadata(const std::string& key) const;
 
+    // Number of documents of all cubes and types, exact and O(1).
+    [[nodiscard]] Result<std::uint64_t> total_documents() const;
     // Number of documents of one cube and type, exact.
     [[nodiscard]] Result<std::uint64_t> count(const std::string& cube_id, UnitType type) const;
     // Ids of all documents of one cube and type, sorted ascending (consistency checks; O(n)).

@@ -62,6 +62,13 @@ Result<CubeRecord> CubeStore::get(const std::string& cube_id) {
     return c;
 }
 
+Result<std::int64_t> CubeStore::count() {
+    KASTEN_ASSIGN_OR_RETURN(CachedStatement s, db_.prepare("SELECT COUNT(*) FROM cubes"));
+    KASTEN_ASSIGN_OR_RETURN(bool row, s->step());
+    if (!row) return Status::internal("COUNT returned no row");
+    return s->column_int64(0);
+}
+
 Result<std::vector<CubeRecord>> CubeStore::list() {
     KASTEN_ASSIGN_OR_RETURN(CachedStatement s, db_.prepare("SELECT " KASTEN_CUBE_COLUMNS " FROM cubes ORDER BY id"));
     std::vector<CubeRecord> out;

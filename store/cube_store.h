@@ -32,6 +32,8 @@ class CubeStore {
     Result<CubeRecord> get(const std::string& cube_id);
     // All cubes, by id.
     Result<std::vector<CubeRecord>> list();
+    // How many cubes there are.
+    Result<std::int64_t> count();
     // kNotFound when absent.
     Status set_embedder(const std::string& cube_id, const std::string& embedder_id);
     // Deletes the cube and every row of it in every table (sessions, turns, notes, note_versions, links, events,

@@ -69,6 +69,12 @@ std::string HttpMetrics::render(const memory::ManagerStats& stats, const std::st
     out += "# HELP kasten_searches_total Searches run since the server started.\n";
     out += "# TYPE kasten_searches_total counter\n";
     out += fmt::format("kasten_searches_total {}\n", stats.searches);
+    out += "# HELP kasten_note_jobs_done_total Note jobs completed since the server started.\n";
+    out += "# TYPE kasten_note_jobs_done_total counter\n";
+    out += fmt::format("kasten_note_jobs_done_total {}\n", stats.note_jobs_done);
+    out += "# HELP kasten_notes_built_total Notes built by note jobs since the server started.\n";
+    out += "# TYPE kasten_notes_built_total counter\n";
+    out += fmt::format("kasten_notes_built_total {}\n", stats.notes_built);
     out += "# HELP kasten_index_units Units (turns, sessions, notes) held by each index, all cubes.\n";
     out += "# TYPE kasten_index_units gauge\n";
     out += fmt::format("kasten_index_units{{index=\"lexical\"}} {}\n", stats.lexical_units);

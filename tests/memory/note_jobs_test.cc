@@ -166,6 +166,8 @@ TEST_F(NoteJobsTest, AddsToASessionJoinItsQueuedJob) {
     EXPECT_NE(a.job_id, c.job_id);
     EXPECT_EQ(mm->run_jobs().value(), 2);
     EXPECT_EQ(builder_->calls, 2);
+    EXPECT_EQ(mm->stats().note_jobs_done, 2);
+    EXPECT_EQ(mm->stats().notes_built, 3);
     EXPECT_EQ(mm->list_notes("u", std::nullopt, 10, 0)->size(), 3u);
     // Once its job ran, a session gets a new job.
     auto d = say(*mm, "s1", "I bought a new bow", clock_.now_ms());

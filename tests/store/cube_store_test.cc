@@ -81,6 +81,7 @@ TEST_F(CubeStoreTest, CreateGetListRoundTrip) {
     ASSERT_EQ(all->size(), 2u);
     EXPECT_EQ((*all)[0].id, "a.1:x_y");
     EXPECT_EQ((*all)[1].id, "b-2");
+    EXPECT_EQ(*cubes.count(), 2);
     EXPECT_EQ(cubes.get("nope").status().code(), StatusCode::kNotFound);
 }
 
