@@ -53,8 +53,8 @@ struct PreparedCase {
 
 Status validate(const ConvoMemOptions& o) {
     if (o.data_path.empty()) return Status::invalid_argument("no data given");
-    KASTEN_RETURN_IF_ERROR(check_dialogue_retrievers(o.retrievers, o.embedder != nullptr,
-                                                     o.notes.builder && o.notes.decider));
+    KASTEN_RETURN_IF_ERROR(
+        check_dialogue_retrievers(o.retrievers, o.embedder != nullptr, o.notes.builder && o.notes.decider));
     if (o.threads < 1) return Status::invalid_argument("threads must be at least 1");
     if (o.limit < 0) return Status::invalid_argument("limit must not be negative");
     if (o.reader) {

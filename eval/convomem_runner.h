@@ -9,9 +9,9 @@
 #include "common/result.h"
 #include "eval/convomem_prompts.h"
 #include "eval/convomem_test_case.h"
+#include "eval/kasten_retriever_spec.h"
 #include "eval/qa_model.h"
 #include "eval/retrieval_metrics.h"
-#include "eval/kasten_retriever_spec.h"
 #include "llm/embedder.h"
 
 namespace kasten::eval {

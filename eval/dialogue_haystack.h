@@ -36,9 +36,9 @@ struct DialogueSession {
 class DialogueHaystack {
   public:
     // kInvalidArgument for a session id that MemoryManager rejects or repeats; MemoryManager errors otherwise.
-    [[nodiscard]] static Result<std::unique_ptr<DialogueHaystack>> ingest(
-        const std::vector<DialogueSession>& sessions, std::shared_ptr<const llm::Embedder> embedder,
-        const NoteBuilding& notes = {});
+    [[nodiscard]] static Result<std::unique_ptr<DialogueHaystack>> ingest(const std::vector<DialogueSession>& sessions,
+                                                                          std::shared_ptr<const llm::Embedder> embedder,
+                                                                          const NoteBuilding& notes = {});
 
     // Flat turn indices (see class comment) for `query`; an empty query retrieves nothing.
     [[nodiscard]] Result<KastenRanking> rank_turns(const KastenRetrieverSpec& retriever,

@@ -13,7 +13,7 @@ namespace kasten::eval {
 // `retrievers` non-empty, each "bm25" or a kasten retriever name (lexical, vector, hybrid), none twice; kasten
 // retrievers only with an embedder.
 [[nodiscard]] Status check_dialogue_retrievers(const std::vector<std::string>& retrievers, bool has_embedder,
-                                 bool has_notes = false);
+                                               bool has_notes = false);
 
 // The reader settings: top_k >= 1, contexts among "retrieval" | "full", and `reader_retriever` ("" = none) one of
 // the run's `retrievers`.

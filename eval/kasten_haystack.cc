@@ -107,8 +107,8 @@ Result<std::unique_ptr<KastenHaystack>> KastenHaystack::ingest(const LongMemEval
     }
     if (notes.builder) {
         const auto t0 = std::chrono::steady_clock::now();
-        KASTEN_RETURN_IF_ERROR(haystack->manager_->run_jobs().status().with_context(
-            "building notes for question '" + question.question_id + "'"));
+        KASTEN_RETURN_IF_ERROR(haystack->manager_->run_jobs().status().with_context("building notes for question '" +
+                                                                                    question.question_id + "'"));
         haystack->notes_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         auto cube = haystack->manager_->get_cube(kCubeId);  // absent for an empty haystack
         if (cube) {

@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "common/result.h"
+#include "eval/kasten_retriever_spec.h"
 #include "eval/locomo_sample.h"
 #include "eval/qa_model.h"
 #include "eval/retrieval_metrics.h"
-#include "eval/kasten_retriever_spec.h"
 #include "llm/embedder.h"
 
 namespace kasten::eval {
@@ -26,7 +26,7 @@ struct LocomoOptions {
     // are dense models not reproduced here), "lexical", "vector", "hybrid" (kasten through MemoryManager).
     std::vector<std::string> retrievers = {"bm25", "hybrid"};
     std::shared_ptr<const llm::Embedder> embedder;  // required for kasten retrievers
-    NoteBuilding notes;  // required for "+notes" retrievers
+    NoteBuilding notes;                             // required for "+notes" retrievers
     int threads = 2;
     bool progress = true;
     std::int64_t limit = 0;       // first N selected questions (file order); 0 = all

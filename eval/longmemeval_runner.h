@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "common/result.h"
+#include "eval/kasten_retriever_spec.h"
 #include "eval/longmemeval_corpus.h"
 #include "eval/longmemeval_qa.h"
 #include "eval/longmemeval_question.h"
-#include "eval/kasten_retriever_spec.h"
 #include "eval/retrieval_metrics.h"
 #include "llm/embedder.h"
 
@@ -57,7 +57,7 @@ struct QuestionResult {
     double notes_seconds = 0;                 // building its notes (0 unless a "+notes" retriever ran): whole jobs
     double notes_construction_seconds = 0;    // of which the note builder (construction alone)
     std::int64_t notes_built = 0;
-    std::optional<LongMemEvalQaResult> qa;    // set by the QA stage (longmemeval_qa_stage.h) when a reader ran
+    std::optional<LongMemEvalQaResult> qa;  // set by the QA stage (longmemeval_qa_stage.h) when a reader ran
 };
 
 // Called on the worker thread after retrieval, with the parsed question and its result (which it may extend, e.g.

@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cmath>
 #include <iterator>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -13,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/timestamp.h"
+#include "memory/llm_reply.h"
 
 namespace kasten::memory {
 namespace {
@@ -47,48 +49,6 @@ constexpr std::string_view kUserFooter = "\nAnswer for each older note in JSON."
 
 // Content limits (code points) tried in turn until the prompt fits the budget; contexts get half.
 constexpr int kContentLimits[] = {-1, 300, 200, 120, 80, 48};
-
-bool is_space(char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-// Whitespace runs (newlines included) become one space; the ends are trimmed.
-std::string one_line(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    bool pending_space = false;
-    for (char c : s) {
-        if (is_space(c)) {
-            pending_space = !out.empty();
-            continue;
-        }
-        if (pending_space) out.push_back(' ');
-        pending_space = false;
-        out.push_back(c);
-    }
-    return out;
-}
-
-std::string ascii_lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    return out;
-}
-
-// The first `max_chars` code points of valid UTF-8 `s` (all of it for max_chars < 0), "…" marking a cut when
-// `mark` is set.
-std::string truncate_chars(std::string_view s, int max_chars, bool mark = false) {
-    if (max_chars < 0) return std::string(s);
-    int chars = 0;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if ((static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) continue;
-        if (chars == max_chars) return std::string(s.substr(0, i)) + (mark ? "\xE2\x80\xA6" : "");
-        ++chars;
-    }
-    return std::string(s);
-}
 
 std::string join(const std::vector<std::string>& items) {
     std::string out;
@@ -152,31 +112,6 @@ Prompt make_prompt(const store::NoteRecord& new_note, const std::vector<Neighbou
     return prompt;
 }
 
-// Trimmed, one-line, lower-cased, distinct, non-empty strings of a JSON array, at most kMaxTags.
-std::vector<std::string> normalise_tags(const Json* array) {
-    std::vector<std::string> out;
-    if (array == nullptr || !array->is_array()) return out;
-    for (const Json& item : *array) {
-        if (static_cast<int>(out.size()) >= LlmLinkDecider::kMaxTags) break;
-        if (!item.is_string()) continue;
-        std::string tag =
-            truncate_chars(ascii_lower(one_line(item.get_ref<const std::string&>())), LlmLinkDecider::kMaxLabelChars);
-        if (tag.empty() || std::find(out.begin(), out.end(), tag) != out.end()) continue;
-        out.push_back(std::move(tag));
-    }
-    return out;
-}
-
-const Json* member(const Json& object, const char* name) {
-    const auto it = object.find(name);
-    return it == object.end() ? nullptr : &*it;
-}
-
-std::string string_member(const Json& object, const char* name) {
-    const Json* value = member(object, name);
-    return value != nullptr && value->is_string() ? value->get<std::string>() : std::string();
-}
-
 double link_weight(const std::string& relation, double cosine) {
     if (relation == "updates" || relation == "contradicts") return 1.0;
     if (std::isnan(cosine)) return LlmLinkDecider::kMinWeight;
@@ -186,18 +121,8 @@ double link_weight(const std::string& relation, double cosine) {
 LinkPlan parse_reply(const std::string& text, const store::NoteRecord& new_note, const Prompt& prompt,
                      const std::string& model_id) {
     LinkPlan plan;
-    const std::size_t open = text.find('{');
-    const std::size_t close = text.rfind('}');
-    Json reply(Json::value_t::discarded);
-    if (open != std::string::npos && close != std::string::npos && close > open) {
-        try {
-            reply = Json::parse(std::string_view(text).substr(open, close - open + 1), nullptr,
-                                /*allow_exceptions=*/false);
-        } catch (const Json::exception&) {
-            reply = Json(Json::value_t::discarded);
-        }
-    }
-    const Json* decisions = reply.is_object() ? member(reply, "decisions") : nullptr;
+    const std::optional<Json> reply = parse_reply_object(text);
+    const Json* decisions = reply.has_value() ? member(*reply, "decisions") : nullptr;
     if (decisions == nullptr || !decisions->is_array()) {
         log::warn("llm link decider: the reply of {} for note '{}' is not a decisions object ({} bytes); no links",
                   model_id, new_note.id, text.size());
@@ -224,7 +149,8 @@ LinkPlan parse_reply(const std::string& text, const store::NoteRecord& new_note,
 
         NeighbourRewrite rewrite;
         rewrite.neighbour_id = id;
-        std::vector<std::string> tags = normalise_tags(member(item, "new_tags"));
+        std::vector<std::string> tags =
+            clean_labels(member(item, "new_tags"), LlmLinkDecider::kMaxTags, LlmLinkDecider::kMaxLabelChars);
         if (!tags.empty() && tags != neighbour.tags) rewrite.tags = std::move(tags);
         std::string context =
             truncate_chars(one_line(string_member(item, "new_context")), LlmLinkDecider::kMaxContextChars);

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/timestamp.h"
 #include "llm/english_stopwords.h"
+#include "memory/llm_reply.h"
 #include "retrieval/lexical_index.h"
 
 namespace kasten::memory {
@@ -53,51 +54,8 @@ std::string_view instructions_for(std::size_t budget) {
     return kInstructions.size() * 2 <= budget ? kInstructions : kCompactInstructions;
 }
 
-std::string_view trim(std::string_view s) {
-    const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
-    while (!s.empty() && space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && space(s.back())) s.remove_suffix(1);
-    return s;
-}
-
-// Whitespace runs (newlines included) become one space; the ends are trimmed.
-std::string one_line(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    bool pending_space = false;
-    for (char c : trim(s)) {
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
-            pending_space = true;
-            continue;
-        }
-        if (pending_space) out.push_back(' ');
-        pending_space = false;
-        out.push_back(c);
-    }
-    return out;
-}
-
-std::string ascii_lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    return out;
-}
-
 bool is_continuation_byte(char c) {
     return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
-}
-
-// The first `max_chars` code points of valid UTF-8 `s`.
-std::string truncate_chars(std::string_view s, int max_chars) {
-    int chars = 0;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (is_continuation_byte(s[i])) continue;
-        if (chars == max_chars) return std::string(s.substr(0, i));
-        ++chars;
-    }
-    return std::string(s);
 }
 
 // `s` cut to at most `max_bytes` bytes at a code point boundary, "…" marking the cut.
@@ -133,31 +91,6 @@ std::optional<TimeMs> parse_day(std::string_view text) {
     // days_from_civil normalises days past the month's end (Feb 30 → Mar 2): a round trip rejects them.
     if (format_timestamp(start).substr(0, 10) != text) return std::nullopt;
     return start;
-}
-
-// Trimmed, one-line, lower-cased, distinct, non-empty strings of a JSON array, at most `max_count`.
-std::vector<std::string> normalise_labels(const Json* array, int max_count) {
-    std::vector<std::string> out;
-    if (array == nullptr || !array->is_array()) return out;
-    for (const Json& item : *array) {
-        if (static_cast<int>(out.size()) >= max_count) break;
-        if (!item.is_string()) continue;
-        std::string label =
-            truncate_chars(ascii_lower(one_line(item.get_ref<const std::string&>())), LlmNoteBuilder::kMaxLabelChars);
-        if (label.empty() || std::find(out.begin(), out.end(), label) != out.end()) continue;
-        out.push_back(std::move(label));
-    }
-    return out;
-}
-
-const Json* member(const Json& object, const char* name) {
-    const auto it = object.find(name);
-    return it == object.end() ? nullptr : &*it;
-}
-
-std::string string_member(const Json& object, const char* name) {
-    const Json* value = member(object, name);
-    return value != nullptr && value->is_string() ? value->get<std::string>() : std::string();
 }
 
 // Up to kMaxKeywords distinct lower-case words of `content`, rarest in the cube's corpus first (ties: first
@@ -266,19 +199,9 @@ std::vector<Chunk> split(const std::vector<SourceTurn>& turns, std::size_t budge
 std::vector<NoteDraft> parse_reply(const std::string& text, const Chunk& chunk, const TermStatistics& stats,
                                    const std::string& model_id, const std::string& session_id) {
     std::vector<NoteDraft> drafts;
-    // Remote models sometimes wrap the object in prose or a code fence: take the outermost braces.
-    const std::size_t open = text.find('{');
-    const std::size_t close = text.rfind('}');
-    Json reply(Json::value_t::discarded);
-    if (open != std::string::npos && close != std::string::npos && close > open) {
-        try {
-            reply = Json::parse(std::string_view(text).substr(open, close - open + 1), nullptr,
-                                /*allow_exceptions=*/false);
-        } catch (const Json::exception&) {
-            reply = Json(Json::value_t::discarded);
-        }
-    }
-    const Json* notes = reply.is_object() ? member(reply, "notes") : nullptr;
+    // Remote models sometimes wrap the object in prose or a code fence: parse_reply_object takes the outermost braces.
+    const std::optional<Json> reply = parse_reply_object(text);
+    const Json* notes = reply.has_value() ? member(*reply, "notes") : nullptr;
     if (notes == nullptr || !notes->is_array()) {
         log::warn(
             "llm note builder: the reply of {} for session '{}' is not a notes object ({} bytes); no notes "
@@ -319,9 +242,10 @@ std::vector<NoteDraft> parse_reply(const std::string& text, const Chunk& chunk, 
 
         const std::string kind = ascii_lower(trim(string_member(item, "kind")));
         if (std::find(std::begin(kKinds), std::end(kKinds), kind) != std::end(kKinds)) draft.kind = kind;
-        draft.keywords = normalise_labels(member(item, "keywords"), LlmNoteBuilder::kMaxKeywords);
+        draft.keywords =
+            clean_labels(member(item, "keywords"), LlmNoteBuilder::kMaxKeywords, LlmNoteBuilder::kMaxLabelChars);
         if (draft.keywords.empty()) draft.keywords = fallback_keywords(draft.content, stats);
-        draft.tags = normalise_labels(member(item, "tags"), LlmNoteBuilder::kMaxTags);
+        draft.tags = clean_labels(member(item, "tags"), LlmNoteBuilder::kMaxTags, LlmNoteBuilder::kMaxLabelChars);
         draft.context = truncate_chars(one_line(string_member(item, "context")), LlmNoteBuilder::kMaxContextChars);
         const std::optional<TimeMs> day = parse_day(trim(string_member(item, "date")));
         draft.valid_from = day.has_value() ? *day : chunk.turns[sources.front()]->conv_time;

@@ -8,10 +8,10 @@
 #include <set>
 #include <unordered_map>
 
+#include <nlohmann/json.hpp>
 #include "common/log.h"
 #include "memory/cube_archive.h"
 #include "memory/id_generator.h"
-#include <nlohmann/json.hpp>
 
 #include "memory/cube_term_statistics.h"
 #include "memory/input_validation.h"
@@ -449,8 +449,8 @@ struct MemoryManager::Impl {
                 // A current search that matches an outdated fact answers with the fact that replaced it ("where do
                 // I live" matches "I live in Boston", superseded by "I moved to Denver").
                 if (req.as_of || n->status != store::NoteStatus::kSuperseded) continue;
-                for (int hops = 0; hops < 8 && n && n->status == store::NoteStatus::kSuperseded &&
-                                   !n->superseded_by.empty();
+                for (int hops = 0;
+                     hops < 8 && n && n->status == store::NoteStatus::kSuperseded && !n->superseded_by.empty();
                      ++hops) {
                     n = notes->get(req.cube_id, n->superseded_by);
                 }
@@ -545,9 +545,8 @@ struct MemoryManager::Impl {
             h.score = bonus;
             fused.push_back(std::move(h));
         }
-        std::stable_sort(fused.begin(), fused.end(), [](const retrieval::FusedHit& x, const retrieval::FusedHit& y) {
-            return x.score > y.score;
-        });
+        std::stable_sort(fused.begin(), fused.end(),
+                         [](const retrieval::FusedHit& x, const retrieval::FusedHit& y) { return x.score > y.score; });
         return Status::ok();
     }
 
@@ -568,8 +567,8 @@ struct MemoryManager::Impl {
             std::string keys;
             for (const auto& k : note.keywords) keys += k + " ";
             if (keys.empty()) keys = note.content;
-            KASTEN_ASSIGN_OR_RETURN(auto fused, m.candidates(keys, &note.embedding, filter,
-                                                             Retriever::kHybrid, 2 * k + 1));
+            KASTEN_ASSIGN_OR_RETURN(auto fused,
+                                    m.candidates(keys, &note.embedding, filter, Retriever::kHybrid, 2 * k + 1));
             std::lock_guard<std::mutex> lock(m.mu);
             std::vector<NeighbourNote> out;
             for (const auto& f : fused) {
@@ -639,9 +638,9 @@ struct MemoryManager::Impl {
             return jobs->set_state(job.id, state, error, now);
         };
         if (job.attempts > options.job_max_attempts) {
-            KASTEN_RETURN_IF_ERROR(settle(store::JobState::kFailed,
-                                          fmt::format("gave up after {} attempts; last error: {}",
-                                                      options.job_max_attempts, job.error)));
+            KASTEN_RETURN_IF_ERROR(
+                settle(store::JobState::kFailed,
+                       fmt::format("gave up after {} attempts; last error: {}", options.job_max_attempts, job.error)));
             return std::optional(std::make_pair(std::move(job), std::move(batch)));
         }
         const nlohmann::json payload = nlohmann::json::parse(job.payload_json, nullptr, false);
@@ -719,8 +718,8 @@ struct MemoryManager::Impl {
                                        {"evolved", evolved},
                                        {"build_ms", plan.build_seconds * 1000.0}};
         KASTEN_RETURN_IF_ERROR(jobs->finish(job.id, result.dump(), now));
-        KASTEN_ASSIGN_OR_RETURN(std::int64_t seq, log_event(job.cube_id, actor, "notes.build", "job", job.id,
-                                                            result.dump()));
+        KASTEN_ASSIGN_OR_RETURN(std::int64_t seq,
+                                log_event(job.cube_id, actor, "notes.build", "job", job.id, result.dump()));
         KASTEN_RETURN_IF_ERROR(tx.commit());
         last_event_seq = seq;
         jobs_done++;
@@ -1435,9 +1434,9 @@ Result<std::vector<SearchHit>> MemoryManager::search(const SearchRequest& req) {
                     fused.push_back(std::move(h));
                 }
             }
-            std::stable_sort(fused.begin(), fused.end(), [](const retrieval::FusedHit& x, const retrieval::FusedHit& y) {
-                return x.score > y.score;
-            });
+            std::stable_sort(
+                fused.begin(), fused.end(),
+                [](const retrieval::FusedHit& x, const retrieval::FusedHit& y) { return x.score > y.score; });
         }
     }
 

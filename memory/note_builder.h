@@ -21,8 +21,8 @@ struct SourceTurn {
 // The new turns of one session, in conversation order: one batch per scheduled job.
 struct NoteBatch {
     std::string cube_id;
-    std::string session_id;          // external session id
-    std::vector<SourceTurn> turns;   // non-empty
+    std::string session_id;         // external session id
+    std::vector<SourceTurn> turns;  // non-empty
 };
 
 // A note candidate, before deduplication, embedding, linking and storage (which the caller does).
@@ -30,15 +30,15 @@ struct NoteDraft {
     // One self-contained statement. Relative dates in it are followed by the absolute date in brackets,
     // e.g. "I adopted a puppy last Tuesday (2023-05-16)".
     std::string content;
-    std::string kind = "fact";                // fact | preference | event | plan | profile
-    std::vector<std::string> keywords;        // 1..8 distinct lower-case surface words, most salient first
-    std::vector<std::string> tags;            // 0..5 distinct lower-case labels (categories, not words of content)
-    std::string context;                      // one line: what the conversation around it is about
-    std::vector<std::string> source_turn_ids; // non-empty subset of the batch's turn ids
+    std::string kind = "fact";                 // fact | preference | event | plan | profile
+    std::vector<std::string> keywords;         // 1..8 distinct lower-case surface words, most salient first
+    std::vector<std::string> tags;             // 0..5 distinct lower-case labels (categories, not words of content)
+    std::string context;                       // one line: what the conversation around it is about
+    std::vector<std::string> source_turn_ids;  // non-empty subset of the batch's turn ids
     // World time the statement is about: a resolved event date (start of that day, UTC) when the text names one,
     // otherwise the conversation time of its (first) source turn.
     std::optional<TimeMs> valid_from;
-    double importance = 0.5;                  // [0, 1]
+    double importance = 0.5;  // [0, 1]
 };
 
 // Turns a batch of conversation turns into note drafts (A-MEM note construction, Mem0 fact extraction).
@@ -53,8 +53,7 @@ class NoteBuilder {
     // Drafts for `batch`; may be empty (small talk). Drafts may repeat each other: the caller deduplicates.
     // `stats` describes the cube's corpus (it already contains the batch's turns).
     // Errors: only a failing language model (its Status); any text is valid input.
-    [[nodiscard]] virtual Result<std::vector<NoteDraft>> build(const NoteBatch& batch,
-                                                               const TermStatistics& stats) = 0;
+    [[nodiscard]] virtual Result<std::vector<NoteDraft>> build(const NoteBatch& batch, const TermStatistics& stats) = 0;
 };
 
 }  // namespace kasten::memory

@@ -53,8 +53,7 @@ constexpr double kNearDuplicateTermOverlap = 0.8;
 
 }  // namespace
 
-NoteWeaver::NoteWeaver(NoteBuilder& builder, LinkDecider& decider, const llm::Embedder& embedder,
-                       WeaveOptions options)
+NoteWeaver::NoteWeaver(NoteBuilder& builder, LinkDecider& decider, const llm::Embedder& embedder, WeaveOptions options)
     : builder_(builder), decider_(decider), embedder_(embedder), options_(std::move(options)) {}
 
 Result<WeavePlan> NoteWeaver::weave(const NoteBatch& batch, const TermStatistics& stats,
@@ -114,7 +113,8 @@ Result<WeavePlan> NoteWeaver::weave(const NoteBatch& batch, const TermStatistics
         n.embedder_id = embedder_.id();
 
         // Neighbours: the cube's active notes, plus the notes this plan already made (not yet searchable).
-        KASTEN_ASSIGN_OR_RETURN(std::vector<NeighbourNote> neighbours, neighbourhood.neighbours(n, options_.neighbours));
+        KASTEN_ASSIGN_OR_RETURN(std::vector<NeighbourNote> neighbours,
+                                neighbourhood.neighbours(n, options_.neighbours));
         for (const auto& earlier : plan.notes) {
             NeighbourNote nb;
             nb.note = earlier;
@@ -125,11 +125,10 @@ Result<WeavePlan> NoteWeaver::weave(const NoteBatch& batch, const TermStatistics
         std::stable_sort(neighbours.begin(), neighbours.end(),
                          [](const NeighbourNote& a, const NeighbourNote& b) { return a.cosine > b.cosine; });
         if (static_cast<int>(neighbours.size()) > options_.neighbours) neighbours.resize(options_.neighbours);
-        neighbours.erase(std::remove_if(neighbours.begin(), neighbours.end(),
-                                        [&](const NeighbourNote& nb) {
-                                            return nb.note.id == n.id || closed.count(nb.note.id) > 0;
-                                        }),
-                         neighbours.end());
+        neighbours.erase(
+            std::remove_if(neighbours.begin(), neighbours.end(),
+                           [&](const NeighbourNote& nb) { return nb.note.id == n.id || closed.count(nb.note.id) > 0; }),
+            neighbours.end());
 
         bool duplicate = false;
         for (const auto& nb : neighbours) {
@@ -188,7 +187,8 @@ Result<WeavePlan> NoteWeaver::weave(const NoteBatch& batch, const TermStatistics
         }
         std::unordered_set<std::string> rewritten;
         for (const auto& r : decisions.rewrites) {
-            if (!by_id.count(r.neighbour_id) || closed.count(r.neighbour_id) || !rewritten.insert(r.neighbour_id).second) {
+            if (!by_id.count(r.neighbour_id) || closed.count(r.neighbour_id) ||
+                !rewritten.insert(r.neighbour_id).second) {
                 continue;
             }
             if (!r.tags && !r.context) continue;

@@ -42,10 +42,9 @@ Result<std::vector<JobRecord>> read_all(Statement& s) {
 }  // namespace
 
 Status JobStore::insert(const JobRecord& j) {
-    KASTEN_ASSIGN_OR_RETURN(CachedStatement s,
-                            db_.prepare(std::string("INSERT INTO jobs (") + kColumns +
-                                        ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 "
-                                        "WHERE EXISTS (SELECT 1 FROM cubes WHERE id = ?2)"));
+    KASTEN_ASSIGN_OR_RETURN(CachedStatement s, db_.prepare(std::string("INSERT INTO jobs (") + kColumns +
+                                                           ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 "
+                                                           "WHERE EXISTS (SELECT 1 FROM cubes WHERE id = ?2)"));
     const std::string state = job_state_name(j.state);
     s->bind_text_ref(1, j.id);
     s->bind_text_ref(2, j.cube_id);

@@ -290,8 +290,9 @@ Result<std::vector<NoteVersionRecord>> NoteStore::versions(const std::string& cu
 
 Result<std::optional<NoteRecord>> NoteStore::find_by_hash(const std::string& cube_id, const std::string& content_hash) {
     KASTEN_ASSIGN_OR_RETURN(
-        CachedStatement s, db_.prepare("SELECT " KASTEN_NOTE_COLUMNS " FROM notes INDEXED BY notes_by_hash WHERE "
-                                       "cube_id = ?1 AND content_hash = ?2 AND status = 'active' ORDER BY recorded_at, id LIMIT 1"));
+        CachedStatement s,
+        db_.prepare("SELECT " KASTEN_NOTE_COLUMNS " FROM notes INDEXED BY notes_by_hash WHERE "
+                    "cube_id = ?1 AND content_hash = ?2 AND status = 'active' ORDER BY recorded_at, id LIMIT 1"));
     s->bind_text_ref(1, cube_id);
     s->bind_text_ref(2, content_hash);
     KASTEN_ASSIGN_OR_RETURN(bool row, s->step());

@@ -13,7 +13,7 @@ namespace kasten::store {
 // except a session's external_id, which is the caller's id and unique within its cube.
 
 struct CubeRecord {
-    std::string id;           // caller-chosen, [A-Za-z0-9._:-]{1,128}
+    std::string id;  // caller-chosen, [A-Za-z0-9._:-]{1,128}
     std::string name;
     std::string embedder_id;  // the one embedder every vector of this cube comes from ("" until the first vector)
     TimeMs created_at = 0;
@@ -21,7 +21,7 @@ struct CubeRecord {
 };
 
 struct SessionRecord {
-    std::string id;           // internal "s_…"
+    std::string id;  // internal "s_…"
     std::string cube_id;
     std::string external_id;  // caller's session id
     TimeMs started_at = 0;    // conversation time of its first turn
@@ -31,14 +31,14 @@ struct SessionRecord {
 };
 
 struct TurnRecord {
-    std::string id;           // "t_…"
+    std::string id;  // "t_…"
     std::string cube_id;
-    std::string session_id;   // internal session id
-    int index = 0;            // 0-based position within the session
-    std::string role;         // user | assistant | system | tool
+    std::string session_id;  // internal session id
+    int index = 0;           // 0-based position within the session
+    std::string role;        // user | assistant | system | tool
     std::string content;
-    TimeMs conv_time = 0;     // conversation (world) time of the message
-    TimeMs ingested_at = 0;   // system time
+    TimeMs conv_time = 0;    // conversation (world) time of the message
+    TimeMs ingested_at = 0;  // system time
     std::vector<float> embedding;
     std::string embedder_id;
 };
@@ -52,19 +52,19 @@ struct NoteRecord {
     std::string kind = "fact";  // fact | preference | event | summary | profile | …
     std::vector<std::string> keywords;
     std::vector<std::string> tags;
-    std::string context;                      // one line (A-MEM)
+    std::string context;  // one line (A-MEM)
     std::vector<std::string> source_turn_ids;
-    std::optional<TimeMs> valid_from;         // world time
+    std::optional<TimeMs> valid_from;  // world time
     std::optional<TimeMs> valid_to;
-    TimeMs recorded_at = 0;                   // system time
+    TimeMs recorded_at = 0;  // system time
     std::optional<TimeMs> superseded_at;
-    std::string superseded_by;                // note id or ""
+    std::string superseded_by;  // note id or ""
     NoteStatus status = NoteStatus::kActive;
     int version = 1;
     double importance = 0.5;
-    double strength = 1.0;                    // MemoryBank strength S
+    double strength = 1.0;  // MemoryBank strength S
     TimeMs last_access = 0;
-    std::string content_hash;                 // sha256 of normalized content
+    std::string content_hash;  // sha256 of normalized content
     std::vector<float> embedding;
     std::string embedder_id;
     TimeMs updated_at = 0;
@@ -124,13 +124,13 @@ enum class JobState { kQueued, kRunning, kDone, kFailed };
 struct JobRecord {
     std::string id;  // "j_…"
     std::string cube_id;
-    std::string kind;              // e.g. "notes.build"
+    std::string kind;  // e.g. "notes.build"
     JobState state = JobState::kQueued;
     std::string payload_json = "{}";  // kind-specific input
     TimeMs created_at = 0;
     TimeMs updated_at = 0;
-    int attempts = 0;        // times a worker has started it
-    std::string error;       // last error ("" when none)
+    int attempts = 0;                // times a worker has started it
+    std::string error;               // last error ("" when none)
     std::string result_json = "{}";  // kind-specific outcome, set when done
     std::string session_key;         // the session a note job batches (internal session id), "" otherwise
 };

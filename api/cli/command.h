@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "api/cli/arg_parser.h"
+#include "common/result.h"
 #include "common/status.h"
 
 namespace kasten::api {
@@ -33,6 +34,14 @@ int usage_error(const std::string& command, const std::string& message);
 // Prints "kasten <command>: error: <message>" on stderr; returns kExitFailure. A bad flag value reported by
 // load_config ("flag --port: ...") goes to usage_error instead.
 int failure(const std::string& command, const Status& status);
+
+// The note a command works on: --cube C and one note id, given as --note ID or as the single positional NOTE_ID.
+struct NoteTarget {
+    std::string cube;
+    std::string note;
+};
+// kInvalidArgument with the message for usage_error when --cube or the note id is missing or doubled.
+Result<NoteTarget> parse_note_target(const ParsedArgs& args);
 
 // The commands, one factory per file (api/cli/<name>_command.cc).
 Command serve_command();

@@ -13,13 +13,10 @@ namespace {
 constexpr const char* kName = "history";
 
 int run_history(const ParsedArgs& args) {
-    auto cube = args.get("cube");
-    if (!cube || cube->empty()) return usage_error(kName, "--cube is required");
-    std::optional<std::string> note = args.get("note");
-    if (!note && args.positionals.size() == 1) note = args.positionals[0];
-    if (!note || args.positionals.size() > (args.has("note") ? 0u : 1u)) {
-        return usage_error(kName, "give one note id (--note ID or NOTE_ID)");
-    }
+    Result<NoteTarget> target = parse_note_target(args);
+    if (!target.is_ok()) return usage_error(kName, target.status().message());
+    const std::string* cube = &target.value().cube;
+    const std::string* note = &target.value().note;
     Result<Runtime> rt = open_runtime(args);
     if (!rt.is_ok()) return failure(kName, rt.status());
     auto versions = rt.value().memory->note_history(*cube, *note);

@@ -93,9 +93,10 @@ void print_report(const std::string& out, llm::TensorType type, const llm::Conve
         out, llm::tensor_type_name(type), r.tensors, r.quantized, r.fell_back, r.kept, r.bytes_in, r.bytes_out);
     if (r.calibration_tokens > 0) std::cout << fmt::format("calibrated on {} tokens", r.calibration_tokens);
     if (r.predicted_kl > 0.0) {
-        std::cout << fmt::format("; {} matrices stored one type up by the mixed-precision rule (predicted KL {:.4f} "
-                                 "nats/token)",
-                                 r.promoted, r.predicted_kl);
+        std::cout << fmt::format(
+            "; {} matrices stored one type up by the mixed-precision rule (predicted KL {:.4f} "
+            "nats/token)",
+            r.promoted, r.predicted_kl);
     }
     if (r.calibration_tokens > 0) std::cout << "\n";
 }
@@ -256,7 +257,8 @@ std::vector<Command> model_commands() {
             "Types: f32, f16, q8_0, q4_0, q4_k, q6_k.\n"
             "\n"
             "q8_0 and q4_0 are calibrated when kasten can run the model: it writes 4096 tokens of its own text (or\n"
-            "reads --calibration-text) and, for small models, quantizes every matrix by GPTQ against the inputs of the\n"
+            "reads --calibration-text) and, for small models, quantizes every matrix by GPTQ against the inputs of "
+            "the\n"
             "already quantized layers, then stores the matrices whose error hurts the output most per byte one type\n"
             "up (q4_0: Q8_0, q8_0: F16) until the predicted KL divergence is at most 0.01 (q4_0) / 0.0003 (q8_0)\n"
             "nats per token; large models get llama.cpp-style importance-weighted scales. The blocks stay standard\n"

@@ -183,7 +183,8 @@ TEST(HeuristicLinkDeciderTest, AtMostMaxLinksKeepingUpdatesFirst) {
 }
 
 TEST(HeuristicLinkDeciderTest, EvolutionNeedsStrongOverlapAndRewritesOneNeighbourPerNote) {
-    const auto a = note("n_a", "I went hiking in the Rockies with my dog", {"hiking", "rockies", "dog"}, {"travel"}, "");
+    const auto a =
+        note("n_a", "I went hiking in the Rockies with my dog", {"hiking", "rockies", "dog"}, {"travel"}, "");
     const auto b = note("n_b", "Hiking with my dog is my favourite weekend thing", {"hiking", "dog"}, {"hobby"}, "");
     const auto new_note =
         note("n_new", "I love hiking with my dog", {"hiking", "dog"}, {"hobbies", "pets"}, "weekend plans");
