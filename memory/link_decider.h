@@ -14,6 +14,9 @@ struct NeighbourNote {
     store::NoteRecord note;
     double cosine = 0;  // embedding cosine similarity with the new note, [-1, 1]
     double score = 0;   // fused search score (higher is closer); scale is the searcher's
+    // When it was said: the conversation time of the note's first source turn (0 = unknown). A later statement
+    // supersedes an earlier one, whatever dates the two mention.
+    TimeMs stated_at = 0;
 };
 
 // A link from the new note to one neighbour.

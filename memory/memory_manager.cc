@@ -585,6 +585,10 @@ struct MemoryManager::Impl {
                 NeighbourNote nb;
                 nb.cosine = retrieval::cosine_similarity(note.embedding, n.embedding);
                 nb.score = f.score;
+                if (!n.source_turn_ids.empty()) {
+                    auto turn = m.turns->get(note.cube_id, n.source_turn_ids.front());
+                    if (turn) nb.stated_at = turn->conv_time;
+                }
                 nb.note = n;
                 out.push_back(std::move(nb));
             }

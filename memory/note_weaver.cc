@@ -100,7 +100,8 @@ Result<WeavePlan> NoteWeaver::weave(const NoteBatch& batch, const TermStatistics
         n.tags = std::move(d.tags);
         n.context = std::move(d.context);
         n.source_turn_ids = sources;
-        n.valid_from = d.valid_from ? *d.valid_from : turn_time[sources.front()];
+        const TimeMs stated_at = turn_time[sources.front()];
+        n.valid_from = d.valid_from ? *d.valid_from : stated_at;
         n.recorded_at = now;
         n.status = store::NoteStatus::kActive;
         n.version = 1;
@@ -120,6 +121,7 @@ Result<WeavePlan> NoteWeaver::weave(const NoteBatch& batch, const TermStatistics
             nb.note = earlier;
             nb.cosine = retrieval::cosine_similarity(n.embedding, earlier.embedding);
             nb.score = nb.cosine;
+            nb.stated_at = turn_time[earlier.source_turn_ids.front()];
             neighbours.push_back(std::move(nb));
         }
         std::stable_sort(neighbours.begin(), neighbours.end(),
@@ -166,8 +168,11 @@ Result<WeavePlan> NoteWeaver::weave(const NoteBatch& batch, const TermStatistics
             l.src_note_id = n.id;
             l.dst_note_id = other.id;
             if (is_update(link.relation)) {
-                // The newer statement (by world time) stays active and closes the older one.
-                const bool new_is_newer = world_time(n) >= world_time(other);
+                // The later statement stays active and closes the earlier one: by when each was said (an old
+                // session imported late does not overrule what was said since), the new note when that ties or
+                // is unknown (jobs run in conversation order). The old fact held until the new one's world time.
+                const TimeMs other_stated = it->second->stated_at;
+                const bool new_is_newer = other_stated <= 0 || stated_at >= other_stated;
                 const store::NoteRecord& newer = new_is_newer ? n : other;
                 const store::NoteRecord& older = new_is_newer ? other : n;
                 l.src_note_id = newer.id;
@@ -175,7 +180,7 @@ Result<WeavePlan> NoteWeaver::weave(const NoteBatch& batch, const TermStatistics
                 if (!closed.count(older.id)) {
                     NoteChange c;
                     c.note_id = older.id;
-                    c.close_valid_to = world_time(newer);
+                    c.close_valid_to = std::max(world_time(newer), world_time(older));
                     c.superseded_by = newer.id;
                     c.reason = "superseded: " + link.relation + " by " + newer.id +
                                (link.reason.empty() ? "" : " (" + link.reason + ")");

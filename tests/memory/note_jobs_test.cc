@@ -230,6 +230,48 @@ TEST_F(NoteJobsTest, AnOlderStatementLearnedLateIsTheOneClosed) {
     EXPECT_NE(active[0].content.find("Denver"), std::string::npos);
 }
 
+// Which statement wins is decided by when each was said, not by the dates they mention: "I moved there last month"
+// said after "I live in Boston" closes the Boston note although its own world time is earlier.
+class DatedBuilder final : public NoteBuilder {
+  public:
+    std::string id() const override { return "dated"; }
+    Result<std::vector<NoteDraft>> build(const NoteBatch& batch, const TermStatistics&) override {
+        std::vector<NoteDraft> out;
+        for (const auto& t : batch.turns) {
+            if (t.role != "user") continue;
+            NoteDraft d;
+            d.content = t.content;
+            d.source_turn_ids = {t.id};
+            if (t.content.find("last month") != std::string::npos) d.valid_from = t.conv_time - 30 * kDay;
+            out.push_back(d);
+        }
+        return out;
+    }
+};
+
+TEST_F(NoteJobsTest, TheLaterStatementWinsWhateverDateItMentions) {
+    MemoryOptions o;
+    o.embedder = std::make_shared<llm::HashingEmbedder>(128);
+    o.clock = &clock_;
+    o.in_memory = true;
+    o.note_builder = std::make_shared<DatedBuilder>();
+    o.link_decider = decider_;
+    o.background_jobs = false;
+    auto mm = MemoryManager::open(o).value();
+    const TimeMs now = clock_.now_ms();
+    say(*mm, "s1", "I live in Boston", now);
+    ASSERT_EQ(mm->run_jobs().value(), 1);
+    say(*mm, "s2", "I live in Denver since I moved there last month", now);
+    ASSERT_EQ(mm->run_jobs().value(), 1);
+    auto active = mm->list_notes("u", store::NoteStatus::kActive, 10, 0).value();
+    ASSERT_EQ(active.size(), 1u);
+    EXPECT_NE(active[0].content.find("Denver"), std::string::npos);
+    auto superseded = mm->list_notes("u", store::NoteStatus::kSuperseded, 10, 0).value();
+    ASSERT_EQ(superseded.size(), 1u);
+    EXPECT_EQ(superseded[0].superseded_by, active[0].id);
+    EXPECT_GE(*superseded[0].valid_to, *superseded[0].valid_from) << "never an inverted validity interval";
+}
+
 TEST_F(NoteJobsTest, EvolutionRewritesANeighbourAsANewVersion) {
     decider_->subject_word = "#none#";
     auto mm = open();
