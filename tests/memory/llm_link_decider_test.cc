@@ -18,6 +18,7 @@
 #include "tests/llm/stories_fixture.h"
 #include "tests/memory/recording_language_model.h"
 #include "tests/memory/scripted_language_model.h"
+#include "tests/memory/stories_model.h"
 
 namespace kasten::memory {
 namespace {
@@ -272,13 +273,7 @@ TEST(LlmLinkDeciderTest, ASmallBudgetShortensTextsThenLeavesOutTheFarthestNeighb
 }
 
 std::shared_ptr<llm::EmbeddedLanguageModel> open_stories() {
-    llm::EmbeddedModelOptions o;
-    o.model_path = llm::testing::stories_gguf();
-    o.n_ctx = 512;  // stories260K's training context
-    o.n_threads = 2;
-    Result<std::unique_ptr<llm::EmbeddedLanguageModel>> m = llm::EmbeddedLanguageModel::open(o);
-    EXPECT_TRUE(m.is_ok()) << m.status().to_string();
-    return m.is_ok() ? std::shared_ptr<llm::EmbeddedLanguageModel>(std::move(m).value()) : nullptr;
+    return testing::open_stories_model();
 }
 
 TEST(LlmLinkDeciderTest, EmbeddedStoriesModelOutputAlwaysMeetsTheContract) {
