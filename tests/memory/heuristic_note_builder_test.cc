@@ -162,14 +162,18 @@ TEST(HeuristicNoteBuilderTest, AssistantNotesPerTurnAreCapped) {
     }
     answer += "- Bring a reusable cup.\n";
     const NoteBatch batch = batch_of({{"assistant", answer}});
-    const auto drafts = build(batch, stats);
-    ASSERT_EQ(drafts.size(), HeuristicNoteBuilder::Options{}.max_assistant_notes_per_turn);
+    // By default one note per assistant turn: its most salient specific fact.
+    const auto one = build(batch, stats);
+    ASSERT_EQ(one.size(), 1u);
+    EXPECT_NE(one[0].content.find("Blue Bottle"), std::string::npos);
+    HeuristicNoteBuilder::Options options;
+    options.max_assistant_notes_per_turn = 3;
+    const auto drafts = HeuristicNoteBuilder(options).build_drafts(batch, stats);
     ASSERT_EQ(drafts.size(), 3u);
     // The most salient (with two more proper nouns) win, kept in text order.
     EXPECT_NE(drafts[0].content.find("Blue Bottle"), std::string::npos);
     EXPECT_NE(drafts[1].content.find("Stumptown"), std::string::npos);
     EXPECT_NE(drafts[2].content.find("Intelligentsia"), std::string::npos);
-    HeuristicNoteBuilder::Options options;
     options.max_assistant_notes_per_turn = 2;
     EXPECT_EQ(HeuristicNoteBuilder(options).build_drafts(batch, stats).size(), 2u);
 }
