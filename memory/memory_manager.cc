@@ -578,24 +578,27 @@ struct MemoryManager::Impl {
                 if (cached == read.end()) {
                     auto n = m.notes->get(note.cube_id, f.id);
                     if (!n) continue;
-                    cached = read.emplace(f.id, std::move(n).value()).first;
+                    TimeMs stated_at = 0;
+                    if (!n->source_turn_ids.empty()) {
+                        auto turn = m.turns->get(note.cube_id, n->source_turn_ids.front());
+                        if (turn) stated_at = turn->conv_time;
+                    }
+                    cached = read.emplace(f.id, std::make_pair(std::move(n).value(), stated_at)).first;
                 }
-                const store::NoteRecord& n = cached->second;
+                const store::NoteRecord& n = cached->second.first;
                 if (n.status != store::NoteStatus::kActive || n.id == note.id) continue;
                 NeighbourNote nb;
                 nb.cosine = retrieval::cosine_similarity(note.embedding, n.embedding);
                 nb.score = f.score;
-                if (!n.source_turn_ids.empty()) {
-                    auto turn = m.turns->get(note.cube_id, n.source_turn_ids.front());
-                    if (turn) nb.stated_at = turn->conv_time;
-                }
+                nb.stated_at = cached->second.second;
                 nb.note = n;
                 out.push_back(std::move(nb));
             }
             return out;
         }
         Impl& m;
-        std::unordered_map<std::string, store::NoteRecord> read;  // notes read during this job
+        // Notes read during this job, with when each was said.
+        std::unordered_map<std::string, std::pair<store::NoteRecord, TimeMs>> read;
     };
 
     // Adds the new turns to the session's queued note job, or queues one. REQUIRES mu and an open transaction.
