@@ -173,12 +173,8 @@ Result<ConvoMemRun> run_convomem(const ConvoMemOptions& options) {
             if (!conv_docs.empty()) pc.bm25_conversations = std::make_unique<Bm25Okapi>(conv_docs);
             if (kasten) {
                 const auto t0 = SteadyClock::now();
-                bool with_notes = false;
-                for (const auto& r : o.retrievers) {
-                    KastenRetrieverSpec spec;
-                    with_notes = with_notes || (parse_kasten_retriever_spec(r, &spec) && spec.notes);
-                }
-                auto h = DialogueHaystack::ingest(sessions, o.embedder, with_notes ? o.notes : NoteBuilding{});
+                auto h = DialogueHaystack::ingest(sessions, o.embedder,
+                                                  needs_notes(o.retrievers) ? o.notes : NoteBuilding{});
                 if (!h) return h.status().with_context(tc.source);
                 pc.haystack = std::move(h).value();
                 std::lock_guard<std::mutex> lock(ingest_mu);

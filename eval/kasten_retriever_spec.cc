@@ -17,4 +17,12 @@ bool parse_kasten_retriever_spec(const std::string& name, KastenRetrieverSpec* o
     return true;
 }
 
+bool needs_notes(const std::vector<std::string>& retrievers) {
+    KastenRetrieverSpec spec;
+    for (const auto& r : retrievers) {
+        if (parse_kasten_retriever_spec(r, &spec) && spec.notes) return true;
+    }
+    return false;
+}
+
 }  // namespace kasten::eval

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "memory/link_decider.h"
 #include "memory/memory_manager.h"
@@ -22,6 +23,8 @@ struct KastenRetrieverSpec {
 
 // false for any other name (e.g. "bm25").
 bool parse_kasten_retriever_spec(const std::string& name, KastenRetrieverSpec* out);
+// Whether any of `retrievers` is a "+notes" one (the haystack must build its notes).
+bool needs_notes(const std::vector<std::string>& retrievers);
 
 // How an evaluation haystack builds its notes: after ingest, every session's note job runs in the calling thread.
 // Both are shared by all workers and must be thread-safe (the heuristic ones are).

@@ -162,12 +162,8 @@ Result<LocomoRun> run_locomo(const LocomoOptions& options) {
             if (!session_docs.empty()) ps.bm25_sessions = std::make_unique<Bm25Okapi>(session_docs);
             if (kasten) {
                 const auto t0 = SteadyClock::now();
-                bool with_notes = false;
-                for (const auto& r : o.retrievers) {
-                    KastenRetrieverSpec spec;
-                    with_notes = with_notes || (parse_kasten_retriever_spec(r, &spec) && spec.notes);
-                }
-                auto h = DialogueHaystack::ingest(sessions, o.embedder, with_notes ? o.notes : NoteBuilding{});
+                auto h = DialogueHaystack::ingest(sessions, o.embedder,
+                                                  needs_notes(o.retrievers) ? o.notes : NoteBuilding{});
                 if (!h) return h.status().with_context("sample '" + sample.sample_id + "'");
                 ps.haystack = std::move(h).value();
                 std::lock_guard<std::mutex> lock(ingest_mu);

@@ -134,11 +134,7 @@ Result<QuestionResult> evaluate_longmemeval_question(const LongMemEvalQuestion& 
     result.documents = static_cast<int>(corpus.documents.size());
     result.gold_ids = corpus.gold_ids;
 
-    bool with_notes = false;
-    for (const auto& name : options.retrievers) {
-        KastenRetrieverSpec spec;
-        with_notes = with_notes || (parse_kasten_retriever_spec(name, &spec) && spec.notes);
-    }
+    const bool with_notes = needs_notes(options.retrievers);
     std::unique_ptr<KastenHaystack> haystack;
     for (const auto& name : options.retrievers) {
         RetrieverResult rr;

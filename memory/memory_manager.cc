@@ -735,9 +735,8 @@ struct MemoryManager::Impl {
             Status st = index_note(n);
             if (!st.is_ok()) log::error("indexing note {}: {}", n.id, st.to_string());
         }
-        for (auto& n : changed) {
-            auto stored = notes->get(n.cube_id, n.id);
-            Status st = stored ? index_note(*stored) : stored.status();
+        for (const auto& n : changed) {  // their stored state: the index reads only text, time and embedding
+            Status st = index_note(n);
             if (!st.is_ok()) log::error("indexing note {}: {}", n.id, st.to_string());
         }
         return Status::ok();
