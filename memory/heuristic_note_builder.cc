@@ -100,6 +100,11 @@ const WordSet& first_person_words() {
     return set;
 }
 
+const WordSet& second_person_words() {
+    static const WordSet set("you you're youre you've you'd you'll your yours yourself yourselves");
+    return set;
+}
+
 const WordSet& weekday_and_month_words() {
     static const WordSet set(
         "monday tuesday wednesday thursday friday saturday sunday january february march april may june july august "
@@ -451,6 +456,7 @@ enum WordFlag : std::uint32_t {
     kLeadFillerBeforePunctuation = 1u << 10,
     kProfileCue = 1u << 11,
     kNotARole = 1u << 12,
+    kSecondPerson = 1u << 13,
 };
 
 // What the builder knows about one lower-case word: its index term, word-list memberships, topic, and statistics
@@ -507,6 +513,7 @@ class WordCache {
             {generic_words(), kGeneric},
             {weak_keywords(), kWeakKeyword},
             {first_person_words(), kFirstPerson},
+            {second_person_words(), kSecondPerson},
             {weekday_and_month_words(), kDateName},
             {imperative_verbs(), kImperative},
             {preference_verbs(), kPreferenceVerb},
@@ -971,6 +978,12 @@ class BatchBuilder {
         if (imperative && f.proper == 0 && f.numbers == 0) return;
         std::vector<DateMention> dates = dates_of(s, conv_time);
         if (f.proper == 0 && f.numbers == 0 && dates.empty()) return;
+        // Memory is about the participants: "Your flight to Lisbon leaves at 9", "I booked the Hilton for you",
+        // not the encyclopaedic exposition ("Solar panels convert sunlight …") that makes up most assistant text.
+        const bool participant = f.first_person || std::any_of(s.info.begin(), s.info.end(), [](const WordInfo* w) {
+                                     return (w->flags & kSecondPerson) != 0;
+                                 });
+        if (!participant) return;
         Candidate c;
         c.user = false;
         c.salience = 1.0 * std::min(f.proper, 3) + 0.8 * std::min(f.numbers, 2) + (dates.empty() ? 0 : 0.8) +

@@ -19,7 +19,9 @@ namespace kasten::memory {
 //   for my trip to Paris next week?") becomes "User asked: …". Declarative user sentences without a first-person
 //   word are kept when they are specific (a proper noun, number or date) and have three content words.
 // - assistant turns: declarative sentences that are specific to the conversation — a proper noun, a number or a
-//   date (general statements, even in rare words, are advice, not facts of this user's conversation) — minus
+//   date (general statements, even in rare words, are advice, not facts of this user's conversation) — and about a
+//   participant (a first- or second-person word: "Your flight to Lisbon leaves at 9", not "Solar panels convert
+//   sunlight …"), minus
 //   pleasantries, hedges, list headers ending in ':' and generic imperative advice; the best
 //   `max_assistant_notes_per_turn` by salience (proper nouns, numbers, dates, words rare in the cube: document
 //   frequency at most max(1, 2% of documents) in cubes of 10+ documents) per turn, in text order.

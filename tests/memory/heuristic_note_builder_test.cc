@@ -138,12 +138,12 @@ TEST(HeuristicNoteBuilderTest, AssistantSpecificFactsAreKeptAndPleasantriesDropp
     FakeStats stats;
     const NoteBatch batch = batch_of(
         {{"assistant",
-          "Sure, I'd be happy to help! The Denver Art Museum is open until 5 pm on Tuesdays. Try to arrive early. "
-          "Drinking water is important. I hope this helps!"}});
+          "Sure, I'd be happy to help! The Denver Art Museum near your hotel is open until 5 pm on Tuesdays. Try to "
+          "arrive early. Drinking water is important. I hope this helps!"}});
     const auto drafts = build(batch, stats);
     ASSERT_EQ(drafts.size(), 1u);
     expect_well_formed(drafts[0], batch);
-    EXPECT_EQ(drafts[0].content, "The Denver Art Museum is open until 5 pm on Tuesdays.");
+    EXPECT_EQ(drafts[0].content, "The Denver Art Museum near your hotel is open until 5 pm on Tuesdays.");
     EXPECT_EQ(drafts[0].kind, "fact");
     EXPECT_TRUE(has(drafts[0].keywords, "denver"));
     EXPECT_TRUE(has(drafts[0].keywords, "museum"));
@@ -157,7 +157,7 @@ TEST(HeuristicNoteBuilderTest, AssistantNotesPerTurnAreCapped) {
     const char* names[] = {"Blue Bottle", "Stumptown",       "Intelligentsia", "Verve", "Ritual",
                            "Sightglass",  "Counter Culture", "La Colombe",     "Heart", "Onyx"};
     for (int i = 0; i < 10; ++i) {
-        answer += "- " + std::string(names[i]) + " roasts single-origin beans and opens at " +
+        answer += "- " + std::string(names[i]) + " roasts your single-origin beans and opens at " +
                   std::to_string(6 + i % 3) + " am" + (i < 3 ? " in Portland and Seattle" : "") + ".\n";
     }
     answer += "- Bring a reusable cup.\n";
@@ -182,7 +182,7 @@ TEST(HeuristicNoteBuilderTest, GenericAdviceIsDroppedUnlessSpecific) {
     FakeStats stats;
     const NoteBatch batch = batch_of({{"assistant",
                                        "Try to drink more water every day. Consider going for a walk after dinner. "
-                                       "Visit the Louvre on a weekday morning to avoid the crowds."}});
+                                       "Since you're in Paris, visit the Louvre on a weekday morning."}});
     const auto drafts = build(batch, stats);
     ASSERT_EQ(drafts.size(), 1u);
     EXPECT_NE(drafts[0].content.find("Louvre"), std::string::npos);
@@ -276,10 +276,17 @@ TEST(HeuristicNoteBuilderTest, AssistantGeneralStatementsAreNotNotesEvenInRareWo
     rare.default_df_ = 400;
     rare.set("sourdough", 1).set("starters", 2);
     EXPECT_TRUE(build(batch, rare).empty());
-    // Naming something specific makes it one.
-    const NoteBatch named =
-        batch_of({{"assistant", "The Tartine bakery in San Francisco feeds its sourdough starter twice a day."}});
+    // Naming something specific, about a participant, makes it one.
+    const NoteBatch named = batch_of(
+        {{"assistant", "The Tartine bakery in San Francisco, near your office, feeds its starter twice a day."}});
     EXPECT_EQ(build(named, common).size(), 1u);
+    // Specific but about nobody in the conversation: exposition, not memory.
+    const NoteBatch exposition =
+        batch_of({{"assistant", "The Tartine bakery in San Francisco feeds its sourdough starter twice a day."}});
+    EXPECT_TRUE(build(exposition, common).empty());
+    const NoteBatch first_person =
+        batch_of({{"assistant", "I reserved a table at the Tartine bakery in San Francisco for Friday."}});
+    EXPECT_EQ(build(first_person, common).size(), 1u);
 }
 
 TEST(HeuristicNoteBuilderTest, ContextNamesTheSessionsMainTerms) {
@@ -338,10 +345,10 @@ TEST(HeuristicNoteBuilderTest, MixedConversationIsWellFormedAndDeterministic) {
     const NoteBatch batch =
         batch_of({{"user", "Hey! My daughter Emma turns 7 next Saturday and we're throwing a party at Lakeside Park."},
                   {"assistant",
-                   "What a fun milestone! Lakeside Park has covered pavilions that can be reserved for $50 per day. "
+                   "What a fun milestone! Lakeside Park has covered pavilions you can reserve for $50 per day. "
                    "For a 7-year-old, games like a scavenger hunt work well. Let me know if you need more ideas!"},
                   {"user", "She's obsessed with dinosaurs. I bought a T-Rex piñata on Amazon last week."},
-                  {"assistant", "Great choice! The Natural History Museum sells dinosaur-themed party favors."},
+                  {"assistant", "Great choice! The Natural History Museum sells party favors your guests will love."},
                   {"user", "Thanks, that's perfect."}});
     const auto a = build(batch, stats);
     const auto b = build(batch, stats);
@@ -371,7 +378,7 @@ TEST(HeuristicNoteBuilderTest, MixedConversationIsWellFormedAndDeterministic) {
 TEST(HeuristicNoteBuilderTest, ConcurrentBuildsAgree) {
     FakeStats stats;
     const NoteBatch batch = batch_of({{"user", "I moved to Denver last month for a new job at Acme Corp."},
-                                      {"assistant", "The Denver Art Museum is open until 5 pm on Tuesdays."}});
+                                      {"assistant", "The Denver Art Museum is open until 5 pm on your Tuesdays."}});
     const HeuristicNoteBuilder builder;
     const auto expected = builder.build_drafts(batch, stats);
     std::vector<std::thread> threads;
