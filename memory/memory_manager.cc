@@ -235,6 +235,14 @@ struct MemoryManager::Impl {
     std::atomic<std::int64_t> jobs_done{0};
     std::atomic<std::int64_t> notes_built{0};
 
+    // Notes as note jobs see them when they are link candidates, with when each was said (the conv_time of its first
+    // source turn, 0 if unknown): the same neighbours come back for many notes of many jobs. Filled by the neighbour
+    // lookup; a note job's changes erase their notes; every other mutation of a cube (any event but turns.add and
+    // notes.build) empties it, as does reaching kMaxCandidateNotes. Strength and last access may be stale (links
+    // are decided from text, embedding, status and time). REQUIRES mu.
+    static constexpr std::size_t kMaxCandidateNotes = 100000;
+    std::unordered_map<std::string, std::pair<store::NoteRecord, TimeMs>> candidate_notes;
+
     // Note jobs: one runs at a time (builders and deciders are called from one thread at a time).
     std::mutex job_run_mu;
     std::unique_ptr<JobRunner> job_runner;
@@ -252,6 +260,7 @@ struct MemoryManager::Impl {
         e.target_id = target_id;
         e.detail_json = detail_json;
         e.at = clock->now_ms();
+        if (action != "turns.add" && action != "notes.build") candidate_notes.clear();
         return events->append(e);
     }
 
@@ -410,13 +419,7 @@ struct MemoryManager::Impl {
             KASTEN_ASSIGN_OR_RETURN(vec, vectors->search(q, filter, pool));
         }
         std::vector<retrieval::FusedHit> fused;
-        if (retriever == Retriever::kHybrid) {
-            if (options.fusion == Fusion::kMinMax) {
-                return retrieval::fuse_weighted(lex, vec, pool, options.lexical_weight, options.vector_weight);
-            }
-            return retrieval::fuse_reciprocal_rank(lex, vec, pool, options.rrf_k, options.lexical_weight,
-                                                   options.vector_weight);
-        }
+        if (retriever == Retriever::kHybrid) return fuse(lex, vec, pool);
         const auto& list = retriever == Retriever::kLexical ? lex : vec;
         for (size_t i = 0; i < list.size(); ++i) {
             retrieval::FusedHit h;
@@ -427,6 +430,25 @@ struct MemoryManager::Impl {
             fused.push_back(std::move(h));
         }
         return fused;
+    }
+
+    // Hybrid candidates for pre-analysed index terms and a query vector (no query parsing: note jobs' neighbours).
+    Result<std::vector<retrieval::FusedHit>> hybrid_candidates(const std::vector<std::string>& terms,
+                                                               const std::vector<float>& query_vector,
+                                                               const SearchFilter& filter, int pool) {
+        drain_lexical();
+        KASTEN_ASSIGN_OR_RETURN(auto lex, lexical->search_terms(terms, filter, pool));
+        KASTEN_ASSIGN_OR_RETURN(auto vec, vectors->search(query_vector, filter, pool));
+        return fuse(lex, vec, pool);
+    }
+
+    Result<std::vector<retrieval::FusedHit>> fuse(const std::vector<ScoredId>& lex, const std::vector<ScoredId>& vec,
+                                                  int pool) const {
+        if (options.fusion == Fusion::kMinMax) {
+            return retrieval::fuse_weighted(lex, vec, pool, options.lexical_weight, options.vector_weight);
+        }
+        return retrieval::fuse_reciprocal_rank(lex, vec, pool, options.rrf_k, options.lexical_weight,
+                                               options.vector_weight);
     }
 
     // Note-granularity results: visible notes, scores weighted by MemoryBank retention, 1-hop link neighbours added
@@ -567,15 +589,14 @@ struct MemoryManager::Impl {
             std::string keys;
             for (const auto& k : note.keywords) keys += k + " ";
             if (keys.empty()) keys = note.content;
-            KASTEN_ASSIGN_OR_RETURN(auto fused,
-                                    m.candidates(keys, &note.embedding, filter, Retriever::kHybrid, 2 * k + 1));
+            KASTEN_ASSIGN_OR_RETURN(auto fused, m.hybrid_candidates(retrieval::LexicalIndex::analyze(keys),
+                                                                    note.embedding, filter, 2 * k + 1));
             std::lock_guard<std::mutex> lock(m.mu);
             std::vector<NeighbourNote> out;
             for (const auto& f : fused) {
                 if (static_cast<int>(out.size()) >= k) break;
-                // The same notes are neighbours of many notes of a job: read each once per job.
-                auto cached = read.find(f.id);
-                if (cached == read.end()) {
+                auto cached = m.candidate_notes.find(f.id);
+                if (cached == m.candidate_notes.end() || cached->second.first.cube_id != note.cube_id) {
                     auto n = m.notes->get(note.cube_id, f.id);
                     if (!n) continue;
                     TimeMs stated_at = 0;
@@ -583,7 +604,9 @@ struct MemoryManager::Impl {
                         auto turn = m.turns->get(note.cube_id, n->source_turn_ids.front());
                         if (turn) stated_at = turn->conv_time;
                     }
-                    cached = read.emplace(f.id, std::make_pair(std::move(n).value(), stated_at)).first;
+                    if (m.candidate_notes.size() >= kMaxCandidateNotes) m.candidate_notes.clear();
+                    cached =
+                        m.candidate_notes.insert_or_assign(f.id, std::make_pair(std::move(n).value(), stated_at)).first;
                 }
                 const store::NoteRecord& n = cached->second.first;
                 if (n.status != store::NoteStatus::kActive || n.id == note.id) continue;
@@ -597,8 +620,6 @@ struct MemoryManager::Impl {
             return out;
         }
         Impl& m;
-        // Notes read during this job, with when each was said.
-        std::unordered_map<std::string, std::pair<store::NoteRecord, TimeMs>> read;
     };
 
     // Adds the new turns to the session's queued note job, or queues one. REQUIRES mu and an open transaction.
@@ -707,6 +728,7 @@ struct MemoryManager::Impl {
                 evolved++;
             }
             KASTEN_RETURN_IF_ERROR(notes->update(*cur, c.reason, actor, now));
+            candidate_notes.erase(cur->id);
             changed.push_back(std::move(cur).value());
         }
         for (const auto& l : plan.links) {
@@ -1429,14 +1451,20 @@ Result<std::vector<SearchHit>> MemoryManager::search(const SearchRequest& req) {
         if (!credit.empty()) {
             std::unordered_map<std::string, size_t> position;
             for (size_t i = 0; i < fused.size(); ++i) position[fused[i].id] = i;
+            // A session's notes expand its key (LongMemEval's fact-augmented keys): their best score adds, weighted.
+            // A turn's notes are alternative keys: the turn scores by its best key, its own text or a note. Most
+            // turns have no note, so adding would favour the turns that happen to have one.
+            const bool expand = req.granularity == Granularity::kSession;
             for (const auto& [unit, c] : credit) {
+                const double note_score = expand ? m.options.note_key_weight * c : c;
                 auto it = position.find(unit);
                 if (it != position.end()) {
-                    fused[it->second].score += m.options.note_key_weight * c;
+                    double& score = fused[it->second].score;
+                    score = expand ? score + note_score : std::max(score, note_score);
                 } else {
                     retrieval::FusedHit h;
                     h.id = unit;
-                    h.score = m.options.note_key_weight * c;
+                    h.score = note_score;
                     fused.push_back(std::move(h));
                 }
             }

@@ -57,8 +57,9 @@ struct MemoryOptions {
     // A job that fails (a model error) is retried up to this many attempts in all, then marked failed.
     int job_max_attempts = 3;
     WeaveOptions weave;
-    // Notes as extra keys (multi-granularity): at turn and session granularity, the best notes' scores are added
-    // to their source turns / sessions with this weight (0 disables).
+    // Notes as extra keys (multi-granularity). Session granularity: the best score of a session's notes, times
+    // this weight, is added to the session's (its notes expand its key). Turn granularity: a turn scores by the
+    // best of its own score and its notes' (alternative keys; most turns have no note). 0 disables both.
     double note_key_weight = 0.5;
     // Note granularity: each hit's linked notes join the result with the hit's score × link weight × this decay.
     double link_decay = 0.5;
@@ -136,7 +137,7 @@ struct SearchRequest {
     // by recorded_at), superseded ones included; default: the current (active) notes.
     std::optional<TimeMs> as_of;
     // Turn and session granularity: also match the query against notes and credit their source turns/sessions
-    // (MemoryOptions::note_key_weight). Off = the turn/session keys alone.
+    // (MemoryOptions::note_key_weight: added for sessions, best-of for turns). Off = the turn/session keys alone.
     bool note_keys = true;
     // Note granularity: add 1-hop link neighbours (MemoryOptions::link_decay).
     bool expand_links = true;

@@ -402,13 +402,31 @@ Status LexicalIndex::remove_cube(const std::string& cube_id) {
 }
 
 Result<std::vector<ScoredId>> LexicalIndex::search(std::string_view query, const SearchFilter& filter, int k) const {
+    return run_search(filter, k, [&] { return impl_->text_query(query); });
+}
+
+Result<std::vector<ScoredId>> LexicalIndex::search_terms(const std::vector<std::string>& terms,
+                                                         const SearchFilter& filter, int k) const {
+    return run_search(filter, k, [&] {
+        std::vector<Xapian::Query> parts;
+        parts.reserve(std::min(terms.size(), kMaxQueryTerms));
+        for (const auto& term : terms) {
+            if (parts.size() == kMaxQueryTerms) break;
+            if (!term.empty()) parts.emplace_back(term);
+        }
+        return parts.empty() ? Xapian::Query() : Xapian::Query(Xapian::Query::OP_OR, parts.begin(), parts.end());
+    });
+}
+
+template <typename MakeQuery>
+Result<std::vector<ScoredId>> LexicalIndex::run_search(const SearchFilter& filter, int k, MakeQuery make_text) const {
     if (filter.cube_id.empty()) return Status::invalid_argument("lexical search: empty cube id");
     std::vector<ScoredId> hits;
     if (k <= 0) return hits;
     if (filter.time_from && filter.time_to && *filter.time_from > *filter.time_to) return hits;
     std::lock_guard lock(impl_->mu);
     try {
-        Xapian::Query text = impl_->text_query(query);
+        Xapian::Query text = make_text();
         if (text.empty()) return hits;
 
         std::vector<Xapian::Query> conditions{Xapian::Query(cube_term(filter.cube_id)),

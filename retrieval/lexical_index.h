@@ -71,6 +71,9 @@ class LexicalIndex {
     // distinct words. Empty or stopword-only queries, and k <= 0, give an empty list. kInvalidArgument on an empty
     // filter.cube_id.
     [[nodiscard]] Result<std::vector<ScoredId>> search(std::string_view query, const SearchFilter& filter, int k) const;
+    // The same ranking for an OR of index terms as analyze() yields them (no query parsing; its first 256 terms).
+    [[nodiscard]] Result<std::vector<ScoredId>> search_terms(const std::vector<std::string>& terms,
+                                                             const SearchFilter& filter, int k) const;
 
     // Makes all changes (documents and metadata) durable. No-op for in-memory indexes.
     [[nodiscard]] Status commit();
@@ -108,6 +111,9 @@ class LexicalIndex {
   private:
     struct Impl;
     explicit LexicalIndex(std::unique_ptr<Impl> impl);
+    // Runs the text query make_text() builds (under the lock) within `filter`; defined and used in the .cc only.
+    template <typename MakeQuery>
+    Result<std::vector<ScoredId>> run_search(const SearchFilter& filter, int k, MakeQuery make_text) const;
     std::unique_ptr<Impl> impl_;
 };
 

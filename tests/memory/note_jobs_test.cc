@@ -336,6 +336,30 @@ TEST_F(NoteJobsTest, NotesAreExtraKeysForTheirSessionsAndTurns) {
     EXPECT_EQ(turns[0].id, added.turn_ids[0]);
 }
 
+TEST_F(NoteJobsTest, NotesExpandSessionKeysButAreAlternativeKeysForTurns) {
+    auto mm = open();
+    auto plain = say(*mm, "s1", "I love hiking in the Alps", clock_.now_ms());
+    auto noted = say(*mm, "s2", "I love hiking in the Alps", clock_.now_ms());
+    NoteInput in;
+    in.content = "The user enjoys hiking";
+    in.source_turn_ids = {noted.turn_ids[0]};
+    ASSERT_TRUE(mm->add_note("u", in, "t").is_ok());
+    // Sessions: the note's score is added, so the session with the note ranks first.
+    auto sessions = search(*mm, "hiking Alps", Granularity::kSession);
+    ASSERT_EQ(sessions.size(), 2u);
+    EXPECT_EQ(sessions[0].id, "s2");
+    EXPECT_GT(sessions[0].score, sessions[1].score);
+    // Turns: a turn scores by its best key. The note matches the query less well than the identical turn texts, so
+    // both turns keep their own (equal) scores: a turn is not favoured for merely having a note.
+    auto turns = search(*mm, "hiking Alps", Granularity::kTurn);
+    ASSERT_EQ(turns.size(), 2u);
+    EXPECT_DOUBLE_EQ(turns[0].score, turns[1].score);
+    auto without = search(*mm, "hiking Alps", Granularity::kTurn, std::nullopt, /*note_keys=*/false);
+    ASSERT_EQ(without.size(), 2u);
+    EXPECT_DOUBLE_EQ(without[0].score, turns[0].score);
+    (void)plain;
+}
+
 TEST_F(NoteJobsTest, LinkedNotesJoinNoteResultsAndRecallRefreshesStrength) {
     decider_->subject_word = "#none#";
     auto mm = open();

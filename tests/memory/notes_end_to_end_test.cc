@@ -303,11 +303,16 @@ TEST_F(ResidenceUpdateTest, TurnAndSessionSearchAreCreditedByNotes) {
     std::vector<SearchHit> without = search(*mm_, "Denver", Granularity::kTurn, std::nullopt, /*note_keys=*/false);
     ASSERT_FALSE(without.empty());
     EXPECT_EQ(without[0].id, denver_.turn_ids[0]);
-    EXPECT_GT(with[0].score, without[0].score) << "the Denver note credits its source turn";
+    // A turn scores by its best key (its text or its note): never lower with notes.
+    EXPECT_GE(with[0].score, without[0].score);
 
     std::vector<SearchHit> sessions = search(*mm_, "Denver", Granularity::kSession);
     ASSERT_FALSE(sessions.empty());
     EXPECT_EQ(sessions[0].id, "s3") << describe_hits(sessions);
+    std::vector<SearchHit> bare = search(*mm_, "Denver", Granularity::kSession, std::nullopt, /*note_keys=*/false);
+    ASSERT_FALSE(bare.empty());
+    EXPECT_EQ(bare[0].id, "s3");
+    EXPECT_GT(sessions[0].score, bare[0].score) << "the Denver note expands its session's key";
 }
 
 // ----- Heuristic note construction through the manager -----
@@ -474,7 +479,10 @@ TEST_F(NotesEndToEndTest, StoriesModelNotesAndLinksMeetTheContract) {
     std::shared_ptr<llm::EmbeddedLanguageModel> stories = open_stories();
     ASSERT_NE(stories, nullptr);
     // Greedy decoding gives an empty note list for these turns; sampled settings give notes (and neighbours to link).
-    const std::pair<std::uint64_t, double> settings[] = {{0, 0.0}, {1, 0.8}, {2, 1.0}, {3, 1.3}, {4, 1.6}};
+    // Store ids are time-based, and they appear in the prompts, so the replies differ between runs: ten settings
+    // make a run without any decider call (observed about once in 20 runs with five) practically impossible.
+    const std::pair<std::uint64_t, double> settings[] = {{0, 0.0}, {1, 0.8}, {2, 1.0}, {3, 1.3}, {4, 1.6},
+                                                         {5, 0.8}, {6, 1.0}, {7, 1.3}, {8, 1.6}, {9, 1.2}};
     std::size_t total_notes = 0;
     std::size_t total_decider_calls = 0;
     int total_links = 0;
@@ -529,7 +537,6 @@ TEST_F(NotesEndToEndTest, StoriesModelNotesAndLinksMeetTheContract) {
         }
     }
     // The contract above was exercised on real output: notes were stored and the link decider was asked.
-    // (Sampling is seeded, so these counts are reproducible: 4 notes, 2 decider calls, 2 links at the time of writing.)
     EXPECT_GE(total_notes, 1u);
     EXPECT_GE(total_decider_calls, 1u);
     EXPECT_GE(total_links, 1);

@@ -122,6 +122,26 @@ TEST_P(LexicalIndexTest, BooleanSyntaxAndQuotes) {
     EXPECT_EQ(search_ids("\"the cats\"", in_cube("c")).size(), 2u);
 }
 
+TEST_P(LexicalIndexTest, SearchTermsRanksLikeThePlainWordQuery) {
+    put(turn("c", "both"), "Hiking boots for the Alps and hiking poles");
+    put(turn("c", "boots"), "New boots");
+    put(turn("c", "none"), "The weather was cold");
+    put(turn("other", "both"), "Hiking boots for the Alps");
+    const auto terms = LexicalIndex::analyze("hiking boots Alps");
+    auto by_terms = index_->search_terms(terms, in_cube("c"), 10);
+    ASSERT_TRUE(by_terms.is_ok()) << by_terms.status().to_string();
+    const auto by_text = search("hiking boots Alps", in_cube("c"));
+    ASSERT_EQ(by_terms->size(), by_text.size());
+    ASSERT_EQ(by_terms->size(), 2u);
+    for (std::size_t i = 0; i < by_text.size(); ++i) {
+        EXPECT_EQ((*by_terms)[i].id, by_text[i].id);
+        EXPECT_DOUBLE_EQ((*by_terms)[i].score, by_text[i].score);
+    }
+    EXPECT_TRUE(index_->search_terms({}, in_cube("c"), 10)->empty());
+    EXPECT_TRUE(index_->search_terms(terms, in_cube("c"), 0)->empty());
+    EXPECT_EQ(index_->search_terms(terms, in_cube(""), 10).status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST_P(LexicalIndexTest, SearchSeesUncommittedUpserts) {
     put(turn("c", "t1"), "adopted a greyhound named Biscuit");
     EXPECT_GT(index_->pending_changes(), 0u);
