@@ -4,7 +4,6 @@
 #include <cctype>
 #include <cmath>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -18,7 +17,8 @@
 namespace kasten::memory {
 namespace {
 
-using StemSet = std::set<std::string>;
+// A set of stems: sorted ascending, no duplicates.
+using StemSet = std::vector<std::string>;
 
 // Stems of negation words and time adverbs, ignored when comparing what two statements are about.
 const std::unordered_set<std::string_view> kIgnoredStems = {"anymor", "longer", "stop",  "stopped", "quit",
@@ -30,52 +30,170 @@ bool is_digits(std::string_view s) {
            std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
 }
 
-// Content stems: stopwords, negation words and numbers (bracketed dates) removed.
-StemSet stems_of(std::string_view text) {
-    StemSet out;
-    for (const auto& [term, wdf] : retrieval::LexicalIndex::analyze_text(text).terms) {
-        if (is_digits(term) || kIgnoredStems.count(term) != 0) continue;
-        out.insert(term);
+// std::isalnum of the "C" locale (kasten never changes the locale): ASCII letters and digits.
+bool is_alnum(unsigned char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+// Whether `text` may hold a character that LexicalIndex::analyze_text splits into CJK n-grams: any UTF-8
+// sequence of three or four bytes except U+2000..U+2DFF (general punctuation such as ’ “ — …, symbols), which no
+// Xapian version counts as CJK. Conservative: emoji and other scripts also answer true.
+bool may_hold_cjk(std::string_view text) {
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c < 0xE0) continue;
+        if (c == 0xE2 && (i + 1 == text.size() || static_cast<unsigned char>(text[i + 1]) < 0xB8)) continue;
+        return true;
     }
+    return false;
+}
+
+// Whether byte `c` separates the terms of LexicalIndex::analyze_text in a text without CJK (may_hold_cjk): an
+// ASCII byte that is no part of a term (letters, digits, '_') and cannot join or end one ("'" and "&" inside words,
+// "," "." ";" between digits, "." in acronyms, "+" and "#" suffixes as in "c++"). No term spans such a byte, and the
+// term generator keeps no state across one, so the terms of the text are the union of the terms of the chunks
+// between them. (After a run of CJK characters the generator does carry state across separators.) Bytes >= 0x80
+// never separate.
+bool separates_terms(unsigned char c) {
+    if (c >= 0x80 || is_alnum(c)) return false;
+    switch (c) {
+        case '_':
+        case '\'':
+        case '&':
+        case ',':
+        case '.':
+        case ';':
+        case '+':
+        case '#':
+            return false;
+        default:
+            return true;
+    }
+}
+
+// LexicalIndex::analyze_text(text)'s terms, minus numbers and kIgnoredStems.
+StemSet filtered_terms(std::string_view text) {
+    StemSet out;
+    for (auto& [term, wdf] : retrieval::LexicalIndex::analyze_text(text).terms) {
+        if (is_digits(term) || kIgnoredStems.count(term) != 0) continue;
+        out.push_back(std::move(term));
+    }
+    return out;  // analyze_text's terms are ascending and distinct
+}
+
+// The content stems of chunks of text without a term separator (separates_terms), each analysed once per thread:
+// the words of notes repeat, and a lookup is far cheaper than running the term generator over every text.
+// An open-addressing table (linear probing, at most half full): one probe touches one slot, where a node-based map
+// would chase a bucket and a node per lookup. Holds at most kMaxChunks chunks (emptied when full).
+// Not thread-safe: one instance per thread.
+class ChunkStemCache {
+  public:
+    // filtered_terms(chunk). Valid until the next call.
+    const StemSet& stems(std::string_view chunk) {
+        const std::size_t hash = std::hash<std::string_view>()(chunk);
+        if (2 * (used_ + 1) > slots_.size()) grow();
+        std::size_t i = find(hash, chunk);
+        if (slots_[i].used) return slots_[i].stems;
+        if (used_ >= kMaxChunks) {
+            for (Slot& s : slots_) s = Slot();
+            used_ = 0;
+            i = find(hash, chunk);
+        }
+        Slot& slot = slots_[i];
+        slot.used = true;
+        slot.hash = hash;
+        slot.chunk = chunk;
+        slot.stems = filtered_terms(chunk);
+        ++used_;
+        return slot.stems;
+    }
+
+  private:
+    struct Slot {
+        std::size_t hash = 0;
+        bool used = false;
+        std::string chunk;
+        StemSet stems;
+    };
+    static constexpr std::size_t kMaxChunks = 1 << 16;
+
+    // The slot holding `chunk`, or the free slot where it belongs.
+    std::size_t find(std::size_t hash, std::string_view chunk) const {
+        const std::size_t mask = slots_.size() - 1;
+        for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+            const Slot& s = slots_[i];
+            if (!s.used || (s.hash == hash && s.chunk == chunk)) return i;
+        }
+    }
+
+    // Doubles the table (the first call allocates it); a table of 2 * kMaxChunks slots never grows.
+    void grow() {
+        if (slots_.size() >= 2 * kMaxChunks) return;
+        std::vector<Slot> old = std::exchange(slots_, std::vector<Slot>(slots_.empty() ? 1024 : 2 * slots_.size()));
+        for (Slot& s : old) {
+            if (s.used) slots_[find(s.hash, s.chunk)] = std::move(s);
+        }
+    }
+
+    std::vector<Slot> slots_;  // size: a power of two
+    std::size_t used_ = 0;
+};
+
+// Content stems: stopwords, negation words and numbers (bracketed dates) removed: filtered_terms(text), computed
+// at a cache lookup per chunk (ChunkStemCache) unless the text may hold CJK.
+StemSet stems_of(std::string_view text) {
+    if (may_hold_cjk(text)) return filtered_terms(text);
+    thread_local ChunkStemCache cache;
+    StemSet out;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        if (separates_terms(static_cast<unsigned char>(text[i]))) {
+            ++i;
+            continue;
+        }
+        std::size_t j = i + 1;
+        while (j < text.size() && !separates_terms(static_cast<unsigned char>(text[j]))) ++j;
+        const StemSet& stems = cache.stems(text.substr(i, j - i));
+        out.insert(out.end(), stems.begin(), stems.end());
+        i = j;
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
 }
 
-std::vector<std::string> lower_words(std::string_view text) {
-    std::vector<std::string> words;
-    std::string cur;
-    auto flush = [&] {
-        if (!cur.empty()) words.push_back(std::move(cur));
-        cur.clear();
-    };
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (std::isalnum(c) || c == '\'') {
-            cur += static_cast<char>(std::tolower(c));
-        } else if (c == 0xE2 && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x80 &&
-                   static_cast<unsigned char>(text[i + 2]) == 0x99) {
-            cur += '\'';  // ’
-            i += 2;
-        } else {
-            flush();
-        }
-    }
-    flush();
-    return words;
-}
-
 // Whether the statement is negated: "not", "n't", "never", "no longer", "no more", "anymore", "stopped", "quit",
-// "gave up", or "no" other than as an opening interjection.
+// "gave up", or "no" other than as an opening interjection. Words are runs of ASCII letters, digits and
+// apostrophes ("'" or "’"), lower-cased.
 bool is_negated(std::string_view text) {
-    const std::vector<std::string> w = lower_words(text);
-    for (std::size_t i = 0; i < w.size(); ++i) {
-        const std::string& x = w[i];
+    std::string word;         // the current word
+    bool after_give = false;  // the previous word is "gave", "given" or "give"
+    std::size_t words = 0;    // words before the current one
+    auto negating = [&] {
+        const std::string_view x = word;
         if (x == "not" || x == "never" || x == "cannot" || x == "anymore" || x == "stopped" || x == "quit" ||
             x == "nobody" || x == "nothing" || x == "neither" || x == "nor") {
             return true;
         }
-        if (x.size() > 3 && x.compare(x.size() - 3, 3, "n't") == 0) return true;
-        if ((x == "gave" || x == "given" || x == "give") && i + 1 < w.size() && w[i + 1] == "up") return true;
-        if (x == "no" && i > 0) return true;
+        if (x.size() > 3 && x.substr(x.size() - 3) == "n't") return true;
+        if (after_give && x == "up") return true;
+        return x == "no" && words > 0;
+    };
+    for (std::size_t i = 0; i <= text.size(); ++i) {
+        const auto c = i < text.size() ? static_cast<unsigned char>(text[i]) : 0;
+        if (is_alnum(c) || c == '\'') {
+            word += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+        } else if (c == 0xE2 && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x80 &&
+                   static_cast<unsigned char>(text[i + 2]) == 0x99) {
+            word += '\'';  // ’
+            i += 2;
+        } else if (!word.empty()) {
+            if (negating()) return true;
+            const std::string_view x = word;
+            after_give = x == "gave" || x == "given" || x == "give";
+            ++words;
+            word.clear();
+        }
     }
     return false;
 }
@@ -87,7 +205,8 @@ struct KeywordStems {
 
 std::vector<KeywordStems> keyword_stems(const std::vector<std::string>& keywords) {
     std::vector<KeywordStems> out;
-    std::unordered_set<std::string> seen;
+    out.reserve(keywords.size());
+    std::unordered_set<std::string_view> seen;
     for (const auto& k : keywords) {
         if (!seen.insert(k).second) continue;
         StemSet stems = stems_of(k);
@@ -120,6 +239,11 @@ struct Candidate {
 }  // namespace
 
 struct HeuristicLinkDecider::NoteFeatures {
+    // The note state they were read from: the cache entry of a note id is valid while these are unchanged.
+    int version = 0;
+    std::string text;                       // content
+    std::vector<std::string> keyword_list;  // keywords, as given
+
     std::optional<NoteSubject> subject;
     std::optional<std::string> holder;
     bool negated = false;
@@ -130,31 +254,31 @@ struct HeuristicLinkDecider::NoteFeatures {
 
 std::shared_ptr<const HeuristicLinkDecider::NoteFeatures> HeuristicLinkDecider::features(
     const store::NoteRecord& note) {
-    std::string key = note.id;
-    key += '\n';
-    key += std::to_string(note.version);
-    key += '\n';
-    key += note.content;
-    for (const auto& k : note.keywords) {
-        key += '\n';
-        key += k;
-    }
     {
         std::lock_guard<std::mutex> lock(cache_mu_);
-        auto it = cache_.find(key);
-        if (it != cache_.end()) return it->second;
+        const auto it = cache_.find(note.id);
+        if (it != cache_.end() && it->second->version == note.version && it->second->text == note.content &&
+            it->second->keyword_list == note.keywords) {
+            return it->second;
+        }
     }
     auto f = std::make_shared<NoteFeatures>();
-    f->subject = infer_subject(note.content);
-    f->holder = infer_holder(note.content);
+    f->version = note.version;
+    f->text = note.content;
+    f->keyword_list = note.keywords;
+    NoteStatement statement = infer_statement(note.content);
+    f->subject = std::move(statement.subject);
+    f->holder = std::move(statement.holder);
     f->negated = is_negated(note.content);
     f->content = stems_of(note.content);
     f->keywords = keyword_stems(note.keywords);
-    for (const auto& k : f->keywords) f->words.insert(k.stems.begin(), k.stems.end());
-    f->words.insert(f->content.begin(), f->content.end());
+    f->words = f->content;
+    for (const auto& k : f->keywords) f->words.insert(f->words.end(), k.stems.begin(), k.stems.end());
+    std::sort(f->words.begin(), f->words.end());
+    f->words.erase(std::unique(f->words.begin(), f->words.end()), f->words.end());
     std::lock_guard<std::mutex> lock(cache_mu_);
     if (cache_.size() >= kMaxCachedNotes) cache_.clear();
-    cache_.emplace(std::move(key), f);
+    cache_.insert_or_assign(note.id, f);
     return f;
 }
 
@@ -170,7 +294,7 @@ Result<LinkPlan> HeuristicLinkDecider::decide(const store::NoteRecord& new_note,
     const std::vector<KeywordStems>& keywords = mine->keywords;
 
     std::vector<Candidate> candidates;
-    std::unordered_set<std::string> seen;
+    std::unordered_set<std::string_view> seen;
     for (std::size_t i = 0; i < neighbours.size(); ++i) {
         const store::NoteRecord& nb = neighbours[i].note;
         if (nb.id.empty() || nb.id == new_note.id || !seen.insert(nb.id).second) continue;
@@ -179,18 +303,16 @@ Result<LinkPlan> HeuristicLinkDecider::decide(const store::NoteRecord& new_note,
         const std::shared_ptr<const NoteFeatures> theirs = features(nb);
         const StemSet& nb_content = theirs->content;
         const StemSet& nb_words = theirs->words;
-        std::vector<std::string> shared;
-        for (const auto& k : keywords) {
-            if (std::includes(nb_words.begin(), nb_words.end(), k.stems.begin(), k.stems.end())) {
-                shared.push_back(k.surface);
-            }
-        }
-
         Candidate c;
         c.index = i;
         c.cosine = cosine;
         c.decision.neighbour_id = nb.id;
-        c.shared = shared;
+        for (const auto& k : keywords) {
+            if (std::includes(nb_words.begin(), nb_words.end(), k.stems.begin(), k.stems.end())) {
+                c.shared.push_back(k.surface);
+            }
+        }
+        const std::vector<std::string>& shared = c.shared;
 
         const std::optional<NoteSubject>& nb_subject = theirs->subject;
         if (subject && nb_subject && subject->holder == nb_subject->holder &&

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
+#include <deque>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -34,6 +36,10 @@ class WordSet {
         }
     }
     bool contains(std::string_view word) const { return set_.contains(word); }
+    template <typename F>
+    void for_each(F f) const {
+        for (std::string_view word : set_) f(word);
+    }
 
   private:
     std::unordered_set<std::string_view> set_;
@@ -459,22 +465,39 @@ enum WordFlag : std::uint32_t {
     kSecondPerson = 1u << 13,
 };
 
-// What the builder knows about one lower-case word: its index term, word-list memberships, topic, and statistics
-// of the batch being built.
-struct WordInfo {
-    std::string stem;         // Snowball stem as LexicalIndex analyses it; "" for stopwords
-    std::uint32_t flags = 0;  // WordFlag bits
-    std::string_view topic;   // TopicLexicon label of the stem, "" if none
-    // Per-batch state, valid while `generation` is the current batch's.
+// Marks a per-batch index that has not been assigned in the current batch.
+constexpr std::size_t kNoSlot = static_cast<std::size_t>(-1);
+
+// What the builder knows about one index term, and its statistics in the batch being built.
+struct StemInfo {
+    std::string stem;  // Snowball stem as LexicalIndex analyses it (never "")
+    // Per-batch state, valid while `generation` is the current batch's (BatchBuilder::reset_if_stale resets it).
     std::uint64_t generation = 0;
     double idf = -1;  // < 0: not looked up yet
     bool rare = false;
-    int capitalized = 0;  // mid-sentence occurrences in the batch, capitalised / not
-    int lowercase = 0;
+    std::size_t context_slot = kNoSlot;  // index of its aggregate in BatchBuilder::make_context
 };
 
-// The per-thread word cache. A batch is built on one thread from begin_batch() to its end; entries are never
-// removed during a batch, so WordInfo pointers stay valid for the whole batch.
+// What the builder knows about one lower-case word: its index term, word-list memberships, topic, and statistics
+// of the batch being built. The fields every token's lookup touches share the first cache line.
+struct alignas(64) WordInfo {
+    std::string word;  // the lower-case word itself (the cache key)
+    // Per-batch state, valid while `generation` is the current batch's (WordCache::get resets it).
+    std::uint64_t generation = 0;
+    std::uint32_t flags = 0;  // WordFlag bits
+    int capitalized = 0;      // mid-sentence occurrences in the batch, capitalised / not
+    int lowercase = 0;
+    std::size_t term = kNoSlot;  // index of its BatchBuilder::TermAgg
+    // Constant.
+    std::string_view stem;          // stem_info->stem; "" for stopwords
+    StemInfo* stem_info = nullptr;  // nullptr for stopwords
+    std::string_view topic;         // TopicLexicon label of the stem, "" if none
+};
+
+// The per-thread word cache: lower-case word -> WordInfo, and stem -> StemInfo shared by the words of one stem.
+// A batch is built on one thread from begin_batch() to its end; entries are never removed during a batch, so
+// WordInfo and StemInfo pointers stay valid for the whole batch. Every word of a batch goes through get(), which
+// resets the word's per-batch state on its first use in the batch.
 class WordCache {
   public:
     static WordCache& local() {
@@ -482,56 +505,155 @@ class WordCache {
         return cache;
     }
     std::uint64_t begin_batch() {
-        if (words_.size() >= kStemCacheEntries) words_.clear();
+        if (words_.size() >= kStemCacheEntries) {
+            slots_.assign(slots_.size(), Slot{});
+            words_.clear();
+            stems_.clear();
+            stem_index_.clear();
+        }
         return ++generation_;
     }
-    WordInfo* get(const std::string& lower) {
-        auto it = words_.find(lower);
-        if (it == words_.end()) it = words_.emplace(lower, describe(lower)).first;
-        WordInfo* info = &it->second;
-        if (info->generation != generation_) {
-            info->generation = generation_;
-            info->idf = -1;
-            info->rare = false;
-            info->capitalized = 0;
-            info->lowercase = 0;
+    // The WordInfo of every token's word, in token order.
+    void lookup(const std::vector<WordToken>& tokens, std::vector<WordInfo*>& out) {
+        if (slots_.empty()) slots_.resize(kInitialSlots);
+        // Most of a batch's words were seen in earlier batches but are no longer in the CPU cache. Three passes make
+        // the misses of a sentence's words overlap instead of following one another: hash each word and prefetch
+        // its slot, prefetch the entry that slot names, then resolve.
+        hashes_.resize(tokens.size());
+        for (std::size_t k = 0; k < tokens.size(); ++k) {
+            hashes_[k] = hash_of(tokens[k].lower);
+            __builtin_prefetch(&slots_[hashes_[k] & (slots_.size() - 1)]);
         }
-        return info;
+        for (std::size_t k = 0; k < tokens.size(); ++k) {
+            const Slot& slot = slots_[hashes_[k] & (slots_.size() - 1)];
+            if (slot.index != 0) __builtin_prefetch(&words_[slot.index - 1]);
+        }
+        out.resize(tokens.size());
+        for (std::size_t k = 0; k < tokens.size(); ++k) out[k] = get(tokens[k].lower, hashes_[k]);
     }
 
   private:
-    static WordInfo describe(const std::string& lower) {
-        WordInfo info;
-        const retrieval::LexicalIndex::Analysis analysis = retrieval::LexicalIndex::analyze_text(lower);
-        if (analysis.terms.size() == 1) {
-            info.stem = analysis.terms.front().first;
-        } else if (!analysis.terms.empty()) {
-            info.stem = lower;  // CJK and other multi-term words: the word itself
+    // The WordInfo of `lower`, whose hash_of() is `hash`; created on first use.
+    WordInfo* get(std::string_view lower, std::uint64_t hash) {
+        const auto tag = static_cast<std::uint32_t>(hash >> 32);
+        std::size_t i = hash & (slots_.size() - 1);
+        WordInfo* info = nullptr;
+        for (; slots_[i].index != 0; i = (i + 1) & (slots_.size() - 1)) {
+            if (slots_[i].tag != tag) continue;
+            WordInfo& candidate = words_[slots_[i].index - 1];
+            if (candidate.word == lower) {
+                info = &candidate;
+                break;
+            }
         }
-        if (!info.stem.empty()) info.topic = TopicLexicon::topic_of_stem(info.stem);
-        const std::pair<const WordSet&, WordFlag> lists[] = {
-            {generic_words(), kGeneric},
-            {weak_keywords(), kWeakKeyword},
-            {first_person_words(), kFirstPerson},
-            {second_person_words(), kSecondPerson},
-            {weekday_and_month_words(), kDateName},
-            {imperative_verbs(), kImperative},
-            {preference_verbs(), kPreferenceVerb},
-            {preference_bridges(), kPreferenceBridge},
-            {plan_cues(), kPlanCue},
-            {location_motion_words(), kLocationMotion},
-            {lead_fillers(), kLeadFiller},
-            {lead_fillers_before_punctuation(), kLeadFillerBeforePunctuation},
-            {profile_cues(), kProfileCue},
-            {not_a_role(), kNotARole},
-        };
-        for (const auto& [set, flag] : lists) {
-            if (set.contains(lower)) info.flags |= flag;
+        if (info == nullptr) {
+            info = &describe(lower);
+            slots_[i] = {tag, static_cast<std::uint32_t>(words_.size())};
+            if (words_.size() * 2 > slots_.size()) grow();
+        }
+        if (info->generation != generation_) {
+            info->generation = generation_;
+            info->capitalized = 0;
+            info->lowercase = 0;
+            info->term = kNoSlot;
         }
         return info;
     }
 
-    std::unordered_map<std::string, WordInfo> words_;
+    static constexpr std::size_t kInitialSlots = 1u << 12;  // a power of two; kept at most half full
+
+    // Open addressing with linear probing. 8 bytes, so that the table of a full cache stays small.
+    struct Slot {
+        std::uint32_t tag = 0;    // high half of the word's hash
+        std::uint32_t index = 0;  // 1 + index in words_; 0: empty
+    };
+
+    // A multiplicative hash over 8-byte chunks, cheap for short words. Not a security boundary: a batch crafted to
+    // collide only makes its own lookups slower.
+    static std::uint64_t hash_of(std::string_view word) {
+        std::uint64_t h = 0x9E3779B97F4A7C15ull ^ word.size();
+        std::size_t i = 0;
+        for (; i + 8 <= word.size(); i += 8) {
+            std::uint64_t chunk;
+            std::memcpy(&chunk, word.data() + i, 8);
+            h = (h ^ chunk) * 0xBF58476D1CE4E5B9ull;
+            h ^= h >> 31;
+        }
+        std::uint64_t tail = 0;
+        std::memcpy(&tail, word.data() + i, word.size() - i);
+        h = (h ^ tail) * 0x94D049BB133111EBull;
+        return h ^ (h >> 29);
+    }
+
+    void grow() {
+        slots_.assign(slots_.size() * 2, Slot{});
+        for (std::size_t w = 0; w < words_.size(); ++w) {
+            const std::uint64_t hash = hash_of(words_[w].word);
+            std::size_t i = hash & (slots_.size() - 1);
+            while (slots_[i].index != 0) i = (i + 1) & (slots_.size() - 1);
+            slots_[i] = {static_cast<std::uint32_t>(hash >> 32), static_cast<std::uint32_t>(w + 1)};
+        }
+    }
+
+    WordInfo& describe(std::string_view lower) {
+        WordInfo& info = words_.emplace_back();
+        info.word = lower;
+        const retrieval::LexicalIndex::Analysis analysis = retrieval::LexicalIndex::analyze_text(lower);
+        std::string_view stem;
+        if (analysis.terms.size() == 1) {
+            stem = analysis.terms.front().first;
+        } else if (!analysis.terms.empty()) {
+            stem = lower;  // CJK and other multi-term words: the word itself
+        }
+        if (!stem.empty()) {
+            auto it = stem_index_.find(stem);
+            if (it == stem_index_.end()) {
+                StemInfo& created = stems_.emplace_back();
+                created.stem = stem;
+                it = stem_index_.emplace(created.stem, &created).first;
+            }
+            info.stem_info = it->second;
+            info.stem = it->second->stem;
+            info.topic = TopicLexicon::topic_of_stem(info.stem);
+        }
+        const auto it = flags_by_word().find(lower);
+        if (it != flags_by_word().end()) info.flags = it->second;
+        return info;
+    }
+
+    // Every word of the builder's word lists -> the WordFlag bits of the lists it is in.
+    static const std::unordered_map<std::string_view, std::uint32_t>& flags_by_word() {
+        static const std::unordered_map<std::string_view, std::uint32_t> table = [] {
+            std::unordered_map<std::string_view, std::uint32_t> built;
+            const std::pair<const WordSet&, WordFlag> lists[] = {
+                {generic_words(), kGeneric},
+                {weak_keywords(), kWeakKeyword},
+                {first_person_words(), kFirstPerson},
+                {second_person_words(), kSecondPerson},
+                {weekday_and_month_words(), kDateName},
+                {imperative_verbs(), kImperative},
+                {preference_verbs(), kPreferenceVerb},
+                {preference_bridges(), kPreferenceBridge},
+                {plan_cues(), kPlanCue},
+                {location_motion_words(), kLocationMotion},
+                {lead_fillers(), kLeadFiller},
+                {lead_fillers_before_punctuation(), kLeadFillerBeforePunctuation},
+                {profile_cues(), kProfileCue},
+                {not_a_role(), kNotARole},
+            };
+            for (const auto& [set, flag] : lists) {
+                set.for_each([&](std::string_view word) { built[word] |= flag; });
+            }
+            return built;
+        }();
+        return table;
+    }
+
+    std::vector<Slot> slots_;
+    std::vector<std::uint64_t> hashes_;  // lookup()'s scratch space
+    std::deque<WordInfo> words_;         // deques: elements never move
+    std::deque<StemInfo> stems_;
+    std::unordered_map<std::string_view, StemInfo*> stem_index_;  // keys view StemInfo::stem
     std::uint64_t generation_ = 0;
 };
 
@@ -547,9 +669,7 @@ Sent make_sent(std::string text) {
     Sent s;
     s.text = std::move(text);
     s.tokens = WordTokenizer::tokenize(s.text);
-    s.info.reserve(s.tokens.size());
-    WordCache& cache = WordCache::local();
-    for (const WordToken& t : s.tokens) s.info.push_back(cache.get(t.lower));
+    WordCache::local().lookup(s.tokens, s.info);
     return s;
 }
 
@@ -571,14 +691,26 @@ std::string surface_of(const WordToken& t) {
     return w;
 }
 
-// The first `n` words, lower-cased, each followed by a space.
-std::string head_of(const Sent& s, std::size_t n = 6) {
-    std::string head;
-    for (std::size_t i = 0; i < s.tokens.size() && i < n; ++i) {
-        head += s.tokens[i].lower;
-        head += ' ';
+// The first six words, lower-cased, each followed by a space; written to `buffer` (reused to save allocations),
+// valid until its next use.
+std::string_view head_of(const Sent& s, std::string& buffer) {
+    buffer.clear();
+    for (std::size_t i = 0; i < s.tokens.size() && i < 6; ++i) {
+        buffer += s.tokens[i].lower;
+        buffer += ' ';
     }
-    return head;
+    return buffer;
+}
+
+// Whether `gap`, the few characters between two words, contains one of `marks` (string_view::find_first_of would
+// call memchr once per character).
+bool gap_has_any(std::string_view gap, std::string_view marks) {
+    for (char c : gap) {
+        for (char m : marks) {
+            if (c == m) return true;
+        }
+    }
+    return false;
 }
 
 bool ends_with_question(std::string_view text) {
@@ -611,7 +743,7 @@ struct Features {
     int content = 0;  // content words (not stopwords, not generic, not numbers)
     int proper = 0;   // proper nouns
     int numbers = 0;  // words with digits
-    int rare = 0;     // content words rare in the cube
+    int rare = 0;     // content words rare in the cube, counted up to 4 (see BatchBuilder::count_rare); assistant only
     bool first_person = false;
     std::vector<char> is_proper;   // per token
     std::vector<char> is_content;  // per token
@@ -667,6 +799,7 @@ class BatchBuilder {
   private:
     // Batch statistics of one word (surface form).
     struct TermAgg {
+        WordInfo* word = nullptr;
         double tf = 0;        // occurrences weighted by role
         int capitalized = 0;  // mid-sentence capitalised occurrences
         int total = 0;
@@ -675,20 +808,35 @@ class BatchBuilder {
         std::size_t first_seen = 0;
     };
 
-    // idf = ln((N+1)/(df+1)) + 1 of a word's stem; looked up once per word and batch.
-    double idf(WordInfo* w) {
-        if (w->idf >= 0) return w->idf;
-        const auto it = df_by_stem_.find(w->stem);
-        const std::uint64_t df =
-            it != df_by_stem_.end() ? it->second : std::min(stats_.document_frequency(w->stem), documents_);
-        if (it == df_by_stem_.end()) df_by_stem_.emplace(w->stem, df);
-        w->idf = std::log((static_cast<double>(documents_) + 1) / (static_cast<double>(df) + 1)) + 1;
-        w->rare = documents_ >= 10 && static_cast<double>(df) <= std::max(1.0, 0.02 * static_cast<double>(documents_));
-        return w->idf;
+    // Clears a stem's per-batch state on its first use in this batch.
+    void reset_if_stale(StemInfo* stem) const {
+        if (stem->generation == generation_) return;
+        stem->generation = generation_;
+        stem->idf = -1;
+        stem->rare = false;
+        stem->context_slot = kNoSlot;
     }
-    bool rare(WordInfo* w) {
-        idf(w);
-        return w->rare;
+
+    // idf = ln((N+1)/(df+1)) + 1 of a term for a document frequency df in [0, N].
+    double idf_of_df(std::uint64_t df) const {
+        return std::log((static_cast<double>(documents_) + 1) / (static_cast<double>(df) + 1)) + 1;
+    }
+    // The idf of a stem; TermStatistics is asked once per stem and batch, and only for stems whose idf or rarity
+    // the drafts depend on (document_frequency may be an index lookup).
+    double idf(StemInfo* stem) {
+        reset_if_stale(stem);
+        if (stem->idf >= 0) return stem->idf;
+        const std::uint64_t df = std::min(stats_.document_frequency(stem->stem), documents_);
+        stem->idf = idf_of_df(df);
+        stem->rare =
+            documents_ >= 10 && static_cast<double>(df) <= std::max(1.0, 0.02 * static_cast<double>(documents_));
+        return stem->idf;
+    }
+    // Rare in the cube: document frequency at most max(1, 2% of documents) in cubes of 10+ documents.
+    bool rare(StemInfo* stem) {
+        if (documents_ < 10) return false;
+        idf(stem);
+        return stem->rare;
     }
 
     static bool is_term_word(const WordToken& t, const WordInfo* w) {
@@ -697,9 +845,8 @@ class BatchBuilder {
 
     // Pass 1: sentences of every turn, capitalisation evidence and the batch's term frequencies.
     void collect() {
-        WordCache::local().begin_batch();
+        generation_ = WordCache::local().begin_batch();
         sentences_.resize(batch_.turns.size());
-        std::size_t position = 0;
         for (std::size_t t = 0; t < batch_.turns.size(); ++t) {
             const SourceTurn& turn = batch_.turns[t];
             const bool user = turn.role == "user";
@@ -712,11 +859,14 @@ class BatchBuilder {
                     WordInfo* w = s.info[k];
                     if (k > 0 && !after_colon(s, k)) ++(tok.capitalized ? w->capitalized : w->lowercase);
                     if (!is_term_word(tok, w) || tok.lower.size() < 3 || tok.has_digit) continue;
-                    TermAgg& agg = terms_[w];
-                    if (agg.total == 0) {
-                        agg.first_seen = position++;
-                        agg.surface = surface_of(tok);
+                    if (w->term == kNoSlot) {
+                        w->term = terms_.size();
+                        TermAgg& created = terms_.emplace_back();
+                        created.word = w;
+                        created.first_seen = w->term;
+                        created.surface = surface_of(tok);
                     }
+                    TermAgg& agg = terms_[w->term];
                     agg.tf += weight;
                     ++agg.total;
                     if (tok.capitalized && k > 0) {
@@ -737,44 +887,68 @@ class BatchBuilder {
     static bool after_colon(const Sent& s, std::size_t k) {
         const std::size_t from = s.tokens[k - 1].end;
         const std::string_view gap = std::string_view(s.text).substr(from, s.tokens[k].begin - from);
-        return gap.find_first_of(":\"(") != std::string_view::npos;
+        return gap_has_any(gap, ":\"(");
     }
 
     // "Conversation about a, b, c": the batch's words with the highest idf x log(1 + weighted tf), merged by stem.
     std::string make_context() {
         struct StemAgg {
+            StemInfo* stem = nullptr;
             double tf = 0;
-            double idf = 1;
             int capitalized = 0;
             int total = 0;
             std::size_t first_seen = 0;
             const TermAgg* display_from = nullptr;  // the most frequent spelling
         };
-        std::unordered_map<std::string_view, StemAgg> stems;
+        // terms_ is in order of first occurrence, so a stem's first word sets its first_seen, on equal counts the
+        // earlier spelling stays the display one, and a stem's tf is summed in a fixed order (floating-point sums
+        // of three or more spellings depend on the order; a hash order would make near-ties depend on addresses).
+        std::vector<StemAgg> stems;
         stems.reserve(terms_.size());
-        for (auto& [word, agg] : terms_) {
-            StemAgg& st = stems[word->stem];
-            if (st.total == 0 || agg.first_seen < st.first_seen) st.first_seen = agg.first_seen;
-            if (st.display_from == nullptr || agg.total > st.display_from->total ||
-                (agg.total == st.display_from->total && agg.first_seen < st.display_from->first_seen)) {
-                st.display_from = &agg;
-                st.idf = idf(word);
+        for (const TermAgg& agg : terms_) {
+            StemInfo* stem = agg.word->stem_info;
+            reset_if_stale(stem);
+            if (stem->context_slot == kNoSlot) {
+                stem->context_slot = stems.size();
+                stems.push_back({.stem = stem, .first_seen = agg.first_seen});
             }
+            StemAgg& st = stems[stem->context_slot];
+            if (st.display_from == nullptr || agg.total > st.display_from->total) st.display_from = &agg;
             st.tf += agg.tf;
             st.capitalized += agg.capitalized;
             st.total += agg.total;
         }
-        std::vector<std::pair<double, const StemAgg*>> scored;
-        scored.reserve(stems.size());
-        for (const auto& [stem, st] : stems) scored.emplace_back(st.idf * std::log1p(st.tf), &st);
-        const std::size_t n = std::min(options_.context_terms, scored.size());
-        std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(n), scored.end(),
-                          [](const auto& a, const auto& b) {
-                              if (a.first != b.first) return a.first > b.first;
-                              return a.second->first_seen < b.second->first_seen;
-                          });
+        const std::size_t n = std::min(options_.context_terms, stems.size());
+        if (n == 0) return "Conversation";
+        // Score = idf x log(1 + tf) <= max_idf x log(1 + tf) (max_idf: df 0). Stems are scored in decreasing order
+        // of that bound, and only while the bound can still reach the n-th best score: the others cannot be chosen,
+        // so their document frequencies are never asked for.
+        std::vector<StemAgg*> by_bound;  // a max-heap by tf: popped in decreasing order of the bound
+        by_bound.reserve(stems.size());
+        for (StemAgg& st : stems) by_bound.push_back(&st);
+        const auto lower_tf = [](const StemAgg* a, const StemAgg* b) { return a->tf < b->tf; };
+        std::make_heap(by_bound.begin(), by_bound.end(), lower_tf);
+        const auto better = [](const auto& a, const auto& b) {
+            if (a.first != b.first) return a.first > b.first;
+            return a.second->first_seen < b.second->first_seen;
+        };
+        const double max_idf = idf_of_df(0);
+        std::vector<std::pair<double, const StemAgg*>> scored;  // the best n so far, best first
+        while (!by_bound.empty()) {
+            std::pop_heap(by_bound.begin(), by_bound.end(), lower_tf);
+            const StemAgg* st = by_bound.back();
+            by_bound.pop_back();
+            const double weight = std::log1p(st->tf);
+            // The bound carries a relative margin far above rounding error, so a tie is never pruned.
+            if (scored.size() == n && max_idf * weight * (1 + 1e-9) < scored.back().first) break;
+            const std::pair<double, const StemAgg*> entry(idf(st->stem) * weight, st);
+            const auto at = std::upper_bound(scored.begin(), scored.end(), entry, better);
+            if (static_cast<std::size_t>(at - scored.begin()) >= n) continue;
+            scored.insert(at, entry);
+            if (scored.size() > n) scored.pop_back();
+        }
         std::string context = "Conversation";
-        for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t i = 0; i < scored.size(); ++i) {
             const StemAgg& st = *scored[i].second;
             context += i == 0 ? " about " : ", ";
             const TermAgg& spelling = *st.display_from;
@@ -807,7 +981,6 @@ class BatchBuilder {
             if (content) {
                 f.is_content[k] = 1;
                 ++f.content;
-                if (rare(w)) ++f.rare;
             }
             const bool upper = t.capitalized || (t.all_caps && !shouting);
             const bool proper_word = w->capitalized > w->lowercase;  // capitalised mid-sentence in this batch
@@ -818,6 +991,16 @@ class BatchBuilder {
             }
         }
         return f;
+    }
+
+    // Content words of `s` rare in the cube, counted up to 4 (the most that salience and importance look at).
+    // Only assistant candidates need it, so only they cost document-frequency lookups.
+    int count_rare(const Sent& s, const Features& f) {
+        int rare_words = 0;
+        for (std::size_t k = 0; k < s.tokens.size() && rare_words < 4; ++k) {
+            if (f.is_content[k] && rare(s.info[k]->stem_info)) ++rare_words;
+        }
+        return rare_words;
     }
 
     std::vector<DateMention> dates_of(const Sent& s, TimeMs conv_time) const {
@@ -842,7 +1025,7 @@ class BatchBuilder {
             while (k + 1 < s.tokens.size()) {
                 const std::size_t from = s.tokens[k].end;
                 const std::string_view gap = std::string_view(s.text).substr(from, s.tokens[k + 1].begin - from);
-                const bool punct = gap.find_first_of(",!.;:-") != std::string_view::npos;
+                const bool punct = gap_has_any(gap, ",!.;:-");
                 if (s.has(k, kLeadFiller) || (punct && s.has(k, kLeadFillerBeforePunctuation))) {
                     ++k;
                     continue;
@@ -870,7 +1053,7 @@ class BatchBuilder {
     }
 
     // The first-person clauses of a question or request, as sentences.
-    std::vector<Sent> fact_clauses(const Sent& s) const {
+    std::vector<Sent> fact_clauses(const Sent& s) {
         static const WordSet always_split("since because although though considering given cause 'cause");
         static const WordSet split_before_subject("and so but as while now");
         static const WordSet subjects("i i'm im i've i'd i'll we we're we've we'd my our");
@@ -889,14 +1072,14 @@ class BatchBuilder {
             const std::size_t begin = s.tokens[first].begin;
             std::size_t end = s.tokens[b - 1].end;
             Sent clause = make_sent(capitalize_first(s.text.substr(begin, end - begin)));
-            if (request_starts().starts(head_of(clause))) return;
+            if (request_starts().starts(head_of(clause, head_))) return;
             out.push_back(std::move(clause));
         };
         for (std::size_t k = 1; k < s.tokens.size(); ++k) {
             const std::size_t from = s.tokens[k - 1].end;
             const std::string_view gap = std::string_view(s.text).substr(from, s.tokens[k].begin - from);
             const std::string& w = s.tokens[k].lower;
-            const bool punct = gap.find_first_of(",;:()") != std::string_view::npos || gap.find(" - ") != gap.npos;
+            const bool punct = gap_has_any(gap, ",;:()") || gap.find(" - ") != gap.npos;
             const bool connector =
                 always_split.contains(w) || (split_before_subject.contains(w) && k + 1 < s.tokens.size() &&
                                              subjects.contains(s.tokens[k + 1].lower));
@@ -911,8 +1094,8 @@ class BatchBuilder {
 
     void user_sentence(Sent s, TimeMs conv_time, std::vector<Candidate>& out) {
         if (!strip_fillers(s)) return;
-        const std::string head = head_of(s);
-        const bool question = ends_with_question(s.text) || request_starts().starts(head) || s.has(0, kImperative);
+        const bool question =
+            ends_with_question(s.text) || request_starts().starts(head_of(s, head_)) || s.has(0, kImperative);
         if (!question) {
             user_statement(std::move(s), conv_time, out);
             return;
@@ -943,8 +1126,7 @@ class BatchBuilder {
         if (s.tokens.empty()) return;
         Features f = features_of(s);
         if (f.content == 0 || (!f.first_person && f.content < 3)) return;
-        const std::string head = head_of(s);
-        const bool acknowledgement = acknowledgement_starts().starts(head);
+        const bool acknowledgement = acknowledgement_starts().starts(head_of(s, head_));
         if (!f.first_person &&
             (s.has(0, kImperative) || s.tokens[0].lower == "you" || s.tokens[0].lower == "your" ||
              s.tokens[0].lower == "that" || s.tokens[0].lower == "this" || s.tokens[0].lower == "it")) {
@@ -970,20 +1152,20 @@ class BatchBuilder {
         std::string_view trimmed = s.text;
         while (!trimmed.empty() && (trimmed.back() == ' ' || trimmed.back() == '*')) trimmed.remove_suffix(1);
         if (!trimmed.empty() && trimmed.back() == ':') return;
-        const std::string head = head_of(s);
-        if (pleasantry_starts().starts(head)) return;
+        if (pleasantry_starts().starts(head_of(s, head_))) return;
         Features f = features_of(s);
         if (f.content < 2) return;
         const bool imperative = s.has(0, kImperative);
         if (imperative && f.proper == 0 && f.numbers == 0) return;
-        std::vector<DateMention> dates = dates_of(s, conv_time);
-        if (f.proper == 0 && f.numbers == 0 && dates.empty()) return;
         // Memory is about the participants: "Your flight to Lisbon leaves at 9", "I booked the Hilton for you",
         // not the encyclopaedic exposition ("Solar panels convert sunlight …") that makes up most assistant text.
         const bool participant = f.first_person || std::any_of(s.info.begin(), s.info.end(), [](const WordInfo* w) {
                                      return (w->flags & kSecondPerson) != 0;
                                  });
         if (!participant) return;
+        std::vector<DateMention> dates = dates_of(s, conv_time);
+        if (f.proper == 0 && f.numbers == 0 && dates.empty()) return;
+        f.rare = count_rare(s, f);
         Candidate c;
         c.user = false;
         c.salience = 1.0 * std::min(f.proper, 3) + 0.8 * std::min(f.numbers, 2) + (dates.empty() ? 0 : 0.8) +
@@ -1091,11 +1273,13 @@ class BatchBuilder {
             std::string word;
         };
         std::vector<Scored> scored;
-        std::unordered_set<std::string_view> stems_seen;
+        std::vector<const StemInfo*> stems_seen;
         for (std::size_t k = 0; k < s.tokens.size(); ++k) {
             if (!c.features.is_content[k] || s.tokens[k].lower.size() < 2) continue;
-            if (!stems_seen.insert(s.info[k]->stem).second) continue;
-            double weight = idf(s.info[k]);
+            StemInfo* stem = s.info[k]->stem_info;
+            if (std::find(stems_seen.begin(), stems_seen.end(), stem) != stems_seen.end()) continue;
+            stems_seen.push_back(stem);
+            double weight = idf(stem);
             if (c.features.is_proper[k]) weight *= 1.5;
             if (s.has(k, kWeakKeyword)) weight *= 0.25;
             if (s.tokens[k].lower.size() < 3) weight *= 0.5;
@@ -1196,9 +1380,10 @@ class BatchBuilder {
     const NoteBatch& batch_;
     const TermStatistics& stats_;
     const std::uint64_t documents_;
-    std::vector<std::vector<Sent>> sentences_;                   // per turn
-    std::unordered_map<WordInfo*, TermAgg> terms_;               // word -> batch statistics
-    std::unordered_map<std::string, std::uint64_t> df_by_stem_;  // stem -> document frequency
+    std::vector<std::vector<Sent>> sentences_;  // per turn
+    std::uint64_t generation_ = 0;              // WordCache generation of this batch
+    std::vector<TermAgg> terms_;                // the batch's term words, in order of first occurrence (WordInfo::term)
+    std::string head_;                          // head_of()'s buffer
     std::string context_;
 };
 

@@ -12,8 +12,13 @@
 namespace kasten::memory {
 namespace {
 
-using WordSet = std::unordered_set<std::string_view>;
-using WordMap = std::unordered_map<std::string_view, std::string_view>;
+// Hashes every lookup: std::hash<std::string_view> itself makes libstdc++ scan sets of up to 20 words linearly,
+// which is slower than hashing for these short words.
+struct WordHash {
+    std::size_t operator()(std::string_view w) const noexcept { return std::hash<std::string_view>()(w); }
+};
+using WordSet = std::unordered_set<std::string_view, WordHash>;
+using WordMap = std::unordered_map<std::string_view, std::string_view, WordHash>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Lexicons. All entries lower-case; single tokens unless noted.
@@ -476,11 +481,14 @@ struct Token {
     std::string lower;
     std::string orig;
     bool punct = false;
+    bool skippable = false;  // `lower` is in kSkippable (set by parse())
 };
 
 std::string to_lower(std::string_view s) {
     std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : out) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');  // std::tolower of the "C" locale
+    }
     return out;
 }
 
@@ -613,7 +621,10 @@ void emit_word(std::string w, std::vector<Token>& out) {
         static constexpr Suffix kSuffixes[] = {{"'m", "am"},    {"'re", "are"},  {"'ve", "have"},
                                                {"'ll", "will"}, {"'d", "would"}, {"'s", "'s"}};
         bool done = false;
-        if (lower == "can't" || lower == "cannot") {
+        if (lower.find('\'') == std::string::npos && lower != "cannot") {
+            out.push_back(Token{lower, w, false});  // no contraction: most words
+            done = true;
+        } else if (lower == "can't" || lower == "cannot") {
             push_word(out, w.substr(0, 2) + "n");
             push_word(out, "not");
             done = true;
@@ -643,25 +654,49 @@ void emit_word(std::string w, std::vector<Token>& out) {
     if (final_dot) push_punct(out, ".");
 }
 
+// std::isspace of the "C" locale (kasten never changes the locale).
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+// The characters that are tokens by themselves: , ; : ! ? ( ) [ ] { }
+bool is_punct_char(char c) {
+    switch (c) {
+        case ',':
+        case ';':
+        case ':':
+        case '!':
+        case '?':
+        case '(':
+        case ')':
+        case '[':
+        case ']':
+        case '{':
+        case '}':
+            return true;
+        default:
+            return false;
+    }
+}
+
 std::vector<Token> tokenize(std::string_view text) {
     const std::string s = strip_bracketed_dates(normalise_text(text));
-    constexpr std::string_view kPunct = ",;:!?()[]{}";
     std::vector<Token> out;
+    out.reserve(s.size() / 4 + 4);
     std::size_t i = 0;
     while (i < s.size()) {
         const char c = s[i];
-        if (std::isspace(static_cast<unsigned char>(c)) || c == '"') {
+        if (is_space(c) || c == '"') {
             ++i;
             continue;
         }
-        if (kPunct.find(c) != std::string_view::npos) {
+        if (is_punct_char(c)) {
             push_punct(out, std::string_view(&s[i], 1));
             ++i;
             continue;
         }
         std::size_t j = i;
-        while (j < s.size() && !std::isspace(static_cast<unsigned char>(s[j])) && s[j] != '"' &&
-               kPunct.find(s[j]) == std::string_view::npos) {
+        while (j < s.size() && !is_space(s[j]) && s[j] != '"' && !is_punct_char(s[j])) {
             ++j;
         }
         emit_word(s.substr(i, j - i), out);
@@ -1109,7 +1144,7 @@ bool match_from(const std::vector<Element>& pattern, std::size_t ei, const std::
         return true;
     }
     std::size_t tj = ti;
-    while (tj < t.size() && kSkippable.count(t[tj].lower) != 0) ++tj;
+    while (tj < t.size() && t[tj].skippable) ++tj;
     const Element& e = pattern[ei];
     const bool word = tj < t.size() && !t[tj].punct;
     const std::string_view w = word ? std::string_view(t[tj].lower) : std::string_view();
@@ -1404,7 +1439,7 @@ std::optional<NoteSubject> apply_rules(const std::vector<Rule>& rules, const std
 }
 
 struct Parsed {
-    std::vector<Token> tokens;  // the first sentence
+    std::vector<Token> tokens;  // the first sentence, `skippable` set
     std::size_t start = 0;      // after the preamble
     bool cased = false;
 };
@@ -1413,6 +1448,7 @@ Parsed parse(std::string_view content) {
     Parsed p;
     p.cased = has_upper(content);
     p.tokens = first_sentence(tokenize(content));
+    for (Token& t : p.tokens) t.skippable = kSkippable.count(t.lower) != 0;
     p.start = skip_preamble(p.tokens);
     return p;
 }
@@ -1427,18 +1463,27 @@ std::size_t call_me_value(const std::vector<Token>& t, std::size_t p) {
 
 }  // namespace
 
-std::optional<NoteSubject> infer_subject(std::string_view content) {
+NoteStatement infer_statement(std::string_view content) {
+    NoteStatement out;
     const Parsed p = parse(content);
-    if (p.start >= p.tokens.size()) return std::nullopt;
+    if (p.start >= p.tokens.size()) return out;
     if (const std::size_t v = call_me_value(p.tokens, p.start); v != std::string::npos) {
-        auto name = terminal_value(Slot::kName, p.tokens, v, p.cased);
-        if (!name) return std::nullopt;
-        return NoteSubject{"user", "name", std::move(*name)};
+        out.holder = "user";
+        if (auto name = terminal_value(Slot::kName, p.tokens, v, p.cased)) {
+            out.subject = NoteSubject{"user", "name", std::move(*name)};
+        }
+        return out;
     }
-    const auto holder = parse_holder(p.tokens, p.start, p.cased);
-    if (!holder) return std::nullopt;
-    return apply_rules(holder->form == Form::kSubject ? subject_rules() : possessive_rules(), p.tokens, *holder,
-                       p.cased);
+    auto holder = parse_holder(p.tokens, p.start, p.cased);
+    if (!holder) return out;
+    out.subject =
+        apply_rules(holder->form == Form::kSubject ? subject_rules() : possessive_rules(), p.tokens, *holder, p.cased);
+    out.holder = std::move(holder->holder);
+    return out;
+}
+
+std::optional<NoteSubject> infer_subject(std::string_view content) {
+    return infer_statement(content).subject;
 }
 
 std::optional<std::string> infer_holder(std::string_view content) {

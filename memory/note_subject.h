@@ -39,4 +39,14 @@ std::optional<NoteSubject> infer_subject(std::string_view content);
 // start with a recognisable holder. Pure and thread-safe.
 std::optional<std::string> infer_holder(std::string_view content);
 
+// What infer_subject() and infer_holder() read from one text.
+struct NoteStatement {
+    std::optional<NoteSubject> subject;  // infer_subject(content)
+    std::optional<std::string> holder;   // infer_holder(content)
+};
+
+// {infer_subject(content), infer_holder(content)}, reading the text once: for callers that need both (about half
+// the cost of the two calls). Pure and thread-safe.
+NoteStatement infer_statement(std::string_view content);
+
 }  // namespace kasten::memory

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <optional>
 #include <string_view>
@@ -124,17 +125,27 @@ bool is_future_marker(std::string_view w) {
 
 // Words a date expression can start with (besides words with digits).
 bool may_start_date(std::string_view w) {
-    static const std::unordered_set<std::string_view> starts = [] {
-        std::unordered_set<std::string_view> set = {
-            "the"sv,   "today"sv, "tonight"sv, "yesterday"sv, "tomorrow"sv, "last"sv,   "this"sv,   "next"sv,
-            "on"sv,    "in"sv,    "since"sv,   "during"sv,    "early"sv,    "mid"sv,    "late"sv,   "of"sv,
-            "until"sv, "by"sv,    "around"sv,  "a"sv,         "an"sv,       "couple"sv, "thirty"sv, "sept"sv};
-        set.insert(kNumberWords.begin(), kNumberWords.end());
-        set.insert(kMonths.begin(), kMonths.end());
-        set.insert(kMonthAbbrevs.begin(), kMonthAbbrevs.end());
-        return set;
+    constexpr std::size_t kMaxLength = 10;
+    struct Starts {
+        std::unordered_set<std::string_view> words;  // all lower-case ASCII, shorter than kMaxLength
+        // Bit c - 'a' of first_letters[n]: some word of length n starts with c. Rejects most words before hashing.
+        std::array<std::uint32_t, kMaxLength> first_letters{};
+    };
+    static const Starts starts = [] {
+        Starts built;
+        built.words = {"the"sv,    "today"sv, "tonight"sv, "yesterday"sv, "tomorrow"sv, "last"sv,
+                       "this"sv,   "next"sv,  "on"sv,      "in"sv,        "since"sv,    "during"sv,
+                       "early"sv,  "mid"sv,   "late"sv,    "of"sv,        "until"sv,    "by"sv,
+                       "around"sv, "a"sv,     "an"sv,      "couple"sv,    "thirty"sv,   "sept"sv};
+        built.words.insert(kNumberWords.begin(), kNumberWords.end());
+        built.words.insert(kMonths.begin(), kMonths.end());
+        built.words.insert(kMonthAbbrevs.begin(), kMonthAbbrevs.end());
+        for (std::string_view word : built.words) built.first_letters[word.size()] |= 1u << (word[0] - 'a');
+        return built;
     }();
-    return starts.contains(w);
+    if (w.empty() || w.size() >= kMaxLength || w[0] < 'a' || w[0] > 'z') return false;
+    if ((starts.first_letters[w.size()] & (1u << (w[0] - 'a'))) == 0) return false;
+    return starts.words.contains(w);
 }
 
 enum class Unit { kNone, kDay, kWeek, kFortnight, kMonth, kYear };

@@ -274,10 +274,16 @@ std::string_view strip_marker(std::string_view line, bool& item) {
 
 // Appends `s` to `block` without Markdown emphasis and code marks.
 void append_clean(std::string& block, std::string_view s) {
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const char c = s[i];
+    std::size_t i = 0;
+    while (i < s.size()) {
+        std::size_t mark = i;  // the next '`', '*' or '_'; the text before it is appended as is
+        while (mark < s.size() && s[mark] != '`' && s[mark] != '*' && s[mark] != '_') ++mark;
+        block.append(s.substr(i, mark - i));
+        if (mark == s.size()) return;
+        const char c = s[mark];
+        i = mark + 1;
         if (c == '`') continue;
-        if ((c == '*' || c == '_') && i + 1 < s.size() && s[i + 1] == c) {
+        if (i < s.size() && s[i] == c) {  // "**", "__"
             ++i;
             continue;
         }

@@ -75,20 +75,28 @@ std::vector<WordToken> WordTokenizer::tokenize(std::string_view text) {
         bool first_letter_seen = false;
         while (i < n) {
             const auto c = static_cast<unsigned char>(text[i]);
-            if (c < 0x80 && is_ascii_alnum(c)) {  // fast path: ASCII letters and digits
-                if (is_digit(c)) {
-                    token.has_digit = true;
-                    token.lower.push_back(static_cast<char>(c));
-                } else {
+            if (c < 0x80 && is_ascii_alnum(c)) {  // fast path: a run of ASCII letters and digits, appended at once
+                std::size_t run_end = i + 1;
+                while (run_end < n && is_ascii_alnum(static_cast<unsigned char>(text[run_end]))) ++run_end;
+                const std::size_t from = token.lower.size();
+                token.lower.append(text.substr(i, run_end - i));
+                for (std::size_t p = from; p < token.lower.size(); ++p) {
+                    const auto ch = static_cast<unsigned char>(token.lower[p]);
+                    if (is_digit(ch)) {
+                        token.has_digit = true;
+                        continue;
+                    }
                     only_digits = false;
                     ++letters;
-                    const bool upper = c <= 'Z';
-                    if (upper) ++upper_letters;
+                    const bool upper = ch <= 'Z';
+                    if (upper) {
+                        ++upper_letters;
+                        token.lower[p] = static_cast<char>(ch + 32);
+                    }
                     if (!first_letter_seen) token.capitalized = upper;
                     first_letter_seen = true;
-                    token.lower.push_back(static_cast<char>(upper ? c + 32 : c));
                 }
-                ++i;
+                i = run_end;
                 continue;
             }
             info = classify(text, i);
