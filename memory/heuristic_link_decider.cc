@@ -350,7 +350,8 @@ Result<LinkPlan> HeuristicLinkDecider::decide(const store::NoteRecord& new_note,
             }
         }
 
-        const bool strong = cosine >= options_.related_threshold;
+        const bool strong = cosine >= options_.related_threshold &&
+                            static_cast<int>(shared.size()) >= options_.related_min_shared_keywords;
         const bool weak = cosine >= options_.weak_related_threshold &&
                           static_cast<int>(shared.size()) >= options_.min_shared_keywords;
         if (strong || weak) {
@@ -376,8 +377,10 @@ Result<LinkPlan> HeuristicLinkDecider::decide(const store::NoteRecord& new_note,
         plan.links.push_back(c.decision);
         if (c.decision.relation != "related" && c.decision.relation != "supports") continue;
         if (static_cast<int>(plan.rewrites.size()) >= options_.max_rewrites) continue;
-        const bool strong_overlap = c.cosine >= options_.evolution_cosine ||
-                                    static_cast<int>(c.shared.size()) >= options_.evolution_min_shared_keywords;
+        const int shared = static_cast<int>(c.shared.size());
+        const bool strong_overlap =
+            shared >= options_.min_shared_keywords &&
+            (c.cosine >= options_.evolution_cosine || shared >= options_.evolution_min_shared_keywords);
         if (!strong_overlap) continue;
         const store::NoteRecord& nb = neighbours[c.index].note;
         NeighbourRewrite rewrite;

@@ -16,8 +16,12 @@ namespace kasten::memory {
 // Thresholds of HeuristicLinkDecider. Cosines are the embedder's cosine similarities in [-1, 1] as given in
 // NeighbourNote::cosine; the defaults suit sentence embedders where paraphrases score above ~0.8.
 struct HeuristicLinkDeciderOptions {
-    // "related" when cosine >= related_threshold ...
+    // "related" when cosine >= related_threshold and the notes share >= related_min_shared_keywords keywords ...
+    // The shared keyword is what makes a link mean something: embedders differ in their cosine scale, and averaged
+    // word vectors (GloVe) give 0.8-0.9 to unrelated sentences ("The diameter is 58mm" vs "Ensure the sleeve fits
+    // your 13-inch laptop": 0.81). With 0, a cosine alone links (for sentence embedders that spread their scores).
     double related_threshold = 0.80;
+    int related_min_shared_keywords = 1;
     // ... or when cosine >= weak_related_threshold and the notes share >= min_shared_keywords keywords
     // (a keyword of the new note is shared when all its stems occur in the neighbour's keywords or content).
     double weak_related_threshold = 0.60;
@@ -28,8 +32,8 @@ struct HeuristicLinkDeciderOptions {
     // |A ∩ B| / min(|A|, |B|) >= contradiction_min_overlap.
     double contradiction_min_overlap = 0.6;
     int contradiction_min_shared = 2;
-    // Memory evolution (A-MEM) runs for "related" and "supports" links with strong overlap:
-    // cosine >= evolution_cosine or >= evolution_min_shared_keywords shared keywords; at most max_rewrites
+    // Memory evolution (A-MEM) runs for "related" and "supports" links with strong overlap: >= min_shared_keywords
+    // shared keywords and either cosine >= evolution_cosine or >= evolution_min_shared_keywords; at most max_rewrites
     // neighbours (the best) per new note. Every rewrite is a new version of the neighbour: with looser settings
     // chatty conversations rewrite about two neighbours per note, and tags converge to the same few everywhere.
     double evolution_cosine = 0.9;

@@ -17,7 +17,8 @@ namespace kasten::memory {
 //   ("I'm going to Paris next week, what should I pack?", "Can you suggest a gift since my wife loves roses?") the
 //   first-person clauses are kept; a question that only carries a first-person specific detail ("What should I pack
 //   for my trip to Paris next week?") becomes "User asked: …". Declarative user sentences without a first-person
-//   word are kept when they are specific (a proper noun, number or date) and have three content words.
+//   word are kept when they are specific (a proper noun, number or date) and have three content words. Per turn:
+//   the most salient candidate, then up to `max_user_notes_per_turn` - 1 more that are specific.
 // - assistant turns: declarative sentences that are specific to the conversation — a proper noun, a number or a
 //   date (general statements, even in rare words, are advice, not facts of this user's conversation) — and about a
 //   participant (a first- or second-person word: "Your flight to Lisbon leaves at 9", not "Solar panels convert
@@ -48,6 +49,8 @@ class HeuristicNoteBuilder final : public NoteBuilder {
         // Long requests and pasted texts would otherwise yield a note per sentence; the most salient few carry the
         // facts. On the LongMemEval development split, 12 and 3 per user and assistant turn gave no better session
         // recall than 3 and 1 (hybrid+notes strict recall_all@5 0.917 both) at 1.6 times the note-job time.
+        // A user turn gives its most salient statement and up to max_user_notes_per_turn - 1 more that name
+        // something specific (a proper noun, number or date).
         std::size_t max_user_notes_per_turn = 3;
         std::size_t max_assistant_notes_per_turn = 1;
         std::size_t max_keywords = 8;

@@ -577,17 +577,18 @@ struct MemoryManager::Impl {
         explicit Neighbourhood(Impl& impl) : m(impl) {}
         Result<bool> has_active_hash(const std::string& cube_id, const std::string& hash) override {
             std::lock_guard<std::mutex> lock(m.mu);
-            KASTEN_ASSIGN_OR_RETURN(auto found, m.notes->find_by_hash(cube_id, hash));
-            return found.has_value();
+            return m.notes->has_active_hash(cube_id, hash);
         }
         Result<std::vector<NeighbourNote>> neighbours(const store::NoteRecord& note, int k) override {
             SearchFilter filter;
             filter.cube_id = note.cube_id;
             filter.type = UnitType::kNote;
-            // The lexical side queries the note's keywords, its salient words: querying the whole content made the
-            // note jobs of the LongMemEval development split about 25% slower.
+            // The lexical side queries the note's most salient keywords (builders list them best first): querying
+            // the whole content made the note jobs of the LongMemEval development split about 25% slower, and all
+            // eight keywords instead of four about 10%, for the same recall.
+            constexpr std::size_t kQueryKeywords = 4;
             std::string keys;
-            for (const auto& k : note.keywords) keys += k + " ";
+            for (std::size_t i = 0; i < note.keywords.size() && i < kQueryKeywords; ++i) keys += note.keywords[i] + " ";
             if (keys.empty()) keys = note.content;
             KASTEN_ASSIGN_OR_RETURN(auto fused, m.hybrid_candidates(retrieval::LexicalIndex::analyze(keys),
                                                                     note.embedding, filter, 2 * k + 1));

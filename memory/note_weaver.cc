@@ -15,12 +15,15 @@ namespace kasten::memory {
 
 namespace {
 
-// Jaccard similarity of the index terms of two texts.
-double term_overlap(const std::string& a, const std::string& b) {
-    std::vector<std::string> ta = retrieval::LexicalIndex::analyze(a);
-    std::vector<std::string> tb = retrieval::LexicalIndex::analyze(b);
-    std::unordered_set<std::string> sa(ta.begin(), ta.end());
-    std::unordered_set<std::string> sb(tb.begin(), tb.end());
+// The index terms of a text, as a set.
+std::unordered_set<std::string> term_set(const std::string& text) {
+    std::vector<std::string> terms = retrieval::LexicalIndex::analyze(text);
+    return std::unordered_set<std::string>(std::make_move_iterator(terms.begin()),
+                                           std::make_move_iterator(terms.end()));
+}
+
+// Jaccard similarity of two term sets.
+double term_overlap(const std::unordered_set<std::string>& sa, const std::unordered_set<std::string>& sb) {
     if (sa.empty() && sb.empty()) return 1;
     size_t both = 0;
     for (const auto& t : sa) both += sb.count(t);
@@ -133,9 +136,11 @@ Result<WeavePlan> NoteWeaver::weave(const NoteBatch& batch, const TermStatistics
             neighbours.end());
 
         bool duplicate = false;
+        std::optional<std::unordered_set<std::string>> terms;  // of the new note, computed when first needed
         for (const auto& nb : neighbours) {
-            if (nb.cosine >= options_.duplicate_cosine &&
-                term_overlap(n.content, nb.note.content) >= kNearDuplicateTermOverlap) {
+            if (nb.cosine < options_.duplicate_cosine) continue;
+            if (!terms) terms = term_set(n.content);
+            if (term_overlap(*terms, term_set(nb.note.content)) >= kNearDuplicateTermOverlap) {
                 duplicate = true;
                 break;
             }

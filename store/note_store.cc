@@ -302,6 +302,15 @@ Result<std::optional<NoteRecord>> NoteStore::find_by_hash(const std::string& cub
     return std::optional<NoteRecord>(std::move(n));
 }
 
+Result<bool> NoteStore::has_active_hash(const std::string& cube_id, const std::string& content_hash) {
+    KASTEN_ASSIGN_OR_RETURN(CachedStatement s,
+                            db_.prepare("SELECT 1 FROM notes INDEXED BY notes_by_hash WHERE cube_id = ?1 AND "
+                                        "content_hash = ?2 AND status = 'active' LIMIT 1"));
+    s->bind_text_ref(1, cube_id);
+    s->bind_text_ref(2, content_hash);
+    return s->step();
+}
+
 Status NoteStore::for_each(const std::string& cube_id, const std::function<Status(const NoteRecord&)>& fn) {
     KASTEN_ASSIGN_OR_RETURN(CachedStatement s, db_.prepare("SELECT " KASTEN_NOTE_COLUMNS
                                                            " FROM notes WHERE cube_id = ?1 ORDER BY recorded_at, id"));

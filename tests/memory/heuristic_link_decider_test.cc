@@ -140,6 +140,23 @@ TEST(HeuristicLinkDeciderTest, HighCosineIsRelatedWithCosineWeight) {
     EXPECT_TRUE(decide(two_shared, {neighbour(garden, 0.55)}).links.empty());
 }
 
+TEST(HeuristicLinkDeciderTest, HighCosineWithoutASharedKeywordIsNoLink) {
+    // Averaged word vectors rate unrelated sentences 0.8-0.9: without a shared keyword a cosine means nothing.
+    const auto lens = note("n_old", "The diameter is 58mm and I'd prefer a snap-on cap", {"diameter", "58mm", "cap"});
+    const auto laptop = note("n_new", "Ensure the sleeve fits your 13-inch laptop", {"sleeve", "laptop", "inch"});
+    EXPECT_TRUE(decide(laptop, {neighbour(lens, 0.93)}).links.empty());
+    // One shared keyword and a high cosine: related, but too little overlap to rewrite the neighbour.
+    const auto bag = note("n_bag", "I bought a laptop bag", {"laptop", "bag"}, {"shopping"});
+    const LinkPlan plan = decide(laptop, {neighbour(bag, 0.93)});
+    ASSERT_EQ(plan.links.size(), 1u);
+    EXPECT_EQ(plan.links[0].relation, "related");
+    EXPECT_TRUE(plan.rewrites.empty());
+    // The option restores cosine-only links.
+    HeuristicLinkDeciderOptions options;
+    options.related_min_shared_keywords = 0;
+    EXPECT_EQ(decide(laptop, {neighbour(lens, 0.93)}, options).links.size(), 1u);
+}
+
 TEST(HeuristicLinkDeciderTest, DecisionsOnlyReferenceGivenIdsOncePerNeighbour) {
     const auto n = note("n_new", "I love hiking with my dog", {"hiking", "dog"}, {"hobbies"});
     std::vector<NeighbourNote> nbs = {
@@ -221,9 +238,11 @@ TEST(HeuristicLinkDeciderTest, NoRewriteWhenNothingToAddOrOverlapWeak) {
     const auto new_note = note("n_new", "I love hiking with my dog", {"hiking", "dog"}, {"hobbies"}, "weekend");
     EXPECT_TRUE(decide(new_note, {neighbour(full, 0.9)}).rewrites.empty());
 
-    // Related by cosine only, below the evolution threshold and without shared keywords: link, no rewrite.
+    // Related by cosine only (allowed by the options), below the evolution threshold and without shared keywords:
+    // link, no rewrite.
     HeuristicLinkDeciderOptions options;
     options.related_threshold = 0.5;
+    options.related_min_shared_keywords = 0;
     const auto loose = note("n_loose", "The Rockies were beautiful", {"rockies"}, {"travel"});
     const LinkPlan plan = decide(new_note, {neighbour(loose, 0.6)}, options);
     ASSERT_EQ(plan.links.size(), 1u);

@@ -235,10 +235,33 @@ TEST(HeuristicNoteBuilderTest, Kinds) {
     EXPECT_EQ(kind_of("I'd like to learn Spanish before my trip."), "plan");
 }
 
+TEST(HeuristicNoteBuilderTest, AUserTurnsFurtherNotesMustNameSomethingSpecific) {
+    FakeStats stats;
+    // The most salient statement always; the others only with a proper noun, number or date.
+    const auto drafts = build(batch_of({{"user",
+                                         "My neighbour Tom gave me 3 tomato seedlings. I really enjoy spending time "
+                                         "outside with my plants. I planted the seedlings in Portland."}}),
+                              stats);
+    ASSERT_EQ(drafts.size(), 2u);
+    EXPECT_EQ(drafts[0].content, "My neighbour Tom gave me 3 tomato seedlings.");
+    EXPECT_EQ(drafts[1].content, "I planted the seedlings in Portland.");
+    // A turn of only general statements still gives its best one.
+    const auto general = build(batch_of({{"user",
+                                          "I've been thinking a lot about my garden lately. I really enjoy spending "
+                                          "time outside with my plants."}}),
+                               stats);
+    EXPECT_EQ(general.size(), 1u);
+    HeuristicNoteBuilder::Options none;
+    none.max_user_notes_per_turn = 0;
+    EXPECT_TRUE(HeuristicNoteBuilder(none)
+                    .build_drafts(batch_of({{"user", "My neighbour Tom gave me 3 seedlings."}}), stats)
+                    .empty());
+}
+
 TEST(HeuristicNoteBuilderTest, ImportanceFavoursProfilesAndDatedEvents) {
     FakeStats stats;
     const auto drafts = build(batch_of({{"user",
-                                         "My name is Priya. I adopted a kitten named Miso yesterday. I have some "
+                                         "My name is Priya. I adopted a kitten named Miso yesterday. I have 12 "
                                          "plants on the balcony."}}),
                               stats);
     ASSERT_EQ(drafts.size(), 3u);

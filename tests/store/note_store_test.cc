@@ -206,6 +206,14 @@ TEST_F(NoteStoreTest, FindByHashSeesOnlyActiveNotesOfTheCube) {
     auto none = notes.find_by_hash("c", "nope");
     ASSERT_TRUE(none.is_ok());
     EXPECT_FALSE(none->has_value());
+    EXPECT_TRUE(notes.has_active_hash("c", "h").value());
+    EXPECT_FALSE(notes.has_active_hash("c", "nope").value());
+    EXPECT_FALSE(notes.has_active_hash("elsewhere", "h").value());
+    NoteRecord only_old = make_note("c", "n_only_old", 10);
+    only_old.content_hash = "h_old";
+    only_old.status = NoteStatus::kSuperseded;
+    ASSERT_TRUE(notes.insert(only_old).is_ok());
+    EXPECT_FALSE(notes.has_active_hash("c", "h_old").value()) << "a superseded note is no duplicate";
 }
 
 TEST_F(NoteStoreTest, SetEmbeddingAndTouchDoNotVersion) {
