@@ -106,8 +106,10 @@ const WordSet& first_person_words() {
     return set;
 }
 
+// The user's own situation ("your flight", "you've booked", "you're in Paris"); plain "you" is mostly impersonal
+// advice ("you can book through Hostelworld", "you'll need Form SS-5").
 const WordSet& second_person_words() {
-    static const WordSet set("you you're youre you've you'd you'll your yours yourself yourselves");
+    static const WordSet set("you're youre you've your yours yourself yourselves");
     return set;
 }
 

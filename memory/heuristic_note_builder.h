@@ -21,8 +21,8 @@ namespace kasten::memory {
 //   the most salient candidate, then up to `max_user_notes_per_turn` - 1 more that are specific.
 // - assistant turns: declarative sentences that are specific to the conversation — a proper noun, a number or a
 //   date (general statements, even in rare words, are advice, not facts of this user's conversation) — and about a
-//   participant (a first- or second-person word: "Your flight to Lisbon leaves at 9", not "Solar panels convert
-//   sunlight …"), minus
+//   participant (a first-person word, or your/yours/yourself/you're/you've: "Your flight to Lisbon leaves at 9",
+//   not "Solar panels convert sunlight …" or the impersonal "you can book through Hostelworld"), minus
 //   pleasantries, hedges, list headers ending in ':' and generic imperative advice; the best
 //   `max_assistant_notes_per_turn` by salience (proper nouns, numbers, dates, words rare in the cube: document
 //   frequency at most max(1, 2% of documents) in cubes of 10+ documents) per turn, in text order.

@@ -303,6 +303,10 @@ TEST(HeuristicNoteBuilderTest, AssistantGeneralStatementsAreNotNotesEvenInRareWo
     const NoteBatch named = batch_of(
         {{"assistant", "The Tartine bakery in San Francisco, near your office, feeds its starter twice a day."}});
     EXPECT_EQ(build(named, common).size(), 1u);
+    // Impersonal "you" is advice, not the user's situation.
+    const NoteBatch impersonal =
+        batch_of({{"assistant", "You can book a table at the Tartine bakery in San Francisco through OpenTable."}});
+    EXPECT_TRUE(build(impersonal, common).empty());
     // Specific but about nobody in the conversation: exposition, not memory.
     const NoteBatch exposition =
         batch_of({{"assistant", "The Tartine bakery in San Francisco feeds its sourdough starter twice a day."}});
@@ -368,7 +372,7 @@ TEST(HeuristicNoteBuilderTest, MixedConversationIsWellFormedAndDeterministic) {
     const NoteBatch batch =
         batch_of({{"user", "Hey! My daughter Emma turns 7 next Saturday and we're throwing a party at Lakeside Park."},
                   {"assistant",
-                   "What a fun milestone! Lakeside Park has covered pavilions you can reserve for $50 per day. "
+                   "What a fun milestone! Lakeside Park has covered pavilions for your party at $50 per day. "
                    "For a 7-year-old, games like a scavenger hunt work well. Let me know if you need more ideas!"},
                   {"user", "She's obsessed with dinosaurs. I bought a T-Rex piñata on Amazon last week."},
                   {"assistant", "Great choice! The Natural History Museum sells party favors your guests will love."},
