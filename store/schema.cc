@@ -167,9 +167,16 @@ DROP INDEX notes_by_hash;
 CREATE INDEX notes_by_hash ON notes (cube_id, content_hash, status, recorded_at);
 )sql";
 
+// Version 3: the job queue is read in creation order (claim the oldest queued job): an index on exactly that order,
+// so a claim is a seek instead of sorting every queued job (a bulk import queues thousands).
+constexpr const char* kSchemaV3 = R"sql(
+CREATE INDEX jobs_queue ON jobs (state, created_at, id);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
+    {3, kSchemaV3},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "one migration per schema version, in order");

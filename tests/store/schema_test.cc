@@ -72,17 +72,31 @@ TEST_F(SchemaTest, FreshDatabaseIsAtCurrentVersionWithEveryTable) {
                                      "embedder_id", "updated_at"}));
 }
 
-TEST_F(SchemaTest, TurnsByTimeQueryUsesTheIndex) {
-    auto s = db().prepare("EXPLAIN QUERY PLAN SELECT id FROM turns WHERE cube_id = 'c' ORDER BY conv_time");
-    ASSERT_TRUE(s.is_ok());
+// The query plan's detail lines, one per line.
+std::string query_plan(Database& db, const std::string& sql) {
+    auto s = db.prepare("EXPLAIN QUERY PLAN " + sql);
+    EXPECT_TRUE(s.is_ok()) << s.status().to_string();
+    if (!s.is_ok()) return "";
     std::string plan;
     for (;;) {
         auto row = (*s)->step();
-        ASSERT_TRUE(row.is_ok());
-        if (!*row) break;
+        EXPECT_TRUE(row.is_ok());
+        if (!row.is_ok() || !*row) break;
         plan += (*s)->column_string(3) + "\n";
     }
+    return plan;
+}
+
+TEST_F(SchemaTest, TurnsByTimeQueryUsesTheIndex) {
+    const std::string plan = query_plan(db(), "SELECT id FROM turns WHERE cube_id = 'c' ORDER BY conv_time");
     EXPECT_NE(plan.find("turns_by_time"), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
+}
+
+TEST_F(SchemaTest, ClaimingTheOldestQueuedJobIsASeek) {
+    const std::string plan =
+        query_plan(db(), "SELECT id FROM jobs WHERE state = 'queued' ORDER BY created_at, id LIMIT 1");
+    EXPECT_NE(plan.find("jobs_queue"), std::string::npos) << plan;
     EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
 }
 
