@@ -203,6 +203,7 @@ std::string ConvoMemReport::metrics_json() const {
     ordered_json timing;
     timing["wall_seconds"] = run_.wall_seconds;
     timing["kasten_ingest_seconds"] = run_.ingest_seconds;
+    timing["kasten_note_jobs_seconds"] = run_.notes_seconds;
     timing["threads"] = o.threads;
     std::map<std::string, double> per_retriever;
     for (const auto& item : run_.items) {
@@ -283,8 +284,9 @@ std::string ConvoMemReport::markdown() const {
     md +=
         "- recall@k: share of the evidence messages among the top k messages (conversation level: their "
         "conversations among the top k); recall_all@k: all of them\n";
-    md += fmt::format("- time: {:.1f} s wall, {} threads (kasten ingest {:.1f} s summed)\n\n", run_.wall_seconds,
-                      o.threads, run_.ingest_seconds);
+    md += fmt::format("- time: {:.1f} s wall, {} threads (kasten ingest {:.1f} s{} summed)\n\n", run_.wall_seconds,
+                      o.threads, run_.ingest_seconds,
+                      run_.notes_seconds > 0 ? fmt::format(", note jobs {:.1f} s", run_.notes_seconds) : "");
 
     for (const std::string level : {"message", "conversation"}) {
         const auto& cut = cutoffs_of(level);

@@ -178,7 +178,8 @@ Result<ConvoMemRun> run_convomem(const ConvoMemOptions& options) {
                 if (!h) return h.status().with_context(tc.source);
                 pc.haystack = std::move(h).value();
                 std::lock_guard<std::mutex> lock(ingest_mu);
-                run.ingest_seconds += seconds_since(t0);
+                run.notes_seconds += pc.haystack->notes_seconds();
+                run.ingest_seconds += seconds_since(t0) - pc.haystack->notes_seconds();
             }
             ingest_bar.advance();
             return Status::ok();

@@ -88,7 +88,8 @@ struct ConvoMemRun {
     std::int64_t test_cases = 0;
     std::int64_t items_in_data = 0;
     std::vector<ConvoMemItemResult> items;
-    double ingest_seconds = 0;
+    double ingest_seconds = 0;  // summed over conversations, note jobs excluded
+    double notes_seconds = 0;   // note jobs ("+notes"), summed
     double wall_seconds = 0;
     std::optional<QaRunInfo> qa;
 };

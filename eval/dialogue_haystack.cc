@@ -1,6 +1,7 @@
 #include "eval/dialogue_haystack.h"
 
 #include <algorithm>
+#include <chrono>
 
 namespace kasten::eval {
 
@@ -64,7 +65,11 @@ Result<std::unique_ptr<DialogueHaystack>> DialogueHaystack::ingest(const std::ve
         }
         KASTEN_RETURN_IF_ERROR(flush().with_context("session '" + session.id + "'"));
     }
-    if (notes.builder) KASTEN_RETURN_IF_ERROR(h->manager_->run_jobs().status().with_context("building notes"));
+    if (notes.builder) {
+        const auto t0 = std::chrono::steady_clock::now();
+        KASTEN_RETURN_IF_ERROR(h->manager_->run_jobs().status().with_context("building notes"));
+        h->notes_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
     return h;
 }
 

@@ -47,6 +47,8 @@ class DialogueHaystack {
     [[nodiscard]] Result<KastenRanking> rank_sessions(const KastenRetrieverSpec& retriever,
                                                       const std::string& query) const;
 
+    // Seconds the note jobs took in ingest() (0 without notes).
+    double notes_seconds() const { return notes_seconds_; }
     int turn_count() const { return static_cast<int>(turn_position_.size()); }
     int session_count() const { return static_cast<int>(session_offset_.size()); }
     // (session index, turn index) of a flat turn index; the flat index of a (session, turn).
@@ -59,6 +61,7 @@ class DialogueHaystack {
                                                   memory::Granularity granularity, int top_k) const;
 
     std::unique_ptr<memory::MemoryManager> manager_;
+    double notes_seconds_ = 0;
     std::vector<std::pair<int, int>> turn_position_;        // flat index -> (session, turn)
     std::vector<int> session_offset_;                       // session -> flat index of its first turn
     std::unordered_map<std::string, int> flat_of_turn_id_;  // kasten turn id -> flat index

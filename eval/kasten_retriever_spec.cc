@@ -25,4 +25,13 @@ bool needs_notes(const std::vector<std::string>& retrievers) {
     return false;
 }
 
+std::string describe_with_notes(const std::string& name, std::string (*describe)(const std::string&)) {
+    static constexpr std::string_view kSuffix = "+notes";
+    KastenRetrieverSpec spec;
+    if (!parse_kasten_retriever_spec(name, &spec) || !spec.notes) return describe(name);
+    return describe(name.substr(0, name.size() - kSuffix.size())) +
+           "; plus the haystack's notes (heuristic builder, built after ingest) as extra keys: a session adds 0.5 x "
+           "the best score of its notes, a turn takes the better of its own score and its notes'";
+}
+
 }  // namespace kasten::eval

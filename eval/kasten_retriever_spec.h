@@ -25,6 +25,9 @@ struct KastenRetrieverSpec {
 bool parse_kasten_retriever_spec(const std::string& name, KastenRetrieverSpec* out);
 // Whether any of `retrievers` is a "+notes" one (the haystack must build its notes).
 bool needs_notes(const std::vector<std::string>& retrievers);
+// A report's description of retriever `name`: describe(name) for plain names; for "X+notes", describe("X") and what
+// the notes add.
+std::string describe_with_notes(const std::string& name, std::string (*describe)(const std::string&));
 
 // How an evaluation haystack builds its notes: after ingest, every session's note job runs in the calling thread.
 // Both are shared by all workers and must be thread-safe (the heuristic ones are).

@@ -7,6 +7,7 @@
 
 #include "eval/evidence_recall.h"
 #include "eval/grouped_means.h"
+#include "eval/kasten_retriever_spec.h"
 #include "eval/markdown_table.h"
 #include "eval/recall_chart.h"
 #include "eval/report_json.h"
@@ -164,6 +165,7 @@ std::string LocomoReport::metrics_json() const {
     ordered_json timing;
     timing["wall_seconds"] = run_.wall_seconds;
     timing["kasten_ingest_seconds"] = run_.ingest_seconds;
+    timing["kasten_note_jobs_seconds"] = run_.notes_seconds;
     timing["threads"] = run_.options.threads;
     std::map<std::string, double> per_retriever;
     for (const auto& q : run_.questions) {
@@ -246,13 +248,16 @@ std::string LocomoReport::markdown() const {
         "is indexed as `<speaker> said, \"<text>\"` (+ `[shares <caption>]` for images); the query is the raw "
         "question\n";
     md += "- retrievers:\n";
-    for (const auto& r : retrievers()) md += fmt::format("  - `{}` — {}\n", r, retriever_description(r));
+    for (const auto& r : retrievers()) {
+        md += fmt::format("  - `{}` — {}\n", r, describe_with_notes(r, retriever_description));
+    }
     md +=
         "- recall@k (official): share of the evidence dia_ids in the top k dialogues (session level: of their "
         "sessions in the top k sessions); questions without evidence count 1; recall_all@k: every evidence item in "
         "the top k\n";
-    md += fmt::format("- time: {:.1f} s wall, {} threads (kasten ingest {:.1f} s summed)\n\n", run_.wall_seconds,
-                      o.threads, run_.ingest_seconds);
+    md += fmt::format("- time: {:.1f} s wall, {} threads (kasten ingest {:.1f} s{} summed)\n\n", run_.wall_seconds,
+                      o.threads, run_.ingest_seconds,
+                      run_.notes_seconds > 0 ? fmt::format(", note jobs {:.1f} s", run_.notes_seconds) : "");
 
     for (const std::string level : {"dialogue", "session"}) {
         const auto& cut = cutoffs_of(level);

@@ -167,7 +167,8 @@ Result<LocomoRun> run_locomo(const LocomoOptions& options) {
                 if (!h) return h.status().with_context("sample '" + sample.sample_id + "'");
                 ps.haystack = std::move(h).value();
                 std::lock_guard<std::mutex> lock(ingest_mu);
-                run.ingest_seconds += seconds_since(t0);
+                run.notes_seconds += ps.haystack->notes_seconds();
+                run.ingest_seconds += seconds_since(t0) - ps.haystack->notes_seconds();
             }
             if (o.reader) ps.full_context = locomo_full_context(sample);
             return Status::ok();

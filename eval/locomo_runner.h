@@ -87,6 +87,7 @@ struct LocomoRun {
     std::int64_t questions_in_file = 0;
     std::vector<LocomoQuestionResult> questions;  // selected questions, file order
     double ingest_seconds = 0;                    // summed over samples
+    double notes_seconds = 0;                     // note jobs ("+notes"), summed; not in ingest_seconds
     double wall_seconds = 0;
     std::optional<QaRunInfo> qa;
 };

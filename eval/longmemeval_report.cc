@@ -284,7 +284,9 @@ std::string LongMemEvalReport::markdown() const {
     md += fmt::format("- command: `{}`\n", command_);
     if (!run_.embedder_id.empty()) md += fmt::format("- embedder: `{}`\n", run_.embedder_id);
     md += "- retrievers:\n";
-    for (const auto& r : retrievers()) md += fmt::format("  - `{}` — {}\n", r, retriever_description(r));
+    for (const auto& r : retrievers()) {
+        md += fmt::format("  - `{}` — {}\n", r, describe_with_notes(r, retriever_description));
+    }
     md += "- averages (each table says which, with its n):\n";
     md +=
         "  - **strict** (run_retrieval.py): skips abstention (`_abs`) questions and questions without user-side "
