@@ -245,8 +245,8 @@ std::string LocomoReport::markdown() const {
     if (!run_.embedder_id.empty()) md += fmt::format("- embedder: `{}`\n", run_.embedder_id);
     md +=
         "- each sample is one fresh in-memory cube; sessions ingested in order with their parsed `date_time`; a turn "
-        "is indexed as `<speaker> said, \"<text>\"` (+ `[shares <caption>]` for images); the query is the raw "
-        "question\n";
+        "is indexed as `<speaker> said, \"<text>\"` (+ `[shares <caption>]` for images), both speakers with role user "
+        "(both are people); the query is the raw question\n";
     md += "- retrievers:\n";
     for (const auto& r : retrievers()) {
         md += fmt::format("  - `{}` — {}\n", r, describe_with_notes(r, retriever_description));
