@@ -210,6 +210,14 @@ std::string LongMemEvalReport::metrics_json() const {
     ordered_json rs = ordered_json::object();
     for (const auto& name : this->retrievers()) rs[name] = per_retriever[name];
     timing["ranking_seconds"] = rs;
+    if (notes > 0) {
+        double ranking = 0;
+        for (const auto& [name, seconds] : per_retriever) ranking += seconds;
+        // The cost of notes against the retrieval run (kasten ingest + every retriever's ranking, bm25 included)
+        // and against kasten's ingest alone.
+        timing["note_jobs_per_retrieval_run"] = ingest + ranking > 0 ? notes / (ingest + ranking) : 0.0;
+        timing["note_jobs_per_kasten_ingest"] = ingest > 0 ? notes / ingest : 0.0;
+    }
     timing["note"] = "ingest and ranking seconds are summed over questions (worker time, not wall time)";
     j["timing"] = timing;
     return json_document(j);
@@ -317,6 +325,12 @@ std::string LongMemEvalReport::markdown() const {
                 ", note jobs {:.2f} s ({} notes, builder {}; construction {:.2f} s, the rest deduplication, "
                 "embedding, linking, storage and indexing)",
                 notes, built, o.notes.builder->id(), construction);
+            if (notes > 0 && ingest > 0) {
+                md += fmt::format(
+                    "; note jobs cost {:.2f} x the retrieval run (ingest + ranking) and {:.2f} x kasten "
+                    "ingest alone",
+                    notes / (ingest + ranking), notes / ingest);
+            }
         }
         md += "\n\n";
     }
