@@ -302,12 +302,13 @@ struct MemoryManager::Impl {
         return Status::ok();
     }
 
-    Status index_note(const store::NoteRecord& n) {
+    // known_new: the note was just created (its id is fresh), so no document of it exists yet.
+    Status index_note(const store::NoteRecord& n, bool known_new = false) {
         if (n.status == store::NoteStatus::kDeleted) {
             KASTEN_RETURN_IF_ERROR(lexical->remove(n.cube_id, UnitType::kNote, n.id));
             return vectors->remove(n.cube_id, UnitType::kNote, n.id);
         }
-        KASTEN_RETURN_IF_ERROR(lexical->upsert(note_attrs(n), note_index_text(n)));
+        KASTEN_RETURN_IF_ERROR(lexical->upsert(note_attrs(n), note_index_text(n), known_new));
         if (!n.embedding.empty()) KASTEN_RETURN_IF_ERROR(vectors->upsert(note_attrs(n), n.embedding));
         return Status::ok();
     }
@@ -602,8 +603,8 @@ struct MemoryManager::Impl {
                     if (!n) continue;
                     TimeMs stated_at = 0;
                     if (!n->source_turn_ids.empty()) {
-                        auto turn = m.turns->get(note.cube_id, n->source_turn_ids.front());
-                        if (turn) stated_at = turn->conv_time;
+                        auto conv_time = m.turns->conv_time(note.cube_id, n->source_turn_ids.front());
+                        if (conv_time) stated_at = *conv_time;
                     }
                     if (m.candidate_notes.size() >= kMaxCandidateNotes) m.candidate_notes.clear();
                     cached =
@@ -755,7 +756,7 @@ struct MemoryManager::Impl {
         jobs_done++;
         notes_built += static_cast<std::int64_t>(plan.notes.size());
         for (const auto& n : plan.notes) {
-            Status st = index_note(n);
+            Status st = index_note(n, /*known_new=*/true);
             if (!st.is_ok()) log::error("indexing note {}: {}", n.id, st.to_string());
         }
         for (const auto& n : changed) {  // their stored state: the index reads only text, time and embedding

@@ -343,7 +343,7 @@ Status LexicalIndex::upsert_analyzed(const UnitAttrs& attrs, const Analysis& ana
     }
 }
 
-Status LexicalIndex::upsert(const UnitAttrs& attrs, std::string_view text) {
+Status LexicalIndex::upsert(const UnitAttrs& attrs, std::string_view text, bool known_new) {
     if (attrs.cube_id.empty()) return Status::invalid_argument("lexical index: empty cube id");
     if (attrs.id.empty()) return Status::invalid_argument("lexical index: empty unit id");
     std::lock_guard lock(impl_->mu);
@@ -360,7 +360,7 @@ Status LexicalIndex::upsert(const UnitAttrs& attrs, std::string_view text) {
         doc.add_value(kTimeSlot, Xapian::sortable_serialise(static_cast<double>(attrs.time)));
         doc.set_data(attrs.id);
         // add_document skips replace_document's posting-list merge for the common case of a new unit.
-        if (impl_->db.term_exists(unique)) {
+        if (!known_new && impl_->db.term_exists(unique)) {
             impl_->db.replace_document(unique, doc);
         } else {
             impl_->db.add_document(doc);

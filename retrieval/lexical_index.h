@@ -51,7 +51,8 @@ class LexicalIndex {
 
     // Inserts or replaces the document of (attrs.cube_id, attrs.type, attrs.id).
     // kInvalidArgument if cube_id or id is empty.
-    [[nodiscard]] Status upsert(const UnitAttrs& attrs, std::string_view text);
+    // With known_new the caller guarantees no document of this unit exists (see upsert_analyzed).
+    [[nodiscard]] Status upsert(const UnitAttrs& attrs, std::string_view text, bool known_new = false);
     // Inserts or replaces the document of attrs with pre-analysed terms. With merge_existing, the terms of the
     // document currently stored under the same unit (if any) are added to `analysis` first (appending turns to a
     // session's document without re-reading its text).

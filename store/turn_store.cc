@@ -90,6 +90,16 @@ Result<TurnRecord> TurnStore::get(const std::string& cube_id, const std::string&
     return t;
 }
 
+Result<TimeMs> TurnStore::conv_time(const std::string& cube_id, const std::string& id) {
+    KASTEN_ASSIGN_OR_RETURN(CachedStatement s,
+                            db_.prepare("SELECT conv_time FROM turns WHERE cube_id = ?1 AND id = ?2"));
+    s->bind_text_ref(1, cube_id);
+    s->bind_text_ref(2, id);
+    KASTEN_ASSIGN_OR_RETURN(bool row, s->step());
+    if (!row) return turn_not_found(cube_id, id);
+    return static_cast<TimeMs>(s->column_int64(0));
+}
+
 Result<std::vector<TurnRecord>> TurnStore::get_many(const std::string& cube_id, const std::vector<std::string>& ids) {
     KASTEN_ASSIGN_OR_RETURN(CachedStatement s,
                             db_.prepare("SELECT " KASTEN_TURN_COLUMNS " FROM turns WHERE cube_id = ?1 AND id = ?2"));

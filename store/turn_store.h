@@ -24,6 +24,8 @@ class TurnStore {
     Status insert(const TurnRecord& turn);
     // kNotFound when absent from this cube.
     Result<TurnRecord> get(const std::string& cube_id, const std::string& id);
+    // The turn's conversation time alone (no record read). kNotFound like get().
+    Result<TimeMs> conv_time(const std::string& cube_id, const std::string& id);
     // The turns of `ids` that exist in this cube, in the order of `ids` (missing ids are simply absent).
     Result<std::vector<TurnRecord>> get_many(const std::string& cube_id, const std::vector<std::string>& ids);
     // A session's turns by index (empty when the session has none or does not exist).

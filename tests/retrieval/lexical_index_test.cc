@@ -269,6 +269,12 @@ TEST_P(LexicalIndexTest, UpsertReplacesAndRemoveDeletes) {
     EXPECT_EQ(index_->count("c", UnitType::kTurn).value(), 1u);
 }
 
+TEST_P(LexicalIndexTest, UpsertOfAKnownNewUnitIsSearchable) {
+    ASSERT_TRUE(index_->upsert(turn("c", "fresh"), "a brand new harp", /*known_new=*/true).is_ok());
+    EXPECT_EQ(search_ids("harp", in_cube("c")), std::vector<std::string>{"fresh"});
+    EXPECT_EQ(index_->count("c", UnitType::kTurn).value(), 1u);
+}
+
 TEST_P(LexicalIndexTest, RemoveCube) {
     for (int i = 0; i < 30; ++i) {
         put(turn("gone", "t" + std::to_string(i)), "penguin facts");

@@ -100,6 +100,14 @@ TEST_F(TurnStoreTest, GetIsScopedToTheCube) {
     EXPECT_TRUE(turns.list_by_session("other", "s_1")->empty());
 }
 
+TEST_F(TurnStoreTest, ConvTimeReadsTheTurnsTimeOnly) {
+    TurnStore turns(db());
+    ASSERT_TRUE(turns.insert(make_turn("c", "s_1", "t_1", 0, 1234)).is_ok());
+    EXPECT_EQ(turns.conv_time("c", "t_1").value(), turns.get("c", "t_1")->conv_time);
+    EXPECT_EQ(turns.conv_time("other", "t_1").status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(turns.conv_time("c", "missing").status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(TurnStoreTest, GetManyKeepsRequestOrderAndSkipsMissing) {
     TurnStore turns(db());
     for (int i = 0; i < 4; ++i) {
