@@ -44,6 +44,31 @@ std::string retriever_description(const std::string& name) {
     return "";
 }
 
+// Worker seconds summed over a run's questions.
+struct WorkerTotals {
+    double ingest = 0;
+    double notes = 0;
+    double construction = 0;
+    double ranking = 0;  // every retriever, the bm25 baseline included
+    std::int64_t notes_built = 0;
+    std::map<std::string, double> per_retriever;
+};
+
+WorkerTotals worker_totals(const LongMemEvalRun& run) {
+    WorkerTotals t;
+    for (const auto& q : run.questions) {
+        t.ingest += q.ingest_seconds;
+        t.notes += q.notes_seconds;
+        t.construction += q.notes_construction_seconds;
+        t.notes_built += q.notes_built;
+        for (const auto& r : q.retrievers) {
+            t.per_retriever[r.retriever] += r.seconds;
+            t.ranking += r.seconds;
+        }
+    }
+    return t;
+}
+
 const std::vector<std::string> kMainColumns = {"recall_all@1",  "recall_all@3",  "recall_all@5", "recall_all@10",
                                                "recall_all@30", "recall_all@50", "ndcg_any@5",   "ndcg_any@10",
                                                "recall_any@5",  "recall_any@10"};
@@ -192,31 +217,20 @@ std::string LongMemEvalReport::metrics_json() const {
     timing["threads"] = run_.options.threads;
     timing["questions_per_second"] =
         run_.wall_seconds > 0 ? static_cast<double>(run_.questions.size()) / run_.wall_seconds : 0.0;
-    double ingest = 0, notes = 0, construction = 0;
-    std::int64_t notes_built = 0;
-    std::map<std::string, double> per_retriever;
-    for (const auto& q : run_.questions) {
-        ingest += q.ingest_seconds;
-        notes += q.notes_seconds;
-        construction += q.notes_construction_seconds;
-        notes_built += q.notes_built;
-        for (const auto& r : q.retrievers) per_retriever[r.retriever] += r.seconds;
-    }
-    timing["kasten_ingest_seconds"] = ingest;
-    timing["note_building_seconds"] = notes;
-    timing["note_construction_seconds"] = construction;
-    timing["notes_built"] = notes_built;
+    WorkerTotals t = worker_totals(run_);
+    timing["kasten_ingest_seconds"] = t.ingest;
+    timing["note_building_seconds"] = t.notes;
+    timing["note_construction_seconds"] = t.construction;
+    timing["notes_built"] = t.notes_built;
     if (run_.options.notes.builder) timing["note_builder"] = run_.options.notes.builder->id();
     ordered_json rs = ordered_json::object();
-    for (const auto& name : this->retrievers()) rs[name] = per_retriever[name];
+    for (const auto& name : this->retrievers()) rs[name] = t.per_retriever[name];
     timing["ranking_seconds"] = rs;
-    if (notes > 0) {
-        double ranking = 0;
-        for (const auto& [name, seconds] : per_retriever) ranking += seconds;
+    if (t.notes > 0) {
         // The cost of notes against the retrieval run (kasten ingest + every retriever's ranking, bm25 included)
         // and against kasten's ingest alone.
-        timing["note_jobs_per_retrieval_run"] = ingest + ranking > 0 ? notes / (ingest + ranking) : 0.0;
-        timing["note_jobs_per_kasten_ingest"] = ingest > 0 ? notes / ingest : 0.0;
+        timing["note_jobs_per_retrieval_run"] = t.ingest + t.ranking > 0 ? t.notes / (t.ingest + t.ranking) : 0.0;
+        timing["note_jobs_per_kasten_ingest"] = t.ingest > 0 ? t.notes / t.ingest : 0.0;
     }
     timing["note"] = "ingest and ranking seconds are summed over questions (worker time, not wall time)";
     j["timing"] = timing;
@@ -309,27 +323,19 @@ std::string LongMemEvalReport::markdown() const {
                       run_.wall_seconds > 0 ? static_cast<double>(run_.questions.size()) / run_.wall_seconds : 0.0,
                       o.threads, run_.prescan_seconds);
     {
-        double ingest = 0, notes = 0, construction = 0, ranking = 0;
-        std::int64_t built = 0;
-        for (const auto& q : run_.questions) {
-            ingest += q.ingest_seconds;
-            notes += q.notes_seconds;
-            construction += q.notes_construction_seconds;
-            built += q.notes_built;
-            for (const auto& r : q.retrievers) ranking += r.seconds;
-        }
-        md += fmt::format("- worker time summed over questions: kasten ingest {:.2f} s, ranking {:.2f} s", ingest,
-                          ranking);
+        const WorkerTotals t = worker_totals(run_);
+        md += fmt::format("- worker time summed over questions: kasten ingest {:.2f} s, ranking {:.2f} s", t.ingest,
+                          t.ranking);
         if (o.notes.builder) {
             md += fmt::format(
                 ", note jobs {:.2f} s ({} notes, builder {}; construction {:.2f} s, the rest deduplication, "
                 "embedding, linking, storage and indexing)",
-                notes, built, o.notes.builder->id(), construction);
-            if (notes > 0 && ingest > 0) {
+                t.notes, t.notes_built, o.notes.builder->id(), t.construction);
+            if (t.notes > 0 && t.ingest > 0) {
                 md += fmt::format(
                     "; note jobs cost {:.2f} x the retrieval run (ingest + ranking) and {:.2f} x kasten "
                     "ingest alone",
-                    notes / (ingest + ranking), notes / ingest);
+                    t.notes / (t.ingest + t.ranking), t.notes / t.ingest);
             }
         }
         md += "\n\n";

@@ -777,10 +777,10 @@ class BatchBuilder {
             std::vector<Candidate> candidates;
             if (turn.role == "user") {
                 for (Sent& s : sentences_[t]) user_sentence(std::move(s), turn.conv_time, candidates);
-                select_user(candidates, options_.max_user_notes_per_turn);
+                select(candidates, options_.max_user_notes_per_turn, /*further_must_be_specific=*/true);
             } else if (turn.role == "assistant") {
                 for (Sent& s : sentences_[t]) assistant_sentence(std::move(s), turn.conv_time, candidates);
-                select(candidates, options_.max_assistant_notes_per_turn);
+                select(candidates, options_.max_assistant_notes_per_turn, /*further_must_be_specific=*/false);
             }
             for (Candidate& c : candidates) {
                 NoteDraft draft = make_draft(c, turn);
@@ -1180,33 +1180,25 @@ class BatchBuilder {
     }
 
     // Keeps the `limit` most salient candidates, in text order.
-    // A user turn's notes: its most salient statement, then up to `limit` - 1 more that name something specific
-    // (a proper noun, number or date), most salient first; kept in text order.
-    static void select_user(std::vector<Candidate>& candidates, std::size_t limit) {
+    // Keeps at most `limit` candidates, most salient first, in text order. With further_must_be_specific (user
+    // turns) only the most salient one may be general; the others must name something specific (a proper noun,
+    // number or date).
+    static void select(std::vector<Candidate>& candidates, std::size_t limit, bool further_must_be_specific) {
         if (limit == 0) candidates.clear();
-        if (candidates.size() <= 1) return;
+        if (candidates.size() <= (further_must_be_specific ? std::size_t{1} : limit)) return;
         std::stable_sort(candidates.begin(), candidates.end(),
                          [](const Candidate& a, const Candidate& b) { return a.salience > b.salience; });
-        const auto specific = [](const Candidate& c) {
-            return c.features.proper > 0 || c.features.numbers > 0 || !c.dates.empty();
+        const auto eligible = [&](const Candidate& c) {
+            return !further_must_be_specific || c.features.proper > 0 || c.features.numbers > 0 || !c.dates.empty();
         };
         auto kept = candidates.begin() + 1;
         for (auto it = candidates.begin() + 1; it != candidates.end(); ++it) {
             if (static_cast<std::size_t>(kept - candidates.begin()) >= limit) break;
-            if (!specific(*it)) continue;
+            if (!eligible(*it)) continue;
             if (kept != it) *kept = std::move(*it);
             ++kept;
         }
         candidates.erase(kept, candidates.end());
-        std::sort(candidates.begin(), candidates.end(),
-                  [](const Candidate& a, const Candidate& b) { return a.order < b.order; });
-    }
-
-    static void select(std::vector<Candidate>& candidates, std::size_t limit) {
-        if (candidates.size() <= limit) return;
-        std::stable_sort(candidates.begin(), candidates.end(),
-                         [](const Candidate& a, const Candidate& b) { return a.salience > b.salience; });
-        candidates.resize(limit);
         std::sort(candidates.begin(), candidates.end(),
                   [](const Candidate& a, const Candidate& b) { return a.order < b.order; });
     }

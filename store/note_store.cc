@@ -288,20 +288,6 @@ Result<std::vector<NoteVersionRecord>> NoteStore::versions(const std::string& cu
     return out;
 }
 
-Result<std::optional<NoteRecord>> NoteStore::find_by_hash(const std::string& cube_id, const std::string& content_hash) {
-    KASTEN_ASSIGN_OR_RETURN(
-        CachedStatement s,
-        db_.prepare("SELECT " KASTEN_NOTE_COLUMNS " FROM notes INDEXED BY notes_by_hash WHERE "
-                    "cube_id = ?1 AND content_hash = ?2 AND status = 'active' ORDER BY recorded_at, id LIMIT 1"));
-    s->bind_text_ref(1, cube_id);
-    s->bind_text_ref(2, content_hash);
-    KASTEN_ASSIGN_OR_RETURN(bool row, s->step());
-    if (!row) return std::optional<NoteRecord>();
-    NoteRecord n;
-    KASTEN_RETURN_IF_ERROR(read_note(*s, &n));
-    return std::optional<NoteRecord>(std::move(n));
-}
-
 Result<bool> NoteStore::has_active_hash(const std::string& cube_id, const std::string& content_hash) {
     KASTEN_ASSIGN_OR_RETURN(CachedStatement s,
                             db_.prepare("SELECT 1 FROM notes INDEXED BY notes_by_hash WHERE cube_id = ?1 AND "

@@ -45,9 +45,7 @@ class NoteStore {
                                          std::int64_t limit, std::int64_t offset);
     // Every recorded state, ascending by version. kNotFound when the note does not exist.
     Result<std::vector<NoteVersionRecord>> versions(const std::string& cube_id, const std::string& id);
-    // The earliest-recorded *active* note of the cube with this content hash, if any.
-    Result<std::optional<NoteRecord>> find_by_hash(const std::string& cube_id, const std::string& content_hash);
-    // Whether the cube has an active note with this content hash (find_by_hash without reading the note).
+    // Whether the cube has an active note with this content hash (the note jobs' duplicate check).
     Result<bool> has_active_hash(const std::string& cube_id, const std::string& content_hash);
     // Streams every note of the cube (any status) by (recorded_at, id); the record passed to `fn` is reused between
     // calls. Stops at, and returns, the first error. `fn` may call other store methods on the same Database.

@@ -83,6 +83,17 @@ std::string ArgParser::flag_help() const {
     return out;
 }
 
+Result<Paging> parse_paging(const ParsedArgs& args) {
+    Paging paging;
+    if (auto v = args.get("limit")) {
+        KASTEN_ASSIGN_OR_RETURN(paging.limit, parse_int_flag("limit", *v, 1, 1000));
+    }
+    if (auto v = args.get("offset")) {
+        KASTEN_ASSIGN_OR_RETURN(paging.offset, parse_int_flag("offset", *v, 0, 2000000000));
+    }
+    return paging;
+}
+
 Result<int> parse_int_flag(const std::string& flag, const std::string& text, int lo, int hi) {
     const std::string want = fmt::format("--{} expects a whole number between {} and {}", flag, lo, hi);
     if (text.empty() || text.size() > 10) return Status::invalid_argument(want + ", got '" + text + "'");

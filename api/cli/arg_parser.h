@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "api/dto/request_parser.h"
 #include "common/result.h"
 
 namespace kasten::api {
@@ -47,5 +48,9 @@ class ArgParser {
 
 // Parses a whole number in [lo, hi] given to --flag; kInvalidArgument naming the flag otherwise.
 Result<int> parse_int_flag(const std::string& flag, const std::string& text, int lo, int hi);
+
+// A listing's page from --limit 1..1000 (default 50) and --offset 0.. (default 0), the REST listing's Paging;
+// kInvalidArgument naming the flag when either is out of range.
+Result<Paging> parse_paging(const ParsedArgs& args);
 
 }  // namespace kasten::api

@@ -35,17 +35,10 @@ int run_jobs(const ParsedArgs& args) {
     if (job_id && (args.has("limit") || args.has("offset"))) {
         return usage_error(kName, "--limit and --offset apply to the list, not to one job");
     }
-    int limit = 50, offset = 0;
-    if (auto v = args.get("limit")) {
-        Result<int> r = parse_int_flag("limit", *v, 1, 1000);
-        if (!r.is_ok()) return usage_error(kName, r.status().message());
-        limit = r.value();
-    }
-    if (auto v = args.get("offset")) {
-        Result<int> r = parse_int_flag("offset", *v, 0, 2000000000);
-        if (!r.is_ok()) return usage_error(kName, r.status().message());
-        offset = r.value();
-    }
+    Result<Paging> paging = parse_paging(args);
+    if (!paging.is_ok()) return usage_error(kName, paging.status().message());
+    const int limit = paging.value().limit;
+    const int offset = paging.value().offset;
     const bool json = args.has("json");
 
     Result<Runtime> rt = open_runtime(args);

@@ -22,17 +22,10 @@ int run_list(const ParsedArgs& args) {
     }
     if (what != "cubes" && (!cube || cube->empty())) return usage_error(kName, "--what " + what + " needs --cube");
     if (what == "cubes" && cube) return usage_error(kName, "--what cubes takes no --cube");
-    int limit = 50, offset = 0;
-    if (auto v = args.get("limit")) {
-        Result<int> r = parse_int_flag("limit", *v, 1, 1000);
-        if (!r.is_ok()) return usage_error(kName, r.status().message());
-        limit = r.value();
-    }
-    if (auto v = args.get("offset")) {
-        Result<int> r = parse_int_flag("offset", *v, 0, 2000000000);
-        if (!r.is_ok()) return usage_error(kName, r.status().message());
-        offset = r.value();
-    }
+    Result<Paging> paging = parse_paging(args);
+    if (!paging.is_ok()) return usage_error(kName, paging.status().message());
+    const int limit = paging.value().limit;
+    const int offset = paging.value().offset;
     std::optional<store::NoteStatus> status;
     if (auto v = args.get("status")) {
         if (what != "notes") return usage_error(kName, "--status applies to --what notes");
