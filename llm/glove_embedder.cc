@@ -139,28 +139,23 @@ double GloveEmbedder::sif_weight(std::size_t row) const {
 
 void GloveEmbedder::embed(std::string_view text, std::span<float> out) const {
     assert(out.size() == dim_);
-    float* acc = out.data();
     std::fill(out.begin(), out.end(), 0.0f);
+    accumulate(text, out);
+    normalize(out, out);
+}
+
+void GloveEmbedder::accumulate(std::string_view text, std::span<float> sum) const {
+    assert(sum.size() == dim_);
+    float* acc = sum.data();
     WordTokenizer tokenizer(text);
     std::string_view w;
-    bool any = false;
     while (tokenizer.next(&w)) {
         const std::optional<std::size_t> row = find(w);
         if (!row) continue;
         const auto weight = static_cast<float>(sif_weight(*row));
         const float* v = vectors_ + *row * dim_;
         for (std::size_t d = 0; d < dim_; ++d) acc[d] += weight * v[d];
-        any = true;
     }
-    if (!any) return;
-    double norm2 = 0.0;
-    for (float x : out) norm2 += static_cast<double>(x) * x;
-    if (norm2 <= 0.0) {
-        std::fill(out.begin(), out.end(), 0.0f);
-        return;
-    }
-    const auto inv = static_cast<float>(1.0 / std::sqrt(norm2));
-    for (float& x : out) x *= inv;
 }
 
 std::vector<std::pair<std::size_t, float>> GloveEmbedder::nearest(std::span<const float> query, std::size_t k,

@@ -41,6 +41,8 @@ class GloveEmbedder final : public Embedder {
     std::string id() const override { return id_; }
     int dim() const override { return static_cast<int>(dim_); }
     void embed(std::string_view text, std::span<float> out) const override;
+    // Adds the SIF-weighted word vectors of `text` to `sum`, word by word (embed() = normalize of this from zeros).
+    void accumulate(std::string_view text, std::span<float> sum) const override;
     using Embedder::embed;
 
     std::size_t vocabulary_size() const { return count_; }

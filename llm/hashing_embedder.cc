@@ -39,6 +39,12 @@ std::string HashingEmbedder::id() const {
 void HashingEmbedder::embed(std::string_view text, std::span<float> out) const {
     assert(out.size() == static_cast<std::size_t>(dim_));
     std::fill(out.begin(), out.end(), 0.0f);
+    accumulate(text, out);
+    normalize(out, out);
+}
+
+void HashingEmbedder::accumulate(std::string_view text, std::span<float> out) const {
+    assert(out.size() == static_cast<std::size_t>(dim_));
 
     thread_local std::vector<std::uint64_t> features;
     features.clear();
@@ -92,15 +98,6 @@ void HashingEmbedder::embed(std::string_view text, std::span<float> out) const {
         out[bucket] += ((key >> 2) & 1ULL) ? -weight : weight;
         i = j;
     }
-
-    double norm2 = 0.0;
-    for (float v : out) norm2 += static_cast<double>(v) * v;
-    if (norm2 <= 0.0) {
-        std::fill(out.begin(), out.end(), 0.0f);
-        return;
-    }
-    const auto inv = static_cast<float>(1.0 / std::sqrt(norm2));
-    for (float& v : out) v *= inv;
 }
 
 }  // namespace kasten::llm

@@ -33,6 +33,9 @@ class HashingEmbedder final : public Embedder {
     std::string id() const override;
     int dim() const override { return dim_; }
     void embed(std::string_view text, std::span<float> out) const override;
+    // Adds the text's unnormalised feature vector to `sum` (embed() = normalize of this from zeros). A sequence of
+    // texts counts term frequencies per text (1 + ln tf within each), and no bigram spans two texts.
+    void accumulate(std::string_view text, std::span<float> sum) const override;
     using Embedder::embed;
 
   private:

@@ -1,6 +1,8 @@
 #include "memory/lexical_writer.h"
 
 #include <algorithm>
+#include <map>
+#include <tuple>
 #include <vector>
 
 #include "common/log.h"
@@ -16,73 +18,138 @@ LexicalWriter::LexicalWriter(retrieval::LexicalIndex& index, bool background, st
 LexicalWriter::~LexicalWriter() {
     if (!worker_.joinable()) return;
     {
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(mu_);
         stopping_ = true;
     }
     work_cv_.notify_all();
     worker_.join();
 }
 
+Status LexicalWriter::apply(const Task& t) {
+    switch (t.op) {
+        case Op::kUpsert:
+            return index_.upsert_analyzed(t.attrs, t.analysis, false, t.known_new);
+        case Op::kAddTerms:
+            return index_.upsert_analyzed(t.attrs, t.analysis, /*merge_existing=*/true, t.known_new);
+        case Op::kRemove:
+            return index_.remove(t.attrs.cube_id, t.attrs.type, t.attrs.id);
+        case Op::kRemoveSession:
+            return index_.remove_session(t.attrs.cube_id, t.attrs.session_id);
+        case Op::kRemoveCube:
+            return index_.remove_cube(t.attrs.cube_id);
+    }
+    return Status::internal("unknown lexical writer op");
+}
+
 Status LexicalWriter::enqueue(Task task) {
-    if (!background_) return index_.upsert_analyzed(task.attrs, task.analysis, false, task.known_new);
-    std::unique_lock<std::mutex> lock(mu_);
-    idle_cv_.wait(lock, [&] { return queue_.size() < kMaxQueuedTasks; });
-    queue_.push_back(std::move(task));
-    lock.unlock();
+    if (!background_) {
+        Status st = apply(task);
+        MutexLock lock(mu_);
+        ++enqueued_;
+        ++applied_;
+        return st;
+    }
+    {
+        MutexLock lock(mu_);
+        lock.wait(idle_cv_, [&]() REQUIRES(mu_) { return queue_.size() < kMaxQueuedTasks; });
+        queue_.push_back(std::move(task));
+        ++enqueued_;
+    }
     work_cv_.notify_one();
     return Status::ok();
 }
 
 void LexicalWriter::drain() {
-    if (!background_) return;
-    std::unique_lock<std::mutex> lock(mu_);
-    idle_cv_.wait(lock, [&] { return queue_.empty() && in_flight_ == 0; });
+    MutexLock lock(mu_);
+    const std::int64_t target = enqueued_;
+    lock.wait(idle_cv_, [&]() REQUIRES(mu_) { return applied_ >= target; });
 }
 
 bool LexicalWriter::failed() {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     return failed_;
+}
+
+std::int64_t LexicalWriter::applied() {
+    MutexLock lock(mu_);
+    return applied_;
+}
+
+std::int64_t LexicalWriter::coalesced() {
+    MutexLock lock(mu_);
+    return coalesced_;
 }
 
 void LexicalWriter::worker_loop() {
     std::vector<Task> batch;
-    std::unique_lock<std::mutex> lock(mu_);
+    std::vector<bool> skip;
     for (;;) {
-        work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty() && stopping_) return;
-        const size_t n = std::min(queue_.size(), kBatch);
-        batch.clear();
-        for (size_t i = 0; i < n; ++i) {
-            batch.push_back(std::move(queue_.front()));
-            queue_.pop_front();
-        }
-        in_flight_ = n;
-        lock.unlock();
-        idle_cv_.notify_all();  // space freed
-        bool failed = false;
-        for (const auto& t : batch) {
-            Status st = index_.upsert_analyzed(t.attrs, t.analysis, false, t.known_new);
-            if (!st.is_ok()) {
-                failed = true;
-                log::error("indexing {} {}: {}", retrieval::unit_type_name(t.attrs.type), t.attrs.id, st.to_string());
+        {
+            MutexLock lock(mu_);
+            lock.wait(work_cv_, [&]() REQUIRES(mu_) { return stopping_ || !queue_.empty(); });
+            if (queue_.empty() && stopping_) return;
+            const size_t n = std::min(queue_.size(), kBatch);
+            batch.clear();
+            for (size_t i = 0; i < n; ++i) {
+                batch.push_back(std::move(queue_.front()));
+                queue_.pop_front();
             }
         }
-        // Tasks are applied in event order and the owner drains the queue before any other index change, so
-        // everything up to this batch's last event is in the index. After a failure the watermark stays put.
-        uncommitted_ += static_cast<std::int64_t>(n);
-        lock.lock();
-        if (failed) failed_ = true;
-        const bool any_failed = failed_;
-        lock.unlock();
+        idle_cv_.notify_all();  // space freed
+
+        // Coalesce: term additions to a unit with no other change of it in between are summed into the first.
+        skip.assign(batch.size(), false);
+        std::map<std::tuple<std::string, retrieval::UnitType, std::string>, size_t> open;
+        std::int64_t saved = 0;
+        for (size_t i = 0; i < batch.size(); ++i) {
+            const Task& t = batch[i];
+            auto key = std::make_tuple(t.attrs.cube_id, t.attrs.type, t.attrs.id);
+            if (t.op == Op::kAddTerms) {
+                auto it = open.find(key);
+                if (it == open.end()) {
+                    open.emplace(std::move(key), i);
+                    continue;
+                }
+                Task& first = batch[it->second];
+                first.analysis = retrieval::LexicalIndex::merge({&first.analysis, &t.analysis});
+                first.attrs = t.attrs;  // the latest attributes (e.g. an earlier start time)
+                skip[i] = true;
+                ++saved;
+            } else if (t.op == Op::kRemoveSession || t.op == Op::kRemoveCube) {
+                open.clear();
+            } else {
+                open.erase(key);
+            }
+        }
+
+        bool failed = false;
+        for (size_t i = 0; i < batch.size(); ++i) {
+            if (skip[i]) continue;
+            Status st = apply(batch[i]);
+            if (!st.is_ok()) {
+                failed = true;
+                log::error("indexing {} {}: {}", retrieval::unit_type_name(batch[i].attrs.type), batch[i].attrs.id,
+                           st.to_string());
+            }
+        }
+        // Tasks are applied in event order, so everything up to this batch's last event is in the index. After a
+        // failure the watermark stays put.
+        uncommitted_ += static_cast<std::int64_t>(batch.size());
+        bool any_failed = false;
+        {
+            MutexLock lock(mu_);
+            if (failed) failed_ = true;
+            any_failed = failed_;
+            coalesced_ += saved;
+            applied_ += static_cast<std::int64_t>(batch.size());  // searchable now; the commit only makes it durable
+        }
+        idle_cv_.notify_all();
         if (uncommitted_ >= commit_every_ && !any_failed) {
             Status st = index_.set_metadata(watermark_key_, std::to_string(batch.back().seq));
             if (st.is_ok()) st = index_.commit();
             if (!st.is_ok()) log::error("committing the lexical index: {}", st.to_string());
             uncommitted_ = 0;
         }
-        lock.lock();
-        in_flight_ = 0;
-        idle_cv_.notify_all();
     }
 }
 

@@ -387,6 +387,31 @@ Status LexicalIndex::remove(const std::string& cube_id, UnitType type, const std
     }
 }
 
+Status LexicalIndex::remove_session(const std::string& cube_id, const std::string& session_id) {
+    std::lock_guard lock(impl_->mu);
+    try {
+        const std::string cube = cube_term(cube_id);
+        const std::string session = session_term(session_id);
+        std::vector<Xapian::docid> docs;
+        for (auto it = impl_->db.postlist_begin(session); it != impl_->db.postlist_end(session); ++it) {
+            docs.push_back(*it);
+        }
+        for (Xapian::docid id : docs) {
+            Xapian::Document doc = impl_->db.get_document(id);
+            auto t = doc.termlist_begin();
+            t.skip_to(cube);
+            if (t == doc.termlist_end() || *t != cube) continue;
+            impl_->db.delete_document(id);
+            ++impl_->pending;
+        }
+        return Status::ok();
+    } catch (const Xapian::Error& e) {
+        return from_xapian(e, "lexical index: remove session " + session_id);
+    } catch (const std::exception& e) {
+        return from_std(e, "lexical index: remove session " + session_id);
+    }
+}
+
 Status LexicalIndex::remove_cube(const std::string& cube_id) {
     std::lock_guard lock(impl_->mu);
     try {

@@ -62,6 +62,8 @@ class LexicalIndex {
                                          bool known_new = false);
     // Removes one document; removing a missing one is ok.
     [[nodiscard]] Status remove(const std::string& cube_id, UnitType type, const std::string& id);
+    // Removes every document of one session of the cube: its turns and its session document.
+    [[nodiscard]] Status remove_session(const std::string& cube_id, const std::string& session_id);
     // Removes every document of the cube (all types).
     [[nodiscard]] Status remove_cube(const std::string& cube_id);
 

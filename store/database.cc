@@ -71,6 +71,30 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
     return db;
 }
 
+Result<std::unique_ptr<Database>> Database::open_reader(const std::string& path) {
+    if (path.empty() || path == ":memory:") return Status::invalid_argument("a reader needs a database file");
+    if (std::memchr(path.data(), '\0', path.size()) != nullptr) {
+        return Status::invalid_argument("database path contains a NUL byte");
+    }
+    sqlite3* raw = nullptr;
+    const int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+    int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+    std::unique_ptr<Database> db(new Database(raw, path));
+    if (rc != SQLITE_OK) {
+        return status_from_sqlite(rc, fmt::format("opening database '{}' for reading", path),
+                                  raw != nullptr ? sqlite3_errmsg(raw) : "out of memory");
+    }
+    sqlite3_extended_result_codes(raw, 1);
+    KASTEN_RETURN_IF_ERROR(db->set_busy_timeout(5000));
+    KASTEN_RETURN_IF_ERROR(check_schema_supported(*db));
+    KASTEN_ASSIGN_OR_RETURN(int version, schema_version(*db));
+    if (version != kSchemaVersion) {
+        return Status::failed_precondition(fmt::format(
+            "database '{}' has schema version {}, not {}: open it for writing first", path, version, kSchemaVersion));
+    }
+    return db;
+}
+
 Status Database::configure() {
     sqlite3_extended_result_codes(db_, 1);
     KASTEN_RETURN_IF_ERROR(set_busy_timeout(5000));

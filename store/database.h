@@ -54,6 +54,10 @@ class Database {
     // the schema migrations (schema.h). Errors: kIOError (cannot open), kCorruption (not a database),
     // kNotSupported (schema newer than this build), kBusy.
     static Result<std::unique_ptr<Database>> open(const std::string& path);
+    // A read-only connection to a database file that a writer connection (open()) has already created and migrated:
+    // in WAL mode it reads the last committed state and never waits for the writer. No migrations; kNotSupported for
+    // a newer schema, kFailedPrecondition for an older one (open the writer first), kIOError when it cannot open.
+    static Result<std::unique_ptr<Database>> open_reader(const std::string& path);
 
     Database(const Database&) = delete;
     Database& operator=(const Database&) = delete;

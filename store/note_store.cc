@@ -346,6 +346,15 @@ Result<std::int64_t> NoteStore::count(const std::string& cube_id) {
     return s->column_int64(0);
 }
 
+Result<std::int64_t> NoteStore::count_indexed(const std::string& cube_id) {
+    KASTEN_ASSIGN_OR_RETURN(CachedStatement s,
+                            db_.prepare("SELECT COUNT(*) FROM notes WHERE cube_id = ?1 AND status != 'deleted'"));
+    s->bind_text_ref(1, cube_id);
+    KASTEN_ASSIGN_OR_RETURN(bool row, s->step());
+    if (!row) return Status::internal("COUNT returned no row");
+    return s->column_int64(0);
+}
+
 Status NoteStore::insert_version(const NoteVersionRecord& v, const std::string& cube_id) {
     KASTEN_ASSIGN_OR_RETURN(CachedStatement s,
                             db_.prepare("INSERT OR REPLACE INTO note_versions (cube_id, " KASTEN_VERSION_COLUMNS

@@ -56,6 +56,8 @@ class NoteStore {
     // Records an access (MemoryBank): no new version, updated_at unchanged. kNotFound when absent.
     Status touch(const std::string& cube_id, const std::string& id, TimeMs last_access, double strength);
     Result<std::int64_t> count(const std::string& cube_id);
+    // Notes of the cube that are indexed (every status but deleted).
+    Result<std::int64_t> count_indexed(const std::string& cube_id);
     // Import: writes `version` exactly as given (replacing a row with the same note id and version, e.g. the one
     // insert() wrote). kNotFound when the note does not exist in `cube_id`.
     Status insert_version(const NoteVersionRecord& version, const std::string& cube_id);

@@ -30,6 +30,17 @@ struct SessionRecord {
     std::string embedder_id;
 };
 
+// The running sums a session's key is kept in (memory/session_key.h): the unnormalised embedding sums of its user
+// turns and of all its turns (dim floats each, from `embedder_id`), and how many user turns it has. Empty sums mean
+// unknown: the key is rebuilt from the turns.
+struct SessionKeyState {
+    std::vector<float> user_sum;
+    std::vector<float> all_sum;
+    std::int64_t user_turns = 0;
+    std::string embedder_id;
+    bool known() const { return !all_sum.empty(); }
+};
+
 struct TurnRecord {
     std::string id;  // "t_…"
     std::string cube_id;

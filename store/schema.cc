@@ -173,10 +173,20 @@ constexpr const char* kSchemaV3 = R"sql(
 CREATE INDEX jobs_queue ON jobs (state, created_at, id);
 )sql";
 
+// Version 4: a session's key is kept incrementally (memory/session_key.h): the unnormalised embedding sums of its
+// user turns and of all its turns, and its user-turn count, so an append adds one turn's share instead of re-embedding
+// the whole session. NULL sums (sessions written before version 4) are rebuilt from the turns on the next append.
+constexpr const char* kSchemaV4 = R"sql(
+ALTER TABLE sessions ADD COLUMN key_user_sum BLOB;
+ALTER TABLE sessions ADD COLUMN key_all_sum BLOB;
+ALTER TABLE sessions ADD COLUMN key_user_turns INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
+    {4, kSchemaV4},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,
               "one migration per schema version, in order");

@@ -9,7 +9,7 @@ class Database;
 
 // Version of the schema this build writes (PRAGMA user_version). Bump it and append a migration in schema.cc for
 // every schema change; never edit a released migration.
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 // Brings `db` from its current user_version up to kSchemaVersion, each migration step in its own transaction
 // (the version is re-read under the write lock, so concurrent openers do not migrate twice).

@@ -93,12 +93,48 @@ Status SessionStore::update_embedding(const std::string& cube_id, const std::str
                                       const std::vector<float>& embedding, const std::string& embedder_id) {
     KASTEN_ASSIGN_OR_RETURN(
         CachedStatement s,
-        db_.prepare("UPDATE sessions SET embedding = ?3, embedder_id = ?4 WHERE cube_id = ?1 AND id = ?2"));
+        db_.prepare("UPDATE sessions SET embedding = ?3, embedder_id = ?4, key_user_sum = NULL, key_all_sum = NULL, "
+                    "key_user_turns = 0 WHERE cube_id = ?1 AND id = ?2"));
     std::string scratch;
     s->bind_text_ref(1, cube_id);
     s->bind_text_ref(2, id);
     bind_embedding(*s, 3, embedding, &scratch);
     s->bind_text_ref(4, embedder_id);
+    KASTEN_RETURN_IF_ERROR(s->run());
+    if (db_.changes() == 0) return session_not_found(cube_id, id);
+    return Status::ok();
+}
+
+Result<SessionKeyState> SessionStore::key_state(const std::string& cube_id, const std::string& id) {
+    KASTEN_ASSIGN_OR_RETURN(CachedStatement s,
+                            db_.prepare("SELECT key_user_sum, key_all_sum, key_user_turns, embedder_id FROM sessions "
+                                        "WHERE cube_id = ?1 AND id = ?2"));
+    s->bind_text_ref(1, cube_id);
+    s->bind_text_ref(2, id);
+    KASTEN_ASSIGN_OR_RETURN(bool row, s->step());
+    if (!row) return session_not_found(cube_id, id);
+    SessionKeyState k;
+    if (!read_embedding(*s, 0, &k.user_sum) || !read_embedding(*s, 1, &k.all_sum)) {
+        return Status::corruption(fmt::format("session '{}': key sum blob size is not a multiple of 4", id));
+    }
+    k.user_turns = s->column_int64(2);
+    k.embedder_id.assign(s->column_text(3));
+    return k;
+}
+
+Status SessionStore::update_key(const std::string& cube_id, const std::string& id, const std::vector<float>& embedding,
+                                const SessionKeyState& key) {
+    KASTEN_ASSIGN_OR_RETURN(CachedStatement s,
+                            db_.prepare("UPDATE sessions SET embedding = ?3, embedder_id = ?4, key_user_sum = ?5, "
+                                        "key_all_sum = ?6, key_user_turns = ?7 WHERE cube_id = ?1 AND id = ?2"));
+    std::string scratch[3];
+    s->bind_text_ref(1, cube_id);
+    s->bind_text_ref(2, id);
+    bind_embedding(*s, 3, embedding, &scratch[0]);
+    s->bind_text_ref(4, key.embedder_id);
+    bind_embedding(*s, 5, key.user_sum, &scratch[1]);
+    bind_embedding(*s, 6, key.all_sum, &scratch[2]);
+    s->bind_int64(7, key.user_turns);
     KASTEN_RETURN_IF_ERROR(s->run());
     if (db_.changes() == 0) return session_not_found(cube_id, id);
     return Status::ok();

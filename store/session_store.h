@@ -27,7 +27,14 @@ class SessionStore {
     Result<SessionRecord> get_by_external(const std::string& cube_id, const std::string& external_id);
     // Ordered by (started_at, id). limit < 0 means no limit; offset < 0 counts as 0.
     Result<std::vector<SessionRecord>> list(const std::string& cube_id, std::int64_t limit, std::int64_t offset);
-    // An empty vector clears the embedding. kNotFound when absent.
+    // The session's key state (empty sums when never written, e.g. sessions of schema version < 4). kNotFound when
+    // absent.
+    Result<SessionKeyState> key_state(const std::string& cube_id, const std::string& id);
+    // Writes the session's embedding together with the key state it was derived from (embedder_id from `key`).
+    // kNotFound when absent.
+    Status update_key(const std::string& cube_id, const std::string& id, const std::vector<float>& embedding,
+                      const SessionKeyState& key);
+    // An empty vector clears the embedding. Clears the key state (it no longer matches). kNotFound when absent.
     Status update_embedding(const std::string& cube_id, const std::string& id, const std::vector<float>& embedding,
                             const std::string& embedder_id);
     Status set_started_at(const std::string& cube_id, const std::string& id, TimeMs started_at);

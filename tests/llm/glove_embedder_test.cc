@@ -226,3 +226,29 @@ TEST(GloveEmbedderFileTest, StructuralDefectsBehindAValidChecksum) {
 
 }  // namespace
 }  // namespace kasten::llm
+
+namespace kasten::llm {
+namespace {
+
+// A session key grows one turn at a time: accumulating the parts must give exactly embed() of the joined text.
+TEST(GloveEmbedderAccumulateTest, AccumulatedPartsAreBitForBitTheEmbeddingOfTheJoinedText) {
+    auto e = GloveEmbedder::load(testing::glove_fixture_kvec_path());
+    ASSERT_TRUE(e.is_ok()) << e.status().to_string();
+    const std::vector<std::string> parts = {"the king and the queen", "my dog likes the park", "unknownword only",
+                                            "rain and weather in the city"};
+    std::string joined;
+    std::vector<float> sum(static_cast<size_t>((*e)->dim()), 0.0f);
+    for (const auto& p : parts) {
+        if (!joined.empty()) joined += '\n';
+        joined += p;
+        (*e)->accumulate(p, sum);
+    }
+    std::vector<float> incremental(sum.size());
+    Embedder::normalize(sum, incremental);
+    const std::vector<float> whole = (*e)->embed(joined);
+    ASSERT_EQ(incremental.size(), whole.size());
+    EXPECT_EQ(std::memcmp(incremental.data(), whole.data(), whole.size() * sizeof(float)), 0);
+}
+
+}  // namespace
+}  // namespace kasten::llm

@@ -1,0 +1,418 @@
+#include "memory/index_sync.h"
+
+#include <algorithm>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "common/log.h"
+#include "memory/note_text.h"
+#include "memory/session_key.h"
+
+namespace kasten::memory {
+
+using retrieval::UnitType;
+
+retrieval::UnitAttrs turn_attrs(const store::TurnRecord& t) {
+    return retrieval::UnitAttrs{t.cube_id, UnitType::kTurn, t.id, t.conv_time, t.role, t.session_id};
+}
+retrieval::UnitAttrs session_attrs(const store::SessionRecord& s) {
+    return retrieval::UnitAttrs{s.cube_id, UnitType::kSession, s.id, s.started_at, "", s.id};
+}
+retrieval::UnitAttrs note_attrs(const store::NoteRecord& n) {
+    return retrieval::UnitAttrs{n.cube_id, UnitType::kNote, n.id, n.valid_from.value_or(n.recorded_at), "", ""};
+}
+
+IndexSync::IndexSync(std::unique_ptr<retrieval::LexicalIndex> lexical, std::shared_ptr<const llm::Embedder> embedder,
+                     bool background, std::int64_t commit_every)
+    : lexical_(std::move(lexical)),
+      vectors_(embedder->dim()),
+      embedder_(std::move(embedder)),
+      embedder_id_(embedder_->id()),
+      writer_(std::make_unique<LexicalWriter>(*lexical_, background, commit_every, kWatermarkKey)) {}
+
+IndexSync::~IndexSync() {
+    writer_.reset();  // applies what is queued
+}
+
+void IndexSync::enqueue(LexicalWriter::Task task) {
+    last_enqueued_seq_.store(std::max(last_enqueued_seq_.load(), task.seq));
+    const std::string id = task.attrs.id;
+    Status st = writer_->enqueue(std::move(task));
+    if (!st.is_ok()) log::error("lexical index change for {}: {}", id, st.to_string());
+}
+
+void IndexSync::index_turn(const store::TurnRecord& t, retrieval::LexicalIndex::Analysis analysis, bool known_new,
+                           std::int64_t seq) {
+    enqueue({turn_attrs(t), std::move(analysis), known_new, seq, LexicalWriter::Op::kUpsert});
+    if (!t.embedding.empty()) {
+        Status st = vectors_.upsert(turn_attrs(t), t.embedding);
+        if (!st.is_ok()) log::error("indexing the vector of turn {}: {}", t.id, st.to_string());
+    }
+}
+
+void IndexSync::index_session(const store::SessionRecord& s, retrieval::LexicalIndex::Analysis analysis, bool replace,
+                              bool known_new, std::int64_t seq) {
+    enqueue({session_attrs(s), std::move(analysis), known_new, seq,
+             replace ? LexicalWriter::Op::kUpsert : LexicalWriter::Op::kAddTerms});
+    if (!s.embedding.empty()) {
+        Status st = vectors_.upsert(session_attrs(s), s.embedding);
+        if (!st.is_ok()) log::error("indexing the vector of session {}: {}", s.id, st.to_string());
+    }
+}
+
+void IndexSync::index_note(const store::NoteRecord& n, bool known_new, std::int64_t seq) {
+    if (n.status == store::NoteStatus::kDeleted) {
+        remove_unit(n.cube_id, UnitType::kNote, n.id, seq);
+        return;
+    }
+    enqueue({note_attrs(n), retrieval::LexicalIndex::analyze_text(note_index_text(n)), known_new, seq,
+             LexicalWriter::Op::kUpsert});
+    if (!n.embedding.empty()) {
+        Status st = vectors_.upsert(note_attrs(n), n.embedding);
+        if (!st.is_ok()) log::error("indexing the vector of note {}: {}", n.id, st.to_string());
+    }
+}
+
+void IndexSync::remove_unit(const std::string& cube_id, UnitType type, const std::string& id, std::int64_t seq) {
+    retrieval::UnitAttrs a;
+    a.cube_id = cube_id;
+    a.type = type;
+    a.id = id;
+    enqueue({a, {}, false, seq, LexicalWriter::Op::kRemove});
+    Status st = vectors_.remove(cube_id, type, id);
+    if (!st.is_ok()) log::error("removing the vector of {}: {}", id, st.to_string());
+}
+
+void IndexSync::remove_session(const std::string& cube_id, const std::string& session_id,
+                               const std::vector<std::string>& turn_ids, std::int64_t seq) {
+    retrieval::UnitAttrs a;
+    a.cube_id = cube_id;
+    a.type = UnitType::kSession;
+    a.id = session_id;
+    a.session_id = session_id;
+    enqueue({a, {}, false, seq, LexicalWriter::Op::kRemoveSession});
+    Status st = vectors_.remove(cube_id, UnitType::kSession, session_id);
+    for (const auto& id : turn_ids) {
+        if (st.is_ok()) st = vectors_.remove(cube_id, UnitType::kTurn, id);
+    }
+    if (!st.is_ok()) log::error("removing the vectors of session {}: {}", session_id, st.to_string());
+}
+
+void IndexSync::remove_cube(const std::string& cube_id, std::int64_t seq) {
+    retrieval::UnitAttrs a;
+    a.cube_id = cube_id;
+    a.id = cube_id;
+    enqueue({a, {}, false, seq, LexicalWriter::Op::kRemoveCube});
+    {
+        MutexLock lock(mu_);
+        foreign_cubes_.erase(cube_id);
+    }
+    Status st = vectors_.remove_cube(cube_id);
+    if (!st.is_ok()) log::error("removing the vectors of cube {}: {}", cube_id, st.to_string());
+}
+
+void IndexSync::read_barrier() {
+    writer_->drain();
+}
+
+Status IndexSync::commit() {
+    writer_->drain();
+    // After a failed background change the watermark stays where it was: the next open re-indexes from there.
+    if (!writer_->failed() && last_enqueued_seq_.load() > 0) {
+        KASTEN_RETURN_IF_ERROR(lexical_->set_metadata(kWatermarkKey, std::to_string(last_enqueued_seq_.load())));
+    }
+    return lexical_->commit();
+}
+
+bool IndexSync::is_foreign(const std::string& cube_id) {
+    MutexLock lock(mu_);
+    return foreign_cubes_.count(cube_id) > 0;
+}
+
+Status IndexSync::check_cube_embedder(const store::CubeRecord& cube) const {
+    if (!cube.embedder_id.empty() && cube.embedder_id != embedder_id_) {
+        return Status::failed_precondition("cube '" + cube.id + "' holds vectors from embedder '" + cube.embedder_id +
+                                           "' but the active embedder is '" + embedder_id_ +
+                                           "'; run `kasten reindex --cube " + cube.id + "` to re-embed it");
+    }
+    return Status::ok();
+}
+
+Status IndexSync::load_vectors(Repositories& repos, const store::CubeRecord& cube) {
+    KASTEN_RETURN_IF_ERROR(vectors_.remove_cube(cube.id));
+    if (!cube.embedder_id.empty() && cube.embedder_id != embedder_id_) {
+        {
+            MutexLock lock(mu_);
+            foreign_cubes_.insert(cube.id);
+        }
+        log::warn(
+            "cube '{}' was embedded with '{}', active embedder is '{}': vector search disabled for it "
+            "until `kasten reindex --cube {}`",
+            cube.id, cube.embedder_id, embedder_id_, cube.id);
+        return Status::ok();
+    }
+    {
+        MutexLock lock(mu_);
+        foreign_cubes_.erase(cube.id);
+    }
+    KASTEN_RETURN_IF_ERROR(repos.turns.for_each(cube.id, [&](const store::TurnRecord& t) -> Status {
+        if (t.embedding.empty() || t.embedder_id != embedder_id_) return Status::ok();
+        return vectors_.upsert(turn_attrs(t), t.embedding);
+    }));
+    KASTEN_ASSIGN_OR_RETURN(auto ss, repos.sessions.list(cube.id, -1, 0));
+    for (const auto& s : ss) {
+        if (s.embedding.empty() || s.embedder_id != embedder_id_) continue;
+        KASTEN_RETURN_IF_ERROR(vectors_.upsert(session_attrs(s), s.embedding));
+    }
+    return repos.notes.for_each(cube.id, [&](const store::NoteRecord& n) -> Status {
+        if (n.embedding.empty() || n.embedder_id != embedder_id_ || n.status == store::NoteStatus::kDeleted) {
+            return Status::ok();
+        }
+        return vectors_.upsert(note_attrs(n), n.embedding);
+    });
+}
+
+Status IndexSync::rebuild_lexical(Repositories& repos, const std::string& cube_id, std::int64_t* units) {
+    KASTEN_RETURN_IF_ERROR(lexical_->remove_cube(cube_id));
+    std::int64_t n = 0;
+    KASTEN_RETURN_IF_ERROR(repos.turns.for_each(cube_id, [&](const store::TurnRecord& t) -> Status {
+        ++n;
+        return lexical_->upsert(turn_attrs(t), t.content, /*known_new=*/true);
+    }));
+    KASTEN_ASSIGN_OR_RETURN(auto ss, repos.sessions.list(cube_id, -1, 0));
+    for (const auto& s : ss) {
+        KASTEN_ASSIGN_OR_RETURN(auto ts, repos.turns.list_by_session(cube_id, s.id));
+        KASTEN_RETURN_IF_ERROR(
+            lexical_->upsert_analyzed(session_attrs(s), SessionKey::analysis(ts), false, /*known_new=*/true));
+        ++n;
+    }
+    KASTEN_RETURN_IF_ERROR(repos.notes.for_each(cube_id, [&](const store::NoteRecord& note) -> Status {
+        if (note.status == store::NoteStatus::kDeleted) return Status::ok();
+        ++n;
+        return lexical_->upsert(note_attrs(note), note_index_text(note), /*known_new=*/true);
+    }));
+    if (units) *units += n;
+    return Status::ok();
+}
+
+Status IndexSync::rebuild_cube(Repositories& repos, const store::CubeRecord& cube, std::int64_t seq,
+                               std::int64_t* units) {
+    writer_->drain();  // queued changes land before the rebuild replaces them
+    KASTEN_RETURN_IF_ERROR(rebuild_lexical(repos, cube.id, units));
+    last_enqueued_seq_.store(std::max(last_enqueued_seq_.load(), seq));
+    return load_vectors(repos, cube);
+}
+
+Status IndexSync::reindex_session(Repositories& repos, const std::string& cube_id, const std::string& session_id,
+                                  std::int64_t* units) {
+    auto s = repos.sessions.get(cube_id, session_id);
+    if (!s) {
+        if (s.status().code() != StatusCode::kNotFound) return s.status();
+        KASTEN_RETURN_IF_ERROR(lexical_->remove_session(cube_id, session_id));
+        ++*units;
+        return Status::ok();
+    }
+    KASTEN_ASSIGN_OR_RETURN(auto ts, repos.turns.list_by_session(cube_id, session_id));
+    KASTEN_RETURN_IF_ERROR(lexical_->upsert_analyzed(session_attrs(*s), SessionKey::analysis(ts)));
+    ++*units;
+    return Status::ok();
+}
+
+Status IndexSync::reindex_note(Repositories& repos, const std::string& cube_id, const std::string& note_id,
+                               std::int64_t* units) {
+    ++*units;
+    auto n = repos.notes.get(cube_id, note_id);
+    if (!n) {
+        if (n.status().code() != StatusCode::kNotFound) return n.status();
+        return lexical_->remove(cube_id, UnitType::kNote, note_id);
+    }
+    if (n->status == store::NoteStatus::kDeleted) return lexical_->remove(cube_id, UnitType::kNote, note_id);
+    return lexical_->upsert(note_attrs(*n), note_index_text(*n));
+}
+
+namespace {
+
+std::vector<std::string> string_list(const nlohmann::json& detail, const char* key, bool* ok) {
+    std::vector<std::string> out;
+    if (!detail.is_object() || !detail.contains(key) || !detail[key].is_array()) {
+        *ok = false;
+        return out;
+    }
+    for (const auto& v : detail[key]) {
+        if (v.is_string()) out.push_back(v.get<std::string>());
+    }
+    return out;
+}
+
+std::string string_field(const nlohmann::json& detail, const char* key, bool* ok) {
+    if (!detail.is_object() || !detail.contains(key) || !detail[key].is_string()) {
+        *ok = false;
+        return {};
+    }
+    return detail[key].get<std::string>();
+}
+
+}  // namespace
+
+Status IndexSync::recover(Repositories& repos, bool verify) {
+    KASTEN_ASSIGN_OR_RETURN(auto all, repos.cubes.list());
+    std::set<std::string> existing;
+    for (const auto& c : all) existing.insert(c.id);
+
+    // 1. What the events after the watermark touched, unit by unit. An event that does not name its units (older
+    //    builds, import, reindex) re-indexes its whole cube.
+    std::int64_t watermark = 0;
+    auto wm = lexical_->metadata(kWatermarkKey);
+    if (wm.is_ok() && !wm->empty()) watermark = std::stoll(*wm);
+    std::set<std::string> whole_cubes, gone_cubes;
+    std::map<std::string, std::set<std::string>> turns, removed_turns, sessions, removed_sessions, notes;
+    std::int64_t max_seq = watermark;
+    for (std::int64_t after = watermark;;) {
+        KASTEN_ASSIGN_OR_RETURN(auto evs, repos.events.list_all(after, 5000));
+        if (evs.empty()) break;
+        for (const auto& e : evs) {
+            max_seq = std::max(max_seq, e.seq);
+            const std::string& cube = e.cube_id;
+            if (!existing.count(cube)) {
+                gone_cubes.insert(cube);
+                continue;
+            }
+            const nlohmann::json detail = nlohmann::json::parse(e.detail_json, nullptr, false);
+            bool ok = true;
+            if (e.action == "cube.create") {
+            } else if (e.action == "turns.add") {
+                auto ids = string_list(detail, "turn_ids", &ok);
+                auto session = string_field(detail, "session", &ok);
+                if (ok) {
+                    turns[cube].insert(ids.begin(), ids.end());
+                    sessions[cube].insert(session);
+                }
+            } else if (e.action == "turn.delete") {
+                auto session = string_field(detail, "session", &ok);
+                if (ok) {
+                    removed_turns[cube].insert(e.target_id);
+                    sessions[cube].insert(session);
+                }
+            } else if (e.action == "session.delete") {
+                auto session = string_field(detail, "session", &ok);
+                if (ok) removed_sessions[cube].insert(session);
+            } else if (e.action == "note.add" || e.action == "note.patch" || e.action == "note.delete") {
+                notes[cube].insert(e.target_id);
+            } else if (e.action == "notes.build") {
+                auto ids = string_list(detail, "note_ids", &ok);
+                if (ok) notes[cube].insert(ids.begin(), ids.end());
+            } else {
+                ok = false;
+            }
+            if (!ok) whole_cubes.insert(cube);
+        }
+        after = evs.back().seq;
+    }
+
+    // 2. Re-index exactly those units (whole cubes where an event did not say).
+    std::int64_t units = 0;
+    for (const auto& cube : gone_cubes) KASTEN_RETURN_IF_ERROR(lexical_->remove_cube(cube));
+    for (const auto& cube : whole_cubes) KASTEN_RETURN_IF_ERROR(rebuild_lexical(repos, cube, &units));
+    auto skip = [&](const std::string& cube) { return whole_cubes.count(cube) > 0; };
+    for (const auto& [cube, ids] : removed_sessions) {
+        if (skip(cube)) continue;
+        for (const auto& id : ids) {
+            KASTEN_RETURN_IF_ERROR(lexical_->remove_session(cube, id));
+            ++units;
+        }
+    }
+    for (const auto& [cube, ids] : removed_turns) {
+        if (skip(cube)) continue;
+        for (const auto& id : ids) {
+            KASTEN_RETURN_IF_ERROR(lexical_->remove(cube, UnitType::kTurn, id));
+            ++units;
+        }
+    }
+    for (const auto& [cube, ids] : turns) {
+        if (skip(cube)) continue;
+        std::vector<std::string> list(ids.begin(), ids.end());
+        KASTEN_ASSIGN_OR_RETURN(auto found, repos.turns.get_many(cube, list));
+        for (const auto& t : found) {
+            if (removed_sessions[cube].count(t.session_id)) continue;
+            KASTEN_RETURN_IF_ERROR(lexical_->upsert(turn_attrs(t), t.content));
+            ++units;
+        }
+    }
+    for (const auto& [cube, ids] : sessions) {
+        if (skip(cube)) continue;
+        for (const auto& id : ids) {
+            if (removed_sessions[cube].count(id)) continue;
+            KASTEN_RETURN_IF_ERROR(reindex_session(repos, cube, id, &units));
+        }
+    }
+    for (const auto& [cube, ids] : notes) {
+        if (skip(cube)) continue;
+        for (const auto& id : ids) KASTEN_RETURN_IF_ERROR(reindex_note(repos, cube, id, &units));
+    }
+    last_enqueued_seq_.store(max_seq);
+
+    // 3. Vectors live in memory: load them from the store.
+    for (const auto& c : all) KASTEN_RETURN_IF_ERROR(load_vectors(repos, c));
+
+    // 4. A lost or foreign index directory shows as disagreeing counts: those cubes are rebuilt. The totals are
+    //    compared first (cheap); per-cube counts only when they differ.
+    if (verify) {
+        std::int64_t stored = 0;
+        for (const auto& c : all) {
+            KASTEN_ASSIGN_OR_RETURN(auto st, repos.cubes.stats(c.id));
+            stored += st.turns + st.sessions;
+            KASTEN_ASSIGN_OR_RETURN(std::int64_t nn, repos.notes.count_indexed(c.id));
+            stored += nn;
+        }
+        KASTEN_ASSIGN_OR_RETURN(std::uint64_t indexed, lexical_->total_documents());
+        if (static_cast<std::int64_t>(indexed) != stored) {
+            KASTEN_ASSIGN_OR_RETURN(auto report, consistency(repos));
+            std::set<std::string> bad;
+            for (const auto& m : report.mismatches) bad.insert(m.cube_id);
+            for (const auto& cube : bad) {
+                log::warn("lexical index disagrees with the store for cube '{}': rebuilding it", cube);
+                KASTEN_RETURN_IF_ERROR(rebuild_lexical(repos, cube, &units));
+            }
+        }
+    }
+    recovered_units_ = units;
+    if (units > 0 || !gone_cubes.empty()) {
+        log::info("index recovery: re-indexed {} unit(s) after event {}", units, watermark);
+    }
+    return commit();
+}
+
+Status IndexSync::load_without_recovery(Repositories& repos) {
+    auto wm = lexical_->metadata(kWatermarkKey);
+    // The watermark is kept, so the next verifying open still repairs what is stale.
+    if (wm.is_ok() && !wm->empty()) last_enqueued_seq_.store(std::stoll(*wm));
+    KASTEN_ASSIGN_OR_RETURN(auto all, repos.cubes.list());
+    for (const auto& c : all) KASTEN_RETURN_IF_ERROR(load_vectors(repos, c));
+    return Status::ok();
+}
+
+Result<ConsistencyReport> IndexSync::consistency(Repositories& repos) {
+    ConsistencyReport report;
+    KASTEN_ASSIGN_OR_RETURN(auto all, repos.cubes.list());
+    for (const auto& c : all) {
+        KASTEN_ASSIGN_OR_RETURN(std::int64_t nt, repos.turns.count(c.id));
+        KASTEN_ASSIGN_OR_RETURN(std::int64_t ns, repos.sessions.count(c.id));
+        KASTEN_ASSIGN_OR_RETURN(std::int64_t nn, repos.notes.count_indexed(c.id));
+        const std::pair<UnitType, std::int64_t> expected[] = {
+            {UnitType::kTurn, nt}, {UnitType::kSession, ns}, {UnitType::kNote, nn}};
+        const bool vectors_expected = c.embedder_id == embedder_id_ || c.embedder_id.empty();
+        for (auto [type, count] : expected) {
+            KASTEN_ASSIGN_OR_RETURN(std::uint64_t lex, lexical_->count(c.id, type));
+            const auto vec = static_cast<std::int64_t>(vectors_.size(c.id, type));
+            const bool ok = static_cast<std::int64_t>(lex) == count && (!vectors_expected || vec == count);
+            if (!ok) {
+                report.mismatches.push_back(
+                    {c.id, retrieval::unit_type_name(type), count, static_cast<std::int64_t>(lex), vec});
+            }
+        }
+    }
+    return report;
+}
+
+}  // namespace kasten::memory

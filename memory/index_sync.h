@@ -1,0 +1,115 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/mutex.h"
+#include "common/result.h"
+#include "common/thread_annotations.h"
+#include "llm/embedder.h"
+#include "memory/lexical_writer.h"
+#include "memory/memory_types.h"
+#include "memory/repositories.h"
+#include "retrieval/flat_vector_index.h"
+#include "retrieval/lexical_index.h"
+#include "store/records.h"
+
+namespace kasten::memory {
+
+// Keeps the derived indexes (Xapian lexical, Eigen vectors) in step with the store.
+//
+// Writers call the change methods (index_turn, add_session_terms, remove_…) from StoreWriter::commit's after()
+// callback, so changes arrive in event order with their event's seq. Lexical changes go through a LexicalWriter
+// (a background thread for on-disk stores); vector changes are applied at once. Readers call read_barrier() before a
+// lexical search: every change acknowledged before it is then searchable.
+//
+// The lexical index's committed watermark is the seq of the last event whose changes it holds. recover() (at open)
+// re-indexes exactly the units named by the events after it, so a restart costs what was lost, not what is stored.
+class IndexSync {
+  public:
+    // The metadata key under which the lexical index stores its watermark.
+    static constexpr char kWatermarkKey[] = "kasten.event_seq";
+
+    // `lexical` is the opened index (on disk or in memory); `background` runs its writer on a thread.
+    IndexSync(std::unique_ptr<retrieval::LexicalIndex> lexical, std::shared_ptr<const llm::Embedder> embedder,
+              bool background, std::int64_t commit_every);
+    ~IndexSync();
+    IndexSync(const IndexSync&) = delete;
+    IndexSync& operator=(const IndexSync&) = delete;
+
+    retrieval::LexicalIndex& lexical() { return *lexical_; }
+    retrieval::FlatVectorIndex& vectors() { return vectors_; }
+    const std::string& embedder_id() const { return embedder_id_; }
+
+    // ---- changes, in event order (call from StoreWriter::commit's after()) ----
+    void index_turn(const store::TurnRecord& t, retrieval::LexicalIndex::Analysis analysis, bool known_new,
+                    std::int64_t seq);
+    // Replaces (replace = true) or adds to the session's lexical document; sets its vector.
+    void index_session(const store::SessionRecord& s, retrieval::LexicalIndex::Analysis analysis, bool replace,
+                       bool known_new, std::int64_t seq);
+    void index_note(const store::NoteRecord& n, bool known_new, std::int64_t seq);
+    void remove_unit(const std::string& cube_id, retrieval::UnitType type, const std::string& id, std::int64_t seq);
+    // Removes the session's documents and the vectors of the session and of `turn_ids` (its turns).
+    void remove_session(const std::string& cube_id, const std::string& session_id,
+                        const std::vector<std::string>& turn_ids, std::int64_t seq);
+    void remove_cube(const std::string& cube_id, std::int64_t seq);
+    // Rebuilds one cube's documents and vectors from the store (reindex). Waits for queued changes first; call under
+    // the store writer's lock (StoreWriter::locked), so that no change is queued meanwhile.
+    [[nodiscard]] Status rebuild_cube(Repositories& repos, const store::CubeRecord& cube, std::int64_t seq,
+                                      std::int64_t* units);
+
+    // Every change enqueued before this call is searchable when it returns.
+    void read_barrier();
+    // Makes the lexical index durable up to the newest change (flush, close).
+    [[nodiscard]] Status commit();
+
+    // ---- open ----
+    // Re-indexes the units of the events after the committed watermark, loads every cube's vectors, and (verify)
+    // repairs cubes whose counts disagree with the store. Call once, before any change.
+    [[nodiscard]] Status recover(Repositories& repos, bool verify);
+    // Loads the vectors only, leaving the lexical index as it is (inspection).
+    [[nodiscard]] Status load_without_recovery(Repositories& repos);
+    // Units re-indexed by recover().
+    std::int64_t recovered_units() const { return recovered_units_; }
+
+    // Per-cube, per-type counts of the store against both indexes.
+    Result<ConsistencyReport> consistency(Repositories& repos);
+
+    // Cubes whose stored vectors come from another embedder: vector search on them is refused until reindexed.
+    bool is_foreign(const std::string& cube_id) EXCLUDES(mu_);
+    // kFailedPrecondition naming `kasten reindex` when the cube was embedded by another embedder.
+    Status check_cube_embedder(const store::CubeRecord& cube) const;
+
+    std::int64_t lexical_tasks_applied() { return writer_->applied(); }
+
+  private:
+    Status load_vectors(Repositories& repos, const store::CubeRecord& cube) EXCLUDES(mu_);
+    Status rebuild_lexical(Repositories& repos, const std::string& cube_id, std::int64_t* units);
+    Status reindex_session(Repositories& repos, const std::string& cube_id, const std::string& session_id,
+                           std::int64_t* units);
+    Status reindex_note(Repositories& repos, const std::string& cube_id, const std::string& note_id,
+                        std::int64_t* units);
+    void enqueue(LexicalWriter::Task task);
+
+    std::unique_ptr<retrieval::LexicalIndex> lexical_;
+    retrieval::FlatVectorIndex vectors_;
+    std::shared_ptr<const llm::Embedder> embedder_;
+    const std::string embedder_id_;
+    std::unique_ptr<LexicalWriter> writer_;
+    std::atomic<std::int64_t> last_enqueued_seq_{0};
+    std::int64_t recovered_units_ = 0;
+
+    Mutex mu_;
+    std::set<std::string> foreign_cubes_ GUARDED_BY(mu_);
+};
+
+// The index attributes of each unit type.
+retrieval::UnitAttrs turn_attrs(const store::TurnRecord& t);
+retrieval::UnitAttrs session_attrs(const store::SessionRecord& s);
+retrieval::UnitAttrs note_attrs(const store::NoteRecord& n);
+
+}  // namespace kasten::memory

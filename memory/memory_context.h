@@ -1,0 +1,60 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "llm/embedder.h"
+#include "memory/index_sync.h"
+#include "memory/memory_types.h"
+#include "memory/reader_pool.h"
+#include "memory/recall_queue.h"
+#include "memory/store_writer.h"
+
+namespace kasten::memory {
+
+// What the parts of a MemoryManager share: its options, clock and embedder, the store (one writer, a pool of
+// readers), the queue of note recalls, the indexes, and the counters /metrics reports. Built by MemoryManager::open;
+// every part holds a reference to it.
+struct MemoryContext {
+    MemoryOptions options;
+    const Clock* clock = nullptr;
+    std::shared_ptr<const llm::Embedder> embedder;
+    std::string embedder_id;
+    RecallQueue recalls;
+    std::unique_ptr<StoreWriter> writer;
+    std::unique_ptr<ReaderPool> readers;
+    std::unique_ptr<IndexSync> index;
+
+    std::atomic<std::int64_t> turns_added{0};
+    std::atomic<std::int64_t> searches{0};
+    std::atomic<std::int64_t> jobs_done{0};
+    std::atomic<std::int64_t> notes_built{0};
+};
+
+// A store kNotFound replaced by one that names what the caller asked for; other results pass through.
+template <typename T>
+Result<T> named(Result<T> r, const std::string& what) {
+    if (!r.is_ok() && r.status().code() == StatusCode::kNotFound) return Status::not_found(what + " does not exist");
+    return r;
+}
+inline std::string cube_label(const std::string& cube_id) {
+    return "cube '" + cube_id + "'";
+}
+inline std::string in_cube(const char* kind, const std::string& id, const std::string& cube_id) {
+    return std::string(kind) + " '" + id + "' in cube '" + cube_id + "'";
+}
+inline store::EventRecord event_of(const std::string& cube_id, const std::string& actor, const std::string& action,
+                                   const std::string& target_type, const std::string& target_id) {
+    store::EventRecord e;
+    e.cube_id = cube_id;
+    e.actor = actor;
+    e.action = action;
+    e.target_type = target_type;
+    e.target_id = target_id;
+    return e;
+}
+
+}  // namespace kasten::memory

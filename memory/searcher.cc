@@ -1,0 +1,360 @@
+#include "memory/searcher.h"
+
+#include <algorithm>
+#include <set>
+#include <unordered_map>
+
+#include "memory/input_validation.h"
+#include "memory/memory_strength.h"
+
+namespace kasten::memory {
+
+using retrieval::ScoredId;
+using retrieval::SearchFilter;
+using retrieval::UnitType;
+
+namespace {
+
+UnitType unit_of(Granularity g) {
+    switch (g) {
+        case Granularity::kTurn:
+            return UnitType::kTurn;
+        case Granularity::kSession:
+            return UnitType::kSession;
+        case Granularity::kNote:
+            return UnitType::kNote;
+    }
+    return UnitType::kTurn;
+}
+
+// A readable transcript ("role: content" lines), returned as a session hit's text.
+std::string session_text(const std::vector<store::TurnRecord>& turns) {
+    std::string s;
+    for (const auto& t : turns) {
+        if (!s.empty()) s += '\n';
+        s += t.role;
+        s += ": ";
+        s += t.content;
+    }
+    return s;
+}
+
+void sort_by_score(std::vector<retrieval::FusedHit>& fused) {
+    std::stable_sort(fused.begin(), fused.end(),
+                     [](const retrieval::FusedHit& x, const retrieval::FusedHit& y) { return x.score > y.score; });
+}
+
+}  // namespace
+
+bool note_visible(const store::NoteRecord& n, const std::optional<TimeMs>& as_of) {
+    if (n.status == store::NoteStatus::kDeleted) return false;
+    if (!as_of) return n.status == store::NoteStatus::kActive;
+    if (n.status == store::NoteStatus::kArchived) return false;
+    if (n.valid_from.value_or(n.recorded_at) > *as_of) return false;
+    if (n.valid_to && *n.valid_to <= *as_of) return false;
+    return true;
+}
+
+Result<std::vector<retrieval::FusedHit>> Searcher::candidates(std::string_view text,
+                                                              const std::vector<float>* query_vector,
+                                                              const SearchFilter& filter, Retriever retriever,
+                                                              int pool) {
+    std::vector<ScoredId> lex, vec;
+    if (retriever != Retriever::kVector) {
+        ctx_.index->read_barrier();  // read your writes: every acknowledged add is searchable
+        KASTEN_ASSIGN_OR_RETURN(lex, ctx_.index->lexical().search(text, filter, pool));
+    }
+    if (retriever != Retriever::kLexical) {
+        std::vector<float> q = query_vector ? *query_vector : ctx_.embedder->embed(text);
+        KASTEN_ASSIGN_OR_RETURN(vec, ctx_.index->vectors().search(q, filter, pool));
+    }
+    if (retriever == Retriever::kHybrid) return fuse(lex, vec, pool);
+    std::vector<retrieval::FusedHit> fused;
+    const auto& list = retriever == Retriever::kLexical ? lex : vec;
+    for (size_t i = 0; i < list.size(); ++i) {
+        retrieval::FusedHit h;
+        h.id = list[i].id;
+        h.score = list[i].score;
+        h.lexical_rank = retriever == Retriever::kLexical ? static_cast<int>(i) + 1 : -1;
+        h.vector_rank = retriever == Retriever::kVector ? static_cast<int>(i) + 1 : -1;
+        fused.push_back(std::move(h));
+    }
+    return fused;
+}
+
+Result<std::vector<retrieval::FusedHit>> Searcher::hybrid_candidates(const std::vector<std::string>& terms,
+                                                                     const std::vector<float>& query_vector,
+                                                                     const SearchFilter& filter, int pool) {
+    ctx_.index->read_barrier();
+    KASTEN_ASSIGN_OR_RETURN(auto lex, ctx_.index->lexical().search_terms(terms, filter, pool));
+    KASTEN_ASSIGN_OR_RETURN(auto vec, ctx_.index->vectors().search(query_vector, filter, pool));
+    return fuse(lex, vec, pool);
+}
+
+Result<std::vector<retrieval::FusedHit>> Searcher::fuse(const std::vector<ScoredId>& lex,
+                                                        const std::vector<ScoredId>& vec, int pool) const {
+    const MemoryOptions& o = ctx_.options;
+    if (o.fusion == Fusion::kMinMax) return retrieval::fuse_weighted(lex, vec, pool, o.lexical_weight, o.vector_weight);
+    return retrieval::fuse_reciprocal_rank(lex, vec, pool, o.rrf_k, o.lexical_weight, o.vector_weight);
+}
+
+// Time-aware ranking: units inside a time window the query names get options.temporal_weight × the best score added;
+// in-window units the query's candidate pool missed join the list. `fused` stays sorted by score.
+Status Searcher::boost_in_windows(std::vector<retrieval::FusedHit>& fused, std::string_view query,
+                                  const std::vector<float>* query_vector, const SearchFilter& filter,
+                                  Retriever retriever, int pool, const std::vector<TimeWindow>& windows) {
+    if (windows.empty() || ctx_.options.temporal_weight <= 0) return Status::ok();
+    double top = 0;
+    for (const auto& f : fused) top = std::max(top, f.score);
+    if (top <= 0) top = 1;
+    std::set<std::string> inside;
+    for (const auto& w : windows) {
+        SearchFilter f = filter;
+        f.time_from = filter.time_from ? std::max(*filter.time_from, w.from) : w.from;
+        f.time_to = filter.time_to ? std::min(*filter.time_to, w.to) : w.to;
+        if (*f.time_from > *f.time_to) continue;
+        KASTEN_ASSIGN_OR_RETURN(auto hits, candidates(query, query_vector, f, retriever, pool));
+        for (const auto& h : hits) inside.insert(h.id);
+    }
+    if (inside.empty()) return Status::ok();
+    const double bonus = ctx_.options.temporal_weight * top;
+    for (auto& f : fused) {
+        if (inside.erase(f.id)) f.score += bonus;
+    }
+    for (const auto& id : inside) {
+        retrieval::FusedHit h;
+        h.id = id;
+        h.score = bonus;
+        fused.push_back(std::move(h));
+    }
+    sort_by_score(fused);
+    return Status::ok();
+}
+
+// Note-granularity results: visible notes, scores weighted by MemoryBank retention, 1-hop link neighbours added with
+// a decayed score; the returned notes are recalled (queued: strength refreshed by the store's next write).
+Result<std::vector<SearchHit>> Searcher::note_hits(const SearchRequest& req, std::vector<retrieval::FusedHit> fused) {
+    struct Scored {
+        store::NoteRecord note;
+        double score = 0;
+        int lexical_rank = -1;
+        int vector_rank = -1;
+    };
+    const TimeMs now = ctx_.clock->now_ms();
+    auto r = ctx_.readers->lease();
+    // The note as stored, with a recall queued since overlaid.
+    auto get = [&](const std::string& id) -> Result<store::NoteRecord> {
+        auto n = r->notes.get(req.cube_id, id);
+        RecallQueue::Recall recall;
+        if (n && ctx_.recalls.overlay(req.cube_id, id, &recall)) {
+            n->strength = recall.strength;
+            n->last_access = recall.last_access;
+        }
+        return n;
+    };
+    std::vector<Scored> found;
+    std::unordered_map<std::string, size_t> seen;
+    for (const auto& f : fused) {
+        auto n = get(f.id);
+        if (!n) continue;
+        if (!note_visible(*n, req.as_of)) {
+            // A current search that matches an outdated fact answers with the fact that replaced it ("where do I
+            // live" matches "I live in Boston", superseded by "I moved to Denver").
+            if (req.as_of || n->status != store::NoteStatus::kSuperseded) continue;
+            for (int hops = 0;
+                 hops < 8 && n && n->status == store::NoteStatus::kSuperseded && !n->superseded_by.empty(); ++hops) {
+                n = get(n->superseded_by);
+            }
+            if (!n || !note_visible(*n, req.as_of)) continue;
+        }
+        const double score = f.score * ranking_factor(n->strength, n->last_access, now);
+        auto it = seen.find(n->id);
+        if (it != seen.end()) {
+            found[it->second].score = std::max(found[it->second].score, score);
+            continue;
+        }
+        seen[n->id] = found.size();
+        found.push_back({std::move(n).value(), score, f.lexical_rank, f.vector_rank});
+    }
+    auto by_score = [](const Scored& a, const Scored& b) { return a.score > b.score; };
+    std::stable_sort(found.begin(), found.end(), by_score);
+    if (req.expand_links && ctx_.options.link_decay > 0) {
+        const size_t parents = std::min(found.size(), static_cast<size_t>(req.top_k));
+        std::vector<Scored> extra;
+        std::set<std::string> added;
+        for (size_t i = 0; i < parents; ++i) {
+            KASTEN_ASSIGN_OR_RETURN(auto ls, r->links.list_for_note(req.cube_id, found[i].note.id));
+            for (const auto& l : ls) {
+                const std::string& other = l.src_note_id == found[i].note.id ? l.dst_note_id : l.src_note_id;
+                if (seen.count(other) || !added.insert(other).second) continue;
+                auto n = get(other);
+                if (!n || !note_visible(*n, req.as_of)) continue;
+                const double score = found[i].score * l.weight * ctx_.options.link_decay *
+                                     ranking_factor(n->strength, n->last_access, now);
+                extra.push_back({std::move(n).value(), score, -1, -1});
+            }
+        }
+        for (auto& e : extra) found.push_back(std::move(e));
+        std::stable_sort(found.begin(), found.end(), by_score);
+    }
+    if (static_cast<int>(found.size()) > req.top_k) found.resize(static_cast<size_t>(req.top_k));
+
+    // MemoryBank: recall refreshes a memory.
+    for (const auto& f : found) ctx_.recalls.recall(req.cube_id, f.note.id, now, f.note.strength);
+
+    std::vector<SearchHit> hits;
+    for (auto& f : found) {
+        SearchHit hit;
+        hit.granularity = Granularity::kNote;
+        hit.score = f.score;
+        hit.lexical_rank = f.lexical_rank;
+        hit.vector_rank = f.vector_rank;
+        hit.id = f.note.id;
+        hit.text = f.note.content;
+        hit.time = f.note.valid_from.value_or(f.note.recorded_at);
+        hit.turn_ids = f.note.source_turn_ids;
+        hits.push_back(std::move(hit));
+    }
+    return hits;
+}
+
+Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
+    KASTEN_RETURN_IF_ERROR(validate_identifier("cube id", req.cube_id));
+    KASTEN_RETURN_IF_ERROR(validate_text("query", req.query, false));
+    if (req.top_k < 1) return Status::invalid_argument("top_k must be at least 1");
+    if (req.role) KASTEN_RETURN_IF_ERROR(validate_role(*req.role));
+    if (req.time_from && req.time_to && *req.time_to < *req.time_from) {
+        return Status::invalid_argument("time_to is before time_from");
+    }
+    ctx_.searches++;
+    SearchFilter filter;
+    filter.cube_id = req.cube_id;
+    filter.type = unit_of(req.granularity);
+    filter.time_from = req.time_from;
+    filter.time_to = req.time_to;
+    if (req.granularity == Granularity::kTurn) filter.role = req.role;
+    {
+        auto r = ctx_.readers->lease();
+        KASTEN_ASSIGN_OR_RETURN(auto cube, named(r->cubes.get(req.cube_id), cube_label(req.cube_id)));
+        if (req.retriever != Retriever::kLexical && ctx_.index->is_foreign(req.cube_id)) {
+            return ctx_.index->check_cube_embedder(cube);
+        }
+        if (req.session_id && req.granularity != Granularity::kNote) {
+            auto s = r->sessions.get_by_external(req.cube_id, *req.session_id);
+            if (!s) {
+                if (s.status().code() == StatusCode::kNotFound) return std::vector<SearchHit>{};
+                return s.status();
+            }
+            filter.session_id = s->id;
+        }
+    }
+    // The candidate pool is wide: both lists are unioned before fusion, and notes are filtered by status afterwards.
+    const int pool = std::max(100, req.top_k * 4);
+    std::vector<float> query_vector;
+    if (req.retriever != Retriever::kLexical) query_vector = ctx_.embedder->embed(req.query);
+    const std::vector<float>* qv = query_vector.empty() ? nullptr : &query_vector;
+    KASTEN_ASSIGN_OR_RETURN(std::vector<retrieval::FusedHit> fused,
+                            candidates(req.query, qv, filter, req.retriever, pool));
+    const std::vector<TimeWindow> windows =
+        ctx_.options.temporal_weight > 0 ? query_time_windows(req.query, req.query_time.value_or(ctx_.clock->now_ms()))
+                                         : std::vector<TimeWindow>{};
+    KASTEN_RETURN_IF_ERROR(boost_in_windows(fused, req.query, qv, filter, req.retriever, pool, windows));
+    if (req.granularity == Granularity::kNote) return note_hits(req, std::move(fused));
+
+    // Notes as extra keys: a note's score credits its source turns (turn granularity) or their sessions.
+    if (req.note_keys && ctx_.options.note_key_weight > 0) {
+        SearchFilter note_filter;
+        note_filter.cube_id = req.cube_id;
+        note_filter.type = UnitType::kNote;
+        KASTEN_ASSIGN_OR_RETURN(auto note_fused, candidates(req.query, qv, note_filter, req.retriever, pool));
+        KASTEN_RETURN_IF_ERROR(boost_in_windows(note_fused, req.query, qv, note_filter, req.retriever, pool, windows));
+        std::unordered_map<std::string, double> credit;
+        if (!note_fused.empty()) {
+            auto r = ctx_.readers->lease();
+            for (const auto& h : note_fused) {
+                auto n = r->notes.get(req.cube_id, h.id);
+                if (!n || !note_visible(*n, req.as_of)) continue;
+                for (const auto& turn_id : n->source_turn_ids) {
+                    std::string unit = turn_id;
+                    if (req.granularity == Granularity::kSession) {
+                        auto t = r->turns.get(req.cube_id, turn_id);
+                        if (!t) continue;
+                        unit = t->session_id;
+                    }
+                    double& c = credit[unit];
+                    c = std::max(c, h.score);
+                }
+            }
+        }
+        if (!credit.empty()) {
+            std::unordered_map<std::string, size_t> position;
+            for (size_t i = 0; i < fused.size(); ++i) position[fused[i].id] = i;
+            // A session's notes expand its key (LongMemEval's fact-augmented keys): their best score adds, weighted.
+            // A turn's notes are alternative keys: the turn scores by its best key, its own text or a note. Most
+            // turns have no note, so adding would favour the turns that happen to have one.
+            const bool expand = req.granularity == Granularity::kSession;
+            for (const auto& [unit, c] : credit) {
+                const double note_score = expand ? ctx_.options.note_key_weight * c : c;
+                auto it = position.find(unit);
+                if (it != position.end()) {
+                    double& score = fused[it->second].score;
+                    score = expand ? score + note_score : std::max(score, note_score);
+                } else {
+                    retrieval::FusedHit h;
+                    h.id = unit;
+                    h.score = note_score;
+                    fused.push_back(std::move(h));
+                }
+            }
+            sort_by_score(fused);
+        }
+    }
+
+    std::vector<SearchHit> hits;
+    auto r = ctx_.readers->lease();
+    for (const auto& f : fused) {
+        if (static_cast<int>(hits.size()) >= req.top_k) break;
+        SearchHit hit;
+        hit.granularity = req.granularity;
+        hit.score = f.score;
+        hit.lexical_rank = f.lexical_rank;
+        hit.vector_rank = f.vector_rank;
+        if (req.granularity == Granularity::kTurn) {
+            auto t = r->turns.get(req.cube_id, f.id);
+            if (!t) continue;  // deleted between index and store read
+            // Units credited by notes did not pass the index's filter: apply it here.
+            if (filter.role && t->role != *filter.role) continue;
+            if (filter.session_id && t->session_id != *filter.session_id) continue;
+            if ((filter.time_from && t->conv_time < *filter.time_from) ||
+                (filter.time_to && t->conv_time > *filter.time_to)) {
+                continue;
+            }
+            auto s = r->sessions.get(req.cube_id, t->session_id);
+            hit.id = t->id;
+            hit.text = t->content;
+            hit.time = t->conv_time;
+            hit.role = t->role;
+            hit.session_id = s ? s->external_id : "";
+            hit.turn_ids = {t->id};
+        } else {
+            auto s = r->sessions.get(req.cube_id, f.id);
+            if (!s) continue;
+            if (filter.session_id && s->id != *filter.session_id) continue;
+            if ((filter.time_from && s->started_at < *filter.time_from) ||
+                (filter.time_to && s->started_at > *filter.time_to)) {
+                continue;
+            }
+            auto ts = r->turns.list_by_session(req.cube_id, s->id);
+            if (!ts) return ts.status();
+            hit.id = s->external_id;
+            hit.session_id = s->external_id;
+            hit.text = session_text(*ts);
+            hit.time = s->started_at;
+            for (const auto& t : *ts) hit.turn_ids.push_back(t.id);
+        }
+        hits.push_back(std::move(hit));
+    }
+    return hits;
+}
+
+}  // namespace kasten::memory

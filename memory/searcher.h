@@ -1,0 +1,48 @@
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "memory/memory_context.h"
+#include "memory/query_time_windows.h"
+#include "retrieval/fusion.h"
+#include "retrieval/unit.h"
+
+namespace kasten::memory {
+
+// Answers searches: candidates from the lexical and vector indexes, fused, boosted by the times a query names, with
+// notes as extra keys of turns and sessions, and (note granularity) MemoryBank retention and link expansion.
+// Pure reads: store lookups go through the reader pool, and the recalls a note search makes are queued
+// (RecallQueue), not written. Thread-safe.
+class Searcher {
+  public:
+    explicit Searcher(MemoryContext& ctx) : ctx_(ctx) {}
+
+    Result<std::vector<SearchHit>> search(const SearchRequest& request);
+
+    // Hybrid candidates of one unit type for pre-analysed index terms and a query vector (no query parsing): note
+    // jobs' neighbour search.
+    Result<std::vector<retrieval::FusedHit>> hybrid_candidates(const std::vector<std::string>& terms,
+                                                               const std::vector<float>& query_vector,
+                                                               const retrieval::SearchFilter& filter, int pool);
+
+  private:
+    Result<std::vector<retrieval::FusedHit>> candidates(std::string_view text, const std::vector<float>* query_vector,
+                                                        const retrieval::SearchFilter& filter, Retriever retriever,
+                                                        int pool);
+    Result<std::vector<retrieval::FusedHit>> fuse(const std::vector<retrieval::ScoredId>& lex,
+                                                  const std::vector<retrieval::ScoredId>& vec, int pool) const;
+    Status boost_in_windows(std::vector<retrieval::FusedHit>& fused, std::string_view query,
+                            const std::vector<float>* query_vector, const retrieval::SearchFilter& filter,
+                            Retriever retriever, int pool, const std::vector<TimeWindow>& windows);
+    Result<std::vector<SearchHit>> note_hits(const SearchRequest& req, std::vector<retrieval::FusedHit> fused);
+
+    MemoryContext& ctx_;
+};
+
+// Whether a note is visible to a search: current active notes by default; as of a world time, the notes whose
+// validity interval [valid_from, valid_to) holds it (valid_from defaults to recorded_at), superseded ones included.
+bool note_visible(const store::NoteRecord& n, const std::optional<TimeMs>& as_of);
+
+}  // namespace kasten::memory

@@ -1,0 +1,66 @@
+#include "memory/session_key.h"
+
+namespace kasten::memory {
+
+bool SessionKey::is_key_turn(const std::string& role, bool session_has_user) {
+    return !session_has_user || role == "user";
+}
+
+store::SessionKeyState SessionKey::build(const llm::Embedder& embedder, const std::vector<store::TurnRecord>& turns) {
+    store::SessionKeyState state;
+    std::vector<retrieval::LexicalIndex::Analysis> no_analyses(turns.size());
+    append(embedder, state, turns, no_analyses);
+    return state;
+}
+
+retrieval::LexicalIndex::Analysis SessionKey::analysis(const std::vector<store::TurnRecord>& turns) {
+    bool has_user = false;
+    for (const auto& t : turns) has_user = has_user || t.role == "user";
+    std::vector<retrieval::LexicalIndex::Analysis> parts;
+    parts.reserve(turns.size());
+    for (const auto& t : turns) {
+        if (is_key_turn(t.role, has_user)) parts.push_back(retrieval::LexicalIndex::analyze_text(t.content));
+    }
+    std::vector<const retrieval::LexicalIndex::Analysis*> ptrs;
+    ptrs.reserve(parts.size());
+    for (const auto& p : parts) ptrs.push_back(&p);
+    return retrieval::LexicalIndex::merge(ptrs);
+}
+
+std::vector<float> SessionKey::embedding(const store::SessionKeyState& state) {
+    const std::vector<float>& sum = state.user_turns > 0 ? state.user_sum : state.all_sum;
+    std::vector<float> out(sum.size());
+    llm::Embedder::normalize(sum, out);
+    return out;
+}
+
+SessionKey::Append SessionKey::append(const llm::Embedder& embedder, store::SessionKeyState& state,
+                                      const std::vector<store::TurnRecord>& turns,
+                                      const std::vector<retrieval::LexicalIndex::Analysis>& analyses) {
+    const auto dim = static_cast<std::size_t>(embedder.dim());
+    if (state.all_sum.size() != dim) state.all_sum.assign(dim, 0.0f);
+    if (state.user_sum.size() != dim) state.user_sum.assign(dim, 0.0f);
+    state.embedder_id = embedder.id();
+    const bool had_user = state.user_turns > 0;
+    for (const auto& t : turns) {
+        embedder.accumulate(t.content, state.all_sum);
+        if (t.role == "user") {
+            embedder.accumulate(t.content, state.user_sum);
+            ++state.user_turns;
+        }
+    }
+    const bool has_user = state.user_turns > 0;
+    Append out;
+    out.embedding = embedding(state);
+    // The first user turns of a session that had none switch its key from all turns to user turns: the new document
+    // is exactly those turns (no earlier turn is a user turn).
+    out.replace_lexical = has_user && !had_user;
+    std::vector<const retrieval::LexicalIndex::Analysis*> parts;
+    for (std::size_t i = 0; i < turns.size() && i < analyses.size(); ++i) {
+        if (is_key_turn(turns[i].role, has_user)) parts.push_back(&analyses[i]);
+    }
+    out.lexical = retrieval::LexicalIndex::merge(parts);
+    return out;
+}
+
+}  // namespace kasten::memory

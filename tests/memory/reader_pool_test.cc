@@ -1,0 +1,106 @@
+#include "memory/reader_pool.h"
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "common/clock.h"
+#include "memory/recall_queue.h"
+#include "memory/store_writer.h"
+
+namespace kasten::memory {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A reader is never blocked by the writer: while a write transaction is open (and waits for the reader), a leased
+// connection reads the last committed state.
+TEST(ReaderPoolTest, ReadsProceedWhileAWriteTransactionIsOpen) {
+    const fs::path dir = fs::temp_directory_path() / ("kasten-readers-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const std::string path = (dir / "kasten.db").string();
+    FakeClock clock(1700000000000);
+    RecallQueue recalls;
+    auto writer = StoreWriter::open(path, clock, recalls).value();
+    auto readers = ReaderPool::open(path, 2).value();
+    auto create = [&](const std::string& id) {
+        store::EventRecord e;
+        e.cube_id = id;
+        e.action = "cube.create";
+        return writer->commit(e, [&](Repositories& repos, store::EventRecord&) {
+            store::CubeRecord c;
+            c.id = id;
+            c.name = id;
+            c.created_at = 1;
+            return repos.cubes.create(c);
+        });
+    };
+    ASSERT_TRUE(create("first").is_ok());
+
+    std::promise<void> in_transaction;
+    std::promise<std::int64_t> reader_saw;
+    std::thread reader([&] {
+        in_transaction.get_future().wait();
+        auto r = readers->lease();
+        auto n = r->cubes.count();
+        reader_saw.set_value(n.is_ok() ? *n : -1);
+    });
+    auto seen = reader_saw.get_future();
+    store::EventRecord e;
+    e.cube_id = "second";
+    e.action = "cube.create";
+    auto seq = writer->commit(e, [&](Repositories& repos, store::EventRecord&) -> Status {
+        store::CubeRecord c;
+        c.id = "second";
+        c.name = "second";
+        c.created_at = 1;
+        KASTEN_RETURN_IF_ERROR(repos.cubes.create(c));
+        in_transaction.set_value();
+        // The reader must finish while this transaction is still open; a reader waiting for the writer never does.
+        if (seen.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+            return Status::internal("the reader was blocked by the open write transaction");
+        }
+        return Status::ok();
+    });
+    reader.join();
+    ASSERT_TRUE(seq.is_ok()) << seq.status().to_string();
+    EXPECT_EQ(seen.get(), 1) << "the reader sees the last committed state, not the open transaction";
+    EXPECT_EQ(readers->lease()->cubes.count().value(), 2);
+    readers.reset();
+    writer.reset();
+    fs::remove_all(dir);
+}
+
+TEST(ReaderPoolTest, LeasesWaitForAFreeConnection) {
+    const fs::path dir = fs::temp_directory_path() / ("kasten-readers2-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const std::string path = (dir / "kasten.db").string();
+    FakeClock clock(1);
+    RecallQueue recalls;
+    auto writer = StoreWriter::open(path, clock, recalls).value();
+    auto readers = ReaderPool::open(path, 1).value();
+    std::atomic<bool> second_leased{false};
+    std::thread t;
+    {
+        auto first = readers->lease();
+        t = std::thread([&] {
+            auto second = readers->lease();
+            second_leased = true;
+        });
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        EXPECT_FALSE(second_leased.load()) << "one connection: the second lease waits for the first";
+    }
+    t.join();
+    EXPECT_TRUE(second_leased.load());
+    readers.reset();
+    writer.reset();
+    fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace kasten::memory

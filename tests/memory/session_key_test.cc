@@ -1,0 +1,87 @@
+#include "memory/session_key.h"
+
+#include <cstring>
+
+#include <gtest/gtest.h>
+
+#include "llm/hashing_embedder.h"
+
+namespace kasten::memory {
+namespace {
+
+store::TurnRecord turn(const std::string& role, const std::string& content) {
+    store::TurnRecord t;
+    t.role = role;
+    t.content = content;
+    return t;
+}
+
+std::vector<retrieval::LexicalIndex::Analysis> analyses_of(const std::vector<store::TurnRecord>& turns) {
+    std::vector<retrieval::LexicalIndex::Analysis> out;
+    for (const auto& t : turns) out.push_back(retrieval::LexicalIndex::analyze_text(t.content));
+    return out;
+}
+
+bool same_floats(const std::vector<float>& a, const std::vector<float>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+class SessionKeyTest : public ::testing::Test {
+  protected:
+    llm::HashingEmbedder embedder_{64};
+    std::vector<store::TurnRecord> turns_ = {
+        turn("assistant", "Welcome back, how can I help today?"), turn("user", "I adopted a beagle named Biscuit"),
+        turn("assistant", "Beagles love long walks in the park"), turn("user", "My sister lives in Lisbon"),
+        turn("user", "Biscuit chewed my running shoes"),
+    };
+};
+
+TEST_F(SessionKeyTest, AppendingOneTurnAtATimeEqualsBuildingFromAllTurns) {
+    const store::SessionKeyState whole = SessionKey::build(embedder_, turns_);
+    store::SessionKeyState state;
+    SessionKey::Append last;
+    for (const auto& t : turns_) {
+        std::vector<store::TurnRecord> one = {t};
+        last = SessionKey::append(embedder_, state, one, analyses_of(one));
+    }
+    EXPECT_TRUE(same_floats(state.user_sum, whole.user_sum));
+    EXPECT_TRUE(same_floats(state.all_sum, whole.all_sum));
+    EXPECT_EQ(state.user_turns, 3);
+    EXPECT_EQ(state.embedder_id, embedder_.id());
+    EXPECT_TRUE(same_floats(last.embedding, SessionKey::embedding(whole)));
+}
+
+TEST_F(SessionKeyTest, TheKeyIsTheUserTurnsOnceThereAreAny) {
+    store::SessionKeyState state;
+    std::vector<store::TurnRecord> first = {turns_[0]};
+    auto a = SessionKey::append(embedder_, state, first, analyses_of(first));
+    // Only an assistant turn so far: it is the key, and its terms start the document.
+    EXPECT_FALSE(a.replace_lexical);
+    EXPECT_FALSE(a.lexical.terms.empty());
+    std::vector<store::TurnRecord> second = {turns_[1], turns_[2]};
+    auto b = SessionKey::append(embedder_, state, second, analyses_of(second));
+    // The first user turn switches the key: the document is replaced by the user turn's terms alone.
+    EXPECT_TRUE(b.replace_lexical);
+    const auto user_only = retrieval::LexicalIndex::analyze_text(turns_[1].content);
+    EXPECT_EQ(b.lexical.terms, user_only.terms);
+    std::vector<float> expected(64);
+    llm::Embedder::normalize(state.user_sum, expected);
+    EXPECT_TRUE(same_floats(b.embedding, expected));
+    // Later user turns add to it; assistant turns no longer count.
+    std::vector<store::TurnRecord> third = {turns_[3]};
+    auto c = SessionKey::append(embedder_, state, third, analyses_of(third));
+    EXPECT_FALSE(c.replace_lexical);
+    EXPECT_EQ(c.lexical.terms, retrieval::LexicalIndex::analyze_text(turns_[3].content).terms);
+}
+
+TEST_F(SessionKeyTest, WholeSessionAnalysisSumsTheKeyTurns) {
+    const auto a = SessionKey::analysis(turns_);
+    std::vector<retrieval::LexicalIndex::Analysis> parts;
+    for (const auto& t : turns_) {
+        if (t.role == "user") parts.push_back(retrieval::LexicalIndex::analyze_text(t.content));
+    }
+    EXPECT_EQ(a.terms, retrieval::LexicalIndex::merge({&parts[0], &parts[1], &parts[2]}).terms);
+}
+
+}  // namespace
+}  // namespace kasten::memory
