@@ -39,10 +39,12 @@ Builds one cube of N synthetic conversation turns (Zipfian vocabulary with per-s
 8-40 words, assistant turns of 30-120), measures the ingest rate through MemoryManager::add_messages (one call
 per session), then runs Q queries against each retriever (lexical, vector, hybrid) and reports p50/p99 latency.
 Then the under-ingest phase: the same Q queries again, hybrid only, while ingest threads keep adding new sessions
-to the cube at full speed in the same process; it reports their p50/p99 and the ratio of that p99 to the idle
-hybrid p99 (target <= 2: ingest should not stall searches). The cube grows during that phase, so the queries
-run once more, idle, on the grown cube (idle_after_*): p99_ratio_to_idle_after separates the cost of concurrent
-ingest from the cost of a larger cube. Prints one JSON object and writes it to --out.
+at full speed in the same process; it reports their p50/p99 and the ratio of that p99 to the idle
+hybrid p99 (target <= 2: ingest should not stall searches). The writers add to another cube of the same
+MemoryManager (--ingest-cube same: to the queried cube, which then grows by several times its size at full speed);
+afterwards the queries run once more, idle (idle_after_*; with --ingest-cube same, on the grown cube, which
+separates the cost of concurrent ingest from the cost of a larger cube). Prints one JSON object and writes it to
+--out.
 
 options:
   --turns N          number of turns (default 100000)
@@ -52,6 +54,8 @@ options:
   --threads T        ingest threads (default 2)
   --ingest-threads T threads adding sessions during the under-ingest phase (default 1, so that with the query
                      thread both cores are busy; 0 skips the phase)
+  --ingest-cube C    other | same: the under-ingest phase adds to another cube of the same MemoryManager (default;
+                     the queried cube keeps its size) or to the queried cube (which then grows during the phase)
   --embedder E       auto | glove | hashing (default: from config, i.e. auto)
   --in-memory        in-memory SQLite and Xapian instead of a temporary on-disk data dir
   --out FILE         where to write the JSON (default bench-search.json)
@@ -206,7 +210,7 @@ int run_bench_command(int argc, char** argv) {
         return 2;
     }
     long long turns = 100000, queries = 1000, top_k = 10, threads = 2, seed = 42, ingest_threads = 1;
-    std::string out_path = "bench-search.json", embedder_kind, granularity = "turn";
+    std::string out_path = "bench-search.json", embedder_kind, granularity = "turn", ingest_cube_mode = "other";
     bool in_memory = false, json_only = false;
     for (int i = 2; i < argc; ++i) {
         std::string a = argv[i];
@@ -237,6 +241,8 @@ int run_bench_command(int argc, char** argv) {
             ++i;  // global flags: the benchmark uses a temporary data dir of its own
         } else if (a == "--embedder" && i + 1 < argc) {
             embedder_kind = argv[++i];
+        } else if (a == "--ingest-cube" && i + 1 < argc) {
+            ingest_cube_mode = argv[++i];
         } else if (a == "--granularity" && i + 1 < argc) {
             granularity = argv[++i];
         } else if (a == "--out" && i + 1 < argc) {
@@ -255,6 +261,10 @@ int run_bench_command(int argc, char** argv) {
         ingest_threads < 0 || ingest_threads > 64) {
         std::cerr << "kasten bench search: --turns 1..10000000, --queries >= 1, --top-k 1..1000, --threads 1..64, "
                      "--ingest-threads 0..64\n";
+        return 2;
+    }
+    if (ingest_cube_mode != "other" && ingest_cube_mode != "same") {
+        std::cerr << "kasten bench search: --ingest-cube must be other or same\n";
         return 2;
     }
     memory::Granularity gran;
@@ -308,6 +318,7 @@ int run_bench_command(int argc, char** argv) {
     }
 
     const std::string cube = "bench";
+    const std::string kIngestCube = "bench-ingest";
     std::atomic<size_t> next{0};
     std::atomic<long long> done_turns{0};
     std::atomic<bool> failed{false};
@@ -409,7 +420,8 @@ int run_bench_command(int argc, char** argv) {
     }
 
     // Under ingest: the hybrid queries again while ingest threads add new sessions (their own corpus seeds and
-    // session ids) to the same cube as fast as they can, until the last query has run.
+    // session ids) as fast as they can, until the last query has run: to another cube of the same manager by default
+    // (the queried cube keeps its size, so only the interference is measured), or to the queried cube itself.
     if (ingest_threads > 0) {
         std::atomic<bool> stop_ingest{false};
         std::atomic<long long> ingested{0};
@@ -419,12 +431,13 @@ int run_bench_command(int argc, char** argv) {
         auto ingest = [&](int t) {
             eval::SyntheticCorpus extra(static_cast<std::uint64_t>(seed) * 1000 + 500 + static_cast<std::uint64_t>(t));
             const std::string prefix = "ingest" + std::to_string(t) + "-";
+            const std::string& ingest_cube = ingest_cube_mode == "same" ? cube : kIngestCube;
             bool first = true;
             while (!stop_ingest.load()) {
                 for (const auto& s : extra.generate(2000)) {
                     if (stop_ingest.load()) break;
                     memory::AddMessagesRequest req;
-                    req.cube_id = cube;
+                    req.cube_id = ingest_cube;
                     req.session_id = prefix + s.session_id;
                     req.time = s.time_ms;
                     req.actor = "bench";
@@ -509,6 +522,7 @@ int run_bench_command(int argc, char** argv) {
         const double ratio = idle_p99 > 0 ? busy_p99 / idle_p99 : 0.0;
         result["under_ingest"] = {{"retriever", "hybrid"},
                                   {"ingest_threads", ingest_threads},
+                                  {"ingest_cube", ingest_cube_mode},
                                   {"queries", busy.size()},
                                   {"seconds", busy_s},
                                   {"turns_ingested", ingested_during},
@@ -521,7 +535,7 @@ int run_bench_command(int argc, char** argv) {
                                   {"p99_ratio", ratio},
                                   {"target_p99_ratio", 2.0},
                                   {"within_target", ratio <= 2.0},
-                                  {"cube_turns_after", turns + ingested.load()},
+                                  {"cube_turns_after", ingest_cube_mode == "same" ? turns + ingested.load() : turns},
                                   {"idle_after_search_p50_ms", percentile(after, 0.50)},
                                   {"idle_after_search_p99_ms", after_p99},
                                   {"p99_ratio_to_idle_after", after_p99 > 0 ? busy_p99 / after_p99 : 0.0}};
@@ -530,7 +544,8 @@ int run_bench_command(int argc, char** argv) {
                          "\rhybrid under ingest (%lld thread%s, %.0f turns/s): p50 %.2f ms, p99 %.2f ms; idle p99 "
                          "%.2f ms; ratio %.2f (target <= 2); idle again after it (%lld turns): p99 %.2f ms\n",
                          ingest_threads, ingest_threads == 1 ? "" : "s", static_cast<double>(ingested_during) / busy_s,
-                         percentile(busy, 0.50), busy_p99, idle_p99, ratio, turns + ingested.load(), after_p99);
+                         percentile(busy, 0.50), busy_p99, idle_p99, ratio,
+                         ingest_cube_mode == "same" ? turns + ingested.load() : turns, after_p99);
         }
     }
     mm.reset();
