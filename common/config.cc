@@ -105,7 +105,7 @@ Status Config::set(std::string_view key, std::string_view value) {
         KASTEN_ASSIGN_OR_RETURN(long long v, parse_int(key, value, 16, 10000000));
         max_content_chars = static_cast<int>(v);
     } else if (key == "http_threads") {
-        KASTEN_ASSIGN_OR_RETURN(long long v, parse_int(key, value, 1, 256));
+        KASTEN_ASSIGN_OR_RETURN(long long v, parse_int(key, value, 1, 1024));
         http_threads = static_cast<int>(v);
     } else if (key == "notes") {
         if (value != "heuristic" && value != "llm" && value != "off") {

@@ -25,7 +25,9 @@ struct Config {
     int max_top_k = 200;
     int max_query_chars = 4096;
     int max_content_chars = 100000;  // one message or note
-    int http_threads = 8;
+    // HTTP worker threads: connections served at once (cpp-httplib keeps a connection on one worker for its whole
+    // keep-alive life). 256 lets `kasten serve` handle 200 concurrent keep-alive clients; see api/http/http_server.h.
+    int http_threads = 256;
     // How conversation turns become notes (agentic notes): "heuristic" (no model; the default), "llm" (the language
     // model of `kasten serve --model FILE`; any other command refuses it) or "off" (no notes are built).
     std::string notes = "heuristic";

@@ -1,18 +1,23 @@
 #include "api/cli/bench_command.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "api/cli/bench_append.h"
+#include "api/cli/bench_http.h"
+#include "api/cli/bench_support.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "eval/synthetic_corpus.h"
@@ -24,6 +29,8 @@ namespace kasten::api {
 namespace {
 
 constexpr const char* kUsage = R"(usage: kasten bench search [options]
+       kasten bench append [options]
+       kasten bench http [options]
        kasten bench decode [options]
 
 kasten bench search:
@@ -31,7 +38,13 @@ kasten bench search:
 Builds one cube of N synthetic conversation turns (Zipfian vocabulary with per-session topics; user turns of
 8-40 words, assistant turns of 30-120), measures the ingest rate through MemoryManager::add_messages (one call
 per session), then runs Q queries against each retriever (lexical, vector, hybrid) and reports p50/p99 latency.
-Prints one JSON object and writes it to --out.
+Then the under-ingest phase: the same Q queries again, hybrid only, while ingest threads keep adding new sessions
+at full speed in the same process; it reports their p50/p99 and the ratio of that p99 to the idle
+hybrid p99 (target <= 2: ingest should not stall searches). The writers add to another cube of the same
+MemoryManager (--ingest-cube same: to the queried cube, which then grows by several times its size at full speed);
+afterwards the queries run once more, idle (idle_after_*; with --ingest-cube same, on the grown cube, which
+separates the cost of concurrent ingest from the cost of a larger cube). Prints one JSON object and writes it to
+--out.
 
 options:
   --turns N          number of turns (default 100000)
@@ -39,6 +52,10 @@ options:
   --top-k K          hits per query (default 10)
   --granularity G    turn | session (default turn)
   --threads T        ingest threads (default 2)
+  --ingest-threads T threads adding sessions during the under-ingest phase (default 1, so that with the query
+                     thread both cores are busy; 0 skips the phase)
+  --ingest-cube C    other | same: the under-ingest phase adds to another cube of the same MemoryManager (default;
+                     the queried cube keeps its size) or to the queried cube (which then grows during the phase)
   --embedder E       auto | glove | hashing (default: from config, i.e. auto)
   --in-memory        in-memory SQLite and Xapian instead of a temporary on-disk data dir
   --out FILE         where to write the JSON (default bench-search.json)
@@ -48,7 +65,9 @@ options:
 example:
   kasten bench search --turns 100000 --json --out bench-search.json
 
-kasten bench decode:
+)";
+
+constexpr const char* kDecodeUsage = R"(kasten bench decode:
 Measures the embedded decoder: prompt-processing and generation tokens/s and weight bytes read per generated
 token, for stories260K and for a synthetic model with SmolLM2-135M shapes (random weights, written to a
 temporary directory), in F32, Q8_0 and Q4_0 with one and two threads, plus generation at 2k and 8k tokens of
@@ -68,22 +87,8 @@ example:
   kasten bench decode --json --out bench-decode.json
 )";
 
-double percentile(std::vector<double> v, double p) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    double idx = p * static_cast<double>(v.size() - 1);
-    size_t lo = static_cast<size_t>(idx);
-    size_t hi = std::min(lo + 1, v.size() - 1);
-    double frac = idx - static_cast<double>(lo);
-    return v[lo] * (1 - frac) + v[hi] * frac;
-}
-
-bool parse_long(const char* s, long long* out) {
-    char* end = nullptr;
-    long long v = std::strtoll(s, &end, 10);
-    if (!end || *end != '\0' || end == s) return false;
-    *out = v;
-    return true;
+void print_usage(std::ostream& out) {
+    out << kUsage << bench_append_usage() << "\n" << bench_http_usage() << "\n" << kDecodeUsage;
 }
 
 nlohmann::json decode_report_to_json(const llm::DecodeBenchmarkReport& report) {
@@ -115,7 +120,7 @@ int run_bench_decode(int argc, char** argv) {
     for (int i = 2; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--help" || a == "-h") {
-            std::cout << kUsage;
+            print_usage(std::cout);
             return 0;
         } else if (a == "--json") {
             json_only = true;
@@ -133,7 +138,8 @@ int run_bench_decode(int argc, char** argv) {
         } else if ((a == "--data-dir" || a == "--config" || a == "--log-level" || a == "--embedder") && i + 1 < argc) {
             ++i;  // global flags: not used by this benchmark
         } else {
-            std::cerr << "kasten bench decode: unknown or incomplete option '" << a << "'\n" << kUsage;
+            std::cerr << "kasten bench decode: unknown or incomplete option '" << a << "'\n";
+            print_usage(std::cerr);
             return 2;
         }
     }
@@ -192,16 +198,19 @@ int run_bench_decode(int argc, char** argv) {
 int run_bench_command(int argc, char** argv) {
     // argv[0] = "bench"
     if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
-        std::cout << kUsage;
+        print_usage(std::cout);
         return argc < 2 ? 2 : 0;
     }
     if (std::strcmp(argv[1], "decode") == 0) return run_bench_decode(argc, argv);
+    if (std::strcmp(argv[1], "append") == 0) return run_bench_append(argc, argv);
+    if (std::strcmp(argv[1], "http") == 0) return run_bench_http(argc, argv);
     if (std::strcmp(argv[1], "search") != 0) {
-        std::cerr << "kasten bench: unknown benchmark '" << argv[1] << "' (available: search, decode)\n" << kUsage;
+        std::cerr << "kasten bench: unknown benchmark '" << argv[1] << "' (available: search, append, http, decode)\n";
+        print_usage(std::cerr);
         return 2;
     }
-    long long turns = 100000, queries = 1000, top_k = 10, threads = 2, seed = 42;
-    std::string out_path = "bench-search.json", embedder_kind, granularity = "turn";
+    long long turns = 100000, queries = 1000, top_k = 10, threads = 2, seed = 42, ingest_threads = 1;
+    std::string out_path = "bench-search.json", embedder_kind, granularity = "turn", ingest_cube_mode = "other";
     bool in_memory = false, json_only = false;
     for (int i = 2; i < argc; ++i) {
         std::string a = argv[i];
@@ -214,7 +223,7 @@ int run_bench_command(int argc, char** argv) {
             return true;
         };
         if (a == "--help" || a == "-h") {
-            std::cout << kUsage;
+            print_usage(std::cout);
             return 0;
         } else if (a == "--turns") {
             if (!need(&turns)) return 2;
@@ -224,12 +233,16 @@ int run_bench_command(int argc, char** argv) {
             if (!need(&top_k)) return 2;
         } else if (a == "--threads") {
             if (!need(&threads)) return 2;
+        } else if (a == "--ingest-threads") {
+            if (!need(&ingest_threads)) return 2;
         } else if (a == "--seed") {
             if (!need(&seed)) return 2;
         } else if ((a == "--data-dir" || a == "--config" || a == "--log-level") && i + 1 < argc) {
             ++i;  // global flags: the benchmark uses a temporary data dir of its own
         } else if (a == "--embedder" && i + 1 < argc) {
             embedder_kind = argv[++i];
+        } else if (a == "--ingest-cube" && i + 1 < argc) {
+            ingest_cube_mode = argv[++i];
         } else if (a == "--granularity" && i + 1 < argc) {
             granularity = argv[++i];
         } else if (a == "--out" && i + 1 < argc) {
@@ -239,12 +252,19 @@ int run_bench_command(int argc, char** argv) {
         } else if (a == "--json") {
             json_only = true;
         } else {
-            std::cerr << "kasten bench search: unknown or incomplete option '" << a << "'\n" << kUsage;
+            std::cerr << "kasten bench search: unknown or incomplete option '" << a << "'\n";
+            print_usage(std::cerr);
             return 2;
         }
     }
-    if (turns < 1 || turns > 10000000 || queries < 1 || top_k < 1 || top_k > 1000 || threads < 1 || threads > 64) {
-        std::cerr << "kasten bench search: --turns 1..10000000, --queries >= 1, --top-k 1..1000, --threads 1..64\n";
+    if (turns < 1 || turns > 10000000 || queries < 1 || top_k < 1 || top_k > 1000 || threads < 1 || threads > 64 ||
+        ingest_threads < 0 || ingest_threads > 64) {
+        std::cerr << "kasten bench search: --turns 1..10000000, --queries >= 1, --top-k 1..1000, --threads 1..64, "
+                     "--ingest-threads 0..64\n";
+        return 2;
+    }
+    if (ingest_cube_mode != "other" && ingest_cube_mode != "same") {
+        std::cerr << "kasten bench search: --ingest-cube must be other or same\n";
         return 2;
     }
     memory::Granularity gran;
@@ -254,6 +274,7 @@ int run_bench_command(int argc, char** argv) {
     }
 
     auto cfg = load_config(ConfigSources{std::nullopt, read_process_env(), {}});
+    log::set_level(log::Level::kWarn);  // progress and results are printed here
     if (!cfg) {
         std::cerr << "kasten bench: " << cfg.status().to_string() << "\n";
         return 1;
@@ -297,6 +318,7 @@ int run_bench_command(int argc, char** argv) {
     }
 
     const std::string cube = "bench";
+    const std::string kIngestCube = "bench-ingest";
     std::atomic<size_t> next{0};
     std::atomic<long long> done_turns{0};
     std::atomic<bool> failed{false};
@@ -395,6 +417,136 @@ int run_bench_command(int argc, char** argv) {
             {"search_p99_ms", percentile(lat[r], 0.99)},
             {"search_mean_ms", sum / static_cast<double>(lat[r].size())},
             {"mean_hits", static_cast<double>(hits_total[r]) / static_cast<double>(lat[r].size())}};
+    }
+
+    // Under ingest: the hybrid queries again while ingest threads add new sessions (their own corpus seeds and
+    // session ids) as fast as they can, until the last query has run: to another cube of the same manager by default
+    // (the queried cube keeps its size, so only the interference is measured), or to the queried cube itself.
+    if (ingest_threads > 0) {
+        std::atomic<bool> stop_ingest{false};
+        std::atomic<long long> ingested{0};
+        std::atomic<int> started{0};
+        std::string ingest_error;
+        std::mutex ingest_mu;
+        auto ingest = [&](int t) {
+            eval::SyntheticCorpus extra(static_cast<std::uint64_t>(seed) * 1000 + 500 + static_cast<std::uint64_t>(t));
+            const std::string prefix = "ingest" + std::to_string(t) + "-";
+            const std::string& ingest_cube = ingest_cube_mode == "same" ? cube : kIngestCube;
+            bool first = true;
+            while (!stop_ingest.load()) {
+                for (const auto& s : extra.generate(2000)) {
+                    if (stop_ingest.load()) break;
+                    memory::AddMessagesRequest req;
+                    req.cube_id = ingest_cube;
+                    req.session_id = prefix + s.session_id;
+                    req.time = s.time_ms;
+                    req.actor = "bench";
+                    for (size_t k = 0; k < s.messages.size(); ++k) {
+                        req.messages.push_back({s.messages[k].role, s.messages[k].content,
+                                                s.time_ms + static_cast<std::int64_t>(k) * 60000});
+                    }
+                    auto r = mm->add_messages(req);
+                    if (!r) {
+                        std::lock_guard<std::mutex> lock(ingest_mu);
+                        if (ingest_error.empty()) ingest_error = r.status().to_string();
+                        stop_ingest.store(true);
+                        break;
+                    }
+                    ingested.fetch_add(static_cast<long long>(s.messages.size()));
+                    if (first) {
+                        started.fetch_add(1);
+                        first = false;
+                    }
+                }
+            }
+            if (first) started.fetch_add(1);
+        };
+        std::vector<std::thread> writers;
+        for (long long t = 0; t < ingest_threads; ++t) writers.emplace_back(ingest, static_cast<int>(t));
+        // Queries start once every writer has stored its first session (ingest in full swing).
+        while (started.load() < ingest_threads) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        const long long ingested0 = ingested.load();
+        std::vector<double> busy;
+        busy.reserve(qs.size());
+        const auto b0 = std::chrono::steady_clock::now();
+        std::string search_error;
+        for (size_t qi = 0; qi < qs.size() && search_error.empty(); ++qi) {
+            memory::SearchRequest req;
+            req.cube_id = cube;
+            req.query = qs[qi];
+            req.top_k = static_cast<int>(top_k);
+            req.retriever = memory::Retriever::kHybrid;
+            req.granularity = gran;
+            auto s0 = std::chrono::steady_clock::now();
+            auto res = mm->search(req);
+            double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s0).count();
+            if (!res) {
+                search_error = res.status().to_string();
+                break;
+            }
+            busy.push_back(ms);
+            if (!json_only && qi % 100 == 0) std::fprintf(stderr, "\rsearch under ingest %zu/%zu   ", qi, qs.size());
+        }
+        const double busy_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - b0).count();
+        const long long ingested_during = ingested.load() - ingested0;
+        stop_ingest.store(true);
+        for (auto& w : writers) w.join();
+        if (!search_error.empty() || !ingest_error.empty()) {
+            std::cerr << "\nkasten bench: under-ingest phase failed: "
+                      << (search_error.empty() ? "ingest: " + ingest_error : "search: " + search_error) << "\n";
+            return 1;
+        }
+        // The cube grew while the queries ran: the same queries once more, idle, tell the growth from the ingest.
+        std::vector<double> after;
+        after.reserve(qs.size());
+        for (size_t qi = 0; qi < qs.size(); ++qi) {
+            memory::SearchRequest req;
+            req.cube_id = cube;
+            req.query = qs[qi];
+            req.top_k = static_cast<int>(top_k);
+            req.retriever = memory::Retriever::kHybrid;
+            req.granularity = gran;
+            auto s0 = std::chrono::steady_clock::now();
+            auto res = mm->search(req);
+            if (!res) {
+                std::cerr << "\nkasten bench: search failed: " << res.status().to_string() << "\n";
+                return 1;
+            }
+            after.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s0).count());
+        }
+        double sum = 0;
+        for (double v : busy) sum += v;
+        const double idle_p99 = percentile(lat[2], 0.99);
+        const double after_p99 = percentile(after, 0.99);
+        const double busy_p99 = percentile(busy, 0.99);
+        const double ratio = idle_p99 > 0 ? busy_p99 / idle_p99 : 0.0;
+        result["under_ingest"] = {{"retriever", "hybrid"},
+                                  {"ingest_threads", ingest_threads},
+                                  {"ingest_cube", ingest_cube_mode},
+                                  {"queries", busy.size()},
+                                  {"seconds", busy_s},
+                                  {"turns_ingested", ingested_during},
+                                  {"ingest_turns_per_s", static_cast<double>(ingested_during) / busy_s},
+                                  {"search_p50_ms", percentile(busy, 0.50)},
+                                  {"search_p99_ms", busy_p99},
+                                  {"search_mean_ms", sum / static_cast<double>(busy.size())},
+                                  {"idle_search_p50_ms", percentile(lat[2], 0.50)},
+                                  {"idle_search_p99_ms", idle_p99},
+                                  {"p99_ratio", ratio},
+                                  {"target_p99_ratio", 2.0},
+                                  {"within_target", ratio <= 2.0},
+                                  {"cube_turns_after", ingest_cube_mode == "same" ? turns + ingested.load() : turns},
+                                  {"idle_after_search_p50_ms", percentile(after, 0.50)},
+                                  {"idle_after_search_p99_ms", after_p99},
+                                  {"p99_ratio_to_idle_after", after_p99 > 0 ? busy_p99 / after_p99 : 0.0}};
+        if (!json_only) {
+            std::fprintf(stderr,
+                         "\rhybrid under ingest (%lld thread%s, %.0f turns/s): p50 %.2f ms, p99 %.2f ms; idle p99 "
+                         "%.2f ms; ratio %.2f (target <= 2); idle again after it (%lld turns): p99 %.2f ms\n",
+                         ingest_threads, ingest_threads == 1 ? "" : "s", static_cast<double>(ingested_during) / busy_s,
+                         percentile(busy, 0.50), busy_p99, idle_p99, ratio,
+                         ingest_cube_mode == "same" ? turns + ingested.load() : turns, after_p99);
+        }
     }
     mm.reset();
     if (!tmp_dir.empty()) {

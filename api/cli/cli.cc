@@ -37,7 +37,8 @@ std::string main_help() {
                       "Usage: kasten [global options] COMMAND [options] [arguments]\n\nCommands:\n";
     for (const auto& c : commands()) out += fmt::format("  {:<12} {}\n", c.name, c.summary);
     out += fmt::format("  {:<12} {}\n", "eval", "Run LongMemEval retrieval evaluations (kasten eval --help).");
-    out += fmt::format("  {:<12} {}\n", "bench", "Benchmark search and decoding (kasten bench --help).");
+    out += fmt::format("  {:<12} {}\n", "bench",
+                       "Benchmark search, appends, HTTP load and decoding (kasten bench --help).");
     out += fmt::format("  {:<12} {}\n", "model", "Inspect, convert and run language models (kasten model --help).");
     out += fmt::format("  {:<12} {}\n", "help", "Show help for a command.");
     out += "\nGlobal options (also accepted after the command):\n";

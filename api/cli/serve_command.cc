@@ -44,6 +44,7 @@ int run_serve(const ParsedArgs& args) {
     if (auto v = args.get("host")) flags["host"] = *v;
     if (auto v = args.get("port")) flags["port"] = *v;
     if (auto v = args.get("api-keys")) flags["api_keys"] = *v;
+    if (auto v = args.get("threads")) flags["http_threads"] = *v;
     llm::EmbeddedModelOptions model_options;
     if (auto v = args.get("model")) model_options.model_path = *v;
     if (auto v = args.get("ctx")) {
@@ -162,7 +163,8 @@ Command serve_command() {
     c.name = kName;
     c.summary = "Run the REST API server (docs/api.md).";
     c.usage =
-        "kasten serve [--host H] [--port P] [--api-keys KEYS] [--port-file FILE] [--model FILE [--ctx N]] "
+        "kasten serve [--host H] [--port P] [--api-keys KEYS] [--port-file FILE] [--threads N] [--model FILE [--ctx "
+        "N]] "
         "[--notes MODE] [global options]";
     c.details =
         "Serves the REST API on http://HOST:PORT (default 127.0.0.1:8420) from the data dir. Without API keys the\n"
@@ -171,6 +173,9 @@ Command serve_command() {
         "flight finish and the indexes are flushed. While it runs, other kasten commands cannot open the data dir.\n"
         "With --model, the embedded decoder serves the OpenAI-compatible POST /v1/chat/completions and\n"
         "/v1/completions (streaming or not); without it those routes answer 501.\n"
+        "Each connection is served by one worker thread for its whole keep-alive life (up to 1000 requests, or 5 s\n"
+        "idle), so --threads (config key http_threads, default 256) is how many clients are served at once; more\n"
+        "connections wait for a free worker.\n"
         "Every add queues a note job that a background thread runs: the new turns become notes, linked to older\n"
         "ones, and notes they update are closed (GET /v1/jobs/{id} tells how it went). --notes (config key notes,\n"
         "KASTEN_NOTES) picks the builder: heuristic (default, no model), llm (the --model, one constrained-JSON\n"
@@ -187,6 +192,7 @@ Command serve_command() {
         {"port", "PORT", "TCP port (default 8420; 0 = any free port)"},
         {"api-keys", "KEYS", "API keys and their cubes: 'key1=cubeA,cubeB;key2=*' (keys >= 8 characters)"},
         {"port-file", "FILE", "write the bound port to FILE once listening"},
+        {"threads", "N", "HTTP worker threads = connections served at once (default 256, config key http_threads)"},
         {"model", "FILE", "GGUF model for /v1/chat/completions and /v1/completions"},
         {"ctx", "N", "the model's context size in tokens (default 2048)"},
         {"notes", "MODE", "heuristic | llm | off: how notes are built (default heuristic; llm needs --model)"},

@@ -1,11 +1,15 @@
 // The only file that includes cpp-httplib (DESIGN.md §2).
 #include "api/http/http_server.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <exception>
 
 #include <httplib.h>
@@ -79,6 +83,7 @@ struct HttpServer::Impl {
     HttpServerOptions options;
     httplib::Server server;
     std::atomic<bool> stop_requested{false};
+    socket_t listen_socket = INVALID_SOCKET;  // the last socket handed to the socket-options callback
 
     Impl(ApiService& s, HttpServerOptions o) : service(s), options(o) {}
 
@@ -124,10 +129,22 @@ HttpServer::HttpServer(ApiService& service, HttpServerOptions options)
     const int threads = std::max(1, options.threads);
     svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
     svr.set_payload_max_length(static_cast<size_t>(std::max<std::int64_t>(0, options.max_body_bytes)));
+    // Keep-alive: cpp-httplib serves a connection on one pool thread for its whole life, up to
+    // keep_alive_max_requests requests or keep_alive_timeout_s of idleness (see HttpServerOptions). The library's
+    // compiled-in count (5) made every client reconnect after 5 requests.
+    svr.set_keep_alive_max_count(static_cast<size_t>(std::max(1, options.keep_alive_max_requests)));
+    svr.set_keep_alive_timeout(std::max(1, options.keep_alive_timeout_s));
+    // TCP_NODELAY: the response goes out in more than one write (headers, then body); with Nagle's algorithm the
+    // second write waits for the ACK of the first, which the client delays (~40 ms) on a reused keep-alive
+    // connection: 25-40 requests/s per connection. In cpp-httplib 0.11 set_tcp_nodelay applies to the listening
+    // socket, and Linux copies TCP_NODELAY from it to every accepted socket.
+    svr.set_tcp_nodelay(true);
     // SO_REUSEADDR only: the library default also sets SO_REUSEPORT, which would let two servers share a port.
-    svr.set_socket_options([](socket_t sock) {
+    svr.set_socket_options([impl](socket_t sock) {
         int yes = 1;
         setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+        setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+        impl->listen_socket = sock;
     });
     const std::string any = ".*";
     auto plain = [impl](const httplib::Request& req, httplib::Response& res) { impl->handle(req, res, req.body); };
@@ -165,16 +182,21 @@ HttpServer::HttpServer(ApiService& service, HttpServerOptions options)
 HttpServer::~HttpServer() = default;
 
 Result<int> HttpServer::bind(const std::string& host, int port) {
+    int bound = port;
     if (port == 0) {
-        int bound = impl_->server.bind_to_any_port(host);
+        bound = impl_->server.bind_to_any_port(host);
         if (bound < 0) return Status::io_error("cannot listen on " + host + " (any port)");
-        return bound;
-    }
-    if (!impl_->server.bind_to_port(host, port)) {
+    } else if (!impl_->server.bind_to_port(host, port)) {
         return Status::io_error("cannot listen on " + host + ":" + std::to_string(port) +
                                 " (address in use or not local?)");
     }
-    return port;
+    // The library listens with a backlog of 5 (compiled in): a burst of new connections (hundreds of clients
+    // starting at once) overflows it and the kernel drops SYNs, which clients retry only after a second. Linux
+    // lets listen() be called again on a listening socket to change the backlog.
+    if (impl_->listen_socket != INVALID_SOCKET && ::listen(impl_->listen_socket, SOMAXCONN) != 0) {
+        log::warn("could not raise the listen backlog: {}", std::strerror(errno));
+    }
+    return bound;
 }
 
 Status HttpServer::serve() {
