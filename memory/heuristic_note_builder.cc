@@ -644,7 +644,8 @@ class WordCache {
                 {not_a_role(), kNotARole},
             };
             for (const auto& [set, flag] : lists) {
-                set.for_each([&](std::string_view word) { built[word] |= flag; });
+                const auto bit = flag;  // a structured binding cannot be captured before C++20 (clang 14)
+                set.for_each([&](std::string_view word) { built[word] |= bit; });
             }
             return built;
         }();

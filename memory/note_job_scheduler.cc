@@ -281,8 +281,9 @@ Result<JobRunner::Outcome> NoteJobScheduler::run_one() {
         const bool give_up = job.attempts >= ctx_.options.job_max_attempts;
         log::warn("note job {} (cube '{}') failed, attempt {}/{}: {}", job.id, job.cube_id, job.attempts,
                   ctx_.options.job_max_attempts, plan.status().to_string());
+        const std::string job_id = job.id;
         Status st = ctx_.writer->locked([&](Repositories& repos) {
-            return repos.jobs.set_state(job.id, give_up ? store::JobState::kFailed : store::JobState::kQueued,
+            return repos.jobs.set_state(job_id, give_up ? store::JobState::kFailed : store::JobState::kQueued,
                                         plan.status().to_string(), ctx_.clock->now_ms());
         });
         if (!st.is_ok() && st.code() != StatusCode::kNotFound) return st;

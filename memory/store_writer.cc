@@ -24,7 +24,7 @@ Result<std::int64_t> StoreWriter::commit(store::EventRecord event, const WriteFn
     MutexLock lock(mu_);
     store::Transaction tx(*db_);
     KASTEN_RETURN_IF_ERROR(tx.begin());
-    {
+    if (recalls_.size() > 0) {
         // Recalls ride along in a savepoint: a recall that cannot be written never fails the caller's change.
         store::Transaction recall_tx(*db_);
         Status st = recall_tx.begin();
