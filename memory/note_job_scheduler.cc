@@ -1,5 +1,6 @@
 #include "memory/note_job_scheduler.h"
 
+#include <algorithm>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -117,15 +118,25 @@ Result<std::string> NoteJobScheduler::queue(Repositories& repos, const std::stri
                                             const std::string& session_id,
                                             const std::vector<store::TurnRecord>& new_turns, TimeMs now) {
     KASTEN_ASSIGN_OR_RETURN(auto queued, repos.jobs.find_queued(cube_id, kNoteJobKind, session_id));
-    nlohmann::json payload = {{"session_id", session_id}, {"turn_ids", nlohmann::json::array()}};
+    // The payload names the session and the index range of its new turns (appends are contiguous), so joining a
+    // queued job costs O(1) however far the jobs lag behind. Payloads of older builds list turn ids.
+    int from = new_turns.front().index, to = new_turns.front().index;
+    for (const auto& t : new_turns) {
+        from = std::min(from, t.index);
+        to = std::max(to, t.index);
+    }
+    nlohmann::json payload = {{"session_id", session_id}, {"from", from}, {"to", to}};
     if (queued) {
         payload = nlohmann::json::parse(queued->payload_json, nullptr, /*allow_exceptions=*/false);
-        if (!payload.is_object() || !payload.contains("turn_ids") || !payload["turn_ids"].is_array()) {
+        if (payload.is_object() && payload.contains("turn_ids") && payload["turn_ids"].is_array()) {
+            for (const auto& t : new_turns) payload["turn_ids"].push_back(t.id);
+        } else if (payload.is_object() && payload.contains("from") && payload["from"].is_number_integer() &&
+                   payload.contains("to") && payload["to"].is_number_integer()) {
+            payload["from"] = std::min(payload["from"].get<int>(), from);
+            payload["to"] = std::max(payload["to"].get<int>(), to);
+        } else {
             return Status::corruption("job '" + queued->id + "' has a malformed payload");
         }
-    }
-    for (const auto& t : new_turns) payload["turn_ids"].push_back(t.id);
-    if (queued) {
         KASTEN_RETURN_IF_ERROR(repos.jobs.set_queued_payload(queued->id, payload.dump(), now));
         return queued->id;
     }
@@ -162,21 +173,30 @@ Result<NoteJobScheduler::Claimed> NoteJobScheduler::claim(Repositories& repos) {
         return Claimed(std::make_pair(std::move(job), std::move(batch)));
     }
     const nlohmann::json payload = nlohmann::json::parse(job.payload_json, nullptr, false);
+    const bool by_ids = payload.is_object() && payload.contains("turn_ids") && payload["turn_ids"].is_array();
+    const bool by_range = payload.is_object() && payload.contains("from") && payload["from"].is_number_integer() &&
+                          payload.contains("to") && payload["to"].is_number_integer();
     if (!payload.is_object() || !payload.contains("session_id") || !payload["session_id"].is_string() ||
-        !payload.contains("turn_ids") || !payload["turn_ids"].is_array()) {
+        (!by_ids && !by_range)) {
         KASTEN_RETURN_IF_ERROR(settle(store::JobState::kFailed, "malformed job payload"));
         return Claimed(std::make_pair(std::move(job), std::move(batch)));
-    }
-    std::vector<std::string> wanted;
-    for (const auto& id : payload["turn_ids"]) {
-        if (id.is_string()) wanted.push_back(id.get<std::string>());
     }
     const std::string session_id = payload["session_id"].get<std::string>();
     auto session = repos.sessions.get(job.cube_id, session_id);
     if (session) {
         batch.session_id = session->external_id;
-        KASTEN_ASSIGN_OR_RETURN(auto ts, repos.turns.get_many(job.cube_id, wanted));
-        std::sort(ts.begin(), ts.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+        std::vector<store::TurnRecord> ts;
+        if (by_range) {
+            KASTEN_ASSIGN_OR_RETURN(ts, repos.turns.list_range(job.cube_id, session_id, payload["from"].get<int>(),
+                                                               payload["to"].get<int>()));
+        } else {
+            std::vector<std::string> wanted;
+            for (const auto& id : payload["turn_ids"]) {
+                if (id.is_string()) wanted.push_back(id.get<std::string>());
+            }
+            KASTEN_ASSIGN_OR_RETURN(ts, repos.turns.get_many(job.cube_id, wanted));
+            std::sort(ts.begin(), ts.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+        }
         for (const auto& t : ts) {
             if (t.session_id == session_id) batch.turns.push_back(SourceTurn{t.id, t.role, t.content, t.conv_time});
         }

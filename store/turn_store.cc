@@ -124,6 +124,18 @@ Result<std::vector<TurnRecord>> TurnStore::list_by_session(const std::string& cu
     return read_all(*s);
 }
 
+Result<std::vector<TurnRecord>> TurnStore::list_range(const std::string& cube_id, const std::string& session_id,
+                                                      int from_index, int to_index) {
+    KASTEN_ASSIGN_OR_RETURN(CachedStatement s,
+                            db_.prepare("SELECT " KASTEN_TURN_COLUMNS " FROM turns WHERE session_id = ?2 AND "
+                                        "cube_id = ?1 AND idx >= ?3 AND idx <= ?4 ORDER BY idx"));
+    s->bind_text_ref(1, cube_id);
+    s->bind_text_ref(2, session_id);
+    s->bind_int64(3, from_index);
+    s->bind_int64(4, to_index);
+    return read_all(*s);
+}
+
 Result<int> TurnStore::next_index(const std::string& cube_id, const std::string& session_id) {
     KASTEN_ASSIGN_OR_RETURN(
         CachedStatement s,

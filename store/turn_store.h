@@ -30,6 +30,9 @@ class TurnStore {
     Result<std::vector<TurnRecord>> get_many(const std::string& cube_id, const std::vector<std::string>& ids);
     // A session's turns by index (empty when the session has none or does not exist).
     Result<std::vector<TurnRecord>> list_by_session(const std::string& cube_id, const std::string& session_id);
+    // The session's turns with from_index <= index <= to_index, by index.
+    Result<std::vector<TurnRecord>> list_range(const std::string& cube_id, const std::string& session_id,
+                                               int from_index, int to_index);
     // 1 + the highest index of the session, 0 when it has no turns (or does not exist).
     Result<int> next_index(const std::string& cube_id, const std::string& session_id);
     // Ordered by (conv_time, session_id, index). limit < 0 means no limit; offset < 0 counts as 0.
