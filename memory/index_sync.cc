@@ -116,6 +116,10 @@ void IndexSync::read_barrier() {
     writer_->drain();
 }
 
+void IndexSync::read_barrier(const std::string& cube_id) {
+    writer_->drain_cube(cube_id);
+}
+
 Status IndexSync::commit() {
     writer_->drain();
     // After a failed background change the watermark stays where it was: the next open re-indexes from there.

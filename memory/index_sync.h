@@ -64,6 +64,9 @@ class IndexSync {
 
     // Every change enqueued before this call is searchable when it returns.
     void read_barrier();
+    // Every change to `cube_id` enqueued before this call is searchable when it returns (changes to other cubes may
+    // still be queued).
+    void read_barrier(const std::string& cube_id);
     // Makes the lexical index durable up to the newest change (flush, close).
     [[nodiscard]] Status commit();
 

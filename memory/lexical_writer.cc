@@ -1,6 +1,7 @@
 #include "memory/lexical_writer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <tuple>
 #include <vector>
@@ -52,8 +53,9 @@ Status LexicalWriter::enqueue(Task task) {
     {
         MutexLock lock(mu_);
         lock.wait(idle_cv_, [&]() REQUIRES(mu_) { return queue_.size() < kMaxQueuedTasks; });
-        queue_.push_back(std::move(task));
         ++enqueued_;
+        last_task_of_cube_[task.attrs.cube_id] = enqueued_;
+        queue_.push_back(std::move(task));
     }
     work_cv_.notify_one();
     return Status::ok();
@@ -62,6 +64,14 @@ Status LexicalWriter::enqueue(Task task) {
 void LexicalWriter::drain() {
     MutexLock lock(mu_);
     const std::int64_t target = enqueued_;
+    lock.wait(idle_cv_, [&]() REQUIRES(mu_) { return applied_ >= target; });
+}
+
+void LexicalWriter::drain_cube(const std::string& cube_id) {
+    MutexLock lock(mu_);
+    auto it = last_task_of_cube_.find(cube_id);
+    if (it == last_task_of_cube_.end()) return;
+    const std::int64_t target = it->second;
     lock.wait(idle_cv_, [&]() REQUIRES(mu_) { return applied_ >= target; });
 }
 
@@ -142,11 +152,17 @@ void LexicalWriter::worker_loop() {
             any_failed = failed_;
             coalesced_ += saved;
             applied_ += static_cast<std::int64_t>(batch.size());  // searchable now; the commit only makes it durable
+            for (auto it = last_task_of_cube_.begin(); it != last_task_of_cube_.end();) {
+                it = it->second <= applied_ ? last_task_of_cube_.erase(it) : std::next(it);
+            }
         }
         idle_cv_.notify_all();
         if (uncommitted_ >= commit_every_ && !any_failed) {
+            const auto t0 = std::chrono::steady_clock::now();
             Status st = index_.set_metadata(watermark_key_, std::to_string(batch.back().seq));
             if (st.is_ok()) st = index_.commit();
+            log::debug("lexical index commit of {} changes: {:.1f} ms", uncommitted_,
+                       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
             if (!st.is_ok()) log::error("committing the lexical index: {}", st.to_string());
             uncommitted_ = 0;
         }

@@ -5,6 +5,7 @@
 #include <deque>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 #include "common/mutex.h"
 #include "common/status.h"
@@ -57,6 +58,9 @@ class LexicalWriter {
     // Read barrier: waits until every task enqueued before this call is applied (tasks enqueued meanwhile are not
     // waited for, so a reader waits at most for the queue it found, never for a writer that keeps writing).
     void drain() EXCLUDES(mu_);
+    // The same for one cube: waits only until the cube's own tasks enqueued before this call are applied, so a
+    // search never waits for another tenant's writes.
+    void drain_cube(const std::string& cube_id) EXCLUDES(mu_);
     // True once a background change has failed: the owner must not advance the watermark past it.
     bool failed() EXCLUDES(mu_);
     // Tasks applied since construction (tests and metrics).
@@ -83,6 +87,8 @@ class LexicalWriter {
     std::int64_t enqueued_ GUARDED_BY(mu_) = 0;  // tasks enqueued so far
     std::int64_t applied_ GUARDED_BY(mu_) = 0;   // tasks applied (or failed) so far; always <= enqueued_
     std::int64_t coalesced_ GUARDED_BY(mu_) = 0;
+    // Per cube, the position (1-based, in enqueue order) of its newest task; entries at or below applied_ are done.
+    std::unordered_map<std::string, std::int64_t> last_task_of_cube_ GUARDED_BY(mu_);
     bool stopping_ GUARDED_BY(mu_) = false;
     bool failed_ GUARDED_BY(mu_) = false;
     std::int64_t uncommitted_ = 0;  // worker thread only

@@ -292,7 +292,7 @@ Result<JobRunner::Outcome> NoteJobScheduler::run_one() {
     if (!claimed) return JobRunner::Outcome::kIdle;
     auto& [job, batch] = *claimed;
     if (batch.turns.empty()) return JobRunner::Outcome::kRan;  // settled without work
-    ctx_.index->read_barrier();                                // the batch's own turns count in the statistics
+    ctx_.index->read_barrier(job.cube_id);                     // the batch's own turns count in the statistics
     CubeTermStatistics stats(ctx_.index->lexical(), job.cube_id);
     Neighbourhood hood(*this);
     NoteWeaver weaver(*ctx_.options.note_builder, *ctx_.options.link_decider, *ctx_.embedder, ctx_.options.weave);

@@ -61,7 +61,7 @@ Result<std::vector<retrieval::FusedHit>> Searcher::candidates(std::string_view t
                                                               int pool) {
     std::vector<ScoredId> lex, vec;
     if (retriever != Retriever::kVector) {
-        ctx_.index->read_barrier();  // read your writes: every acknowledged add is searchable
+        ctx_.index->read_barrier(filter.cube_id);  // read your writes: every acknowledged add is searchable
         KASTEN_ASSIGN_OR_RETURN(lex, ctx_.index->lexical().search(text, filter, pool));
     }
     if (retriever != Retriever::kLexical) {
@@ -85,7 +85,7 @@ Result<std::vector<retrieval::FusedHit>> Searcher::candidates(std::string_view t
 Result<std::vector<retrieval::FusedHit>> Searcher::hybrid_candidates(const std::vector<std::string>& terms,
                                                                      const std::vector<float>& query_vector,
                                                                      const SearchFilter& filter, int pool) {
-    ctx_.index->read_barrier();
+    ctx_.index->read_barrier(filter.cube_id);
     KASTEN_ASSIGN_OR_RETURN(auto lex, ctx_.index->lexical().search_terms(terms, filter, pool));
     KASTEN_ASSIGN_OR_RETURN(auto vec, ctx_.index->vectors().search(query_vector, filter, pool));
     return fuse(lex, vec, pool);

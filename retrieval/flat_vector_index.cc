@@ -41,6 +41,8 @@ Status normalise_into(std::span<const float> vec, int dim, float* out, const cha
 
 // The units of one (cube, type). Row r of `data` (dim floats, normalised) belongs to row_ids[r], times[r], ...
 struct FlatVectorIndex::Partition {
+    // Guards everything below. Taken after the index's own (map) lock, never before it.
+    mutable WriterPriorityMutex mu;
     std::vector<float> data;
     std::vector<std::string> row_ids;
     std::vector<TimeMs> times;
@@ -79,10 +81,19 @@ Status FlatVectorIndex::upsert(const UnitAttrs& attrs, std::span<const float> ve
     std::vector<float> row(static_cast<std::size_t>(dim_));
     KASTEN_RETURN_IF_ERROR(normalise_into(vec, dim_, row.data(), "vector index upsert"));
 
-    std::unique_lock lock(mu_);
-    auto& slot = partitions_[PartitionKey(attrs.cube_id, attrs.type)];
-    if (!slot) slot = std::make_unique<Partition>();
-    Partition& p = *slot;
+    const PartitionKey key(attrs.cube_id, attrs.type);
+    std::shared_lock map_lock(mu_);
+    if (find(attrs.cube_id, attrs.type) == nullptr) {
+        map_lock.unlock();
+        {
+            std::unique_lock create(mu_);  // a new partition (a new cube or type): rare
+            auto& slot = partitions_[key];
+            if (!slot) slot = std::make_unique<Partition>();
+        }
+        map_lock.lock();
+    }
+    Partition& p = *partitions_.find(key)->second;  // partitions are erased only under the exclusive map lock
+    std::unique_lock lock(p.mu);
     const std::size_t d = static_cast<std::size_t>(dim_);
     auto [it, inserted] = p.row_of.try_emplace(attrs.id, p.rows());
     const std::size_t r = it->second;
@@ -103,10 +114,11 @@ Status FlatVectorIndex::upsert(const UnitAttrs& attrs, std::span<const float> ve
 }
 
 Status FlatVectorIndex::remove(const std::string& cube_id, UnitType type, const std::string& id) {
-    std::unique_lock lock(mu_);
+    std::shared_lock map_lock(mu_);
     auto pit = partitions_.find(PartitionKey(cube_id, type));
     if (pit == partitions_.end()) return Status::ok();
     Partition& p = *pit->second;
+    std::unique_lock lock(p.mu);
     auto it = p.row_of.find(id);
     if (it == p.row_of.end()) return Status::ok();
     const std::size_t r = it->second;
@@ -126,8 +138,7 @@ Status FlatVectorIndex::remove(const std::string& cube_id, UnitType type, const 
     p.times.pop_back();
     p.roles.pop_back();
     p.sessions.pop_back();
-    if (p.rows() == 0) partitions_.erase(pit);
-    return Status::ok();
+    return Status::ok();  // an emptied partition stays (erasing it would need the exclusive map lock)
 }
 
 Status FlatVectorIndex::remove_cube(const std::string& cube_id) {
@@ -147,9 +158,11 @@ Result<std::vector<ScoredId>> FlatVectorIndex::search(std::span<const float> que
     if (k <= 0) return hits;
     if (filter.time_from && filter.time_to && *filter.time_from > *filter.time_to) return hits;
 
-    std::shared_lock lock(mu_);
+    std::shared_lock map_lock(mu_);
     const Partition* p = find(filter.cube_id, filter.type);
-    if (p == nullptr || p->rows() == 0) return hits;
+    if (p == nullptr) return hits;
+    std::shared_lock lock(p->mu);  // writes to other partitions (other cubes) never wait for this search
+    if (p->rows() == 0) return hits;
 
     std::optional<std::uint32_t> role;
     std::optional<std::uint32_t> session;
@@ -212,22 +225,29 @@ Result<std::vector<ScoredId>> FlatVectorIndex::search(std::span<const float> que
 }
 
 std::uint64_t FlatVectorIndex::size(const std::string& cube_id, UnitType type) const {
-    std::shared_lock lock(mu_);
+    std::shared_lock map_lock(mu_);
     const Partition* p = find(cube_id, type);
-    return p == nullptr ? 0 : p->rows();
+    if (p == nullptr) return 0;
+    std::shared_lock lock(p->mu);
+    return p->rows();
 }
 
 std::uint64_t FlatVectorIndex::total_size() const {
-    std::shared_lock lock(mu_);
+    std::shared_lock map_lock(mu_);
     std::uint64_t n = 0;
-    for (const auto& [key, p] : partitions_) n += p ? p->rows() : 0;
+    for (const auto& [key, p] : partitions_) {
+        if (!p) continue;
+        std::shared_lock lock(p->mu);
+        n += p->rows();
+    }
     return n;
 }
 
 std::vector<std::string> FlatVectorIndex::ids(const std::string& cube_id, UnitType type) const {
-    std::shared_lock lock(mu_);
+    std::shared_lock map_lock(mu_);
     const Partition* p = find(cube_id, type);
     if (p == nullptr) return {};
+    std::shared_lock lock(p->mu);
     std::vector<std::string> out = p->row_ids;
     std::sort(out.begin(), out.end());
     return out;

@@ -14,7 +14,8 @@ namespace kasten::retrieval {
 
 // Exact (brute-force) cosine search, one contiguous row-major float32 matrix per (cube, type) partition.
 // A search costs one pass over its partition (~dim * 4 bytes per row, memory-bound: 100,000 x 100 in a few ms).
-// Memory: dim * 4 bytes per unit plus its id and attributes. Thread safety: see VectorIndex.
+// Memory: dim * 4 bytes per unit plus its id and attributes. Thread safety: see VectorIndex; each partition has its
+// own readers/writer lock, so writes to one cube never wait for, or stall, searches of another.
 class FlatVectorIndex final : public VectorIndex {
   public:
     // dim must be positive (programmer error otherwise).
@@ -39,7 +40,7 @@ class FlatVectorIndex final : public VectorIndex {
     const Partition* find(const std::string& cube_id, UnitType type) const;
 
     const int dim_;
-    mutable WriterPriorityMutex mu_;
+    mutable WriterPriorityMutex mu_;  // guards the partition map (not the partitions' contents)
     std::map<PartitionKey, std::unique_ptr<Partition>> partitions_;
 };
 
