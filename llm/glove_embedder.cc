@@ -95,6 +95,7 @@ Result<std::unique_ptr<GloveEmbedder>> GloveEmbedder::load(const std::string& pa
 Status GloveEmbedder::build_index() {
     const std::size_t capacity = std::bit_ceil(std::max<std::size_t>(16, count_ * 2));
     slots_.assign(capacity, 0);
+    tags_.assign(capacity, 0);
     slot_mask_ = capacity - 1;
     for (std::size_t row = 0; row < count_; ++row) {
         const std::string_view w = word(row);
@@ -106,13 +107,20 @@ Status GloveEmbedder::build_index() {
             i = (i + 1) & slot_mask_;
         }
         slots_[i] = static_cast<std::uint32_t>(row + 1);
+        tags_[i] = static_cast<std::uint32_t>(word_hash(w) >> 32);
     }
     return Status::ok();
 }
 
 std::optional<std::size_t> GloveEmbedder::find(std::string_view w) const {
-    std::uint64_t i = word_hash(w) & slot_mask_;
+    const std::uint64_t h = word_hash(w);
+    const auto tag = static_cast<std::uint32_t>(h >> 32);
+    std::uint64_t i = h & slot_mask_;
     while (slots_[i] != 0) {
+        if (tags_[i] != tag) {  // most probes of other words end here, without comparing strings
+            i = (i + 1) & slot_mask_;
+            continue;
+        }
         const std::size_t row = slots_[i] - 1;
         const std::uint32_t begin = offsets_[row];
         const std::uint32_t end = offsets_[row + 1];

@@ -71,6 +71,7 @@ class GloveEmbedder final : public Embedder {
     const float* vectors_ = nullptr;    // count_ x dim_
     double inv_harmonic_ = 0.0;         // 1 / H_N
     std::vector<std::uint32_t> slots_;  // open addressing, linear probing: row + 1, 0 = empty
+    std::vector<std::uint32_t> tags_;   // per slot, the high 32 bits of its word's hash
     std::uint64_t slot_mask_ = 0;
 };
 

@@ -42,8 +42,12 @@ SessionKey::Append SessionKey::append(const llm::Embedder& embedder, store::Sess
     if (state.user_sum.size() != dim) state.user_sum.assign(dim, 0.0f);
     state.embedder_id = embedder.id();
     const bool had_user = state.user_turns > 0;
+    bool will_have_user = had_user;
+    for (const auto& t : turns) will_have_user = will_have_user || t.role == "user";
     for (const auto& t : turns) {
-        embedder.accumulate(t.content, state.all_sum);
+        // The all-turns sum is the key only while the session has no user turn; once it has one, it never will
+        // again (deleting turns rebuilds the state), so the sum stops being kept and each turn is read once.
+        if (!will_have_user) embedder.accumulate(t.content, state.all_sum);
         if (t.role == "user") {
             embedder.accumulate(t.content, state.user_sum);
             ++state.user_turns;

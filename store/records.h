@@ -31,8 +31,8 @@ struct SessionRecord {
 };
 
 // The running sums a session's key is kept in (memory/session_key.h): the unnormalised embedding sums of its user
-// turns and of all its turns (dim floats each, from `embedder_id`), and how many user turns it has. Empty sums mean
-// unknown: the key is rebuilt from the turns.
+// turns and (while it has no user turn, the only time it is the key) of all its turns, dim floats each, from
+// `embedder_id`; and how many user turns it has. Empty sums mean unknown: the key is rebuilt from the turns.
 struct SessionKeyState {
     std::vector<float> user_sum;
     std::vector<float> all_sum;

@@ -45,7 +45,6 @@ TEST_F(SessionKeyTest, AppendingOneTurnAtATimeEqualsBuildingFromAllTurns) {
         last = SessionKey::append(embedder_, state, one, analyses_of(one));
     }
     EXPECT_TRUE(same_floats(state.user_sum, whole.user_sum));
-    EXPECT_TRUE(same_floats(state.all_sum, whole.all_sum));
     EXPECT_EQ(state.user_turns, 3);
     EXPECT_EQ(state.embedder_id, embedder_.id());
     EXPECT_TRUE(same_floats(last.embedding, SessionKey::embedding(whole)));
@@ -72,6 +71,22 @@ TEST_F(SessionKeyTest, TheKeyIsTheUserTurnsOnceThereAreAny) {
     auto c = SessionKey::append(embedder_, state, third, analyses_of(third));
     EXPECT_FALSE(c.replace_lexical);
     EXPECT_EQ(c.lexical.terms, retrieval::LexicalIndex::analyze_text(turns_[3].content).terms);
+}
+
+TEST_F(SessionKeyTest, ASessionWithoutUserTurnsIsKeyedByAllItsTurns) {
+    std::vector<store::TurnRecord> assistant = {turns_[0], turns_[2]};
+    store::SessionKeyState state;
+    for (const auto& t : assistant) {
+        std::vector<store::TurnRecord> one = {t};
+        SessionKey::append(embedder_, state, one, analyses_of(one));
+    }
+    const store::SessionKeyState whole = SessionKey::build(embedder_, assistant);
+    EXPECT_EQ(state.user_turns, 0);
+    EXPECT_TRUE(same_floats(state.all_sum, whole.all_sum));
+    std::vector<float> expected(64, 0.0f);
+    embedder_.accumulate(turns_[0].content, expected);
+    embedder_.accumulate(turns_[2].content, expected);
+    EXPECT_TRUE(same_floats(state.all_sum, expected));
 }
 
 TEST_F(SessionKeyTest, WholeSessionAnalysisSumsTheKeyTurns) {
