@@ -3,11 +3,13 @@
 #include <xapian.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <new>
 #include <system_error>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -207,6 +209,21 @@ struct LexicalIndex::Impl {
     Xapian::QueryParser parser;
     std::uint64_t pending = 0;
     mutable std::mutex mu;
+    // Reads go first: a write waits while a read waits for `mu`. A background writer applies changes one after
+    // another, and std::mutex lets the thread that releases it take it again at once, so without this a search
+    // could wait behind a whole batch.
+    mutable std::atomic<int> reads_waiting{0};
+
+    std::unique_lock<std::mutex> lock_for_read() const {
+        reads_waiting.fetch_add(1, std::memory_order_acq_rel);
+        std::unique_lock<std::mutex> lock(mu);
+        reads_waiting.fetch_sub(1, std::memory_order_acq_rel);
+        return lock;
+    }
+    std::unique_lock<std::mutex> lock_for_write() const {
+        while (reads_waiting.load(std::memory_order_acquire) > 0) std::this_thread::yield();
+        return std::unique_lock<std::mutex>(mu);
+    }
 };
 
 LexicalIndex::LexicalIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -306,7 +323,7 @@ Status LexicalIndex::upsert_analyzed(const UnitAttrs& attrs, const Analysis& ana
                                      bool known_new) {
     if (attrs.cube_id.empty()) return Status::invalid_argument("lexical index: empty cube id");
     if (attrs.id.empty()) return Status::invalid_argument("lexical index: empty unit id");
-    std::lock_guard lock(impl_->mu);
+    auto lock = impl_->lock_for_write();
     try {
         Xapian::Document doc;
         fill_document(doc, analysis);
@@ -346,7 +363,7 @@ Status LexicalIndex::upsert_analyzed(const UnitAttrs& attrs, const Analysis& ana
 Status LexicalIndex::upsert(const UnitAttrs& attrs, std::string_view text, bool known_new) {
     if (attrs.cube_id.empty()) return Status::invalid_argument("lexical index: empty cube id");
     if (attrs.id.empty()) return Status::invalid_argument("lexical index: empty unit id");
-    std::lock_guard lock(impl_->mu);
+    auto lock = impl_->lock_for_write();
     try {
         Xapian::Document doc;
         impl_->indexer.set_document(doc);
@@ -375,7 +392,7 @@ Status LexicalIndex::upsert(const UnitAttrs& attrs, std::string_view text, bool 
 }
 
 Status LexicalIndex::remove(const std::string& cube_id, UnitType type, const std::string& id) {
-    std::lock_guard lock(impl_->mu);
+    auto lock = impl_->lock_for_write();
     try {
         impl_->db.delete_document(unique_term(cube_id, type, id));
         ++impl_->pending;
@@ -388,7 +405,7 @@ Status LexicalIndex::remove(const std::string& cube_id, UnitType type, const std
 }
 
 Status LexicalIndex::remove_session(const std::string& cube_id, const std::string& session_id) {
-    std::lock_guard lock(impl_->mu);
+    auto lock = impl_->lock_for_write();
     try {
         const std::string cube = cube_term(cube_id);
         const std::string session = session_term(session_id);
@@ -413,7 +430,7 @@ Status LexicalIndex::remove_session(const std::string& cube_id, const std::strin
 }
 
 Status LexicalIndex::remove_cube(const std::string& cube_id) {
-    std::lock_guard lock(impl_->mu);
+    auto lock = impl_->lock_for_write();
     try {
         std::string term = cube_term(cube_id);
         impl_->pending += std::max<std::uint64_t>(1, impl_->db.get_termfreq(term));
@@ -449,7 +466,7 @@ Result<std::vector<ScoredId>> LexicalIndex::run_search(const SearchFilter& filte
     std::vector<ScoredId> hits;
     if (k <= 0) return hits;
     if (filter.time_from && filter.time_to && *filter.time_from > *filter.time_to) return hits;
-    std::lock_guard lock(impl_->mu);
+    auto lock = impl_->lock_for_read();
     try {
         Xapian::Query text = make_text();
         if (text.empty()) return hits;
@@ -488,7 +505,7 @@ Result<std::vector<ScoredId>> LexicalIndex::run_search(const SearchFilter& filte
 }
 
 Status LexicalIndex::commit() {
-    std::lock_guard lock(impl_->mu);
+    auto lock = impl_->lock_for_write();
     try {
         impl_->db.commit();
         impl_->pending = 0;
@@ -504,7 +521,7 @@ Status LexicalIndex::set_metadata(const std::string& key, const std::string& val
     if (key.empty() || key.size() > kMaxMetadataKeyBytes) {
         return Status::invalid_argument("lexical index: metadata key must be 1-200 bytes");
     }
-    std::lock_guard lock(impl_->mu);
+    auto lock = impl_->lock_for_write();
     try {
         impl_->db.set_metadata(key, value);
         ++impl_->pending;
@@ -520,7 +537,7 @@ Result<std::string> LexicalIndex::metadata(const std::string& key) const {
     if (key.empty() || key.size() > kMaxMetadataKeyBytes) {
         return Status::invalid_argument("lexical index: metadata key must be 1-200 bytes");
     }
-    std::lock_guard lock(impl_->mu);
+    auto lock = impl_->lock_for_read();
     try {
         return impl_->db.get_metadata(key);
     } catch (const Xapian::Error& e) {
@@ -549,7 +566,7 @@ Xapian::Query cube_type_query(const std::string& cube_id, UnitType type) {
 }  // namespace
 
 Result<std::uint64_t> LexicalIndex::total_documents() const {
-    std::lock_guard lock(impl_->mu);
+    auto lock = impl_->lock_for_read();
     try {
         return static_cast<std::uint64_t>(impl_->db.get_doccount());
     } catch (const Xapian::Error& e) {
@@ -560,7 +577,7 @@ Result<std::uint64_t> LexicalIndex::total_documents() const {
 }
 
 Result<std::uint64_t> LexicalIndex::count(const std::string& cube_id, UnitType type) const {
-    std::lock_guard lock(impl_->mu);
+    auto lock = impl_->lock_for_read();
     try {
         // check_at_least = doccount makes the match count exact.
         return static_cast<std::uint64_t>(
@@ -573,7 +590,7 @@ Result<std::uint64_t> LexicalIndex::count(const std::string& cube_id, UnitType t
 }
 
 Result<std::vector<std::string>> LexicalIndex::ids(const std::string& cube_id, UnitType type) const {
-    std::lock_guard lock(impl_->mu);
+    auto lock = impl_->lock_for_read();
     try {
         Xapian::MSet mset = all_matches(impl_->db, cube_type_query(cube_id, type), true);
         std::vector<std::string> out;
@@ -591,7 +608,7 @@ Result<std::vector<std::string>> LexicalIndex::ids(const std::string& cube_id, U
 Result<LexicalIndex::TermCounts> LexicalIndex::term_counts(const std::string& cube_id,
                                                            const std::vector<std::string>& terms) const {
     if (cube_id.empty()) return Status::invalid_argument("lexical index: term_counts needs a cube id");
-    std::lock_guard lock(impl_->mu);
+    auto lock = impl_->lock_for_read();
     try {
         TermCounts out;
         const std::string cube_key = cube_term(cube_id);
@@ -618,7 +635,7 @@ Result<LexicalIndex::TermCounts> LexicalIndex::term_counts(const std::string& cu
 }
 
 std::uint64_t LexicalIndex::pending_changes() const {
-    std::lock_guard lock(impl_->mu);
+    auto lock = impl_->lock_for_read();
     return impl_->pending;
 }
 
