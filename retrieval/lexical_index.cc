@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -209,19 +210,41 @@ struct LexicalIndex::Impl {
     Xapian::QueryParser parser;
     std::uint64_t pending = 0;
     mutable std::mutex mu;
-    // Reads go first: a write waits while a read waits for `mu`. A background writer applies changes one after
-    // another, and std::mutex lets the thread that releases it take it again at once, so without this a search
-    // could wait behind a whole batch.
-    mutable std::atomic<int> reads_waiting{0};
+    // Reads are not starved by writes: a write first lets every read that was already waiting for `mu` take it. A
+    // background writer applies changes back to back, and std::mutex lets the thread that releases it take it
+    // again at once, so without this a search could wait behind a whole batch. Reads arriving after the write do
+    // not delay it further, so writes are not starved either. Nothing spins.
+    mutable std::mutex gate;
+    mutable std::condition_variable gate_cv;
+    mutable std::uint64_t reads_arrived = 0;   // guarded by gate
+    mutable std::uint64_t reads_acquired = 0;  // guarded by gate
+    mutable int writes_waiting = 0;            // guarded by gate
 
     std::unique_lock<std::mutex> lock_for_read() const {
-        reads_waiting.fetch_add(1, std::memory_order_acq_rel);
+        {
+            std::lock_guard<std::mutex> g(gate);
+            ++reads_arrived;
+        }
         std::unique_lock<std::mutex> lock(mu);
-        reads_waiting.fetch_sub(1, std::memory_order_acq_rel);
+        bool notify = false;
+        {
+            std::lock_guard<std::mutex> g(gate);
+            ++reads_acquired;
+            notify = writes_waiting > 0;
+        }
+        if (notify) gate_cv.notify_all();
         return lock;
     }
     std::unique_lock<std::mutex> lock_for_write() const {
-        while (reads_waiting.load(std::memory_order_acquire) > 0) std::this_thread::yield();
+        {
+            std::unique_lock<std::mutex> g(gate);
+            const std::uint64_t target = reads_arrived;
+            if (reads_acquired < target) {
+                ++writes_waiting;
+                gate_cv.wait(g, [&] { return reads_acquired >= target; });
+                --writes_waiting;
+            }
+        }
         return std::unique_lock<std::mutex>(mu);
     }
 };
