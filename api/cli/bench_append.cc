@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/cli/bench_flags.h"
 #include "api/cli/bench_server.h"
 #include "api/cli/bench_support.h"
 #include "api/cli/http_load_client.h"
@@ -260,46 +261,24 @@ int run_bench_append(int argc, char** argv) {
     long long turns = 10000, words = 40, seed = 42, threads = 0;
     std::string out_path = "bench-append.json", embedder, notes;
     bool json_only = false, direct = true, http = false;
-    for (int i = 2; i < argc; ++i) {
-        const std::string a = argv[i];
-        auto need = [&](long long* dst) {
-            if (i + 1 >= argc || !parse_long(argv[i + 1], dst)) {
-                std::cerr << "kasten bench append: " << a << " needs an integer\n";
-                return false;
-            }
-            ++i;
-            return true;
-        };
-        if (a == "--help" || a == "-h") {
-            std::cout << kUsage;
-            return 0;
-        } else if (a == "--turns") {
-            if (!need(&turns)) return 2;
-        } else if (a == "--words") {
-            if (!need(&words)) return 2;
-        } else if (a == "--seed") {
-            if (!need(&seed)) return 2;
-        } else if (a == "--threads") {
-            if (!need(&threads)) return 2;
-        } else if (a == "--http") {
-            http = true;
-        } else if (a == "--http-only") {
-            http = true;
-            direct = false;
-        } else if (a == "--json") {
-            json_only = true;
-        } else if (a == "--embedder" && i + 1 < argc) {
-            embedder = argv[++i];
-        } else if (a == "--notes" && i + 1 < argc) {
-            notes = argv[++i];
-        } else if (a == "--out" && i + 1 < argc) {
-            out_path = argv[++i];
-        } else if ((a == "--data-dir" || a == "--config" || a == "--log-level") && i + 1 < argc) {
-            ++i;  // global flags: the benchmark uses temporary data dirs of its own
-        } else {
-            std::cerr << "kasten bench append: unknown or incomplete option '" << a << "'\n" << kUsage;
-            return 2;
-        }
+    bool http_only = false;
+    BenchFlags flags("bench append", kUsage);
+    flags.integer("--turns", &turns);
+    flags.integer("--words", &words);
+    flags.integer("--seed", &seed);
+    flags.integer("--threads", &threads);
+    flags.toggle("--http", &http);
+    flags.toggle("--http-only", &http_only);
+    flags.toggle("--json", &json_only);
+    flags.text("--embedder", &embedder);
+    flags.text("--notes", &notes);
+    flags.text("--out", &out_path);
+    if (auto outcome = flags.parse(argc, argv, 2); outcome != BenchFlags::Outcome::kParsed) {
+        return BenchFlags::exit_code(outcome);
+    }
+    if (http_only) {
+        http = true;
+        direct = false;
     }
     if (turns < 100 || turns > 1000000 || words < 1 || words > 5000 || threads < 0 || threads > 1024) {
         std::cerr << "kasten bench append: --turns 100..1000000, --words 1..5000, --threads 1..1024\n";

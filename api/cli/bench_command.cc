@@ -1,5 +1,7 @@
 #include "api/cli/bench_command.h"
 
+#include <sstream>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -16,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/cli/bench_append.h"
+#include "api/cli/bench_flags.h"
 #include "api/cli/bench_http.h"
 #include "api/cli/bench_support.h"
 #include "common/config.h"
@@ -212,50 +215,23 @@ int run_bench_command(int argc, char** argv) {
     long long turns = 100000, queries = 1000, top_k = 10, threads = 2, seed = 42, ingest_threads = 1;
     std::string out_path = "bench-search.json", embedder_kind, granularity = "turn", ingest_cube_mode = "other";
     bool in_memory = false, json_only = false;
-    for (int i = 2; i < argc; ++i) {
-        std::string a = argv[i];
-        auto need = [&](long long* dst) {
-            if (i + 1 >= argc || !parse_long(argv[i + 1], dst)) {
-                std::cerr << "kasten bench search: " << a << " needs an integer\n";
-                return false;
-            }
-            ++i;
-            return true;
-        };
-        if (a == "--help" || a == "-h") {
-            print_usage(std::cout);
-            return 0;
-        } else if (a == "--turns") {
-            if (!need(&turns)) return 2;
-        } else if (a == "--queries") {
-            if (!need(&queries)) return 2;
-        } else if (a == "--top-k") {
-            if (!need(&top_k)) return 2;
-        } else if (a == "--threads") {
-            if (!need(&threads)) return 2;
-        } else if (a == "--ingest-threads") {
-            if (!need(&ingest_threads)) return 2;
-        } else if (a == "--seed") {
-            if (!need(&seed)) return 2;
-        } else if ((a == "--data-dir" || a == "--config" || a == "--log-level") && i + 1 < argc) {
-            ++i;  // global flags: the benchmark uses a temporary data dir of its own
-        } else if (a == "--embedder" && i + 1 < argc) {
-            embedder_kind = argv[++i];
-        } else if (a == "--ingest-cube" && i + 1 < argc) {
-            ingest_cube_mode = argv[++i];
-        } else if (a == "--granularity" && i + 1 < argc) {
-            granularity = argv[++i];
-        } else if (a == "--out" && i + 1 < argc) {
-            out_path = argv[++i];
-        } else if (a == "--in-memory") {
-            in_memory = true;
-        } else if (a == "--json") {
-            json_only = true;
-        } else {
-            std::cerr << "kasten bench search: unknown or incomplete option '" << a << "'\n";
-            print_usage(std::cerr);
-            return 2;
-        }
+    std::ostringstream usage;
+    print_usage(usage);
+    BenchFlags flags("bench search", usage.str());
+    flags.integer("--turns", &turns);
+    flags.integer("--queries", &queries);
+    flags.integer("--top-k", &top_k);
+    flags.integer("--threads", &threads);
+    flags.integer("--ingest-threads", &ingest_threads);
+    flags.integer("--seed", &seed);
+    flags.text("--embedder", &embedder_kind);
+    flags.text("--ingest-cube", &ingest_cube_mode);
+    flags.text("--granularity", &granularity);
+    flags.text("--out", &out_path);
+    flags.toggle("--in-memory", &in_memory);
+    flags.toggle("--json", &json_only);
+    if (auto outcome = flags.parse(argc, argv, 2); outcome != BenchFlags::Outcome::kParsed) {
+        return BenchFlags::exit_code(outcome);
     }
     if (turns < 1 || turns > 10000000 || queries < 1 || top_k < 1 || top_k > 1000 || threads < 1 || threads > 64 ||
         ingest_threads < 0 || ingest_threads > 64) {

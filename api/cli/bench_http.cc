@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/cli/bench_flags.h"
 #include "api/cli/bench_server.h"
 #include "api/cli/bench_support.h"
 #include "api/cli/http_load_client.h"
@@ -331,61 +332,27 @@ int run_bench_http(int argc, char** argv) {
     Settings s;
     long long threads = 0;
     std::string out_path = "bench-http.json", embedder, notes, url;
-    for (int i = 2; i < argc; ++i) {
-        const std::string a = argv[i];
-        auto need = [&](long long* dst) {
-            if (i + 1 >= argc || !parse_long(argv[i + 1], dst)) {
-                std::cerr << "kasten bench http: " << a << " needs an integer\n";
-                return false;
-            }
-            ++i;
-            return true;
-        };
-        if (a == "--help" || a == "-h") {
-            std::cout << kUsage;
-            return 0;
-        } else if (a == "--clients") {
-            if (!need(&s.clients)) return 2;
-        } else if (a == "--seconds") {
-            if (!need(&s.seconds)) return 2;
-        } else if (a == "--cubes") {
-            if (!need(&s.cubes)) return 2;
-        } else if (a == "--add-percent") {
-            if (!need(&s.add_percent)) return 2;
-        } else if (a == "--words") {
-            if (!need(&s.words)) return 2;
-        } else if (a == "--prefill") {
-            if (!need(&s.prefill)) return 2;
-        } else if (a == "--top-k") {
-            if (!need(&s.top_k)) return 2;
-        } else if (a == "--seed") {
-            if (!need(&s.seed)) return 2;
-        } else if (a == "--timeout-ms") {
-            if (!need(&s.timeout_ms)) return 2;
-        } else if (a == "--threads") {
-            if (!need(&threads)) return 2;
-        } else if (a == "--healthz") {
-            s.healthz = true;
-        } else if (a == "--no-verify") {
-            s.verify = false;
-        } else if (a == "--json") {
-            s.json_only = true;
-        } else if (a == "--retriever" && i + 1 < argc) {
-            s.retriever = argv[++i];
-        } else if (a == "--url" && i + 1 < argc) {
-            url = argv[++i];
-        } else if (a == "--embedder" && i + 1 < argc) {
-            embedder = argv[++i];
-        } else if (a == "--notes" && i + 1 < argc) {
-            notes = argv[++i];
-        } else if (a == "--out" && i + 1 < argc) {
-            out_path = argv[++i];
-        } else if ((a == "--data-dir" || a == "--config" || a == "--log-level") && i + 1 < argc) {
-            ++i;  // global flags: the in-process server uses a temporary data dir of its own
-        } else {
-            std::cerr << "kasten bench http: unknown or incomplete option '" << a << "'\n" << kUsage;
-            return 2;
-        }
+    BenchFlags flags("bench http", kUsage);
+    flags.integer("--clients", &s.clients);
+    flags.integer("--seconds", &s.seconds);
+    flags.integer("--cubes", &s.cubes);
+    flags.integer("--add-percent", &s.add_percent);
+    flags.integer("--words", &s.words);
+    flags.integer("--prefill", &s.prefill);
+    flags.integer("--top-k", &s.top_k);
+    flags.integer("--seed", &s.seed);
+    flags.integer("--timeout-ms", &s.timeout_ms);
+    flags.integer("--threads", &threads);
+    flags.toggle("--healthz", &s.healthz);
+    flags.toggle("--no-verify", &s.verify, /*when_given=*/false);
+    flags.toggle("--json", &s.json_only);
+    flags.text("--retriever", &s.retriever);
+    flags.text("--url", &url);
+    flags.text("--embedder", &embedder);
+    flags.text("--notes", &notes);
+    flags.text("--out", &out_path);
+    if (auto outcome = flags.parse(argc, argv, 2); outcome != BenchFlags::Outcome::kParsed) {
+        return BenchFlags::exit_code(outcome);
     }
     const long long max_clients = url.empty() ? 400 : 2000;
     memory::Retriever retriever_kind;
