@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -72,44 +73,63 @@ void progress(const Pass& p, size_t done, size_t total, bool quiet) {
                  total, last.size(), percentile(last, 0.5));
 }
 
+// One pass's MemoryManager on a fresh temporary data dir; closes it, then removes the dir.
+struct PassStore {
+    std::string dir;
+    std::optional<BenchMemory> mem;
+    PassStore() = default;
+    PassStore(const PassStore&) = delete;
+    PassStore& operator=(const PassStore&) = delete;
+    ~PassStore() {
+        mem.reset();
+        if (!dir.empty()) remove_bench_temp_dir(dir);
+    }
+};
+
+// Opens `store` for `pass` (recording its embedder and note pipeline); false with pass.error set when it cannot.
+bool open_pass_store(const std::string& prefix, const std::string& embedder, const std::string& notes, Pass& pass,
+                     PassStore& store) {
+    Result<std::string> dir = make_bench_temp_dir(prefix);
+    if (!dir.is_ok()) {
+        pass.error = dir.status().to_string();
+        return false;
+    }
+    store.dir = dir.value();
+    Result<BenchMemory> mem = open_bench_memory(store.dir, embedder, notes);
+    if (!mem.is_ok()) {
+        pass.error = mem.status().to_string();
+        return false;
+    }
+    store.mem.emplace(std::move(mem).value());
+    pass.embedder = store.mem->embedder->id();
+    pass.notes = store.mem->notes.description();
+    return true;
+}
+
 Pass run_direct(const std::vector<std::string>& texts, const std::string& embedder, const std::string& notes,
                 bool quiet) {
     Pass pass;
     pass.name = "direct";
-    Result<std::string> dir = make_bench_temp_dir("kasten-bench-append");
-    if (!dir.is_ok()) {
-        pass.error = dir.status().to_string();
-        return pass;
-    }
-    {
-        Result<BenchMemory> mem = open_bench_memory(dir.value(), embedder, notes);
-        if (!mem.is_ok()) {
-            pass.error = mem.status().to_string();
-            remove_bench_temp_dir(dir.value());
-            return pass;
+    PassStore store;
+    if (!open_pass_store("kasten-bench-append", embedder, notes, pass, store)) return pass;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < texts.size(); ++i) {
+        memory::AddMessagesRequest req;
+        req.cube_id = kCube;
+        req.session_id = kSession;
+        req.actor = "bench";
+        req.messages.push_back({"user", texts[i], std::nullopt});
+        const auto s0 = std::chrono::steady_clock::now();
+        auto r = store.mem->memory->add_messages(req);
+        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s0).count();
+        if (!r.is_ok()) {
+            pass.error = "add " + std::to_string(i) + ": " + r.status().to_string();
+            break;
         }
-        pass.embedder = mem->embedder->id();
-        pass.notes = mem->notes.description();
-        const auto t0 = std::chrono::steady_clock::now();
-        for (size_t i = 0; i < texts.size(); ++i) {
-            memory::AddMessagesRequest req;
-            req.cube_id = kCube;
-            req.session_id = kSession;
-            req.actor = "bench";
-            req.messages.push_back({"user", texts[i], std::nullopt});
-            const auto s0 = std::chrono::steady_clock::now();
-            auto r = mem->memory->add_messages(req);
-            pass.ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s0).count());
-            if (!r.is_ok()) {
-                pass.ms.pop_back();
-                pass.error = "add " + std::to_string(i) + ": " + r.status().to_string();
-                break;
-            }
-            progress(pass, i + 1, texts.size(), quiet);
-        }
-        pass.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        pass.ms.push_back(ms);
+        progress(pass, i + 1, texts.size(), quiet);
     }
-    remove_bench_temp_dir(dir.value());
+    pass.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return pass;
 }
 
@@ -117,57 +137,41 @@ Pass run_http(const std::vector<std::string>& texts, const std::string& embedder
               bool quiet) {
     Pass pass;
     pass.name = "http";
-    Result<std::string> dir = make_bench_temp_dir("kasten-bench-append-http");
-    if (!dir.is_ok()) {
-        pass.error = dir.status().to_string();
+    PassStore store;
+    if (!open_pass_store("kasten-bench-append-http", embedder, notes, pass, store)) return pass;
+    Result<std::unique_ptr<BenchServer>> server = BenchServer::start(*store.mem, threads);
+    if (!server.is_ok()) {
+        pass.error = server.status().to_string();
         return pass;
     }
-    {
-        Result<BenchMemory> mem = open_bench_memory(dir.value(), embedder, notes);
-        if (!mem.is_ok()) {
-            pass.error = mem.status().to_string();
-            remove_bench_temp_dir(dir.value());
-            return pass;
+    pass.server_threads = server.value()->threads();
+    HttpLoadClient client("127.0.0.1", server.value()->port());
+    const std::string target = "/v1/cubes/" + kCube + "/memories";
+    const auto t0 = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < texts.size(); ++i) {
+        nlohmann::json body = {{"session_id", kSession},
+                               {"messages", nlohmann::json::array({{{"role", "user"}, {"content", texts[i]}}})}};
+        const std::string text = body.dump();
+        const auto s0 = std::chrono::steady_clock::now();
+        auto r = client.request("POST", target, text);
+        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s0).count();
+        if (!r.is_ok()) {
+            pass.error = "add " + std::to_string(i) + ": " + r.status().to_string();
+            break;
         }
-        pass.embedder = mem->embedder->id();
-        pass.notes = mem->notes.description();
-        Result<std::unique_ptr<BenchServer>> server = BenchServer::start(mem.value(), threads);
-        if (!server.is_ok()) {
-            pass.error = server.status().to_string();
-        } else {
-            pass.server_threads = server.value()->threads();
-            HttpLoadClient client("127.0.0.1", server.value()->port());
-            const std::string target = "/v1/cubes/" + kCube + "/memories";
-            const auto t0 = std::chrono::steady_clock::now();
-            for (size_t i = 0; i < texts.size(); ++i) {
-                nlohmann::json body = {
-                    {"session_id", kSession},
-                    {"messages", nlohmann::json::array({{{"role", "user"}, {"content", texts[i]}}})}};
-                const std::string text = body.dump();
-                const auto s0 = std::chrono::steady_clock::now();
-                auto r = client.request("POST", target, text);
-                const double ms =
-                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s0).count();
-                if (!r.is_ok()) {
-                    pass.error = "add " + std::to_string(i) + ": " + r.status().to_string();
-                    break;
-                }
-                if (r->status != 201) {
-                    pass.error = "add " + std::to_string(i) + ": HTTP " + std::to_string(r->status) + " " +
-                                 r->body.substr(0, 300);
-                    break;
-                }
-                pass.ms.push_back(ms);
-                progress(pass, i + 1, texts.size(), quiet);
-            }
-            pass.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            pass.connects = client.connects();
-            pass.retries = client.retries();
-            client.close();
-            server.value().reset();
+        if (r->status != 201) {
+            pass.error =
+                "add " + std::to_string(i) + ": HTTP " + std::to_string(r->status) + " " + r->body.substr(0, 300);
+            break;
         }
+        pass.ms.push_back(ms);
+        progress(pass, i + 1, texts.size(), quiet);
     }
-    remove_bench_temp_dir(dir.value());
+    pass.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    pass.connects = client.connects();
+    pass.retries = client.retries();
+    client.close();
+    server.value().reset();  // the server goes before the memory it serves
     return pass;
 }
 

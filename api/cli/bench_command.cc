@@ -442,17 +442,21 @@ int run_bench_command(int argc, char** argv) {
         // Queries start once every writer has stored its first session (ingest in full swing).
         while (started.load() < ingest_threads) std::this_thread::sleep_for(std::chrono::milliseconds(1));
         const long long ingested0 = ingested.load();
+        auto hybrid_request = [&](const std::string& query) {
+            memory::SearchRequest req;
+            req.cube_id = cube;
+            req.query = query;
+            req.top_k = static_cast<int>(top_k);
+            req.retriever = memory::Retriever::kHybrid;
+            req.granularity = gran;
+            return req;
+        };
         std::vector<double> busy;
         busy.reserve(qs.size());
         const auto b0 = std::chrono::steady_clock::now();
         std::string search_error;
         for (size_t qi = 0; qi < qs.size() && search_error.empty(); ++qi) {
-            memory::SearchRequest req;
-            req.cube_id = cube;
-            req.query = qs[qi];
-            req.top_k = static_cast<int>(top_k);
-            req.retriever = memory::Retriever::kHybrid;
-            req.granularity = gran;
+            const memory::SearchRequest req = hybrid_request(qs[qi]);
             auto s0 = std::chrono::steady_clock::now();
             auto res = mm->search(req);
             double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s0).count();
@@ -476,12 +480,7 @@ int run_bench_command(int argc, char** argv) {
         std::vector<double> after;
         after.reserve(qs.size());
         for (size_t qi = 0; qi < qs.size(); ++qi) {
-            memory::SearchRequest req;
-            req.cube_id = cube;
-            req.query = qs[qi];
-            req.top_k = static_cast<int>(top_k);
-            req.retriever = memory::Retriever::kHybrid;
-            req.granularity = gran;
+            const memory::SearchRequest req = hybrid_request(qs[qi]);
             auto s0 = std::chrono::steady_clock::now();
             auto res = mm->search(req);
             if (!res) {
