@@ -120,6 +120,58 @@ TEST_F(MemoryManagerTest, AddMessagesStoresTurnsAndSessionAndFindsThem) {
     ASSERT_EQ(s.size(), 1u);
 }
 
+// An append updates the session key from its running sums: a session grown one turn at a time is keyed exactly like
+// the same session added in one call (same vector score, same lexical score), on disk and after a restart.
+TEST_F(MemoryManagerTest, ASessionGrownOneTurnAtATimeIsKeyedLikeOneAddedWhole) {
+    TempDir dir;
+    std::vector<MessageInput> turns;
+    for (int i = 0; i < 30; ++i) {
+        turns.push_back({i % 3 == 2 ? "assistant" : "user",
+                         "turn " + std::to_string(i) + " about kayaks, the harbour and my cousin Rosa", std::nullopt});
+    }
+    auto score = [&](MemoryManager& mm, const std::string& cube, Retriever r) {
+        SearchRequest s;
+        s.cube_id = cube;
+        s.query = "kayak trip with Rosa";
+        s.granularity = Granularity::kSession;
+        s.retriever = r;
+        s.note_keys = false;
+        auto hits = mm.search(s);
+        EXPECT_TRUE(hits.is_ok() && !hits->empty());
+        return hits.is_ok() && !hits->empty() ? (*hits)[0].score : -1.0;
+    };
+    for (int reopen = 0; reopen < 2; ++reopen) {
+        auto mm = open_mm(dir.str(), &clock_);
+        ASSERT_NE(mm, nullptr);
+        if (reopen == 0) {
+            AddMessagesRequest whole;
+            whole.cube_id = "bulk";
+            whole.session_id = "s";
+            whole.time = 1690000000000;
+            whole.messages = turns;
+            ASSERT_TRUE(mm->add_messages(whole).is_ok());
+            // The incremental session: its first 10 turns in one call, the rest one at a time.
+            AddMessagesRequest part = whole;
+            part.cube_id = "steps";
+            part.messages.assign(turns.begin(), turns.begin() + 10);
+            ASSERT_TRUE(mm->add_messages(part).is_ok());
+            for (size_t i = 10; i < turns.size(); ++i) {
+                part.messages = {turns[i]};
+                ASSERT_TRUE(mm->add_messages(part).is_ok());
+            }
+        }
+        // BM25 statistics span the whole index: let every queued change land so both searches see the same ones.
+        auto report = mm->check_consistency();
+        ASSERT_TRUE(report.is_ok() && report->consistent());
+        for (Retriever r : {Retriever::kVector, Retriever::kLexical}) {
+            const double bulk = score(*mm, "bulk", r);
+            const double steps = score(*mm, "steps", r);
+            EXPECT_GT(bulk, 0) << retriever_name(r);
+            EXPECT_NEAR(bulk, steps, 1e-9) << retriever_name(r) << (reopen ? " after a restart" : "");
+        }
+    }
+}
+
 TEST_F(MemoryManagerTest, CubesAreIsolated) {
     auto mm = open_mm("", &clock_);
     ASSERT_TRUE(mm->add_messages(conversation("alice", "a", 1)).is_ok());
