@@ -57,38 +57,33 @@ Database::~Database() {
     sqlite3_close_v2(db_);
 }
 
-Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
+Result<std::unique_ptr<Database>> Database::connect(const std::string& path, int flags, const char* purpose) {
     if (path.empty()) return Status::invalid_argument("database path is empty");
     if (std::memchr(path.data(), '\0', path.size()) != nullptr) {
         return Status::invalid_argument("database path contains a NUL byte");
     }
     sqlite3* raw = nullptr;
-    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
-    int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+    int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, nullptr);
     // The handle exists (and must be closed) even when opening failed.
     std::unique_ptr<Database> db(new Database(raw, path));
     if (rc != SQLITE_OK) {
-        return status_from_sqlite(rc, fmt::format("opening database '{}'", path),
+        return status_from_sqlite(rc, fmt::format("opening database '{}'{}", path, purpose),
                                   raw != nullptr ? sqlite3_errmsg(raw) : "out of memory");
     }
+    return db;
+}
+
+Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
+    KASTEN_ASSIGN_OR_RETURN(auto db, connect(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, ""));
     KASTEN_RETURN_IF_ERROR(db->configure());
     KASTEN_RETURN_IF_ERROR(migrate(*db));
     return db;
 }
 
 Result<std::unique_ptr<Database>> Database::open_reader(const std::string& path) {
-    if (path.empty() || path == ":memory:") return Status::invalid_argument("a reader needs a database file");
-    if (std::memchr(path.data(), '\0', path.size()) != nullptr) {
-        return Status::invalid_argument("database path contains a NUL byte");
-    }
-    sqlite3* raw = nullptr;
-    const int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
-    int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
-    std::unique_ptr<Database> db(new Database(raw, path));
-    if (rc != SQLITE_OK) {
-        return status_from_sqlite(rc, fmt::format("opening database '{}' for reading", path),
-                                  raw != nullptr ? sqlite3_errmsg(raw) : "out of memory");
-    }
+    if (path == ":memory:") return Status::invalid_argument("a reader needs a database file");
+    KASTEN_ASSIGN_OR_RETURN(auto db, connect(path, SQLITE_OPEN_READONLY, " for reading"));
+    sqlite3* raw = db->db_;
     sqlite3_extended_result_codes(raw, 1);
     KASTEN_RETURN_IF_ERROR(db->set_busy_timeout(5000));
     KASTEN_RETURN_IF_ERROR(check_schema_supported(*db));

@@ -96,6 +96,8 @@ class Database {
     };
 
     Database(sqlite3* db, std::string path);
+    // Opens the connection (flags: SQLITE_OPEN_* access flags) without configuring it; `purpose` completes errors.
+    static Result<std::unique_ptr<Database>> connect(const std::string& path, int flags, const char* purpose);
     Result<std::unique_ptr<Statement>> prepare_new(std::string_view sql);
     Status configure();
 

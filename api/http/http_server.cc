@@ -1,4 +1,4 @@
-// The only file that includes cpp-httplib (DESIGN.md §2).
+// The only file that includes cpp-httplib (docs/architecture.md: api/ is thin).
 #include "api/http/http_server.h"
 
 #include <netinet/in.h>
