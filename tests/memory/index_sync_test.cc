@@ -11,6 +11,8 @@
 
 #include "llm/hashing_embedder.h"
 #include "memory/memory_manager.h"
+#include "store/database.h"
+#include "store/event_log.h"
 
 namespace kasten::memory {
 namespace {
@@ -89,6 +91,40 @@ TEST(IndexSyncRecoveryTest, ACrashCostsTheTailNotTheStore) {
     mm = open_dir(dir.string(), &clock);
     EXPECT_EQ(mm->stats().recovered_units, 0);
     mm.reset();
+    fs::remove_all(dir);
+}
+
+// An event that does not name its units (written by an older build, or with a detail that does not parse) makes
+// recovery rebuild that event's cube whole instead of guessing.
+TEST(IndexSyncRecoveryTest, AnEventWithoutUnitIdsRebuildsItsCube) {
+    const fs::path dir = fs::temp_directory_path() / ("kasten-recover-legacy-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    FakeClock clock(1700000000000);
+    {
+        auto mm = open_dir(dir.string(), &clock);
+        ASSERT_NE(mm, nullptr);
+        for (int s = 0; s < 3; ++s) {
+            ASSERT_TRUE(mm->add_messages(add("s" + std::to_string(s), {"one turn", "two turns", "three"})).is_ok());
+        }
+    }
+    for (const char* detail : {R"({"turns":1})", "not json"}) {
+        {
+            auto db = store::Database::open((dir / "kasten.db").string()).value();
+            store::EventRecord e;
+            e.cube_id = "u";
+            e.actor = "older-build";
+            e.action = "turns.add";
+            e.target_type = "session";
+            e.target_id = "s0";
+            e.detail_json = detail;
+            e.at = 1;
+            ASSERT_TRUE(store::EventLog(*db).append(e).is_ok());
+        }
+        auto mm = open_dir(dir.string(), &clock);
+        ASSERT_NE(mm, nullptr);
+        EXPECT_EQ(mm->stats().recovered_units, 12) << detail << ": 9 turns and 3 sessions, the whole cube";
+        EXPECT_TRUE(mm->check_consistency()->consistent());
+    }
     fs::remove_all(dir);
 }
 

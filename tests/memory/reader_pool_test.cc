@@ -16,17 +16,32 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// A fresh database file (created by a writer) in a directory removed at the end of the test.
+struct TempStore {
+    explicit TempStore(const std::string& name)
+        : dir(fs::temp_directory_path() / (name + "-" + std::to_string(::getpid()))) {
+        fs::remove_all(dir);
+        fs::create_directories(dir);
+        path = (dir / "kasten.db").string();
+        writer = StoreWriter::open(path, clock, recalls).value();
+    }
+    ~TempStore() {
+        writer.reset();
+        fs::remove_all(dir);
+    }
+    fs::path dir;
+    std::string path;
+    FakeClock clock{1700000000000};
+    RecallQueue recalls;
+    std::unique_ptr<StoreWriter> writer;
+};
+
 // A reader is never blocked by the writer: while a write transaction is open (and waits for the reader), a leased
 // connection reads the last committed state.
 TEST(ReaderPoolTest, ReadsProceedWhileAWriteTransactionIsOpen) {
-    const fs::path dir = fs::temp_directory_path() / ("kasten-readers-" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    const std::string path = (dir / "kasten.db").string();
-    FakeClock clock(1700000000000);
-    RecallQueue recalls;
-    auto writer = StoreWriter::open(path, clock, recalls).value();
-    auto readers = ReaderPool::open(path, 2).value();
+    TempStore store("kasten-readers");
+    auto& writer = store.writer;
+    auto readers = ReaderPool::open(store.path, 2).value();
     auto create = [&](const std::string& id) {
         store::EventRecord e;
         e.cube_id = id;
@@ -70,20 +85,11 @@ TEST(ReaderPoolTest, ReadsProceedWhileAWriteTransactionIsOpen) {
     ASSERT_TRUE(seq.is_ok()) << seq.status().to_string();
     EXPECT_EQ(seen.get(), 1) << "the reader sees the last committed state, not the open transaction";
     EXPECT_EQ(readers->lease()->cubes.count().value(), 2);
-    readers.reset();
-    writer.reset();
-    fs::remove_all(dir);
 }
 
 TEST(ReaderPoolTest, LeasesWaitForAFreeConnection) {
-    const fs::path dir = fs::temp_directory_path() / ("kasten-readers2-" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    const std::string path = (dir / "kasten.db").string();
-    FakeClock clock(1);
-    RecallQueue recalls;
-    auto writer = StoreWriter::open(path, clock, recalls).value();
-    auto readers = ReaderPool::open(path, 1).value();
+    TempStore store("kasten-readers2");
+    auto readers = ReaderPool::open(store.path, 1).value();
     std::atomic<bool> second_leased{false};
     std::thread t;
     {
@@ -97,9 +103,6 @@ TEST(ReaderPoolTest, LeasesWaitForAFreeConnection) {
     }
     t.join();
     EXPECT_TRUE(second_leased.load());
-    readers.reset();
-    writer.reset();
-    fs::remove_all(dir);
 }
 
 }  // namespace

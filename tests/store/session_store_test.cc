@@ -122,3 +122,40 @@ TEST_F(SessionStoreTest, RemoveCascadesToTurns) {
 
 }  // namespace
 }  // namespace kasten::store
+
+namespace kasten::store {
+namespace {
+
+// The key state's sums are read back only when their size is whole floats; anything else is corruption, not a key.
+TEST_F(SessionStoreTest, KeyStateRoundTripsAndRejectsATornBlob) {
+    SessionRecord s;
+    s.id = "s_1";
+    s.cube_id = "c";
+    s.external_id = "chat";
+    s.started_at = 1;
+    ASSERT_TRUE(SessionStore(db()).insert(s).is_ok());
+    SessionStore sessions(db());
+    auto fresh = sessions.key_state("c", "s_1");
+    ASSERT_TRUE(fresh.is_ok());
+    EXPECT_FALSE(fresh->known()) << "no key state before the first append";
+    SessionKeyState k;
+    k.user_sum = {1.0f, -2.0f};
+    k.all_sum = {0.5f, 0.25f};
+    k.user_turns = 3;
+    k.embedder_id = "e1";
+    ASSERT_TRUE(sessions.update_key("c", "s_1", {0.6f, 0.8f}, k).is_ok());
+    auto back = sessions.key_state("c", "s_1").value();
+    EXPECT_EQ(back.user_sum, k.user_sum);
+    EXPECT_EQ(back.all_sum, k.all_sum);
+    EXPECT_EQ(back.user_turns, 3);
+    EXPECT_EQ(back.embedder_id, "e1");
+    EXPECT_EQ(sessions.key_state("c", "missing").status().code(), StatusCode::kNotFound);
+    ASSERT_TRUE(db().exec("UPDATE sessions SET key_user_sum = x'010203' WHERE id = 's_1'").is_ok());
+    EXPECT_EQ(sessions.key_state("c", "s_1").status().code(), StatusCode::kCorruption);
+    // Writing a plain embedding forgets the key state (it no longer matches the vector).
+    ASSERT_TRUE(sessions.update_embedding("c", "s_1", {1.0f, 0.0f}, "e2").is_ok());
+    EXPECT_FALSE(sessions.key_state("c", "s_1")->known());
+}
+
+}  // namespace
+}  // namespace kasten::store
