@@ -36,6 +36,8 @@ else
     say "Debian packages present"
 fi
 
+"$ROOT/scripts/install_clients.sh"
+
 say "configuring and building ($BUILD_TYPE) in $BUILD_DIR"
 cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"
