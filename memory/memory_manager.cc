@@ -312,6 +312,10 @@ Result<std::vector<store::LinkRecord>> MemoryManager::note_links(const std::stri
 
 // ---------------------------------------------------------------- search
 
+Result<PackedContext> MemoryManager::build_context(const ContextRequest& request) {
+    return ContextBuilder(*this).build(request);
+}
+
 Result<std::vector<SearchHit>> MemoryManager::search(const SearchRequest& req) {
     return impl_->searcher->search(req);
 }

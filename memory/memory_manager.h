@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "memory/context_builder.h"
 #include "memory/memory_types.h"
 
 namespace kasten::memory {
@@ -56,6 +57,8 @@ class MemoryManager {
     Result<std::vector<store::LinkRecord>> note_links(const std::string& cube_id, const std::string& note_id);
 
     Result<std::vector<SearchHit>> search(const SearchRequest& request);
+    // The context a model should be given for a query under a token budget (memory/context_builder.h).
+    Result<PackedContext> build_context(const ContextRequest& request);
 
     // Jobs (note building). kNotFound when absent.
     Result<store::JobRecord> get_job(const std::string& job_id);

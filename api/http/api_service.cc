@@ -47,6 +47,7 @@ bool takes_body(RouteId id) {
         case RouteId::kAddMemories:
         case RouteId::kPatchMemory:
         case RouteId::kSearch:
+        case RouteId::kContext:
         case RouteId::kImport:
         case RouteId::kChatCompletions:
         case RouteId::kCompletions:
@@ -223,6 +224,8 @@ Result<HttpResponse> ApiService::run(Call& call) {
             return delete_turn(call);
         case RouteId::kSearch:
             return search(call);
+        case RouteId::kContext:
+            return context(call);
         case RouteId::kListJobs:
             return list_jobs(call);
         case RouteId::kGetJob:
@@ -389,6 +392,17 @@ Result<HttpResponse> ApiService::search(const Call& call) {
     json out = json::array();
     for (const auto& h : hits) out.push_back(hit_to_json(h));
     return json_reply(200, {{"hits", std::move(out)}, {"took_ms", took_ms}});
+}
+
+Result<HttpResponse> ApiService::context(const Call& call) {
+    KASTEN_ASSIGN_OR_RETURN(memory::ContextRequest req, parse_context(call.request->body, options_.limits));
+    req.cube_id = call.cube();
+    req.counter = options_.context_counter;
+    const auto start = std::chrono::steady_clock::now();
+    KASTEN_ASSIGN_OR_RETURN(memory::PackedContext packed, memory_.build_context(req));
+    json out = context_to_json(packed);
+    out["took_ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    return json_reply(200, std::move(out));
 }
 
 Result<HttpResponse> ApiService::list_jobs(const Call& call) {

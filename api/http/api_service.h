@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -56,6 +57,9 @@ struct ApiServiceOptions {
     // service. Calls into it are serialised by the service (one generation at a time).
     llm::LanguageModel* language_model = nullptr;
     CompletionLimits completion_limits;
+    // Counts the tokens of packed contexts (POST /v1/cubes/{cube}/context): the model's tokenizer when there is one;
+    // null = the estimate (memory/token_counter.h).
+    std::shared_ptr<const memory::TokenCounter> context_counter;
 };
 
 // The REST API (docs/api.md) without the transport: request in → one MemoryManager call → response out.
@@ -113,6 +117,7 @@ class ApiService {
     Result<HttpResponse> get_turn(const Call& call);
     Result<HttpResponse> delete_turn(const Call& call);
     Result<HttpResponse> search(const Call& call);
+    Result<HttpResponse> context(const Call& call);
     Result<HttpResponse> list_jobs(const Call& call);
     Result<HttpResponse> get_job(const Call& call);
     Result<HttpResponse> export_cube(const Call& call);

@@ -29,6 +29,7 @@ enum class RouteId {
     kGetTurn,
     kDeleteTurn,
     kSearch,
+    kContext,
     kListJobs,
     kGetJob,
     kExport,
