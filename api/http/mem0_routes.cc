@@ -222,14 +222,13 @@ Result<Mem0Reply> Mem0Routes::add(const Mem0Call& call) {
     const std::set<std::string> turns(added.turn_ids.begin(), added.turn_ids.end());
     KASTEN_ASSIGN_OR_RETURN(memory::CubeInfo info, memory_.get_cube(cube));
     const std::int64_t offset = std::max<std::int64_t>(0, info.notes - kRecentNotesScanned);
-    KASTEN_ASSIGN_OR_RETURN(
-        std::vector<store::NoteRecord> recent,
-        memory_.list_notes(cube, store::NoteStatus::kActive, kRecentNotesScanned, static_cast<int>(offset)));
+    KASTEN_ASSIGN_OR_RETURN(std::vector<store::NoteRecord> recent,
+                            memory_.list_notes(cube, std::nullopt, kRecentNotesScanned, static_cast<int>(offset)));
     json results = json::array();
     for (const store::NoteRecord& note : recent) {
         const bool cites = std::any_of(note.source_turn_ids.begin(), note.source_turn_ids.end(),
                                        [&](const std::string& t) { return turns.count(t) != 0; });
-        if (!cites || note.version != 1) continue;
+        if (!cites || note.version != 1 || note.status != store::NoteStatus::kActive) continue;
         memory::NotePatch patch;
         patch.tags = m0::tags_with_scope(note.tags, req.entities, cube, req.metadata);
         patch.reason = "mem0_scope";
