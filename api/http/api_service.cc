@@ -494,8 +494,8 @@ Result<HttpResponse> ApiService::completion(const Call& call, bool chat) {
 }
 
 Result<HttpResponse> ApiService::mem0(const Call& call) {
-    const Mem0Call m{call.request->method, call.route.pattern, &call.route.params, &call.query, &call.request->body,
-                     &call.principal};
+    const Mem0Call m{call.request->method, call.route.pattern,  &call.route.params,
+                     &call.query,          &call.request->body, &call.principal};
     KASTEN_ASSIGN_OR_RETURN(Mem0Reply reply, mem0_.handle(m));
     return json_reply(reply.status, reply.body);
 }

@@ -46,7 +46,8 @@ Result<Principal> Authenticator::authenticate(const std::optional<std::string>& 
         } else if (has_scheme(kToken)) {
             key = trim(value.substr(kToken.size()));
         } else {
-            return Status::unauthenticated("the Authorization header must be 'Bearer <api key>' (or 'Token <api key>')");
+            return Status::unauthenticated(
+                "the Authorization header must be 'Bearer <api key>' (or 'Token <api key>')");
         }
     } else if (x_api_key) {
         key = trim(*x_api_key);
