@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "api/dto/mem0_codec.h"
+#include "common/log.h"
 #include "common/timestamp.h"
 
 namespace kasten::api {
@@ -15,10 +16,11 @@ namespace {
 using nlohmann::json;
 namespace m0 = mem0;
 
-constexpr int kPageSize = 500;             // notes read per list_notes call
-constexpr int kDefaultPageSize = 100;      // getAll
-constexpr int kMaxPageSize = 1000;         // getAll, entities
-constexpr int kRecentNotesScanned = 2000;  // add: the newest notes searched for the job's new ones
+constexpr int kPageSize = 500;               // notes read per list_notes call
+constexpr int kDefaultPageSize = 100;        // getAll
+constexpr int kMaxPageSize = 1000;           // getAll, entities
+constexpr int kRecentNotesScanned = 2000;    // add: the newest notes searched for the job's new ones
+constexpr size_t kMaxPendingScopes = 10000;  // adds whose note jobs the worker waits for
 
 Mem0Reply reply(json body, int status = 200) {
     return Mem0Reply{status, std::move(body)};
@@ -89,6 +91,15 @@ json add_result(const store::NoteRecord& note) {
 
 Mem0Routes::Mem0Routes(memory::MemoryManager& memory, Mem0Options options)
     : memory_(memory), options_(std::move(options)) {}
+
+Mem0Routes::~Mem0Routes() {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        stop_ = true;
+    }
+    cv_.notify_all();
+    if (worker_.joinable()) worker_.join();
+}
 
 void Mem0Routes::add_routes(Router& router) {
     router.add("GET", "/v1/ping", RouteId::kMem0);
@@ -196,12 +207,16 @@ Result<Mem0Reply> Mem0Routes::add(const Mem0Call& call) {
                             memory_.add_messages(add, /*create_cube_if_missing=*/true));
     if (added.job_id.empty()) return Status::internal("no note job was queued for the added messages");
 
+    PendingScope scope{cube, added.job_id, added.turn_ids, req.entities, req.metadata, call.principal->actor};
     json pending = {{"results", json::array()},
                     {"status", "PENDING"},
                     {"event_id", added.job_id},
                     {"message", "Memory processing has been queued (kasten note job " + added.job_id +
                                     "); GET /v1/event/" + added.job_id + "/ tells when it is done."}};
-    if (req.async_mode) return reply(std::move(pending));
+    if (req.async_mode) {
+        defer_scope(std::move(scope));
+        return reply(std::move(pending));
+    }
 
     // Wait (bounded) for the note job, so that add answers with the memories it made, as Mem0's synchronous add.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.add_wait_ms);
@@ -210,7 +225,10 @@ Result<Mem0Reply> Mem0Routes::add(const Mem0Call& call) {
     while (true) {
         KASTEN_ASSIGN_OR_RETURN(job, memory_.get_job(added.job_id));
         if (job.state == store::JobState::kDone || job.state == store::JobState::kFailed) break;
-        if (std::chrono::steady_clock::now() >= deadline) return reply(std::move(pending));
+        if (std::chrono::steady_clock::now() >= deadline) {
+            defer_scope(std::move(scope));
+            return reply(std::move(pending));
+        }
         std::this_thread::sleep_for(pause);
         pause = std::min(pause * 2, std::chrono::milliseconds(50));
     }
@@ -218,32 +236,79 @@ Result<Mem0Reply> Mem0Routes::add(const Mem0Call& call) {
         return Status::internal("the note job " + job.id + " failed: " + job.error);
     }
 
+    KASTEN_ASSIGN_OR_RETURN(json results, apply_scope(scope));
+    return reply({{"results", std::move(results)},
+                  {"status", "SUCCEEDED"},
+                  {"event_id", added.job_id},
+                  {"message", "Memories added."}});
+}
+
+Result<json> Mem0Routes::apply_scope(const PendingScope& scope) {
     // The job's new notes are the newest ones citing the added turns; they get the request's entities and metadata.
-    const std::set<std::string> turns(added.turn_ids.begin(), added.turn_ids.end());
-    KASTEN_ASSIGN_OR_RETURN(memory::CubeInfo info, memory_.get_cube(cube));
+    const std::set<std::string> turns(scope.turn_ids.begin(), scope.turn_ids.end());
+    KASTEN_ASSIGN_OR_RETURN(memory::CubeInfo info, memory_.get_cube(scope.cube));
     const std::int64_t offset = std::max<std::int64_t>(0, info.notes - kRecentNotesScanned);
-    KASTEN_ASSIGN_OR_RETURN(std::vector<store::NoteRecord> recent,
-                            memory_.list_notes(cube, std::nullopt, kRecentNotesScanned, static_cast<int>(offset)));
+    KASTEN_ASSIGN_OR_RETURN(
+        std::vector<store::NoteRecord> recent,
+        memory_.list_notes(scope.cube, std::nullopt, kRecentNotesScanned, static_cast<int>(offset)));
     json results = json::array();
     for (const store::NoteRecord& note : recent) {
         const bool cites = std::any_of(note.source_turn_ids.begin(), note.source_turn_ids.end(),
                                        [&](const std::string& t) { return turns.count(t) != 0; });
         if (!cites || note.version != 1 || note.status != store::NoteStatus::kActive) continue;
         memory::NotePatch patch;
-        patch.tags = m0::tags_with_scope(note.tags, req.entities, cube, req.metadata);
+        patch.tags = m0::tags_with_scope(note.tags, scope.entities, scope.cube, scope.metadata);
         patch.reason = "mem0_scope";
-        patch.actor = call.principal->actor;
+        patch.actor = scope.actor;
         if (*patch.tags == note.tags) {
             results.push_back(add_result(note));
             continue;
         }
-        KASTEN_ASSIGN_OR_RETURN(store::NoteRecord scoped, memory_.patch_note(cube, note.id, patch));
+        KASTEN_ASSIGN_OR_RETURN(store::NoteRecord scoped, memory_.patch_note(scope.cube, note.id, patch));
         results.push_back(add_result(scoped));
     }
-    return reply({{"results", std::move(results)},
-                  {"status", "SUCCEEDED"},
-                  {"event_id", added.job_id},
-                  {"message", "Memories added."}});
+    return results;
+}
+
+void Mem0Routes::defer_scope(PendingScope scope) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pending_.size() >= kMaxPendingScopes) {
+        log::warn("mem0: {} adds wait for their note jobs; the oldest one's memories stay without its entity tags",
+                  pending_.size());
+        pending_.erase(pending_.begin());
+    }
+    pending_.push_back(std::move(scope));
+    if (!worker_.joinable()) worker_ = std::thread([this] { finish_scopes(); });
+    cv_.notify_one();
+}
+
+void Mem0Routes::finish_scopes() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+        cv_.wait(lock, [&] { return stop_ || !pending_.empty(); });
+        if (stop_) break;
+        std::vector<PendingScope> work;
+        work.swap(pending_);
+        lock.unlock();
+        std::vector<PendingScope> waiting;
+        for (PendingScope& scope : work) {
+            Result<store::JobRecord> job = memory_.get_job(scope.job_id);
+            if (job.is_ok() && job->state != store::JobState::kDone && job->state != store::JobState::kFailed) {
+                waiting.push_back(std::move(scope));
+                continue;
+            }
+            if (!job.is_ok() || job->state == store::JobState::kFailed) continue;  // nothing to tag
+            Result<json> applied = apply_scope(scope);
+            if (!applied.is_ok() && applied.status().code() != StatusCode::kNotFound) {
+                log::warn("mem0: tagging the memories of note job {} failed: {}", scope.job_id,
+                          applied.status().to_string());
+            }
+        }
+        lock.lock();
+        pending_.insert(pending_.begin(), std::make_move_iterator(waiting.begin()),
+                        std::make_move_iterator(waiting.end()));
+        if (!waiting.empty()) cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return stop_; });
+    }
 }
 
 Result<Mem0Reply> Mem0Routes::get_all(const Mem0Call& call) {

@@ -1,11 +1,16 @@
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "api/dto/mem0_scope.h"
 #include "api/dto/request_parser.h"
 #include "api/http/auth.h"
 #include "api/http/router.h"
@@ -47,6 +52,10 @@ struct Mem0Reply {
 class Mem0Routes {
   public:
     Mem0Routes(memory::MemoryManager& memory, Mem0Options options);
+    // Stops the worker that tags the memories of adds answered before their note job was done.
+    ~Mem0Routes();
+    Mem0Routes(const Mem0Routes&) = delete;
+    Mem0Routes& operator=(const Mem0Routes&) = delete;
 
     // Registers the routes above under RouteId::kMem0.
     static void add_routes(Router& router);
@@ -54,6 +63,16 @@ class Mem0Routes {
     Result<Mem0Reply> handle(const Mem0Call& call);
 
   private:
+    // An add's note job and what its new notes are to be tagged with.
+    struct PendingScope {
+        std::string cube;
+        std::string job_id;
+        std::vector<std::string> turn_ids;
+        mem0::Entities entities;
+        nlohmann::json metadata;
+        std::string actor;
+    };
+
     Result<Mem0Reply> ping();
     Result<Mem0Reply> add(const Mem0Call& call);
     Result<Mem0Reply> get_all(const Mem0Call& call);
@@ -72,8 +91,20 @@ class Mem0Routes {
     // Whether the cube exists.
     Result<bool> cube_exists(const std::string& cube_id);
 
+    // Tags the notes of a finished note job that cite the add's turns; answers them as Mem0 ADD results.
+    Result<nlohmann::json> apply_scope(const PendingScope& scope);
+    // Hands an add answered PENDING to the worker, which tags its notes once the job is done (while the process
+    // runs: after a restart those notes stay untagged).
+    void defer_scope(PendingScope scope);
+    void finish_scopes();
+
     memory::MemoryManager& memory_;
     Mem0Options options_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::vector<PendingScope> pending_;
+    bool stop_ = false;
+    std::thread worker_;  // started by the first defer_scope()
 };
 
 }  // namespace kasten::api

@@ -1,5 +1,8 @@
 // The Mem0-compatible routes through ApiService::handle: the requests the official mem0ai client makes, their
 // answers, authentication with "Token <key>" and per-cube authorisation.
+#include <chrono>
+#include <thread>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -125,6 +128,23 @@ TEST_F(Mem0RoutesTest, AsyncModeAnswersPendingAndTheEventTellsWhenDone) {
     EXPECT_EQ(call_json("GET", "/v1/event/" + event_id + "/", nullptr, 200)["status"], "SUCCEEDED");
     json all = call_json("POST", "/v3/memories/", {{"filters", {{"user_id", "alice"}}}}, 200);
     EXPECT_GE(all["count"].get<int>(), 1);
+    // The add's run and metadata reach its notes once the job is done (the routes' worker tags them).
+    const json scoped = {{"filters", {{"AND", {{{"user_id", "alice"}}, {{"run_id", "r9"}}}}}}};
+    json later = add({{"messages", "I adopted a cat named Miso in April."},
+                      {"user_id", "alice"},
+                      {"run_id", "r9"},
+                      {"metadata", {{"k", "v"}}},
+                      {"async_mode", true}});
+    EXPECT_EQ(later["status"], "PENDING");
+    int tagged = 0;
+    for (int i = 0; i < 200 && tagged == 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+        tagged = call_json("POST", "/v3/memories/", scoped, 200)["count"].get<int>();
+    }
+    ASSERT_GE(tagged, 1);
+    json note = call_json("POST", "/v3/memories/", scoped, 200)["results"][0];
+    EXPECT_NE(note["memory"].get<std::string>().find("Miso"), std::string::npos);
+    EXPECT_EQ(note["metadata"], (json{{"k", "v"}}));
 }
 
 TEST_F(Mem0RoutesTest, InferFalseStoresMessagesAndNotesOffRefusesInfer) {
