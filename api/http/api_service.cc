@@ -51,6 +51,7 @@ bool takes_body(RouteId id) {
         case RouteId::kImport:
         case RouteId::kChatCompletions:
         case RouteId::kCompletions:
+        case RouteId::kMem0:  // checked per route by Mem0Routes
             return true;
         default:
             return false;
@@ -68,7 +69,13 @@ HttpResponse error_response(const Status& status) {
 }
 
 ApiService::ApiService(memory::MemoryManager& memory, ApiServiceOptions options)
-    : memory_(memory), options_(std::move(options)), auth_(options_.api_keys), router_(Router::kasten_routes()) {}
+    : memory_(memory),
+      options_(std::move(options)),
+      auth_(options_.api_keys),
+      router_(Router::kasten_routes()),
+      mem0_(memory, Mem0Options{options_.notes != "off", options_.limits}) {
+    Mem0Routes::add_routes(router_);
+}
 
 HttpResponse ApiService::handle(const HttpRequest& request) {
     const auto start = std::chrono::steady_clock::now();
@@ -179,6 +186,8 @@ Result<HttpResponse> ApiService::run(Call& call) {
         case RouteId::kListJobs:
             KASTEN_RETURN_IF_ERROR(check_query_names(call.query, {"limit", "offset"}));
             break;
+        case RouteId::kMem0:  // checked per route by Mem0Routes
+            break;
         default:
             KASTEN_RETURN_IF_ERROR(check_query_names(call.query, {}));
             break;
@@ -238,6 +247,8 @@ Result<HttpResponse> ApiService::run(Call& call) {
             return completion(call, /*chat=*/true);
         case RouteId::kCompletions:
             return completion(call, /*chat=*/false);
+        case RouteId::kMem0:
+            return mem0(call);
     }
     return Status::internal("route without a handler");
 }
@@ -494,6 +505,13 @@ Result<HttpResponse> ApiService::completion(const Call& call, bool chat) {
         sink(sse_done());
     };
     return response;
+}
+
+Result<HttpResponse> ApiService::mem0(const Call& call) {
+    const Mem0Call m{call.request->method, call.route.pattern,  &call.route.params,
+                     &call.query,          &call.request->body, &call.principal};
+    KASTEN_ASSIGN_OR_RETURN(Mem0Reply reply, mem0_.handle(m));
+    return json_reply(reply.status, reply.body);
 }
 
 }  // namespace kasten::api

@@ -14,6 +14,7 @@
 #include "api/dto/request_parser.h"
 #include "api/http/auth.h"
 #include "api/http/http_metrics.h"
+#include "api/http/mem0_routes.h"
 #include "api/http/openai_request.h"
 #include "api/http/router.h"
 #include "common/result.h"
@@ -123,6 +124,7 @@ class ApiService {
     Result<HttpResponse> export_cube(const Call& call);
     Result<HttpResponse> import_cube(const Call& call);
     Result<HttpResponse> completion(const Call& call, bool chat);
+    Result<HttpResponse> mem0(const Call& call);
 
     memory::MemoryManager& memory_;
     ApiServiceOptions options_;
@@ -131,6 +133,7 @@ class ApiService {
     HttpMetrics metrics_;
     std::mutex generation_mutex_;  // held while options_.language_model generates
     std::atomic<std::uint64_t> completion_counter_{0};
+    Mem0Routes mem0_;
 };
 
 // The response for a failed request: the mapped HTTP status and the error body.

@@ -36,6 +36,7 @@ enum class RouteId {
     kImport,
     kChatCompletions,
     kCompletions,
+    kMem0,  // the Mem0-compatible routes (api/http/mem0_routes.h), told apart by pattern and method
 };
 
 struct RouteLookup {
