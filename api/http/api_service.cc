@@ -12,6 +12,7 @@
 #include "api/dto/json_codec.h"
 #include "api/http/error_mapping.h"
 #include "api/http/openai_response.h"
+#include "api/http/openapi_document.h"
 #include "api/http/url.h"
 #include "common/log.h"
 
@@ -75,6 +76,10 @@ ApiService::ApiService(memory::MemoryManager& memory, ApiServiceOptions options)
       router_(Router::kasten_routes()),
       mem0_(memory, Mem0Options{options_.notes != "off", options_.limits}) {
     Mem0Routes::add_routes(router_);
+}
+
+std::vector<RouteInfo> ApiService::routes() const {
+    return router_.routes();
 }
 
 HttpResponse ApiService::handle(const HttpRequest& request) {
@@ -168,6 +173,9 @@ Result<HttpResponse> ApiService::run(Call& call) {
         case RouteId::kMetrics:
             KASTEN_RETURN_IF_ERROR(check_query_names(call.query, {}));
             return metrics_text();
+        case RouteId::kOpenApi:
+            KASTEN_RETURN_IF_ERROR(check_query_names(call.query, {}));
+            return openapi();
         default:
             break;
     }
@@ -196,6 +204,7 @@ Result<HttpResponse> ApiService::run(Call& call) {
     switch (id) {
         case RouteId::kHealthz:
         case RouteId::kMetrics:
+        case RouteId::kOpenApi:
             break;
         case RouteId::kCreateCube:
             return create_cube(call);
@@ -269,6 +278,12 @@ Result<HttpResponse> ApiService::metrics_text() {
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = metrics_.render(memory_.stats(), options_.version);
+    return r;
+}
+
+Result<HttpResponse> ApiService::openapi() {
+    HttpResponse r;
+    r.body = std::string(openapi_document());
     return r;
 }
 

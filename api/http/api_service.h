@@ -83,6 +83,9 @@ class ApiService {
     // limit, 400 for an unreadable request), counted in the metrics under route "unmatched".
     HttpResponse transport_error(const std::string& method, int http_status, const std::string& message);
 
+    // Every (method, path pattern) handle() answers; docs/openapi.yaml describes exactly these.
+    std::vector<RouteInfo> routes() const;
+
     bool auth_enabled() const { return auth_.enabled(); }
     HttpMetrics& metrics() { return metrics_; }
 
@@ -100,6 +103,7 @@ class ApiService {
 
     Result<HttpResponse> healthz();
     Result<HttpResponse> metrics_text();
+    Result<HttpResponse> openapi();
     Result<HttpResponse> create_cube(const Call& call);
     Result<HttpResponse> list_cubes(const Call& call);
     Result<HttpResponse> get_cube(const Call& call);

@@ -9,6 +9,7 @@ Router Router::kasten_routes() {
     r.add("GET", "/healthz", RouteId::kHealthz);
     r.add("GET", "/v1/healthz", RouteId::kHealthz);
     r.add("GET", "/metrics", RouteId::kMetrics);
+    r.add("GET", "/openapi.json", RouteId::kOpenApi);
     r.add("POST", "/v1/cubes", RouteId::kCreateCube);
     r.add("GET", "/v1/cubes", RouteId::kListCubes);
     r.add("GET", "/v1/cubes/{cube}", RouteId::kGetCube);
@@ -86,6 +87,13 @@ RouteLookup Router::find(std::string_view method, const std::vector<std::string>
             out.allowed_methods.push_back(e.method);
         }
     }
+    return out;
+}
+
+std::vector<RouteInfo> Router::routes() const {
+    std::vector<RouteInfo> out;
+    out.reserve(entries_.size());
+    for (const Entry& e : entries_) out.push_back({e.method, e.pattern});
     return out;
 }
 

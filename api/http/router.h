@@ -11,6 +11,7 @@ namespace kasten::api {
 enum class RouteId {
     kHealthz,
     kMetrics,
+    kOpenApi,  // GET /openapi.json: the OpenAPI description of every route (docs/openapi.yaml)
     kCreateCube,
     kListCubes,
     kGetCube,
@@ -39,6 +40,12 @@ enum class RouteId {
     kMem0,  // the Mem0-compatible routes (api/http/mem0_routes.h), told apart by pattern and method
 };
 
+// One registered route: a method and its path pattern.
+struct RouteInfo {
+    std::string method;
+    std::string pattern;
+};
+
 struct RouteLookup {
     enum class Outcome { kFound, kNotFound, kMethodNotAllowed };
     Outcome outcome = Outcome::kNotFound;
@@ -57,6 +64,8 @@ class Router {
 
     void add(std::string method, std::string pattern, RouteId id);
     RouteLookup find(std::string_view method, const std::vector<std::string>& segments) const;
+    // Every route added, in the order added.
+    std::vector<RouteInfo> routes() const;
 
   private:
     struct Entry {
