@@ -20,6 +20,7 @@ const std::vector<Command>& commands() {
         serve_command(),   add_command(),     search_command(),     list_command(),   show_command(),
         history_command(), links_command(),   jobs_command(),       forget_command(), export_command(),
         import_command(),  reindex_command(), embeddings_command(),
+        mcp_command(),
     };
     return kCommands;
 }

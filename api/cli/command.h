@@ -57,5 +57,6 @@ Command export_command();
 Command import_command();
 Command reindex_command();
 Command embeddings_command();
+Command mcp_command();
 
 }  // namespace kasten::api

@@ -13,6 +13,7 @@
 #include "api/http/error_mapping.h"
 #include "api/http/openai_response.h"
 #include "api/http/url.h"
+#include "api/mcp/mcp_http_endpoint.h"
 #include "common/log.h"
 
 namespace kasten::api {
@@ -67,7 +68,14 @@ HttpResponse error_response(const Status& status) {
 }
 
 ApiService::ApiService(memory::MemoryManager& memory, ApiServiceOptions options)
-    : memory_(memory), options_(std::move(options)), auth_(options_.api_keys), router_(Router::kasten_routes()) {}
+    : memory_(memory), options_(std::move(options)), auth_(options_.api_keys), router_(Router::kasten_routes()) {
+    McpHttpOptions mcp;
+    mcp.server.server_version = options_.version;
+    mcp.server.tools = {options_.mcp_default_cube, options_.limits};
+    mcp_ = std::make_unique<McpHttpEndpoint>(memory_, auth_, std::move(mcp));
+}
+
+ApiService::~ApiService() = default;
 
 HttpResponse ApiService::handle(const HttpRequest& request) {
     const auto start = std::chrono::steady_clock::now();
@@ -109,6 +117,11 @@ HttpResponse ApiService::dispatch(const HttpRequest& request) {
     const std::string_view raw_query =
         qpos == std::string::npos ? std::string_view() : std::string_view(request.target).substr(qpos + 1);
 
+    if (raw_path == "/mcp") {
+        HttpResponse r = mcp_->handle(request);
+        r.route = "/mcp";
+        return r;
+    }
     Call call;
     call.request = &request;
     Result<std::vector<std::string>> segments = split_path(raw_path);

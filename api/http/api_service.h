@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -20,6 +21,8 @@
 #include "memory/memory_manager.h"
 
 namespace kasten::api {
+
+class McpHttpEndpoint;
 
 // One HTTP request as the transport hands it over.
 struct HttpRequest {
@@ -56,6 +59,8 @@ struct ApiServiceOptions {
     // service. Calls into it are serialised by the service (one generation at a time).
     llm::LanguageModel* language_model = nullptr;
     CompletionLimits completion_limits;
+    // The cube MCP tool calls on /mcp use when they name none (api/mcp/mcp_http_endpoint.h).
+    std::string mcp_default_cube = "default";
 };
 
 // The REST API (docs/api.md) without the transport: request in → one MemoryManager call → response out.
@@ -71,6 +76,7 @@ struct ApiServiceOptions {
 class ApiService {
   public:
     ApiService(memory::MemoryManager& memory, ApiServiceOptions options);
+    ~ApiService();
 
     HttpResponse handle(const HttpRequest& request);
 
@@ -126,6 +132,7 @@ class ApiService {
     HttpMetrics metrics_;
     std::mutex generation_mutex_;  // held while options_.language_model generates
     std::atomic<std::uint64_t> completion_counter_{0};
+    std::unique_ptr<McpHttpEndpoint> mcp_;  // POST/DELETE /mcp: the MCP streamable HTTP transport
 };
 
 // The response for a failed request: the mapped HTTP status and the error body.
