@@ -1,5 +1,6 @@
 #include <signal.h>
 
+#include <cstdint>
 #include <iostream>
 
 #include "api/cli/command.h"
@@ -13,6 +14,7 @@ namespace kasten::api {
 namespace {
 
 constexpr const char* kName = "mcp";
+constexpr std::int64_t kJobGraceMs = 1500;
 
 int run_mcp(const ParsedArgs& args) {
     if (!args.positionals.empty()) return usage_error(kName, "unexpected argument '" + args.positionals[0] + "'");
@@ -40,6 +42,11 @@ int run_mcp(const ParsedArgs& args) {
 
     const Principal caller{"mcp", /*all_cubes=*/true, {}};
     Status served = serve_mcp_stdio(server, std::cin, std::cout, caller);
+    // The client is done: give the last turns' note jobs a moment (clients wait about 2 s before SIGTERM); jobs
+    // still queued after it run at the next start.
+    if (Status waited = rt.value().memory->wait_for_jobs(kJobGraceMs); !waited.is_ok()) {
+        log::info("mcp: note jobs still queued at exit run at the next start ({})", waited.message());
+    }
     Status flushed = rt.value().memory->flush();
     rt.value().memory.reset();
     if (!served.is_ok()) return failure(kName, served);

@@ -67,6 +67,7 @@ class McpFixture : public ::testing::Test {
         nlohmann::json result = call_tool(name, arguments);
         EXPECT_EQ(result["isError"], false) << name << " " << arguments.dump() << " -> " << result.dump();
         EXPECT_EQ(result["content"][0]["type"], "text");
+        if (result["isError"] != false) return nlohmann::json::object();
         EXPECT_EQ(nlohmann::json::parse(result["content"][0]["text"].get<std::string>()), result["structuredContent"]);
         return result["structuredContent"];
     }

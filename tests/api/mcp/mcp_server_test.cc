@@ -122,7 +122,9 @@ TEST_F(McpServerTest, ToolsListDescribesEveryToolWithAStrictSchema) {
             EXPECT_EQ(tool["inputSchema"]["properties"]["top_k"]["maximum"], 20);  // the configured max_top_k
             EXPECT_EQ(tool["inputSchema"]["required"], json::array({"query"}));
         }
-        if (tool["name"] == "delete_memory") EXPECT_EQ(tool["annotations"]["destructiveHint"], true);
+        if (tool["name"] == "delete_memory") {
+            EXPECT_EQ(tool["annotations"]["destructiveHint"], true);
+        }
     }
 }
 

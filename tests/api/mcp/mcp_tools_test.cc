@@ -16,6 +16,9 @@ class McpToolsTest : public McpFixture {
 
     // A note added directly (the fixture's manager builds none from turns).
     std::string add_note(const std::string& cube, const std::string& content) {
+        if (!memory_->get_cube(cube).is_ok()) {
+            EXPECT_TRUE(memory_->create_cube(cube, "", "test").is_ok());
+        }
         memory::NoteInput in;
         in.content = content;
         in.kind = "preference";
