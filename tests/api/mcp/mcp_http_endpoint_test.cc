@@ -1,5 +1,9 @@
 #include "api/mcp/mcp_http_endpoint.h"
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -258,6 +262,30 @@ TEST_F(McpHttpEndpointTest, RequestsAreCountedUnderTheMcpRoute) {
     HttpResponse r = service_->handle(metrics);
     EXPECT_NE(r.body.find("route=\"/mcp\",code=\"200\""), std::string::npos) << r.body;
     EXPECT_NE(r.body.find("route=\"/mcp\",code=\"202\""), std::string::npos) << r.body;
+}
+
+TEST_F(McpHttpEndpointTest, ConcurrentRequestsOfOneSessionAndOfSeveral) {
+    open();
+    const std::string shared = start_session();
+    std::vector<std::thread> threads;
+    std::atomic<int> failures{0};
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+            const std::string own = t % 2 == 0 ? shared : start_session();
+            for (int i = 0; i < 10; ++i) {
+                json args = {{"text", "message " + std::to_string(t) + "-" + std::to_string(i)}, {"session_id", "s"}};
+                HttpResponse r =
+                    service_->handle(post(rpc(i, "tools/call", {{"name", "add_memory"}, {"arguments", args}}), own));
+                json j = json::parse(r.body, nullptr, false);
+                if (r.status != 200 || !j.is_object() || j["result"]["isError"] != false) ++failures;
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(failures.load(), 0);
+    auto session = memory_->get_session("alice", "s");
+    ASSERT_TRUE(session.is_ok());
+    EXPECT_EQ(session.value().turns.size(), 40u);
 }
 
 TEST(McpHttpEndpointSessions, TheSessionIdleLongestIsEvictedAtTheLimit) {
