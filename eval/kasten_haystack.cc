@@ -174,4 +174,42 @@ Result<KastenRanking> KastenHaystack::rank(const KastenRetrieverSpec& retriever,
     return out;
 }
 
+Result<memory::PackedContext> KastenHaystack::build_context(memory::ContextRequest request) {
+    if (!manager_) return memory::PackedContext{"empty"};
+    request.cube_id = kCubeId;
+    if (!request.query_time) request.query_time = query_time_;
+    auto cube = manager_->get_cube(kCubeId);
+    if (!cube.is_ok()) return memory::PackedContext{"empty"};
+    return manager_->build_context(request);
+}
+
+Result<std::vector<int>> KastenHaystack::top_sessions(const std::string& query, int k) {
+    std::vector<int> out;
+    if (!manager_ || !manager_->get_cube(kCubeId).is_ok()) return out;
+    memory::SearchRequest request;
+    request.cube_id = kCubeId;
+    request.query = query;
+    request.granularity = memory::Granularity::kSession;
+    request.retriever = memory::Retriever::kHybrid;
+    request.query_time = query_time_;
+    request.top_k = k;
+    KASTEN_ASSIGN_OR_RETURN(auto hits, manager_->search(request));
+    for (const auto& hit : hits) {
+        const int position = session_position(hit.id);
+        if (position >= 0) out.push_back(position);
+    }
+    return out;
+}
+
+int KastenHaystack::session_position(const std::string& session_id) const {
+    auto it = session_index_.find(session_id);
+    return it == session_index_.end() ? -1 : it->second;
+}
+
+std::pair<int, int> KastenHaystack::turn_position(const std::string& turn_id) const {
+    auto it = turn_position_.find(turn_id);
+    if (it == turn_position_.end()) return {-1, -1};
+    return {it->second.session_index, it->second.turn_index};
+}
+
 }  // namespace kasten::eval

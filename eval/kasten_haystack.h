@@ -43,6 +43,16 @@ class KastenHaystack {
     [[nodiscard]] Result<KastenRanking> rank(const KastenRetrieverSpec& retriever, const std::string& query,
                                              const OfficialCorpus& corpus);
 
+    // The packed context (memory::ContextBuilder) for `request` in this haystack's cube (cube id and, unless set,
+    // query time are filled in). Empty haystack: an "empty" context.
+    [[nodiscard]] Result<memory::PackedContext> build_context(memory::ContextRequest request);
+    // The top `k` sessions of hybrid search (with note keys) for `query`, as haystack positions, best first.
+    [[nodiscard]] Result<std::vector<int>> top_sessions(const std::string& query, int k);
+    // Haystack position of a kasten session id / (session, turn) position of a kasten turn id; -1 / {-1,-1} if
+    // unknown.
+    int session_position(const std::string& session_id) const;
+    std::pair<int, int> turn_position(const std::string& turn_id) const;
+
     // Building the notes: the whole note jobs (construction, deduplication, embedding, linking, storage, indexing),
     // and construction alone (the note builder's share of it).
     double notes_seconds() const { return notes_seconds_; }

@@ -179,6 +179,9 @@ Result<QuestionResult> evaluate_longmemeval_question(const LongMemEvalQuestion& 
         }
         result.retrievers.push_back(std::move(rr));
     }
+    if (options.context.budget > 0 && haystack) {
+        KASTEN_ASSIGN_OR_RETURN(result.contexts, measure_context_coverage(question, *haystack, options.context));
+    }
     return result;
 }
 

@@ -16,6 +16,8 @@
 #include "eval/retrieval_metrics.h"
 #include "llm/embedder.h"
 
+#include "eval/context_coverage.h"
+
 namespace kasten::eval {
 
 // The retrievers a LongMemEval run can compare:
@@ -57,6 +59,7 @@ struct QuestionResult {
     double notes_seconds = 0;                 // building its notes (0 unless a "+notes" retriever ran): whole jobs
     double notes_construction_seconds = 0;    // of which the note builder (construction alone)
     std::int64_t notes_built = 0;
+    std::vector<ContextCoverage> contexts;  // LongMemEvalOptions::context (empty when off)
     std::optional<LongMemEvalQaResult> qa;  // set by the QA stage (longmemeval_qa_stage.h) when a reader ran
 };
 
@@ -75,6 +78,9 @@ struct LongMemEvalOptions {
     std::shared_ptr<const llm::Embedder> embedder;
     // Required when a "+notes" retriever is requested: how each haystack's notes are built.
     NoteBuilding notes;
+    // Packed-context evaluation (budget > 0): each question's context built with every strategy, scored for the
+    // evidence it holds. Needs a kasten retriever (the haystack it builds on).
+    ContextEvalOptions context;
     bool progress = true;  // progress bar on stderr
     QuestionHook hook;     // optional
 };

@@ -273,6 +273,11 @@ Result<store::NoteRecord> MemoryManager::get_note(const std::string& cube_id, co
     return impl_->with_recall(std::move(n));
 }
 
+Result<std::string> MemoryManager::note_cube(const std::string& note_id) {
+    auto r = impl_->ctx.readers->lease();
+    return r->notes.cube_of(note_id);
+}
+
 Result<std::vector<store::NoteRecord>> MemoryManager::list_notes(const std::string& cube_id,
                                                                  std::optional<store::NoteStatus> status, int limit,
                                                                  int offset) {
@@ -311,6 +316,10 @@ Result<std::vector<store::LinkRecord>> MemoryManager::note_links(const std::stri
 }
 
 // ---------------------------------------------------------------- search
+
+Result<PackedContext> MemoryManager::build_context(const ContextRequest& request) {
+    return ContextBuilder(*this).build(request);
+}
 
 Result<std::vector<SearchHit>> MemoryManager::search(const SearchRequest& req) {
     return impl_->searcher->search(req);

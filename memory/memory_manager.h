@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "memory/context_builder.h"
 #include "memory/memory_types.h"
 
 namespace kasten::memory {
@@ -46,6 +47,8 @@ class MemoryManager {
     // Notes (memories). Every change writes a version; history lists them all, oldest first.
     Result<store::NoteRecord> add_note(const std::string& cube_id, const NoteInput& input, const std::string& actor);
     Result<store::NoteRecord> get_note(const std::string& cube_id, const std::string& note_id);
+    // The cube of a note, found by its id alone (note ids are globally unique); kNotFound when absent.
+    Result<std::string> note_cube(const std::string& note_id);
     Result<std::vector<store::NoteRecord>> list_notes(const std::string& cube_id,
                                                       std::optional<store::NoteStatus> status, int limit, int offset);
     Result<store::NoteRecord> patch_note(const std::string& cube_id, const std::string& note_id,
@@ -56,6 +59,8 @@ class MemoryManager {
     Result<std::vector<store::LinkRecord>> note_links(const std::string& cube_id, const std::string& note_id);
 
     Result<std::vector<SearchHit>> search(const SearchRequest& request);
+    // The context a model should be given for a query under a token budget (memory/context_builder.h).
+    Result<PackedContext> build_context(const ContextRequest& request);
 
     // Jobs (note building). kNotFound when absent.
     Result<store::JobRecord> get_job(const std::string& job_id);

@@ -156,7 +156,7 @@ struct SearchHit {
     double score = 0;                   // fused score, higher is better
     std::string text;                   // turn content, session transcript ("role: content" lines), or note content
     TimeMs time = 0;                    // conversation time (turn), session start, note valid_from or recorded_at
-    std::string session_id;             // external session id ("" for notes)
+    std::string session_id;             // external session id (notes: of the first source turn; "" if none)
     std::string role;                   // turns only
     std::vector<std::string> turn_ids;  // session: its turns; note: its source turns
     int lexical_rank = -1;              // 1-based rank in the lexical list, -1 = absent

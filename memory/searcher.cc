@@ -213,6 +213,13 @@ Result<std::vector<SearchHit>> Searcher::note_hits(const SearchRequest& req, std
         hit.text = f.note.content;
         hit.time = f.note.valid_from.value_or(f.note.recorded_at);
         hit.turn_ids = f.note.source_turn_ids;
+        if (!hit.turn_ids.empty()) {
+            auto t = r->turns.get(req.cube_id, hit.turn_ids.front());
+            if (t) {
+                auto s = r->sessions.get(req.cube_id, t->session_id);
+                if (s) hit.session_id = s->external_id;
+            }
+        }
         hits.push_back(std::move(hit));
     }
     return hits;

@@ -199,6 +199,14 @@ Result<NoteRecord> NoteStore::get(const std::string& cube_id, const std::string&
     return n;
 }
 
+Result<std::string> NoteStore::cube_of(const std::string& id) {
+    KASTEN_ASSIGN_OR_RETURN(CachedStatement s, db_.prepare("SELECT cube_id FROM notes WHERE id = ?1"));
+    s->bind_text_ref(1, id);
+    KASTEN_ASSIGN_OR_RETURN(bool row, s->step());
+    if (!row) return Status::not_found(fmt::format("note '{}' not found", id));
+    return s->column_string(0);
+}
+
 Result<std::vector<NoteRecord>> NoteStore::get_many(const std::string& cube_id, const std::vector<std::string>& ids) {
     KASTEN_ASSIGN_OR_RETURN(CachedStatement s,
                             db_.prepare("SELECT " KASTEN_NOTE_COLUMNS " FROM notes WHERE cube_id = ?1 AND id = ?2"));

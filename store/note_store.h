@@ -31,6 +31,8 @@ class NoteStore {
     Status insert(const NoteRecord& note, const std::string& actor = "");
     // kNotFound when absent from this cube.
     Result<NoteRecord> get(const std::string& cube_id, const std::string& id);
+    // The cube holding the note with this (globally unique) id; kNotFound when no cube has it.
+    Result<std::string> cube_of(const std::string& id);
     // The notes of `ids` that exist in this cube, in the order of `ids`.
     Result<std::vector<NoteRecord>> get_many(const std::string& cube_id, const std::vector<std::string>& ids);
     // Replaces the note (next.cube_id, next.id) with `next`, except: version becomes the stored version + 1

@@ -47,6 +47,7 @@ Result<NoteTarget> parse_note_target(const ParsedArgs& args);
 Command serve_command();
 Command add_command();
 Command search_command();
+Command context_command();
 Command list_command();
 Command show_command();
 Command history_command();

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -17,6 +18,8 @@
 #include "api/cli/command.h"
 #include "api/cli/note_pipeline.h"
 #include "api/cli/runtime.h"
+#include "llm/tokenizer_factory.h"
+#include "memory/token_counter.h"
 #include "eval/convomem_report.h"
 #include "eval/convomem_runner.h"
 #include "eval/kasten_retriever_spec.h"
@@ -91,10 +94,17 @@ options:
   --limit N             evaluate the first N selected questions only
   --types LIST          comma-separated question types, full or short: ssu, ssa, ssp, ms, ku, tr
   --threads N           questions evaluated in parallel (default: the number of cores)
+  --context-budget N    also build each question's packed context (docs/context.md) at N tokens with every strategy
+                        (auto, turn, session, note) and the top-5-sessions baseline, and score which evidence
+                        sessions and turns each holds: DIR/context.md, a "contexts" entry per question
+  --context-vocab GGUF  count those tokens with this GGUF file's tokenizer (e.g. a model or vocabulary file);
+                        default: the estimate of docs/context.md
   --quiet               no progress bar
   --embedder KIND       auto | glove | hashing (global option; default from the configuration)
 
 examples:
+  kasten eval longmemeval --data longmemeval_s.json --out runs/lme-ctx --retriever bm25,hybrid,hybrid+notes \
+      --context-budget 4096
   kasten eval longmemeval --data longmemeval_s.json --out runs/lme-s --retriever bm25,hybrid
   kasten eval longmemeval --data longmemeval_s.json --out runs/lme-qa --reader https://api.openai.com/v1 \
       --reader-model gpt-4o-2024-08-06 --judge https://api.openai.com/v1 --judge-model gpt-4o-2024-08-06
@@ -356,6 +366,8 @@ std::vector<FlagSpec> longmemeval_flags() {
             {"limit", "N", "evaluate the first N selected questions only"},
             {"types", "LIST", "question types: ssu, ssa, ssp, ms, ku, tr (or full names)"},
             {"threads", "N", "questions in parallel (default: number of cores)"},
+            {"context-budget", "N", "also pack each question's context at N tokens and score its evidence"},
+            {"context-vocab", "GGUF", "count context tokens with this GGUF file's tokenizer (default: estimate)"},
             {"quiet", "", "no progress bar"}};
 }
 
@@ -432,6 +444,19 @@ int run_longmemeval(int argc, char** argv, const std::string& command_line) {
         options.threads = *v;
     }
     options.progress = !args.has("quiet");
+    if (auto b = args.get("context-budget")) {
+        auto v = parse_int_flag("context-budget", *b, 1, 1 << 20);
+        if (!v) return eval_usage_error("longmemeval", v.status().message());
+        options.context.budget = *v;
+        if (auto vocab = args.get("context-vocab")) {
+            auto tokenizer = llm::load_gguf_tokenizer(*vocab);
+            if (!tokenizer) return failure(name, tokenizer.status());
+            options.context.counter = std::make_shared<memory::TokenizerTokenCounter>(
+                std::shared_ptr<const llm::Tokenizer>(std::move(tokenizer).value()));
+        }
+    } else if (args.has("context-vocab")) {
+        return eval_usage_error("longmemeval", "--context-vocab goes with --context-budget");
+    }
 
     auto config = load_cli_config(args, {}, false);
     if (!config) return failure(name, config.status());
@@ -512,8 +537,19 @@ int run_longmemeval(int argc, char** argv, const std::string& command_line) {
         }
         std::cout << "\n";
     }
+    if (options.context.budget > 0) {
+        std::vector<std::vector<eval::ContextCoverage>> per_question;
+        for (const auto& q : run->questions) per_question.push_back(q.contexts);
+        const std::string counter_name = options.context.counter ? options.context.counter->name() : "estimate";
+        const std::string md = eval::context_coverage_markdown(per_question, options.context.budget, counter_name);
+        std::ofstream f(std::filesystem::path(*out) / "context.md");
+        f << md;
+        if (!f) return failure(name, Status::io_error("cannot write " + *out + "/context.md"));
+        std::cout << md;
+    }
     std::cout << "outputs: " << *out << "/{per_question.jsonl, metrics.json, report.md, recall.svg"
-              << (run->qa ? ", hypotheses.jsonl" : "") << "}\n";
+              << (run->qa ? ", hypotheses.jsonl" : "") << (options.context.budget > 0 ? ", context.md" : "")
+              << "}\n";
     return kExitOk;
 }
 

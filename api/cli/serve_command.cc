@@ -114,6 +114,10 @@ int run_serve(const ParsedArgs& args) {
 
     ApiServiceOptions service_options;
     service_options.language_model = language_model.get();
+    if (language_model) {
+        service_options.context_counter = std::make_shared<memory::TokenizerTokenCounter>(
+            std::shared_ptr<const llm::Tokenizer>(language_model, &language_model->tokenizer()));
+    }
     service_options.notes = notes.value().description();
     service_options.version = KASTEN_VERSION;
     service_options.data_dir = config.data_dir;

@@ -127,6 +127,29 @@ json hit_to_json(const memory::SearchHit& hit) {
             {"vector_rank", hit.vector_rank < 0 ? json(nullptr) : json(hit.vector_rank)}};
 }
 
+json context_to_json(const memory::PackedContext& context) {
+    json items = json::array();
+    for (const auto& it : context.items) {
+        items.push_back({{"granularity", memory::granularity_name(it.granularity)},
+                         {"id", it.id},
+                         {"session_id", it.session_id},
+                         {"time", format_timestamp(it.time)},
+                         {"valid_to", it.valid_to ? json(format_timestamp(*it.valid_to)) : json(nullptr)},
+                         {"score", it.score},
+                         {"priority", it.priority},
+                         {"tokens", it.tokens},
+                         {"text", it.text}});
+    }
+    return {{"mode", context.mode},
+            {"strategy", memory::context_strategy_name(context.strategy)},
+            {"weights", context.weights},
+            {"tokens", context.tokens},
+            {"budget", context.budget},
+            {"token_counter", context.token_counter},
+            {"text", context.text},
+            {"items", std::move(items)}};
+}
+
 json add_messages_result_to_json(const memory::AddMessagesResult& result) {
     return {{"session_id", result.session_id},
             {"turn_ids", result.turn_ids},

@@ -26,6 +26,9 @@ nlohmann::json note_to_json(const store::NoteRecord& note);
 nlohmann::json note_version_to_json(const store::NoteVersionRecord& version);
 nlohmann::json link_to_json(const store::LinkRecord& link);
 nlohmann::json hit_to_json(const memory::SearchHit& hit);
+// A packed context: {mode, strategy, weights, tokens, budget, token_counter, text, items: [{granularity, id,
+// session_id, time, valid_to, score, priority, tokens, text}]}.
+nlohmann::json context_to_json(const memory::PackedContext& context);
 // {"session_id", "turn_ids", "job_id"}; job_id is null when no note job was queued (notes off).
 nlohmann::json add_messages_result_to_json(const memory::AddMessagesResult& result);
 // {"id", "cube_id", "kind", "state", "attempts", "error", "created_at", "updated_at", "result"}: result is the job's

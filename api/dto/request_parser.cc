@@ -390,6 +390,52 @@ Result<memory::SearchRequest> parse_search(std::string_view body, const RequestL
     });
 }
 
+Result<memory::ContextRequest> parse_context(std::string_view body, const RequestLimits& limits) {
+    return guarded([&]() -> Result<memory::ContextRequest> {
+        KASTEN_ASSIGN_OR_RETURN(json j, parse_object(body));
+        KASTEN_RETURN_IF_ERROR(require_only(j, "",
+                                            {"query", "conversation", "exclude_session_id", "token_budget",
+                                             "strategy", "full_history", "query_time", "min_score"}));
+        memory::ContextRequest req;
+        KASTEN_ASSIGN_OR_RETURN(auto query, optional_string(j, "", "query", false));
+        if (query) {
+            if (code_points(*query) > static_cast<size_t>(limits.max_query_chars)) {
+                return bad("query", "longer than " + std::to_string(limits.max_query_chars) + " characters");
+            }
+            if (query->find_first_not_of(" \t\r\n") == std::string::npos) return bad("query", "must not be blank");
+            req.query = *query;
+        }
+        if (const json* c = member(j, "conversation")) {
+            json wrapped = json::object({{"messages", *c}});
+            auto parsed = parse_messages(wrapped, limits);
+            if (!parsed.is_ok()) {
+                std::string msg = parsed.status().message();
+                if (msg.rfind("messages", 0) == 0) msg = "conversation" + msg.substr(8);
+                return Status::invalid_argument(msg);
+            }
+            req.conversation = std::move(parsed).value().messages;
+        }
+        if (req.query.empty()) {
+            bool has_user = false;
+            for (const auto& m : req.conversation) has_user = has_user || m.role == "user";
+            if (!has_user) return bad("query", "is required (or a conversation with a user message)");
+        }
+        KASTEN_ASSIGN_OR_RETURN(req.exclude_session_id, optional_string(j, "", "exclude_session_id", false));
+        KASTEN_ASSIGN_OR_RETURN(auto budget, optional_int(j, "", "token_budget", 1, limits.max_context_tokens));
+        if (budget) req.token_budget = static_cast<int>(*budget);
+        KASTEN_ASSIGN_OR_RETURN(auto strategy, optional_string(j, "", "strategy", false));
+        if (strategy && !memory::parse_context_strategy(*strategy, &req.strategy)) {
+            return bad("strategy", "must be one of auto, turn, session, note");
+        }
+        KASTEN_ASSIGN_OR_RETURN(auto full, optional_bool(j, "", "full_history"));
+        if (full) req.full_history = *full;
+        KASTEN_ASSIGN_OR_RETURN(req.query_time, optional_time(j, "", "query_time"));
+        KASTEN_ASSIGN_OR_RETURN(auto min_score, optional_unit_interval(j, "", "min_score"));
+        if (min_score) req.min_score = *min_score;
+        return req;
+    });
+}
+
 Status check_query_names(const std::map<std::string, std::string>& query, const std::vector<std::string>& allowed) {
     for (const auto& [name, value] : query) {
         if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {

@@ -17,6 +17,7 @@ struct RequestLimits {
     int max_query_chars = 4096;  // search query, in Unicode code points
     int max_top_k = 200;
     int max_content_chars = 100000;  // one message or note, in code points
+    int max_context_tokens = 1 << 20;  // largest token_budget of a context request
 };
 
 // Strict parsing of REST request bodies and query strings into MemoryManager requests. Every error is
@@ -49,6 +50,11 @@ Result<memory::NotePatch> parse_note_patch(std::string_view body, const RequestL
 // {"query", "granularity"?, "retriever"?, "top_k"?, "filters"?, "as_of"? (world time), "note_keys"? (bool, default
 // true), "expand_links"? (bool, default true)}.
 Result<memory::SearchRequest> parse_search(std::string_view body, const RequestLimits& limits);
+
+// POST /v1/cubes/{cube}/context: {query?, conversation?: [{role, content, time?}], exclude_session_id?,
+// token_budget? (1..limits.max_context_tokens, default 4096), strategy? (auto|turn|session|note), full_history?,
+// query_time?, min_score? ([0, 1])}. A query or a conversation with a user message is required.
+Result<memory::ContextRequest> parse_context(std::string_view body, const RequestLimits& limits);
 
 // Rejects query parameters not in `allowed`, naming the first one.
 Status check_query_names(const std::map<std::string, std::string>& query, const std::vector<std::string>& allowed);

@@ -48,9 +48,11 @@ bool takes_body(RouteId id) {
         case RouteId::kAddMemories:
         case RouteId::kPatchMemory:
         case RouteId::kSearch:
+        case RouteId::kContext:
         case RouteId::kImport:
         case RouteId::kChatCompletions:
         case RouteId::kCompletions:
+        case RouteId::kMem0:  // checked per route by Mem0Routes
             return true;
         default:
             return false;
@@ -68,7 +70,12 @@ HttpResponse error_response(const Status& status) {
 }
 
 ApiService::ApiService(memory::MemoryManager& memory, ApiServiceOptions options)
-    : memory_(memory), options_(std::move(options)), auth_(options_.api_keys), router_(Router::kasten_routes()) {
+    : memory_(memory),
+      options_(std::move(options)),
+      auth_(options_.api_keys),
+      router_(Router::kasten_routes()),
+      mem0_(memory, Mem0Options{options_.notes != "off", options_.limits}) {
+    Mem0Routes::add_routes(router_);
     McpHttpOptions mcp;
     mcp.server.server_version = options_.version;
     mcp.server.tools = {options_.mcp_default_cube, options_.limits};
@@ -191,6 +198,8 @@ Result<HttpResponse> ApiService::run(Call& call) {
         case RouteId::kListJobs:
             KASTEN_RETURN_IF_ERROR(check_query_names(call.query, {"limit", "offset"}));
             break;
+        case RouteId::kMem0:  // checked per route by Mem0Routes
+            break;
         default:
             KASTEN_RETURN_IF_ERROR(check_query_names(call.query, {}));
             break;
@@ -236,6 +245,8 @@ Result<HttpResponse> ApiService::run(Call& call) {
             return delete_turn(call);
         case RouteId::kSearch:
             return search(call);
+        case RouteId::kContext:
+            return context(call);
         case RouteId::kListJobs:
             return list_jobs(call);
         case RouteId::kGetJob:
@@ -248,6 +259,8 @@ Result<HttpResponse> ApiService::run(Call& call) {
             return completion(call, /*chat=*/true);
         case RouteId::kCompletions:
             return completion(call, /*chat=*/false);
+        case RouteId::kMem0:
+            return mem0(call);
     }
     return Status::internal("route without a handler");
 }
@@ -404,6 +417,17 @@ Result<HttpResponse> ApiService::search(const Call& call) {
     return json_reply(200, {{"hits", std::move(out)}, {"took_ms", took_ms}});
 }
 
+Result<HttpResponse> ApiService::context(const Call& call) {
+    KASTEN_ASSIGN_OR_RETURN(memory::ContextRequest req, parse_context(call.request->body, options_.limits));
+    req.cube_id = call.cube();
+    req.counter = options_.context_counter;
+    const auto start = std::chrono::steady_clock::now();
+    KASTEN_ASSIGN_OR_RETURN(memory::PackedContext packed, memory_.build_context(req));
+    json out = context_to_json(packed);
+    out["took_ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    return json_reply(200, std::move(out));
+}
+
 Result<HttpResponse> ApiService::list_jobs(const Call& call) {
     KASTEN_ASSIGN_OR_RETURN(Paging paging, parse_paging(call.query));
     KASTEN_ASSIGN_OR_RETURN(std::vector<store::JobRecord> jobs,
@@ -493,6 +517,13 @@ Result<HttpResponse> ApiService::completion(const Call& call, bool chat) {
         sink(sse_done());
     };
     return response;
+}
+
+Result<HttpResponse> ApiService::mem0(const Call& call) {
+    const Mem0Call m{call.request->method, call.route.pattern,  &call.route.params,
+                     &call.query,          &call.request->body, &call.principal};
+    KASTEN_ASSIGN_OR_RETURN(Mem0Reply reply, mem0_.handle(m));
+    return json_reply(reply.status, reply.body);
 }
 
 }  // namespace kasten::api

@@ -14,6 +14,7 @@
 #include "api/dto/request_parser.h"
 #include "api/http/auth.h"
 #include "api/http/http_metrics.h"
+#include "api/http/mem0_routes.h"
 #include "api/http/openai_request.h"
 #include "api/http/router.h"
 #include "common/result.h"
@@ -59,6 +60,9 @@ struct ApiServiceOptions {
     // service. Calls into it are serialised by the service (one generation at a time).
     llm::LanguageModel* language_model = nullptr;
     CompletionLimits completion_limits;
+    // Counts the tokens of packed contexts (POST /v1/cubes/{cube}/context): the model's tokenizer when there is one;
+    // null = the estimate (memory/token_counter.h).
+    std::shared_ptr<const memory::TokenCounter> context_counter;
     // The cube MCP tool calls on /mcp use when they name none (api/mcp/mcp_http_endpoint.h).
     std::string mcp_default_cube = "default";
 };
@@ -119,11 +123,13 @@ class ApiService {
     Result<HttpResponse> get_turn(const Call& call);
     Result<HttpResponse> delete_turn(const Call& call);
     Result<HttpResponse> search(const Call& call);
+    Result<HttpResponse> context(const Call& call);
     Result<HttpResponse> list_jobs(const Call& call);
     Result<HttpResponse> get_job(const Call& call);
     Result<HttpResponse> export_cube(const Call& call);
     Result<HttpResponse> import_cube(const Call& call);
     Result<HttpResponse> completion(const Call& call, bool chat);
+    Result<HttpResponse> mem0(const Call& call);
 
     memory::MemoryManager& memory_;
     ApiServiceOptions options_;
@@ -132,6 +138,7 @@ class ApiService {
     HttpMetrics metrics_;
     std::mutex generation_mutex_;  // held while options_.language_model generates
     std::atomic<std::uint64_t> completion_counter_{0};
+    Mem0Routes mem0_;
     std::unique_ptr<McpHttpEndpoint> mcp_;  // POST/DELETE /mcp: the MCP streamable HTTP transport
 };
 

@@ -33,14 +33,22 @@ Result<Principal> Authenticator::authenticate(const std::optional<std::string>& 
     std::string_view key;
     if (authorization) {
         std::string_view value = trim(*authorization);
+        // "Bearer <key>", or "Token <key>" as Mem0's clients send it (api/http/mem0_routes.h).
+        auto has_scheme = [&](std::string_view scheme) {
+            return value.size() > scheme.size() &&
+                   std::equal(scheme.begin(), scheme.end(), value.begin(),
+                              [](char a, char b) { return a == (b >= 'A' && b <= 'Z' ? b - 'A' + 'a' : b); });
+        };
         constexpr std::string_view kBearer = "bearer ";
-        bool is_bearer = value.size() > kBearer.size() &&
-                         std::equal(kBearer.begin(), kBearer.end(), value.begin(),
-                                    [](char a, char b) { return a == (b >= 'A' && b <= 'Z' ? b - 'A' + 'a' : b); });
-        if (!is_bearer) {
-            return Status::unauthenticated("the Authorization header must be 'Bearer <api key>'");
+        constexpr std::string_view kToken = "token ";
+        if (has_scheme(kBearer)) {
+            key = trim(value.substr(kBearer.size()));
+        } else if (has_scheme(kToken)) {
+            key = trim(value.substr(kToken.size()));
+        } else {
+            return Status::unauthenticated(
+                "the Authorization header must be 'Bearer <api key>' (or 'Token <api key>')");
         }
-        key = trim(value.substr(kBearer.size()));
     } else if (x_api_key) {
         key = trim(*x_api_key);
     }

@@ -26,7 +26,8 @@ class Authenticator {
 
     bool enabled() const { return !keys_.empty(); }
 
-    // The key comes from `Authorization: Bearer <key>` or `X-API-Key: <key>` (either header; absent = nullopt).
+    // The key comes from `Authorization: Bearer <key>` (or `Token <key>`, Mem0's scheme) or `X-API-Key: <key>`
+    // (either header; absent = nullopt).
     // kUnauthenticated when auth is on and the key is missing, malformed or unknown. Keys are compared in time
     // independent of where they differ.
     Result<Principal> authenticate(const std::optional<std::string>& authorization,

@@ -27,6 +27,7 @@ Router Router::kasten_routes() {
     r.add("GET", "/v1/cubes/{cube}/turns/{id}", RouteId::kGetTurn);
     r.add("DELETE", "/v1/cubes/{cube}/turns/{id}", RouteId::kDeleteTurn);
     r.add("POST", "/v1/cubes/{cube}/search", RouteId::kSearch);
+    r.add("POST", "/v1/cubes/{cube}/context", RouteId::kContext);
     r.add("GET", "/v1/cubes/{cube}/jobs", RouteId::kListJobs);
     r.add("GET", "/v1/jobs/{id}", RouteId::kGetJob);
     r.add("GET", "/v1/cubes/{cube}/export", RouteId::kExport);

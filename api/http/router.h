@@ -29,12 +29,14 @@ enum class RouteId {
     kGetTurn,
     kDeleteTurn,
     kSearch,
+    kContext,
     kListJobs,
     kGetJob,
     kExport,
     kImport,
     kChatCompletions,
     kCompletions,
+    kMem0,  // the Mem0-compatible routes (api/http/mem0_routes.h), told apart by pattern and method
 };
 
 struct RouteLookup {

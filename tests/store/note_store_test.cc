@@ -49,6 +49,17 @@ TEST_F(NoteStoreTest, InsertGetRoundTripsEveryField) {
     testing::expect_equal(*notes.get("c", "n_2"), bare);
 }
 
+TEST_F(NoteStoreTest, CubeOfFindsTheCubeFromTheIdAlone) {
+    NoteStore notes(db());
+    ASSERT_TRUE(notes.insert(make_note("c", "n_1")).is_ok());
+    ASSERT_TRUE(notes.insert(make_note("other", "n_2")).is_ok());
+    EXPECT_EQ(notes.cube_of("n_1").value(), "c");
+    EXPECT_EQ(notes.cube_of("n_2").value(), "other");
+    EXPECT_EQ(notes.cube_of("n_3").status().code(), StatusCode::kNotFound);
+    ASSERT_TRUE(notes.remove("other", "n_2").is_ok());
+    EXPECT_EQ(notes.cube_of("n_2").status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(NoteStoreTest, InsertWritesVersionOne) {
     NoteStore notes(db());
     NoteRecord n = make_note("c", "n_1", 4242);

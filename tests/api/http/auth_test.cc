@@ -33,6 +33,16 @@ TEST(AuthTest, BearerAndXApiKeyBothWork) {
     EXPECT_TRUE(header->all_cubes);
 }
 
+TEST(AuthTest, TokenSchemeAsMem0ClientsSendItWorks) {
+    Authenticator auth = two_keys();
+    auto token = auth.authenticate(std::string("Token key-alice-123"), std::nullopt);
+    ASSERT_TRUE(token.is_ok()) << token.status().to_string();
+    EXPECT_FALSE(token->all_cubes);
+    EXPECT_EQ(auth.authenticate(std::string("Token key-alice-12"), std::nullopt).status().code(),
+              StatusCode::kUnauthenticated);
+    EXPECT_EQ(auth.authenticate(std::string("Token "), std::nullopt).status().code(), StatusCode::kUnauthenticated);
+}
+
 TEST(AuthTest, MissingMalformedAndUnknownKeysAreUnauthenticated) {
     Authenticator auth = two_keys();
     EXPECT_EQ(auth.authenticate(std::nullopt, std::nullopt).status().code(), StatusCode::kUnauthenticated);

@@ -1,0 +1,503 @@
+#include "memory/context_builder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+
+#include "common/timestamp.h"
+#include "memory/memory_manager.h"
+
+namespace kasten::memory {
+namespace {
+
+constexpr int kRouterTopScores = 10;   // scores whose distribution the router reads
+constexpr double kRouterFloor = 0.05;  // weight every granularity keeps (a flat list can still hold the answer)
+constexpr int kMinTurnTokens = 8;      // a rendered turn line costs at least this ({"role":"user","content":"…"})
+constexpr int kListPage = 500;
+constexpr int kSessionShare = 4;  // a session longer than budget / this is given as its best turns
+constexpr int kExcerptTurns = 2;  // turns a long session lends
+
+// Hits fetched per granularity before packing (the budget decides how many are used).
+int fetch_count(Granularity g) {
+    switch (g) {
+        case Granularity::kTurn:
+            return 200;
+        case Granularity::kSession:
+            return 20;
+        case Granularity::kNote:
+            return 200;
+    }
+    return 10;
+}
+
+// "2023-05-20 (Sat) 02:21" (UTC).
+std::string format_date(TimeMs t) {
+    static const char* const kDays[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
+    const std::string iso = format_timestamp(t);  // 2023-05-20T02:21:00Z
+    long long days = t / 86'400'000;
+    if (t % 86'400'000 < 0) --days;
+    const long long dow = ((days % 7) + 7) % 7;
+    return iso.substr(0, 10) + " (" + kDays[dow] + ") " + iso.substr(11, 5);
+}
+
+std::string json_string(const std::string& s) {
+    return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string turn_line(const std::string& role, const std::string& content) {
+    return "{\"role\": " + json_string(role) + ", \"content\": " + json_string(content) + "}\n";
+}
+
+std::string note_line(const ContextItem& item) {
+    std::string line = "- " + item.text;
+    line += " (valid from " + format_date(item.time).substr(0, 10);
+    if (item.valid_to) line += " to " + format_date(*item.valid_to).substr(0, 10);
+    line += ")\n";
+    return line;
+}
+
+// A session's turns as the transcript a session item carries (one JSON line per turn).
+std::string session_lines(const std::vector<store::TurnRecord>& turns) {
+    std::string out;
+    for (const auto& t : turns) out += turn_line(t.role, t.content);
+    return out;
+}
+
+// An item placed in the context, with what rendering needs.
+struct Placed {
+    ContextItem item;
+    std::string lines;                  // rendered body lines
+    int turn_index = -1;                // turns: position in the session
+    std::vector<std::string> turn_ids;  // session: its turns; note: its source turns; turn: itself
+};
+
+struct Group {
+    std::string session_id;
+    TimeMs time = 0;
+    std::vector<const Placed*> notes;
+    std::vector<const Placed*> turns;  // turns and session items
+};
+
+std::string group_header(const std::string& session_id, TimeMs time) {
+    if (session_id.empty()) return "\n### Notes · " + format_date(time) + "\n";
+    return "\n### Session " + session_id + " · " + format_date(time) + "\n";
+}
+
+constexpr std::string_view kPreamble = "Memories from earlier conversations, grouped by session, oldest first.\n";
+
+// Renders placed items grouped by session in time order. Fills `order` with the items in text order.
+std::string render(const std::vector<Placed>& placed, std::vector<const Placed*>* order) {
+    std::vector<Group> groups;
+    std::unordered_map<std::string, size_t> by_session;
+    for (const auto& p : placed) {
+        auto it = by_session.find(p.item.session_id);
+        if (it == by_session.end()) {
+            it = by_session.emplace(p.item.session_id, groups.size()).first;
+            groups.push_back({p.item.session_id, p.item.time, {}, {}});
+        }
+        Group& g = groups[it->second];
+        g.time = std::min(g.time, p.item.time);
+        if (p.item.granularity == Granularity::kNote) {
+            g.notes.push_back(&p);
+        } else {
+            g.turns.push_back(&p);
+        }
+    }
+    std::stable_sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) {
+        if (a.session_id.empty() != b.session_id.empty()) return b.session_id.empty();  // loose notes last
+        return a.time < b.time;
+    });
+    std::string text(kPreamble);
+    for (auto& g : groups) {
+        std::stable_sort(g.notes.begin(), g.notes.end(),
+                         [](const Placed* a, const Placed* b) { return a->item.time < b->item.time; });
+        std::stable_sort(g.turns.begin(), g.turns.end(), [](const Placed* a, const Placed* b) {
+            if (a->turn_index != b->turn_index) return a->turn_index < b->turn_index;
+            return a->item.time < b->item.time;
+        });
+        text += group_header(g.session_id, g.time);
+        if (!g.notes.empty()) {
+            text += "Notes:\n";
+            for (const Placed* p : g.notes) {
+                text += p->lines;
+                if (order) order->push_back(p);
+            }
+        }
+        if (!g.turns.empty()) {
+            if (!g.notes.empty()) text += "Turns:\n";
+            int previous = -2;
+            for (const Placed* p : g.turns) {
+                if (p->item.granularity == Granularity::kTurn && previous >= -1 && p->turn_index != previous + 1) {
+                    text += "…\n";  // turns left out in between
+                }
+                text += p->lines;
+                previous = p->item.granularity == Granularity::kTurn ? p->turn_index : -2;
+                if (order) order->push_back(p);
+            }
+        }
+    }
+    return text;
+}
+
+PackedContext finish(const ContextRequest& request, const TokenCounter& counter, std::string mode,
+                     std::vector<Placed> placed, std::map<std::string, double> weights) {
+    PackedContext out;
+    out.mode = std::move(mode);
+    out.strategy = request.strategy;
+    out.budget = request.token_budget;
+    out.token_counter = counter.name();
+    out.weights = std::move(weights);
+    if (placed.empty()) {
+        out.mode = "empty";
+        out.weights.clear();
+        return out;
+    }
+    // Item costs are close to additive; the final text is counted exactly and the lowest-priority items leave
+    // until it fits.
+    for (;;) {
+        std::vector<const Placed*> order;
+        std::string text = render(placed, &order);
+        const int tokens = counter.count(text);
+        if (tokens <= request.token_budget || placed.empty()) {
+            out.text = placed.empty() ? "" : std::move(text);
+            out.tokens = placed.empty() ? 0 : tokens;
+            for (const Placed* p : order) out.items.push_back(p->item);
+            if (placed.empty()) out.mode = "empty";
+            return out;
+        }
+        auto lowest = std::min_element(placed.begin(), placed.end(), [](const Placed& a, const Placed& b) {
+            return a.item.priority < b.item.priority;
+        });
+        placed.erase(lowest);
+    }
+}
+
+// Normalised entropy in [0, 1] of the top scores' distribution (p_i = s_i / Σ s); 0 for one hit.
+double normalised_entropy(const std::vector<SearchHit>& hits) {
+    const size_t m = std::min<size_t>(hits.size(), kRouterTopScores);
+    if (m <= 1) return 0.0;
+    double sum = 0;
+    for (size_t i = 0; i < m; ++i) sum += std::max(0.0, hits[i].score);
+    if (sum <= 0) return 1.0;
+    double h = 0;
+    for (size_t i = 0; i < m; ++i) {
+        const double p = std::max(0.0, hits[i].score) / sum;
+        if (p > 0) h -= p * std::log(p);
+    }
+    return h / std::log(static_cast<double>(m));
+}
+
+}  // namespace
+
+const char* context_strategy_name(ContextStrategy s) {
+    switch (s) {
+        case ContextStrategy::kAuto:
+            return "auto";
+        case ContextStrategy::kTurn:
+            return "turn";
+        case ContextStrategy::kSession:
+            return "session";
+        case ContextStrategy::kNote:
+            return "note";
+    }
+    return "auto";
+}
+
+bool parse_context_strategy(const std::string& text, ContextStrategy* out) {
+    for (ContextStrategy s :
+         {ContextStrategy::kAuto, ContextStrategy::kTurn, ContextStrategy::kSession, ContextStrategy::kNote}) {
+        if (text == context_strategy_name(s)) {
+            *out = s;
+            return true;
+        }
+    }
+    return false;
+}
+
+ContextBuilder::ContextBuilder(MemoryManager& memory) : memory_(memory) {}
+
+Result<PackedContext> ContextBuilder::build(const ContextRequest& request) {
+    if (request.token_budget < 1) return Status::invalid_argument("token_budget must be at least 1");
+    std::string query = request.query;
+    if (query.empty()) {
+        for (auto it = request.conversation.rbegin(); it != request.conversation.rend(); ++it) {
+            if (it->role == "user" && !it->content.empty()) {
+                query = it->content;
+                break;
+            }
+        }
+    }
+    if (query.empty()) return Status::invalid_argument("a query (or a conversation with a user message) is required");
+    static const EstimatedTokenCounter kEstimate;
+    const TokenCounter& counter = request.counter ? *request.counter : kEstimate;
+    const std::string excluded = request.exclude_session_id.value_or("");
+
+    KASTEN_ASSIGN_OR_RETURN(CubeInfo info, memory_.get_cube(request.cube_id));
+    const int preamble_tokens = counter.count(kPreamble);
+
+    // 1. The whole history, when it fits.
+    if (request.full_history && info.turns > 0 &&
+        info.turns * static_cast<std::int64_t>(kMinTurnTokens) + preamble_tokens <= request.token_budget) {
+        std::vector<Placed> placed;
+        int used = preamble_tokens;
+        bool fits = true;
+        for (int offset = 0; fits; offset += kListPage) {
+            KASTEN_ASSIGN_OR_RETURN(auto sessions, memory_.list_sessions(request.cube_id, kListPage, offset));
+            for (const auto& s : sessions) {
+                if (s.external_id == excluded) continue;
+                KASTEN_ASSIGN_OR_RETURN(SessionView view, memory_.get_session(request.cube_id, s.external_id));
+                if (view.turns.empty()) continue;
+                used += counter.count(group_header(s.external_id, s.started_at));
+                for (const auto& t : view.turns) {
+                    Placed p;
+                    p.item.granularity = Granularity::kTurn;
+                    p.item.id = t.id;
+                    p.item.session_id = s.external_id;
+                    p.item.time = t.conv_time;
+                    p.item.text = t.content;
+                    p.lines = turn_line(t.role, t.content);
+                    p.item.tokens = counter.count(p.lines);
+                    p.item.priority = 1.0;
+                    p.turn_index = t.index;
+                    used += p.item.tokens;
+                    placed.push_back(std::move(p));
+                }
+                if (used > request.token_budget) {
+                    fits = false;
+                    break;
+                }
+            }
+            if (static_cast<int>(sessions.size()) < kListPage) break;
+        }
+        if (fits && !placed.empty()) {
+            std::vector<const Placed*> order;
+            std::string text = render(placed, &order);
+            const int tokens = counter.count(text);
+            if (tokens <= request.token_budget) {
+                PackedContext full;
+                full.mode = "full";
+                full.strategy = request.strategy;
+                full.budget = request.token_budget;
+                full.token_counter = counter.name();
+                full.text = std::move(text);
+                full.tokens = tokens;
+                for (const Placed* p : order) full.items.push_back(p->item);
+                return full;
+            }
+        }
+    }
+
+    // 2. Retrieve at each granularity the strategy allows.
+    std::vector<Granularity> grains;
+    switch (request.strategy) {
+        case ContextStrategy::kAuto:
+            grains = {Granularity::kTurn, Granularity::kSession, Granularity::kNote};
+            break;
+        case ContextStrategy::kTurn:
+            grains = {Granularity::kTurn};
+            break;
+        case ContextStrategy::kSession:
+            grains = {Granularity::kSession};
+            break;
+        case ContextStrategy::kNote:
+            grains = {Granularity::kNote};
+            break;
+    }
+    std::map<Granularity, std::vector<SearchHit>> hits;
+    for (Granularity g : grains) {
+        SearchRequest sr;
+        sr.cube_id = request.cube_id;
+        sr.query = query;
+        sr.granularity = g;
+        sr.retriever = Retriever::kHybrid;
+        sr.top_k = fetch_count(g);
+        sr.query_time = request.query_time;
+        KASTEN_ASSIGN_OR_RETURN(auto found, memory_.search(sr));
+        std::vector<SearchHit> kept;
+        for (auto& h : found) {
+            if (h.score < request.min_score || h.score <= 0) continue;
+            if (!excluded.empty() && h.session_id == excluded) continue;
+            kept.push_back(std::move(h));
+        }
+        if (!kept.empty()) hits[g] = std::move(kept);
+    }
+
+    // The router: decisive score distributions get more weight.
+    std::map<std::string, double> weights;
+    std::map<Granularity, double> weight_of;
+    double total = 0;
+    for (const auto& [g, list] : hits) {
+        const double w = (1.0 - normalised_entropy(list)) + kRouterFloor;
+        weight_of[g] = w;
+        total += w;
+    }
+    for (auto& [g, w] : weight_of) {
+        w /= total;
+        weights[granularity_name(g)] = w;
+    }
+
+    struct Candidate {
+        Granularity granularity;
+        const SearchHit* hit;
+        double priority;
+    };
+    std::vector<Candidate> candidates;
+    for (const auto& [g, list] : hits) {
+        const double best = list.front().score;
+        for (const auto& h : list) {
+            const double relevance = weight_of[g] * h.score / best;
+            int cost = 0;
+            if (g == Granularity::kTurn) {
+                cost = counter.count(turn_line(h.role, h.text));
+            } else if (g == Granularity::kSession) {
+                cost = std::min(counter.count(h.text), request.token_budget / kSessionShare);
+            } else {
+                cost = counter.count(h.text) + 8;
+            }
+            candidates.push_back({g, &h, relevance / std::sqrt(static_cast<double>(std::max(cost, 1)))});
+        }
+    }
+    std::stable_sort(candidates.begin(), candidates.end(),
+                     [](const Candidate& a, const Candidate& b) { return a.priority > b.priority; });
+
+    // A long session's best turns for the query.
+    auto session_excerpt = [&](const std::string& session_id) -> Result<std::vector<SearchHit>> {
+        SearchRequest sr;
+        sr.cube_id = request.cube_id;
+        sr.query = query;
+        sr.granularity = Granularity::kTurn;
+        sr.retriever = Retriever::kHybrid;
+        sr.top_k = kExcerptTurns;
+        sr.session_id = session_id;
+        sr.query_time = request.query_time;
+        return memory_.search(sr);
+    };
+
+    // 3. Greedy packing by priority.
+    std::vector<Placed> placed;
+    std::unordered_set<std::string> placed_turns;     // turn ids in the context (alone or inside a session item)
+    std::unordered_set<std::string> placed_sessions;  // session items
+    std::unordered_set<std::string> placed_ids;
+    std::unordered_set<std::string> opened_groups;
+    int used = preamble_tokens;
+    auto group_cost = [&](const std::string& session_id, TimeMs time) {
+        return opened_groups.count(session_id) ? 0 : counter.count(group_header(session_id, time)) + 2;
+    };
+    auto place = [&](Placed p) {
+        used += p.item.tokens + group_cost(p.item.session_id, p.item.time);
+        opened_groups.insert(p.item.session_id);
+        placed_ids.insert(p.item.id);
+        for (const auto& id : p.turn_ids) placed_turns.insert(id);
+        placed.push_back(std::move(p));
+    };
+    std::vector<Candidate> deferred_notes;
+    for (const Candidate& c : candidates) {
+        const SearchHit& h = *c.hit;
+        if (placed_ids.count(h.id)) continue;
+        Placed p;
+        p.item.granularity = c.granularity;
+        p.item.id = h.id;
+        p.item.session_id = h.session_id;
+        p.item.time = h.time;
+        p.item.score = h.score;
+        p.item.priority = c.priority;
+        p.item.text = h.text;
+        if (c.granularity == Granularity::kTurn) {
+            if (placed_turns.count(h.id) || placed_sessions.count(h.session_id)) continue;
+            KASTEN_ASSIGN_OR_RETURN(store::TurnRecord t, memory_.get_turn(request.cube_id, h.id));
+            p.turn_index = t.index;
+            p.lines = turn_line(t.role, t.content);
+            p.turn_ids = {h.id};
+        } else if (c.granularity == Granularity::kSession) {
+            if (placed_sessions.count(h.id)) continue;
+            KASTEN_ASSIGN_OR_RETURN(SessionView view, memory_.get_session(request.cube_id, h.id));
+            p.lines = session_lines(view.turns);
+            if (counter.count(p.lines) > request.token_budget / kSessionShare) {
+                // Too long to give whole: the session lends its best-matching turns, at its priority.
+                KASTEN_ASSIGN_OR_RETURN(auto best, session_excerpt(h.id));
+                for (auto& t : best) {
+                    if (placed_turns.count(t.id) || placed_ids.count(t.id)) continue;
+                    Placed q;
+                    q.item.granularity = Granularity::kTurn;
+                    q.item.id = t.id;
+                    q.item.session_id = h.id;
+                    q.item.time = t.time;
+                    q.item.score = t.score;
+                    q.item.priority = c.priority;
+                    q.item.text = t.text;
+                    KASTEN_ASSIGN_OR_RETURN(store::TurnRecord tr, memory_.get_turn(request.cube_id, t.id));
+                    q.turn_index = tr.index;
+                    q.lines = turn_line(tr.role, tr.content);
+                    q.turn_ids = {t.id};
+                    q.item.tokens = counter.count(q.lines);
+                    if (used + q.item.tokens + group_cost(h.id, h.time) > request.token_budget) continue;
+                    place(std::move(q));
+                }
+                continue;
+            }
+            for (const auto& t : view.turns) p.turn_ids.push_back(t.id);
+        } else {
+            KASTEN_ASSIGN_OR_RETURN(store::NoteRecord n, memory_.get_note(request.cube_id, h.id));
+            p.item.valid_to = n.valid_to;
+            p.turn_ids = n.source_turn_ids;
+            p.lines = note_line(p.item);
+            p.item.tokens = counter.count(p.lines);
+            const bool covered =
+                !p.turn_ids.empty() && std::all_of(p.turn_ids.begin(), p.turn_ids.end(),
+                                                   [&](const std::string& id) { return placed_turns.count(id) > 0; });
+            if (covered) {
+                deferred_notes.push_back(c);
+                continue;
+            }
+            p.turn_ids.clear();  // a note does not stand in for its turns
+        }
+        p.item.tokens = counter.count(p.lines);
+        if (c.granularity == Granularity::kSession) {
+            // The session replaces its turns placed earlier: their cost comes back.
+            int refund = 0;
+            for (const auto& q : placed) {
+                if (q.item.granularity == Granularity::kTurn && q.item.session_id == h.id) refund += q.item.tokens;
+            }
+            if (used - refund + p.item.tokens + group_cost(h.id, h.time) > request.token_budget) continue;
+            placed.erase(std::remove_if(placed.begin(), placed.end(),
+                                        [&](const Placed& q) {
+                                            return q.item.granularity == Granularity::kTurn &&
+                                                   q.item.session_id == h.id;
+                                        }),
+                         placed.end());
+            used -= refund;
+            placed_sessions.insert(h.id);
+            place(std::move(p));
+            continue;
+        }
+        if (used + p.item.tokens + group_cost(p.item.session_id, p.item.time) > request.token_budget) continue;
+        place(std::move(p));
+    }
+    // Notes whose turns are all in the context, if room is left.
+    for (const Candidate& c : deferred_notes) {
+        const SearchHit& h = *c.hit;
+        if (placed_ids.count(h.id)) continue;
+        KASTEN_ASSIGN_OR_RETURN(store::NoteRecord n, memory_.get_note(request.cube_id, h.id));
+        Placed p;
+        p.item.granularity = Granularity::kNote;
+        p.item.id = h.id;
+        p.item.session_id = h.session_id;
+        p.item.time = h.time;
+        p.item.valid_to = n.valid_to;
+        p.item.score = h.score;
+        p.item.priority = c.priority;
+        p.item.text = h.text;
+        p.lines = note_line(p.item);
+        p.item.tokens = counter.count(p.lines);
+        if (used + p.item.tokens + group_cost(p.item.session_id, p.item.time) > request.token_budget) continue;
+        place(std::move(p));
+    }
+    return finish(request, counter, "packed", std::move(placed), std::move(weights));
+}
+
+}  // namespace kasten::memory
