@@ -64,8 +64,9 @@ Command mcp_command() {
     c.details =
         "Speaks the Model Context Protocol (2025-06-18; 2025-03-26 and 2024-11-05 accepted) on stdin/stdout:\n"
         "one JSON-RPC message per line in, one reply per line out; logs go to stderr. The client starts it as a\n"
-        "subprocess and ends it by closing stdin. Tools: add_memory, search_memories, list_memories, get_memory,\n"
-        "update_memory, delete_memory, memory_history; each takes an optional 'cube', default --cube (default\n"
+        "subprocess and ends it by closing stdin. Tools: add_memory, search_memories, get_context, list_memories,\n"
+        "get_memory, update_memory, delete_memory, memory_history; each takes an optional 'cube', default --cube "
+        "(default\n"
         "'default'). Added turns become notes in a background thread (--notes heuristic, the default, or off).\n"
         "It owns the data dir while it runs, like `kasten serve` (which offers the same tools on POST /mcp).";
     c.examples =

@@ -78,7 +78,7 @@ ApiService::ApiService(memory::MemoryManager& memory, ApiServiceOptions options)
     Mem0Routes::add_routes(router_);
     McpHttpOptions mcp;
     mcp.server.server_version = options_.version;
-    mcp.server.tools = {options_.mcp_default_cube, options_.limits};
+    mcp.server.tools = {options_.mcp_default_cube, options_.limits, options_.context_counter};
     mcp_ = std::make_unique<McpHttpEndpoint>(memory_, auth_, std::move(mcp));
 }
 

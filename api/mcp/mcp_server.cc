@@ -15,8 +15,9 @@ constexpr int kMaxDepth = 64;
 constexpr const char* kSupportedVersions[] = {"2025-06-18", "2025-03-26", "2024-11-05"};
 constexpr const char* kInstructions =
     "kasten is the user's long-term memory. Store what is worth remembering from the conversation with add_memory; "
-    "before answering questions about the user's past, preferences or plans, look them up with search_memories "
-    "(granularity 'note' for distilled facts, 'turn' for what was said). Notes are built from added turns in the "
+    "before answering questions about the user's past, preferences or plans, call get_context (the relevant "
+    "memories packed under a token budget, ready to read) or search_memories (granularity 'note' for distilled "
+    "facts, 'turn' for what was said). Notes are built from added turns in the "
     "background; correct them with update_memory (every version is kept, see memory_history) and remove them with "
     "delete_memory.";
 
@@ -204,11 +205,10 @@ json McpServer::call_tool(const json& id, const json& params, const Principal& c
     if (!tools_.has(tool)) {
         return error_response(id, kJsonRpcInvalidParams, "unknown tool '" + tool.substr(0, 64) + "'");
     }
-    Result<json> result = tools_.call(tool, arguments, caller);
+    Result<McpToolResult> result = tools_.call(tool, arguments, caller);
     if (result.is_ok()) {
-        const json& structured = result.value();
-        return success(id, {{"content", json::array({{{"type", "text"}, {"text", dump_json(structured)}}})},
-                            {"structuredContent", structured},
+        return success(id, {{"content", json::array({{{"type", "text"}, {"text", result.value().text}}})},
+                            {"structuredContent", result.value().structured},
                             {"isError", false}});
     }
     const Status& st = result.status();

@@ -77,6 +77,40 @@ constexpr const char* kDefinitions = R"json([
   "annotations": {"readOnlyHint": true, "openWorldHint": false}
 },
 {
+  "name": "get_context",
+  "title": "Get memory context",
+  "description": "What you should know from long-term memory to answer a query, packed under a token budget: the whole history when it fits, else the most relevant turns, sessions and notes, grouped by session in time order and dated. The text result is ready to read; call this before answering a question that may depend on earlier conversations. Give 'query', or 'conversation' (the chat so far; its last user message is the query).",
+  "inputSchema": {
+    "type": "object",
+    "properties": {
+      "cube": {"type": "string", "description": "The memory cube. Default: the server's default cube."},
+      "query": {"type": "string", "minLength": 1, "description": "What the context is for."},
+      "conversation": {
+        "type": "array",
+        "description": "The chat so far, oldest first; its last user message is the query when 'query' is absent.",
+        "items": {
+          "type": "object",
+          "properties": {
+            "role": {"type": "string", "enum": ["user", "assistant", "system", "tool"]},
+            "content": {"type": "string"},
+            "time": {"type": "string"}
+          },
+          "required": ["role", "content"],
+          "additionalProperties": false
+        }
+      },
+      "exclude_session_id": {"type": "string", "description": "The current chat's session: its turns are in the prompt already, so they are left out."},
+      "token_budget": {"type": "integer", "minimum": 1, "description": "Tokens the context may use (default 4096)."},
+      "strategy": {"type": "string", "enum": ["auto", "turn", "session", "note"], "description": "Which granularities to draw from (default auto: weighed per query)."},
+      "full_history": {"type": "boolean", "description": "Give the whole history when it fits the budget (default true)."},
+      "query_time": {"type": "string", "description": "ISO-8601 time relative dates in the query resolve against (default now)."},
+      "min_score": {"type": "number", "minimum": 0, "maximum": 1, "description": "Leave out hits scoring below this (default 0)."}
+    },
+    "additionalProperties": false
+  },
+  "annotations": {"readOnlyHint": true, "openWorldHint": false}
+},
+{
   "name": "list_memories",
   "title": "List memories",
   "description": "List what a cube holds, newest first: its notes (default), its conversation turns or its sessions. Pages with 'limit' and 'offset'.",
@@ -223,12 +257,15 @@ McpTools::McpTools(memory::MemoryManager& memory, McpToolsOptions options)
         if (d["name"] == "search_memories") {
             d["inputSchema"]["properties"]["top_k"]["maximum"] = options_.limits.max_top_k;
         }
+        if (d["name"] == "get_context") {
+            d["inputSchema"]["properties"]["token_budget"]["maximum"] = options_.limits.max_context_tokens;
+        }
     }
     const std::vector<std::pair<std::string, Handler>> handlers = {
-        {"add_memory", &McpTools::add_memory},         {"search_memories", &McpTools::search_memories},
-        {"list_memories", &McpTools::list_memories},   {"get_memory", &McpTools::get_memory},
-        {"update_memory", &McpTools::update_memory},   {"delete_memory", &McpTools::delete_memory},
-        {"memory_history", &McpTools::memory_history},
+        {"add_memory", &McpTools::add_memory},       {"search_memories", &McpTools::search_memories},
+        {"get_context", &McpTools::get_context},     {"list_memories", &McpTools::list_memories},
+        {"get_memory", &McpTools::get_memory},       {"update_memory", &McpTools::update_memory},
+        {"delete_memory", &McpTools::delete_memory}, {"memory_history", &McpTools::memory_history},
     };
     for (const auto& [name, handler] : handlers) {
         Tool tool{name, handler, {}};
@@ -246,7 +283,7 @@ bool McpTools::has(std::string_view name) const {
     return std::any_of(tools_.begin(), tools_.end(), [&](const Tool& t) { return t.name == name; });
 }
 
-Result<json> McpTools::call(std::string_view name, const json& arguments, const Principal& caller) {
+Result<McpToolResult> McpTools::call(std::string_view name, const json& arguments, const Principal& caller) {
     auto tool = std::find_if(tools_.begin(), tools_.end(), [&](const Tool& t) { return t.name == name; });
     if (tool == tools_.end()) return Status::not_found("unknown tool '" + std::string(name.substr(0, 64)) + "'");
     if (!arguments.is_object()) return Status::invalid_argument("the tool arguments must be a JSON object");
@@ -264,11 +301,22 @@ Result<json> McpTools::call(std::string_view name, const json& arguments, const 
         return bad("cube", "may contain only letters, digits and . _ : - (1 to 128 characters)");
     }
     KASTEN_RETURN_IF_ERROR(Authenticator::authorize_cube(caller, cube_id));
+    Result<json> structured = Status::internal("the tool did not run");
     try {
-        return (this->*(tool->handler))(cube_id, arguments, caller);
+        structured = (this->*(tool->handler))(cube_id, arguments, caller);
     } catch (const json::exception& e) {
         return Status::invalid_argument(std::string("the tool arguments could not be read: ") + e.what());
     }
+    if (!structured.is_ok()) return structured.status();
+    McpToolResult result;
+    result.structured = std::move(structured).value();
+    if (tool->name == "get_context") {
+        const std::string& text = result.structured["text"].get_ref<const std::string&>();
+        result.text = text.empty() ? "(kasten has no memories for this query in cube '" + cube_id + "')" : text;
+    } else {
+        result.text = dump_json(result.structured);
+    }
+    return result;
 }
 
 Result<json> McpTools::add_memory(const std::string& cube, const json& args, const Principal& caller) {
@@ -321,6 +369,17 @@ Result<json> McpTools::search_memories(const std::string& cube, const json& args
         {"cube", cube}, {"query", request.query}, {"granularity", memory::granularity_name(request.granularity)}};
     out["hits"] = json::array();
     for (const auto& h : hits) out["hits"].push_back(hit_to_json(h));
+    return out;
+}
+
+Result<json> McpTools::get_context(const std::string& cube, const json& args, const Principal& /*caller*/) {
+    KASTEN_ASSIGN_OR_RETURN(memory::ContextRequest request,
+                            parse_context(body_without(args, {"cube"}), options_.limits));
+    request.cube_id = cube;
+    request.counter = options_.context_counter;
+    KASTEN_ASSIGN_OR_RETURN(memory::PackedContext packed, memory_.build_context(request));
+    json out = context_to_json(packed);
+    out["cube"] = cube;
     return out;
 }
 

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 export const kToolNames = [
     "add_memory",
     "delete_memory",
+    "get_context",
     "get_memory",
     "list_memories",
     "memory_history",
@@ -17,7 +18,8 @@ export async function ok(client, name, args) {
     const result = await client.callTool({ name, arguments: args });
     assert.equal(result.isError, false, `${name} ${JSON.stringify(args)} -> ${JSON.stringify(result)}`);
     assert.equal(result.content[0].type, "text");
-    assert.deepEqual(JSON.parse(result.content[0].text), result.structuredContent);
+    if (name === "get_context") assert.equal(result.content[0].text, result.structuredContent.text);
+    else assert.deepEqual(JSON.parse(result.content[0].text), result.structuredContent);
     return result.structuredContent;
 }
 
@@ -83,6 +85,22 @@ export async function exerciseTools(client, cube) {
     assert.match(dog.hits[0].text, /Biscuit/);
     const session = await ok(client, "search_memories", inCube({ query: "beagle", granularity: "session" }));
     assert.equal(session.hits[0].id, "pets");
+
+    // get_context: the packed memory for a query, as text ready for the model.
+    const context = await client.callTool({ name: "get_context", arguments: inCube({ query: "what is my dog's name?" }) });
+    assert.equal(context.isError, false, JSON.stringify(context));
+    assert.equal(context.structuredContent.mode, "full"); // three turns fit the default budget
+    assert.equal(context.content[0].text, context.structuredContent.text);
+    assert.match(context.content[0].text, /Biscuit/);
+    assert.ok(context.structuredContent.tokens <= context.structuredContent.budget);
+    const packed = await ok(
+        client,
+        "get_context",
+        inCube({ query: "where do I park my car?", full_history: false, token_budget: 80, strategy: "turn" }),
+    );
+    assert.equal(packed.mode, "packed");
+    assert.ok(packed.tokens <= 80);
+    assert.match(packed.text, /level four/);
 
     // list_memories: turns and sessions now, notes once the background job built them.
     const turns = await ok(client, "list_memories", inCube({ what: "turns" }));

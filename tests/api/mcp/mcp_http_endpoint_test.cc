@@ -117,7 +117,7 @@ TEST_F(McpHttpEndpointTest, InitializeIssuesASessionThatLaterRequestsUse) {
     EXPECT_NE(header(service_->handle(post(init_message())), "Mcp-Session-Id"), session);
 
     json tools = call(rpc(1, "tools/list"), session);
-    EXPECT_EQ(tools["result"]["tools"].size(), 7u);
+    EXPECT_EQ(tools["result"]["tools"].size(), 8u);
     json added =
         call(rpc(2, "tools/call", {{"name", "add_memory"}, {"arguments", {{"text", "I live in Porto"}}}}), session);
     EXPECT_EQ(added["result"]["structuredContent"]["cube"], "alice");  // --mcp-cube

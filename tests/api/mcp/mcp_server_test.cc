@@ -115,8 +115,8 @@ TEST_F(McpServerTest, ToolsListDescribesEveryToolWithAStrictSchema) {
         EXPECT_EQ(tool["inputSchema"]["properties"]["cube"]["type"], "string") << name;
         EXPECT_TRUE(tool["annotations"]["readOnlyHint"].is_boolean()) << name;
     }
-    EXPECT_EQ(names, (std::set<std::string>{"add_memory", "search_memories", "list_memories", "get_memory",
-                                            "update_memory", "delete_memory", "memory_history"}));
+    EXPECT_EQ(names, (std::set<std::string>{"add_memory", "search_memories", "get_context", "list_memories",
+                                            "get_memory", "update_memory", "delete_memory", "memory_history"}));
     for (const json& tool : r["result"]["tools"]) {
         if (tool["name"] == "search_memories") {
             EXPECT_EQ(tool["inputSchema"]["properties"]["top_k"]["maximum"], 20);  // the configured max_top_k
@@ -197,7 +197,7 @@ TEST_F(McpServerTest, BatchesOnlyWithVersionsBefore20250618) {
     ASSERT_TRUE(r && r->is_array()) << (r ? r->dump() : "none");
     ASSERT_EQ(r->size(), 2u);
     EXPECT_EQ((*r)[0]["id"], 1);
-    EXPECT_EQ((*r)[1]["result"]["tools"].size(), 7u);
+    EXPECT_EQ((*r)[1]["result"]["tools"].size(), 8u);
     EXPECT_TRUE(old.initialized());
     // Notifications only: nothing to answer. initialize may not be batched; an empty batch is invalid.
     EXPECT_FALSE(

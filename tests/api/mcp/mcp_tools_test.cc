@@ -167,6 +167,46 @@ TEST_F(McpToolsTest, TurnsCanBeReadAndDeletedButNotChanged) {
     EXPECT_EQ(tool_error("get_memory", {{"id", turn}}).rfind("not_found: ", 0), 0u);
 }
 
+TEST_F(McpToolsTest, GetContextPacksTheMemoryUnderATokenBudget) {
+    tool_ok("add_memory", {{"text", "My sister lives in Lisbon"}, {"session_id", "family"}});
+    tool_ok("add_memory", {{"text", "I bought a red bicycle last week"}, {"session_id", "sport"}});
+    // Small history: all of it, whatever the query.
+    json full = tool_ok("get_context", {{"query", "where does my sister live"}});
+    EXPECT_EQ(full["mode"], "full");
+    EXPECT_EQ(full["cube"], "home");
+    EXPECT_TRUE(contains(full["text"], "Lisbon"));
+    EXPECT_TRUE(contains(full["text"], "bicycle"));
+    // Retrieval under a budget: the relevant turn, within the budget.
+    json packed = tool_ok(
+        "get_context",
+        {{"query", "where does my sister live"}, {"full_history", false}, {"token_budget", 60}, {"strategy", "turn"}});
+    EXPECT_EQ(packed["mode"], "packed");
+    EXPECT_LE(packed["tokens"].get<int>(), 60);
+    EXPECT_EQ(packed["budget"], 60);
+    EXPECT_TRUE(contains(packed["text"], "Lisbon"));
+    EXPECT_FALSE(contains(packed["text"], "bicycle"));
+    ASSERT_FALSE(packed["items"].empty());
+    EXPECT_EQ(packed["items"][0]["session_id"], "family");
+    // The query from a conversation; the current session left out.
+    json from_chat =
+        tool_ok("get_context", {{"conversation", {{{"role", "user"}, {"content", "what bike did I buy?"}}}},
+                                {"exclude_session_id", "family"}});
+    EXPECT_FALSE(contains(from_chat["text"], "Lisbon"));
+    EXPECT_TRUE(contains(from_chat["text"], "bicycle"));
+
+    // Nothing fits: an empty context, said so in the text the model reads.
+    json none = call_tool("get_context",
+                          {{"query", "where does my sister live"}, {"full_history", false}, {"token_budget", 5}});
+    EXPECT_EQ(none["isError"], false);
+    EXPECT_EQ(none["structuredContent"]["mode"], "empty");
+    EXPECT_TRUE(contains(none["content"][0]["text"], "no memories")) << none.dump();
+
+    EXPECT_TRUE(contains(tool_error("get_context", json::object()), "'query'"));
+    EXPECT_TRUE(contains(tool_error("get_context", {{"query", "x"}, {"token_budget", 0}}), "token_budget"));
+    EXPECT_TRUE(contains(tool_error("get_context", {{"query", "x"}, {"strategy", "all"}}), "strategy"));
+    EXPECT_EQ(tool_error("get_context", {{"cube", "nobody"}, {"query", "x"}}).rfind("not_found: ", 0), 0u);
+}
+
 TEST_F(McpToolsTest, TheCubeArgumentOverridesTheDefault) {
     tool_ok("add_memory", {{"cube", "work"}, {"text", "The deadline is Friday"}});
     EXPECT_TRUE(memory_->get_cube("work").is_ok());
