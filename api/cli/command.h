@@ -48,6 +48,7 @@ Command serve_command();
 Command add_command();
 Command search_command();
 Command context_command();
+Command chat_command();
 Command list_command();
 Command show_command();
 Command history_command();
