@@ -17,6 +17,7 @@
 #include "api/http/listen_policy.h"
 #include "common/log.h"
 #include "llm/embedded_language_model.h"
+#include "memory/input_validation.h"
 
 namespace kasten::api {
 namespace {
@@ -54,6 +55,9 @@ int run_serve(const ParsedArgs& args) {
         model_options.n_ctx = ctx.value();
     }
     if (args.has("model") && model_options.model_path.empty()) return usage_error(kName, "--model needs a file");
+    if (auto v = args.get("mcp-cube"); v && !memory::validate_identifier("mcp-cube", *v).is_ok()) {
+        return usage_error(kName, "--mcp-cube may contain only letters, digits and . _ : - (1 to 128 characters)");
+    }
     Result<Config> loaded = load_cli_config(args, flags, /*serving=*/true);
     if (!loaded.is_ok()) return failure(kName, loaded.status());
     const Config& config = loaded.value();
@@ -121,6 +125,7 @@ int run_serve(const ParsedArgs& args) {
     service_options.limits = {config.max_query_chars, config.max_top_k, config.max_content_chars};
     service_options.max_body_bytes = config.max_body_bytes;
     service_options.api_keys = config.api_keys;
+    if (auto v = args.get("mcp-cube")) service_options.mcp_default_cube = *v;
     ApiService service(*memory.value(), service_options);
     log::info("authentication: {}", auth ? std::to_string(config.api_keys.size()) + " API key(s)" : "off");
 
@@ -183,7 +188,9 @@ Command serve_command() {
         "Every add queues a note job that a background thread runs: the new turns become notes, linked to older\n"
         "ones, and notes they update are closed (GET /v1/jobs/{id} tells how it went). --notes (config key notes,\n"
         "KASTEN_NOTES) picks the builder: heuristic (default, no model), llm (the --model, one constrained-JSON\n"
-        "call per batch and per link decision) or off. Jobs left queued by an earlier process run at start.";
+        "call per batch and per link decision) or off. Jobs left queued by an earlier process run at start.\n"
+        "POST /mcp serves the same memory to MCP clients (streamable HTTP, docs/mcp.md); tool calls that name no\n"
+        "cube use --mcp-cube.";
     c.examples =
         "  kasten serve\n"
         "  kasten serve --data-dir /srv/kasten --port 8420\n"
@@ -200,6 +207,7 @@ Command serve_command() {
         {"model", "FILE", "GGUF model for /v1/chat/completions and /v1/completions"},
         {"ctx", "N", "the model's context size in tokens (default 2048)"},
         {"notes", "MODE", "heuristic | llm | off: how notes are built (default heuristic; llm needs --model)"},
+        {"mcp-cube", "C", "the cube MCP tool calls on /mcp use when they name none (default 'default')"},
     };
     c.run = run_serve;
     return c;

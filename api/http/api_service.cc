@@ -14,6 +14,7 @@
 #include "api/http/openai_response.h"
 #include "api/http/openapi_document.h"
 #include "api/http/url.h"
+#include "api/mcp/mcp_http_endpoint.h"
 #include "common/log.h"
 
 namespace kasten::api {
@@ -76,10 +77,20 @@ ApiService::ApiService(memory::MemoryManager& memory, ApiServiceOptions options)
       router_(Router::kasten_routes()),
       mem0_(memory, Mem0Options{options_.notes != "off", options_.limits}) {
     Mem0Routes::add_routes(router_);
+    McpHttpOptions mcp;
+    mcp.server.server_version = options_.version;
+    mcp.server.tools = {options_.mcp_default_cube, options_.limits, options_.context_counter};
+    mcp_ = std::make_unique<McpHttpEndpoint>(memory_, auth_, std::move(mcp));
 }
 
+ApiService::~ApiService() = default;
+
 std::vector<RouteInfo> ApiService::routes() const {
-    return router_.routes();
+    std::vector<RouteInfo> out = router_.routes();
+    // The MCP endpoint is dispatched before the router (GET /mcp answers 405 there).
+    out.push_back({"POST", "/mcp"});
+    out.push_back({"DELETE", "/mcp"});
+    return out;
 }
 
 HttpResponse ApiService::handle(const HttpRequest& request) {
@@ -122,6 +133,11 @@ HttpResponse ApiService::dispatch(const HttpRequest& request) {
     const std::string_view raw_query =
         qpos == std::string::npos ? std::string_view() : std::string_view(request.target).substr(qpos + 1);
 
+    if (raw_path == "/mcp") {
+        HttpResponse r = mcp_->handle(request);
+        r.route = "/mcp";
+        return r;
+    }
     Call call;
     call.request = &request;
     Result<std::vector<std::string>> segments = split_path(raw_path);

@@ -23,6 +23,8 @@
 
 namespace kasten::api {
 
+class McpHttpEndpoint;
+
 // One HTTP request as the transport hands it over.
 struct HttpRequest {
     std::string method;                          // "GET", "POST", ...
@@ -61,6 +63,8 @@ struct ApiServiceOptions {
     // Counts the tokens of packed contexts (POST /v1/cubes/{cube}/context): the model's tokenizer when there is one;
     // null = the estimate (memory/token_counter.h).
     std::shared_ptr<const memory::TokenCounter> context_counter;
+    // The cube MCP tool calls on /mcp use when they name none (api/mcp/mcp_http_endpoint.h).
+    std::string mcp_default_cube = "default";
 };
 
 // The REST API (docs/api.md) without the transport: request in → one MemoryManager call → response out.
@@ -76,6 +80,7 @@ struct ApiServiceOptions {
 class ApiService {
   public:
     ApiService(memory::MemoryManager& memory, ApiServiceOptions options);
+    ~ApiService();
 
     HttpResponse handle(const HttpRequest& request);
 
@@ -138,6 +143,7 @@ class ApiService {
     std::mutex generation_mutex_;  // held while options_.language_model generates
     std::atomic<std::uint64_t> completion_counter_{0};
     Mem0Routes mem0_;
+    std::unique_ptr<McpHttpEndpoint> mcp_;  // POST/DELETE /mcp: the MCP streamable HTTP transport
 };
 
 // The response for a failed request: the mapped HTTP status and the error body.
