@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real client libraries the test suite drives against a running kasten (the official `openai` SDK,
-# the MCP TypeScript SDK, the `mem0ai` client) into tests/clients/node_modules, at the exact versions of
+# the MCP TypeScript SDK, the `mem0ai` client) and the OpenAPI tools (`@redocly/cli`, `yaml`, `ajv`: test
+# client_openapi, scripts/openapi_json.mjs) into tests/clients/node_modules, at the exact versions of
 # tests/clients/package-lock.json. Idempotent: skipped when node_modules matches the lock file.
 #
 #   scripts/install_clients.sh

@@ -1,7 +1,7 @@
 // docs/openapi.yaml against the tools and the server (see CMakeLists.txt, test client_openapi):
 //   1. @redocly/cli lints it with the recommended-strict rules (redocly.yaml here): any warning fails;
 //   2. docs/openapi.json is its conversion (scripts/openapi_json.mjs), and GET /openapi.json serves exactly that;
-//   3. real answers of a running `kasten serve` (kasten, OpenAI-compatible and Mem0 routes, successes and errors)
+//   3. real answers of a running `kasten serve` (kasten, OpenAI-compatible, MCP and Mem0 routes, successes and errors)
 //      validate against the response schemas the document gives for their route and status (ajv, JSON Schema
 //      2020-12, the dialect of OpenAPI 3.1).
 import assert from "node:assert/strict";
@@ -60,6 +60,7 @@ function responseFor(pattern, method, status) {
 }
 
 let checked = 0;
+let lastHeaders; // of the last answer check() saw
 // Calls the route and validates the answer; returns the parsed body (or the text for non-JSON answers).
 async function check(method, pattern, path, { body, headers = {}, status, contentType = "application/json" } = {}) {
     const init = { method, headers: { ...headers } };
@@ -69,6 +70,7 @@ async function check(method, pattern, path, { body, headers = {}, status, conten
     }
     const res = await fetch(`${base}${path}`, init);
     const text = await res.text();
+    lastHeaders = res.headers;
     if (status !== undefined) assert.equal(res.status, status, `${method} ${path}: ${text}`);
     const { response, where } = responseFor(pattern, method, res.status);
     const type = (res.headers.get("content-type") ?? "").split(";")[0];
@@ -201,6 +203,36 @@ await check("POST", "/v1/chat/completions", "/v1/chat/completions", {
     status: 200,
     contentType: "text/event-stream",
 });
+
+// MCP over streamable HTTP.
+const rpc = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+await check("POST", "/mcp", "/mcp", {
+    headers: rpc,
+    body: {
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "openapi-test", version: "1" } },
+    },
+    status: 200,
+});
+const session = lastHeaders.get("mcp-session-id");
+assert.ok(session, "initialize answers an Mcp-Session-Id");
+const inSession = { ...rpc, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" };
+await check("POST", "/mcp", "/mcp", {
+    headers: inSession,
+    body: { jsonrpc: "2.0", method: "notifications/initialized" },
+    status: 202,
+});
+const tools = await check("POST", "/mcp", "/mcp", {
+    headers: inSession,
+    body: { jsonrpc: "2.0", id: 2, method: "tools/list" },
+    status: 200,
+});
+assert.ok(tools.result.tools.length > 0);
+await check("POST", "/mcp", "/mcp", { headers: rpc, body: { jsonrpc: "2.0", id: 3, method: "tools/list" }, status: 400 });
+await check("DELETE", "/mcp", "/mcp", { headers: { "mcp-session-id": session }, status: 204 });
+await check("DELETE", "/mcp", "/mcp", { headers: { "mcp-session-id": session }, status: 404 });
 
 // Mem0 routes (as the clients call them, trailing slashes included).
 const token = { authorization: "Token any-key-0001" };
