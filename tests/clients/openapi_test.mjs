@@ -61,8 +61,15 @@ function responseFor(pattern, method, status) {
 
 let checked = 0;
 let lastHeaders; // of the last answer check() saw
-// Calls the route and validates the answer; returns the parsed body (or the text for non-JSON answers).
-async function check(method, pattern, path, { body, headers = {}, status, contentType = "application/json" } = {}) {
+// Returns the parsed answer (or the text for non-JSON answers).
+// Calls the route and validates the answer, and the request body against the documented request schema: a body the
+// server accepted (2xx) must match it; one marked badBody (a 400 the schema can tell) must not.
+async function check(
+    method,
+    pattern,
+    path,
+    { body, headers = {}, status, contentType = "application/json", badBody = false } = {},
+) {
     const init = { method, headers: { ...headers } };
     if (body !== undefined) {
         init.body = typeof body === "string" ? body : JSON.stringify(body);
@@ -72,6 +79,17 @@ async function check(method, pattern, path, { body, headers = {}, status, conten
     const text = await res.text();
     lastHeaders = res.headers;
     if (status !== undefined) assert.equal(res.status, status, `${method} ${path}: ${text}`);
+    const requestSchema = doc.paths[pattern]?.[method.toLowerCase()]?.requestBody?.content?.["application/json"];
+    if (requestSchema && body !== undefined && typeof body !== "string") {
+        const ref = `openapi#/${pointer("paths", pattern, method.toLowerCase(), "requestBody", "content", "application/json", "schema")}`;
+        const validate = ajv.getSchema(ref);
+        const valid = validate(body);
+        if (badBody) {
+            assert.ok(!valid, `${method} ${path}: the documented request schema accepts ${JSON.stringify(body)}`);
+        } else if (res.status < 300) {
+            assert.ok(valid, `${method} ${path}: request ${JSON.stringify(body)} does not match ${ref}:\n${JSON.stringify(validate.errors, null, 2)}`);
+        }
+    }
     const { response, where } = responseFor(pattern, method, res.status);
     const type = (res.headers.get("content-type") ?? "").split(";")[0];
     if (!response.content) {
@@ -105,7 +123,7 @@ await check("GET", "/metrics", "/metrics", { status: 200, contentType: "text/pla
 // Cubes, memories, sessions, turns.
 await check("POST", "/v1/cubes", "/v1/cubes", { body: { id: "demo", name: "Demo" }, status: 201 });
 await check("POST", "/v1/cubes", "/v1/cubes", { body: { id: "demo" }, status: 409 });
-await check("POST", "/v1/cubes", "/v1/cubes", { body: { id: "x", owner: "me" }, status: 400 });
+await check("POST", "/v1/cubes", "/v1/cubes", { body: { id: "x", owner: "me" }, status: 400, badBody: true });
 await check("GET", "/v1/cubes", "/v1/cubes", { status: 200 });
 const added = await check("POST", "/v1/cubes/{cube}/memories", "/v1/cubes/demo/memories", {
     body: {
@@ -150,7 +168,7 @@ for (const granularity of ["turn", "session", "note"]) {
         status: 200,
     });
 }
-await check("POST", "/v1/cubes/{cube}/search", "/v1/cubes/demo/search", { body: { query: " " }, status: 400 });
+await check("POST", "/v1/cubes/{cube}/search", "/v1/cubes/demo/search", { body: { query: " " }, status: 400, badBody: true });
 await check("POST", "/v1/cubes/{cube}/context", "/v1/cubes/demo/context", {
     body: { query: "where do I live", token_budget: 2000 },
     status: 200,
@@ -197,7 +215,7 @@ await check("POST", "/v1/completions", "/v1/completions", {
     body: { prompt: "Once upon a time", max_tokens: 8, temperature: 0, stop: ["."] },
     status: 200,
 });
-await check("POST", "/v1/completions", "/v1/completions", { body: { prompt: "x", max_tokens: 5000 }, status: 400 });
+await check("POST", "/v1/completions", "/v1/completions", { body: { prompt: "x", max_tokens: 5000 }, status: 400, badBody: true });
 await check("POST", "/v1/chat/completions", "/v1/chat/completions", {
     body: { messages: [{ role: "user", content: "x" }], max_tokens: 2, stream: true },
     status: 200,
@@ -251,6 +269,7 @@ await check("POST", "/v3/memories/add", "/v3/memories/add/", {
     headers: token,
     body: { messages: "x", user_id: "alice", colour: "green" },
     status: 400,
+    badBody: true,
 });
 const page = await check("POST", "/v3/memories", "/v3/memories/?page=1&page_size=10", {
     headers: token,
