@@ -13,6 +13,9 @@ import addFormats from "ajv-formats";
 import { openapiJsonText } from "../../scripts/openapi_json.mjs";
 
 const base = process.env.KASTEN_URL;
+// client_openapi_auth runs this script against a server with these API keys (CMakeLists.txt).
+const adminKey = "key-admin-0001";
+const aliceKey = "key-alice-0001";
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
 // 1. Lint. Telemetry and update checks off: the test uses no network.
@@ -40,6 +43,8 @@ assert.deepEqual(await served.json(), doc);
 console.log(`GET /openapi.json serves docs/openapi.json (${Object.keys(doc.paths).length} paths)`);
 
 // 3. Real answers against the documented schemas.
+const auth = (await (await fetch(`${base}/healthz`)).json()).auth;
+const defaultHeaders = auth ? { authorization: `Bearer ${adminKey}` } : {};
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats(ajv);
 ajv.addSchema(doc, "openapi");
@@ -70,7 +75,7 @@ async function check(
     path,
     { body, headers = {}, status, contentType = "application/json", badBody = false } = {},
 ) {
-    const init = { method, headers: { ...headers } };
+    const init = { method, headers: { ...defaultHeaders, ...headers } };
     if (body !== undefined) {
         init.body = typeof body === "string" ? body : JSON.stringify(body);
         init.headers["content-type"] ??= "application/json";
@@ -119,6 +124,7 @@ await check("GET", "/healthz", "/healthz", { status: 200 });
 await check("GET", "/v1/healthz", "/v1/healthz", { status: 200 });
 await check("GET", "/healthz", "/healthz?verbose=1", { status: 400 });
 await check("GET", "/metrics", "/metrics", { status: 200, contentType: "text/plain" });
+await check("GET", "/openapi.json", "/openapi.json", { status: 200 });
 
 // Cubes, memories, sessions, turns.
 await check("POST", "/v1/cubes", "/v1/cubes", { body: { id: "demo", name: "Demo" }, status: 201 });
@@ -253,7 +259,7 @@ await check("DELETE", "/mcp", "/mcp", { headers: { "mcp-session-id": session }, 
 await check("DELETE", "/mcp", "/mcp", { headers: { "mcp-session-id": session }, status: 404 });
 
 // Mem0 routes (as the clients call them, trailing slashes included).
-const token = { authorization: "Token any-key-0001" };
+const token = { authorization: `Token ${auth ? adminKey : "any-key-0001"}` };
 await check("GET", "/v1/ping", "/v1/ping/", { headers: token, status: 200 });
 const m0 = await check("POST", "/v3/memories/add", "/v3/memories/add/", {
     headers: token,
@@ -300,8 +306,32 @@ await check("DELETE", "/v1/memories", "/v1/memories/?user_id=alice&run_id=c1", {
 await check("DELETE", "/v1/entities/{type}/{name}", "/v1/entities/user/alice/", { headers: token, status: 200 });
 await check("DELETE", "/v2/entities/{type}/{name}", "/v2/entities/user/alice/", { headers: token, status: 404 });
 
+// With API keys: a missing or unknown key, and a key for other cubes, get the documented 401 and 403.
+if (auth) {
+    for (const headers of [{ authorization: "" }, { authorization: "Bearer not-a-key-0000" }]) {
+        await check("GET", "/v1/cubes", "/v1/cubes", { headers, status: 401 });
+        assert.equal(lastHeaders.get("www-authenticate"), "Bearer");
+        await check("POST", "/v1/cubes/{cube}/search", "/v1/cubes/demo-copy/search", {
+            headers,
+            body: { query: "x" },
+            status: 401,
+        });
+        await check("GET", "/v1/ping", "/v1/ping/", { headers, status: 401 });
+    }
+    const alice = { authorization: `Bearer ${aliceKey}` };
+    await check("GET", "/v1/cubes/{cube}", "/v1/cubes/demo-copy", { headers: alice, status: 403 });
+    await check("POST", "/v1/cubes", "/v1/cubes", { headers: alice, body: { id: "bob" }, status: 403 });
+    await check("GET", "/v1/jobs/{id}", `/v1/jobs/${added.job_id}`, { headers: alice, status: 404 });
+    await check("POST", "/v3/memories/add", "/v3/memories/add/", {
+        headers: { authorization: `Token ${aliceKey}` },
+        body: { messages: "x", user_id: "bob", infer: false },
+        status: 403,
+    });
+    await check("GET", "/openapi.json", "/openapi.json", { headers: { authorization: "" }, status: 200 });
+}
+
 // Unknown routes answer the documented error body too.
-const unknown = await fetch(`${base}/v1/nothing`);
+const unknown = await fetch(`${base}/v1/nothing`, { headers: defaultHeaders });
 assert.equal(unknown.status, 404);
 const validateError = ajv.getSchema("openapi#/components/schemas/Error");
 assert.ok(validateError(await unknown.json()), JSON.stringify(validateError.errors));
