@@ -261,6 +261,13 @@ Status add_options(const GenerationOptions& o, json* body) {
     if (o.top_k > 0) b["top_k"] = o.top_k;
     if (o.seed != 0) b["seed"] = o.seed;
     if (!o.stop.empty()) b["stop"] = o.stop;
+    if (o.frequency_penalty != 0.0) b["frequency_penalty"] = o.frequency_penalty;
+    if (o.presence_penalty != 0.0) b["presence_penalty"] = o.presence_penalty;
+    if (!o.logit_bias.empty()) {
+        json bias = json::object();
+        for (const auto& [id, value] : o.logit_bias) bias[std::to_string(id)] = value;
+        b["logit_bias"] = std::move(bias);
+    }
     if (o.json_schema) {
         try {
             json schema = json::parse(*o.json_schema);

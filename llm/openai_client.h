@@ -49,8 +49,10 @@ struct OpenAiClientStats {
 // (finish_reason "stop"). Without a callback the response is read whole.
 //
 // GenerationOptions map to the request as: max_tokens, temperature, top_p (when < 1), top_k (when > 0; a llama.cpp /
-// vLLM extension), seed (when non-zero), stop (when non-empty), json_schema → response_format {"type":
-// "json_schema", ...} (must be valid JSON, else kInvalidArgument).
+// vLLM extension), seed (when non-zero), stop (when non-empty), frequency_penalty / presence_penalty (when non-zero),
+// logit_bias (when non-empty; ids are the remote model's), json_schema → response_format {"type":
+// "json_schema", ...} (must be valid JSON, else kInvalidArgument). logprobs are not requested (Generation::logprobs
+// stays empty).
 //
 // Errors: kInvalidArgument (HTTP 400/413/422, bad options), kUnauthenticated (401), kPermissionDenied (403),
 // kNotFound (404: unknown model or path), kResourceExhausted (429 after the retries), kBusy (503 after the

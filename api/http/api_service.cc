@@ -11,6 +11,8 @@
 
 #include "api/dto/json_codec.h"
 #include "api/http/error_mapping.h"
+#include "api/http/openai_embeddings.h"
+#include "api/http/openai_models.h"
 #include "api/http/openai_response.h"
 #include "api/http/url.h"
 #include "common/log.h"
@@ -50,6 +52,7 @@ bool takes_body(RouteId id) {
         case RouteId::kImport:
         case RouteId::kChatCompletions:
         case RouteId::kCompletions:
+        case RouteId::kEmbeddings:
             return true;
         default:
             return false;
@@ -67,7 +70,11 @@ HttpResponse error_response(const Status& status) {
 }
 
 ApiService::ApiService(memory::MemoryManager& memory, ApiServiceOptions options)
-    : memory_(memory), options_(std::move(options)), auth_(options_.api_keys), router_(Router::kasten_routes()) {}
+    : memory_(memory),
+      options_(std::move(options)),
+      auth_(options_.api_keys),
+      router_(Router::kasten_routes()),
+      started_at_(static_cast<std::int64_t>(std::time(nullptr))) {}
 
 HttpResponse ApiService::handle(const HttpRequest& request) {
     const auto start = std::chrono::steady_clock::now();
@@ -235,6 +242,11 @@ Result<HttpResponse> ApiService::run(Call& call) {
             return completion(call, /*chat=*/true);
         case RouteId::kCompletions:
             return completion(call, /*chat=*/false);
+        case RouteId::kModels:
+        case RouteId::kModel:
+            return openai_models(call);
+        case RouteId::kEmbeddings:
+            return openai_embeddings(call);
     }
     return Status::internal("route without a handler");
 }
@@ -444,6 +456,7 @@ Result<HttpResponse> ApiService::completion(const Call& call, bool chat) {
     meta.created = static_cast<std::int64_t>(std::time(nullptr));
     meta.id = fmt::format("{}-{:x}{:06x}", chat ? "chatcmpl" : "cmpl", meta.created, completion_counter_.fetch_add(1));
     meta.model = model->id();
+    meta.logprobs = request.options.logprobs;
 
     // Runs the generation with the model to itself.
     auto generate = [this, model, chat](const CompletionRequest& r,
@@ -455,6 +468,7 @@ Result<HttpResponse> ApiService::completion(const Call& call, bool chat) {
     HttpResponse response;
     if (!request.stream) {
         KASTEN_ASSIGN_OR_RETURN(llm::Generation generation, generate(request, {}));
+        if (request.echo) generation.text.insert(0, request.prompt);
         response.body = completion_body(meta, generation);
         return response;
     }
@@ -464,21 +478,44 @@ Result<HttpResponse> ApiService::completion(const Call& call, bool chat) {
         bool open = true;
         const std::string start = stream_start_event(meta);
         if (!start.empty()) open = sink(start);
+        if (open && request.echo && !request.prompt.empty()) open = sink(stream_piece_event(meta, request.prompt));
         if (!open) return;
-        Result<llm::Generation> generation = generate(request, [&](std::string_view piece) {
-            open = open && sink(stream_piece_event(meta, piece));
-            return open;
-        });
+        Result<llm::Generation> generation =
+            generate(request, [&](std::string_view piece, std::span<const llm::TokenLogprob> logprobs) {
+                open = open && sink(stream_piece_event(meta, piece, logprobs));
+                return open;
+            });
         if (!open) return;
         if (!generation.is_ok()) {
             log::warn("streamed completion failed: {}", generation.status().to_string());
             const int status = http_status_for(generation.status().code());
             if (!sink(stream_error_event(status, generation.status()))) return;
-        } else if (!sink(stream_finish_event(meta, generation.value()))) {
-            return;
+        } else {
+            if (!sink(stream_finish_event(meta, generation.value()))) return;
+            if (request.include_usage && !sink(stream_usage_event(meta, generation.value()))) return;
         }
         sink(sse_done());
     };
+    return response;
+}
+
+Result<HttpResponse> ApiService::openai_models(const Call& call) {
+    std::vector<ModelCard> models;
+    if (options_.language_model != nullptr) models.push_back({options_.language_model->id(), started_at_});
+    models.push_back({memory_.embedder_id(), started_at_});
+    HttpResponse response;
+    if (call.route.id == RouteId::kModels) {
+        response.body = models_list_body(models);
+    } else {
+        KASTEN_ASSIGN_OR_RETURN(response.body, model_body(models, call.route.params.at("model")));
+    }
+    return response;
+}
+
+Result<HttpResponse> ApiService::openai_embeddings(const Call& call) {
+    KASTEN_ASSIGN_OR_RETURN(EmbeddingRequest request, parse_embedding_request(call.request->body));
+    HttpResponse response;
+    KASTEN_ASSIGN_OR_RETURN(response.body, embeddings_body(request, *memory_.embedder()));
     return response;
 }
 

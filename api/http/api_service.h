@@ -65,7 +65,8 @@ struct ApiServiceOptions {
 // happen here; every error response carries
 // {"error":{"code","type","message"}}. handle() never throws: anything unexpected becomes a logged 500.
 // Thread-safe: handle() may run concurrently (the MemoryManager is thread-safe). Counts every request in metrics().
-// The OpenAI-compatible routes (POST /v1/chat/completions, /v1/completions) run options.language_model; streamed
+// GET /v1/models lists options.language_model (when set) and the memory's embedder; POST /v1/embeddings runs that
+// embedder. The OpenAI-compatible routes (POST /v1/chat/completions, /v1/completions) run options.language_model; streamed
 // responses (stream: true) are Server-Sent Events produced by HttpResponse::stream (the metrics time them until the
 // stream starts).
 class ApiService {
@@ -118,6 +119,8 @@ class ApiService {
     Result<HttpResponse> export_cube(const Call& call);
     Result<HttpResponse> import_cube(const Call& call);
     Result<HttpResponse> completion(const Call& call, bool chat);
+    Result<HttpResponse> openai_models(const Call& call);  // GET /v1/models, /v1/models/{model}
+    Result<HttpResponse> openai_embeddings(const Call& call);
 
     memory::MemoryManager& memory_;
     ApiServiceOptions options_;
@@ -126,6 +129,7 @@ class ApiService {
     HttpMetrics metrics_;
     std::mutex generation_mutex_;  // held while options_.language_model generates
     std::atomic<std::uint64_t> completion_counter_{0};
+    const std::int64_t started_at_;  // Unix seconds, the "created" of /v1/models
 };
 
 // The response for a failed request: the mapped HTTP status and the error body.

@@ -35,6 +35,9 @@ enum class RouteId {
     kImport,
     kChatCompletions,
     kCompletions,
+    kModels,
+    kModel,
+    kEmbeddings,
 };
 
 struct RouteLookup {
