@@ -60,7 +60,8 @@ struct Generation {
     int prompt_tokens = 0;
     int completion_tokens = 0;
     std::string finish_reason;  // stop | length
-    // With GenerationOptions::logprobs, for models that report them: the tokens whose bytes start in `text`, in order.
+    // With GenerationOptions::logprobs, for models that report them: the tokens whose bytes start in `text`, in order
+    // (so when a stop string begins inside a token, that token is reported whole; its bytes run past `text`).
     std::vector<TokenLogprob> logprobs;
 };
 

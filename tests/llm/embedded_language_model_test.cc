@@ -104,12 +104,14 @@ TEST(EmbeddedLanguageModelTest, LogprobsDescribeEveryGeneratedTokenStreamedOrNot
     ASSERT_TRUE(g.is_ok()) << g.status().to_string();
     EXPECT_EQ(g->text, ", there was a little girl named ");
     EXPECT_EQ(streamed, g->text);
-    // The tokens that make up the text, in order, each the most likely at its position (greedy), "Lily" cut.
+    // The tokens that make up the text, in order, each the most likely at its position (greedy). The stop string
+    // begins inside the last token (" Lily"): that token is reported whole, the tokens after it are not.
     ASSERT_FALSE(g->logprobs.empty());
-    EXPECT_LT(static_cast<int>(g->logprobs.size()), g->completion_tokens);
+    EXPECT_LE(static_cast<int>(g->logprobs.size()), g->completion_tokens);
     std::string joined;
     for (const TokenLogprob& t : g->logprobs) {
         EXPECT_EQ(t.text_offset, joined.size());
+        EXPECT_LT(t.text_offset, g->text.size());
         joined += t.token;
         EXPECT_LE(t.logprob, 0.0);
         ASSERT_EQ(t.top.size(), 3u);
@@ -118,13 +120,20 @@ TEST(EmbeddedLanguageModelTest, LogprobsDescribeEveryGeneratedTokenStreamedOrNot
         EXPECT_GE(t.top[0].logprob, t.top[1].logprob);
         EXPECT_GE(t.top[1].logprob, t.top[2].logprob);
     }
-    EXPECT_EQ(joined, g->text);
+    EXPECT_EQ(joined, g->text + "Lily");
     ASSERT_EQ(streamed_logprobs.size(), g->logprobs.size());
     for (std::size_t i = 0; i < g->logprobs.size(); ++i) {
         EXPECT_EQ(streamed_logprobs[i].token, g->logprobs[i].token);
         EXPECT_DOUBLE_EQ(streamed_logprobs[i].logprob, g->logprobs[i].logprob);
     }
-    // Without the option nothing is computed.
+    // Without a stop string the tokens are exactly the text; without the option nothing is computed.
+    o.stop.clear();
+    Result<Generation> whole = model->complete("Once upon a time", o);
+    ASSERT_TRUE(whole.is_ok());
+    ASSERT_EQ(static_cast<int>(whole->logprobs.size()), whole->completion_tokens);
+    joined.clear();
+    for (const TokenLogprob& t : whole->logprobs) joined += t.token;
+    EXPECT_EQ(joined, whole->text);
     Result<Generation> plain = model->complete("Once upon a time", greedy(10));
     ASSERT_TRUE(plain.is_ok());
     EXPECT_TRUE(plain->logprobs.empty());
