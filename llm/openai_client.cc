@@ -338,7 +338,10 @@ Result<Generation> OpenAiClient::chat(const std::vector<ChatMessage>& messages, 
     for (const auto& m : messages) msgs.push_back({{"role", m.role}, {"content", m.content}});
     body["messages"] = std::move(msgs);
     KASTEN_RETURN_IF_ERROR(add_options(options, &body));
-    if (on_token) body["stream"] = true;
+    if (on_token) {
+        body["stream"] = true;
+        body["stream_options"] = {{"include_usage", true}};  // the usage then arrives in a last chunk
+    }
     std::string text;
     try {
         text = body.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -354,7 +357,10 @@ Result<Generation> OpenAiClient::complete(std::string_view prompt, const Generat
     body["model"] = options_.model;
     body["prompt"] = std::string(prompt);
     KASTEN_RETURN_IF_ERROR(add_options(options, &body));
-    if (on_token) body["stream"] = true;
+    if (on_token) {
+        body["stream"] = true;
+        body["stream_options"] = {{"include_usage", true}};  // the usage then arrives in a last chunk
+    }
     std::string text;
     try {
         text = body.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -45,8 +45,9 @@ struct OpenAiClientStats {
 
 // A LanguageModel behind any OpenAI-compatible HTTP endpoint (OpenAI, llama.cpp server, vLLM, kasten serve):
 // chat() posts to /chat/completions, complete() to /completions. With an on_token callback the request is streamed
-// (server-sent events) and each content delta is handed to the callback; returning false ends the generation
-// (finish_reason "stop"). Without a callback the response is read whole.
+// (server-sent events, with stream_options.include_usage so the usage arrives) and each content delta is handed to
+// the callback; returning false ends the generation (finish_reason "stop"). Without a callback the response is read
+// whole.
 //
 // GenerationOptions map to the request as: max_tokens, temperature, top_p (when < 1), top_k (when > 0; a llama.cpp /
 // vLLM extension), seed (when non-zero), stop (when non-empty), frequency_penalty / presence_penalty (when non-zero),

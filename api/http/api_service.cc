@@ -70,11 +70,7 @@ HttpResponse error_response(const Status& status) {
 }
 
 ApiService::ApiService(memory::MemoryManager& memory, ApiServiceOptions options)
-    : memory_(memory),
-      options_(std::move(options)),
-      auth_(options_.api_keys),
-      router_(Router::kasten_routes()),
-      started_at_(static_cast<std::int64_t>(std::time(nullptr))) {}
+    : memory_(memory), options_(std::move(options)), auth_(options_.api_keys), router_(Router::kasten_routes()) {}
 
 HttpResponse ApiService::handle(const HttpRequest& request) {
     const auto start = std::chrono::steady_clock::now();

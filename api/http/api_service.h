@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -65,10 +66,10 @@ struct ApiServiceOptions {
 // happen here; every error response carries
 // {"error":{"code","type","message"}}. handle() never throws: anything unexpected becomes a logged 500.
 // Thread-safe: handle() may run concurrently (the MemoryManager is thread-safe). Counts every request in metrics().
-// GET /v1/models lists options.language_model (when set) and the memory's embedder; POST /v1/embeddings runs that
-// embedder. The OpenAI-compatible routes (POST /v1/chat/completions, /v1/completions) run options.language_model; streamed
+// The OpenAI-compatible routes (POST /v1/chat/completions, /v1/completions) run options.language_model; streamed
 // responses (stream: true) are Server-Sent Events produced by HttpResponse::stream (the metrics time them until the
-// stream starts).
+// stream starts). GET /v1/models lists options.language_model (when set) and the memory's embedder; POST
+// /v1/embeddings runs that embedder.
 class ApiService {
   public:
     ApiService(memory::MemoryManager& memory, ApiServiceOptions options);
@@ -129,7 +130,7 @@ class ApiService {
     HttpMetrics metrics_;
     std::mutex generation_mutex_;  // held while options_.language_model generates
     std::atomic<std::uint64_t> completion_counter_{0};
-    const std::int64_t started_at_;  // Unix seconds, the "created" of /v1/models
+    const std::int64_t started_at_ = static_cast<std::int64_t>(std::time(nullptr));  // "created" of /v1/models
 };
 
 // The response for a failed request: the mapped HTTP status and the error body.

@@ -117,12 +117,13 @@ Result<std::string> embeddings_body(const EmbeddingRequest& request, const llm::
                                                     " dimensions and cannot shorten them; omit dimensions or send " +
                                                     std::to_string(embedder.dim()));
     }
-    json data = json::array();
+    // The response is written with sorted keys, as on the other routes.
+    nlohmann::json data = nlohmann::json::array();
     int tokens = 0;
     for (std::size_t i = 0; i < request.inputs.size(); ++i) {
         const std::vector<float> v = embedder.embed(request.inputs[i]);
         tokens += count_words(request.inputs[i]);
-        json item = {{"object", "embedding"}, {"index", i}};
+        nlohmann::json item = {{"object", "embedding"}, {"index", i}};
         if (request.base64) {
             item["embedding"] = base64_floats(v);
         } else {
@@ -130,10 +131,10 @@ Result<std::string> embeddings_body(const EmbeddingRequest& request, const llm::
         }
         data.push_back(std::move(item));
     }
-    json body = {{"object", "list"},
-                 {"data", std::move(data)},
-                 {"model", embedder.id()},
-                 {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}};
+    nlohmann::json body = {{"object", "list"},
+                           {"data", std::move(data)},
+                           {"model", embedder.id()},
+                           {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}};
     return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
