@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -131,9 +132,32 @@ void forget(ChatState& s, const std::string& id) {
     std::cout << (st.is_ok() ? "forgotten: " + id : "error: " + st.message()) << "\n";
 }
 
+constexpr size_t kMaxRemoteHistory = 64;  // messages kept for upstream and extractive answerers
+
+// Drops the oldest messages until the conversation, its memory and the answer fit the model's context (embedded) or
+// at most kMaxRemoteHistory messages are left. The cached prefix is recomputed once after a trim.
+void trim_history(ChatState& s, int max_tokens) {
+    if (s.setup->n_ctx <= 0) {
+        while (s.history.size() > kMaxRemoteHistory) s.history.erase(s.history.begin());
+        return;
+    }
+    const memory::TokenCounter& counter = *s.setup->memory.counter;
+    const int room = s.setup->n_ctx - max_tokens - s.setup->memory.context_budget - 64;  // 64: template markup
+    auto total = [&] {
+        int t = 0;
+        for (const auto& m : s.history) t += counter.count(m.content) + 8;
+        return t;
+    };
+    while (s.history.size() > 1 && total() > room) s.history.erase(s.history.begin());
+}
+
 // One exchange: context, streamed answer, written back.
 void answer_message(ChatState& s, const std::string& line) {
+    llm::GenerationOptions options;
+    options.max_tokens = s.setup->n_ctx > 0 ? std::clamp(s.setup->n_ctx / 4, 1, 512) : 512;
+    options.temperature = 0;
     s.history.push_back({"user", line});
+    trim_history(s, options.max_tokens);
     memory::ChatExchange ex{s.cube, s.session, s.history};
     auto prepared = s.chat->prepare(ex);
     if (!prepared.is_ok()) {
@@ -142,9 +166,6 @@ void answer_message(ChatState& s, const std::string& line) {
         return;
     }
     s.last_context = prepared->context;
-    llm::GenerationOptions options;
-    options.max_tokens = 512;
-    options.temperature = 0;
     bool wrote = false;
     auto generation = s.setup->model->chat(prepared->messages, options, [&](std::string_view piece) {
         std::cout << piece << std::flush;

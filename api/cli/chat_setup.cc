@@ -48,6 +48,7 @@ Result<ChatSetup> make_chat_setup(const ParsedArgs& args, std::shared_ptr<llm::E
             std::shared_ptr<const llm::Tokenizer>(embedded, &embedded->tokenizer()));
         setup.description = embedded->id() + " (embedded, context " + std::to_string(embedded->n_ctx()) + " tokens)";
         budget = std::clamp(embedded->n_ctx() / 2, 16, 2048);
+        setup.n_ctx = embedded->n_ctx();
     } else {
         setup.kind = AnswererKind::kExtractive;
         setup.model = std::make_shared<memory::ExtractiveAnswerer>();

@@ -20,6 +20,7 @@ struct ChatSetup {
     AnswererKind kind = AnswererKind::kExtractive;
     std::shared_ptr<llm::LanguageModel> model;  // never null
     memory::MemoryChatOptions memory;           // context budget and token counter for this answerer
+    int n_ctx = 0;                              // the embedded model's context in tokens (0 for the others)
     // "gguf:… (embedded)", "openai:M at URL (upstream)", "extractive, no model" — for banners and logs.
     std::string description;
 };
