@@ -221,12 +221,35 @@ await check("POST", "/v1/completions", "/v1/completions", {
     body: { prompt: "Once upon a time", max_tokens: 8, temperature: 0, stop: ["."] },
     status: 200,
 });
+await check("POST", "/v1/chat/completions", "/v1/chat/completions", {
+    body: {
+        messages: [{ role: "user", content: "My bicycle is a green Gazelle." }],
+        user: "carol",
+        metadata: { conversation_id: "c1" },
+        max_tokens: 4,
+    },
+    status: 200,
+});
+assert.equal(lastHeaders.get("x-kasten-cube"), "user:carol");
+assert.equal(lastHeaders.get("x-kasten-session"), "c1");
+assert.match(lastHeaders.get("x-kasten-context-tokens"), /^\d+$/);
 await check("POST", "/v1/completions", "/v1/completions", { body: { prompt: "x", max_tokens: 5000 }, status: 400, badBody: true });
 await check("POST", "/v1/chat/completions", "/v1/chat/completions", {
     body: { messages: [{ role: "user", content: "x" }], max_tokens: 2, stream: true },
     status: 200,
     contentType: "text/event-stream",
 });
+
+// OpenAI-compatible models and embeddings.
+const models = await check("GET", "/v1/models", "/v1/models", { status: 200 });
+await check("GET", "/v1/models/{model}", `/v1/models/${encodeURIComponent(models.data[0].id)}`, { status: 200 });
+await check("GET", "/v1/models/{model}", "/v1/models/no-such-model", { status: 404 });
+await check("POST", "/v1/embeddings", "/v1/embeddings", { body: { input: ["red apples", "green"] }, status: 200 });
+await check("POST", "/v1/embeddings", "/v1/embeddings", {
+    body: { input: "red apples", encoding_format: "base64" },
+    status: 200,
+});
+await check("POST", "/v1/embeddings", "/v1/embeddings", { body: { input: "x", dimensions: 3 }, status: 400 });
 
 // MCP over streamable HTTP.
 const rpc = { "content-type": "application/json", accept: "application/json, text/event-stream" };
@@ -325,6 +348,11 @@ if (auth) {
     await check("POST", "/v3/memories/add", "/v3/memories/add/", {
         headers: { authorization: `Token ${aliceKey}` },
         body: { messages: "x", user_id: "bob", infer: false },
+        status: 403,
+    });
+    await check("POST", "/v1/chat/completions", "/v1/chat/completions", {
+        headers: { ...alice, "x-kasten-cube": "demo-copy" },
+        body: { messages: [{ role: "user", content: "hi" }], max_tokens: 2 },
         status: 403,
     });
     await check("GET", "/openapi.json", "/openapi.json", { headers: { authorization: "" }, status: 200 });
