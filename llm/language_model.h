@@ -59,6 +59,9 @@ struct Generation {
     std::string text;
     int prompt_tokens = 0;
     int completion_tokens = 0;
+    // Of prompt_tokens, those whose keys and values were reused from an earlier call instead of evaluated (the
+    // embedded model's prefix cache; 0 where unknown). OpenAI's usage.prompt_tokens_details.cached_tokens.
+    int cached_prompt_tokens = 0;
     std::string finish_reason;  // stop | length
     // With GenerationOptions::logprobs, for models that report them: the tokens whose bytes start in `text`, in order
     // (so when a stop string begins inside a token, that token is reported whole; its bytes run past `text`).
