@@ -12,9 +12,10 @@
 namespace kasten::memory {
 
 // The minimum score the REST API and the CLI apply when a search names none (SearchRequest::min_score). A unit that
-// shares no index term with the query and is no closer to it than unrelated text scores 0; 0.05 also drops the
-// faintest matches: a single common word of a long query, or a cosine barely above the embedder's background.
-inline constexpr double kDefaultMinScore = 0.05;
+// shares no index term with the query and is no closer to it than unrelated text scores 0; 0.1 also drops the faint
+// matches: a common word of a longer query, or a cosine a little above the background (docs/retrieval.md#scores has
+// the measurements behind the value).
+inline constexpr double kDefaultMinScore = 0.1;
 
 // What a search hit's score means: evidence in [0, 1] that the unit is about the query, measured on the unit alone
 // (not relative to the other hits), so that a threshold means the same for every query and cube.

@@ -99,7 +99,7 @@ Command search_command() {
     c.details =
         "Prints the best hits, best first: rank, score, id, time, role and session, and the text.\n"
         "The score is calibrated relevance in [0, 1] (docs/retrieval.md): 0 = no query term in the unit and no\n"
-        "closer to the query than unrelated text; hits below --min-score (default 0.05) are not listed, so a query\n"
+        "closer to the query than unrelated text; hits below --min-score (default 0.1) are not listed, so a query\n"
         "unrelated to the cube prints \"no results\".\n"
         "Turns and sessions are also found through the notes built from them (--no-note-keys: their own text only).\n"
         "Notes: the current (active) ones, plus the notes linked to the hits (--no-links: direct hits only); with\n"
@@ -114,7 +114,7 @@ Command search_command() {
         {"granularity", "G", "turn | session | note (default turn)"},
         {"top-k", "N", "number of hits (default 10)"},
         {"retriever", "R", "lexical | vector | hybrid (default hybrid)"},
-        {"min-score", "S", "list only hits scoring at least S, in [0, 1] (default 0.05)"},
+        {"min-score", "S", "list only hits scoring at least S, in [0, 1] (default 0.1)"},
         {"as-of", "T", "notes: as they stood at world time T (ISO-8601)"},
         {"no-note-keys", "", "turns/sessions: do not match through their notes"},
         {"no-links", "", "notes: do not add linked notes"},
