@@ -1,7 +1,9 @@
 #include "llm/embedded_language_model.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -47,6 +49,40 @@ std::size_t held_for_stop(const std::string& text, std::size_t from, const std::
         }
     }
     return held;
+}
+
+// The log-probability of `token` and the `top` most likely finite tokens under `logits` (natural log-softmax).
+TokenLogprob token_logprob(std::span<const float> logits, int token, int top, const Tokenizer& tokenizer) {
+    float max_logit = -std::numeric_limits<float>::infinity();
+    for (float l : logits) {
+        if (std::isfinite(l)) max_logit = std::max(max_logit, l);
+    }
+    double sum = 0.0;
+    for (float l : logits) {
+        if (std::isfinite(l)) sum += std::exp(static_cast<double>(l) - max_logit);
+    }
+    const double log_z = static_cast<double>(max_logit) + std::log(sum);
+    TokenLogprob out;
+    out.token = std::string(tokenizer.token_to_piece(token));
+    out.logprob = static_cast<double>(logits[static_cast<std::size_t>(token)]) - log_z;
+    if (top > 0) {
+        std::vector<int> ids;
+        ids.reserve(logits.size());
+        for (std::size_t i = 0; i < logits.size(); ++i) {
+            if (std::isfinite(logits[i])) ids.push_back(static_cast<int>(i));
+        }
+        const std::size_t k = std::min(ids.size(), static_cast<std::size_t>(top));
+        auto more_likely = [&](int a, int b) {
+            const float la = logits[static_cast<std::size_t>(a)], lb = logits[static_cast<std::size_t>(b)];
+            return la > lb || (la == lb && a < b);
+        };
+        std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(k), ids.end(), more_likely);
+        for (std::size_t i = 0; i < k; ++i) {
+            out.top.push_back({std::string(tokenizer.token_to_piece(ids[i])),
+                               static_cast<double>(logits[static_cast<std::size_t>(ids[i])]) - log_z});
+        }
+    }
+    return out;
 }
 
 }  // namespace
@@ -131,6 +167,14 @@ Result<Generation> EmbeddedLanguageModel::generate_locked(const std::vector<Toke
         return Status::resource_exhausted(
             fmt::format("the prompt has {} tokens; the context holds {}", prompt.size(), ctx.n_ctx()));
     }
+    for (const auto& [id, bias] : options.logit_bias) {
+        if (id < 0 || id >= model_->config().n_vocab) {
+            return Status::invalid_argument(fmt::format("logit_bias names token {}; the vocabulary has ids 0..{}", id,
+                                                        model_->config().n_vocab - 1));
+        }
+        if (!std::isfinite(bias)) return Status::invalid_argument("logit_bias values must be finite");
+    }
+    if (options.top_logprobs < 0) return Status::invalid_argument("top_logprobs must not be negative");
     std::unique_ptr<LogitsMask> mask;
     if (options.json_schema && builtin_json_mask_) {
         KASTEN_ASSIGN_OR_RETURN(mask, JsonLogitsMask::create(*options.json_schema, *tokenizer_, options.max_tokens));
@@ -162,6 +206,9 @@ Result<Generation> EmbeddedLanguageModel::generate_locked(const std::vector<Toke
     so.min_p = static_cast<float>(options.min_p);
     so.repeat_penalty = static_cast<float>(options.repeat_penalty);
     so.seed = options.seed;
+    so.frequency_penalty = static_cast<float>(options.frequency_penalty);
+    so.presence_penalty = static_cast<float>(options.presence_penalty);
+    for (const auto& [id, bias] : options.logit_bias) so.logit_bias.emplace_back(id, static_cast<float>(bias));
     Sampler sampler(so);
     sampler.set_mask(mask.get());
     for (TokenId t : prompt) sampler.accept(t);
@@ -170,11 +217,19 @@ Result<Generation> EmbeddedLanguageModel::generate_locked(const std::vector<Toke
     g.prompt_tokens = static_cast<int>(prompt.size());
     g.finish_reason = "length";
     std::string& text = g.text;
-    std::size_t emitted = 0;  // bytes of text already handed to on_token
+    std::size_t emitted = 0;           // bytes of text already handed to on_token
+    std::size_t logprobs_emitted = 0;  // entries of g.logprobs already handed to on_token
+    // Hands text[emitted, end) to on_token with the log-probabilities of the tokens that start in it.
     auto emit_up_to = [&](std::size_t end) {
         if (end <= emitted) return true;
-        const bool go_on = !on_token || on_token(std::string_view(text).substr(emitted, end - emitted));
+        std::size_t lp_end = logprobs_emitted;
+        while (lp_end < g.logprobs.size() && g.logprobs[lp_end].text_offset < end) ++lp_end;
+        const bool go_on =
+            !on_token ||
+            on_token(std::string_view(text).substr(emitted, end - emitted),
+                     std::span<const TokenLogprob>(g.logprobs).subspan(logprobs_emitted, lp_end - logprobs_emitted));
         emitted = end;
+        logprobs_emitted = lp_end;
         return go_on;
     };
     bool cancelled = false;
@@ -188,6 +243,10 @@ Result<Generation> EmbeddedLanguageModel::generate_locked(const std::vector<Toke
         }
         g.completion_tokens++;
         const std::size_t before = text.size();
+        if (options.logprobs) {
+            g.logprobs.push_back(token_logprob(sampler.adjusted_logits(), token, options.top_logprobs, *tokenizer_));
+            g.logprobs.back().text_offset = before;
+        }
         text += tokenizer_->token_to_piece(token);
         // Stop strings: search only where a match could end in the new bytes.
         std::size_t cut = std::string::npos;
@@ -199,6 +258,7 @@ Result<Generation> EmbeddedLanguageModel::generate_locked(const std::vector<Toke
         }
         if (cut != std::string::npos) {
             text.resize(cut);
+            while (!g.logprobs.empty() && g.logprobs.back().text_offset >= cut) g.logprobs.pop_back();
             emit_up_to(text.size());
             g.finish_reason = "stop";
             break;

@@ -261,6 +261,13 @@ Status add_options(const GenerationOptions& o, json* body) {
     if (o.top_k > 0) b["top_k"] = o.top_k;
     if (o.seed != 0) b["seed"] = o.seed;
     if (!o.stop.empty()) b["stop"] = o.stop;
+    if (o.frequency_penalty != 0.0) b["frequency_penalty"] = o.frequency_penalty;
+    if (o.presence_penalty != 0.0) b["presence_penalty"] = o.presence_penalty;
+    if (!o.logit_bias.empty()) {
+        json bias = json::object();
+        for (const auto& [id, value] : o.logit_bias) bias[std::to_string(id)] = value;
+        b["logit_bias"] = std::move(bias);
+    }
     if (o.json_schema) {
         try {
             json schema = json::parse(*o.json_schema);
@@ -331,7 +338,10 @@ Result<Generation> OpenAiClient::chat(const std::vector<ChatMessage>& messages, 
     for (const auto& m : messages) msgs.push_back({{"role", m.role}, {"content", m.content}});
     body["messages"] = std::move(msgs);
     KASTEN_RETURN_IF_ERROR(add_options(options, &body));
-    if (on_token) body["stream"] = true;
+    if (on_token) {
+        body["stream"] = true;
+        body["stream_options"] = {{"include_usage", true}};  // the usage then arrives in a last chunk
+    }
     std::string text;
     try {
         text = body.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -347,7 +357,10 @@ Result<Generation> OpenAiClient::complete(std::string_view prompt, const Generat
     body["model"] = options_.model;
     body["prompt"] = std::string(prompt);
     KASTEN_RETURN_IF_ERROR(add_options(options, &body));
-    if (on_token) body["stream"] = true;
+    if (on_token) {
+        body["stream"] = true;
+        body["stream_options"] = {{"include_usage", true}};  // the usage then arrives in a last chunk
+    }
     std::string text;
     try {
         text = body.dump(-1, ' ', false, json::error_handler_t::replace);

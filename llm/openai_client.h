@@ -45,12 +45,15 @@ struct OpenAiClientStats {
 
 // A LanguageModel behind any OpenAI-compatible HTTP endpoint (OpenAI, llama.cpp server, vLLM, kasten serve):
 // chat() posts to /chat/completions, complete() to /completions. With an on_token callback the request is streamed
-// (server-sent events) and each content delta is handed to the callback; returning false ends the generation
-// (finish_reason "stop"). Without a callback the response is read whole.
+// (server-sent events, with stream_options.include_usage so the usage arrives) and each content delta is handed to
+// the callback; returning false ends the generation (finish_reason "stop"). Without a callback the response is read
+// whole.
 //
 // GenerationOptions map to the request as: max_tokens, temperature, top_p (when < 1), top_k (when > 0; a llama.cpp /
-// vLLM extension), seed (when non-zero), stop (when non-empty), json_schema → response_format {"type":
-// "json_schema", ...} (must be valid JSON, else kInvalidArgument).
+// vLLM extension), seed (when non-zero), stop (when non-empty), frequency_penalty / presence_penalty (when non-zero),
+// logit_bias (when non-empty; ids are the remote model's), json_schema → response_format {"type":
+// "json_schema", ...} (must be valid JSON, else kInvalidArgument). logprobs are not requested (Generation::logprobs
+// stays empty).
 //
 // Errors: kInvalidArgument (HTTP 400/413/422, bad options), kUnauthenticated (401), kPermissionDenied (403),
 // kNotFound (404: unknown model or path), kResourceExhausted (429 after the retries), kBusy (503 after the

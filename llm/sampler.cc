@@ -11,6 +11,7 @@ Sampler::Sampler(const SamplerOptions& options) : options_(options), rng_(option
 
 void Sampler::reset() {
     recent_.clear();
+    generated_counts_.clear();
     rng_.seed(options_.seed);
 }
 
@@ -31,6 +32,16 @@ Result<int> Sampler::sample(std::span<const float> logits) {
             float& l = work_[static_cast<std::size_t>(t)];
             l = l > 0 ? l / options_.repeat_penalty : l * options_.repeat_penalty;
         }
+    }
+    if (options_.frequency_penalty != 0.0f || options_.presence_penalty != 0.0f) {
+        for (const auto& [t, count] : generated_counts_) {
+            if (t < 0 || t >= n) continue;
+            work_[static_cast<std::size_t>(t)] -=
+                static_cast<float>(count) * options_.frequency_penalty + options_.presence_penalty;
+        }
+    }
+    for (const auto& [t, bias] : options_.logit_bias) {
+        if (t >= 0 && t < n) work_[static_cast<std::size_t>(t)] += bias;
     }
     if (mask_ != nullptr) mask_->apply(work_);
 
@@ -100,6 +111,7 @@ Result<int> Sampler::sample(std::span<const float> logits) {
         }
     }
     accept(chosen);
+    ++generated_counts_[chosen];
     if (mask_ != nullptr) mask_->accept(chosen);
     return chosen;
 }

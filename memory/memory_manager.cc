@@ -389,6 +389,10 @@ std::string MemoryManager::embedder_id() const {
     return impl_->ctx.embedder_id;
 }
 
+std::shared_ptr<const llm::Embedder> MemoryManager::embedder() const {
+    return impl_->ctx.embedder;
+}
+
 ManagerStats MemoryManager::stats() const {
     auto& ctx = impl_->ctx;
     ManagerStats s;

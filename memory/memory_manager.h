@@ -88,6 +88,8 @@ class MemoryManager {
     Status flush();
 
     std::string embedder_id() const;
+    // The active embedder (MemoryOptions::embedder); never null.
+    std::shared_ptr<const llm::Embedder> embedder() const;
     ManagerStats stats() const;
 
   private:

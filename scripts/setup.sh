@@ -17,6 +17,7 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 APT_PACKAGES=(build-essential cmake pkg-config git ca-certificates
               libsqlite3-dev libxapian-dev libeigen3-dev nlohmann-json3-dev libcpp-httplib-dev libspdlog-dev
               libfmt-dev libgtest-dev libgmock-dev libcurl4-openssl-dev
+              libedit-dev  # kasten chat: line editing
               clang)  # clang: scripts/thread_safety_check.sh (-Wthread-safety)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -17,9 +17,10 @@ namespace {
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> kCommands = {
-        serve_command(),   add_command(),     search_command(),     context_command(),     list_command(),   show_command(),
-        history_command(), links_command(),   jobs_command(),       forget_command(), export_command(),
-        import_command(),  reindex_command(), embeddings_command(),
+        serve_command(),   chat_command(),    add_command(),        search_command(),
+        context_command(), list_command(),    show_command(),       history_command(),
+        links_command(),   jobs_command(),    forget_command(),     export_command(),
+        import_command(),  reindex_command(), embeddings_command(), mcp_command(),
     };
     return kCommands;
 }

@@ -48,6 +48,7 @@ Command serve_command();
 Command add_command();
 Command search_command();
 Command context_command();
+Command chat_command();
 Command list_command();
 Command show_command();
 Command history_command();
@@ -58,5 +59,6 @@ Command export_command();
 Command import_command();
 Command reindex_command();
 Command embeddings_command();
+Command mcp_command();
 
 }  // namespace kasten::api

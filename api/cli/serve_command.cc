@@ -9,6 +9,7 @@
 #include <iostream>
 #include <thread>
 
+#include "api/cli/chat_setup.h"
 #include "api/cli/command.h"
 #include "api/cli/note_pipeline.h"
 #include "api/cli/runtime.h"
@@ -17,6 +18,7 @@
 #include "api/http/listen_policy.h"
 #include "common/log.h"
 #include "llm/embedded_language_model.h"
+#include "memory/input_validation.h"
 
 namespace kasten::api {
 namespace {
@@ -54,6 +56,9 @@ int run_serve(const ParsedArgs& args) {
         model_options.n_ctx = ctx.value();
     }
     if (args.has("model") && model_options.model_path.empty()) return usage_error(kName, "--model needs a file");
+    if (auto v = args.get("mcp-cube"); v && !memory::validate_identifier("mcp-cube", *v).is_ok()) {
+        return usage_error(kName, "--mcp-cube may contain only letters, digits and . _ : - (1 to 128 characters)");
+    }
     Result<Config> loaded = load_cli_config(args, flags, /*serving=*/true);
     if (!loaded.is_ok()) return failure(kName, loaded.status());
     const Config& config = loaded.value();
@@ -108,12 +113,14 @@ int run_serve(const ParsedArgs& args) {
     if (!memory.is_ok()) return failure(kName, memory.status());
     log::info("data dir: {}", config.data_dir);
 
+    Result<ChatSetup> chat = make_chat_setup(args, language_model);
+    if (!chat.is_ok()) return usage_error(kName, chat.status().message());
+    log::info("chat: {}; {} tokens of memory context per message", chat->description, chat->memory.context_budget);
+
     ApiServiceOptions service_options;
-    service_options.language_model = language_model.get();
-    if (language_model) {
-        service_options.context_counter = std::make_shared<memory::TokenizerTokenCounter>(
-            std::shared_ptr<const llm::Tokenizer>(language_model, &language_model->tokenizer()));
-    }
+    service_options.language_model = chat->model.get();
+    service_options.context_counter = chat->memory.counter;
+    service_options.memory_chat = chat->memory;
     service_options.notes = notes.value().description();
     service_options.version = KASTEN_VERSION;
     service_options.data_dir = config.data_dir;
@@ -121,6 +128,7 @@ int run_serve(const ParsedArgs& args) {
     service_options.limits = {config.max_query_chars, config.max_top_k, config.max_content_chars};
     service_options.max_body_bytes = config.max_body_bytes;
     service_options.api_keys = config.api_keys;
+    if (auto v = args.get("mcp-cube")) service_options.mcp_default_cube = *v;
     ApiService service(*memory.value(), service_options);
     log::info("authentication: {}", auth ? std::to_string(config.api_keys.size()) + " API key(s)" : "off");
 
@@ -175,22 +183,29 @@ Command serve_command() {
         "server only listens on loopback addresses. --port 0 picks a free port; the bound port is written to\n"
         "--port-file and logged as 'listening on http://HOST:PORT'. SIGINT or SIGTERM stop it gracefully: requests in\n"
         "flight finish and the indexes are flushed. While it runs, other kasten commands cannot open the data dir.\n"
-        "With --model, the embedded decoder serves the OpenAI-compatible POST /v1/chat/completions and\n"
-        "/v1/completions (streaming or not); without it those routes answer 501.\n"
+        "POST /v1/chat/completions (OpenAI-compatible, streaming or not) chats with memory (docs/chat.md): the cube\n"
+        "comes from the X-Kasten-Cube header or the request's 'user' (cube user:<user>), the context is packed into\n"
+        "the system message and the exchange is remembered. It answers with the embedded decoder (--model), a remote\n"
+        "OpenAI-compatible server (--upstream URL --upstream-model M: kasten as a memory proxy in front of Ollama or a\n"
+        "llama.cpp server) or, with neither, the extractive answerer (the best matching memories, marked as such;\n"
+        "/v1/completions then answers 501).\n"
         "Each connection is served by one worker thread for its whole keep-alive life (up to 1000 requests, or 5 s\n"
         "idle), so --threads (config key http_threads, default 256) is how many clients are served at once; more\n"
         "connections wait for a free worker.\n"
         "Every add queues a note job that a background thread runs: the new turns become notes, linked to older\n"
         "ones, and notes they update are closed (GET /v1/jobs/{id} tells how it went). --notes (config key notes,\n"
         "KASTEN_NOTES) picks the builder: heuristic (default, no model), llm (the --model, one constrained-JSON\n"
-        "call per batch and per link decision) or off. Jobs left queued by an earlier process run at start.";
+        "call per batch and per link decision) or off. Jobs left queued by an earlier process run at start.\n"
+        "POST /mcp serves the same memory to MCP clients (streamable HTTP, docs/mcp.md); tool calls that name no\n"
+        "cube use --mcp-cube.";
     c.examples =
         "  kasten serve\n"
         "  kasten serve --data-dir /srv/kasten --port 8420\n"
         "  kasten serve --host 0.0.0.0 --api-keys 'key-for-alice=alice;key-for-admin=*'\n"
         "  kasten serve --port 0 --port-file /tmp/kasten.port --embedder hashing\n"
         "  kasten serve --model data/models/stories260K/stories260K-tok512.gguf --ctx 512\n"
-        "  kasten serve --model my-instruct-model.gguf --notes llm\n";
+        "  kasten serve --model my-instruct-model.gguf --notes llm\n"
+        "  kasten serve --upstream http://127.0.0.1:11434/v1 --upstream-model llama3.2\n";
     c.flags = {
         {"host", "HOST", "address to listen on (default 127.0.0.1; non-loopback needs API keys)"},
         {"port", "PORT", "TCP port (default 8420; 0 = any free port)"},
@@ -200,7 +215,9 @@ Command serve_command() {
         {"model", "FILE", "GGUF model for /v1/chat/completions and /v1/completions"},
         {"ctx", "N", "the model's context size in tokens (default 2048)"},
         {"notes", "MODE", "heuristic | llm | off: how notes are built (default heuristic; llm needs --model)"},
+        {"mcp-cube", "C", "the cube MCP tool calls on /mcp use when they name none (default 'default')"},
     };
+    for (auto& f : chat_setup_flags()) c.flags.push_back(std::move(f));
     c.run = run_serve;
     return c;
 }

@@ -9,10 +9,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/dto/mem0_scope.h"
+#include "memory/extractive_answerer.h"
 #include "api/dto/json_codec.h"
 #include "api/http/error_mapping.h"
+#include "api/http/openai_embeddings.h"
+#include "api/http/openai_models.h"
 #include "api/http/openai_response.h"
 #include "api/http/url.h"
+#include "api/mcp/mcp_http_endpoint.h"
 #include "common/log.h"
 
 namespace kasten::api {
@@ -52,6 +57,7 @@ bool takes_body(RouteId id) {
         case RouteId::kChatCompletions:
         case RouteId::kCompletions:
         case RouteId::kMem0:  // checked per route by Mem0Routes
+        case RouteId::kEmbeddings:
             return true;
         default:
             return false;
@@ -73,9 +79,16 @@ ApiService::ApiService(memory::MemoryManager& memory, ApiServiceOptions options)
       options_(std::move(options)),
       auth_(options_.api_keys),
       router_(Router::kasten_routes()),
-      mem0_(memory, Mem0Options{options_.notes != "off", options_.limits}) {
+      mem0_(memory, Mem0Options{options_.notes != "off", options_.limits}),
+      memory_chat_(memory, options_.memory_chat) {
     Mem0Routes::add_routes(router_);
+    McpHttpOptions mcp;
+    mcp.server.server_version = options_.version;
+    mcp.server.tools = {options_.mcp_default_cube, options_.limits, options_.context_counter};
+    mcp_ = std::make_unique<McpHttpEndpoint>(memory_, auth_, std::move(mcp));
 }
+
+ApiService::~ApiService() = default;
 
 HttpResponse ApiService::handle(const HttpRequest& request) {
     const auto start = std::chrono::steady_clock::now();
@@ -117,6 +130,11 @@ HttpResponse ApiService::dispatch(const HttpRequest& request) {
     const std::string_view raw_query =
         qpos == std::string::npos ? std::string_view() : std::string_view(request.target).substr(qpos + 1);
 
+    if (raw_path == "/mcp") {
+        HttpResponse r = mcp_->handle(request);
+        r.route = "/mcp";
+        return r;
+    }
     Call call;
     call.request = &request;
     Result<std::vector<std::string>> segments = split_path(raw_path);
@@ -249,6 +267,11 @@ Result<HttpResponse> ApiService::run(Call& call) {
             return completion(call, /*chat=*/false);
         case RouteId::kMem0:
             return mem0(call);
+        case RouteId::kModels:
+        case RouteId::kModel:
+            return openai_models(call);
+        case RouteId::kEmbeddings:
+            return openai_embeddings(call);
     }
     return Status::internal("route without a handler");
 }
@@ -469,6 +492,57 @@ Result<HttpResponse> ApiService::completion(const Call& call, bool chat) {
     meta.created = static_cast<std::int64_t>(std::time(nullptr));
     meta.id = fmt::format("{}-{:x}{:06x}", chat ? "chatcmpl" : "cmpl", meta.created, completion_counter_.fetch_add(1));
     meta.model = model->id();
+    meta.logprobs = request.options.logprobs;
+
+    // Chat with memory (docs/chat.md): the context goes into the messages, the exchange is written back after.
+    struct MemoryTurn {
+        memory::ChatExchange exchange;
+        memory::PreparedChat prepared;
+    };
+    std::shared_ptr<MemoryTurn> remembered;
+    HttpResponse response;
+    if (chat) {
+        std::string cube;
+        if (auto h = call.request->headers.find("x-kasten-cube");
+            h != call.request->headers.end() && !h->second.empty()) {
+            cube = h->second;
+        } else if (!request.user.empty()) {
+            mem0::Entities entities;
+            entities.user_id = request.user;
+            auto mapped = mem0::cube_for(entities);
+            if (!mapped.is_ok()) return Status::invalid_argument("user: " + mapped.status().message());
+            cube = mapped.value();
+        }
+        if (!cube.empty()) {
+            if (!Authenticator::may_use(call.principal, cube)) {
+                return Status::permission_denied("this API key may not use cube '" + cube + "'");
+            }
+            remembered = std::make_shared<MemoryTurn>();
+            remembered->exchange.cube_id = cube;
+            if (auto h = call.request->headers.find("x-kasten-conversation"); h != call.request->headers.end()) {
+                remembered->exchange.conversation_id = h->second;
+            } else if (auto m = request.metadata.find("conversation_id"); m != request.metadata.end()) {
+                remembered->exchange.conversation_id = m->second;
+            }
+            remembered->exchange.messages = request.messages;
+            KASTEN_ASSIGN_OR_RETURN(remembered->prepared, memory_chat_.prepare(remembered->exchange));
+            request.messages = remembered->prepared.messages;
+            response.headers.emplace_back("X-Kasten-Cube", cube);
+            response.headers.emplace_back("X-Kasten-Session", remembered->prepared.session_id);
+            response.headers.emplace_back("X-Kasten-Context-Tokens",
+                                          std::to_string(remembered->prepared.context.tokens));
+        }
+    }
+    const bool extractive = dynamic_cast<memory::ExtractiveAnswerer*>(model) != nullptr;
+    // Writes the exchange back; "" or the error's message.
+    auto remember = [this, remembered, extractive](const std::string& answer) -> std::string {
+        if (!remembered) return "";
+        auto stored = memory_chat_.remember(remembered->exchange, remembered->prepared, answer, extractive);
+        if (stored.is_ok()) return "";
+        log::warn("chat exchange not stored in cube '{}': {}", remembered->exchange.cube_id,
+                  stored.status().to_string());
+        return stored.status().message();
+    };
 
     // Runs the generation with the model to itself.
     auto generate = [this, model, chat](const CompletionRequest& r,
@@ -477,30 +551,37 @@ Result<HttpResponse> ApiService::completion(const Call& call, bool chat) {
         return chat ? model->chat(r.messages, r.options, on_token) : model->complete(r.prompt, r.options, on_token);
     };
 
-    HttpResponse response;
     if (!request.stream) {
         KASTEN_ASSIGN_OR_RETURN(llm::Generation generation, generate(request, {}));
+        if (request.echo) generation.text.insert(0, request.prompt);
         response.body = completion_body(meta, generation);
+        if (std::string error = remember(generation.text); !error.empty()) {
+            response.headers.emplace_back("X-Kasten-Memory-Error", error.substr(0, 200));
+        }
         return response;
     }
     response.content_type = "text/event-stream";
     response.headers.emplace_back("Cache-Control", "no-cache");
-    response.stream = [generate, request, meta](const ChunkSink& sink) {
+    response.stream = [generate, request, meta, remember](const ChunkSink& sink) {
         bool open = true;
         const std::string start = stream_start_event(meta);
         if (!start.empty()) open = sink(start);
+        if (open && request.echo && !request.prompt.empty()) open = sink(stream_piece_event(meta, request.prompt));
         if (!open) return;
-        Result<llm::Generation> generation = generate(request, [&](std::string_view piece) {
-            open = open && sink(stream_piece_event(meta, piece));
-            return open;
-        });
+        Result<llm::Generation> generation =
+            generate(request, [&](std::string_view piece, std::span<const llm::TokenLogprob> logprobs) {
+                open = open && sink(stream_piece_event(meta, piece, logprobs));
+                return open;
+            });
         if (!open) return;
         if (!generation.is_ok()) {
             log::warn("streamed completion failed: {}", generation.status().to_string());
             const int status = http_status_for(generation.status().code());
             if (!sink(stream_error_event(status, generation.status()))) return;
-        } else if (!sink(stream_finish_event(meta, generation.value()))) {
-            return;
+        } else {
+            remember(generation.value().text);
+            if (!sink(stream_finish_event(meta, generation.value()))) return;
+            if (request.include_usage && !sink(stream_usage_event(meta, generation.value()))) return;
         }
         sink(sse_done());
     };
@@ -512,6 +593,26 @@ Result<HttpResponse> ApiService::mem0(const Call& call) {
                      &call.query,          &call.request->body, &call.principal};
     KASTEN_ASSIGN_OR_RETURN(Mem0Reply reply, mem0_.handle(m));
     return json_reply(reply.status, reply.body);
+}
+
+Result<HttpResponse> ApiService::openai_models(const Call& call) {
+    std::vector<ModelCard> models;
+    if (options_.language_model != nullptr) models.push_back({options_.language_model->id(), started_at_});
+    models.push_back({memory_.embedder_id(), started_at_});
+    HttpResponse response;
+    if (call.route.id == RouteId::kModels) {
+        response.body = models_list_body(models);
+    } else {
+        KASTEN_ASSIGN_OR_RETURN(response.body, model_body(models, call.route.params.at("model")));
+    }
+    return response;
+}
+
+Result<HttpResponse> ApiService::openai_embeddings(const Call& call) {
+    KASTEN_ASSIGN_OR_RETURN(EmbeddingRequest request, parse_embedding_request(call.request->body));
+    HttpResponse response;
+    KASTEN_ASSIGN_OR_RETURN(response.body, embeddings_body(request, *memory_.embedder()));
+    return response;
 }
 
 }  // namespace kasten::api

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <memory>
@@ -19,9 +20,12 @@
 #include "api/http/router.h"
 #include "common/result.h"
 #include "llm/language_model.h"
+#include "memory/memory_chat.h"
 #include "memory/memory_manager.h"
 
 namespace kasten::api {
+
+class McpHttpEndpoint;
 
 // One HTTP request as the transport hands it over.
 struct HttpRequest {
@@ -61,6 +65,12 @@ struct ApiServiceOptions {
     // Counts the tokens of packed contexts (POST /v1/cubes/{cube}/context): the model's tokenizer when there is one;
     // null = the estimate (memory/token_counter.h).
     std::shared_ptr<const memory::TokenCounter> context_counter;
+    // The cube MCP tool calls on /mcp use when they name none (api/mcp/mcp_http_endpoint.h).
+    std::string mcp_default_cube = "default";
+    // Chat with memory on /v1/chat/completions (docs/chat.md): the cube from the X-Kasten-Cube header or the
+    // request's `user` (cube "user:<user>"), the conversation from X-Kasten-Conversation or
+    // metadata.conversation_id. Requests naming no cube chat without memory.
+    memory::MemoryChatOptions memory_chat;
 };
 
 // The REST API (docs/api.md) without the transport: request in → one MemoryManager call → response out.
@@ -72,10 +82,12 @@ struct ApiServiceOptions {
 // Thread-safe: handle() may run concurrently (the MemoryManager is thread-safe). Counts every request in metrics().
 // The OpenAI-compatible routes (POST /v1/chat/completions, /v1/completions) run options.language_model; streamed
 // responses (stream: true) are Server-Sent Events produced by HttpResponse::stream (the metrics time them until the
-// stream starts).
+// stream starts). GET /v1/models lists options.language_model (when set) and the memory's embedder; POST
+// /v1/embeddings runs that embedder.
 class ApiService {
   public:
     ApiService(memory::MemoryManager& memory, ApiServiceOptions options);
+    ~ApiService();
 
     HttpResponse handle(const HttpRequest& request);
 
@@ -125,6 +137,8 @@ class ApiService {
     Result<HttpResponse> import_cube(const Call& call);
     Result<HttpResponse> completion(const Call& call, bool chat);
     Result<HttpResponse> mem0(const Call& call);
+    Result<HttpResponse> openai_models(const Call& call);  // GET /v1/models, /v1/models/{model}
+    Result<HttpResponse> openai_embeddings(const Call& call);
 
     memory::MemoryManager& memory_;
     ApiServiceOptions options_;
@@ -134,6 +148,9 @@ class ApiService {
     std::mutex generation_mutex_;  // held while options_.language_model generates
     std::atomic<std::uint64_t> completion_counter_{0};
     Mem0Routes mem0_;
+    memory::MemoryChat memory_chat_;
+    std::unique_ptr<McpHttpEndpoint> mcp_;  // POST/DELETE /mcp: the MCP streamable HTTP transport
+    const std::int64_t started_at_ = static_cast<std::int64_t>(std::time(nullptr));  // "created" of /v1/models
 };
 
 // The response for a failed request: the mapped HTTP status and the error body.

@@ -32,13 +32,65 @@ json envelope(const CompletionMeta& meta, bool chunk, json choice) {
             {"choices", json::array({std::move(choice)})}};
 }
 
-json chunk_choice(const CompletionMeta& meta, std::string_view piece, const json& finish_reason) {
+json byte_array(const std::string& s) {
+    json out = json::array();
+    for (unsigned char c : s) out.push_back(static_cast<int>(c));
+    return out;
+}
+
+// A JSON string of possibly incomplete UTF-8 (a token can hold part of a character): invalid bytes become U+FFFD.
+std::string utf8_text(const std::string& s) {
+    return json::parse(json(s).dump(-1, ' ', false, json::error_handler_t::replace)).get<std::string>();
+}
+
+json logprobs_json(const CompletionMeta& meta, std::span<const llm::TokenLogprob> logprobs) {
+    if (!meta.logprobs) return nullptr;
+    if (meta.kind == CompletionKind::kChat) {
+        json content = json::array();
+        for (const llm::TokenLogprob& t : logprobs) {
+            json top = json::array();
+            for (const llm::TokenAlternative& a : t.top) {
+                top.push_back({{"token", utf8_text(a.token)}, {"logprob", a.logprob}, {"bytes", byte_array(a.token)}});
+            }
+            content.push_back({{"token", utf8_text(t.token)},
+                               {"logprob", t.logprob},
+                               {"bytes", byte_array(t.token)},
+                               {"top_logprobs", std::move(top)}});
+        }
+        return {{"content", std::move(content)}, {"refusal", nullptr}};
+    }
+    json tokens = json::array(), token_logprobs = json::array(), top = json::array(), offsets = json::array();
+    for (const llm::TokenLogprob& t : logprobs) {
+        tokens.push_back(utf8_text(t.token));
+        token_logprobs.push_back(t.logprob);
+        json alternatives = json::object();
+        for (const llm::TokenAlternative& a : t.top) {
+            const std::string key = utf8_text(a.token);
+            if (!alternatives.contains(key)) alternatives[key] = a.logprob;
+        }
+        top.push_back(std::move(alternatives));
+        offsets.push_back(t.text_offset);
+    }
+    return {{"tokens", std::move(tokens)},
+            {"token_logprobs", std::move(token_logprobs)},
+            {"top_logprobs", std::move(top)},
+            {"text_offset", std::move(offsets)}};
+}
+
+json chunk_choice(const CompletionMeta& meta, std::string_view piece, std::span<const llm::TokenLogprob> logprobs,
+                  const json& finish_reason) {
     if (meta.kind == CompletionKind::kChat) {
         json delta = json::object();
         if (!piece.empty()) delta["content"] = std::string(piece);
-        return {{"index", 0}, {"delta", std::move(delta)}, {"finish_reason", finish_reason}};
+        return {{"index", 0},
+                {"delta", std::move(delta)},
+                {"logprobs", logprobs_json(meta, logprobs)},
+                {"finish_reason", finish_reason}};
     }
-    return {{"index", 0}, {"text", std::string(piece)}, {"logprobs", nullptr}, {"finish_reason", finish_reason}};
+    return {{"index", 0},
+            {"text", std::string(piece)},
+            {"logprobs", logprobs_json(meta, logprobs)},
+            {"finish_reason", finish_reason}};
 }
 
 }  // namespace
@@ -47,12 +99,13 @@ std::string completion_body(const CompletionMeta& meta, const llm::Generation& g
     json choice;
     if (meta.kind == CompletionKind::kChat) {
         choice = {{"index", 0},
-                  {"message", {{"role", "assistant"}, {"content", generation.text}}},
+                  {"message", {{"role", "assistant"}, {"content", generation.text}, {"refusal", nullptr}}},
+                  {"logprobs", logprobs_json(meta, generation.logprobs)},
                   {"finish_reason", generation.finish_reason}};
     } else {
         choice = {{"index", 0},
                   {"text", generation.text},
-                  {"logprobs", nullptr},
+                  {"logprobs", logprobs_json(meta, generation.logprobs)},
                   {"finish_reason", generation.finish_reason}};
     }
     json body = envelope(meta, /*chunk=*/false, std::move(choice));
@@ -75,16 +128,27 @@ std::string sse_done() {
 
 std::string stream_start_event(const CompletionMeta& meta) {
     if (meta.kind != CompletionKind::kChat) return "";
-    json choice = {{"index", 0}, {"delta", {{"role", "assistant"}, {"content", ""}}}, {"finish_reason", nullptr}};
+    json choice = {{"index", 0},
+                   {"delta", {{"role", "assistant"}, {"content", ""}}},
+                   {"logprobs", nullptr},
+                   {"finish_reason", nullptr}};
     return sse_data(dump(envelope(meta, /*chunk=*/true, std::move(choice))));
 }
 
-std::string stream_piece_event(const CompletionMeta& meta, std::string_view piece) {
-    return sse_data(dump(envelope(meta, /*chunk=*/true, chunk_choice(meta, piece, nullptr))));
+std::string stream_piece_event(const CompletionMeta& meta, std::string_view piece,
+                               std::span<const llm::TokenLogprob> logprobs) {
+    return sse_data(dump(envelope(meta, /*chunk=*/true, chunk_choice(meta, piece, logprobs, nullptr))));
 }
 
 std::string stream_finish_event(const CompletionMeta& meta, const llm::Generation& generation) {
-    json body = envelope(meta, /*chunk=*/true, chunk_choice(meta, "", generation.finish_reason));
+    CompletionMeta plain = meta;
+    plain.logprobs = false;  // every token's log-probability went out with its piece
+    return sse_data(dump(envelope(plain, /*chunk=*/true, chunk_choice(plain, "", {}, generation.finish_reason))));
+}
+
+std::string stream_usage_event(const CompletionMeta& meta, const llm::Generation& generation) {
+    json body = envelope(meta, /*chunk=*/true, nullptr);
+    body["choices"] = json::array();
     body["usage"] = usage(generation);
     return sse_data(dump(body));
 }

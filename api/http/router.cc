@@ -34,6 +34,9 @@ Router Router::kasten_routes() {
     r.add("POST", "/v1/cubes/{cube}/import", RouteId::kImport);
     r.add("POST", "/v1/chat/completions", RouteId::kChatCompletions);
     r.add("POST", "/v1/completions", RouteId::kCompletions);
+    r.add("GET", "/v1/models", RouteId::kModels);
+    r.add("GET", "/v1/models/{model}", RouteId::kModel);
+    r.add("POST", "/v1/embeddings", RouteId::kEmbeddings);
     return r;
 }
 

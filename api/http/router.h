@@ -37,6 +37,9 @@ enum class RouteId {
     kChatCompletions,
     kCompletions,
     kMem0,  // the Mem0-compatible routes (api/http/mem0_routes.h), told apart by pattern and method
+    kModels,
+    kModel,
+    kEmbeddings,
 };
 
 struct RouteLookup {

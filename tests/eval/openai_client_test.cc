@@ -203,6 +203,7 @@ TEST(OpenAiClientTest, StreamsServerSentEvents) {
     EXPECT_EQ(out->finish_reason, "stop");
     EXPECT_EQ(pieces, (std::vector<std::string>{"Hel", "lo"}));
     EXPECT_EQ(server.requests().at(0).body["stream"], true);
+    EXPECT_EQ(server.requests().at(0).body["stream_options"]["include_usage"], true);
 
     // The callback can stop the generation.
     pieces.clear();

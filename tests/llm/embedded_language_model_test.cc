@@ -1,6 +1,7 @@
 #include "llm/embedded_language_model.h"
 
 #include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,88 @@ TEST(EmbeddedLanguageModelTest, CallbackCanStopTheGeneration) {
     EXPECT_EQ(calls, 5);
     EXPECT_EQ(g->finish_reason, "stop");
     EXPECT_LE(g->completion_tokens, 6);
+}
+
+TEST(EmbeddedLanguageModelTest, LogprobsDescribeEveryGeneratedTokenStreamedOrNot) {
+    auto model = open_stories();
+    GenerationOptions o = greedy(30);
+    o.logprobs = true;
+    o.top_logprobs = 3;
+    o.stop = {"Lily"};
+    std::string streamed;
+    std::vector<TokenLogprob> streamed_logprobs;
+    Result<Generation> g =
+        model->complete("Once upon a time", o, [&](std::string_view piece, std::span<const TokenLogprob> logprobs) {
+            streamed += piece;
+            streamed_logprobs.insert(streamed_logprobs.end(), logprobs.begin(), logprobs.end());
+            return true;
+        });
+    ASSERT_TRUE(g.is_ok()) << g.status().to_string();
+    EXPECT_EQ(g->text, ", there was a little girl named ");
+    EXPECT_EQ(streamed, g->text);
+    // The tokens that make up the text, in order, each the most likely at its position (greedy). The stop string
+    // begins inside the last token (" Lily"): that token is reported whole, the tokens after it are not.
+    ASSERT_FALSE(g->logprobs.empty());
+    EXPECT_LE(static_cast<int>(g->logprobs.size()), g->completion_tokens);
+    std::string joined;
+    for (const TokenLogprob& t : g->logprobs) {
+        EXPECT_EQ(t.text_offset, joined.size());
+        EXPECT_LT(t.text_offset, g->text.size());
+        joined += t.token;
+        EXPECT_LE(t.logprob, 0.0);
+        ASSERT_EQ(t.top.size(), 3u);
+        EXPECT_EQ(t.top[0].token, t.token);
+        EXPECT_DOUBLE_EQ(t.top[0].logprob, t.logprob);
+        EXPECT_GE(t.top[0].logprob, t.top[1].logprob);
+        EXPECT_GE(t.top[1].logprob, t.top[2].logprob);
+    }
+    EXPECT_EQ(joined, g->text + "Lily");
+    ASSERT_EQ(streamed_logprobs.size(), g->logprobs.size());
+    for (std::size_t i = 0; i < g->logprobs.size(); ++i) {
+        EXPECT_EQ(streamed_logprobs[i].token, g->logprobs[i].token);
+        EXPECT_DOUBLE_EQ(streamed_logprobs[i].logprob, g->logprobs[i].logprob);
+    }
+    // Without a stop string the tokens are exactly the text; without the option nothing is computed.
+    o.stop.clear();
+    Result<Generation> whole = model->complete("Once upon a time", o);
+    ASSERT_TRUE(whole.is_ok());
+    ASSERT_EQ(static_cast<int>(whole->logprobs.size()), whole->completion_tokens);
+    joined.clear();
+    for (const TokenLogprob& t : whole->logprobs) joined += t.token;
+    EXPECT_EQ(joined, whole->text);
+    Result<Generation> plain = model->complete("Once upon a time", greedy(10));
+    ASSERT_TRUE(plain.is_ok());
+    EXPECT_TRUE(plain->logprobs.empty());
+}
+
+TEST(EmbeddedLanguageModelTest, PenaltiesAndLogitBiasChangeTheGreedyText) {
+    auto model = open_stories();
+    Result<Generation> base = model->complete("Once upon a time", greedy(60));
+    GenerationOptions o = greedy(60);
+    o.frequency_penalty = 2.0;
+    o.presence_penalty = 2.0;
+    Result<Generation> penalised = model->complete("Once upon a time", o);
+    ASSERT_TRUE(base.is_ok() && penalised.is_ok());
+    EXPECT_NE(base->text, penalised->text);
+
+    // Banning the first greedy token changes the first token chosen.
+    GenerationOptions first = greedy(1);
+    first.logprobs = true;
+    Result<Generation> one = model->complete("Once upon a time", first);
+    ASSERT_TRUE(one.is_ok());
+    ASSERT_EQ(one->logprobs.size(), 1u);
+    GenerationOptions banned = greedy(1);
+    for (int id = 0; id < model->model().config().n_vocab; ++id) {
+        if (model->tokenizer().token_to_piece(id) == one->logprobs[0].token) banned.logit_bias.emplace_back(id, -100.0);
+    }
+    ASSERT_FALSE(banned.logit_bias.empty());
+    Result<Generation> other = model->complete("Once upon a time", banned);
+    ASSERT_TRUE(other.is_ok());
+    EXPECT_NE(other->text, one->text);
+
+    GenerationOptions bad = greedy(1);
+    bad.logit_bias = {{model->model().config().n_vocab, 1.0}};
+    EXPECT_EQ(model->complete("Once", bad).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(EmbeddedLanguageModelTest, SeededSamplingIsReproducible) {

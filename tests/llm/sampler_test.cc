@@ -126,6 +126,51 @@ TEST(SamplerTest, RepetitionPenaltyDemotesRecentTokens) {
     EXPECT_EQ(neg.sample(negative).value(), 1);  // −1.0 · 1.2 = −1.2 < −1.1
 }
 
+TEST(SamplerTest, FrequencyAndPresencePenaltiesCountGeneratedTokensOnly) {
+    // OpenAI's formula: logit − count · frequency − (count > 0) · presence, over sampled tokens only.
+    SamplerOptions o = plain(0.0f);
+    o.frequency_penalty = 0.3f;
+    o.presence_penalty = 0.5f;
+    Sampler s(o);
+    const std::vector<float> logits = {3.0f, 2.0f, 0.0f};
+    s.accept(0);                             // a prompt token: not penalised
+    EXPECT_EQ(s.sample(logits).value(), 0);  // 3.0
+    EXPECT_EQ(s.sample(logits).value(), 0);  // 3.0 − 0.3 − 0.5 = 2.2 > 2.0
+    EXPECT_EQ(s.sample(logits).value(), 1);  // 3.0 − 0.6 − 0.5 = 1.9 < 2.0
+    EXPECT_FLOAT_EQ(s.adjusted_logits()[0], 1.9f);
+    EXPECT_FLOAT_EQ(s.adjusted_logits()[1], 2.0f);
+    EXPECT_EQ(s.sample(logits).value(), 0);  // 1.9 vs 2.0 − 0.3 − 0.5 = 1.2
+    EXPECT_FLOAT_EQ(s.adjusted_logits()[1], 1.2f);
+    EXPECT_FLOAT_EQ(s.adjusted_logits()[2], 0.0f);
+
+    // Negative penalties favour repetition; reset() forgets the counts.
+    SamplerOptions r = plain(0.0f);
+    r.presence_penalty = -1.5f;
+    Sampler again(r);
+    const std::vector<float> close = {1.0f, 2.0f};
+    EXPECT_EQ(again.sample(close).value(), 1);
+    EXPECT_EQ(again.sample(std::vector<float>{3.0f, 2.0f}).value(), 1);  // 2.0 + 1.5 > 3.0
+    again.reset();
+    EXPECT_EQ(again.sample(std::vector<float>{3.0f, 2.0f}).value(), 0);
+}
+
+TEST(SamplerTest, LogitBiasShiftsTokensBeforeTheDraw) {
+    SamplerOptions o = plain(0.0f);
+    o.logit_bias = {{2, 5.0f}, {0, -100.0f}, {99, 100.0f}};  // id 99 is outside the vocabulary: no effect
+    Sampler s(o);
+    const std::vector<float> logits = {4.0f, 1.0f, 0.0f};
+    EXPECT_EQ(s.sample(logits).value(), 2);
+    EXPECT_FLOAT_EQ(s.adjusted_logits()[0], -96.0f);
+    EXPECT_FLOAT_EQ(s.adjusted_logits()[2], 5.0f);
+    // At temperature 1 a −100 bias makes the token practically impossible.
+    SamplerOptions t = plain(1.0f);
+    t.logit_bias = {{0, -100.0f}};
+    Sampler draw(t);
+    std::map<int, int> h = histogram(draw, std::vector<float>{0.0f, 0.0f}, 200);
+    EXPECT_EQ(h[0], 0);
+    EXPECT_EQ(h[1], 200);
+}
+
 class OnlyEvenThenOdd : public LogitsMask {
   public:
     void apply(std::span<float> logits) override {

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstring>
+
 #include "api/http/api_service.h"
 #include "llm/hashing_embedder.h"
 
@@ -43,9 +45,15 @@ class ScriptedModel final : public llm::LanguageModel {
                 g.finish_reason = "length";
                 break;
             }
+            std::vector<llm::TokenLogprob> logprobs;
+            if (options.logprobs) {
+                logprobs.push_back({p, -0.5 * static_cast<double>(g.completion_tokens + 1), {}, g.text.size()});
+                for (int k = 0; k < options.top_logprobs; ++k) logprobs.back().top.push_back({p, -0.1 * (k + 1)});
+                g.logprobs.push_back(logprobs.back());
+            }
             g.text += p;
             ++g.completion_tokens;
-            if (on_token && !on_token(p)) break;
+            if (on_token && !on_token(p, logprobs)) break;
         }
         return g;
     }
@@ -54,6 +62,7 @@ class ScriptedModel final : public llm::LanguageModel {
 class ApiServiceCompletionTest : public ::testing::Test {
   protected:
     void open(llm::LanguageModel* model, std::map<std::string, std::vector<std::string>> keys = {}) {
+        service_.reset();
         memory::MemoryOptions options;
         options.in_memory = true;
         options.embedder = std::make_shared<llm::HashingEmbedder>(64);
@@ -194,6 +203,161 @@ TEST_F(ApiServiceCompletionTest, BadRequestsAndModelErrors) {
     ASSERT_EQ(events.size(), 2u);
     EXPECT_EQ(json::parse(events[0])["error"]["code"], 413);
     EXPECT_EQ(events[1], "[DONE]");
+}
+
+TEST_F(ApiServiceCompletionTest, StreamOptionsIncludeUsageAddsAUsageChunk) {
+    ScriptedModel model;
+    open(&model);
+    HttpResponse r = post("/v1/chat/completions", R"({"messages":[{"role":"user","content":"Hi"}],"stream":true,
+                                                     "stream_options":{"include_usage":true},"max_tokens":2})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    std::vector<std::string> events = drain(r);
+    ASSERT_EQ(events.size(), 1u + 2u + 1u + 1u + 1u);  // role, 2 pieces, finish, usage, [DONE]
+    for (std::size_t i = 0; i < 4; ++i) EXPECT_FALSE(json::parse(events[i]).contains("usage")) << events[i];
+    EXPECT_EQ(json::parse(events[3])["choices"][0]["finish_reason"], "length");
+    json usage = json::parse(events[4]);
+    EXPECT_TRUE(usage["choices"].empty());
+    EXPECT_EQ(usage["usage"]["completion_tokens"], 2);
+    EXPECT_EQ(usage["usage"]["total_tokens"], 5);
+    EXPECT_EQ(events[5], "[DONE]");
+}
+
+TEST_F(ApiServiceCompletionTest, OptionsReachTheModelAndLogprobsComeBack) {
+    ScriptedModel model;
+    open(&model);
+    HttpResponse r =
+        post("/v1/chat/completions",
+             R"({"messages":[{"role":"developer","content":"Be kind"},{"role":"user","content":"Hi"}],)"
+             R"("max_completion_tokens":2,"frequency_penalty":0.5,"presence_penalty":1.5,"user":"ann",)"
+             R"("logit_bias":{"7":-100},"logprobs":true,"top_logprobs":2,"store":true,"metadata":{"a":"b"},)"
+             R"("response_format":{"type":"json_object"}})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(model.last_messages[0].role, "system");
+    EXPECT_EQ(model.last_options.max_tokens, 2);
+    EXPECT_DOUBLE_EQ(model.last_options.frequency_penalty, 0.5);
+    EXPECT_DOUBLE_EQ(model.last_options.presence_penalty, 1.5);
+    EXPECT_EQ(model.last_options.logit_bias, (std::vector<std::pair<int, double>>{{7, -100.0}}));
+    EXPECT_EQ(model.last_options.json_schema, std::optional<std::string>(R"({"type":"object"})"));
+    json j = json::parse(r.body);
+    const json& content = j["choices"][0]["logprobs"]["content"];
+    ASSERT_EQ(content.size(), 2u);
+    EXPECT_EQ(content[1]["token"], " upon");
+    EXPECT_DOUBLE_EQ(content[1]["logprob"].get<double>(), -1.0);
+    EXPECT_EQ(content[1]["top_logprobs"].size(), 2u);
+
+    // Streamed: each piece carries the log-probabilities of its tokens.
+    HttpResponse s = post("/v1/completions", R"({"prompt":"Once","stream":true,"logprobs":1,"max_tokens":3})");
+    std::vector<std::string> events = drain(s);
+    ASSERT_EQ(events.size(), 3u + 1u + 1u);  // 3 pieces, finish, [DONE]
+    EXPECT_EQ(json::parse(events[2])["choices"][0]["logprobs"]["tokens"], json({" a"}));
+    EXPECT_EQ(json::parse(events[2])["choices"][0]["logprobs"]["text_offset"], json({9}));
+
+    EXPECT_EQ(post("/v1/chat/completions", R"({"messages":[{"role":"user","content":"x"}],"n":2})").status, 400);
+    HttpResponse tools = post("/v1/chat/completions", R"({"messages":[{"role":"user","content":"x"}],
+                                 "tools":[{"type":"function","function":{"name":"f"}}]})");
+    EXPECT_EQ(tools.status, 400);
+    EXPECT_NE(tools.body.find("tool-calling"), std::string::npos) << tools.body;
+}
+
+TEST_F(ApiServiceCompletionTest, EchoPutsThePromptFirst) {
+    ScriptedModel model;
+    open(&model);
+    HttpResponse r = post("/v1/completions", R"({"prompt":"Long ago","echo":true,"max_tokens":2})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(json::parse(r.body)["choices"][0]["text"], "Long agoOnce upon");
+    std::vector<std::string> events =
+        drain(post("/v1/completions", R"({"prompt":"Long ago","echo":true,"max_tokens":1,"stream":true})"));
+    ASSERT_EQ(events.size(), 4u);  // prompt, 1 piece, finish, [DONE]
+    EXPECT_EQ(json::parse(events[0])["choices"][0]["text"], "Long ago");
+    EXPECT_EQ(json::parse(events[1])["choices"][0]["text"], "Once");
+}
+
+TEST_F(ApiServiceCompletionTest, ModelsListTheLanguageModelAndTheEmbedder) {
+    ScriptedModel model;
+    open(&model);
+    HttpRequest list{"GET", "/v1/models", {}, ""};
+    HttpResponse r = service_->handle(list);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.route, "/v1/models");
+    json j = json::parse(r.body);
+    EXPECT_EQ(j["object"], "list");
+    ASSERT_EQ(j["data"].size(), 2u);
+    EXPECT_EQ(j["data"][0]["id"], "scripted:test");
+    EXPECT_EQ(j["data"][0]["object"], "model");
+    EXPECT_EQ(j["data"][0]["owned_by"], "kasten");
+    EXPECT_GT(j["data"][0]["created"].get<std::int64_t>(), 1600000000);
+    EXPECT_EQ(j["data"][1]["id"], memory_->embedder_id());
+
+    HttpRequest one{"GET", "/v1/models/scripted:test", {}, ""};
+    HttpResponse m = service_->handle(one);
+    ASSERT_EQ(m.status, 200) << m.body;
+    EXPECT_EQ(json::parse(m.body)["id"], "scripted:test");
+    HttpRequest missing{"GET", "/v1/models/gpt-4o", {}, ""};
+    HttpResponse absent = service_->handle(missing);
+    EXPECT_EQ(absent.status, 404);
+    EXPECT_NE(absent.body.find("scripted:test"), std::string::npos) << absent.body;
+
+    open(nullptr);  // no language model: the embedder alone
+    json only = json::parse(service_->handle(list).body);
+    ASSERT_EQ(only["data"].size(), 1u);
+    EXPECT_EQ(only["data"][0]["id"], memory_->embedder_id());
+}
+
+TEST_F(ApiServiceCompletionTest, EmbeddingsUseTheMemoryEmbedder) {
+    open(nullptr);  // works without a language model
+    const llm::HashingEmbedder reference(64);
+    HttpResponse r =
+        post("/v1/embeddings", R"({"model":"text-embedding-3-small","input":["red apples","green pears now"]})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.route, "/v1/embeddings");
+    json j = json::parse(r.body);
+    EXPECT_EQ(j["object"], "list");
+    EXPECT_EQ(j["model"], reference.id());
+    ASSERT_EQ(j["data"].size(), 2u);
+    EXPECT_EQ(j["data"][1]["object"], "embedding");
+    EXPECT_EQ(j["data"][1]["index"], 1);
+    const std::vector<float> expected = reference.embed("green pears now");
+    ASSERT_EQ(j["data"][1]["embedding"].size(), 64u);
+    for (std::size_t d = 0; d < expected.size(); ++d) {
+        EXPECT_FLOAT_EQ(j["data"][1]["embedding"][d].get<float>(), expected[d]);
+    }
+    EXPECT_EQ(j["usage"]["prompt_tokens"], 5);  // words
+    EXPECT_EQ(j["usage"]["total_tokens"], 5);
+
+    // base64: the little-endian float32 bytes.
+    HttpResponse b = post("/v1/embeddings", R"({"input":"red apples","encoding_format":"base64","dimensions":64})");
+    ASSERT_EQ(b.status, 200) << b.body;
+    const std::string encoded = json::parse(b.body)["data"][0]["embedding"].get<std::string>();
+    ASSERT_EQ(encoded.size(), (64u * 4u + 2u) / 3u * 4u);
+    std::string bytes;
+    auto value = [](char c) -> int {
+        const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        return c == '=' ? 0 : static_cast<int>(std::strchr(alphabet, c) - alphabet);
+    };
+    for (std::size_t i = 0; i + 4 <= encoded.size(); i += 4) {
+        const int v = (value(encoded[i]) << 18) | (value(encoded[i + 1]) << 12) | (value(encoded[i + 2]) << 6) |
+                      value(encoded[i + 3]);
+        bytes += static_cast<char>((v >> 16) & 255);
+        if (encoded[i + 2] != '=') bytes += static_cast<char>((v >> 8) & 255);
+        if (encoded[i + 3] != '=') bytes += static_cast<char>(v & 255);
+    }
+    ASSERT_EQ(bytes.size(), 64u * 4u);
+    const std::vector<float> apples = reference.embed("red apples");
+    for (std::size_t d = 0; d < 64; ++d) {
+        float f;
+        std::memcpy(&f, bytes.data() + d * 4, 4);  // little-endian host (x86-64, aarch64)
+        EXPECT_EQ(f, apples[d]) << d;
+    }
+
+    EXPECT_EQ(post("/v1/embeddings", R"({"input":"x","dimensions":32})").status, 400);
+    EXPECT_EQ(post("/v1/embeddings", R"({"input":[1,2,3]})").status, 400);
+    EXPECT_EQ(post("/v1/embeddings", R"({"input":""})").status, 400);
+    EXPECT_EQ(post("/v1/embeddings", R"({"input":"x","encoding_format":"int8"})").status, 400);
+    HttpResponse unknown = post("/v1/embeddings", R"({"input":"x","truncate":true})");
+    EXPECT_EQ(unknown.status, 400);
+    EXPECT_NE(unknown.body.find("unknown field 'truncate'"), std::string::npos) << unknown.body;
+    HttpRequest get{"GET", "/v1/embeddings", {}, ""};
+    EXPECT_EQ(service_->handle(get).status, 405);
 }
 
 TEST_F(ApiServiceCompletionTest, RequiresAnApiKeyWhenAuthIsOn) {

@@ -1,5 +1,7 @@
 #include "api/http/openai_response.h"
 
+#include <span>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -63,7 +65,61 @@ TEST(OpenAiResponseTest, ChatStreamChunks) {
     json finish = event_json(stream_finish_event(meta, generation()));
     EXPECT_TRUE(finish["choices"][0]["delta"].empty());
     EXPECT_EQ(finish["choices"][0]["finish_reason"], "length");
-    EXPECT_EQ(finish["usage"]["total_tokens"], 8);
+    EXPECT_FALSE(finish.contains("usage"));  // as in the OpenAI API: usage only with stream_options.include_usage
+
+    json usage = event_json(stream_usage_event(meta, generation()));
+    EXPECT_EQ(usage["object"], "chat.completion.chunk");
+    EXPECT_EQ(usage["id"], "chatcmpl-2");
+    EXPECT_TRUE(usage["choices"].is_array());
+    EXPECT_TRUE(usage["choices"].empty());
+    EXPECT_EQ(usage["usage"]["prompt_tokens"], 5);
+    EXPECT_EQ(usage["usage"]["total_tokens"], 8);
+}
+
+llm::Generation with_logprobs() {
+    llm::Generation g = generation();
+    g.logprobs = {{"Hello", -0.25, {{"Hello", -0.25}, {"Hi", -1.5}}, 0},
+                  {std::string(" \xE2\x82", 3), -0.5, {{std::string(" \xE2\x82", 3), -0.5}}, 5}};
+    return g;
+}
+
+TEST(OpenAiResponseTest, ChatLogprobsInOpenAiShape) {
+    CompletionMeta meta{CompletionKind::kChat, "chatcmpl-4", 1, "gguf:m"};
+    json plain = json::parse(completion_body(meta, with_logprobs()));
+    EXPECT_TRUE(plain["choices"][0]["logprobs"].is_null());  // not asked for
+
+    meta.logprobs = true;
+    json j = json::parse(completion_body(meta, with_logprobs()));
+    const json& content = j["choices"][0]["logprobs"]["content"];
+    ASSERT_EQ(content.size(), 2u);
+    EXPECT_EQ(content[0]["token"], "Hello");
+    EXPECT_DOUBLE_EQ(content[0]["logprob"].get<double>(), -0.25);
+    EXPECT_EQ(content[0]["bytes"], json({72, 101, 108, 108, 111}));
+    ASSERT_EQ(content[0]["top_logprobs"].size(), 2u);
+    EXPECT_EQ(content[0]["top_logprobs"][1]["token"], "Hi");
+    EXPECT_DOUBLE_EQ(content[0]["top_logprobs"][1]["logprob"].get<double>(), -1.5);
+    EXPECT_EQ(content[0]["top_logprobs"][1]["bytes"], json({72, 105}));
+    // Part of a UTF-8 character: the token text is repaired, the bytes are exact.
+    EXPECT_EQ(content[1]["bytes"], json({32, 0xE2, 0x82}));
+    EXPECT_TRUE(j["choices"][0]["logprobs"]["refusal"].is_null());
+
+    const llm::Generation g = with_logprobs();
+    json piece = event_json(stream_piece_event(meta, "Hello", std::span<const llm::TokenLogprob>(g.logprobs).first(1)));
+    ASSERT_EQ(piece["choices"][0]["logprobs"]["content"].size(), 1u);
+    EXPECT_EQ(piece["choices"][0]["logprobs"]["content"][0]["token"], "Hello");
+    json finish = event_json(stream_finish_event(meta, g));
+    EXPECT_TRUE(finish["choices"][0]["logprobs"].is_null());
+}
+
+TEST(OpenAiResponseTest, TextCompletionLogprobsInLegacyShape) {
+    CompletionMeta meta{CompletionKind::kText, "cmpl-5", 1, "gguf:m"};
+    meta.logprobs = true;
+    json j = json::parse(completion_body(meta, with_logprobs()));
+    const json& lp = j["choices"][0]["logprobs"];
+    EXPECT_EQ(lp["tokens"][0], "Hello");
+    EXPECT_DOUBLE_EQ(lp["token_logprobs"][1].get<double>(), -0.5);
+    EXPECT_DOUBLE_EQ(lp["top_logprobs"][0]["Hi"].get<double>(), -1.5);
+    EXPECT_EQ(lp["text_offset"], json({0, 5}));
 }
 
 TEST(OpenAiResponseTest, TextCompletionShapes) {

@@ -15,8 +15,9 @@ namespace {
 
 using nlohmann::json;
 
-const std::vector<std::string> kCommands = {"serve", "add",    "search", "list",   "show",    "history",    "links",
-                                            "jobs",  "forget", "export", "import", "reindex", "embeddings", "bench"};
+const std::vector<std::string> kCommands = {"serve",      "add",   "search", "list",   "show",   "history",
+                                            "links",      "jobs",  "forget", "export", "import", "reindex",
+                                            "embeddings", "bench", "mcp",    "chat",   "context"};
 
 // kasten ARGS --data-dir DIR --embedder hashing
 CommandResult kasten_in(const std::string& dir, std::vector<std::string> args) {

@@ -196,20 +196,22 @@ TEST_F(ModelServeTest, ChatCompletionStreamingAndNot) {
     EXPECT_EQ(server->stop(), 0);
 }
 
-TEST_F(ModelServeTest, WithoutAModelTheRoutesAnswer501) {
+TEST_F(ModelServeTest, WithoutAModelChatIsExtractiveAndTextCompletionsAnswer501) {
     TempDir dir("kasten-it-no-model");
     auto server = KastenServer::start(dir.path());
     ASSERT_TRUE(server);
     TestClient c(server->port());
-    for (const char* route : {"/v1/chat/completions", "/v1/completions"}) {
-        HttpReply r = c.post(route, R"({"prompt":"x"})");
-        EXPECT_EQ(r.status, 501) << r.body;
-        json j = r.json();
-        EXPECT_EQ(j["error"]["code"], 501);
-        EXPECT_EQ(j["error"]["type"], "not_supported");
-        EXPECT_NE(j["error"]["message"].get<std::string>().find("--model"), std::string::npos);
-    }
-    EXPECT_TRUE(c.get("/healthz").json()["model"].is_null());
+    HttpReply chat = c.post("/v1/chat/completions", R"({"messages":[{"role":"user","content":"hello"}]})");
+    EXPECT_EQ(chat.status, 200) << chat.body;
+    EXPECT_EQ(chat.json()["model"], "extractive");
+    EXPECT_EQ(chat.json()["choices"][0]["message"]["content"].get<std::string>().rfind("(extractive answer", 0), 0u);
+    HttpReply r = c.post("/v1/completions", R"({"prompt":"x"})");
+    EXPECT_EQ(r.status, 501) << r.body;
+    json j = r.json();
+    EXPECT_EQ(j["error"]["code"], 501);
+    EXPECT_EQ(j["error"]["type"], "not_supported");
+    EXPECT_NE(j["error"]["message"].get<std::string>().find("--model"), std::string::npos);
+    EXPECT_EQ(c.get("/healthz").json()["model"], "extractive");
     EXPECT_EQ(server->stop(), 0);
 }
 

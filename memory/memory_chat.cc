@@ -1,0 +1,63 @@
+#include "memory/memory_chat.h"
+
+#include <utility>
+
+#include "common/timestamp.h"
+#include "memory/input_validation.h"
+#include "memory/memory_manager.h"
+
+namespace kasten::memory {
+
+MemoryChat::MemoryChat(MemoryManager& memory, MemoryChatOptions options, const Clock* clock)
+    : memory_(memory), options_(std::move(options)), clock_(clock ? clock : &SystemClock::instance()) {}
+
+Result<PreparedChat> MemoryChat::prepare(const ChatExchange& exchange) {
+    if (exchange.messages.empty()) return Status::invalid_argument("messages: at least one message is required");
+    KASTEN_RETURN_IF_ERROR(validate_identifier("cube id", exchange.cube_id));
+    PreparedChat out;
+    out.session_id = exchange.conversation_id;
+    if (out.session_id.empty()) out.session_id = "chat-" + format_timestamp(clock_->now_ms()).substr(0, 10);
+    KASTEN_RETURN_IF_ERROR(validate_identifier("conversation id", out.session_id));
+    if (exchange.messages.back().role == "user") out.user_message = exchange.messages.back().content;
+
+    out.messages = exchange.messages;
+    out.context.mode = "empty";
+    if (!out.user_message.empty() && memory_.get_cube(exchange.cube_id).is_ok()) {
+        ContextRequest request;
+        request.cube_id = exchange.cube_id;
+        request.query = out.user_message;
+        request.token_budget = options_.context_budget;
+        request.counter = options_.counter;
+        request.strategy = options_.strategy;
+        if (!exchange.conversation_id.empty()) request.exclude_session_id = exchange.conversation_id;
+        KASTEN_ASSIGN_OR_RETURN(out.context, memory_.build_context(request));
+    }
+    if (out.context.mode != "empty") {
+        std::string memory_text = std::string(kMemoryPreamble) + "\n\n" + out.context.text;
+        if (options_.placement == ContextPlacement::kBeforeLastUser) {
+            out.messages.insert(out.messages.end() - 1, llm::ChatMessage{"system", std::move(memory_text)});
+        } else if (out.messages.front().role == "system") {
+            out.messages.front().content += "\n\n" + memory_text;
+        } else {
+            out.messages.insert(out.messages.begin(), llm::ChatMessage{"system", std::move(memory_text)});
+        }
+    }
+    return out;
+}
+
+Result<AddMessagesResult> MemoryChat::remember(const ChatExchange& exchange, const PreparedChat& prepared,
+                                               const std::string& answer, bool answer_is_extractive) {
+    AddMessagesRequest req;
+    req.cube_id = exchange.cube_id;
+    req.session_id = prepared.session_id;
+    req.actor = "chat";
+    req.time = clock_->now_ms();
+    if (!prepared.user_message.empty()) req.messages.push_back({"user", prepared.user_message, std::nullopt});
+    if (!answer.empty() && !answer_is_extractive && options_.store_answers) {
+        req.messages.push_back({"assistant", answer, std::nullopt});
+    }
+    if (req.messages.empty()) return AddMessagesResult{prepared.session_id, {}, ""};
+    return memory_.add_messages(req);
+}
+
+}  // namespace kasten::memory
