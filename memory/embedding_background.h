@@ -10,9 +10,10 @@
 namespace kasten::memory {
 
 // How similar an embedder rates a query to text about something else: the query's highest cosine to a fixed set of
-// everyday reference sentences on unrelated topics. It is the embedder's floor for that query, not the cube's: about
-// 0 for the hashing embedder, 0.8-0.9 for GloVe SIF, whose sentence vectors share a common direction. A unit must be
-// more similar to the query than that before its similarity counts as evidence (ScoreCalibrator).
+// reference sentences on unrelated topics. It is the embedder's floor for that query, not the cube's: a few
+// hundredths for the hashing embedder; for GloVe SIF about 0.75-0.9 for a conversational question (its sentence
+// vectors share a common direction) and lower for rare technical words. A unit must be more similar to the query
+// than that before its similarity counts as evidence (ScoreCalibrator).
 //
 // The references are embedded once, at the first call. Thread-safe.
 class EmbeddingBackground {

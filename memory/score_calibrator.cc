@@ -13,7 +13,7 @@ ScoreCalibrator::ScoreCalibrator(std::vector<std::string> terms, const std::vect
     idf_.reserve(terms_.size());
     for (size_t i = 0; i < terms_.size(); ++i) {
         const double df = i < document_frequencies.size() ? static_cast<double>(document_frequencies[i]) : 0.0;
-        const double idf = std::log(1.0 + std::max(0.0, n - df + 0.5) / (df + 0.5));
+        const double idf = std::log(1.0 + (n + 1.0) / (df + 0.5));
         idf_.push_back(idf);
         idf_total_ += idf;
     }
