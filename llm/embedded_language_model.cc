@@ -215,6 +215,7 @@ Result<Generation> EmbeddedLanguageModel::generate_locked(const std::vector<Toke
 
     Generation g;
     g.prompt_tokens = static_cast<int>(prompt.size());
+    g.cached_prompt_tokens = static_cast<int>(common);
     g.finish_reason = "length";
     std::string& text = g.text;
     std::size_t emitted = 0;           // bytes of text already handed to on_token

@@ -59,6 +59,9 @@ struct Generation {
     std::string text;
     int prompt_tokens = 0;
     int completion_tokens = 0;
+    // Of prompt_tokens, those whose keys and values were reused from an earlier call instead of evaluated (the
+    // embedded model's prefix cache; 0 where unknown). OpenAI's usage.prompt_tokens_details.cached_tokens.
+    int cached_prompt_tokens = 0;
     std::string finish_reason;  // stop | length
     // With GenerationOptions::logprobs, for models that report them: the tokens whose bytes start in `text`, in order
     // (so when a stop string begins inside a token, that token is reported whole; its bytes run past `text`).
@@ -67,7 +70,8 @@ struct Generation {
 
 // Receives each piece of text as it is generated, and the log-probabilities of the tokens that start in it (empty
 // unless GenerationOptions::logprobs); returning false stops the generation. Built from a callable taking
-// (std::string_view piece) or (std::string_view piece, std::span<const TokenLogprob> logprobs).
+// (std::string_view piece) or (std::string_view piece, std::span<const TokenLogprob> logprobs); an empty
+// std::function or null pointer gives an empty callback.
 class TokenCallback {
   public:
     using Function = std::function<bool(std::string_view piece, std::span<const TokenLogprob> logprobs)>;
@@ -81,10 +85,14 @@ class TokenCallback {
     template <class F>
     requires(!std::is_same_v<std::decay_t<F>, TokenCallback> &&
              !std::is_invocable_r_v<bool, F&, std::string_view, std::span<const TokenLogprob>> &&
-             std::is_invocable_r_v<bool, F&, std::string_view>) TokenCallback(F f)
-        : function_([g = std::move(f)](std::string_view piece, std::span<const TokenLogprob>) mutable {
-              return static_cast<bool>(g(piece));
-          }) {}
+             std::is_invocable_r_v<bool, F&, std::string_view>) TokenCallback(F f) {
+        if constexpr (std::is_pointer_v<F> || requires { typename F::result_type; }) {  // std::function
+            if (!static_cast<bool>(f)) return;  // an empty std::function or a null pointer: no callback
+        }
+        function_ = [g = std::move(f)](std::string_view piece, std::span<const TokenLogprob>) mutable {
+            return static_cast<bool>(g(piece));
+        };
+    }
 
     explicit operator bool() const { return static_cast<bool>(function_); }
     bool operator()(std::string_view piece, std::span<const TokenLogprob> logprobs = {}) const {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "api/dto/json_body.h"
 #include "common/timestamp.h"
 #include "memory/input_validation.h"
 
@@ -12,48 +13,15 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t kMaxMessages = 1000;
-constexpr int kMaxDepth = 32;
 
 Status bad(const std::string& field, const std::string& what) {
     return Status::invalid_argument("field '" + field + "': " + what);
 }
 
-int nesting_depth(std::string_view text) {
-    int depth = 0, max_depth = 0;
-    bool in_string = false, escaped = false;
-    for (char c : text) {
-        if (in_string) {
-            if (escaped)
-                escaped = false;
-            else if (c == '\\')
-                escaped = true;
-            else if (c == '"')
-                in_string = false;
-            continue;
-        }
-        if (c == '"')
-            in_string = true;
-        else if (c == '[' || c == '{')
-            max_depth = std::max(max_depth, ++depth);
-        else if (c == ']' || c == '}')
-            --depth;
-    }
-    return max_depth;
-}
-
 // The body as one JSON object; an empty body is {} when `empty_ok`.
 Result<json> parse_object(std::string_view body, bool empty_ok) {
-    if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-        if (empty_ok) return json::object();
-        return Status::invalid_argument("the request body is empty; expected a JSON object");
-    }
-    if (nesting_depth(body) > kMaxDepth) {
-        return Status::invalid_argument("the request body nests deeper than " + std::to_string(kMaxDepth) + " levels");
-    }
-    json j = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) return Status::invalid_argument("the request body is not valid JSON (or not UTF-8)");
-    if (!j.is_object()) return Status::invalid_argument("the request body must be a JSON object");
-    return j;
+    if (empty_ok && body.find_first_not_of(" \t\r\n") == std::string_view::npos) return json::object();
+    return parse_json_object<json>(body);
 }
 
 Status require_only(const json& obj, std::initializer_list<const char*> allowed) {

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/dto/json_body.h"
 #include "common/timestamp.h"
 #include "memory/input_validation.h"
 #include "memory/score_calibrator.h"
@@ -14,59 +15,12 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kMaxDepth = 32;
 constexpr size_t kMaxMessages = 1000;
 constexpr size_t kMaxListItems = 1000;
 constexpr size_t kMaxShortField = 1024;  // ids, kinds, roles, keywords, tags, reasons (bytes)
 
 Status bad(const std::string& field, const std::string& what) {
     return Status::invalid_argument("field '" + field + "': " + what);
-}
-
-// Deepest nesting of arrays/objects in a JSON text, counted without parsing (strings are skipped).
-int nesting_depth(std::string_view text) {
-    int depth = 0, max_depth = 0;
-    bool in_string = false, escaped = false;
-    for (char c : text) {
-        if (in_string) {
-            if (escaped)
-                escaped = false;
-            else if (c == '\\')
-                escaped = true;
-            else if (c == '"')
-                in_string = false;
-            continue;
-        }
-        if (c == '"')
-            in_string = true;
-        else if (c == '[' || c == '{')
-            max_depth = std::max(max_depth, ++depth);
-        else if (c == ']' || c == '}')
-            --depth;
-    }
-    return max_depth;
-}
-
-Result<json> parse_object(std::string_view body) {
-    if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-        return Status::invalid_argument("the request body is empty; expected a JSON object");
-    }
-    if (nesting_depth(body) > kMaxDepth) {
-        return Status::invalid_argument("the request body nests deeper than " + std::to_string(kMaxDepth) + " levels");
-    }
-    json j;
-    try {
-        j = json::parse(body.begin(), body.end());
-    } catch (const json::parse_error& e) {
-        std::string what = e.what();
-        // nlohmann reports ill-formed UTF-8 as a parse error; say so plainly.
-        if (what.find("UTF-8") != std::string::npos || what.find("utf-8") != std::string::npos) {
-            return Status::invalid_argument("the request body is not valid UTF-8: " + what);
-        }
-        return Status::invalid_argument("the request body is not valid JSON: " + what);
-    }
-    if (!j.is_object()) return Status::invalid_argument("the request body must be a JSON object");
-    return j;
 }
 
 Status require_only(const json& obj, const std::string& prefix, std::initializer_list<const char*> allowed,
@@ -275,7 +229,7 @@ auto guarded(Fn&& fn) -> decltype(fn()) {
 
 Result<CreateCubeBody> parse_create_cube(std::string_view body) {
     return guarded([&]() -> Result<CreateCubeBody> {
-        KASTEN_ASSIGN_OR_RETURN(json j, parse_object(body));
+        KASTEN_ASSIGN_OR_RETURN(json j, parse_json_object<json>(body));
         KASTEN_RETURN_IF_ERROR(require_only(j, "", {"id", "name"}));
         CreateCubeBody out;
         KASTEN_ASSIGN_OR_RETURN(out.id, required_string(j, "", "id", false));
@@ -289,7 +243,7 @@ Result<CreateCubeBody> parse_create_cube(std::string_view body) {
 
 Result<AddMemoriesBody> parse_add_memories(std::string_view body, const RequestLimits& limits) {
     return guarded([&]() -> Result<AddMemoriesBody> {
-        KASTEN_ASSIGN_OR_RETURN(json j, parse_object(body));
+        KASTEN_ASSIGN_OR_RETURN(json j, parse_json_object<json>(body));
         const bool has_messages = j.contains("messages");
         const bool has_content = j.contains("content");
         if (has_messages && has_content) {
@@ -312,7 +266,7 @@ Result<AddMemoriesBody> parse_add_memories(std::string_view body, const RequestL
 
 Result<memory::NotePatch> parse_note_patch(std::string_view body, const RequestLimits& limits) {
     return guarded([&]() -> Result<memory::NotePatch> {
-        KASTEN_ASSIGN_OR_RETURN(json j, parse_object(body));
+        KASTEN_ASSIGN_OR_RETURN(json j, parse_json_object<json>(body));
         KASTEN_RETURN_IF_ERROR(require_only(j, "",
                                             {"content", "kind", "keywords", "tags", "context", "valid_from", "valid_to",
                                              "importance", "status", "reason"}));
@@ -348,7 +302,7 @@ Result<memory::NotePatch> parse_note_patch(std::string_view body, const RequestL
 
 Result<memory::SearchRequest> parse_search(std::string_view body, const RequestLimits& limits) {
     return guarded([&]() -> Result<memory::SearchRequest> {
-        KASTEN_ASSIGN_OR_RETURN(json j, parse_object(body));
+        KASTEN_ASSIGN_OR_RETURN(json j, parse_json_object<json>(body));
         KASTEN_RETURN_IF_ERROR(require_only(j, "",
                                             {"query", "granularity", "top_k", "retriever", "filters", "as_of",
                                              "note_keys", "expand_links", "min_score"}));
@@ -396,10 +350,10 @@ Result<memory::SearchRequest> parse_search(std::string_view body, const RequestL
 
 Result<memory::ContextRequest> parse_context(std::string_view body, const RequestLimits& limits) {
     return guarded([&]() -> Result<memory::ContextRequest> {
-        KASTEN_ASSIGN_OR_RETURN(json j, parse_object(body));
+        KASTEN_ASSIGN_OR_RETURN(json j, parse_json_object<json>(body));
         KASTEN_RETURN_IF_ERROR(require_only(j, "",
-                                            {"query", "conversation", "exclude_session_id", "token_budget",
-                                             "strategy", "full_history", "query_time", "min_score"}));
+                                            {"query", "conversation", "exclude_session_id", "token_budget", "strategy",
+                                             "full_history", "query_time", "min_score"}));
         memory::ContextRequest req;
         KASTEN_ASSIGN_OR_RETURN(auto query, optional_string(j, "", "query", false));
         if (query) {

@@ -2,64 +2,18 @@
 
 #include <algorithm>
 
+#include "api/dto/json_body.h"
+
 namespace kasten::api {
-namespace {
 
 using json = nlohmann::ordered_json;
-
-constexpr int kMaxDepth = 32;
-
-// Deepest nesting of arrays/objects in a JSON text, counted without parsing (strings are skipped).
-int nesting_depth(std::string_view text) {
-    int depth = 0, max_depth = 0;
-    bool in_string = false, escaped = false;
-    for (char c : text) {
-        if (in_string) {
-            if (escaped) {
-                escaped = false;
-            } else if (c == '\\') {
-                escaped = true;
-            } else if (c == '"') {
-                in_string = false;
-            }
-            continue;
-        }
-        if (c == '"') {
-            in_string = true;
-        } else if (c == '[' || c == '{') {
-            max_depth = std::max(max_depth, ++depth);
-        } else if (c == ']' || c == '}') {
-            --depth;
-        }
-    }
-    return max_depth;
-}
-
-}  // namespace
 
 Status openai_field_error(const std::string& field, const std::string& what) {
     return Status::invalid_argument("field '" + field + "': " + what);
 }
 
 Result<json> parse_openai_body(std::string_view body) {
-    if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-        return Status::invalid_argument("the request body is empty; expected a JSON object");
-    }
-    if (nesting_depth(body) > kMaxDepth) {
-        return Status::invalid_argument("the request body nests deeper than " + std::to_string(kMaxDepth) + " levels");
-    }
-    json j;
-    try {
-        j = json::parse(body.begin(), body.end());
-    } catch (const json::parse_error& e) {
-        const std::string what = e.what();
-        if (what.find("UTF-8") != std::string::npos || what.find("utf-8") != std::string::npos) {
-            return Status::invalid_argument("the request body is not valid UTF-8: " + what);
-        }
-        return Status::invalid_argument("the request body is not valid JSON: " + what);
-    }
-    if (!j.is_object()) return Status::invalid_argument("the request body must be a JSON object");
-    return j;
+    return parse_json_object<json>(body);
 }
 
 Status check_openai_fields(const json& obj, const std::string& prefix, std::initializer_list<const char*> allowed) {

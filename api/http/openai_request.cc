@@ -43,8 +43,7 @@ Result<bool> bool_field(const json& obj, const char* name, bool fallback) {
 Status require_type(const json& obj, const char* name, json::value_t type, const char* what) {
     const json* v = member(obj, name);
     if (v == nullptr) return Status::ok();
-    const bool ok = type == json::value_t::number_float ? v->is_number() : v->type() == type;
-    if (!ok) return bad(name, std::string("must be ") + what);
+    if (v->type() != type) return bad(name, std::string("must be ") + what);
     return Status::ok();
 }
 
@@ -86,7 +85,7 @@ Status parse_logit_bias(const json& obj, CompletionRequest* out) {
     if (v->size() > kMaxLogitBias) return bad("logit_bias", "at most " + std::to_string(kMaxLogitBias) + " tokens");
     for (auto it = v->begin(); it != v->end(); ++it) {
         const std::string& key = it.key();
-        const std::string field = "logit_bias." + key;
+        const std::string field = "logit_bias." + key.substr(0, 32);
         int id = -1;
         const auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), id);
         if (key.empty() || ec != std::errc() || end != key.data() + key.size() || id < 0) {
@@ -291,8 +290,8 @@ Status parse_metadata(const json& obj, CompletionRequest* out) {
     if (!v->is_object()) return bad("metadata", "must be an object of strings");
     if (v->size() > kMaxMetadata) return bad("metadata", "at most " + std::to_string(kMaxMetadata) + " keys");
     for (auto it = v->begin(); it != v->end(); ++it) {
+        if (it.key().size() > 64) return bad("metadata", "keys are at most 64 characters");
         const std::string field = "metadata." + it.key();
-        if (it.key().size() > 64) return bad(field, "keys are at most 64 characters");
         KASTEN_ASSIGN_OR_RETURN(std::string value, string_field(*it, field));
         if (value.size() > 512) return bad(field, "values are at most 512 characters");
         out->metadata.emplace(it.key(), std::move(value));

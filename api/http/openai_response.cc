@@ -21,7 +21,8 @@ const char* object_name(const CompletionMeta& meta, bool chunk) {
 json usage(const llm::Generation& g) {
     return {{"prompt_tokens", g.prompt_tokens},
             {"completion_tokens", g.completion_tokens},
-            {"total_tokens", g.prompt_tokens + g.completion_tokens}};
+            {"total_tokens", g.prompt_tokens + g.completion_tokens},
+            {"prompt_tokens_details", {{"cached_tokens", g.cached_prompt_tokens}}}};
 }
 
 json envelope(const CompletionMeta& meta, bool chunk, json choice) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <exception>
 
+#include "api/dto/json_body.h"
 #include "api/dto/json_codec.h"
 #include "common/log.h"
 
@@ -20,30 +21,6 @@ constexpr const char* kInstructions =
     "facts, 'turn' for what was said). Notes are built from added turns in the "
     "background; correct them with update_memory (every version is kept, see memory_history) and remove them with "
     "delete_memory.";
-
-// Deepest nesting of arrays/objects in a JSON text, counted without parsing (strings are skipped).
-int nesting_depth(std::string_view text) {
-    int depth = 0, max_depth = 0;
-    bool in_string = false, escaped = false;
-    for (char c : text) {
-        if (in_string) {
-            if (escaped)
-                escaped = false;
-            else if (c == '\\')
-                escaped = true;
-            else if (c == '"')
-                in_string = false;
-            continue;
-        }
-        if (c == '"')
-            in_string = true;
-        else if (c == '[' || c == '{')
-            max_depth = std::max(max_depth, ++depth);
-        else if (c == ']' || c == '}')
-            --depth;
-    }
-    return max_depth;
-}
 
 json success(const json& id, json result) {
     return {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}};
@@ -68,7 +45,7 @@ McpServer::McpServer(memory::MemoryManager& memory, McpServerOptions options)
     : options_(std::move(options)), tools_(memory, options_.tools) {}
 
 Result<json> McpServer::parse_message(std::string_view text) {
-    if (nesting_depth(text) > kMaxDepth) {
+    if (json_nesting_depth(text) > kMaxDepth) {
         return Status::invalid_argument("the message nests deeper than " + std::to_string(kMaxDepth) + " levels");
     }
     try {

@@ -1,5 +1,6 @@
 #include "llm/embedded_language_model.h"
 
+#include <functional>
 #include <limits>
 #include <span>
 #include <string>
@@ -137,6 +138,12 @@ TEST(EmbeddedLanguageModelTest, LogprobsDescribeEveryGeneratedTokenStreamedOrNot
     Result<Generation> plain = model->complete("Once upon a time", greedy(10));
     ASSERT_TRUE(plain.is_ok());
     EXPECT_TRUE(plain->logprobs.empty());
+    // An empty one-argument std::function is no callback (not a call that throws).
+    const std::function<bool(std::string_view)> none;
+    EXPECT_FALSE(static_cast<bool>(TokenCallback(none)));
+    Result<Generation> quiet = model->complete("Once upon a time", greedy(10), none);
+    ASSERT_TRUE(quiet.is_ok());
+    EXPECT_EQ(quiet->text, plain->text);
 }
 
 TEST(EmbeddedLanguageModelTest, PenaltiesAndLogitBiasChangeTheGreedyText) {
