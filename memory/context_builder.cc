@@ -177,16 +177,16 @@ PackedContext finish(const ContextRequest& request, const TokenCounter& counter,
     }
 }
 
-// Normalised entropy in [0, 1] of the top scores' distribution (p_i = s_i / Σ s); 0 for one hit.
+// Normalised entropy in [0, 1] of the top ranking scores' distribution (p_i = s_i / Σ s); 0 for one hit.
 double normalised_entropy(const std::vector<SearchHit>& hits) {
     const size_t m = std::min<size_t>(hits.size(), kRouterTopScores);
     if (m <= 1) return 0.0;
     double sum = 0;
-    for (size_t i = 0; i < m; ++i) sum += std::max(0.0, hits[i].score);
+    for (size_t i = 0; i < m; ++i) sum += std::max(0.0, hits[i].rank_score);
     if (sum <= 0) return 1.0;
     double h = 0;
     for (size_t i = 0; i < m; ++i) {
-        const double p = std::max(0.0, hits[i].score) / sum;
+        const double p = std::max(0.0, hits[i].rank_score) / sum;
         if (p > 0) h -= p * std::log(p);
     }
     return h / std::log(static_cast<double>(m));
@@ -320,7 +320,7 @@ Result<PackedContext> ContextBuilder::build(const ContextRequest& request) {
         KASTEN_ASSIGN_OR_RETURN(auto found, memory_.search(sr));
         std::vector<SearchHit> kept;
         for (auto& h : found) {
-            if (h.score < request.min_score || h.score <= 0) continue;
+            if (h.rank_score <= 0 || h.score < request.min_score) continue;
             if (!excluded.empty() && h.session_id == excluded) continue;
             kept.push_back(std::move(h));
         }
@@ -348,9 +348,9 @@ Result<PackedContext> ContextBuilder::build(const ContextRequest& request) {
     };
     std::vector<Candidate> candidates;
     for (const auto& [g, list] : hits) {
-        const double best = list.front().score;
+        const double best = list.front().rank_score;
         for (const auto& h : list) {
-            const double relevance = weight_of[g] * h.score / best;
+            const double relevance = weight_of[g] * h.rank_score / best;
             int cost = 0;
             if (g == Granularity::kTurn) {
                 cost = counter.count(turn_line(h.role, h.text));

@@ -39,7 +39,7 @@ struct ContextRequest {
     bool full_history = true;
     // Relative dates in the query resolve against this time (default: now).
     std::optional<TimeMs> query_time;
-    // Hits scoring below this are not packed (SearchHit::score).
+    // Hits whose calibrated score (SearchHit::score, in [0, 1]) is below this are not packed.
     double min_score = 0.0;
 };
 
@@ -50,7 +50,7 @@ struct ContextItem {
     std::string session_id;          // external session id ("" for a note without source turns)
     TimeMs time = 0;                 // turn time, session start, note valid_from (or recorded_at)
     std::optional<TimeMs> valid_to;  // notes only
-    double score = 0;                // the hit's search score (0 in the full-history mode)
+    double score = 0;                // the hit's calibrated search score (0 in the full-history mode)
     double priority = 0;             // the packing order (see ContextBuilder)
     int tokens = 0;                  // cost of the item's rendered lines
     std::string text;                // turn content, session transcript, or note content
@@ -75,9 +75,10 @@ struct PackedContext {
 //    session in time order.
 // 2. Otherwise retrieval and packing. Hybrid search at turn, session and note granularity (as the strategy allows).
 //    The router (kAuto) weighs each granularity by how decisive its score distribution is, MemGAS-style: the
-//    normalised entropy H of its top-10 scores (p_i = s_i / Σ s), weight ∝ 1 − H + 0.05, normalised to sum 1 — a
-//    flat list (the query does not separate that granularity's units) gets little, a peaked one much. Every hit
-//    gets priority = weight × (score / best score of its granularity) / √(tokens it costs) — relevance per
+//    normalised entropy H of its top-10 ranking scores (SearchHit::rank_score; p_i = s_i / Σ s), weight ∝ 1 − H +
+//    0.05, normalised to sum 1 — a flat list (the query does not separate that granularity's units) gets little, a
+//    peaked one much. Every hit gets priority = weight × (rank_score / best rank_score of its granularity) / √(tokens
+//    it costs) — relevance per
 //    square-root token, between relevance order (which spends the budget on a few long items) and value-per-token
 //    knapsack order (which fills it with short, weakly relevant ones) — and items are taken greedily by priority:
 //    each item once, a turn inside a session already taken is skipped, a session taken replaces its turns taken

@@ -148,12 +148,17 @@ struct SearchRequest {
     bool expand_links = true;
     // When the query is asked: relative dates in it resolve against this time (default: now).
     std::optional<TimeMs> query_time;
+    // Set: only hits whose score (calibrated, ScoreCalibrator) is above 0 and at least this are listed, still in
+    // ranking order (the REST API and the CLI default it to kDefaultMinScore). Unset: the full ranking, zero-score
+    // hits included (evaluation).
+    std::optional<double> min_score;
 };
 
 struct SearchHit {
     Granularity granularity = Granularity::kTurn;
     std::string id;                     // turn id, external session id, or note id
-    double score = 0;                   // fused score, higher is better
+    double score = 0;                   // calibrated relevance in [0, 1] (ScoreCalibrator), comparable across queries
+    double rank_score = 0;              // the fused ranking score the hits are ordered by (not calibrated)
     std::string text;                   // turn content, session transcript ("role: content" lines), or note content
     TimeMs time = 0;                    // conversation time (turn), session start, note valid_from or recorded_at
     std::string session_id;             // external session id (notes: of the first source turn; "" if none)

@@ -6,6 +6,8 @@
 
 #include "memory/input_validation.h"
 #include "memory/memory_strength.h"
+#include "memory/note_text.h"
+#include "memory/session_key.h"
 
 namespace kasten::memory {
 
@@ -44,7 +46,37 @@ void sort_by_score(std::vector<retrieval::FusedHit>& fused) {
                      [](const retrieval::FusedHit& x, const retrieval::FusedHit& y) { return x.score > y.score; });
 }
 
+// Whether a listed hit of calibrated `score` passes the request's min_score (always, when it has none).
+bool passes_min_score(const SearchRequest& req, double score) {
+    return !req.min_score || (score > 0 && score >= *req.min_score);
+}
+
 }  // namespace
+
+Result<ScoreCalibrator> Searcher::calibrator_for(const SearchRequest& req, const std::vector<float>& query_vector) {
+    std::vector<std::string> terms;
+    retrieval::LexicalIndex::TermCounts counts;
+    if (req.retriever != Retriever::kVector) {
+        terms = retrieval::LexicalIndex::analyze(req.query);
+        if (!terms.empty()) {
+            KASTEN_ASSIGN_OR_RETURN(counts, ctx_.index->lexical().term_counts(req.cube_id, terms));
+        }
+    }
+    const double background = query_vector.empty() ? 0 : background_.of(query_vector);
+    return ScoreCalibrator(std::move(terms), counts.frequencies, counts.documents, background, req.retriever,
+                           ctx_.options.lexical_weight, ctx_.options.vector_weight);
+}
+
+Result<double> Searcher::calibrated(const ScoreCalibrator& calibrator, const std::vector<float>& query_vector,
+                                    const std::string& cube_id, UnitType type, const std::string& id,
+                                    const retrieval::LexicalIndex::Analysis& analysis) {
+    std::optional<double> cosine;
+    if (calibrator.uses_cosine() && !query_vector.empty()) {
+        KASTEN_ASSIGN_OR_RETURN(auto cosines, ctx_.index->vectors().similarities(query_vector, cube_id, type, {id}));
+        cosine = cosines.front();
+    }
+    return calibrator.score(analysis, cosine);
+}
 
 bool note_visible(const store::NoteRecord& n, const std::optional<TimeMs>& as_of) {
     if (n.status == store::NoteStatus::kDeleted) return false;
@@ -133,10 +165,13 @@ Status Searcher::boost_in_windows(std::vector<retrieval::FusedHit>& fused, std::
 
 // Note-granularity results: visible notes, scores weighted by MemoryBank retention, 1-hop link neighbours added with
 // a decayed score; the returned notes are recalled (queued: strength refreshed by the store's next write).
-Result<std::vector<SearchHit>> Searcher::note_hits(const SearchRequest& req, std::vector<retrieval::FusedHit> fused) {
+Result<std::vector<SearchHit>> Searcher::note_hits(const SearchRequest& req, std::vector<retrieval::FusedHit> fused,
+                                                   const ScoreCalibrator& calibrator,
+                                                   const std::vector<float>& query_vector) {
     struct Scored {
         store::NoteRecord note;
         double score = 0;
+        double relevance = 0;  // calibrated: of the note the query matched (a link neighbour: inherited, decayed)
         int lexical_rank = -1;
         int vector_rank = -1;
     };
@@ -157,6 +192,9 @@ Result<std::vector<SearchHit>> Searcher::note_hits(const SearchRequest& req, std
     for (const auto& f : fused) {
         auto n = get(f.id);
         if (!n) continue;
+        KASTEN_ASSIGN_OR_RETURN(const double relevance,
+                                calibrated(calibrator, query_vector, req.cube_id, UnitType::kNote, n->id,
+                                           retrieval::LexicalIndex::analyze_text(note_index_text(*n))));
         if (!note_visible(*n, req.as_of)) {
             // A current search that matches an outdated fact answers with the fact that replaced it ("where do I
             // live" matches "I live in Boston", superseded by "I moved to Denver").
@@ -171,10 +209,11 @@ Result<std::vector<SearchHit>> Searcher::note_hits(const SearchRequest& req, std
         auto it = seen.find(n->id);
         if (it != seen.end()) {
             found[it->second].score = std::max(found[it->second].score, score);
+            found[it->second].relevance = std::max(found[it->second].relevance, relevance);
             continue;
         }
         seen[n->id] = found.size();
-        found.push_back({std::move(n).value(), score, f.lexical_rank, f.vector_rank});
+        found.push_back({std::move(n).value(), score, relevance, f.lexical_rank, f.vector_rank});
     }
     auto by_score = [](const Scored& a, const Scored& b) { return a.score > b.score; };
     std::stable_sort(found.begin(), found.end(), by_score);
@@ -191,12 +230,14 @@ Result<std::vector<SearchHit>> Searcher::note_hits(const SearchRequest& req, std
                 if (!n || !note_visible(*n, req.as_of)) continue;
                 const double score = found[i].score * l.weight * ctx_.options.link_decay *
                                      ranking_factor(n->strength, n->last_access, now);
-                extra.push_back({std::move(n).value(), score, -1, -1});
+                const double relevance = found[i].relevance * l.weight * ctx_.options.link_decay;
+                extra.push_back({std::move(n).value(), score, relevance, -1, -1});
             }
         }
         for (auto& e : extra) found.push_back(std::move(e));
         std::stable_sort(found.begin(), found.end(), by_score);
     }
+    std::erase_if(found, [&](const Scored& f) { return !passes_min_score(req, f.relevance); });
     if (static_cast<int>(found.size()) > req.top_k) found.resize(static_cast<size_t>(req.top_k));
 
     // MemoryBank: recall refreshes a memory.
@@ -206,7 +247,8 @@ Result<std::vector<SearchHit>> Searcher::note_hits(const SearchRequest& req, std
     for (auto& f : found) {
         SearchHit hit;
         hit.granularity = Granularity::kNote;
-        hit.score = f.score;
+        hit.score = std::clamp(f.relevance, 0.0, 1.0);
+        hit.rank_score = f.score;
         hit.lexical_rank = f.lexical_rank;
         hit.vector_rank = f.vector_rank;
         hit.id = f.note.id;
@@ -266,9 +308,12 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
         ctx_.options.temporal_weight > 0 ? query_time_windows(req.query, req.query_time.value_or(ctx_.clock->now_ms()))
                                          : std::vector<TimeWindow>{};
     KASTEN_RETURN_IF_ERROR(boost_in_windows(fused, req.query, qv, filter, req.retriever, pool, windows));
-    if (req.granularity == Granularity::kNote) return note_hits(req, std::move(fused));
+    KASTEN_ASSIGN_OR_RETURN(const ScoreCalibrator calibrator, calibrator_for(req, query_vector));
+    if (req.granularity == Granularity::kNote) return note_hits(req, std::move(fused), calibrator, query_vector);
 
-    // Notes as extra keys: a note's score credits its source turns (turn granularity) or their sessions.
+    // Notes as extra keys: a note's score credits its source turns (turn granularity) or their sessions. A credited
+    // unit's calibrated score is the best of its own and its notes' (the evidence of its best key).
+    std::unordered_map<std::string, double> note_relevance;
     if (req.note_keys && ctx_.options.note_key_weight > 0) {
         SearchFilter note_filter;
         note_filter.cube_id = req.cube_id;
@@ -281,6 +326,12 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
             for (const auto& h : note_fused) {
                 auto n = r->notes.get(req.cube_id, h.id);
                 if (!n || !note_visible(*n, req.as_of)) continue;
+                double relevance = 0;
+                if (!n->source_turn_ids.empty()) {
+                    KASTEN_ASSIGN_OR_RETURN(relevance,
+                                            calibrated(calibrator, query_vector, req.cube_id, UnitType::kNote, n->id,
+                                                       retrieval::LexicalIndex::analyze_text(note_index_text(*n))));
+                }
                 for (const auto& turn_id : n->source_turn_ids) {
                     std::string unit = turn_id;
                     if (req.granularity == Granularity::kSession) {
@@ -290,6 +341,8 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
                     }
                     double& c = credit[unit];
                     c = std::max(c, h.score);
+                    double& cr = note_relevance[unit];
+                    cr = std::max(cr, relevance);
                 }
             }
         }
@@ -323,8 +376,10 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
         if (static_cast<int>(hits.size()) >= req.top_k) break;
         SearchHit hit;
         hit.granularity = req.granularity;
-        hit.score = f.score;
+        hit.rank_score = f.score;
         hit.lexical_rank = f.lexical_rank;
+        double relevance = 0;
+        if (auto it = note_relevance.find(f.id); it != note_relevance.end()) relevance = it->second;
         hit.vector_rank = f.vector_rank;
         if (req.granularity == Granularity::kTurn) {
             auto t = r->turns.get(req.cube_id, f.id);
@@ -336,6 +391,11 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
                 (filter.time_to && t->conv_time > *filter.time_to)) {
                 continue;
             }
+            KASTEN_ASSIGN_OR_RETURN(const double own,
+                                    calibrated(calibrator, query_vector, req.cube_id, UnitType::kTurn, t->id,
+                                               retrieval::LexicalIndex::analyze_text(t->content)));
+            relevance = std::max(relevance, own);
+            if (!passes_min_score(req, relevance)) continue;
             auto s = r->sessions.get(req.cube_id, t->session_id);
             hit.id = t->id;
             hit.text = t->content;
@@ -353,12 +413,17 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
             }
             auto ts = r->turns.list_by_session(req.cube_id, s->id);
             if (!ts) return ts.status();
+            KASTEN_ASSIGN_OR_RETURN(const double own, calibrated(calibrator, query_vector, req.cube_id,
+                                                                 UnitType::kSession, s->id, SessionKey::analysis(*ts)));
+            relevance = std::max(relevance, own);
+            if (!passes_min_score(req, relevance)) continue;
             hit.id = s->external_id;
             hit.session_id = s->external_id;
             hit.text = session_text(*ts);
             hit.time = s->started_at;
             for (const auto& t : *ts) hit.turn_ids.push_back(t.id);
         }
+        hit.score = std::clamp(relevance, 0.0, 1.0);
         hits.push_back(std::move(hit));
     }
     return hits;

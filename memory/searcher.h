@@ -4,8 +4,10 @@
 #include <vector>
 
 #include "common/result.h"
+#include "memory/embedding_background.h"
 #include "memory/memory_context.h"
 #include "memory/query_time_windows.h"
+#include "memory/score_calibrator.h"
 #include "retrieval/fusion.h"
 #include "retrieval/unit.h"
 
@@ -13,11 +15,13 @@ namespace kasten::memory {
 
 // Answers searches: candidates from the lexical and vector indexes, fused, boosted by the times a query names, with
 // notes as extra keys of turns and sessions, and (note granularity) MemoryBank retention and link expansion.
+// Hits are ranked by the fused score (SearchHit::rank_score) and scored by ScoreCalibrator (SearchHit::score), the
+// score min_score compares against.
 // Pure reads: store lookups go through the reader pool, and the recalls a note search makes are queued
 // (RecallQueue), not written. Thread-safe.
 class Searcher {
   public:
-    explicit Searcher(MemoryContext& ctx) : ctx_(ctx) {}
+    explicit Searcher(MemoryContext& ctx) : ctx_(ctx), background_(ctx.embedder) {}
 
     Result<std::vector<SearchHit>> search(const SearchRequest& request);
 
@@ -36,9 +40,16 @@ class Searcher {
     Status boost_in_windows(std::vector<retrieval::FusedHit>& fused, std::string_view query,
                             const std::vector<float>* query_vector, const retrieval::SearchFilter& filter,
                             Retriever retriever, int pool, const std::vector<TimeWindow>& windows);
-    Result<std::vector<SearchHit>> note_hits(const SearchRequest& req, std::vector<retrieval::FusedHit> fused);
+    Result<std::vector<SearchHit>> note_hits(const SearchRequest& req, std::vector<retrieval::FusedHit> fused,
+                                             const ScoreCalibrator& calibrator, const std::vector<float>& query_vector);
+    Result<ScoreCalibrator> calibrator_for(const SearchRequest& req, const std::vector<float>& query_vector);
+    // The calibrated score of one indexed unit whose index document is `analysis`.
+    Result<double> calibrated(const ScoreCalibrator& calibrator, const std::vector<float>& query_vector,
+                              const std::string& cube_id, retrieval::UnitType type, const std::string& id,
+                              const retrieval::LexicalIndex::Analysis& analysis);
 
     MemoryContext& ctx_;
+    EmbeddingBackground background_;
 };
 
 // Whether a note is visible to a search: current active notes by default; as of a world time, the notes whose

@@ -224,6 +224,27 @@ Result<std::vector<ScoredId>> FlatVectorIndex::search(std::span<const float> que
     return hits;
 }
 
+Result<std::vector<std::optional<double>>> FlatVectorIndex::similarities(std::span<const float> query,
+                                                                         const std::string& cube_id, UnitType type,
+                                                                         const std::vector<std::string>& ids) const {
+    if (cube_id.empty()) return Status::invalid_argument("vector similarities: empty cube id");
+    std::vector<float> q(static_cast<std::size_t>(dim_));
+    KASTEN_RETURN_IF_ERROR(normalise_into(query, dim_, q.data(), "vector similarities"));
+    std::vector<std::optional<double>> out(ids.size());
+    std::shared_lock map_lock(mu_);
+    const Partition* p = find(cube_id, type);
+    if (p == nullptr) return out;
+    std::shared_lock lock(p->mu);
+    Eigen::Map<const Eigen::VectorXf> qv(q.data(), dim_);
+    const std::size_t d = static_cast<std::size_t>(dim_);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        auto it = p->row_of.find(ids[i]);
+        if (it == p->row_of.end()) continue;
+        out[i] = static_cast<double>(Eigen::Map<const Eigen::VectorXf>(p->data.data() + it->second * d, dim_).dot(qv));
+    }
+    return out;
+}
+
 std::uint64_t FlatVectorIndex::size(const std::string& cube_id, UnitType type) const {
     std::shared_lock map_lock(mu_);
     const Partition* p = find(cube_id, type);

@@ -28,6 +28,9 @@ class FlatVectorIndex final : public VectorIndex {
     [[nodiscard]] Status remove_cube(const std::string& cube_id) override;
     [[nodiscard]] Result<std::vector<ScoredId>> search(std::span<const float> query, const SearchFilter& filter,
                                                        int k) const override;
+    [[nodiscard]] Result<std::vector<std::optional<double>>> similarities(
+        std::span<const float> query, const std::string& cube_id, UnitType type,
+        const std::vector<std::string>& ids) const override;
     std::uint64_t size(const std::string& cube_id, UnitType type) const override;
     // Vectors of all cubes and types. O(partitions).
     std::uint64_t total_size() const;

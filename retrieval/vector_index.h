@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -41,6 +42,12 @@ class VectorIndex {
     // a non-finite component or an empty cube id; k <= 0 gives an empty list. A zero query scores 0 everywhere.
     [[nodiscard]] virtual Result<std::vector<ScoredId>> search(std::span<const float> query, const SearchFilter& filter,
                                                                int k) const = 0;
+
+    // The cosine of `query` to each of `ids` (units of cube_id / type), parallel to `ids`; nullopt for an id not in
+    // the index. Same errors as search().
+    [[nodiscard]] virtual Result<std::vector<std::optional<double>>> similarities(
+        std::span<const float> query, const std::string& cube_id, UnitType type,
+        const std::vector<std::string>& ids) const = 0;
 
     // Number of units of one cube and type.
     virtual std::uint64_t size(const std::string& cube_id, UnitType type) const = 0;

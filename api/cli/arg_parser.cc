@@ -1,6 +1,8 @@
 #include "api/cli/arg_parser.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -92,6 +94,16 @@ Result<Paging> parse_paging(const ParsedArgs& args) {
         KASTEN_ASSIGN_OR_RETURN(paging.offset, parse_int_flag("offset", *v, 0, 2000000000));
     }
     return paging;
+}
+
+Result<double> parse_fraction_flag(const std::string& flag, const std::string& text) {
+    errno = 0;
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || errno != 0 || !(v >= 0.0 && v <= 1.0)) {
+        return Status::invalid_argument(fmt::format("--{} expects a number between 0 and 1, got '{}'", flag, text));
+    }
+    return v;
 }
 
 Result<int> parse_int_flag(const std::string& flag, const std::string& text, int lo, int hi) {

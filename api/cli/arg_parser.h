@@ -48,6 +48,8 @@ class ArgParser {
 
 // Parses a whole number in [lo, hi] given to --flag; kInvalidArgument naming the flag otherwise.
 Result<int> parse_int_flag(const std::string& flag, const std::string& text, int lo, int hi);
+// Parses a number in [0, 1] given to --flag; kInvalidArgument naming the flag otherwise.
+Result<double> parse_fraction_flag(const std::string& flag, const std::string& text);
 
 // A listing's page from --limit 1..1000 (default 50) and --offset 0.. (default 0), the REST listing's Paging;
 // kInvalidArgument naming the flag when either is out of range.

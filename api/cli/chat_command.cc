@@ -15,6 +15,7 @@
 #include "llm/embedded_language_model.h"
 #include "memory/memory_chat.h"
 #include "memory/memory_manager.h"
+#include "memory/score_calibrator.h"
 
 namespace kasten::api {
 namespace {
@@ -87,6 +88,7 @@ void show_memories(ChatState& s, const std::string& query) {
         req.query = query;
         req.granularity = g;
         req.top_k = 5;
+        req.min_score = memory::kDefaultMinScore;
         if (g == memory::Granularity::kNote) req.as_of = s.as_of;
         auto hits = s.memory->search(req);
         if (!hits.is_ok()) {

@@ -6,6 +6,7 @@
 #include "api/cli/runtime.h"
 #include "api/dto/json_codec.h"
 #include "common/timestamp.h"
+#include "memory/score_calibrator.h"
 
 namespace kasten::api {
 namespace {
@@ -47,6 +48,12 @@ int run_search(const ParsedArgs& args) {
         if (!as_of.is_ok()) return usage_error(kName, "--as-of: " + as_of.status().message());
         request.as_of = as_of.value();
     }
+    request.min_score = memory::kDefaultMinScore;
+    if (auto m = args.get("min-score")) {
+        Result<double> min_score = parse_fraction_flag("min-score", *m);
+        if (!min_score.is_ok()) return usage_error(kName, min_score.status().message());
+        request.min_score = min_score.value();
+    }
     request.note_keys = !args.has("no-note-keys");
     request.expand_links = !args.has("no-links");
     Result<Runtime> rt = open_runtime(args);
@@ -86,10 +93,14 @@ Command search_command() {
     c.name = kName;
     c.summary = "Search a cube's memory.";
     c.usage =
-        "kasten search --cube C [--granularity G] [--top-k N] [--retriever R] [--as-of T] [--no-note-keys] "
+        "kasten search --cube C [--granularity G] [--top-k N] [--retriever R] [--min-score S] [--as-of T] "
+        "[--no-note-keys] "
         "[--no-links] [--json] QUERY...";
     c.details =
-        "Prints the best hits, best first: rank, fused score, id, time, role and session, and the text.\n"
+        "Prints the best hits, best first: rank, score, id, time, role and session, and the text.\n"
+        "The score is calibrated relevance in [0, 1] (docs/retrieval.md): 0 = no query term in the unit and no\n"
+        "closer to the query than unrelated text; hits below --min-score (default 0.1) are not listed, so a query\n"
+        "unrelated to the cube prints \"no results\".\n"
         "Turns and sessions are also found through the notes built from them (--no-note-keys: their own text only).\n"
         "Notes: the current (active) ones, plus the notes linked to the hits (--no-links: direct hits only); with\n"
         "--as-of T, the notes valid at world time T (valid_from <= T < valid_to), superseded ones included.";
@@ -103,6 +114,7 @@ Command search_command() {
         {"granularity", "G", "turn | session | note (default turn)"},
         {"top-k", "N", "number of hits (default 10)"},
         {"retriever", "R", "lexical | vector | hybrid (default hybrid)"},
+        {"min-score", "S", "list only hits scoring at least S, in [0, 1] (default 0.1)"},
         {"as-of", "T", "notes: as they stood at world time T (ISO-8601)"},
         {"no-note-keys", "", "turns/sessions: do not match through their notes"},
         {"no-links", "", "notes: do not add linked notes"},

@@ -8,6 +8,7 @@
 #include "api/dto/json_body.h"
 #include "common/timestamp.h"
 #include "memory/input_validation.h"
+#include "memory/score_calibrator.h"
 
 namespace kasten::api {
 namespace {
@@ -302,8 +303,9 @@ Result<memory::NotePatch> parse_note_patch(std::string_view body, const RequestL
 Result<memory::SearchRequest> parse_search(std::string_view body, const RequestLimits& limits) {
     return guarded([&]() -> Result<memory::SearchRequest> {
         KASTEN_ASSIGN_OR_RETURN(json j, parse_json_object<json>(body));
-        KASTEN_RETURN_IF_ERROR(require_only(
-            j, "", {"query", "granularity", "top_k", "retriever", "filters", "as_of", "note_keys", "expand_links"}));
+        KASTEN_RETURN_IF_ERROR(require_only(j, "",
+                                            {"query", "granularity", "top_k", "retriever", "filters", "as_of",
+                                             "note_keys", "expand_links", "min_score"}));
         memory::SearchRequest req;
         const json* q = member(j, "query");
         if (q == nullptr) return bad("query", "is required");
@@ -340,6 +342,8 @@ Result<memory::SearchRequest> parse_search(std::string_view body, const RequestL
         if (note_keys) req.note_keys = *note_keys;
         KASTEN_ASSIGN_OR_RETURN(auto expand_links, optional_bool(j, "", "expand_links"));
         if (expand_links) req.expand_links = *expand_links;
+        KASTEN_ASSIGN_OR_RETURN(auto min_score, optional_unit_interval(j, "", "min_score"));
+        req.min_score = min_score.value_or(memory::kDefaultMinScore);
         return req;
     });
 }

@@ -48,7 +48,7 @@ Result<AddMemoriesBody> parse_add_memories(std::string_view body, const RequestL
 // At least one field must be given. "reason" (default user_edit) is recorded with the version.
 Result<memory::NotePatch> parse_note_patch(std::string_view body, const RequestLimits& limits);
 // {"query", "granularity"?, "retriever"?, "top_k"?, "filters"?, "as_of"? (world time), "note_keys"? (bool, default
-// true), "expand_links"? (bool, default true)}.
+// true), "expand_links"? (bool, default true), "min_score"? (0..1, default memory::kDefaultMinScore)}.
 Result<memory::SearchRequest> parse_search(std::string_view body, const RequestLimits& limits);
 
 // POST /v1/cubes/{cube}/context: {query?, conversation?: [{role, content, time?}], exclude_session_id?,

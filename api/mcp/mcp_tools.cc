@@ -69,7 +69,8 @@ constexpr const char* kDefinitions = R"json([
         "additionalProperties": false
       },
       "note_keys": {"type": "boolean", "description": "Turn and session granularity: also match notes and credit their sources (default true)."},
-      "expand_links": {"type": "boolean", "description": "Note granularity: add linked notes (default true)."}
+      "expand_links": {"type": "boolean", "description": "Note granularity: add linked notes (default true)."},
+      "min_score": {"type": "number", "minimum": 0, "maximum": 1, "description": "List only hits whose calibrated score (0..1) is at least this (default 0.1): a query unrelated to the cube finds nothing."}
     },
     "required": ["query"],
     "additionalProperties": false

@@ -11,6 +11,7 @@
 #include "memory/heuristic_link_decider.h"
 #include "memory/heuristic_note_builder.h"
 #include "memory/memory_manager.h"
+#include "memory/score_calibrator.h"
 
 namespace kasten::memory {
 namespace {
@@ -130,6 +131,39 @@ TEST(ContextBuilderTest, PacksTheBestItemsUnderTheBudgetWhenTheHistoryDoesNotFit
     double sum = 0;
     for (const auto& [g, w] : r->weights) sum += w;
     EXPECT_NEAR(sum, 1.0, 1e-9);
+}
+
+// min_score compares against the calibrated search score (SearchHit::score, in [0, 1]).
+TEST(ContextBuilderTest, MinScoreKeepsOnlyItemsWhoseCalibratedScoreReachesIt) {
+    auto mm = open_mm(false);
+    add_history(*mm);
+    ContextRequest req;
+    req.cube_id = "c";
+    req.query = "where do I keep my passport";
+    req.counter = llama_counter();
+    req.token_budget = 300;
+    auto all = mm->build_context(req);
+    ASSERT_TRUE(all.is_ok()) << all.status().to_string();
+    ASSERT_EQ(all->mode, "packed");
+    double best = 0;
+    for (const auto& item : all->items) {
+        EXPECT_GE(item.score, 0.0);
+        EXPECT_LE(item.score, 1.0);
+        best = std::max(best, item.score);
+    }
+    ASSERT_GT(best, 0.0);
+    req.min_score = best;  // only the best-scoring items pass
+    auto strict = mm->build_context(req);
+    ASSERT_TRUE(strict.is_ok()) << strict.status().to_string();
+    ASSERT_FALSE(strict->items.empty());
+    EXPECT_LT(strict->items.size(), all->items.size());
+    for (const auto& item : strict->items) EXPECT_GE(item.score, best) << item.text;
+    // An unrelated question packs nothing at the REST default threshold.
+    req.query = "quantum chromodynamics lattice gauge theory";
+    req.min_score = kDefaultMinScore;
+    auto unrelated = mm->build_context(req);
+    ASSERT_TRUE(unrelated.is_ok()) << unrelated.status().to_string();
+    EXPECT_TRUE(unrelated->items.empty()) << unrelated->text;
 }
 
 TEST(ContextBuilderTest, NeverExceedsTheBudgetAndGivesEachItemOnce) {

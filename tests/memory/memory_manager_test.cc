@@ -138,7 +138,7 @@ TEST_F(MemoryManagerTest, ASessionGrownOneTurnAtATimeIsKeyedLikeOneAddedWhole) {
         s.note_keys = false;
         auto hits = mm.search(s);
         EXPECT_TRUE(hits.is_ok() && !hits->empty());
-        return hits.is_ok() && !hits->empty() ? (*hits)[0].score : -1.0;
+        return hits.is_ok() && !hits->empty() ? (*hits)[0].rank_score : -1.0;
     };
     for (int reopen = 0; reopen < 2; ++reopen) {
         auto mm = open_mm(dir.str(), &clock_);

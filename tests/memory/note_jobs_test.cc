@@ -348,15 +348,15 @@ TEST_F(NoteJobsTest, NotesExpandSessionKeysButAreAlternativeKeysForTurns) {
     auto sessions = search(*mm, "hiking Alps", Granularity::kSession);
     ASSERT_EQ(sessions.size(), 2u);
     EXPECT_EQ(sessions[0].id, "s2");
-    EXPECT_GT(sessions[0].score, sessions[1].score);
+    EXPECT_GT(sessions[0].rank_score, sessions[1].rank_score);
     // Turns: a turn scores by its best key. The note matches the query less well than the identical turn texts, so
     // both turns keep their own (equal) scores: a turn is not favoured for merely having a note.
     auto turns = search(*mm, "hiking Alps", Granularity::kTurn);
     ASSERT_EQ(turns.size(), 2u);
-    EXPECT_DOUBLE_EQ(turns[0].score, turns[1].score);
+    EXPECT_DOUBLE_EQ(turns[0].rank_score, turns[1].rank_score);
     auto without = search(*mm, "hiking Alps", Granularity::kTurn, std::nullopt, /*note_keys=*/false);
     ASSERT_EQ(without.size(), 2u);
-    EXPECT_DOUBLE_EQ(without[0].score, turns[0].score);
+    EXPECT_DOUBLE_EQ(without[0].rank_score, turns[0].rank_score);
     (void)plain;
 }
 
@@ -383,7 +383,7 @@ TEST_F(NoteJobsTest, LinkedNotesJoinNoteResultsAndRecallRefreshesStrength) {
     auto expanded = mm->search(req).value();
     ASSERT_EQ(expanded.size(), 2u);
     EXPECT_EQ(expanded[0].id, alone[0].id);
-    EXPECT_LT(expanded[1].score, expanded[0].score);
+    EXPECT_LT(expanded[1].rank_score, expanded[0].rank_score);
     EXPECT_NE(expanded[1].text.find("balcony"), std::string::npos);
     auto recalled = mm->get_note("u", expanded[0].id).value();
     EXPECT_GT(recalled.strength, 1.0);

@@ -304,7 +304,7 @@ TEST_F(ResidenceUpdateTest, TurnAndSessionSearchAreCreditedByNotes) {
     ASSERT_FALSE(without.empty());
     EXPECT_EQ(without[0].id, denver_.turn_ids[0]);
     // A turn scores by its best key (its text or its note): never lower with notes.
-    EXPECT_GE(with[0].score, without[0].score);
+    EXPECT_GE(with[0].rank_score, without[0].rank_score);
 
     std::vector<SearchHit> sessions = search(*mm_, "Denver", Granularity::kSession);
     ASSERT_FALSE(sessions.empty());
@@ -312,7 +312,7 @@ TEST_F(ResidenceUpdateTest, TurnAndSessionSearchAreCreditedByNotes) {
     std::vector<SearchHit> bare = search(*mm_, "Denver", Granularity::kSession, std::nullopt, /*note_keys=*/false);
     ASSERT_FALSE(bare.empty());
     EXPECT_EQ(bare[0].id, "s3");
-    EXPECT_GT(sessions[0].score, bare[0].score) << "the Denver note expands its session's key";
+    EXPECT_GT(sessions[0].rank_score, bare[0].rank_score) << "the Denver note expands its session's key";
 }
 
 // ----- Heuristic note construction through the manager -----

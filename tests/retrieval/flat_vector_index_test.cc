@@ -108,3 +108,43 @@ TEST(FlatVectorIndexTest, ChurnKeepsRowsConsistent) {
 
 }  // namespace
 }  // namespace kasten::retrieval
+
+namespace kasten::retrieval {
+namespace {
+
+TEST(FlatVectorIndexTest, SimilaritiesAreTheCosinesOfTheNamedUnits) {
+    std::mt19937 rng(11);
+    FlatVectorIndex index(kDim);
+    std::map<std::string, std::vector<float>> rows;
+    for (int i = 0; i < 300; ++i) {
+        std::string id = "t" + std::to_string(i);
+        rows[id] = random_vector(rng);
+        ASSERT_TRUE(index.upsert(UnitAttrs{"c", UnitType::kTurn, id, i, "", ""}, rows[id]).is_ok());
+    }
+    ASSERT_TRUE(index.upsert(UnitAttrs{"other", UnitType::kTurn, "x", 0, "", ""}, rows["t1"]).is_ok());
+    ASSERT_TRUE(index.remove("c", UnitType::kTurn, "t5").is_ok());  // moves the last row into its slot
+    const std::vector<float> q = random_vector(rng);
+    auto sims = index.similarities(q, "c", UnitType::kTurn, {"t0", "t299", "t5", "x", "t42"});
+    ASSERT_TRUE(sims.is_ok()) << sims.status().to_string();
+    ASSERT_EQ(sims->size(), 5u);
+    EXPECT_NEAR(*(*sims)[0], cosine(q, rows["t0"]), 1e-5);
+    EXPECT_NEAR(*(*sims)[1], cosine(q, rows["t299"]), 1e-5);
+    EXPECT_FALSE((*sims)[2].has_value());  // removed
+    EXPECT_FALSE((*sims)[3].has_value());  // another cube's
+    EXPECT_NEAR(*(*sims)[4], cosine(q, rows["t42"]), 1e-5);
+    // The same values search() reports.
+    SearchFilter f;
+    f.cube_id = "c";
+    auto top = index.search(q, f, 3);
+    ASSERT_TRUE(top.is_ok());
+    for (const auto& hit : *top) {
+        EXPECT_DOUBLE_EQ(*index.similarities(q, "c", UnitType::kTurn, {hit.id})->front(), hit.score);
+    }
+    EXPECT_FALSE(index.similarities(q, "c", UnitType::kSession, {"t0"})->front().has_value());
+    EXPECT_EQ(index.similarities(std::vector<float>(3, 1.0f), "c", UnitType::kTurn, {"t0"}).status().code(),
+              StatusCode::kInvalidArgument);
+    EXPECT_EQ(index.similarities(q, "", UnitType::kTurn, {"t0"}).status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace kasten::retrieval

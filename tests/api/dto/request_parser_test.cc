@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/timestamp.h"
+#include "memory/score_calibrator.h"
 
 namespace kasten::api {
 namespace {
@@ -204,6 +205,30 @@ TEST(RequestParserTest, SearchNoteKeysAndLinkExpansion) {
     EXPECT_TRUE(null_is_default->note_keys);
     expect_rejected(parse_search(R"({"query":"x","note_keys":"no"})", kLimits).status(), "note_keys");
     expect_rejected(parse_search(R"({"query":"x","expand_links":1})", kLimits).status(), "expand_links");
+}
+
+TEST(RequestParserTest, SearchMinScoreDefaultsToTheDocumentedThreshold) {
+    auto d = parse_search(R"({"query":"x"})", kLimits);
+    ASSERT_TRUE(d.is_ok());
+    ASSERT_TRUE(d->min_score.has_value());
+    EXPECT_DOUBLE_EQ(*d->min_score, memory::kDefaultMinScore);
+    auto null_is_default = parse_search(R"({"query":"x","min_score":null})", kLimits);
+    ASSERT_TRUE(null_is_default.is_ok());
+    EXPECT_DOUBLE_EQ(*null_is_default->min_score, memory::kDefaultMinScore);
+    for (double v : {0.0, 0.25, 1.0}) {
+        auto set = parse_search(R"({"query":"x","min_score":)" + std::to_string(v) + "}", kLimits);
+        ASSERT_TRUE(set.is_ok()) << set.status().to_string();
+        EXPECT_DOUBLE_EQ(*set->min_score, v);
+    }
+    auto integer = parse_search(R"({"query":"x","min_score":0})", kLimits);
+    ASSERT_TRUE(integer.is_ok());
+    EXPECT_DOUBLE_EQ(*integer->min_score, 0.0);
+    for (const char* bad :
+         {R"({"query":"x","min_score":1.5})", R"({"query":"x","min_score":-0.1})", R"({"query":"x","min_score":"0.2"})",
+          R"({"query":"x","min_score":true})", R"({"query":"x","min_score":[0.2]})"}) {
+        expect_rejected(parse_search(bad, kLimits).status(), "'min_score'");
+    }
+    expect_rejected(parse_search(R"({"query":"x","minscore":0.2})", kLimits).status(), "unknown field 'minscore'");
 }
 
 TEST(RequestParserTest, PatchNeedsAChangeAndAValidStatus) {

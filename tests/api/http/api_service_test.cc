@@ -124,6 +124,16 @@ TEST_F(ApiServiceTest, ConversationNoteAndCubeLifecycle) {
     ASSERT_FALSE(hits["hits"].empty());
     EXPECT_EQ(hits["hits"][0]["id"], turn_id);
     EXPECT_TRUE(hits.contains("took_ms"));
+    for (const auto& h : hits["hits"]) {
+        EXPECT_GT(h["score"].get<double>(), 0.0);
+        EXPECT_LE(h["score"].get<double>(), 1.0);
+    }
+    // Scores are calibrated: a query that shares nothing with the cube lists nothing under the default min_score,
+    // and a min_score no hit reaches lists nothing either.
+    EXPECT_TRUE(
+        call_json("POST", "/v1/cubes/demo/search", R"({"query":"quantum chromodynamics"})", 200)["hits"].empty());
+    EXPECT_TRUE(
+        call_json("POST", "/v1/cubes/demo/search", R"({"query":"Lisbon spring","min_score":1})", 200)["hits"].empty());
 
     json note = call_json(
         "POST", "/v1/cubes/demo/memories",
@@ -199,6 +209,10 @@ TEST_F(ApiServiceTest, RejectedRequestsStoreNothing) {
                  "invalid_argument", "query");
     expect_error(call("POST", "/v1/cubes/c/search", R"({"query":"q","top_k":21})"), 400, "invalid_argument", "top_k");
     expect_error(call("POST", "/v1/cubes/c/search", R"({"query":"q","top_k":0})"), 400, "invalid_argument", "top_k");
+    expect_error(call("POST", "/v1/cubes/c/search", R"({"query":"q","min_score":1.5})"), 400, "invalid_argument",
+                 "min_score");
+    expect_error(call("POST", "/v1/cubes/c/search", R"({"query":"q","min_score":"high"})"), 400, "invalid_argument",
+                 "min_score");
     expect_error(call("GET", "/v1/cubes/c/turns?limit=0"), 400, "invalid_argument", "limit");
     expect_error(call("GET", "/v1/cubes/c/turns?offset=-2"), 400, "invalid_argument", "offset");
     expect_error(call("GET", "/v1/cubes/c/memories?status=gone"), 400, "invalid_argument", "status");

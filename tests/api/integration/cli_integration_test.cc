@@ -56,6 +56,8 @@ TEST(CliIntegrationTest, UsageErrorsExitTwo) {
         {"search", "--cube"},
         {"search", "query", "--data-dir", dir.path()},
         {"search", "--cube", "c", "--top-k", "zero", "x", "--data-dir", dir.path()},
+        {"search", "--cube", "c", "--min-score", "1.5", "x", "--data-dir", dir.path()},
+        {"search", "--cube", "c", "--min-score", "high", "x", "--data-dir", dir.path()},
         {"add", "--cube", "c", "--data-dir", dir.path()},
         {"add", "--cube", "c", "--role", "robot", "hi", "--data-dir", dir.path()},
         {"forget", "--cube", "c", "--note", "n", "--turn", "t", "--data-dir", dir.path()},
@@ -102,6 +104,13 @@ TEST(CliIntegrationTest, AddSearchListShowForgetExportImportReindex) {
     ASSERT_EQ(search.exit_code, 0) << search.err;
     EXPECT_NE(search.out.find("  1. "), std::string::npos);
     EXPECT_NE(search.out.find("I moved to Lisbon last spring"), std::string::npos) << search.out;
+    // Scores are calibrated: a query sharing nothing with the cube lists nothing under the default --min-score.
+    CommandResult unrelated = kasten_in(d, {"search", "--cube", "alice", "quantum", "chromodynamics", "lattice"});
+    ASSERT_EQ(unrelated.exit_code, 0) << unrelated.err;
+    EXPECT_EQ(unrelated.out, "no results\n");
+    CommandResult strict = kasten_in(d, {"search", "--cube", "alice", "--min-score", "1", "--json", "Lisbon", "cello"});
+    ASSERT_EQ(strict.exit_code, 0) << strict.err;
+    EXPECT_TRUE(json::parse(strict.out)["hits"].empty()) << strict.out;  // no unit has both words
     CommandResult search_json =
         kasten_in(d, {"search", "--cube", "alice", "--granularity", "session", "--top-k", "1", "--json", "cello"});
     ASSERT_EQ(search_json.exit_code, 0) << search_json.err;

@@ -148,7 +148,7 @@ TEST_F(McpServerTest, AnAddedMemoryIsFoundBySearch) {
     EXPECT_EQ(added["cube"], "home");
     EXPECT_EQ(added["session_id"], "s1");
     ASSERT_EQ(added["turn_ids"].size(), 1u);
-    json found = tool_ok("search_memories", {{"query", "what is my dog called"}, {"top_k", 3}});
+    json found = tool_ok("search_memories", {{"query", "what is my beagle called"}, {"top_k", 3}});
     ASSERT_FALSE(found["hits"].empty()) << found.dump();
     EXPECT_EQ(found["hits"][0]["id"], added["turn_ids"][0]);
     EXPECT_TRUE(contains(found["hits"][0]["text"], "Biscuit"));
