@@ -395,58 +395,51 @@ Result<PackedContext> ContextBuilder::build(const ContextRequest& request) {
         for (const auto& id : p.turn_ids) placed_turns.insert(id);
         placed.push_back(std::move(p));
     };
-    std::vector<Candidate> deferred_notes;
-    for (const Candidate& c : candidates) {
-        const SearchHit& h = *c.hit;
-        if (placed_ids.count(h.id)) continue;
+    // An item for a hit, and the turn and note items with their rendered lines (from the store).
+    auto item_of = [](Granularity g, const SearchHit& h, double priority) {
         Placed p;
-        p.item.granularity = c.granularity;
+        p.item.granularity = g;
         p.item.id = h.id;
         p.item.session_id = h.session_id;
         p.item.time = h.time;
         p.item.score = h.score;
-        p.item.priority = c.priority;
+        p.item.priority = priority;
         p.item.text = h.text;
+        return p;
+    };
+    auto turn_item = [&](const SearchHit& h, const std::string& session_id, double priority) -> Result<Placed> {
+        Placed p = item_of(Granularity::kTurn, h, priority);
+        p.item.session_id = session_id;
+        KASTEN_ASSIGN_OR_RETURN(store::TurnRecord t, memory_.get_turn(request.cube_id, h.id));
+        p.turn_index = t.index;
+        p.lines = turn_line(t.role, t.content);
+        p.turn_ids = {h.id};
+        p.item.tokens = counter.count(p.lines);
+        return p;
+    };
+    auto note_item = [&](const SearchHit& h, double priority) -> Result<Placed> {
+        Placed p = item_of(Granularity::kNote, h, priority);
+        KASTEN_ASSIGN_OR_RETURN(store::NoteRecord n, memory_.get_note(request.cube_id, h.id));
+        p.item.valid_to = n.valid_to;
+        p.turn_ids = n.source_turn_ids;
+        p.lines = note_line(p.item);
+        p.item.tokens = counter.count(p.lines);
+        return p;
+    };
+    auto fits = [&](const Placed& p, int refund = 0) {
+        return used - refund + p.item.tokens + group_cost(p.item.session_id, p.item.time) <= request.token_budget;
+    };
+
+    std::vector<Candidate> deferred_notes;
+    for (const Candidate& c : candidates) {
+        const SearchHit& h = *c.hit;
+        if (placed_ids.count(h.id)) continue;
         if (c.granularity == Granularity::kTurn) {
             if (placed_turns.count(h.id) || placed_sessions.count(h.session_id)) continue;
-            KASTEN_ASSIGN_OR_RETURN(store::TurnRecord t, memory_.get_turn(request.cube_id, h.id));
-            p.turn_index = t.index;
-            p.lines = turn_line(t.role, t.content);
-            p.turn_ids = {h.id};
-        } else if (c.granularity == Granularity::kSession) {
-            if (placed_sessions.count(h.id)) continue;
-            KASTEN_ASSIGN_OR_RETURN(SessionView view, memory_.get_session(request.cube_id, h.id));
-            p.lines = session_lines(view.turns);
-            if (counter.count(p.lines) > request.token_budget / kSessionShare) {
-                // Too long to give whole: the session lends its best-matching turns, at its priority.
-                KASTEN_ASSIGN_OR_RETURN(auto best, session_excerpt(h.id));
-                for (auto& t : best) {
-                    if (placed_turns.count(t.id) || placed_ids.count(t.id)) continue;
-                    Placed q;
-                    q.item.granularity = Granularity::kTurn;
-                    q.item.id = t.id;
-                    q.item.session_id = h.id;
-                    q.item.time = t.time;
-                    q.item.score = t.score;
-                    q.item.priority = c.priority;
-                    q.item.text = t.text;
-                    KASTEN_ASSIGN_OR_RETURN(store::TurnRecord tr, memory_.get_turn(request.cube_id, t.id));
-                    q.turn_index = tr.index;
-                    q.lines = turn_line(tr.role, tr.content);
-                    q.turn_ids = {t.id};
-                    q.item.tokens = counter.count(q.lines);
-                    if (used + q.item.tokens + group_cost(h.id, h.time) > request.token_budget) continue;
-                    place(std::move(q));
-                }
-                continue;
-            }
-            for (const auto& t : view.turns) p.turn_ids.push_back(t.id);
-        } else {
-            KASTEN_ASSIGN_OR_RETURN(store::NoteRecord n, memory_.get_note(request.cube_id, h.id));
-            p.item.valid_to = n.valid_to;
-            p.turn_ids = n.source_turn_ids;
-            p.lines = note_line(p.item);
-            p.item.tokens = counter.count(p.lines);
+            KASTEN_ASSIGN_OR_RETURN(Placed p, turn_item(h, h.session_id, c.priority));
+            if (fits(p)) place(std::move(p));
+        } else if (c.granularity == Granularity::kNote) {
+            KASTEN_ASSIGN_OR_RETURN(Placed p, note_item(h, c.priority));
             const bool covered =
                 !p.turn_ids.empty() && std::all_of(p.turn_ids.begin(), p.turn_ids.end(),
                                                    [&](const std::string& id) { return placed_turns.count(id) > 0; });
@@ -455,47 +448,43 @@ Result<PackedContext> ContextBuilder::build(const ContextRequest& request) {
                 continue;
             }
             p.turn_ids.clear();  // a note does not stand in for its turns
-        }
-        p.item.tokens = counter.count(p.lines);
-        if (c.granularity == Granularity::kSession) {
-            // The session replaces its turns placed earlier: their cost comes back.
-            int refund = 0;
-            for (const auto& q : placed) {
-                if (q.item.granularity == Granularity::kTurn && q.item.session_id == h.id) refund += q.item.tokens;
+            if (fits(p)) place(std::move(p));
+        } else {
+            if (placed_sessions.count(h.id)) continue;
+            Placed p = item_of(Granularity::kSession, h, c.priority);
+            KASTEN_ASSIGN_OR_RETURN(SessionView view, memory_.get_session(request.cube_id, h.id));
+            p.lines = session_lines(view.turns);
+            p.item.tokens = counter.count(p.lines);
+            if (p.item.tokens > request.token_budget / kSessionShare) {
+                // Too long to give whole: the session lends its best-matching turns, at its priority.
+                KASTEN_ASSIGN_OR_RETURN(auto best, session_excerpt(h.id));
+                for (const auto& t : best) {
+                    if (placed_turns.count(t.id) || placed_ids.count(t.id)) continue;
+                    KASTEN_ASSIGN_OR_RETURN(Placed q, turn_item(t, h.id, c.priority));
+                    if (fits(q)) place(std::move(q));
+                }
+                continue;
             }
-            if (used - refund + p.item.tokens + group_cost(h.id, h.time) > request.token_budget) continue;
-            placed.erase(std::remove_if(placed.begin(), placed.end(),
-                                        [&](const Placed& q) {
-                                            return q.item.granularity == Granularity::kTurn &&
-                                                   q.item.session_id == h.id;
-                                        }),
-                         placed.end());
+            for (const auto& t : view.turns) p.turn_ids.push_back(t.id);
+            // The session replaces its turns placed earlier: their cost comes back.
+            auto is_its_turn = [&](const Placed& q) {
+                return q.item.granularity == Granularity::kTurn && q.item.session_id == h.id;
+            };
+            int refund = 0;
+            for (const auto& q : placed) refund += is_its_turn(q) ? q.item.tokens : 0;
+            if (!fits(p, refund)) continue;
+            placed.erase(std::remove_if(placed.begin(), placed.end(), is_its_turn), placed.end());
             used -= refund;
             placed_sessions.insert(h.id);
             place(std::move(p));
-            continue;
         }
-        if (used + p.item.tokens + group_cost(p.item.session_id, p.item.time) > request.token_budget) continue;
-        place(std::move(p));
     }
     // Notes whose turns are all in the context, if room is left.
     for (const Candidate& c : deferred_notes) {
-        const SearchHit& h = *c.hit;
-        if (placed_ids.count(h.id)) continue;
-        KASTEN_ASSIGN_OR_RETURN(store::NoteRecord n, memory_.get_note(request.cube_id, h.id));
-        Placed p;
-        p.item.granularity = Granularity::kNote;
-        p.item.id = h.id;
-        p.item.session_id = h.session_id;
-        p.item.time = h.time;
-        p.item.valid_to = n.valid_to;
-        p.item.score = h.score;
-        p.item.priority = c.priority;
-        p.item.text = h.text;
-        p.lines = note_line(p.item);
-        p.item.tokens = counter.count(p.lines);
-        if (used + p.item.tokens + group_cost(p.item.session_id, p.item.time) > request.token_budget) continue;
-        place(std::move(p));
+        if (placed_ids.count(c.hit->id)) continue;
+        KASTEN_ASSIGN_OR_RETURN(Placed p, note_item(*c.hit, c.priority));
+        p.turn_ids.clear();
+        if (fits(p)) place(std::move(p));
     }
     return finish(request, counter, "packed", std::move(placed), std::move(weights));
 }
