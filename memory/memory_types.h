@@ -148,9 +148,9 @@ struct SearchRequest {
     bool expand_links = true;
     // When the query is asked: relative dates in it resolve against this time (default: now).
     std::optional<TimeMs> query_time;
-    // Set: only hits whose score (calibrated, ScoreCalibrator) is above 0 and at least this are listed, still in
-    // ranking order (the REST API and the CLI default it to kDefaultMinScore). Unset: the full ranking, zero-score
-    // hits included (evaluation).
+    // Set above 0: only hits whose score (calibrated, ScoreCalibrator) is above 0 and at least this are listed, still
+    // in ranking order (the REST API and the CLI default it to kDefaultMinScore). Unset or 0: the full ranking,
+    // zero-score hits included (evaluation; paraphrases that share no word with the query can score 0).
     std::optional<double> min_score;
 };
 

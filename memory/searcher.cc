@@ -46,9 +46,9 @@ void sort_by_score(std::vector<retrieval::FusedHit>& fused) {
                      [](const retrieval::FusedHit& x, const retrieval::FusedHit& y) { return x.score > y.score; });
 }
 
-// Whether a listed hit of calibrated `score` passes the request's min_score (always, when it has none).
+// Whether a listed hit of calibrated `score` passes the request's min_score (always, when it has none or 0).
 bool passes_min_score(const SearchRequest& req, double score) {
-    return !req.min_score || (score > 0 && score >= *req.min_score);
+    return !req.min_score || *req.min_score <= 0 || (score > 0 && score >= *req.min_score);
 }
 
 }  // namespace

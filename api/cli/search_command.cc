@@ -114,7 +114,7 @@ Command search_command() {
         {"granularity", "G", "turn | session | note (default turn)"},
         {"top-k", "N", "number of hits (default 10)"},
         {"retriever", "R", "lexical | vector | hybrid (default hybrid)"},
-        {"min-score", "S", "list only hits scoring at least S, in [0, 1] (default 0.1)"},
+        {"min-score", "S", "list only hits scoring at least S, in [0, 1] (default 0.1; 0 = the full ranking)"},
         {"as-of", "T", "notes: as they stood at world time T (ISO-8601)"},
         {"no-note-keys", "", "turns/sessions: do not match through their notes"},
         {"no-links", "", "notes: do not add linked notes"},
