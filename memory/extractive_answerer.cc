@@ -121,7 +121,7 @@ Result<llm::Generation> ExtractiveAnswerer::chat(const std::vector<llm::ChatMess
     llm::Generation g;
     std::vector<std::string> pieces;
     if (lines.empty()) {
-        pieces.push_back(std::string(kMarker) + ") I found nothing in memory that matches your question.");
+        pieces.push_back(std::string(kMarker) + ") I found nothing in memory that matches your message.");
     } else {
         pieces.push_back(std::string(kMarker) + ", so here are the stored memories that best match your question)\n");
         for (auto& l : lines) pieces.push_back(std::move(l));

@@ -2,6 +2,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <random>
 
 #include <fmt/format.h>
 
@@ -44,8 +45,11 @@ std::string one_line(const std::string& text, size_t max) {
     return out;
 }
 
+// "chat-<UTC time to the second>-<4 random hex digits>": unique even for two new sessions in one second.
 std::string new_session_id() {
-    return "chat-" + format_timestamp(SystemClock::instance().now_ms()).substr(0, 19);
+    static std::mt19937 random{std::random_device{}()};
+    return fmt::format("chat-{}-{:04x}", format_timestamp(SystemClock::instance().now_ms()).substr(0, 19),
+                       random() & 0xffff);
 }
 
 // The REPL's state.
@@ -231,8 +235,9 @@ bool command(ChatState& s, const std::string& line) {
         if (arg != "new") {
             std::cout << "session " << s.session << " (/session new starts another)\n";
         } else {
-            s.session = new_session_id();
-            sanitize_session(&s.session);
+            const std::string old = s.session;
+            do s.session = new_session_id();
+            while (s.session == old);
             s.history.clear();
             s.last_context.reset();
             std::cout << "new session " << s.session << "\n";

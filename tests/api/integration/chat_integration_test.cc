@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -170,6 +171,22 @@ TEST(ChatIntegrationTest, EmbeddedModelStreamsAnAnswerThatIsStored) {
     EXPECT_EQ(turns.exit_code, 0) << turns.err;
     EXPECT_NE(turns.out.find("\"assistant\""), std::string::npos) << turns.out;  // the model's answer was stored
     EXPECT_NE(turns.out.find("little dog"), std::string::npos) << turns.out;
+}
+
+TEST(ChatIntegrationTest, PipedLinesWorkAndANewSessionRecallsTheOneBeforeIt) {
+    TempDir dir("kasten-chat-pipe");
+    const std::string input = dir.path() + "/input.txt";
+    {
+        std::ofstream f(input);
+        f << "My sister Clara lives in Porto.\n/session new\nWhere does Clara live?\n";
+    }
+    // No --session: both sessions get generated ids, within the same second.
+    CommandResult r = run_kasten({"chat", "--data-dir", dir.path(), "--embedder", "hashing", "--cube", "alice"}, input);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const size_t asked = r.out.find("you> Where does Clara live?");
+    ASSERT_NE(asked, std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("My sister Clara lives in Porto.", asked), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("bye"), std::string::npos);
 }
 
 }  // namespace
