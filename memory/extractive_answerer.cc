@@ -104,6 +104,18 @@ Result<llm::Generation> ExtractiveAnswerer::chat(const std::vector<llm::ChatMess
         for (const auto& w : asked) s += evidence[i].words.count(w) ? idf[w] : 0.0;
         if (s > 0 && total > 0) scored.push_back({s / total, i});
     }
+    bool by_meaning = false;
+    if (scored.empty() && embedder_ && !evidence.empty()) {
+        // Nothing shares a word with the question: the memories closest to it in meaning, said to be that.
+        const std::vector<float> q = embedder_->embed(question);
+        for (size_t i = 0; i < evidence.size(); ++i) {
+            const std::vector<float> v = embedder_->embed(evidence[i].text);
+            double dot = 0;
+            for (size_t d = 0; d < q.size() && d < v.size(); ++d) dot += static_cast<double>(q[d]) * v[d];
+            if (dot > 0) scored.push_back({dot, i});
+        }
+        by_meaning = !scored.empty();
+    }
     std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
 
     std::vector<std::string> lines;
@@ -123,7 +135,10 @@ Result<llm::Generation> ExtractiveAnswerer::chat(const std::vector<llm::ChatMess
     if (lines.empty()) {
         pieces.push_back(std::string(kMarker) + ") I found nothing in memory that matches your message.");
     } else {
-        pieces.push_back(std::string(kMarker) + ", so here are the stored memories that best match your question)\n");
+        pieces.push_back(std::string(kMarker) +
+                         (by_meaning ? "; nothing in memory shares a word with your message, so here are the stored "
+                                       "memories closest to it in meaning)\n"
+                                     : ", so here are the stored memories that best match your question)\n"));
         for (auto& l : lines) pieces.push_back(std::move(l));
     }
     for (const auto& p : pieces) {

@@ -273,14 +273,14 @@ int run_chat(const ParsedArgs& args) {
     } else if (args.has("ctx")) {
         return usage_error(kName, "--ctx goes with --model");
     }
-    Result<ChatSetup> setup = make_chat_setup(args, embedded);
-    if (!setup.is_ok()) return usage_error(kName, setup.status().message());
-    setup->memory.placement = memory::ContextPlacement::kBeforeLastUser;
 
     Result<Config> config = load_cli_config(args, {}, false);
     if (!config.is_ok()) return failure(kName, config.status());
     auto embedder = create_configured_embedder(*config);
     if (!embedder.is_ok()) return failure(kName, embedder.status());
+    Result<ChatSetup> setup = make_chat_setup(args, embedded, *embedder);
+    if (!setup.is_ok()) return usage_error(kName, setup.status().message());
+    setup->memory.placement = memory::ContextPlacement::kBeforeLastUser;
     Result<NotePipeline> notes = make_note_pipeline(config->notes, embedded);
     if (!notes.is_ok()) return failure(kName, notes.status());
     OpenOptions open_options;

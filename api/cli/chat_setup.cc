@@ -17,7 +17,8 @@ std::vector<FlagSpec> chat_setup_flags() {
             {"context-strategy", "S", "auto | turn | session | note: what the memory context is packed from"}};
 }
 
-Result<ChatSetup> make_chat_setup(const ParsedArgs& args, std::shared_ptr<llm::EmbeddedLanguageModel> embedded) {
+Result<ChatSetup> make_chat_setup(const ParsedArgs& args, std::shared_ptr<llm::EmbeddedLanguageModel> embedded,
+                                  std::shared_ptr<const llm::Embedder> embedder) {
     ChatSetup setup;
     const auto upstream = args.get("upstream");
     if (args.has("upstream-model") && !upstream)
@@ -51,7 +52,7 @@ Result<ChatSetup> make_chat_setup(const ParsedArgs& args, std::shared_ptr<llm::E
         setup.n_ctx = embedded->n_ctx();
     } else {
         setup.kind = AnswererKind::kExtractive;
-        setup.model = std::make_shared<memory::ExtractiveAnswerer>();
+        setup.model = std::make_shared<memory::ExtractiveAnswerer>(embedder);
         setup.description = "extractive, no model";
     }
     if (auto b = args.get("context-budget")) {

@@ -32,7 +32,9 @@ std::vector<FlagSpec> chat_setup_flags();
 // budget defaults to half the embedded model's context (at most 2048 tokens, counted with its tokenizer), 4096
 // estimated tokens for an upstream model and 2048 for the extractive answerer. kInvalidArgument for bad flags
 // (--upstream with --model, --upstream-model without --upstream, ...).
+// `embedder` (the memory's) lets the extractive answerer fall back to memories close in meaning.
 [[nodiscard]] Result<ChatSetup> make_chat_setup(const ParsedArgs& args,
-                                                std::shared_ptr<llm::EmbeddedLanguageModel> embedded);
+                                                std::shared_ptr<llm::EmbeddedLanguageModel> embedded,
+                                                std::shared_ptr<const llm::Embedder> embedder);
 
 }  // namespace kasten::api

@@ -113,7 +113,7 @@ int run_serve(const ParsedArgs& args) {
     if (!memory.is_ok()) return failure(kName, memory.status());
     log::info("data dir: {}", config.data_dir);
 
-    Result<ChatSetup> chat = make_chat_setup(args, language_model);
+    Result<ChatSetup> chat = make_chat_setup(args, language_model, embedder.value());
     if (!chat.is_ok()) return usage_error(kName, chat.status().message());
     log::info("chat: {}; {} tokens of memory context per message", chat->description, chat->memory.context_budget);
 

@@ -125,5 +125,36 @@ TEST(ExtractiveAnswererTest, SaysSoWhenNothingMatchesAndStreamsWhatItReturns) {
     EXPECT_EQ(answerer.chat({{"system", "x"}}, {}).status().code(), StatusCode::kInvalidArgument);
 }
 
+// Puts "dog" and "beagle" on one axis and everything else on another: a paraphrase an embedder can see.
+class SynonymEmbedder final : public llm::Embedder {
+  public:
+    std::string id() const override { return "synonyms"; }
+    int dim() const override { return 2; }
+    void embed(std::string_view text, std::span<float> out) const override {
+        const bool pet = text.find("dog") != std::string_view::npos || text.find("beagle") != std::string_view::npos;
+        out[0] = pet ? 1.0f : 0.0f;
+        out[1] = pet ? 0.0f : 1.0f;
+    }
+};
+
+TEST(ExtractiveAnswererTest, WithoutASharedWordGivesTheMemoriesClosestInMeaningAndSaysSo) {
+    const std::vector<llm::ChatMessage> messages = {
+        {"system",
+         "### Session s · 2024-01-02 (Tue) 09:00\n{\"role\": \"user\", \"content\": \"I adopted a beagle "
+         "named Biscuit.\"}\n{\"role\": \"user\", \"content\": \"Tea at five.\"}\n"},
+        {"user", "what dog do I have?"}};
+    ExtractiveAnswerer plain;
+    auto g = plain.chat(messages, {});
+    ASSERT_TRUE(g.is_ok());
+    EXPECT_NE(g->text.find("found nothing in memory"), std::string::npos) << g->text;
+
+    ExtractiveAnswerer with_meaning(std::make_shared<SynonymEmbedder>());
+    g = with_meaning.chat(messages, {});
+    ASSERT_TRUE(g.is_ok());
+    EXPECT_NE(g->text.find("closest to it in meaning"), std::string::npos) << g->text;
+    EXPECT_NE(g->text.find("- [2024-01-02] I adopted a beagle named Biscuit."), std::string::npos) << g->text;
+    EXPECT_EQ(g->text.find("Tea at five"), std::string::npos) << g->text;  // orthogonal: not close at all
+}
+
 }  // namespace
 }  // namespace kasten::memory
