@@ -368,7 +368,8 @@ Result<memory::ContextRequest> parse_context(std::string_view body, const Reques
             auto parsed = parse_messages(wrapped, limits);
             if (!parsed.is_ok()) {
                 std::string msg = parsed.status().message();
-                if (msg.rfind("messages", 0) == 0) msg = "conversation" + msg.substr(8);
+                // The shared message parser names its fields "messages…"; here they are "conversation…".
+                if (const size_t at = msg.find("messages"); at != std::string::npos) msg.replace(at, 8, "conversation");
                 return Status::invalid_argument(msg);
             }
             req.conversation = std::move(parsed).value().messages;

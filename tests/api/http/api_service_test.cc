@@ -181,6 +181,37 @@ TEST_F(ApiServiceTest, ConversationNoteAndCubeLifecycle) {
     EXPECT_EQ(cubes[0]["id"], "demo-copy");
 }
 
+TEST_F(ApiServiceTest, ContextPacksTheCubeUnderTheBudgetAndRejectsBadRequestsNamingTheField) {
+    open();
+    call_json("POST", "/v1/cubes/ctx/memories",
+              R"({"session_id":"s1","messages":[{"role":"user","content":"My passport is in the blue folder.",)"
+              R"("time":"2024-01-02T09:00:00Z"}]})",
+              201);
+    json c = call_json("POST", "/v1/cubes/ctx/context", R"({"query":"where is my passport","token_budget":300})", 200);
+    EXPECT_EQ(c["mode"], "full");
+    EXPECT_LE(c["tokens"].get<int>(), 300);
+    EXPECT_EQ(c["token_counter"], "estimate");
+    ASSERT_EQ(c["items"].size(), 1u);
+    EXPECT_EQ(c["items"][0]["session_id"], "s1");
+    EXPECT_NE(c["text"].get<std::string>().find("blue folder"), std::string::npos);
+    // The query may come from the conversation's last user message.
+    c = call_json("POST", "/v1/cubes/ctx/context",
+                  R"({"conversation":[{"role":"user","content":"where is my passport?"}],"full_history":false})", 200);
+    EXPECT_EQ(c["mode"], "packed");
+    EXPECT_NE(c["text"].get<std::string>().find("blue folder"), std::string::npos);
+
+    expect_error(call("POST", "/v1/cubes/ctx/context", R"({"token_budget":100})"), 400, "invalid_argument", "query");
+    expect_error(call("POST", "/v1/cubes/ctx/context", R"({"query":"x","token_budget":0})"), 400, "invalid_argument",
+                 "token_budget");
+    expect_error(call("POST", "/v1/cubes/ctx/context", R"({"query":"x","strategy":"paragraph"})"), 400,
+                 "invalid_argument", "strategy");
+    expect_error(call("POST", "/v1/cubes/ctx/context", R"({"query":"x","budget":10})"), 400, "invalid_argument",
+                 "budget");
+    expect_error(call("POST", "/v1/cubes/ctx/context", R"({"conversation":[{"role":"robot","content":"hi"}]})"), 400,
+                 "invalid_argument", "conversation[0].role");
+    expect_error(call("POST", "/v1/cubes/nobody/context", R"({"query":"x"})"), 404, "not_found");
+}
+
 TEST_F(ApiServiceTest, AddingMessagesCreatesTheCubeButNotesNeedIt) {
     open();
     call_json("POST", "/v1/cubes/fresh/memories", R"({"messages":[{"role":"user","content":"hi"}]})", 201);
