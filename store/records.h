@@ -9,7 +9,7 @@
 
 namespace kasten::store {
 
-// Plain rows of the store (DESIGN.md §3). Ids are opaque TEXT, globally unique ("t_…", "s_…", "n_…"),
+// Plain rows of the store (docs/architecture.md). Ids are opaque TEXT, globally unique ("t_…", "s_…", "n_…"),
 // except a session's external_id, which is the caller's id and unique within its cube.
 
 struct CubeRecord {
