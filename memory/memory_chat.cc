@@ -22,7 +22,7 @@ Result<PreparedChat> MemoryChat::prepare(const ChatExchange& exchange) {
 
     out.messages = exchange.messages;
     out.context.mode = "empty";
-    if (!out.user_message.empty() && memory_.get_cube(exchange.cube_id).is_ok()) {
+    if (!out.user_message.empty()) {
         ContextRequest request;
         request.cube_id = exchange.cube_id;
         request.query = out.user_message;
@@ -30,7 +30,12 @@ Result<PreparedChat> MemoryChat::prepare(const ChatExchange& exchange) {
         request.counter = options_.counter;
         request.strategy = options_.strategy;
         if (!exchange.conversation_id.empty()) request.exclude_session_id = exchange.conversation_id;
-        KASTEN_ASSIGN_OR_RETURN(out.context, memory_.build_context(request));
+        Result<PackedContext> context = memory_.build_context(request);
+        if (context.is_ok()) {
+            out.context = std::move(context).value();
+        } else if (context.status().code() != StatusCode::kNotFound) {  // no cube yet: nothing to give
+            return context.status();
+        }
     }
     if (out.context.mode != "empty") {
         std::string memory_text = std::string(kMemoryPreamble) + "\n\n" + out.context.text;

@@ -210,6 +210,18 @@ TEST_F(ApiServiceTest, ContextPacksTheCubeUnderTheBudgetAndRejectsBadRequestsNam
     expect_error(call("POST", "/v1/cubes/ctx/context", R"({"conversation":[{"role":"robot","content":"hi"}]})"), 400,
                  "invalid_argument", "conversation[0].role");
     expect_error(call("POST", "/v1/cubes/nobody/context", R"({"query":"x"})"), 404, "not_found");
+
+    // Hostile input: a budget past the limit, nesting past 32 levels, an oversized query, too many messages.
+    expect_error(call("POST", "/v1/cubes/ctx/context", R"({"query":"x","token_budget":1048577})"), 400,
+                 "invalid_argument", "token_budget");
+    expect_error(call("POST", "/v1/cubes/ctx/context",
+                      R"({"query":"x","conversation":)" + std::string(40, '[') + std::string(40, ']') + "}"),
+                 400, "invalid_argument", "nests deeper");
+    expect_error(call("POST", "/v1/cubes/ctx/context", R"({"query":")" + std::string(300, 'a') + R"("})"), 400,
+                 "invalid_argument", "query");
+    std::string many = R"({"conversation":[)";
+    for (int i = 0; i < 1001; ++i) many += std::string(i ? "," : "") + R"({"role":"user","content":"hi"})";
+    expect_error(call("POST", "/v1/cubes/ctx/context", many + "]}"), 400, "invalid_argument", "conversation");
 }
 
 TEST_F(ApiServiceTest, AddingMessagesCreatesTheCubeButNotesNeedIt) {
