@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.h"
+
 namespace kasten {
 namespace {
 
@@ -124,40 +126,6 @@ std::string Config::effective_glove_path() const {
     return glove_path.empty() ? data_dir + "/embeddings/glove-6b-100d.kvec" : glove_path;
 }
 
-Result<std::map<std::string, std::vector<std::string>>> parse_api_keys(std::string_view text) {
-    std::map<std::string, std::vector<std::string>> out;
-    size_t start = 0;
-    while (start <= text.size()) {
-        size_t end = text.find(';', start);
-        if (end == std::string_view::npos) end = text.size();
-        std::string_view entry = text.substr(start, end - start);
-        start = end + 1;
-        if (entry.empty()) {
-            if (end == text.size()) break;
-            continue;
-        }
-        size_t eq = entry.find('=');
-        if (eq == std::string_view::npos || eq == 0 || eq + 1 == entry.size()) {
-            return Status::invalid_argument("api_keys: expected 'key=cube1,cube2;key2=cube3'");
-        }
-        std::string key(entry.substr(0, eq));
-        if (key.size() < 8) return Status::invalid_argument("api_keys: a key must be at least 8 characters");
-        std::vector<std::string> cubes;
-        std::string_view rest = entry.substr(eq + 1);
-        size_t s = 0;
-        while (s <= rest.size()) {
-            size_t e = rest.find(',', s);
-            if (e == std::string_view::npos) e = rest.size();
-            if (e > s) cubes.emplace_back(rest.substr(s, e - s));
-            s = e + 1;
-        }
-        if (cubes.empty()) return Status::invalid_argument("api_keys: key without cubes");
-        out[key] = std::move(cubes);
-        if (end == text.size()) break;
-    }
-    return out;
-}
-
 std::map<std::string, std::string> read_process_env() {
     std::map<std::string, std::string> env;
     for (const char* name :
@@ -180,27 +148,13 @@ Result<Config> load_config(const ConfigSources& sources) {
     } else {
         std::stringstream ss;
         ss << in.rdbuf();
-        nlohmann::json j;
-        try {
-            j = nlohmann::json::parse(ss.str());
-        } catch (const nlohmann::json::exception& e) {
-            return Status::invalid_argument("config file '" + file + "' is not valid JSON: " + e.what());
-        }
+        KASTEN_ASSIGN_OR_RETURN(nlohmann::json j,
+                                parse_json_text<nlohmann::json>(ss.str(), "config file '" + file + "'"));
         if (!j.is_object()) return Status::invalid_argument("config file '" + file + "' must hold a JSON object");
         for (auto& [key, value] : j.items()) {
-            if (key == "api_keys" && value.is_object()) {
-                std::map<std::string, std::vector<std::string>> keys;
-                for (auto& [k, cubes] : value.items()) {
-                    if (!cubes.is_array()) {
-                        return Status::invalid_argument("config file '" + file + "': api_keys." + k +
-                                                        " must be an array of cube ids");
-                    }
-                    for (auto& c : cubes) {
-                        if (!c.is_string()) return Status::invalid_argument("config: cube ids must be strings");
-                        keys[k].push_back(c.get<std::string>());
-                    }
-                }
-                cfg.api_keys = std::move(keys);
+            if (key == "api_keys") {
+                KASTEN_ASSIGN_OR_RETURN(cfg.api_keys,
+                                        parse_api_keys_json(value, "config file '" + file + "': api_keys"));
                 continue;
             }
             std::string text = value.is_string() ? value.get<std::string>() : value.dump();

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/api_keys.h"
 #include "common/result.h"
 
 namespace kasten {
@@ -31,8 +32,8 @@ struct Config {
     // How conversation turns become notes (agentic notes): "heuristic" (no model; the default), "llm" (the language
     // model of `kasten serve --model FILE`; any other command refuses it) or "off" (no notes are built).
     std::string notes = "heuristic";
-    // API key -> cube ids it may use ("*" = every cube). Empty = no authentication, loopback only.
-    std::map<std::string, std::vector<std::string>> api_keys;
+    // Named API keys and the cube ids each may use (common/api_keys.h). Empty = no authentication, loopback only.
+    ApiKeys api_keys;
 
     // Sets one key by name from text ("port", "8420"). kInvalidArgument on unknown keys or bad values.
     Status set(std::string_view key, std::string_view value);
@@ -54,8 +55,5 @@ std::map<std::string, std::string> read_process_env();
 
 // Builds the configuration. Errors name the source and key that was wrong.
 Result<Config> load_config(const ConfigSources& sources);
-
-// Parses "key1=cubeA,cubeB;key2=cubeC" into an api_keys map.
-Result<std::map<std::string, std::vector<std::string>>> parse_api_keys(std::string_view text);
 
 }  // namespace kasten

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.h"
 #include "common/timestamp.h"
 #include "memory/input_validation.h"
 
@@ -291,12 +292,8 @@ Result<CubeArchive> read_cube_archive(std::istream& in) {
     while (std::getline(in, line)) {
         ++line_no;
         if (line.empty() || line == "\r") continue;
-        json j;
-        try {
-            j = json::parse(line);
-        } catch (const json::exception& e) {
-            return Status::invalid_argument("line " + std::to_string(line_no) + ": not valid JSON (" + e.what() + ")");
-        }
+        // Each line is held to the request bodies' rules (nesting, repeated keys, UTF-8): an archive is a request.
+        KASTEN_ASSIGN_OR_RETURN(json j, parse_json_text<json>(line, "line " + std::to_string(line_no)));
         if (!j.is_object()) return Status::invalid_argument("line " + std::to_string(line_no) + ": not a JSON object");
         auto type_it = j.find("type");
         if (type_it == j.end() || !type_it->is_string()) {

@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "memory/cube_archive.h"
+#include "memory/id_generator.h"
 #include "memory/input_validation.h"
 #include "memory/note_text.h"
 #include "memory/session_key.h"
@@ -50,8 +51,20 @@ Status CubeArchiver::export_cube(const std::string& cube_id, std::ostream& out) 
     return write_cube_archive(a, out);
 }
 
+namespace {
+
+// Rewrites a reference through `ids` (archive id -> stored id); false when the archive does not hold the target.
+bool remap(std::string& id, const std::map<std::string, std::string>& ids) {
+    auto it = ids.find(id);
+    if (it == ids.end()) return false;
+    id = it->second;
+    return true;
+}
+
+}  // namespace
+
 Result<ImportSummary> CubeArchiver::import_cube(std::istream& in, const std::optional<std::string>& target_cube_id,
-                                                const std::string& actor) {
+                                                const std::string& actor, ImportIds ids) {
     KASTEN_ASSIGN_OR_RETURN(CubeArchive a, read_cube_archive(in));
     if (target_cube_id) a.cube.id = *target_cube_id;
     KASTEN_RETURN_IF_ERROR(validate_identifier("cube id", a.cube.id));
@@ -63,16 +76,18 @@ Result<ImportSummary> CubeArchiver::import_cube(std::istream& in, const std::opt
         t.embedder_id = ctx_.embedder_id;
     }
     for (const auto& t : a.turns) by_session[t.session_id].push_back(&t);
-    std::map<std::string, retrieval::LexicalIndex::Analysis> session_analyses;
-    std::map<std::string, store::SessionKeyState> session_keys;
-    for (auto& s : a.sessions) {
+    // Per session, by position in a.sessions (ids may be reassigned below).
+    std::vector<retrieval::LexicalIndex::Analysis> session_analyses(a.sessions.size());
+    std::vector<store::SessionKeyState> session_keys(a.sessions.size());
+    for (std::size_t i = 0; i < a.sessions.size(); ++i) {
+        auto& s = a.sessions[i];
         s.cube_id = a.cube.id;
         std::vector<store::TurnRecord> ts;
         for (const auto* t : by_session[s.id]) ts.push_back(*t);
         std::sort(ts.begin(), ts.end(), [](const auto& x, const auto& y) { return x.index < y.index; });
-        session_analyses[s.id] = SessionKey::analysis(ts);
-        session_keys[s.id] = SessionKey::build(*ctx_.embedder, ts);
-        s.embedding = SessionKey::embedding(session_keys[s.id]);
+        session_analyses[i] = SessionKey::analysis(ts);
+        session_keys[i] = SessionKey::build(*ctx_.embedder, ts);
+        s.embedding = SessionKey::embedding(session_keys[i]);
         s.embedder_id = ctx_.embedder_id;
     }
     for (auto& n : a.notes) {
@@ -83,6 +98,51 @@ Result<ImportSummary> CubeArchiver::import_cube(std::istream& in, const std::opt
     for (auto& l : a.links) l.cube_id = a.cube.id;
     a.cube.embedder_id = ctx_.embedder_id;
 
+    ImportSummary sum;
+    // Ids are unique across the store. kReassign stores every record under a fresh id (so an archive can neither
+    // collide with nor reveal another cube's ids); kKeep keeps the archive's ids (a restore; a clash is refused).
+    // Either way every reference inside the archive follows its record, and references to ids the archive does not
+    // hold (a turn deleted after a note cited it, or an id from anywhere else) are dropped: an imported cube only
+    // ever points at its own records.
+    auto assign_ids = [&]() {
+        std::map<std::string, std::string> sessions, turns, notes;
+        auto assign = [&](std::string& id, std::string_view prefix, std::map<std::string, std::string>& map) {
+            const std::string original = id;
+            if (ids == ImportIds::kReassign) {
+                id = generate_id(prefix);
+                sum.id_map[original] = id;
+            }
+            map[original] = id;
+        };
+        for (auto& s : a.sessions) assign(s.id, "s_", sessions);
+        for (auto& t : a.turns) {
+            assign(t.id, "t_", turns);
+            remap(t.session_id, sessions);  // read_cube_archive checked that the session is in the archive
+        }
+        for (auto& n : a.notes) assign(n.id, "n_", notes);
+        for (auto& n : a.notes) {
+            std::vector<std::string> kept;
+            for (std::string id : n.source_turn_ids) {
+                if (remap(id, turns)) {
+                    kept.push_back(std::move(id));
+                } else {
+                    ++sum.dropped_references;
+                }
+            }
+            n.source_turn_ids = std::move(kept);
+            if (!n.superseded_by.empty() && !remap(n.superseded_by, notes)) {
+                n.superseded_by.clear();
+                ++sum.dropped_references;
+            }
+        }
+        for (auto& v : a.note_versions) remap(v.note_id, notes);  // checked by read_cube_archive
+        for (auto& l : a.links) {
+            remap(l.src_note_id, notes);
+            remap(l.dst_note_id, notes);
+        }
+    };
+    assign_ids();
+
     auto write = [&](Repositories& repos, store::EventRecord&) -> Status {
         Status st = repos.cubes.create(a.cube);
         if (st.code() == StatusCode::kAlreadyExists) {
@@ -92,14 +152,15 @@ Result<ImportSummary> CubeArchiver::import_cube(std::istream& in, const std::opt
         auto clash = [](Status s, const std::string& what) {
             if (s.code() == StatusCode::kAlreadyExists) {
                 return Status::already_exists(what +
-                                              " already exists in this store (ids are kept on import; delete the "
-                                              "original cube or import elsewhere)");
+                                              " already exists in this store (a restore keeps the archive's ids; "
+                                              "delete the original cube, or import with new ids)");
             }
             return s;
         };
-        for (const auto& s : a.sessions) {
+        for (std::size_t i = 0; i < a.sessions.size(); ++i) {
+            const auto& s = a.sessions[i];
             KASTEN_RETURN_IF_ERROR(clash(repos.sessions.insert(s), "session " + s.id));
-            KASTEN_RETURN_IF_ERROR(repos.sessions.update_key(a.cube.id, s.id, s.embedding, session_keys[s.id]));
+            KASTEN_RETURN_IF_ERROR(repos.sessions.update_key(a.cube.id, s.id, s.embedding, session_keys[i]));
         }
         for (const auto& t : a.turns) KASTEN_RETURN_IF_ERROR(clash(repos.turns.insert(t), "turn " + t.id));
         for (const auto& n : a.notes) KASTEN_RETURN_IF_ERROR(clash(repos.notes.insert(n, actor), "note " + n.id));
@@ -112,14 +173,14 @@ Result<ImportSummary> CubeArchiver::import_cube(std::istream& in, const std::opt
         for (const auto& t : a.turns) {
             ctx_.index->index_turn(t, retrieval::LexicalIndex::analyze_text(t.content), /*known_new=*/true, seq);
         }
-        for (const auto& s : a.sessions) {
-            ctx_.index->index_session(s, std::move(session_analyses[s.id]), /*replace=*/true, /*known_new=*/true, seq);
+        for (std::size_t i = 0; i < a.sessions.size(); ++i) {
+            ctx_.index->index_session(a.sessions[i], std::move(session_analyses[i]), /*replace=*/true,
+                                      /*known_new=*/true, seq);
         }
         for (const auto& n : a.notes) ctx_.index->index_note(n, /*known_new=*/true, seq);
     };
     KASTEN_RETURN_IF_ERROR(
         ctx_.writer->commit(event_of(a.cube.id, actor, "cube.import", "cube", a.cube.id), write, after).status());
-    ImportSummary sum;
     sum.cube_id = a.cube.id;
     sum.sessions = static_cast<std::int64_t>(a.sessions.size());
     sum.turns = static_cast<std::int64_t>(a.turns.size());

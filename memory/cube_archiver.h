@@ -18,7 +18,7 @@ class CubeArchiver {
 
     Status export_cube(const std::string& cube_id, std::ostream& out);
     Result<ImportSummary> import_cube(std::istream& in, const std::optional<std::string>& target_cube_id,
-                                      const std::string& actor);
+                                      const std::string& actor, ImportIds ids);
 
   private:
     MemoryContext& ctx_;

@@ -1,5 +1,9 @@
 #include "memory/memory_manager.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "common/log.h"
@@ -124,6 +128,15 @@ Result<std::unique_ptr<MemoryManager>> MemoryManager::open(MemoryOptions options
         std::error_code ec;
         std::filesystem::create_directories(options.data_dir, ec);
         if (ec) return Status::io_error("cannot create data dir '" + options.data_dir + "': " + ec.message());
+        // kasten writes its data dir (the store, the index, their locks) even to read: say so before a library
+        // reports a read-only directory as something else (Xapian: a lock held by another process).
+        if (::access(options.data_dir.c_str(), W_OK) != 0) {
+            const int err = errno;
+            return Status::permission_denied("the data dir '" + options.data_dir + "' is not writable (" +
+                                             std::strerror(err) +
+                                             "): kasten needs write access to it, even to read; give the user "
+                                             "write permission or choose another --data-dir");
+        }
         // Lexical first: its lock tells us when another process owns this data dir.
         KASTEN_ASSIGN_OR_RETURN(lexical, retrieval::LexicalIndex::open(options.data_dir + "/lexical"));
         const std::string db_path = options.data_dir + "/kasten.db";
@@ -362,8 +375,8 @@ Status MemoryManager::export_cube(const std::string& cube_id, std::ostream& out)
 }
 
 Result<ImportSummary> MemoryManager::import_cube(std::istream& in, const std::optional<std::string>& target_cube_id,
-                                                 const std::string& actor) {
-    return impl_->archiver->import_cube(in, target_cube_id, actor);
+                                                 const std::string& actor, ImportIds ids) {
+    return impl_->archiver->import_cube(in, target_cube_id, actor, ids);
 }
 
 // ---------------------------------------------------------------- maintenance

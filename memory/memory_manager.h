@@ -73,12 +73,13 @@ class MemoryManager {
     Status wait_for_jobs(std::int64_t timeout_ms);
 
     // Export writes one JSON object per line: a header line, then cube, sessions, turns, notes, note versions,
-    // links (see docs/export-format.md). Import reads the same; target_cube_id renames the cube (ids of other
-    // entities are kept). Importing into an existing cube or reusing existing entity ids → kAlreadyExists; a bad
-    // line → kInvalidArgument naming the line number; nothing is stored unless the whole file is valid.
+    // links (see docs/export-format.md). Import reads the same; target_cube_id renames the cube; `ids` keeps the
+    // archive's other ids (a restore) or gives every record a fresh one. Importing into an existing cube, or
+    // (kKeep) reusing existing entity ids → kAlreadyExists; a bad line → kInvalidArgument naming the line number;
+    // references to records the archive does not hold are dropped; nothing is stored unless the whole file is valid.
     Status export_cube(const std::string& cube_id, std::ostream& out);
     Result<ImportSummary> import_cube(std::istream& in, const std::optional<std::string>& target_cube_id,
-                                      const std::string& actor);
+                                      const std::string& actor, ImportIds ids = ImportIds::kKeep);
 
     // Rebuilds the lexical and vector indexes from the store (all cubes when cube_id is empty), re-embedding
     // with the active embedder where a cube's vectors come from another one.

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -181,6 +182,12 @@ struct CubeInfo {
     std::int64_t links = 0;
 };
 
+// How an import treats the archive's ids (ids are unique across the store).
+enum class ImportIds {
+    kKeep,      // a restore: the archive's ids are kept; an id the store already holds refuses the import
+    kReassign,  // every record gets a fresh id; nothing about other cubes' ids can be learnt or clash
+};
+
 struct ImportSummary {
     std::string cube_id;
     std::int64_t sessions = 0;
@@ -188,6 +195,10 @@ struct ImportSummary {
     std::int64_t notes = 0;
     std::int64_t note_versions = 0;
     std::int64_t links = 0;
+    // With ImportIds::kReassign: every archive id (session, turn, note) and the fresh id it was stored under.
+    std::map<std::string, std::string> id_map;
+    // Note references (source turns, superseded_by) to ids the archive does not hold; dropped.
+    std::int64_t dropped_references = 0;
 };
 
 struct ReindexSummary {

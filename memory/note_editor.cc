@@ -1,5 +1,6 @@
 #include "memory/note_editor.h"
 
+#include <optional>
 #include <set>
 
 #include "memory/id_generator.h"
@@ -74,12 +75,8 @@ Result<store::NoteRecord> NoteEditor::patch(const std::string& cube_id, const st
     if (p.status && *p.status == store::NoteStatus::kDeleted) {
         return Status::invalid_argument("status 'deleted' is set by DELETE, not by a patch");
     }
-    store::NoteRecord stored;
-    auto write = [&](Repositories& repos, store::EventRecord&) -> Status {
-        KASTEN_ASSIGN_OR_RETURN(auto cur,
-                                named(repos.notes.get(cube_id, note_id), in_cube("memory", note_id, cube_id)));
-        KASTEN_ASSIGN_OR_RETURN(auto cube, repos.cubes.get(cube_id));
-        KASTEN_RETURN_IF_ERROR(ctx_.index->check_cube_embedder(cube));
+    // The note with the patch applied; `changed` says whether any patchable field differs from `cur`.
+    auto apply = [&p](const store::NoteRecord& cur, bool* changed) {
         store::NoteRecord n = cur;
         if (p.content) n.content = *p.content;
         if (p.kind) n.kind = *p.kind;
@@ -90,6 +87,31 @@ Result<store::NoteRecord> NoteEditor::patch(const std::string& cube_id, const st
         if (p.valid_to) n.valid_to = *p.valid_to;
         if (p.importance) n.importance = *p.importance;
         if (p.status) n.status = *p.status;
+        *changed = n.content != cur.content || n.kind != cur.kind || n.keywords != cur.keywords || n.tags != cur.tags ||
+                   n.context != cur.context || n.valid_from != cur.valid_from || n.valid_to != cur.valid_to ||
+                   n.importance != cur.importance || n.status != cur.status;
+        return n;
+    };
+    // A patch that changes nothing is a no-op: no new version, no event, no re-index; the note is returned as it is.
+    KASTEN_ASSIGN_OR_RETURN(std::optional<store::NoteRecord> unchanged,
+                            ctx_.writer->locked([&](Repositories& repos) -> Result<std::optional<store::NoteRecord>> {
+                                KASTEN_ASSIGN_OR_RETURN(auto cur, named(repos.notes.get(cube_id, note_id),
+                                                                        in_cube("memory", note_id, cube_id)));
+                                bool changed = false;
+                                (void)apply(cur, &changed);
+                                if (changed) return std::optional<store::NoteRecord>();
+                                cur.embedding.clear();
+                                return std::optional<store::NoteRecord>(std::move(cur));
+                            }));
+    if (unchanged) return std::move(*unchanged);
+    store::NoteRecord stored;
+    auto write = [&](Repositories& repos, store::EventRecord&) -> Status {
+        KASTEN_ASSIGN_OR_RETURN(auto cur,
+                                named(repos.notes.get(cube_id, note_id), in_cube("memory", note_id, cube_id)));
+        KASTEN_ASSIGN_OR_RETURN(auto cube, repos.cubes.get(cube_id));
+        KASTEN_RETURN_IF_ERROR(ctx_.index->check_cube_embedder(cube));
+        bool changed = false;
+        store::NoteRecord n = apply(cur, &changed);
         if (n.valid_from && n.valid_to && *n.valid_to < *n.valid_from) {
             return Status::invalid_argument("valid_to is before valid_from");
         }

@@ -25,11 +25,17 @@ int run_import(const ParsedArgs& args) {
     }
     Result<Runtime> rt = open_runtime(args);
     if (!rt.is_ok()) return failure(kName, rt.status());
-    auto summary = rt.value().memory->import_cube(*in, *cube, "cli");
+    const memory::ImportIds ids = args.has("new-ids") ? memory::ImportIds::kReassign : memory::ImportIds::kKeep;
+    auto summary = rt.value().memory->import_cube(*in, *cube, "cli", ids);
     if (!summary.is_ok()) return failure(kName, summary.status());
     const auto& s = summary.value();
     std::cout << "imported cube " << s.cube_id << ": " << s.sessions << " sessions, " << s.turns << " turns, "
-              << s.notes << " notes, " << s.note_versions << " note versions, " << s.links << " links\n";
+              << s.notes << " notes, " << s.note_versions << " note versions, " << s.links << " links"
+              << (ids == memory::ImportIds::kReassign ? " (new ids)" : "") << "\n";
+    if (s.dropped_references > 0) {
+        std::cout << "dropped " << s.dropped_references
+                  << " note reference(s) to turns or notes the export does not hold\n";
+    }
     return kExitOk;
 }
 
@@ -41,15 +47,17 @@ Command import_command() {
     c.summary = "Import a cube exported by `kasten export` (or GET /v1/cubes/{cube}/export).";
     c.usage = "kasten import --cube C --in FILE";
     c.details =
-        "Creates cube C from the export (C may differ from the exported cube's id; other ids are kept) and\n"
-        "indexes it with the active embedder. Nothing is stored unless the whole file is valid. An existing\n"
-        "cube or clashing ids are an error. --in - reads standard input.";
+        "Creates cube C from the export (C may differ from the exported cube's id) and indexes it with the\n"
+        "active embedder. Nothing is stored unless the whole file is valid. By default the export's ids are\n"
+        "kept (a restore: an existing cube or clashing ids are an error); --new-ids gives every session, turn\n"
+        "and note a fresh id (a copy beside its original). --in - reads standard input.";
     c.examples =
-        "  kasten import --cube alice-copy --in alice.jsonl\n"
+        "  kasten import --cube alice-copy --new-ids --in alice.jsonl\n"
         "  kasten export --cube alice | kasten --data-dir /other import --cube alice --in -\n";
     c.flags = {
         {"cube", "C", "id of the cube to create (required)"},
         {"in", "FILE", "the export file, or - for standard input (required)"},
+        {"new-ids", "", "give every session, turn and note a fresh id instead of the export's"},
     };
     c.run = run_import;
     return c;

@@ -1,55 +1,17 @@
 #include "api/dto/json_body.h"
 
-#include <algorithm>
 #include <string>
 
-namespace kasten::api {
+#include "common/json_text.h"
 
-int json_nesting_depth(std::string_view text) {
-    int depth = 0, max_depth = 0;
-    bool in_string = false, escaped = false;
-    for (char c : text) {
-        if (in_string) {
-            if (escaped) {
-                escaped = false;
-            } else if (c == '\\') {
-                escaped = true;
-            } else if (c == '"') {
-                in_string = false;
-            }
-            continue;
-        }
-        if (c == '"') {
-            in_string = true;
-        } else if (c == '[' || c == '{') {
-            max_depth = std::max(max_depth, ++depth);
-        } else if (c == ']' || c == '}') {
-            --depth;
-        }
-    }
-    return max_depth;
-}
+namespace kasten::api {
 
 template <class Json>
 Result<Json> parse_json_object(std::string_view body) {
     if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
         return Status::invalid_argument("the request body is empty; expected a JSON object");
     }
-    if (json_nesting_depth(body) > kMaxJsonDepth) {
-        return Status::invalid_argument("the request body nests deeper than " + std::to_string(kMaxJsonDepth) +
-                                        " levels");
-    }
-    Json j;
-    try {
-        j = Json::parse(body.begin(), body.end());
-    } catch (const nlohmann::json::parse_error& e) {
-        const std::string what = e.what();
-        // nlohmann reports ill-formed UTF-8 as a parse error; say so plainly.
-        if (what.find("UTF-8") != std::string::npos || what.find("utf-8") != std::string::npos) {
-            return Status::invalid_argument("the request body is not valid UTF-8: " + what);
-        }
-        return Status::invalid_argument("the request body is not valid JSON: " + what);
-    }
+    KASTEN_ASSIGN_OR_RETURN(Json j, parse_json_text<Json>(body, "the request body", kMaxJsonDepth));
     if (!j.is_object()) return Status::invalid_argument("the request body must be a JSON object");
     return j;
 }

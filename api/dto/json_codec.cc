@@ -140,14 +140,10 @@ json context_to_json(const memory::PackedContext& context) {
                          {"tokens", it.tokens},
                          {"text", it.text}});
     }
-    return {{"mode", context.mode},
-            {"strategy", memory::context_strategy_name(context.strategy)},
-            {"weights", context.weights},
-            {"tokens", context.tokens},
-            {"budget", context.budget},
-            {"token_counter", context.token_counter},
-            {"text", context.text},
-            {"items", std::move(items)}};
+    return {{"mode", context.mode},       {"strategy", memory::context_strategy_name(context.strategy)},
+            {"weights", context.weights}, {"tokens", context.tokens},
+            {"budget", context.budget},   {"token_counter", context.token_counter},
+            {"text", context.text},       {"items", std::move(items)}};
 }
 
 json add_messages_result_to_json(const memory::AddMessagesResult& result) {
@@ -175,8 +171,14 @@ json job_to_json(const store::JobRecord& job) {
 }
 
 json import_summary_to_json(const memory::ImportSummary& s) {
-    return {{"cube_id", s.cube_id}, {"sessions", s.sessions},           {"turns", s.turns},
-            {"notes", s.notes},     {"note_versions", s.note_versions}, {"links", s.links}};
+    return {{"cube_id", s.cube_id},
+            {"sessions", s.sessions},
+            {"turns", s.turns},
+            {"notes", s.notes},
+            {"note_versions", s.note_versions},
+            {"links", s.links},
+            {"id_map", s.id_map},
+            {"dropped_references", s.dropped_references}};
 }
 
 json reindex_summary_to_json(const memory::ReindexSummary& s) {

@@ -72,6 +72,16 @@ Result<std::optional<std::string>> optional_string(const json& obj, const std::s
     return std::optional<std::string>(std::move(s));
 }
 
+// An id field (session, turn, note, cube): [A-Za-z0-9._:-]{1,128}, so "../x" or a 200-character id is refused
+// here, not looked up.
+Result<std::optional<std::string>> optional_identifier(const json& obj, const std::string& prefix, const char* name) {
+    KASTEN_ASSIGN_OR_RETURN(auto s, optional_string(obj, prefix, name, false));
+    if (s && !memory::validate_identifier(prefix + name, *s).is_ok()) {
+        return bad(prefix + name, "must be 1-128 of A-Z a-z 0-9 . _ : -");
+    }
+    return s;
+}
+
 Result<std::optional<TimeMs>> optional_time(const json& obj, const std::string& prefix, const char* name) {
     const json* v = member(obj, name);
     if (v == nullptr) return std::optional<TimeMs>();
@@ -163,7 +173,7 @@ Result<memory::AddMessagesRequest> parse_messages(const json& j, const RequestLi
         KASTEN_ASSIGN_OR_RETURN(in.time, optional_time(m, prefix, "time"));
         req.messages.push_back(std::move(in));
     }
-    KASTEN_ASSIGN_OR_RETURN(auto session, optional_string(j, "", "session_id", false));
+    KASTEN_ASSIGN_OR_RETURN(auto session, optional_identifier(j, "", "session_id"));
     req.session_id = session.value_or("");
     KASTEN_ASSIGN_OR_RETURN(req.time, optional_time(j, "", "time"));
     return req;
@@ -194,7 +204,14 @@ Result<memory::NoteInput> parse_note(const json& j, const RequestLimits& limits)
     KASTEN_ASSIGN_OR_RETURN(auto importance, optional_unit_interval(j, "", "importance"));
     if (importance) note.importance = *importance;
     KASTEN_ASSIGN_OR_RETURN(auto sources, optional_string_list(j, "", "source_turn_ids"));
-    if (sources) note.source_turn_ids = std::move(*sources);
+    if (sources) {
+        for (size_t i = 0; i < sources->size(); ++i) {
+            if (!memory::validate_identifier("source_turn_ids", (*sources)[i]).is_ok()) {
+                return bad("source_turn_ids[" + std::to_string(i) + "]", "must be 1-128 of A-Z a-z 0-9 . _ : -");
+            }
+        }
+        note.source_turn_ids = std::move(*sources);
+    }
     return note;
 }
 
@@ -335,7 +352,7 @@ Result<memory::SearchRequest> parse_search(std::string_view body, const RequestL
             if (req.role && !memory::validate_role(*req.role).is_ok()) {
                 return bad("filters.role", "must be one of user, assistant, system, tool");
             }
-            KASTEN_ASSIGN_OR_RETURN(req.session_id, optional_string(*f, "filters.", "session_id", false));
+            KASTEN_ASSIGN_OR_RETURN(req.session_id, optional_identifier(*f, "filters.", "session_id"));
         }
         KASTEN_ASSIGN_OR_RETURN(req.as_of, optional_time(j, "", "as_of"));
         KASTEN_ASSIGN_OR_RETURN(auto note_keys, optional_bool(j, "", "note_keys"));
@@ -379,7 +396,7 @@ Result<memory::ContextRequest> parse_context(std::string_view body, const Reques
             for (const auto& m : req.conversation) has_user = has_user || m.role == "user";
             if (!has_user) return bad("query", "is required (or a conversation with a user message)");
         }
-        KASTEN_ASSIGN_OR_RETURN(req.exclude_session_id, optional_string(j, "", "exclude_session_id", false));
+        KASTEN_ASSIGN_OR_RETURN(req.exclude_session_id, optional_identifier(j, "", "exclude_session_id"));
         KASTEN_ASSIGN_OR_RETURN(auto budget, optional_int(j, "", "token_budget", 1, limits.max_context_tokens));
         if (budget) req.token_budget = static_cast<int>(*budget);
         KASTEN_ASSIGN_OR_RETURN(auto strategy, optional_string(j, "", "strategy", false));

@@ -9,9 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/dto/mem0_scope.h"
-#include "memory/extractive_answerer.h"
 #include "api/dto/json_codec.h"
+#include "api/dto/mem0_scope.h"
 #include "api/http/error_mapping.h"
 #include "api/http/openai_embeddings.h"
 #include "api/http/openai_models.h"
@@ -20,6 +19,7 @@
 #include "api/http/url.h"
 #include "api/mcp/mcp_http_endpoint.h"
 #include "common/log.h"
+#include "memory/extractive_answerer.h"
 
 namespace kasten::api {
 namespace {
@@ -217,6 +217,9 @@ Result<HttpResponse> ApiService::run(Call& call) {
             KASTEN_RETURN_IF_ERROR(check_query_names(call.query, {"limit", "offset"}));
             break;
         case RouteId::kMem0:  // checked per route by Mem0Routes
+            break;
+        case RouteId::kImport:
+            KASTEN_RETURN_IF_ERROR(check_query_names(call.query, {"ids"}));
             break;
         default:
             KASTEN_RETURN_IF_ERROR(check_query_names(call.query, {}));
@@ -491,8 +494,24 @@ Result<HttpResponse> ApiService::import_cube(const Call& call) {
     if (call.request->body.find_first_not_of(" \t\r\n") == std::string::npos) {
         return Status::invalid_argument("the request body is empty; expected a cube export (JSON Lines)");
     }
+    // New ids by default, so a caller learns nothing about ids in other cubes; keeping the archive's ids (a
+    // restore, where a clash is refused) is for keys that may use every cube anyway.
+    memory::ImportIds ids = memory::ImportIds::kReassign;
+    if (auto it = call.query.find("ids"); it != call.query.end()) {
+        if (it->second == "keep") {
+            if (!call.principal.all_cubes) {
+                return Status::permission_denied(
+                    "ids=keep needs an API key that may use every cube; omit it to "
+                    "import with new ids");
+            }
+            ids = memory::ImportIds::kKeep;
+        } else if (it->second != "new") {
+            return Status::invalid_argument("ids: expected 'new' (the default) or 'keep'");
+        }
+    }
     std::istringstream in(call.request->body);
-    KASTEN_ASSIGN_OR_RETURN(memory::ImportSummary summary, memory_.import_cube(in, call.cube(), call.principal.actor));
+    KASTEN_ASSIGN_OR_RETURN(memory::ImportSummary summary,
+                            memory_.import_cube(in, call.cube(), call.principal.actor, ids));
     return json_reply(201, import_summary_to_json(summary));
 }
 

@@ -57,7 +57,7 @@ struct ApiServiceOptions {
     std::string notes = "off";  // the note pipeline (NotePipeline::description()), shown by /healthz
     RequestLimits limits;
     std::int64_t max_body_bytes = 8 << 20;
-    std::map<std::string, std::vector<std::string>> api_keys;  // empty = no authentication
+    ApiKeys api_keys;  // empty = no authentication
     // Backs /v1/chat/completions and /v1/completions; null: those routes answer 501. Not owned; must outlive the
     // service. Calls into it are serialised by the service (one generation at a time).
     llm::LanguageModel* language_model = nullptr;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/sha256.h"
+
 namespace kasten::api {
 namespace {
 
@@ -25,7 +27,7 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-Authenticator::Authenticator(std::map<std::string, std::vector<std::string>> api_keys) : keys_(std::move(api_keys)) {}
+Authenticator::Authenticator(ApiKeys api_keys) : keys_(std::move(api_keys)) {}
 
 Result<Principal> Authenticator::authenticate(const std::optional<std::string>& authorization,
                                               const std::optional<std::string>& x_api_key) const {
@@ -56,15 +58,19 @@ Result<Principal> Authenticator::authenticate(const std::optional<std::string>& 
         return Status::unauthenticated(
             "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'");
     }
-    const std::vector<std::string>* cubes = nullptr;
-    for (const auto& [candidate, candidate_cubes] : keys_) {
-        if (constant_time_equal(candidate, key)) cubes = &candidate_cubes;
+    // Every configured key is compared (no early exit), each in time independent of where it differs.
+    const std::string key_hash = Sha256::hex(key);
+    const ApiKey* match = nullptr;
+    for (const ApiKey& candidate : keys_) {
+        if (constant_time_equal(candidate.secret, candidate.hashed ? std::string_view(key_hash) : key)) {
+            match = &candidate;
+        }
     }
-    if (cubes == nullptr) return Status::unauthenticated("unknown API key");
+    if (match == nullptr) return Status::unauthenticated("unknown API key");
     Principal p;
-    p.actor = "key:" + std::string(key.substr(0, 4)) + "...";
-    p.all_cubes = std::find(cubes->begin(), cubes->end(), "*") != cubes->end();
-    p.cubes = *cubes;
+    p.actor = "key:" + match->name;
+    p.all_cubes = std::find(match->cubes.begin(), match->cubes.end(), "*") != match->cubes.end();
+    p.cubes = match->cubes;
     return p;
 }
 

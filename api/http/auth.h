@@ -6,23 +6,24 @@
 #include <string_view>
 #include <vector>
 
+#include "common/api_keys.h"
 #include "common/result.h"
 
 namespace kasten::api {
 
 // Who is calling: the key's cube list and a log-safe actor name for the audit trail.
 struct Principal {
-    std::string actor;               // "api" without auth, else "key:<first 4 characters>…"
+    std::string actor;               // "api" without auth, else "key:<the key's name>" (never key material)
     bool all_cubes = false;          // no auth, or the key lists "*"
     std::vector<std::string> cubes;  // the cubes the key may use (when !all_cubes)
 };
 
-// API-key authentication and per-cube authorisation. Keys map to cube ids ("*" = every cube). With no keys
-// configured authentication is off and every caller may use every cube (the server then listens on loopback only).
-// Immutable after construction; thread-safe.
+// API-key authentication and per-cube authorisation. Each named key lists the cube ids it may use ("*" = every
+// cube); a key may be configured as its SHA-256. With no keys configured authentication is off and every caller may
+// use every cube (the server then listens on loopback only). Immutable after construction; thread-safe.
 class Authenticator {
   public:
-    explicit Authenticator(std::map<std::string, std::vector<std::string>> api_keys);
+    explicit Authenticator(ApiKeys api_keys);
 
     bool enabled() const { return !keys_.empty(); }
 
@@ -38,7 +39,7 @@ class Authenticator {
     static bool may_use(const Principal& principal, std::string_view cube_id);
 
   private:
-    std::map<std::string, std::vector<std::string>> keys_;
+    ApiKeys keys_;
 };
 
 }  // namespace kasten::api

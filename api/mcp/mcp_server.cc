@@ -5,6 +5,7 @@
 
 #include "api/dto/json_body.h"
 #include "api/dto/json_codec.h"
+#include "common/json_text.h"
 #include "common/log.h"
 
 namespace kasten::api {
@@ -45,14 +46,7 @@ McpServer::McpServer(memory::MemoryManager& memory, McpServerOptions options)
     : options_(std::move(options)), tools_(memory, options_.tools) {}
 
 Result<json> McpServer::parse_message(std::string_view text) {
-    if (json_nesting_depth(text) > kMaxDepth) {
-        return Status::invalid_argument("the message nests deeper than " + std::to_string(kMaxDepth) + " levels");
-    }
-    try {
-        return json::parse(text.begin(), text.end());
-    } catch (const json::exception& e) {
-        return Status::invalid_argument(std::string("the message is not valid JSON: ") + e.what());
-    }
+    return parse_json_text<json>(text, "the message", kMaxDepth);
 }
 
 bool McpServer::is_initialize_request(const json& message) {

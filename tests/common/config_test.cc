@@ -33,7 +33,9 @@ TEST(ConfigTest, PrecedenceFileEnvFlags) {
     Config c = load_config(src).value();
     EXPECT_EQ(c.port, 9000);
     EXPECT_EQ(c.max_top_k, 50);
-    EXPECT_EQ(c.api_keys.at("key-aaaaaaaa"), std::vector<std::string>{"alice"});
+    ASSERT_EQ(c.api_keys.size(), 1u);
+    EXPECT_EQ(c.api_keys[0].secret, "key-aaaaaaaa");
+    EXPECT_EQ(c.api_keys[0].cubes, std::vector<std::string>{"alice"});
     src.env["KASTEN_PORT"] = "9100";
     EXPECT_EQ(load_config(src).value().port, 9100);
     src.flags["port"] = "9200";
@@ -88,12 +90,38 @@ TEST(ConfigTest, NotesSettingFromFileEnvAndFlag) {
     EXPECT_NE(std::find(keys.begin(), keys.end(), "notes"), keys.end());
 }
 
-TEST(ConfigTest, ParsesApiKeys) {
-    auto keys = parse_api_keys("key-aaaaaaaa=alice,bob;key-bbbbbbbb=carol").value();
-    EXPECT_EQ(keys.size(), 2u);
-    EXPECT_EQ(keys["key-aaaaaaaa"].size(), 2u);
-    EXPECT_FALSE(parse_api_keys("short=alice").is_ok());
-    EXPECT_FALSE(parse_api_keys("key-aaaaaaaa=").is_ok());
+TEST(ConfigTest, ConfigFileWithARepeatedKeyIsRefused) {
+    auto dir = std::filesystem::temp_directory_path() / "kasten_config_dup_test";
+    std::filesystem::create_directories(dir);
+    std::string file = (dir / "c.json").string();
+    std::ofstream(file) << R"({"port": 9000, "port": 9001})";
+    ConfigSources src;
+    src.config_file = file;
+    src.env = {{"KASTEN_HOME", dir.string()}};
+    auto c = load_config(src);
+    ASSERT_FALSE(c.is_ok());
+    EXPECT_NE(c.status().message().find("'port' twice"), std::string::npos) << c.status().message();
+}
+
+TEST(ConfigTest, ConfigFileListsNamedAndHashedKeys) {
+    auto dir = std::filesystem::temp_directory_path() / "kasten_config_keys_test";
+    std::filesystem::create_directories(dir);
+    std::string file = (dir / "c.json").string();
+    const std::string hash(64, 'a');
+    std::ofstream(file) << R"({"api_keys": [{"name": "alice-app", "key": "key-aaaaaaaa", "cubes": ["alice"]},
+                                             {"name": "admin", "key": "sha256:)"
+                        << hash << R"(", "cubes": ["*"]}]})";
+    ConfigSources src;
+    src.config_file = file;
+    src.env = {{"KASTEN_HOME", dir.string()}};
+    auto c = load_config(src);
+    ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+    ASSERT_EQ(c->api_keys.size(), 2u);
+    EXPECT_EQ(c->api_keys[0].name, "alice-app");
+    EXPECT_FALSE(c->api_keys[0].hashed);
+    EXPECT_EQ(c->api_keys[1].name, "admin");
+    EXPECT_TRUE(c->api_keys[1].hashed);
+    EXPECT_EQ(c->api_keys[1].secret, hash);
 }
 
 }  // namespace

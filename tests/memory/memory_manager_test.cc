@@ -1,5 +1,8 @@
 #include "memory/memory_manager.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <sstream>
 #include <thread>
@@ -267,6 +270,14 @@ TEST_F(MemoryManagerTest, NoteLifecycleWithVersionsAndCascadingDelete) {
     EXPECT_EQ((*history)[1].content, "Alice is allergic to peanuts and shellfish");
     hits = find(*mm, "alice", "shellfish", Granularity::kNote, Retriever::kLexical);
     ASSERT_EQ(hits.size(), 1u);
+    // A patch that changes nothing is a no-op: no version, no update.
+    clock_.advance(1000);
+    auto same = mm->patch_note("alice", note->id, p);
+    ASSERT_TRUE(same.is_ok()) << same.status().to_string();
+    EXPECT_EQ(same->version, 2);
+    EXPECT_EQ(same->content, "Alice is allergic to peanuts and shellfish");
+    EXPECT_EQ(mm->note_history("alice", note->id)->size(), 2u);
+    EXPECT_EQ(same->updated_at, patched->updated_at);
 
     ASSERT_TRUE(mm->delete_note("alice", note->id, "test").is_ok());
     EXPECT_EQ(mm->get_note("alice", note->id).status().code(), StatusCode::kNotFound);
@@ -367,10 +378,54 @@ TEST_F(MemoryManagerTest, ExportImportRoundTripsExactly) {
     std::stringstream third;
     ASSERT_TRUE(mm->export_cube("alice", third).is_ok());
     EXPECT_EQ(third.str(), first.str());
+    // New ids: a copy beside its original, every reference following its record.
+    std::istringstream copy_in(first.str());
+    auto copy = mm->import_cube(copy_in, std::string("alice-copy"), "t", ImportIds::kReassign);
+    ASSERT_TRUE(copy.is_ok()) << copy.status().to_string();
+    EXPECT_EQ(copy->id_map.size(), static_cast<size_t>(copy->sessions + copy->turns + copy->notes));
+    EXPECT_EQ(copy->dropped_references, 0);
+    const std::string copied_note = copy->id_map.at(added_note.id);
+    EXPECT_NE(copied_note, added_note.id);
+    EXPECT_EQ(mm->note_history("alice-copy", copied_note)->size(), 2u);
+    EXPECT_EQ(find(*mm, "alice-copy", "adopted", Granularity::kTurn, Retriever::kLexical).size(), 1u);
+    EXPECT_EQ(find(*mm, "alice", "adopted", Granularity::kTurn, Retriever::kLexical).size(), 1u);
+    EXPECT_TRUE(mm->check_consistency().value().consistent());
     // A broken archive stores nothing.
     std::istringstream broken(first.str() + "{\"type\":\"turn\"}\n");
     EXPECT_EQ(other->import_cube(broken, std::string("zed"), "t").status().code(), StatusCode::kInvalidArgument);
     EXPECT_EQ(other->get_cube("zed").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(MemoryManagerTest, AReadOnlyDataDirIsReportedAsSuch) {
+    TempDir dir;
+    {
+        auto mm = open_mm(dir.str(), &clock_);
+        ASSERT_TRUE(mm);
+    }
+    // Write permission goes from the data dir; a process without it (root ignores mode bits, so the check runs in a
+    // child that gives up root) must be told that, not that another process holds a lock.
+    fs::permissions(dir.str(), fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                                   fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+    fs::permissions(fs::path(dir.str()).parent_path(), fs::perms::others_exec, fs::perm_options::add);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(3);
+        MemoryOptions o;
+        o.embedder = hashing();
+        o.data_dir = dir.str();
+        auto r = MemoryManager::open(o);
+        if (r.is_ok()) ::_exit(1);
+        const std::string& m = r.status().message();
+        const bool says_so = r.status().code() == StatusCode::kPermissionDenied &&
+                             m.find("is not writable") != std::string::npos && m.find("locked") == std::string::npos;
+        ::_exit(says_so ? 0 : 2);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    fs::permissions(dir.str(), fs::perms::owner_all, fs::perm_options::add);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "1: opened a read-only dir, 2: wrong error, 3: could not drop root";
 }
 
 TEST_F(MemoryManagerTest, ReopenRecoversIndexesFromTheStore) {

@@ -72,7 +72,7 @@ class ApiServiceCompletionTest : public ::testing::Test {
         ApiServiceOptions o;
         o.version = "test";
         o.embedder_dim = 64;
-        o.api_keys = std::move(keys);
+        o.api_keys = api_keys_from_map(keys);
         o.language_model = model;
         o.completion_limits = {/*max_tokens=*/50, /*default_max_tokens=*/10};
         service_ = std::make_unique<ApiService>(*memory_, o);

@@ -26,7 +26,7 @@ class ApiServiceTest : public ::testing::Test {
         o.embedder_dim = 64;
         o.limits = {/*max_query_chars=*/200, /*max_top_k=*/20, /*max_content_chars=*/1000};
         o.max_body_bytes = 64 * 1024;
-        o.api_keys = std::move(keys);
+        o.api_keys = api_keys_from_map(keys);
         service_ = std::make_unique<ApiService>(*memory_, o);
     }
 
@@ -155,9 +155,18 @@ TEST_F(ApiServiceTest, ConversationNoteAndCubeLifecycle) {
     HttpResponse exported = call("GET", "/v1/cubes/demo/export");
     EXPECT_EQ(exported.status, 200);
     EXPECT_EQ(exported.content_type, "application/x-ndjson");
-    // Import keeps entity ids, so a copy cannot live beside its original in one store.
-    expect_error(call("POST", "/v1/cubes/demo-copy/import", exported.body), 409, "already_exists");
+    // A restore keeps entity ids, so it cannot live beside its original in one store; the default gives new ids.
+    expect_error(call("POST", "/v1/cubes/demo-copy/import?ids=keep", exported.body), 409, "already_exists");
     expect_error(call("GET", "/v1/cubes/demo-copy"), 404, "not_found");
+    expect_error(call("POST", "/v1/cubes/demo-copy/import?ids=maybe", exported.body), 400, "invalid_argument");
+    expect_error(call("POST", "/v1/cubes/demo-copy/import?idz=new", exported.body), 400, "invalid_argument");
+    json copy = call_json("POST", "/v1/cubes/demo-clone/import", exported.body, 201);
+    EXPECT_EQ(copy["turns"], 2);
+    ASSERT_EQ(copy["id_map"].size(),
+              copy["sessions"].get<size_t>() + copy["turns"].get<size_t>() + copy["notes"].get<size_t>());
+    EXPECT_EQ(copy["id_map"][note_id].get<std::string>().rfind("n_", 0), 0u);
+    EXPECT_NE(copy["id_map"][note_id], note_id);
+    EXPECT_EQ(call("DELETE", "/v1/cubes/demo-clone").status, 204);
 
     EXPECT_EQ(call("DELETE", "/v1/cubes/demo/memories/" + note_id).status, 204);
     expect_error(call("GET", "/v1/cubes/demo/memories/" + note_id), 404, "not_found");
@@ -169,13 +178,13 @@ TEST_F(ApiServiceTest, ConversationNoteAndCubeLifecycle) {
     EXPECT_EQ(deleted.status, 204);
     EXPECT_TRUE(deleted.body.empty());
     expect_error(call("GET", "/v1/cubes/demo"), 404, "not_found");
-    json summary = call_json("POST", "/v1/cubes/demo-copy/import", exported.body, 201);
+    json summary = call_json("POST", "/v1/cubes/demo-copy/import?ids=keep", exported.body, 201);
     EXPECT_EQ(summary["cube_id"], "demo-copy");
     EXPECT_EQ(summary["turns"], 2);
     EXPECT_EQ(summary["sessions"], 1);
     EXPECT_EQ(summary["notes"], 1);
     EXPECT_EQ(counts("demo-copy")["notes"], 1);
-    expect_error(call("POST", "/v1/cubes/demo-copy/import", exported.body), 409, "already_exists");
+    expect_error(call("POST", "/v1/cubes/demo-copy/import", exported.body), 409, "already_exists");  // the cube
     json cubes = call_json("GET", "/v1/cubes", "", 200)["cubes"];
     ASSERT_EQ(cubes.size(), 1u);
     EXPECT_EQ(cubes[0]["id"], "demo-copy");

@@ -2,11 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include "common/sha256.h"
+
 namespace kasten::api {
 namespace {
 
 Authenticator two_keys() {
-    return Authenticator({{"key-alice-123", {"alice", "shared"}}, {"key-admin-456", {"*"}}});
+    return Authenticator(parse_api_keys("alice-app@key-alice-123=alice,shared;key-admin-456=*").value());
 }
 
 TEST(AuthTest, WithoutKeysEveryoneMayUseEveryCube) {
@@ -25,12 +27,29 @@ TEST(AuthTest, BearerAndXApiKeyBothWork) {
     auto bearer = auth.authenticate(std::string("Bearer key-alice-123"), std::nullopt);
     ASSERT_TRUE(bearer.is_ok()) << bearer.status().to_string();
     EXPECT_FALSE(bearer->all_cubes);
-    EXPECT_EQ(bearer->actor, "key:key-...");
+    EXPECT_EQ(bearer->actor, "key:alice-app");
     auto lower = auth.authenticate(std::string("bearer   key-alice-123 "), std::nullopt);
     EXPECT_TRUE(lower.is_ok());
     auto header = auth.authenticate(std::nullopt, std::string("key-admin-456"));
     ASSERT_TRUE(header.is_ok());
     EXPECT_TRUE(header->all_cubes);
+    EXPECT_EQ(header->actor, "key:key-2");  // unnamed: named by position, never by the key's characters
+}
+
+TEST(AuthTest, HashedKeysAuthenticateWithTheKeyAndNotWithTheHash) {
+    // sha256("key-alice-123")
+    const std::string hash = Sha256::hex("key-alice-123");
+    Authenticator auth(parse_api_keys("alice@sha256:" + hash + "=alice").value());
+    auto p = auth.authenticate(std::string("Bearer key-alice-123"), std::nullopt);
+    ASSERT_TRUE(p.is_ok()) << p.status().to_string();
+    EXPECT_EQ(p->actor, "key:alice");
+    EXPECT_EQ(p->cubes, std::vector<std::string>{"alice"});
+    EXPECT_EQ(auth.authenticate(std::string("Bearer ") + hash, std::nullopt).status().code(),
+              StatusCode::kUnauthenticated);
+    EXPECT_EQ(auth.authenticate(std::string("Bearer sha256:") + hash, std::nullopt).status().code(),
+              StatusCode::kUnauthenticated);
+    EXPECT_EQ(auth.authenticate(std::string("Bearer key-alice-124"), std::nullopt).status().code(),
+              StatusCode::kUnauthenticated);
 }
 
 TEST(AuthTest, TokenSchemeAsMem0ClientsSendItWorks) {

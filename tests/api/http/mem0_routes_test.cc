@@ -37,7 +37,7 @@ class Mem0RoutesTest : public ::testing::Test {
         o.version = "test";
         o.notes = notes ? "heuristic-v1 (links: heuristic-v1)" : "off";
         o.limits = {/*max_query_chars=*/200, /*max_top_k=*/50, /*max_content_chars=*/1000};
-        o.api_keys = std::move(keys);
+        o.api_keys = api_keys_from_map(keys);
         service_ = std::make_unique<ApiService>(*memory_, o);
     }
 

@@ -30,7 +30,7 @@ std::unique_ptr<ApiService> make_service(memory::MemoryManager& memory,
     ApiServiceOptions o;
     o.version = "test";
     o.embedder_dim = 64;
-    o.api_keys = std::move(keys);
+    o.api_keys = api_keys_from_map(keys);
     return std::make_unique<ApiService>(memory, o);
 }
 

@@ -28,7 +28,7 @@ class McpHttpEndpointTest : public ::testing::Test {
         memory_ = std::move(m).value();
         ApiServiceOptions o;
         o.version = "test";
-        o.api_keys = std::move(keys);
+        o.api_keys = api_keys_from_map(keys);
         o.mcp_default_cube = "alice";
         service_ = std::make_unique<ApiService>(*memory_, o);
     }
