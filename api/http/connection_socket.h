@@ -61,6 +61,10 @@ class ConnectionSocket {
     ReadLimit limit_hit() const { return limit_; }
     // Whether anything was written since the current request's wait_for_request().
     bool wrote() const { return wrote_; }
+    // The connection is to be closed after the current response (e.g. the request could not be parsed, so what
+    // follows it on the connection cannot be trusted).
+    void request_close() { close_requested_ = true; }
+    bool close_requested() const { return close_requested_; }
 
     // Discards what the peer has sent so far (without waiting), so that closing does not reset the connection
     // before the peer reads a response.
@@ -88,6 +92,7 @@ class ConnectionSocket {
     std::size_t header_bytes_ = 0;
     ReadLimit limit_ = ReadLimit::kNone;
     bool wrote_ = false;
+    bool close_requested_ = false;
     std::vector<char> buffer_;
     std::size_t offset_ = 0;  // next unread byte in buffer_
     std::size_t length_ = 0;  // bytes in buffer_

@@ -43,11 +43,15 @@ const char* reason_for(int status) {
 
 // The connection the calling thread serves (set by GuardedServer while it serves one), so that handlers can tell
 // a read that failed on a deadline or a size limit from a malformed request.
-thread_local const ConnectionSocket* t_connection = nullptr;
+thread_local ConnectionSocket* t_connection = nullptr;
 
-ReadLimit current_read_limit() { return t_connection == nullptr ? ReadLimit::kNone : t_connection->limit_hit(); }
+ReadLimit current_read_limit() {
+    return t_connection == nullptr ? ReadLimit::kNone : t_connection->limit_hit();
+}
 
-int status_for_limit(ReadLimit limit) { return limit == ReadLimit::kHeaderTooLarge ? 431 : 408; }
+int status_for_limit(ReadLimit limit) {
+    return limit == ReadLimit::kHeaderTooLarge ? 431 : 408;
+}
 
 std::string message_for_limit(ReadLimit limit, const ConnectionTimeouts& t) {
     switch (limit) {
@@ -157,7 +161,7 @@ class GuardedServer final : public httplib::Server {
                 socket.close_gracefully(std::chrono::milliseconds(500));
                 return false;
             }
-            if (!ret || connection_closed) break;
+            if (!ret || connection_closed || socket.close_requested()) break;
         }
         return ret;
     }
@@ -171,12 +175,11 @@ class GuardedServer final : public httplib::Server {
 
     void refuse(ConnectionSocket& socket, const std::string& peer, ConnectionLimiter::Refusal refusal) {
         const ConnectionLimits& limits = limiter_.limits();
-        const std::string message =
-            refusal == ConnectionLimiter::Refusal::kPerClient
-                ? "too many connections from this address (max_connections_per_client " +
-                      std::to_string(limits.max_per_client) + "); retry later"
-                : "the server is serving its maximum number of connections (max_connections " +
-                      std::to_string(limits.max_total) + "); retry later";
+        const std::string message = refusal == ConnectionLimiter::Refusal::kPerClient
+                                        ? "too many connections from this address (max_connections_per_client " +
+                                              std::to_string(limits.max_per_client) + "); retry later"
+                                        : "the server is serving its maximum number of connections (max_connections " +
+                                              std::to_string(limits.max_total) + "); retry later";
         log::debug("refused a connection from {}: {}", peer, message);
         const HttpResponse r = service_.transport_error("-", 503, message);
         socket.discard_pending();
@@ -354,8 +357,11 @@ HttpServer::HttpServer(ApiService& service, HttpServerOptions options)
             const_cast<httplib::Request&>(req).ranges.clear();
             if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
             const int status = res.status;
+            // An error of the transport itself (the request could not be read or parsed): what follows on the
+            // connection cannot be trusted, so it is closed after this answer.
+            res.set_header("Connection", "close");
+            if (t_connection != nullptr) t_connection->request_close();
             if (current_read_limit() != ReadLimit::kNone) {
-                res.set_header("Connection", "close");
                 write_response(impl->body_error(req, status), res);
                 return httplib::Server::HandlerResponse::Handled;
             }
