@@ -213,7 +213,8 @@ TEST_F(HttpLimitsIntegrationTest, RangeHeadersGetTheWholeResponseOnceOnEveryRout
     const RawResponse plain = fetch(server->port(), get_request("/v1/cubes/alice/export"));
     const RawResponse one = fetch(server->port(), get_request("/v1/cubes/alice/export", "Range: bytes=0-9\r\n"));
     EXPECT_EQ(one.status, 200);
-    EXPECT_EQ(one.body, plain.body);
+    EXPECT_EQ(one.body.size(), plain.body.size());
+    EXPECT_TRUE(one.body == plain.body);
     // A Range header with an unparsable part (after 2000 good ones) is refused once, with kasten's error body.
     const RawResponse bad = fetch(server->port(), get_request("/v1/cubes/alice/export", "Range: " + many + ",5-1\r\n"));
     expect_error_body(bad, 416, "invalid_argument");
