@@ -46,8 +46,9 @@ int effective_max_connections(const HttpServerOptions& options);
 // to ApiService::handle; errors the transport detects itself (oversized or unreadable bodies, malformed requests,
 // missed read deadlines, connections over a cap) get the same JSON error body. Range headers are ignored: every
 // response is sent whole (cpp-httplib would otherwise cut any response, errors included, into as many parts as
-// the request names ranges); a Range header cpp-httplib cannot parse is answered 416. Responses with HttpResponse::stream are sent with chunked transfer encoding as the
-// producer writes them. The service must outlive the server.
+// the request names ranges); a Range header cpp-httplib cannot parse is answered 416. Responses with
+// HttpResponse::stream are sent with chunked transfer encoding as the producer writes them. The service must outlive
+// the server.
 class HttpServer {
   public:
     HttpServer(ApiService& service, HttpServerOptions options);

@@ -88,6 +88,30 @@ TEST(ConfigTest, NotesSettingFromFileEnvAndFlag) {
     EXPECT_NE(std::find(keys.begin(), keys.end(), "notes"), keys.end());
 }
 
+TEST(ConfigTest, HttpLimitsHaveDefaultsAndBounds) {
+    Config c;
+    EXPECT_EQ(c.http_header_timeout_s, 10);
+    EXPECT_EQ(c.http_body_timeout_s, 60);
+    EXPECT_EQ(c.http_max_connections, 0);
+    EXPECT_EQ(c.http_max_connections_per_client, 64);
+    ASSERT_TRUE(c.set("http_header_timeout_s", "2").is_ok());
+    ASSERT_TRUE(c.set("http_body_timeout_s", "30").is_ok());
+    ASSERT_TRUE(c.set("http_max_connections", "100").is_ok());
+    ASSERT_TRUE(c.set("http_max_connections_per_client", "0").is_ok());
+    EXPECT_EQ(c.http_header_timeout_s, 2);
+    EXPECT_EQ(c.http_body_timeout_s, 30);
+    EXPECT_EQ(c.http_max_connections, 100);
+    EXPECT_EQ(c.http_max_connections_per_client, 0);
+    EXPECT_FALSE(c.set("http_header_timeout_s", "0").is_ok());  // a deadline of 0 would refuse every request
+    EXPECT_FALSE(c.set("http_body_timeout_s", "-1").is_ok());
+    EXPECT_FALSE(c.set("http_max_connections", "5000").is_ok());
+    const auto keys = Config::keys();
+    for (const char* k :
+         {"http_header_timeout_s", "http_body_timeout_s", "http_max_connections", "http_max_connections_per_client"}) {
+        EXPECT_NE(std::find(keys.begin(), keys.end(), k), keys.end()) << k;
+    }
+}
+
 TEST(ConfigTest, ParsesApiKeys) {
     auto keys = parse_api_keys("key-aaaaaaaa=alice,bob;key-bbbbbbbb=carol").value();
     EXPECT_EQ(keys.size(), 2u);
