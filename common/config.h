@@ -29,6 +29,12 @@ struct Config {
     // HTTP worker threads: connections served at once (cpp-httplib keeps a connection on one worker for its whole
     // keep-alive life). 256 lets `kasten serve` handle 200 concurrent keep-alive clients; see api/http/http_server.h.
     int http_threads = 256;
+    // HTTP limits against slow or greedy clients (api/http/http_server.h, docs/api.md#limits): read deadlines per
+    // request in seconds, and connection caps (0 = threads minus an eighth / no per-address cap).
+    int http_header_timeout_s = 10;
+    int http_body_timeout_s = 60;
+    int http_max_connections = 0;
+    int http_max_connections_per_client = 64;
     // How conversation turns become notes (agentic notes): "heuristic" (no model; the default), "llm" (the language
     // model of `kasten serve --model FILE`; any other command refuses it) or "off" (no notes are built).
     std::string notes = "heuristic";

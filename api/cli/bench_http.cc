@@ -52,7 +52,8 @@ options:
   --healthz          every request is GET /healthz instead (transport overhead only; no verification)
   --no-verify        skip the check that acknowledged adds are searchable
   --threads T        in-process server threads (default: the http_threads setting)
-  --url URL          target a running server, e.g. http://127.0.0.1:8420 (no temporary data dir)
+  --url URL          target a running server, e.g. http://127.0.0.1:8420 (no temporary data dir; start it with
+                     --max-connections-per-client above C, since every client comes from one address)
   --timeout-ms T     per-request socket timeout (default 30000)
   --embedder E       auto | glove | hashing (in-process server; default: from config)
   --notes MODE       heuristic | off (in-process server; default: from config, i.e. heuristic)

@@ -40,6 +40,10 @@ Result<std::unique_ptr<BenchServer>> BenchServer::start(const BenchMemory& memor
     service_options.limits = {config.max_query_chars, config.max_top_k, config.max_content_chars};
     service_options.max_body_bytes = config.max_body_bytes;
     HttpServerOptions server_options{threads > 0 ? threads : config.http_threads, config.max_body_bytes};
+    // The benchmark is the server's only client and all its connections come from 127.0.0.1: no per-address cap,
+    // and connections beyond the workers wait for one (as before the caps) instead of being refused.
+    server_options.max_connections = server_options.threads;
+    server_options.max_connections_per_client = 0;
     std::unique_ptr<BenchServer> server(new BenchServer(*memory.memory, std::move(service_options), server_options));
     KASTEN_ASSIGN_OR_RETURN(server->port_, server->server_.bind("127.0.0.1", 0));
     server->threads_ = server_options.threads;

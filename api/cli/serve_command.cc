@@ -47,6 +47,10 @@ int run_serve(const ParsedArgs& args) {
     if (auto v = args.get("port")) flags["port"] = *v;
     if (auto v = args.get("api-keys")) flags["api_keys"] = *v;
     if (auto v = args.get("threads")) flags["http_threads"] = *v;
+    if (auto v = args.get("header-timeout")) flags["http_header_timeout_s"] = *v;
+    if (auto v = args.get("body-timeout")) flags["http_body_timeout_s"] = *v;
+    if (auto v = args.get("max-connections")) flags["http_max_connections"] = *v;
+    if (auto v = args.get("max-connections-per-client")) flags["http_max_connections_per_client"] = *v;
     llm::EmbeddedModelOptions model_options;
     if (auto v = args.get("model")) model_options.model_path = *v;
     if (auto v = args.get("ctx")) {
@@ -132,7 +136,17 @@ int run_serve(const ParsedArgs& args) {
     ApiService service(*memory.value(), service_options);
     log::info("authentication: {}", auth ? std::to_string(config.api_keys.size()) + " API key(s)" : "off");
 
-    HttpServer server(service, {config.http_threads, config.max_body_bytes});
+    HttpServerOptions server_options{config.http_threads, config.max_body_bytes};
+    server_options.header_timeout_s = config.http_header_timeout_s;
+    server_options.body_timeout_s = config.http_body_timeout_s;
+    server_options.max_connections = config.http_max_connections;
+    server_options.max_connections_per_client = config.http_max_connections_per_client;
+    HttpServer server(service, server_options);
+    log::info("connections: at most {} at once, {} per client address; read deadlines {} s (headers), {} s (body)",
+              effective_max_connections(server_options),
+              server_options.max_connections_per_client > 0 ? std::to_string(server_options.max_connections_per_client)
+                                                            : std::string("no cap"),
+              server_options.header_timeout_s, server_options.body_timeout_s);
     Result<int> port = server.bind(config.host, config.port);
     if (!port.is_ok()) return failure(kName, port.status());
     if (auto port_file = args.get("port-file")) {
@@ -175,8 +189,8 @@ Command serve_command() {
     c.name = kName;
     c.summary = "Run the REST API server (docs/api.md).";
     c.usage =
-        "kasten serve [--host H] [--port P] [--api-keys KEYS] [--port-file FILE] [--threads N] [--model FILE [--ctx "
-        "N]] "
+        "kasten serve [--host H] [--port P] [--api-keys KEYS] [--port-file FILE] [--threads N] [--header-timeout S] "
+        "[--body-timeout S] [--max-connections N] [--max-connections-per-client N] [--model FILE [--ctx N]] "
         "[--notes MODE] [global options]";
     c.details =
         "Serves the REST API on http://HOST:PORT (default 127.0.0.1:8420) from the data dir. Without API keys the\n"
@@ -191,7 +205,11 @@ Command serve_command() {
         "/v1/completions then answers 501).\n"
         "Each connection is served by one worker thread for its whole keep-alive life (up to 1000 requests, or 5 s\n"
         "idle), so --threads (config key http_threads, default 256) is how many clients are served at once; more\n"
-        "connections wait for a free worker.\n"
+        "connections wait for a free worker. Hostile clients are bounded: a request's line and headers must arrive\n"
+        "within --header-timeout seconds (default 10) and its body within --body-timeout (default 60), else 408;\n"
+        "at most --max-connections are served at once (default: threads minus an eighth, so free workers answer\n"
+        "connections over a cap at once with 503 and Retry-After) and --max-connections-per-client from one IP\n"
+        "address (default 64; 0 = no cap; raise it behind a reverse proxy). Range headers are ignored.\n"
         "Every add queues a note job that a background thread runs: the new turns become notes, linked to older\n"
         "ones, and notes they update are closed (GET /v1/jobs/{id} tells how it went). --notes (config key notes,\n"
         "KASTEN_NOTES) picks the builder: heuristic (default, no model), llm (the --model, one constrained-JSON\n"
@@ -212,6 +230,11 @@ Command serve_command() {
         {"api-keys", "KEYS", "API keys and their cubes: 'key1=cubeA,cubeB;key2=*' (keys >= 8 characters)"},
         {"port-file", "FILE", "write the bound port to FILE once listening"},
         {"threads", "N", "HTTP worker threads = connections served at once (default 256, config key http_threads)"},
+        {"header-timeout", "S", "seconds a request's line and headers may take (default 10; http_header_timeout_s)"},
+        {"body-timeout", "S", "seconds a request body may take after the headers (default 60; http_body_timeout_s)"},
+        {"max-connections", "N", "connections served at once (default 0 = threads - threads/8; http_max_connections)"},
+        {"max-connections-per-client", "N",
+         "connections from one IP address (default 64, 0 = no cap; http_max_connections_per_client)"},
         {"model", "FILE", "GGUF model for /v1/chat/completions and /v1/completions"},
         {"ctx", "N", "the model's context size in tokens (default 2048)"},
         {"notes", "MODE", "heuristic | llm | off: how notes are built (default heuristic; llm needs --model)"},

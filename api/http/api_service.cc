@@ -192,8 +192,10 @@ Result<HttpResponse> ApiService::run(Call& call) {
         case RouteId::kHealthz:
             KASTEN_RETURN_IF_ERROR(check_query_names(call.query, {}));
             return healthz();
-        case RouteId::kMetrics:
+        case RouteId::kMetrics:  // any valid key when keys are configured: the counters span every cube
             KASTEN_RETURN_IF_ERROR(check_query_names(call.query, {}));
+            KASTEN_RETURN_IF_ERROR(
+                auth_.authenticate(header(request, "authorization"), header(request, "x-api-key")).status());
             return metrics_text();
         case RouteId::kOpenApi:
             KASTEN_RETURN_IF_ERROR(check_query_names(call.query, {}));

@@ -46,9 +46,14 @@ StatusCode status_code_for_http(int http_status) {
             return StatusCode::kNotFound;
         case 405:
             return StatusCode::kNotSupported;
+        case 408:  // a read deadline passed
+        case 416:  // an unparsable Range header
+            return StatusCode::kInvalidArgument;
         case 409:
             return StatusCode::kAlreadyExists;
         case 413:
+        case 414:  // request line over its limit
+        case 431:  // headers over their limit
             return StatusCode::kResourceExhausted;
         case 501:
             return StatusCode::kNotSupported;

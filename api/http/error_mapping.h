@@ -13,8 +13,8 @@ namespace kasten::api {
 int http_status_for(StatusCode code);
 
 // The StatusCode that best describes an HTTP error status produced outside a handler (by the HTTP layer itself):
-// 400 kInvalidArgument, 401 kUnauthenticated, 403 kPermissionDenied, 404/405 kNotFound/kNotSupported,
-// 409 kAlreadyExists, 413 kResourceExhausted, 501 kNotSupported, 503 kBusy, anything else kInternal.
+// 400/408/416 kInvalidArgument, 401 kUnauthenticated, 403 kPermissionDenied, 404/405 kNotFound/kNotSupported,
+// 409 kAlreadyExists, 413/414/431 kResourceExhausted, 501 kNotSupported, 503 kBusy, anything else kInternal.
 StatusCode status_code_for_http(int http_status);
 
 // The error body every failing request gets:

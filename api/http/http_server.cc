@@ -11,9 +11,12 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <string_view>
 
 #include <httplib.h>
 
+#include "api/http/connection_limiter.h"
+#include "api/http/connection_socket.h"
 #include "common/log.h"
 
 namespace kasten::api {
@@ -23,6 +26,10 @@ const char* reason_for(int status) {
     switch (status) {
         case 400:
             return "the request could not be read (malformed HTTP)";
+        case 408:
+            return "the request was not received within its read deadline";
+        case 416:
+            return "the Range header could not be parsed (kasten ignores Range and sends whole responses)";
         case 413:
             return "the request body is larger than max_body_bytes";
         case 414:
@@ -32,6 +39,169 @@ const char* reason_for(int status) {
         default:
             return "the request failed";
     }
+}
+
+// The connection the calling thread serves (set by GuardedServer while it serves one), so that handlers can tell
+// a read that failed on a deadline or a size limit from a malformed request.
+thread_local ConnectionSocket* t_connection = nullptr;
+
+ReadLimit current_read_limit() {
+    return t_connection == nullptr ? ReadLimit::kNone : t_connection->limit_hit();
+}
+
+int status_for_limit(ReadLimit limit) {
+    return limit == ReadLimit::kHeaderTooLarge ? 431 : 408;
+}
+
+std::string message_for_limit(ReadLimit limit, const ConnectionTimeouts& t) {
+    switch (limit) {
+        case ReadLimit::kHeaderDeadline:
+            return "the request line and headers did not arrive within " +
+                   std::to_string(std::chrono::duration_cast<std::chrono::seconds>(t.header).count()) +
+                   " s (header_timeout_s)";
+        case ReadLimit::kBodyDeadline:
+            return "the request body did not arrive within " +
+                   std::to_string(std::chrono::duration_cast<std::chrono::seconds>(t.body).count()) +
+                   " s (body_timeout_s)";
+        case ReadLimit::kHeaderTooLarge:
+            return "the request line and headers are larger than " + std::to_string(t.max_header_bytes) + " bytes";
+        case ReadLimit::kNone:
+            break;
+    }
+    return "the request could not be read";
+}
+
+// A whole response written directly on the socket, for answers given outside cpp-httplib's request cycle.
+std::string raw_response(const HttpResponse& r, std::string_view reason, std::string_view extra_headers) {
+    std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + std::string(reason) + "\r\n";
+    out += "Content-Type: " + r.content_type + "\r\n";
+    out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+    out += extra_headers;
+    out += "Connection: close\r\n\r\n";
+    out += r.body;
+    return out;
+}
+
+// httplib::Stream over a ConnectionSocket: every read of a request is bounded by its header and body deadlines.
+class ConnectionStream final : public httplib::Stream {
+  public:
+    explicit ConnectionStream(ConnectionSocket& socket) : socket_(socket) {}
+    using httplib::Stream::write;
+
+    bool is_readable() const override { return socket_.readable(); }
+    bool is_writable() const override { return socket_.writable(); }
+    ssize_t read(char* ptr, size_t size) override { return socket_.read(ptr, size); }
+    ssize_t write(const char* ptr, size_t size) override { return socket_.write(ptr, size); }
+    void get_remote_ip_and_port(std::string& ip, int& port) const override {
+        ConnectionSocket::address_of(socket_.fd(), /*peer=*/true, ip, port);
+    }
+    void get_local_ip_and_port(std::string& ip, int& port) const override {
+        ConnectionSocket::address_of(socket_.fd(), /*peer=*/false, ip, port);
+    }
+    socket_t socket() const override { return socket_.fd(); }
+
+  private:
+    ConnectionSocket& socket_;
+};
+
+// cpp-httplib's server with kasten's connection handling: every accepted connection is admitted against the
+// connection caps (refused with 503 at once when over one), and its requests are read through a ConnectionSocket,
+// so that the header and body deadlines bound them however slowly the client sends. Range headers are dropped
+// once parsed, so no response is cut into ranges.
+class GuardedServer final : public httplib::Server {
+  public:
+    GuardedServer(ApiService& service, ConnectionLimits limits, ConnectionTimeouts timeouts)
+        : service_(service), limiter_(limits), timeouts_(timeouts) {}
+
+    const ConnectionTimeouts& timeouts() const { return timeouts_; }
+
+  private:
+    // Runs on a worker thread for each accepted socket (the library's own version serves it without deadlines).
+    bool process_and_close_socket(socket_t sock) override {
+        bool ret = false;
+        try {
+            ret = serve_connection(sock);
+        } catch (const std::exception& e) {
+            log::error("serving a connection failed: {}", e.what());
+        } catch (...) {
+            log::error("serving a connection failed with a non-standard exception");
+        }
+        ::shutdown(sock, SHUT_RDWR);
+        ::close(sock);
+        return ret;
+    }
+
+    bool serve_connection(socket_t sock) {
+        ConnectionSocket socket(sock, timeouts_);
+        const std::string peer = ConnectionSocket::peer_address(sock);
+        ConnectionLimiter::Slot slot = limiter_.admit(peer);
+        if (!slot.admitted()) {
+            refuse(socket, peer, slot.refusal());
+            return false;
+        }
+        ConnectionStream stream(socket);
+        t_connection = &socket;
+        struct Reset {
+            ~Reset() { t_connection = nullptr; }
+        } reset;
+        const auto stopping = [this] { return svr_sock_ == INVALID_SOCKET; };
+        bool ret = false;
+        for (size_t left = keep_alive_max_count_; left > 0 && !stopping() && socket.wait_for_request(stopping);
+             --left) {
+            bool connection_closed = false;
+            ret = process_request(stream, left == 1, connection_closed, [&socket](httplib::Request& req) {
+                req.ranges.clear();
+                socket.headers_done();
+            });
+            const ReadLimit limit = socket.limit_hit();
+            socket.request_done();
+            if (limit != ReadLimit::kNone) {
+                // Answered by the error handler unless the request line itself was cut off.
+                if (!socket.wrote()) answer_limit(socket, limit);
+                socket.close_gracefully(std::chrono::milliseconds(500));
+                return false;
+            }
+            if (!ret || connection_closed || socket.close_requested()) break;
+        }
+        return ret;
+    }
+
+    void answer_limit(ConnectionSocket& socket, ReadLimit limit) {
+        const int status = status_for_limit(limit);
+        const HttpResponse r = service_.transport_error("-", status, message_for_limit(limit, timeouts_));
+        socket.discard_pending();
+        socket.write_all(raw_response(r, status == 431 ? "Request Header Fields Too Large" : "Request Timeout", ""));
+    }
+
+    void refuse(ConnectionSocket& socket, const std::string& peer, ConnectionLimiter::Refusal refusal) {
+        const ConnectionLimits& limits = limiter_.limits();
+        const std::string message = refusal == ConnectionLimiter::Refusal::kPerClient
+                                        ? "too many connections from this address (max_connections_per_client " +
+                                              std::to_string(limits.max_per_client) + "); retry later"
+                                        : "the server is serving its maximum number of connections (max_connections " +
+                                              std::to_string(limits.max_total) + "); retry later";
+        log::debug("refused a connection from {}: {}", peer, message);
+        const HttpResponse r = service_.transport_error("-", 503, message);
+        socket.discard_pending();
+        socket.write_all(raw_response(r, "Service Unavailable", "Retry-After: 1\r\n"));
+        socket.close_gracefully(std::chrono::milliseconds(500));
+    }
+
+    ApiService& service_;
+    ConnectionLimiter limiter_;
+    const ConnectionTimeouts timeouts_;
+};
+
+ConnectionLimits limits_for(const HttpServerOptions& o) {
+    return {effective_max_connections(o), std::max(0, o.max_connections_per_client)};
+}
+
+ConnectionTimeouts timeouts_for(const HttpServerOptions& o) {
+    ConnectionTimeouts t;
+    t.idle = std::chrono::seconds(std::max(1, o.keep_alive_timeout_s));
+    t.header = std::chrono::seconds(std::max(1, o.header_timeout_s));
+    t.body = std::chrono::seconds(std::max(1, o.body_timeout_s));
+    return t;
 }
 
 HttpRequest to_request(const httplib::Request& req, std::string body) {
@@ -51,6 +221,7 @@ HttpRequest to_request(const httplib::Request& req, std::string body) {
 void write_response(const HttpResponse& r, httplib::Response& res) {
     res.status = r.status;
     for (const auto& [name, value] : r.headers) res.set_header(name, value);
+    res.set_header("Accept-Ranges", "none");
     if (r.status == 204) {
         res.body.clear();
         return;
@@ -81,11 +252,20 @@ void write_response(const HttpResponse& r, httplib::Response& res) {
 struct HttpServer::Impl {
     ApiService& service;
     HttpServerOptions options;
-    httplib::Server server;
+    GuardedServer server;
     std::atomic<bool> stop_requested{false};
     socket_t listen_socket = INVALID_SOCKET;  // the last socket handed to the socket-options callback
 
-    Impl(ApiService& s, HttpServerOptions o) : service(s), options(o) {}
+    Impl(ApiService& s, HttpServerOptions o) : service(s), options(o), server(s, limits_for(o), timeouts_for(o)) {}
+
+    // The status and message for a request whose body could not be read.
+    HttpResponse body_error(const httplib::Request& req, int status) {
+        if (const ReadLimit limit = current_read_limit(); limit != ReadLimit::kNone) {
+            return service.transport_error(req.method, status_for_limit(limit),
+                                           message_for_limit(limit, server.timeouts()));
+        }
+        return service.transport_error(req.method, status, reason_for(status));
+    }
 
     void handle(const httplib::Request& req, httplib::Response& res, std::string body) {
         write_response(service.handle(to_request(req, std::move(body))), res);
@@ -115,7 +295,7 @@ struct HttpServer::Impl {
         if (!ok) {
             const int status = too_large || res.status == 413 ? 413 : 400;
             res.set_header("Connection", "close");
-            write_response(service.transport_error(req.method, status, reason_for(status)), res);
+            write_response(body_error(req, status), res);
             return;
         }
         handle(req, res, std::move(body));
@@ -172,14 +352,31 @@ HttpServer::HttpServer(ApiService& service, HttpServerOptions options)
     // Called for every response with status >= 400; fills in the error body when the transport produced the error.
     svr.set_error_handler(
         httplib::Server::HandlerWithResponse([impl](const httplib::Request& req, httplib::Response& res) {
+            // Ranges parsed before an error (a Range header with an invalid part) would cut the error body into
+            // parts; the Request object is cpp-httplib's non-const local, so clearing them is well defined.
+            const_cast<httplib::Request&>(req).ranges.clear();
             if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
             const int status = res.status;
+            // An error of the transport itself (the request could not be read or parsed): what follows on the
+            // connection cannot be trusted, so it is closed after this answer.
+            res.set_header("Connection", "close");
+            if (t_connection != nullptr) t_connection->request_close();
+            if (current_read_limit() != ReadLimit::kNone) {
+                write_response(impl->body_error(req, status), res);
+                return httplib::Server::HandlerResponse::Handled;
+            }
             write_response(impl->service.transport_error(req.method, status, reason_for(status)), res);
             return httplib::Server::HandlerResponse::Handled;
         }));
 }
 
 HttpServer::~HttpServer() = default;
+
+int effective_max_connections(const HttpServerOptions& options) {
+    const int threads = std::max(1, options.threads);
+    if (options.max_connections > 0) return std::min(options.max_connections, threads);
+    return std::max(1, threads - std::max(1, threads / 8));
+}
 
 Result<int> HttpServer::bind(const std::string& host, int port) {
     int bound = port;

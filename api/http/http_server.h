@@ -24,12 +24,31 @@ struct HttpServerOptions {
     int keep_alive_max_requests = 1000;
     // An idle keep-alive connection is closed after this many seconds, freeing its worker.
     int keep_alive_timeout_s = 5;
+    // Read deadlines per request, however slowly the client sends: the request line and headers must arrive within
+    // header_timeout_s of their first byte, the body within body_timeout_s of the end of the headers. A request that
+    // misses one is answered 408 and its connection closed (api/http/connection_socket.h).
+    int header_timeout_s = 10;
+    int body_timeout_s = 60;
+    // Connections served at once from all clients; 0 = threads - max(1, threads / 8). Kept below `threads` so that
+    // free workers remain to answer connections over a cap at once (503 busy, Retry-After: 1, closed) instead of
+    // letting them wait unanswered; clamped to `threads` (a value of `threads` keeps no worker free: connections
+    // over it wait for one). See effective_max_connections().
+    int max_connections = 0;
+    // Connections served at once from one client IP address; 0 = no cap. Below max_connections, so that one
+    // address cannot take every connection (behind a reverse proxy every client has the proxy's address).
+    int max_connections_per_client = 64;
 };
 
+// The total connection cap HttpServer applies for these options (max_connections resolved and clamped).
+int effective_max_connections(const HttpServerOptions& options);
+
 // The HTTP/1.1 transport (cpp-httplib) in front of an ApiService: every request, on any path and method, is handed
-// to ApiService::handle; errors the transport detects itself (oversized or unreadable bodies, malformed requests)
-// get the same JSON error body. Responses with HttpResponse::stream are sent with chunked transfer encoding as the
-// producer writes them. The service must outlive the server.
+// to ApiService::handle; errors the transport detects itself (oversized or unreadable bodies, malformed requests,
+// missed read deadlines, connections over a cap) get the same JSON error body. Range headers are ignored: every
+// response is sent whole (cpp-httplib would otherwise cut any response, errors included, into as many parts as
+// the request names ranges); a Range header cpp-httplib cannot parse is answered 416. Responses with
+// HttpResponse::stream are sent with chunked transfer encoding as the producer writes them. The service must outlive
+// the server.
 class HttpServer {
   public:
     HttpServer(ApiService& service, HttpServerOptions options);

@@ -124,5 +124,30 @@ TEST(ConfigTest, ConfigFileListsNamedAndHashedKeys) {
     EXPECT_EQ(c->api_keys[1].secret, hash);
 }
 
+TEST(ConfigTest, HttpLimitsHaveDefaultsAndBounds) {
+    Config c;
+    EXPECT_EQ(c.http_header_timeout_s, 10);
+    EXPECT_EQ(c.http_body_timeout_s, 60);
+    EXPECT_EQ(c.http_max_connections, 0);
+    EXPECT_EQ(c.http_max_connections_per_client, 64);
+    ASSERT_TRUE(c.set("http_header_timeout_s", "2").is_ok());
+    ASSERT_TRUE(c.set("http_body_timeout_s", "30").is_ok());
+    ASSERT_TRUE(c.set("http_max_connections", "100").is_ok());
+    ASSERT_TRUE(c.set("http_max_connections_per_client", "0").is_ok());
+    EXPECT_EQ(c.http_header_timeout_s, 2);
+    EXPECT_EQ(c.http_body_timeout_s, 30);
+    EXPECT_EQ(c.http_max_connections, 100);
+    EXPECT_EQ(c.http_max_connections_per_client, 0);
+    EXPECT_FALSE(c.set("http_header_timeout_s", "0").is_ok());  // a deadline of 0 would refuse every request
+    EXPECT_FALSE(c.set("http_body_timeout_s", "-1").is_ok());
+    EXPECT_FALSE(c.set("http_max_connections", "5000").is_ok());
+    const auto keys = Config::keys();
+    for (const char* k :
+         {"http_header_timeout_s", "http_body_timeout_s", "http_max_connections", "http_max_connections_per_client"}) {
+        EXPECT_NE(std::find(keys.begin(), keys.end(), k), keys.end()) << k;
+    }
+}
+}
+
 }  // namespace
 }  // namespace kasten

@@ -361,6 +361,19 @@ TEST_F(ApiServiceTest, KeysConfineCallersToTheirCubes) {
     EXPECT_EQ(service_->handle(r).status, 200);
 }
 
+// The metrics count requests of every cube: with keys configured any valid key may read them, nobody else.
+TEST_F(ApiServiceTest, MetricsNeedAKeyWhenKeysAreConfigured) {
+    open({{"key-aaaa-1111", {"A"}}});
+    HttpResponse anonymous = call("GET", "/metrics");
+    expect_error(anonymous, 401, "unauthenticated");
+    EXPECT_EQ(anonymous.body.find("kasten_http_requests_total"), std::string::npos);
+    expect_error(call("GET", "/metrics", "", "key-wrong-0000"), 401, "unauthenticated");
+    HttpResponse keyed = call("GET", "/metrics", "", "key-aaaa-1111");
+    EXPECT_EQ(keyed.status, 200) << keyed.body;
+    EXPECT_NE(keyed.body.find("kasten_http_requests_total"), std::string::npos);
+    EXPECT_EQ(call("GET", "/healthz").status, 200);  // health stays open
+}
+
 TEST_F(ApiServiceTest, MetricsCountRequestsPerRoute) {
     open();
     call("GET", "/v1/cubes");

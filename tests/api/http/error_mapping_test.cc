@@ -30,6 +30,15 @@ TEST(ErrorMappingTest, TransportStatusesMapBackToCodes) {
     EXPECT_EQ(status_code_for_http(418), StatusCode::kInternal);
 }
 
+// Requests cpp-httplib or the connection limits refuse are the client's doing, never "internal".
+TEST(ErrorMappingTest, TransportRefusalsAreNotInternal) {
+    EXPECT_EQ(status_code_for_http(408), StatusCode::kInvalidArgument);
+    EXPECT_EQ(status_code_for_http(416), StatusCode::kInvalidArgument);
+    EXPECT_EQ(status_code_for_http(414), StatusCode::kResourceExhausted);
+    EXPECT_EQ(status_code_for_http(431), StatusCode::kResourceExhausted);
+    EXPECT_EQ(status_code_for_http(503), StatusCode::kBusy);
+}
+
 TEST(ErrorMappingTest, BodyHasCodeTypeAndMessage) {
     auto j = nlohmann::json::parse(error_body(404, Status::not_found("cube 'x' does not exist")));
     EXPECT_EQ(j["error"]["code"], 404);
