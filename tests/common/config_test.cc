@@ -147,7 +147,6 @@ TEST(ConfigTest, HttpLimitsHaveDefaultsAndBounds) {
         EXPECT_NE(std::find(keys.begin(), keys.end(), k), keys.end()) << k;
     }
 }
-}
 
 }  // namespace
 }  // namespace kasten
