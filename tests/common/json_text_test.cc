@@ -41,6 +41,8 @@ TEST(JsonTextTest, RefusesDeepNestingBeforeParsing) {
 TEST(JsonTextTest, NamesBadJsonAndBadUtf8) {
     EXPECT_EQ(error_of("{").rfind("the body is not valid JSON", 0), 0u);
     EXPECT_NE(error_of("\"\xC3\x28\"").find("UTF-8"), std::string::npos);
+    // A number no double holds is bad input, not an escaped library exception.
+    EXPECT_EQ(error_of(R"({"a": 1e400})").rfind("the body is not valid JSON", 0), 0u);
 }
 
 }  // namespace
