@@ -196,7 +196,15 @@ const exported = await check("GET", "/v1/cubes/{cube}/export", "/v1/cubes/demo/e
     status: 200,
     contentType: "application/x-ndjson",
 });
-await check("POST", "/v1/cubes/{cube}/import", "/v1/cubes/demo-copy/import", {
+// New ids by default: a copy beside its original. A restore (ids=keep) clashes with the original's ids.
+const copy = await check("POST", "/v1/cubes/{cube}/import", "/v1/cubes/demo-clone/import", {
+    body: exported,
+    headers: { "content-type": "application/x-ndjson" },
+    status: 201,
+});
+assert.ok(Object.keys(copy.id_map).length > 0, "the copy's ids are new");
+await check("DELETE", "/v1/cubes/{cube}", "/v1/cubes/demo-clone", { status: 204 });
+await check("POST", "/v1/cubes/{cube}/import", "/v1/cubes/demo-copy/import?ids=keep", {
     body: exported,
     headers: { "content-type": "application/x-ndjson" },
     status: 409,
