@@ -87,6 +87,10 @@ void IndexSync::mark_dirty(const Status& error, std::int64_t seq) {
         // Called under the lock, so the listener cannot be unset and destroyed while it runs.
         if (dirty_listener_) dirty_listener_();
     }
+    // After a failed commit Xapian may have closed the database: reopen it at its last commit, so searches keep
+    // working (without the changes the repair will bring back) while the disk is full.
+    Status reopened = lexical_->reopen();
+    if (!reopened.is_ok()) log::error("reopening the lexical index after a failed write: {}", reopened.to_string());
     if (first) {
         log::error(
             "lexical index is dirty (changes from event {} on may be missing from keyword search until "

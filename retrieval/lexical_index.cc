@@ -152,11 +152,11 @@ Status from_xapian(const Xapian::Error& e, std::string_view what) {
     if (type == "DatabaseCorruptError" || type == "DatabaseVersionError") return Status::corruption(std::move(message));
     if (type == "InvalidArgumentError") return Status::invalid_argument(std::move(message));
     // A write the disk refused (full, over quota or a file size limit, failing): retryable once space is freed.
-    const char* cause = e.get_error_string();
-    if (cause != nullptr) {
-        for (int err : {ENOSPC, EDQUOT, EFBIG, EIO}) {
-            if (std::string_view(cause) == std::strerror(err)) return Status::insufficient_storage(std::move(message));
-        }
+    // (Xapian names the cause in the description, sometimes nested: "Modifications failed (... (No space left on
+    // device))".)
+    for (int err : {ENOSPC, EDQUOT, EFBIG, EIO}) {
+        if (message.find(std::strerror(err)) != std::string::npos)
+            return Status::insufficient_storage(std::move(message));
     }
     return Status::io_error(std::move(message));
 }

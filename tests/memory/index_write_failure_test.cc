@@ -180,8 +180,7 @@ void run_full_disk_scenario(const fs::path& dir, DiskFault& disk, std::shared_pt
     EXPECT_TRUE(fs::exists(dir / "lexical.dirty"));
 
     disk.clear();
-    ASSERT_TRUE(wait_clean(*mm)) << "not repaired within 60 s of the disk having room: "
-                                 << mm->index_health().error;
+    ASSERT_TRUE(wait_clean(*mm)) << "not repaired within 60 s of the disk having room: " << mm->index_health().error;
     EXPECT_FALSE(fs::exists(dir / "lexical.dirty"));
     EXPECT_GE(mm->index_health().repairs, 1);
     for (; n < 70; ++n) {

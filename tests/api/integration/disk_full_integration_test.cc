@@ -89,7 +89,7 @@ TEST(DiskFullIntegrationTest, FullDiskAnswers507AndLosesNoAcknowledgedTurn) {
             ASSERT_EQ(r.status, 201) << r.body;
             acknowledged[n] = r.json()["turn_ids"][0].get<std::string>();
         }
-        ASSERT_TRUE(set_file_size_limit(server->pid(), largest_file(dir.path()) + 64 * 1024));
+        ASSERT_TRUE(set_file_size_limit(server->pid(), largest_file(dir.path()) + 512 * 1024));
 
         // Adds until the store is refused: each answer is 201 (acknowledged) or 507 (nothing stored, retry).
         HttpReply refused;
