@@ -175,6 +175,8 @@ void run_full_disk_scenario(const fs::path& dir, DiskFault& disk, std::shared_pt
     }
     ASSERT_TRUE(mm->check_consistency().is_ok());  // a read barrier: every change was tried
     EXPECT_TRUE(mm->index_health().dirty) << "the index writes failed but the index is not marked dirty";
+    // Searches keep working on the index as it was last committed: what was found before is found still.
+    EXPECT_EQ(find(*mm, 0), std::vector<std::string>{acknowledged[0]});
     Status st = mm->flush();
     EXPECT_EQ(st.code(), StatusCode::kInsufficientStorage) << st.to_string();
     EXPECT_TRUE(fs::exists(dir / "lexical.dirty"));
