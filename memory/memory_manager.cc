@@ -431,6 +431,9 @@ ManagerStats MemoryManager::stats() const {
     s.notes_built = ctx.notes_built.load();
     s.recovered_units = ctx.index->recovered_units();
     s.pending_recalls = ctx.recalls.size();
+    const IndexHealth health = ctx.index->health();
+    s.lexical_index_dirty = health.dirty;
+    s.lexical_index_repairs = health.repairs;
     auto lexical_units = ctx.index->lexical().total_documents();
     if (lexical_units) s.lexical_units = static_cast<std::int64_t>(*lexical_units);
     s.vector_units = static_cast<std::int64_t>(ctx.index->vectors().total_size());

@@ -255,6 +255,9 @@ struct ManagerStats {
     std::int64_t notes_built = 0;      // since open, by note jobs
     std::int64_t recovered_units = 0;  // units re-indexed by the recovery at open (what the last run lost)
     std::int64_t pending_recalls = 0;  // note recalls queued for the store's next write
+    // A lexical index write failed and its repair is pending (IndexHealth); repairs of that index since open.
+    bool lexical_index_dirty = false;
+    std::int64_t lexical_index_repairs = 0;
 };
 
 using ProgressFn = std::function<void(std::int64_t done, std::int64_t total)>;

@@ -56,6 +56,7 @@ TEST(ApiServiceStorageTest, HealthzReportsADirtyIndexUntilItIsRepaired) {
     EXPECT_EQ(h["lexical_index"]["state"], "repairing");
     EXPECT_NE(h["lexical_index"]["error"].get<std::string>().find("insufficient_storage"), std::string::npos) << h;
     EXPECT_TRUE(h["lexical_index"]["dirty_since"].is_string());
+    EXPECT_NE(call("GET", "/metrics").body.find("kasten_lexical_index_dirty 1\n"), std::string::npos);
 
     faults->clear();
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -67,6 +68,9 @@ TEST(ApiServiceStorageTest, HealthzReportsADirtyIndexUntilItIsRepaired) {
     EXPECT_EQ(h["lexical_index"]["state"], "ok");
     EXPECT_GE(h["lexical_index"]["repairs"], 1);
     EXPECT_EQ(lexical_hits("wombat"), 1u);
+    const std::string metrics = call("GET", "/metrics").body;
+    EXPECT_NE(metrics.find("kasten_lexical_index_dirty 0\n"), std::string::npos);
+    EXPECT_EQ(metrics.find("kasten_lexical_index_repairs_total 0\n"), std::string::npos);
 }
 
 }  // namespace
