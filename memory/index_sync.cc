@@ -87,6 +87,9 @@ void IndexSync::mark_dirty(const Status& error, std::int64_t seq) {
         // Called under the lock, so the listener cannot be unset and destroyed while it runs.
         if (dirty_listener_) dirty_listener_();
     }
+    // No watermark is committed past the failure until repair() has re-indexed the tail (and, while dirty, the
+    // background writer does not commit at all, so nothing it does can interleave with a repair).
+    writer_->mark_failed();
     // After a failed commit Xapian may have closed the database: reopen it at its last commit, so searches keep
     // working (without the changes the repair will bring back) while the disk is full.
     Status reopened = lexical_->reopen();
@@ -127,6 +130,12 @@ Status IndexSync::repair(Repositories& repos) {
     Status st = check_fault("lexical index repair");
     if (st.is_ok()) st = lexical_->reopen();
     if (st.is_ok() && writer_->background()) {
+        // A commit of one metadata value first: while the disk is still full it fails here, cheaply, before the tail
+        // is re-indexed (each try holds the store writer's lock).
+        st = lexical_->set_metadata(kRepairProbeKey, std::to_string(unix_ms()));
+        if (st.is_ok()) st = lexical_->commit();
+    }
+    if (st.is_ok() && writer_->background()) {
         // On disk, everything after the last good commit is suspect (Xapian drops uncommitted changes on failure).
         auto wm = lexical_->metadata(kWatermarkKey);
         if (!wm.is_ok()) {
@@ -141,6 +150,7 @@ Status IndexSync::repair(Repositories& repos) {
     const std::int64_t seq = std::max(last_enqueued_seq_.load(), max_seq);
     if (st.is_ok()) st = writer_->commit(seq, /*repaired=*/true);
     if (!st.is_ok()) {
+        mark_dirty(st, from + 1);  // reopens the index, which a failed commit may have closed, for searches
         MutexLock lock(mu_);
         ++health_.failed_repairs;
         return st;

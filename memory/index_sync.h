@@ -41,6 +41,8 @@ class IndexSync {
   public:
     // The metadata key under which the lexical index stores its watermark.
     static constexpr char kWatermarkKey[] = "kasten.event_seq";
+    // The metadata key a repair commits first, to learn cheaply whether the disk has room again.
+    static constexpr char kRepairProbeKey[] = "kasten.repair_probe";
 
     // `lexical` is the opened index (on disk or in memory); `background` runs its writer on a thread.
     // `dirty_marker` is the file that records a failed write across restarts ("" for in-memory stores); `faults`

@@ -116,6 +116,11 @@ Status LexicalWriter::commit_locked(std::int64_t seq, bool repaired, std::int64_
     return st;
 }
 
+void LexicalWriter::mark_failed() {
+    MutexLock lock(mu_);
+    failed_ = true;
+}
+
 void LexicalWriter::report_failure(const Status& error, std::int64_t seq) {
     {
         MutexLock lock(mu_);

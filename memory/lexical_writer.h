@@ -76,6 +76,9 @@ class LexicalWriter {
     void drain_cube(const std::string& cube_id) EXCLUDES(mu_);
     // True once a change or a commit has failed: the owner must not advance the watermark past it.
     bool failed() EXCLUDES(mu_);
+    // Makes failed() true without a report (the owner found the index dirty another way): no commit of the worker
+    // records a watermark until commit(seq, /*repaired=*/true) succeeds.
+    void mark_failed() EXCLUDES(mu_);
     // Commits the index. The watermark `seq` is recorded with it unless a change has failed since the last repair;
     // `repaired` (the owner has re-indexed everything past the committed watermark, with no change queued) records
     // it anyway and, when the commit succeeds, lets later commits record theirs again. A failed commit is reported
