@@ -1,12 +1,15 @@
 // A full disk under the lexical index: every acknowledged turn stays findable by keyword search once the disk has
 // room again (repaired from the store at once, or at the next open at the latest), and check_consistency compares
 // unit ids, not counts.
+#include <signal.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -248,6 +251,61 @@ TEST(IndexWriteFailureTest, ADirtyIndexIsRepairedAtTheNextOpen) {
     EXPECT_FALSE(mm->index_health().dirty);
     EXPECT_FALSE(fs::exists(dir.path() / "lexical.dirty"));
     expect_all_findable(*mm, acknowledged, "after the reopen");
+    EXPECT_TRUE(mm->check_consistency()->consistent());
+}
+
+// kill -9 while the disk is full: the marker and the held-back watermark survive the crash, and the next open
+// re-indexes every turn that was acknowledged.
+TEST(IndexWriteFailureTest, ACrashWhileDirtyLosesNoAcknowledgedTurn) {
+    TempDir dir("enospc-crash");
+    FakeClock clock(1700000000000);
+    {
+        auto mm = open_dir(dir.path(), &clock);
+        ASSERT_NE(mm, nullptr);
+        for (int n = 0; n < 10; ++n) ASSERT_TRUE(add_turn(*mm, n).is_ok());
+    }
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe(pipe_fds), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        ::close(pipe_fds[0]);
+        auto faults = std::make_shared<IndexWriteFaults>();
+        auto mm = open_dir(dir.path(), &clock, faults);
+        if (!mm) ::_exit(2);
+        faults->set_failing(true);
+        std::string acked;  // "n id\n" per acknowledged turn, for the parent
+        for (int n = 10; n < 40; ++n) {
+            auto r = add_turn(*mm, n);
+            if (!r.is_ok()) ::_exit(3);
+            acked += std::to_string(n) + " " + r.value().turn_ids.at(0) + "\n";
+        }
+        if (!mm->check_consistency().is_ok() || !mm->index_health().dirty) ::_exit(4);
+        if (::write(pipe_fds[1], acked.data(), acked.size()) != static_cast<ssize_t>(acked.size())) ::_exit(5);
+        ::kill(::getpid(), SIGKILL);  // no destructor, no last repair, no commit
+        ::_exit(6);
+    }
+    ::close(pipe_fds[1]);
+    std::string acked;
+    char buf[4096];
+    for (ssize_t got; (got = ::read(pipe_fds[0], buf, sizeof buf)) > 0;) acked.append(buf, static_cast<size_t>(got));
+    ::close(pipe_fds[0]);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "child exit " << WEXITSTATUS(status);
+    EXPECT_TRUE(fs::exists(dir.path() / "lexical.dirty"));
+
+    std::map<int, std::string> acknowledged;
+    std::istringstream lines(acked);
+    int n = 0;
+    std::string id;
+    while (lines >> n >> id) acknowledged[n] = id;
+    ASSERT_EQ(acknowledged.size(), 30u);
+    auto mm = open_dir(dir.path(), &clock);
+    ASSERT_NE(mm, nullptr);
+    EXPECT_FALSE(mm->index_health().dirty);
+    EXPECT_FALSE(fs::exists(dir.path() / "lexical.dirty"));
+    expect_all_findable(*mm, acknowledged, "after the crash");
     EXPECT_TRUE(mm->check_consistency()->consistent());
 }
 
