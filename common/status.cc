@@ -28,6 +28,8 @@ std::string_view status_code_name(StatusCode code) {
             return "unauthenticated";
         case StatusCode::kFailedPrecondition:
             return "failed_precondition";
+        case StatusCode::kInsufficientStorage:
+            return "insufficient_storage";
         case StatusCode::kInternal:
             return "internal";
     }

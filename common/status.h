@@ -20,6 +20,8 @@ enum class StatusCode {
     kPermissionDenied,
     kUnauthenticated,
     kFailedPrecondition,
+    // The store or an index could not be written: disk full, I/O error, out of memory. Retryable.
+    kInsufficientStorage,
     kInternal,
 };
 
@@ -44,6 +46,7 @@ class [[nodiscard]] Status {
     static Status permission_denied(std::string m) { return {StatusCode::kPermissionDenied, std::move(m)}; }
     static Status unauthenticated(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }
     static Status failed_precondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
+    static Status insufficient_storage(std::string m) { return {StatusCode::kInsufficientStorage, std::move(m)}; }
     static Status internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
     bool is_ok() const { return code_ == StatusCode::kOk; }

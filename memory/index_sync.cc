@@ -1,6 +1,13 @@
 #include "memory/index_sync.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -23,13 +30,148 @@ retrieval::UnitAttrs note_attrs(const store::NoteRecord& n) {
     return retrieval::UnitAttrs{n.cube_id, UnitType::kNote, n.id, n.valid_from.value_or(n.recorded_at), "", ""};
 }
 
+namespace {
+
+// Writes the dirty marker durably (best effort: on a full disk even this may fail; the committed watermark still
+// holds the failed change back, so the next open re-indexes it either way).
+void write_marker(const std::string& path, const std::string& text) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    bool ok = fd >= 0;
+    if (ok) ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    if (ok) ok = ::fsync(fd) == 0;
+    const int err = errno;
+    if (fd >= 0) ::close(fd);
+    if (!ok) log::warn("cannot write the lexical index dirty marker {}: {}", path, std::strerror(err));
+}
+
+bool storage_failure(const Status& st) {
+    return st.code() == StatusCode::kInsufficientStorage || st.code() == StatusCode::kIOError ||
+           st.code() == StatusCode::kCorruption;
+}
+
+std::int64_t unix_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
 IndexSync::IndexSync(std::unique_ptr<retrieval::LexicalIndex> lexical, std::shared_ptr<const llm::Embedder> embedder,
-                     bool background, std::int64_t commit_every)
+                     bool background, std::int64_t commit_every, std::string dirty_marker,
+                     std::shared_ptr<IndexWriteFaults> faults)
     : lexical_(std::move(lexical)),
       vectors_(embedder->dim()),
       embedder_(std::move(embedder)),
       embedder_id_(embedder_->id()),
-      writer_(std::make_unique<LexicalWriter>(*lexical_, background, commit_every, kWatermarkKey)) {}
+      dirty_marker_(std::move(dirty_marker)),
+      faults_(std::move(faults)) {
+    writer_ =
+        std::make_unique<LexicalWriter>(*lexical_, background, commit_every, kWatermarkKey, faults_,
+                                        [this](const Status& error, std::int64_t seq) { mark_dirty(error, seq); });
+}
+
+void IndexSync::mark_dirty(const Status& error, std::int64_t seq) {
+    bool first = false;
+    {
+        MutexLock lock(mu_);
+        first = !health_.dirty;
+        if (first) {
+            health_.dirty = true;
+            health_.error = error.to_string();
+            health_.dirty_since_ms = unix_ms();
+            first_failed_seq_ = seq;
+        } else if (seq > 0 && (first_failed_seq_ == 0 || seq < first_failed_seq_)) {
+            first_failed_seq_ = seq;
+        }
+        dirty_.store(true);
+        // Called under the lock, so the listener cannot be unset and destroyed while it runs.
+        if (dirty_listener_) dirty_listener_();
+    }
+    // No watermark is committed past the failure until repair() has re-indexed the tail (and, while dirty, the
+    // background writer does not commit at all, so nothing it does can interleave with a repair).
+    writer_->mark_failed();
+    // After a failed commit Xapian may have closed the database: reopen it at its last commit, so searches keep
+    // working (without the changes the repair will bring back) while the disk is full.
+    Status reopened = lexical_->reopen();
+    if (!reopened.is_ok()) log::error("reopening the lexical index after a failed write: {}", reopened.to_string());
+    if (first) {
+        log::error(
+            "lexical index is dirty (changes from event {} on may be missing from keyword search until "
+            "repaired from the store): {}",
+            seq, error.to_string());
+        if (!dirty_marker_.empty()) {
+            write_marker(dirty_marker_, "first failed event " + std::to_string(seq) + ": " + error.to_string() + "\n");
+        }
+    }
+}
+
+Status IndexSync::check_fault(const char* what) {
+    return faults_ ? faults_->check(what) : Status::ok();
+}
+
+IndexHealth IndexSync::health() {
+    MutexLock lock(mu_);
+    return health_;
+}
+
+void IndexSync::set_dirty_listener(std::function<void()> listener) {
+    MutexLock lock(mu_);
+    dirty_listener_ = std::move(listener);
+}
+
+Status IndexSync::repair(Repositories& repos) {
+    if (!dirty_.load()) return Status::ok();
+    writer_->drain();  // nothing is queued meanwhile: the caller holds the store writer's lock
+    std::int64_t from = 0;
+    {
+        MutexLock lock(mu_);
+        from = std::max<std::int64_t>(0, first_failed_seq_ - 1);
+    }
+    Status st = check_fault("lexical index repair");
+    if (st.is_ok()) st = lexical_->reopen();
+    if (st.is_ok() && writer_->background()) {
+        // A commit of one metadata value first: while the disk is still full it fails here, cheaply, before the tail
+        // is re-indexed (each try holds the store writer's lock).
+        st = lexical_->set_metadata(kRepairProbeKey, std::to_string(unix_ms()));
+        if (st.is_ok()) st = lexical_->commit();
+    }
+    if (st.is_ok() && writer_->background()) {
+        // On disk, everything after the last good commit is suspect (Xapian drops uncommitted changes on failure).
+        auto wm = lexical_->metadata(kWatermarkKey);
+        if (!wm.is_ok()) {
+            st = wm.status();
+        } else {
+            from = std::min<std::int64_t>(from, wm->empty() ? 0 : std::stoll(*wm));
+        }
+    }
+    std::int64_t units = 0;
+    std::int64_t max_seq = from;
+    if (st.is_ok()) st = replay_events(repos, from, &max_seq, &units);
+    const std::int64_t seq = std::max(last_enqueued_seq_.load(), max_seq);
+    if (st.is_ok()) st = writer_->commit(seq, /*repaired=*/true);
+    if (!st.is_ok()) {
+        mark_dirty(st, from + 1);  // reopens the index, which a failed commit may have closed, for searches
+        MutexLock lock(mu_);
+        ++health_.failed_repairs;
+        return st;
+    }
+    last_enqueued_seq_.store(seq);
+    {
+        MutexLock lock(mu_);
+        health_.dirty = false;
+        health_.error.clear();
+        health_.dirty_since_ms = 0;
+        ++health_.repairs;
+        first_failed_seq_ = 0;
+        dirty_.store(false);
+    }
+    if (!dirty_marker_.empty()) {
+        std::error_code ec;
+        std::filesystem::remove(dirty_marker_, ec);
+    }
+    log::info("lexical index repaired: re-indexed {} unit(s) of the events after {}", units, from);
+    return Status::ok();
+}
 
 IndexSync::~IndexSync() {
     writer_.reset();  // applies what is queued
@@ -38,7 +180,7 @@ IndexSync::~IndexSync() {
 void IndexSync::enqueue(LexicalWriter::Task task) {
     last_enqueued_seq_.store(std::max(last_enqueued_seq_.load(), task.seq));
     const std::string id = task.attrs.id;
-    Status st = writer_->enqueue(std::move(task));
+    Status st = writer_->enqueue(std::move(task));  // a failure marks the index dirty (the writer reports it)
     if (!st.is_ok()) log::error("lexical index change for {}: {}", id, st.to_string());
 }
 
@@ -122,11 +264,9 @@ void IndexSync::read_barrier(const std::string& cube_id) {
 
 Status IndexSync::commit() {
     writer_->drain();
-    // After a failed background change the watermark stays where it was: the next open re-indexes from there.
-    if (!writer_->failed() && last_enqueued_seq_.load() > 0) {
-        KASTEN_RETURN_IF_ERROR(lexical_->set_metadata(kWatermarkKey, std::to_string(last_enqueued_seq_.load())));
-    }
-    return lexical_->commit();
+    // After a failed change the watermark stays where it was (the writer sees to it): the next open or repair
+    // re-indexes from there.
+    return writer_->commit(last_enqueued_seq_.load());
 }
 
 bool IndexSync::is_foreign(const std::string& cube_id) {
@@ -203,7 +343,12 @@ Status IndexSync::rebuild_lexical(Repositories& repos, const std::string& cube_i
 Status IndexSync::rebuild_cube(Repositories& repos, const store::CubeRecord& cube, std::int64_t seq,
                                std::int64_t* units) {
     writer_->drain();  // queued changes land before the rebuild replaces them
-    KASTEN_RETURN_IF_ERROR(rebuild_lexical(repos, cube.id, units));
+    Status st = check_fault("lexical index rebuild");
+    if (st.is_ok()) st = rebuild_lexical(repos, cube.id, units);
+    if (!st.is_ok()) {
+        if (storage_failure(st)) mark_dirty(st, seq);
+        return st;
+    }
     last_enqueued_seq_.store(std::max(last_enqueued_seq_.load(), seq));
     return load_vectors(repos, cube);
 }
@@ -259,16 +404,14 @@ std::string string_field(const nlohmann::json& detail, const char* key, bool* ok
 
 }  // namespace
 
-Status IndexSync::recover(Repositories& repos, bool verify) {
+Status IndexSync::replay_events(Repositories& repos, std::int64_t watermark, std::int64_t* max_seq_out,
+                                std::int64_t* units_out) {
     KASTEN_ASSIGN_OR_RETURN(auto all, repos.cubes.list());
     std::set<std::string> existing;
     for (const auto& c : all) existing.insert(c.id);
 
     // 1. What the events after the watermark touched, unit by unit. An event that does not name its units (older
     //    builds, import, reindex) re-indexes its whole cube.
-    std::int64_t watermark = 0;
-    auto wm = lexical_->metadata(kWatermarkKey);
-    if (wm.is_ok() && !wm->empty()) watermark = std::stoll(*wm);
     std::set<std::string> whole_cubes, gone_cubes;
     std::map<std::string, std::set<std::string>> turns, removed_turns, sessions, removed_sessions, notes;
     std::int64_t max_seq = watermark;
@@ -354,37 +497,61 @@ Status IndexSync::recover(Repositories& repos, bool verify) {
         if (skip(cube)) continue;
         for (const auto& id : ids) KASTEN_RETURN_IF_ERROR(reindex_note(repos, cube, id, &units));
     }
+    *max_seq_out = max_seq;
+    *units_out += units;
+    if (units > 0 || !gone_cubes.empty()) log::info("re-indexed {} unit(s) of the events after {}", units, watermark);
+    return Status::ok();
+}
+
+Status IndexSync::recover(Repositories& repos, bool verify) {
+    KASTEN_ASSIGN_OR_RETURN(auto all, repos.cubes.list());
+    std::error_code ec;
+    const bool marked_dirty = !dirty_marker_.empty() && std::filesystem::exists(dirty_marker_, ec);
+    if (marked_dirty) log::warn("a lexical index write failed before the last shutdown: checking every unit id");
+
+    // 1-2. The units of the events after the watermark.
+    std::int64_t watermark = 0;
+    auto wm = lexical_->metadata(kWatermarkKey);
+    if (wm.is_ok() && !wm->empty()) watermark = std::stoll(*wm);
+    std::int64_t units = 0;
+    std::int64_t max_seq = watermark;
+    Status lexical_st = replay_events(repos, watermark, &max_seq, &units);
     last_enqueued_seq_.store(max_seq);
 
     // 3. Vectors live in memory: load them from the store.
     for (const auto& c : all) KASTEN_RETURN_IF_ERROR(load_vectors(repos, c));
 
-    // 4. A lost or foreign index directory shows as disagreeing counts: those cubes are rebuilt. The totals are
-    //    compared first (cheap); per-cube counts only when they differ.
-    if (verify) {
-        std::int64_t stored = 0;
-        for (const auto& c : all) {
-            KASTEN_ASSIGN_OR_RETURN(auto st, repos.cubes.stats(c.id));
-            stored += st.turns + st.sessions;
-            KASTEN_ASSIGN_OR_RETURN(std::int64_t nn, repos.notes.count_indexed(c.id));
-            stored += nn;
-        }
-        KASTEN_ASSIGN_OR_RETURN(std::uint64_t indexed, lexical_->total_documents());
-        if (static_cast<std::int64_t>(indexed) != stored) {
-            KASTEN_ASSIGN_OR_RETURN(auto report, consistency(repos));
-            std::set<std::string> bad;
-            for (const auto& m : report.mismatches) bad.insert(m.cube_id);
-            for (const auto& cube : bad) {
-                log::warn("lexical index disagrees with the store for cube '{}': rebuilding it", cube);
-                KASTEN_RETURN_IF_ERROR(rebuild_lexical(repos, cube, &units));
+    // 4. A lost or foreign index directory shows as disagreeing totals (cheap); after a failed write (the marker)
+    //    every unit id is compared. Either way what disagrees is re-indexed unit by unit.
+    if (verify && lexical_st.is_ok()) {
+        bool compare = marked_dirty;
+        if (!compare) {
+            std::int64_t stored = 0;
+            for (const auto& c : all) {
+                KASTEN_ASSIGN_OR_RETURN(auto st, repos.cubes.stats(c.id));
+                stored += st.turns + st.sessions;
+                KASTEN_ASSIGN_OR_RETURN(std::int64_t nn, repos.notes.count_indexed(c.id));
+                stored += nn;
             }
+            KASTEN_ASSIGN_OR_RETURN(std::uint64_t indexed, lexical_->total_documents());
+            compare = static_cast<std::int64_t>(indexed) != stored;
+        }
+        for (const auto& c : all) {
+            if (!compare || !lexical_st.is_ok()) break;
+            lexical_st = compare_cube(repos, c, /*repair=*/true, nullptr, &units);
         }
     }
     recovered_units_ = units;
-    if (units > 0 || !gone_cubes.empty()) {
-        log::info("index recovery: re-indexed {} unit(s) after event {}", units, watermark);
+    if (lexical_st.is_ok()) lexical_st = commit();
+    if (!lexical_st.is_ok()) {
+        // A full disk must not keep the store from opening: searches run on the index as it is, the repair thread
+        // retries, and the marker makes the next open check every unit.
+        if (!storage_failure(lexical_st)) return lexical_st;
+        mark_dirty(lexical_st, watermark + 1);
+        return Status::ok();
     }
-    return commit();
+    if (marked_dirty) std::filesystem::remove(dirty_marker_, ec);
+    return Status::ok();
 }
 
 Status IndexSync::load_without_recovery(Repositories& repos) {
@@ -396,26 +563,108 @@ Status IndexSync::load_without_recovery(Repositories& repos) {
     return Status::ok();
 }
 
+namespace {
+
+// Sorted `a` minus sorted `b`.
+std::vector<std::string> difference(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+    std::vector<std::string> out;
+    std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+    return out;
+}
+
+}  // namespace
+
+Status IndexSync::compare_cube(Repositories& repos, const store::CubeRecord& cube, bool repair,
+                               ConsistencyReport* report, std::int64_t* units) {
+    // What the store holds: every unit in the lexical index; those embedded by the active embedder in the vectors.
+    std::map<std::string, store::TurnRecord> turns;
+    KASTEN_RETURN_IF_ERROR(repos.turns.for_each(cube.id, [&](const store::TurnRecord& t) -> Status {
+        turns.emplace(t.id, t);
+        return Status::ok();
+    }));
+    std::map<std::string, store::SessionRecord> sessions;
+    KASTEN_ASSIGN_OR_RETURN(auto ss, repos.sessions.list(cube.id, -1, 0));
+    for (auto& s : ss) sessions.emplace(s.id, std::move(s));
+    std::map<std::string, store::NoteRecord> notes;
+    KASTEN_RETURN_IF_ERROR(repos.notes.for_each(cube.id, [&](const store::NoteRecord& n) -> Status {
+        if (n.status != store::NoteStatus::kDeleted) notes.emplace(n.id, n);
+        return Status::ok();
+    }));
+    const bool vectors_expected = cube.embedder_id == embedder_id_ || cube.embedder_id.empty();
+    auto ids_of = [&](const auto& units_by_id, std::vector<std::string>* all, std::vector<std::string>* embedded) {
+        for (const auto& [id, u] : units_by_id) {
+            all->push_back(id);
+            if (!u.embedding.empty() && u.embedder_id == embedder_id_) embedded->push_back(id);
+        }
+    };
+
+    for (UnitType type : {UnitType::kTurn, UnitType::kSession, UnitType::kNote}) {
+        std::vector<std::string> stored, embedded;
+        if (type == UnitType::kTurn) ids_of(turns, &stored, &embedded);
+        if (type == UnitType::kSession) ids_of(sessions, &stored, &embedded);
+        if (type == UnitType::kNote) ids_of(notes, &stored, &embedded);
+        KASTEN_ASSIGN_OR_RETURN(auto lexical, lexical_->ids(cube.id, type));
+        std::vector<std::string> vector = vectors_.ids(cube.id, type);
+        std::sort(vector.begin(), vector.end());
+
+        ConsistencyReport::Entry e;
+        e.cube_id = cube.id;
+        e.unit_type = retrieval::unit_type_name(type);
+        e.store_count = static_cast<std::int64_t>(stored.size());
+        e.lexical_count = static_cast<std::int64_t>(lexical.size());
+        e.vector_count = static_cast<std::int64_t>(vector.size());
+        e.missing_lexical = difference(stored, lexical);
+        e.extra_lexical = difference(lexical, stored);
+        if (vectors_expected) {
+            e.missing_vector = difference(embedded, vector);
+            e.extra_vector = difference(vector, embedded);
+        }
+        const bool agree =
+            e.missing_lexical.empty() && e.extra_lexical.empty() && e.missing_vector.empty() && e.extra_vector.empty();
+        if (agree) continue;
+        if (repair) {
+            log::warn(
+                "cube '{}' {}s: {} missing and {} extra in the lexical index, {} missing and {} extra in the "
+                "vector index: repairing from the store",
+                cube.id, e.unit_type, e.missing_lexical.size(), e.extra_lexical.size(), e.missing_vector.size(),
+                e.extra_vector.size());
+            for (const auto& id : e.extra_lexical) KASTEN_RETURN_IF_ERROR(lexical_->remove(cube.id, type, id));
+            for (const auto& id : e.extra_vector) KASTEN_RETURN_IF_ERROR(vectors_.remove(cube.id, type, id));
+            for (const auto& id : e.missing_lexical) {
+                if (type == UnitType::kTurn) {
+                    const auto& t = turns.at(id);
+                    KASTEN_RETURN_IF_ERROR(lexical_->upsert(turn_attrs(t), t.content));
+                } else if (type == UnitType::kSession) {
+                    std::int64_t ignored = 0;
+                    KASTEN_RETURN_IF_ERROR(reindex_session(repos, cube.id, id, &ignored));
+                } else {
+                    const auto& n = notes.at(id);
+                    KASTEN_RETURN_IF_ERROR(lexical_->upsert(note_attrs(n), note_index_text(n)));
+                }
+            }
+            for (const auto& id : e.missing_vector) {
+                if (type == UnitType::kTurn) {
+                    KASTEN_RETURN_IF_ERROR(vectors_.upsert(turn_attrs(turns.at(id)), turns.at(id).embedding));
+                } else if (type == UnitType::kSession) {
+                    KASTEN_RETURN_IF_ERROR(vectors_.upsert(session_attrs(sessions.at(id)), sessions.at(id).embedding));
+                } else {
+                    KASTEN_RETURN_IF_ERROR(vectors_.upsert(note_attrs(notes.at(id)), notes.at(id).embedding));
+                }
+            }
+            if (units) {
+                *units += static_cast<std::int64_t>(e.missing_lexical.size() + e.extra_lexical.size() +
+                                                    e.missing_vector.size() + e.extra_vector.size());
+            }
+        }
+        if (report) report->mismatches.push_back(std::move(e));
+    }
+    return Status::ok();
+}
+
 Result<ConsistencyReport> IndexSync::consistency(Repositories& repos) {
     ConsistencyReport report;
     KASTEN_ASSIGN_OR_RETURN(auto all, repos.cubes.list());
-    for (const auto& c : all) {
-        KASTEN_ASSIGN_OR_RETURN(std::int64_t nt, repos.turns.count(c.id));
-        KASTEN_ASSIGN_OR_RETURN(std::int64_t ns, repos.sessions.count(c.id));
-        KASTEN_ASSIGN_OR_RETURN(std::int64_t nn, repos.notes.count_indexed(c.id));
-        const std::pair<UnitType, std::int64_t> expected[] = {
-            {UnitType::kTurn, nt}, {UnitType::kSession, ns}, {UnitType::kNote, nn}};
-        const bool vectors_expected = c.embedder_id == embedder_id_ || c.embedder_id.empty();
-        for (auto [type, count] : expected) {
-            KASTEN_ASSIGN_OR_RETURN(std::uint64_t lex, lexical_->count(c.id, type));
-            const auto vec = static_cast<std::int64_t>(vectors_.size(c.id, type));
-            const bool ok = static_cast<std::int64_t>(lex) == count && (!vectors_expected || vec == count);
-            if (!ok) {
-                report.mismatches.push_back(
-                    {c.id, retrieval::unit_type_name(type), count, static_cast<std::int64_t>(lex), vec});
-            }
-        }
-    }
+    for (const auto& c : all) KASTEN_RETURN_IF_ERROR(compare_cube(repos, c, /*repair=*/false, &report, nullptr));
     return report;
 }
 

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -11,6 +12,7 @@
 #include "common/result.h"
 #include "common/thread_annotations.h"
 #include "llm/embedder.h"
+#include "memory/index_write_faults.h"
 #include "memory/lexical_writer.h"
 #include "memory/memory_types.h"
 #include "memory/repositories.h"
@@ -29,14 +31,25 @@ namespace kasten::memory {
 //
 // The lexical index's committed watermark is the seq of the last event whose changes it holds. recover() (at open)
 // re-indexes exactly the units named by the events after it, so a restart costs what was lost, not what is stored.
+//
+// A lexical write or commit that fails (a full disk) makes the index dirty: the watermark stops advancing (Xapian
+// drops every uncommitted change when a commit fails, so everything past the last good commit is suspect), a marker
+// file records it across a crash, and the dirty listener is told. repair() re-indexes the units of every event
+// after the committed watermark and commits; until it succeeds keyword search may miss them (health() says so).
+// recover() at the next open repairs at the latest, comparing every unit id when the marker is present.
 class IndexSync {
   public:
     // The metadata key under which the lexical index stores its watermark.
     static constexpr char kWatermarkKey[] = "kasten.event_seq";
+    // The metadata key a repair commits first, to learn cheaply whether the disk has room again.
+    static constexpr char kRepairProbeKey[] = "kasten.repair_probe";
 
     // `lexical` is the opened index (on disk or in memory); `background` runs its writer on a thread.
+    // `dirty_marker` is the file that records a failed write across restarts ("" for in-memory stores); `faults`
+    // (may be null) injects write failures.
     IndexSync(std::unique_ptr<retrieval::LexicalIndex> lexical, std::shared_ptr<const llm::Embedder> embedder,
-              bool background, std::int64_t commit_every);
+              bool background, std::int64_t commit_every, std::string dirty_marker = {},
+              std::shared_ptr<IndexWriteFaults> faults = nullptr);
     ~IndexSync();
     IndexSync(const IndexSync&) = delete;
     IndexSync& operator=(const IndexSync&) = delete;
@@ -70,6 +83,17 @@ class IndexSync {
     // Makes the lexical index durable up to the newest change (flush, close).
     [[nodiscard]] Status commit();
 
+    // ---- failed writes ----
+    // True from a failed lexical write until repair() succeeds.
+    bool dirty() const { return dirty_.load(); }
+    IndexHealth health() EXCLUDES(mu_);
+    // Called (from the thread whose write failed; it must not block) each time the index becomes dirty. Set once,
+    // before any change.
+    void set_dirty_listener(std::function<void()> listener) EXCLUDES(mu_);
+    // Re-indexes from the store every unit named by an event after the committed watermark and commits; ok and
+    // nothing done when the index is clean. Call under the store writer's lock (StoreWriter::locked).
+    [[nodiscard]] Status repair(Repositories& repos) EXCLUDES(mu_);
+
     // ---- open ----
     // Re-indexes the units of the events after the committed watermark, loads every cube's vectors, and (verify)
     // repairs cubes whose counts disagree with the store. Call once, before any change.
@@ -79,7 +103,7 @@ class IndexSync {
     // Units re-indexed by recover().
     std::int64_t recovered_units() const { return recovered_units_; }
 
-    // Per-cube, per-type counts of the store against both indexes.
+    // Every unit id of the store against both indexes, per cube and type: what each index lacks or has extra.
     Result<ConsistencyReport> consistency(Repositories& repos);
 
     // Cubes whose stored vectors come from another embedder: vector search on them is refused until reindexed.
@@ -90,6 +114,14 @@ class IndexSync {
     std::int64_t lexical_tasks_applied() { return writer_->applied(); }
 
   private:
+    // Compares the cube's unit ids in the store, the lexical and the vector index; adds disagreements to `report`
+    // (may be null) and, with `repair`, indexes what is missing and removes what is extra.
+    Status compare_cube(Repositories& repos, const store::CubeRecord& cube, bool repair, ConsistencyReport* report,
+                        std::int64_t* units) EXCLUDES(mu_);
+    // Re-indexes the units named by the events after `watermark`; *max_seq = the newest event seen.
+    Status replay_events(Repositories& repos, std::int64_t watermark, std::int64_t* max_seq, std::int64_t* units);
+    void mark_dirty(const Status& error, std::int64_t seq) EXCLUDES(mu_);
+    Status check_fault(const char* what);
     Status load_vectors(Repositories& repos, const store::CubeRecord& cube) EXCLUDES(mu_);
     Status rebuild_lexical(Repositories& repos, const std::string& cube_id, std::int64_t* units);
     Status reindex_session(Repositories& repos, const std::string& cube_id, const std::string& session_id,
@@ -105,9 +137,15 @@ class IndexSync {
     std::unique_ptr<LexicalWriter> writer_;
     std::atomic<std::int64_t> last_enqueued_seq_{0};
     std::int64_t recovered_units_ = 0;
+    const std::string dirty_marker_;
+    const std::shared_ptr<IndexWriteFaults> faults_;
+    std::atomic<bool> dirty_{false};
 
     Mutex mu_;
     std::set<std::string> foreign_cubes_ GUARDED_BY(mu_);
+    IndexHealth health_ GUARDED_BY(mu_);
+    std::int64_t first_failed_seq_ GUARDED_BY(mu_) = 0;  // the oldest event whose change may be lost
+    std::function<void()> dirty_listener_ GUARDED_BY(mu_);
 };
 
 // The index attributes of each unit type.

@@ -11,8 +11,13 @@
 namespace kasten::memory {
 
 LexicalWriter::LexicalWriter(retrieval::LexicalIndex& index, bool background, std::int64_t commit_every,
-                             std::string watermark_key)
-    : index_(index), background_(background), commit_every_(commit_every), watermark_key_(std::move(watermark_key)) {
+                             std::string watermark_key, std::shared_ptr<IndexWriteFaults> faults, FailureFn on_failure)
+    : index_(index),
+      background_(background),
+      commit_every_(commit_every),
+      watermark_key_(std::move(watermark_key)),
+      faults_(std::move(faults)),
+      on_failure_(std::move(on_failure)) {
     if (background_) worker_ = std::thread([this] { worker_loop(); });
 }
 
@@ -27,6 +32,7 @@ LexicalWriter::~LexicalWriter() {
 }
 
 Status LexicalWriter::apply(const Task& t) {
+    if (faults_) KASTEN_RETURN_IF_ERROR(faults_->check("lexical index write"));
     switch (t.op) {
         case Op::kUpsert:
             return index_.upsert_analyzed(t.attrs, t.analysis, false, t.known_new);
@@ -45,9 +51,12 @@ Status LexicalWriter::apply(const Task& t) {
 Status LexicalWriter::enqueue(Task task) {
     if (!background_) {
         Status st = apply(task);
-        MutexLock lock(mu_);
-        ++enqueued_;
-        ++applied_;
+        {
+            MutexLock lock(mu_);
+            ++enqueued_;
+            ++applied_;
+        }
+        if (!st.is_ok()) report_failure(st, task.seq);
         return st;
     }
     {
@@ -80,6 +89,46 @@ bool LexicalWriter::failed() {
     return failed_;
 }
 
+Status LexicalWriter::commit(std::int64_t seq, bool repaired) {
+    MutexLock lock(commit_mu_);
+    return commit_locked(seq, repaired, seq);
+}
+
+Status LexicalWriter::commit_locked(std::int64_t seq, bool repaired, std::int64_t first_lost_seq) {
+    bool failed = false;
+    {
+        MutexLock lock(mu_);
+        failed = failed_;
+    }
+    Status st = faults_ ? faults_->check("lexical index commit") : Status::ok();
+    if (st.is_ok() && seq > 0 && (repaired || !failed)) st = index_.set_metadata(watermark_key_, std::to_string(seq));
+    if (st.is_ok()) st = index_.commit();
+    if (!st.is_ok()) {
+        // Xapian has dropped every change since the last commit: they are lost until the owner repairs.
+        log::error("committing the lexical index: {}", st.to_string());
+        report_failure(st, first_lost_seq);
+        return st;
+    }
+    if (repaired) {
+        MutexLock lock(mu_);
+        failed_ = false;
+    }
+    return st;
+}
+
+void LexicalWriter::mark_failed() {
+    MutexLock lock(mu_);
+    failed_ = true;
+}
+
+void LexicalWriter::report_failure(const Status& error, std::int64_t seq) {
+    {
+        MutexLock lock(mu_);
+        failed_ = true;
+    }
+    if (on_failure_) on_failure_(error, seq);
+}
+
 std::int64_t LexicalWriter::applied() {
     MutexLock lock(mu_);
     return applied_;
@@ -94,6 +143,9 @@ void LexicalWriter::worker_loop() {
     std::vector<Task> batch;
     std::vector<bool> skip;
     for (;;) {
+        // The watermark a commit after this batch may record: its last event, unless that event's changes continue
+        // in the queue (then the event before it).
+        std::int64_t safe_seq = 0;
         {
             MutexLock lock(mu_);
             lock.wait(work_cv_, [&]() REQUIRES(mu_) { return stopping_ || !queue_.empty(); });
@@ -104,6 +156,8 @@ void LexicalWriter::worker_loop() {
                 batch.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }
+            safe_seq = batch.back().seq;
+            if (!queue_.empty() && queue_.front().seq == safe_seq) --safe_seq;
         }
         idle_cv_.notify_all();  // space freed
 
@@ -132,16 +186,24 @@ void LexicalWriter::worker_loop() {
             }
         }
 
-        bool failed = false;
+        if (uncommitted_ == 0) first_uncommitted_ = batch.front().seq;
+        Status first_error;
+        std::int64_t first_failed_seq = 0;
         for (size_t i = 0; i < batch.size(); ++i) {
             if (skip[i]) continue;
             Status st = apply(batch[i]);
             if (!st.is_ok()) {
-                failed = true;
                 log::error("indexing {} {}: {}", retrieval::unit_type_name(batch[i].attrs.type), batch[i].attrs.id,
                            st.to_string());
+                if (first_error.is_ok()) {
+                    first_error = st;
+                    first_failed_seq = batch[i].seq;
+                }
             }
         }
+        const bool failed = !first_error.is_ok();
+        // Reported before the tasks count as applied, so a reader past the barrier sees the index dirty.
+        if (failed) report_failure(first_error, first_failed_seq);
         // Tasks are applied in event order, so everything up to this batch's last event is in the index. After a
         // failure the watermark stays put.
         uncommitted_ += static_cast<std::int64_t>(batch.size());
@@ -159,12 +221,11 @@ void LexicalWriter::worker_loop() {
         idle_cv_.notify_all();
         if (uncommitted_ >= commit_every_ && !any_failed) {
             const auto t0 = std::chrono::steady_clock::now();
-            Status st = index_.set_metadata(watermark_key_, std::to_string(batch.back().seq));
-            if (st.is_ok()) st = index_.commit();
+            MutexLock commit_lock(commit_mu_);
+            Status st = commit_locked(safe_seq, false, first_uncommitted_);
             log::debug("lexical index commit of {} changes: {:.1f} ms", uncommitted_,
                        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-            if (!st.is_ok()) log::error("committing the lexical index: {}", st.to_string());
-            uncommitted_ = 0;
+            if (st.is_ok()) uncommitted_ = 0;
         }
     }
 }

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "memory/conversation_writer.h"
 #include "memory/cube_archiver.h"
+#include "memory/index_repairer.h"
 #include "memory/input_validation.h"
 #include "memory/memory_context.h"
 #include "memory/note_editor.h"
@@ -76,6 +77,7 @@ struct MemoryManager::Impl {
     std::unique_ptr<NoteEditor> notes;
     std::unique_ptr<CubeArchiver> archiver;
     std::unique_ptr<Reindexer> reindexer;
+    std::unique_ptr<IndexRepairer> repairer;
 
     // A stored note with the recall a search queued for it overlaid.
     store::NoteRecord with_recall(store::NoteRecord n) {
@@ -95,6 +97,12 @@ MemoryManager::~MemoryManager() {
     if (!impl_) return;
     impl_->jobs.reset();  // a running job finishes first
     auto& ctx = impl_->ctx;
+    if (impl_->repairer) {
+        // A last try; what it cannot repair the next open does (the committed watermark stays before it).
+        Status st = impl_->repairer->repair_now();
+        if (!st.is_ok()) log::error("closing memory: the lexical index stays dirty: {}", st.to_string());
+        impl_->repairer.reset();
+    }
     if (ctx.writer) {
         Status st = ctx.writer->flush_recalls();
         if (!st.is_ok()) log::error("closing memory: writing note recalls: {}", st.to_string());
@@ -143,8 +151,9 @@ Result<std::unique_ptr<MemoryManager>> MemoryManager::open(MemoryOptions options
         KASTEN_ASSIGN_OR_RETURN(ctx.writer, StoreWriter::open(db_path, *ctx.clock, ctx.recalls));
         KASTEN_ASSIGN_OR_RETURN(ctx.readers, ReaderPool::open(db_path, options.read_connections));
     }
-    ctx.index = std::make_unique<IndexSync>(std::move(lexical), ctx.embedder, /*background=*/!options.in_memory,
-                                            options.lexical_commit_every);
+    ctx.index = std::make_unique<IndexSync>(
+        std::move(lexical), ctx.embedder, /*background=*/!options.in_memory, options.lexical_commit_every,
+        options.in_memory ? std::string() : options.data_dir + "/lexical.dirty", options.index_write_faults);
     ctx.options = std::move(options);
     if (!ctx.options.in_memory) {
         Status st = ctx.writer->locked([&](Repositories& repos) {
@@ -159,6 +168,8 @@ Result<std::unique_ptr<MemoryManager>> MemoryManager::open(MemoryOptions options
     impl->notes = std::make_unique<NoteEditor>(ctx);
     impl->archiver = std::make_unique<CubeArchiver>(ctx);
     impl->reindexer = std::make_unique<Reindexer>(ctx);
+    impl->repairer =
+        std::make_unique<IndexRepairer>(ctx, ctx.options.index_repair_delay_ms, ctx.options.index_repair_max_delay_ms);
     KASTEN_RETURN_IF_ERROR(impl->jobs->start());
     return std::unique_ptr<MemoryManager>(new MemoryManager(std::move(impl)));
 }
@@ -395,7 +406,12 @@ Result<ConsistencyReport> MemoryManager::check_consistency() {
 
 Status MemoryManager::flush() {
     KASTEN_RETURN_IF_ERROR(impl_->ctx.writer->flush_recalls());
+    KASTEN_RETURN_IF_ERROR(impl_->repairer->repair_now());
     return impl_->ctx.index->commit();
+}
+
+IndexHealth MemoryManager::index_health() const {
+    return impl_->ctx.index->health();
 }
 
 std::string MemoryManager::embedder_id() const {
@@ -415,6 +431,9 @@ ManagerStats MemoryManager::stats() const {
     s.notes_built = ctx.notes_built.load();
     s.recovered_units = ctx.index->recovered_units();
     s.pending_recalls = ctx.recalls.size();
+    const IndexHealth health = ctx.index->health();
+    s.lexical_index_dirty = health.dirty;
+    s.lexical_index_repairs = health.repairs;
     auto lexical_units = ctx.index->lexical().total_documents();
     if (lexical_units) s.lexical_units = static_cast<std::int64_t>(*lexical_units);
     s.vector_units = static_cast<std::int64_t>(ctx.index->vectors().total_size());

@@ -18,7 +18,8 @@ namespace kasten::memory {
 // Every mutation is one SQLite transaction; indexes are updated after the commit and repaired from the store on open.
 // Errors: kNotFound (cube/session/turn/note absent), kInvalidArgument (bad input, with the field named),
 // kAlreadyExists (duplicate cube id or import clash), kFailedPrecondition (cube embedded with another embedder:
-// run `kasten reindex`), kBusy (data dir locked by another process), kIOError/kCorruption/kInternal.
+// run `kasten reindex`), kBusy (data dir locked by another process), kInsufficientStorage (the store could not be
+// written: disk full or I/O error; nothing was stored, retry), kIOError/kCorruption/kInternal.
 class MemoryManager {
   public:
     static Result<std::unique_ptr<MemoryManager>> open(MemoryOptions options);
@@ -84,9 +85,14 @@ class MemoryManager {
     // Rebuilds the lexical and vector indexes from the store (all cubes when cube_id is empty), re-embedding
     // with the active embedder where a cube's vectors come from another one.
     Result<ReindexSummary> reindex(const std::string& cube_id, const ProgressFn& progress = {});
+    // Every unit id of the store against the lexical and the vector index, per cube and type (what each lacks or
+    // has extra). `kasten reindex` repairs what it finds.
     Result<ConsistencyReport> check_consistency();
-    // Commits the lexical index to disk.
+    // Repairs the lexical index now if a write to it failed (kInsufficientStorage while the disk is still full),
+    // then commits it to disk.
     Status flush();
+    // Whether a lexical index write failed and its repair is pending (/healthz).
+    IndexHealth index_health() const;
 
     std::string embedder_id() const;
     // The active embedder (MemoryOptions::embedder); never null.

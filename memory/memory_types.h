@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "llm/embedder.h"
+#include "memory/index_write_faults.h"
 #include "memory/link_decider.h"
 #include "memory/note_builder.h"
 #include "memory/note_weaver.h"
@@ -41,6 +42,12 @@ struct MemoryOptions {
     int lexical_commit_every = 20000;
     // On open, compare the indexes with the store and repair (re-index) what disagrees.
     bool verify_on_open = true;
+    // A lexical index write that fails (a full disk) marks the index dirty; it is repaired from the store by a
+    // background thread, first after this delay, then with the delay doubled up to `index_repair_max_delay_ms`.
+    int index_repair_delay_ms = 500;
+    int index_repair_max_delay_ms = 10000;
+    // Tests: injected index write failures (null: none).
+    std::shared_ptr<IndexWriteFaults> index_write_faults;
     // Read-only SQLite connections beside the one writer (WAL): reads never wait for a write. In-memory stores have
     // one connection, shared under the writer's lock.
     int read_connections = 4;
@@ -209,15 +216,32 @@ struct ReindexSummary {
 
 // Disagreements between the store and the derived indexes, per cube and unit type.
 struct ConsistencyReport {
+    // One (cube, unit type) whose unit ids differ between the store and an index.
     struct Entry {
         std::string cube_id;
         std::string unit_type;  // turn | session | note
         std::int64_t store_count = 0;
         std::int64_t lexical_count = 0;
         std::int64_t vector_count = 0;
+        // Ids the store holds and the index lacks, and ids the index holds and the store does not (sorted).
+        std::vector<std::string> missing_lexical;
+        std::vector<std::string> extra_lexical;
+        std::vector<std::string> missing_vector;
+        std::vector<std::string> extra_vector;
     };
     std::vector<Entry> mismatches;  // empty = consistent
     bool consistent() const { return mismatches.empty(); }
+};
+
+// The state of the derived indexes (/healthz). Dirty: a lexical index write failed (a full disk, an I/O error)
+// and the changes since its last good commit are being re-indexed from the store; keyword search may miss them
+// until then.
+struct IndexHealth {
+    bool dirty = false;
+    std::string error;                // the first failure since the index was last clean
+    std::int64_t dirty_since_ms = 0;  // Unix ms of that failure
+    std::int64_t repairs = 0;         // successful repairs since open
+    std::int64_t failed_repairs = 0;  // repair attempts that failed (the disk still full)
 };
 
 // Process-wide counters for /metrics.
@@ -231,6 +255,9 @@ struct ManagerStats {
     std::int64_t notes_built = 0;      // since open, by note jobs
     std::int64_t recovered_units = 0;  // units re-indexed by the recovery at open (what the last run lost)
     std::int64_t pending_recalls = 0;  // note recalls queued for the store's next write
+    // A lexical index write failed and its repair is pending (IndexHealth); repairs of that index since open.
+    bool lexical_index_dirty = false;
+    std::int64_t lexical_index_repairs = 0;
 };
 
 using ProgressFn = std::function<void(std::int64_t done, std::int64_t total)>;

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <new>
@@ -149,6 +151,13 @@ Status from_xapian(const Xapian::Error& e, std::string_view what) {
     if (type == "DatabaseLockError") return Status::busy(std::move(message));
     if (type == "DatabaseCorruptError" || type == "DatabaseVersionError") return Status::corruption(std::move(message));
     if (type == "InvalidArgumentError") return Status::invalid_argument(std::move(message));
+    // A write the disk refused (full, over quota or a file size limit, failing): retryable once space is freed.
+    // (Xapian names the cause in the description, sometimes nested: "Modifications failed (... (No space left on
+    // device))".)
+    for (int err : {ENOSPC, EDQUOT, EFBIG, EIO}) {
+        if (message.find(std::strerror(err)) != std::string::npos)
+            return Status::insufficient_storage(std::move(message));
+    }
     return Status::io_error(std::move(message));
 }
 
@@ -537,6 +546,28 @@ Status LexicalIndex::commit() {
         return from_xapian(e, "lexical index: commit " + impl_->dir);
     } catch (const std::exception& e) {
         return from_std(e, "lexical index: commit " + impl_->dir);
+    }
+}
+
+Status LexicalIndex::reopen() {
+    if (impl_->dir.empty()) return Status::ok();
+    auto lock = impl_->lock_for_write();
+    try {
+        // After a failed write Xapian has discarded the uncommitted changes or closed the database; close() may
+        // still commit what is pending (that is harmless: the caller re-indexes from its committed watermark).
+        try {
+            impl_->db.close();
+        } catch (const Xapian::Error& e) {
+            log::warn("lexical index: closing {} after a failed write: {}", impl_->dir, e.get_description());
+        }
+        impl_->db = Xapian::WritableDatabase();  // releases the write lock before it is taken again
+        impl_->db = Xapian::WritableDatabase(impl_->dir, Xapian::DB_OPEN | Xapian::DB_BACKEND_GLASS);
+        impl_->pending = 0;
+        return Status::ok();
+    } catch (const Xapian::Error& e) {
+        return from_xapian(e, "lexical index: reopen " + impl_->dir);
+    } catch (const std::exception& e) {
+        return from_std(e, "lexical index: reopen " + impl_->dir);
     }
 }
 

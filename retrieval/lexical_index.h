@@ -81,6 +81,11 @@ class LexicalIndex {
     // Makes all changes (documents and metadata) durable. No-op for in-memory indexes.
     [[nodiscard]] Status commit();
 
+    // Drops the handle and opens the on-disk database again at its last commit, so the index is usable after a
+    // failed write (Xapian discards the uncommitted changes then, or closes the database). Changes not yet committed
+    // may be committed or lost. No-op for in-memory indexes.
+    [[nodiscard]] Status reopen();
+
     // Index-level key/value metadata (e.g. the embedder id or schema version the index was built with).
     // Written with the next commit(). kInvalidArgument for an empty key or a key longer than 200 bytes.
     [[nodiscard]] Status set_metadata(const std::string& key, const std::string& value);

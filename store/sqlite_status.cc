@@ -16,13 +16,13 @@ Status status_from_sqlite(int rc, std::string_view context, std::string_view det
         case SQLITE_CORRUPT:
         case SQLITE_NOTADB:
             return Status::corruption(std::move(message));
-        case SQLITE_IOERR:
         case SQLITE_CANTOPEN:
         case SQLITE_READONLY:
             return Status::io_error(std::move(message));
+        case SQLITE_IOERR:
         case SQLITE_FULL:
         case SQLITE_NOMEM:
-            return Status::resource_exhausted(std::move(message));
+            return Status::insufficient_storage(std::move(message));
         case SQLITE_CONSTRAINT:
             if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_ROWID) {
                 return Status::already_exists(std::move(message));

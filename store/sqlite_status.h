@@ -9,8 +9,8 @@ namespace kasten::store {
 // Maps an SQLite (extended) result code to a Status:
 //   BUSY, LOCKED                         -> kBusy
 //   CORRUPT, NOTADB                      -> kCorruption
-//   IOERR, CANTOPEN, READONLY            -> kIOError
-//   FULL, NOMEM                          -> kResourceExhausted
+//   CANTOPEN, READONLY                   -> kIOError
+//   FULL, IOERR, NOMEM                   -> kInsufficientStorage (HTTP 507: retry once space is freed)
 //   CONSTRAINT_UNIQUE/PRIMARYKEY/ROWID   -> kAlreadyExists
 //   other CONSTRAINT, TOOBIG, RANGE, MISMATCH -> kInvalidArgument
 //   anything else                        -> kInternal

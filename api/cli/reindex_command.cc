@@ -13,9 +13,18 @@ namespace {
 
 constexpr const char* kName = "reindex";
 
+// At most 10 ids per line of the report; --json lists them all.
+void print_ids(const char* what, const std::vector<std::string>& ids) {
+    if (ids.empty()) return;
+    std::string shown;
+    for (size_t i = 0; i < ids.size() && i < 10; ++i) shown += (i ? ", " : "") + ids[i];
+    if (ids.size() > 10) shown += fmt::format(", … ({} more)", ids.size() - 10);
+    std::cout << fmt::format("    {} {}: {}\n", ids.size(), what, shown);
+}
+
 void print_report(const memory::ConsistencyReport& report) {
     if (report.consistent()) {
-        std::cout << "consistency: OK (store, lexical index and vector index agree for every cube)\n";
+        std::cout << "consistency: OK (store, lexical index and vector index hold the same unit ids in every cube)\n";
         return;
     }
     std::cout << "consistency: MISMATCHES\n";
@@ -23,6 +32,10 @@ void print_report(const memory::ConsistencyReport& report) {
     for (const auto& e : report.mismatches) {
         std::cout << fmt::format("  {:<24} {:<8} {:>8} {:>8} {:>8}\n", e.cube_id, e.unit_type, e.store_count,
                                  e.lexical_count, e.vector_count);
+        print_ids("missing from the lexical index", e.missing_lexical);
+        print_ids("extra in the lexical index", e.extra_lexical);
+        print_ids("missing from the vector index", e.missing_vector);
+        print_ids("extra in the vector index", e.extra_vector);
     }
 }
 

@@ -192,9 +192,23 @@ json consistency_report_to_json(const memory::ConsistencyReport& report) {
                               {"unit_type", e.unit_type},
                               {"store", e.store_count},
                               {"lexical", e.lexical_count},
-                              {"vector", e.vector_count}});
+                              {"vector", e.vector_count},
+                              {"missing_lexical", e.missing_lexical},
+                              {"extra_lexical", e.extra_lexical},
+                              {"missing_vector", e.missing_vector},
+                              {"extra_vector", e.extra_vector}});
     }
     return {{"consistent", report.consistent()}, {"mismatches", std::move(mismatches)}};
+}
+
+json index_health_to_json(const memory::IndexHealth& h) {
+    json out = {{"state", h.dirty ? "repairing" : "ok"}, {"repairs", h.repairs}};
+    if (h.dirty) {
+        out["error"] = h.error;
+        out["dirty_since"] = format_timestamp(h.dirty_since_ms);
+        out["failed_repairs"] = h.failed_repairs;
+    }
+    return out;
 }
 
 std::string dump_json(const json& j, int indent) {

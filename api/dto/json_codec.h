@@ -37,6 +37,9 @@ nlohmann::json job_to_json(const store::JobRecord& job);
 nlohmann::json import_summary_to_json(const memory::ImportSummary& summary);
 nlohmann::json reindex_summary_to_json(const memory::ReindexSummary& summary);
 nlohmann::json consistency_report_to_json(const memory::ConsistencyReport& report);
+// /healthz's "lexical_index": {"state": "ok"|"repairing", "repairs", and while repairing "error", "dirty_since",
+// "failed_repairs"}.
+nlohmann::json index_health_to_json(const memory::IndexHealth& health);
 
 // Serialises without throwing: invalid UTF-8 (which validated input never holds) is replaced by U+FFFD.
 // indent < 0 = compact.

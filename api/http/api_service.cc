@@ -295,8 +295,11 @@ Result<HttpResponse> ApiService::run(Call& call) {
 }
 
 Result<HttpResponse> ApiService::healthz() {
+    // "degraded": a lexical index write failed (disk full) and its repair from the store is pending.
+    const memory::IndexHealth index = memory_.index_health();
     return json_reply(
-        200, {{"status", "ok"},
+        200, {{"status", index.dirty ? "degraded" : "ok"},
+              {"lexical_index", index_health_to_json(index)},
               {"version", options_.version},
               {"embedder", memory_.embedder_id()},
               {"dim", options_.embedder_dim},

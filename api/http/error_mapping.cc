@@ -26,6 +26,8 @@ int http_status_for(StatusCode code) {
             return 409;
         case StatusCode::kNotSupported:
             return 501;
+        case StatusCode::kInsufficientStorage:
+            return 507;
         case StatusCode::kCorruption:
         case StatusCode::kIOError:
         case StatusCode::kInternal:
@@ -59,6 +61,8 @@ StatusCode status_code_for_http(int http_status) {
             return StatusCode::kNotSupported;
         case 503:
             return StatusCode::kBusy;
+        case 507:
+            return StatusCode::kInsufficientStorage;
         default:
             return StatusCode::kInternal;
     }

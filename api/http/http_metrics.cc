@@ -79,6 +79,12 @@ std::string HttpMetrics::render(const memory::ManagerStats& stats, const std::st
     out += "# TYPE kasten_index_units gauge\n";
     out += fmt::format("kasten_index_units{{index=\"lexical\"}} {}\n", stats.lexical_units);
     out += fmt::format("kasten_index_units{{index=\"vector\"}} {}\n", stats.vector_units);
+    out += "# HELP kasten_lexical_index_dirty 1 while a failed lexical index write (a full disk) awaits repair.\n";
+    out += "# TYPE kasten_lexical_index_dirty gauge\n";
+    out += fmt::format("kasten_lexical_index_dirty {}\n", stats.lexical_index_dirty ? 1 : 0);
+    out += "# HELP kasten_lexical_index_repairs_total Repairs of the lexical index from the store since start.\n";
+    out += "# TYPE kasten_lexical_index_repairs_total counter\n";
+    out += fmt::format("kasten_lexical_index_repairs_total {}\n", stats.lexical_index_repairs);
     out += "# HELP kasten_build_info The running kasten version.\n# TYPE kasten_build_info gauge\n";
     out += fmt::format("kasten_build_info{{version=\"{}\"}} 1\n", label(version));
     return out;

@@ -24,6 +24,7 @@ TEST(StatusTest, OkAndErrors) {
     EXPECT_EQ(s.to_string(), "not_found: cube 'a'");
     EXPECT_EQ(s.with_context("get").message(), "get: cube 'a'");
     EXPECT_EQ(status_code_name(StatusCode::kResourceExhausted), "resource_exhausted");
+    EXPECT_EQ(status_code_name(StatusCode::kInsufficientStorage), "insufficient_storage");
 }
 
 TEST(ResultTest, PropagatesErrors) {

@@ -169,3 +169,31 @@ TEST(DatabaseLockTest, SecondWriterGetsBusy) {
 
 }  // namespace
 }  // namespace kasten::store
+
+namespace kasten::store {
+namespace {
+
+// A database that cannot grow (SQLITE_FULL, as on a full disk) answers kInsufficientStorage — HTTP 507, retryable —
+// not kResourceExhausted (413, "request too large"), and keeps what it had.
+TEST(DatabaseFullTest, AFullDatabaseIsInsufficientStorage) {
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    auto db = Database::open(dir.file("kasten.db"));
+    ASSERT_TRUE(db.is_ok()) << db.status().to_string();
+    ASSERT_TRUE((*db)->exec("CREATE TABLE ballast (b BLOB)").is_ok());
+    ASSERT_TRUE((*db)->exec("INSERT INTO ballast VALUES (zeroblob(1000))").is_ok());
+    std::int64_t used = 0;
+    {
+        auto pages = (*db)->prepare("PRAGMA page_count");
+        ASSERT_TRUE(pages.is_ok());
+        ASSERT_TRUE(*(*pages)->step());
+        used = (*pages)->column_int64(0);
+    }
+    ASSERT_TRUE((*db)->exec("PRAGMA max_page_count = " + std::to_string(used + 2)).is_ok());
+    Status st = (*db)->exec("INSERT INTO ballast VALUES (zeroblob(1000000))");
+    EXPECT_EQ(st.code(), StatusCode::kInsufficientStorage) << st.to_string();
+    EXPECT_TRUE((*db)->exec("INSERT INTO ballast VALUES (zeroblob(10))").is_ok()) << "small writes still fit";
+}
+
+}  // namespace
+}  // namespace kasten::store

@@ -20,6 +20,7 @@ TEST(ErrorMappingTest, EveryStatusCodeHasItsHttpStatus) {
     EXPECT_EQ(http_status_for(StatusCode::kCorruption), 500);
     EXPECT_EQ(http_status_for(StatusCode::kIOError), 500);
     EXPECT_EQ(http_status_for(StatusCode::kInternal), 500);
+    EXPECT_EQ(http_status_for(StatusCode::kInsufficientStorage), 507);
 }
 
 TEST(ErrorMappingTest, TransportStatusesMapBackToCodes) {
@@ -28,6 +29,7 @@ TEST(ErrorMappingTest, TransportStatusesMapBackToCodes) {
     EXPECT_EQ(status_code_for_http(404), StatusCode::kNotFound);
     EXPECT_EQ(status_code_for_http(405), StatusCode::kNotSupported);
     EXPECT_EQ(status_code_for_http(418), StatusCode::kInternal);
+    EXPECT_EQ(status_code_for_http(507), StatusCode::kInsufficientStorage);
 }
 
 // Requests cpp-httplib or the connection limits refuse are the client's doing, never "internal".
