@@ -42,7 +42,7 @@ sanitizer_tree() {
     local dir="$1" option="$2"
     if [[ ! -f "$dir/CMakeCache.txt" ]]; then
         cmake -S "$ROOT" -B "$dir" -DCMAKE_CXX_COMPILER="$CLANG" -DCMAKE_BUILD_TYPE=Sanitize \
-            -DCMAKE_CXX_FLAGS_SANITIZE="-O1 -g1 -DNDEBUG" -DCMAKE_UNITY_BUILD=ON -D"$option"=ON \
+            -DCMAKE_CXX_FLAGS_SANITIZE="-O1 -g1 -DNDEBUG" -D"$option"=ON \
             -DKASTEN_BUILD_EVAL=ON >/dev/null
     fi
 }
