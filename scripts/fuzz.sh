@@ -20,7 +20,7 @@ JOBS="${KASTEN_FUZZ_JOBS:-$(nproc)}"
 # Every target, and the largest input each is given (a GGUF file or an archive needs more room than a URL).
 ALL_TARGETS=(http_request request_parser mem0 openai_request mcp_message cube_archive gguf tokenizer json_schema
              query_time lexical_query)
-declare -A MAX_LEN=([http_request]=1024 [gguf]=8192 [cube_archive]=8192 [tokenizer]=2048 [lexical_query]=2048
+declare -A MAX_LEN=([http_request]=1024 [gguf]=8192 [cube_archive]=8192 [tokenizer]=2048 [json_schema]=1024 [lexical_query]=2048
                     [query_time]=2048)
 DEFAULT_MAX_LEN=4096
 
@@ -50,7 +50,11 @@ if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
     cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_CXX_COMPILER="$CXX" -DKASTEN_FUZZ=ON -DKASTEN_BUILD_TESTS=OFF \
         -DCMAKE_BUILD_TYPE=Fuzz -DCMAKE_CXX_FLAGS_FUZZ="-O1 -g" "${launcher[@]}" >/dev/null
 fi
-cmake --build "$BUILD_DIR" -j"$JOBS" --target $(printf '%s_fuzz ' "${targets[@]}")
+if ! cmake --build "$BUILD_DIR" -j"$JOBS" --target $(printf '%s_fuzz ' "${targets[@]}") >"$BUILD_DIR/build.log" 2>&1; then
+    tail -n 50 "$BUILD_DIR/build.log" >&2
+    echo "fuzz.sh: build failed (log: $BUILD_DIR/build.log)" >&2
+    exit 1
+fi
 ((build_only)) && exit 0
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:allocator_may_return_null=0}"
@@ -65,13 +69,13 @@ for t in "${targets[@]}"; do
     before=$(find "$artifacts" -type f | wc -l)
     start=$(date +%s)
     status=0
-    # From the build dir: the gguf target writes its inputs to a file of its own in $TMPDIR.
     (cd "$BUILD_DIR" && "$BUILD_DIR/fuzz/${t}_fuzz" -runs="$runs" -max_len="$len" -timeout="$timeout" \
         -rss_limit_mb=2048 -detect_leaks=1 -print_final_stats=1 -artifact_prefix="$artifacts/" \
         "$work" "$ROOT/tests/fuzz/corpus/$t") >"$log" 2>&1 || status=$?
     secs=$(($(date +%s) - start))
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+    rate="?"
+    [[ -n "$execs" ]] && rate=$((execs / (secs > 0 ? secs : 1)))
     found=$(($(find "$artifacts" -type f | wc -l) - before))
     if ((status != 0 || found > 0)); then
         failed=1

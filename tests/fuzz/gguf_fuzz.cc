@@ -1,7 +1,7 @@
 // GGUF files (llm/gguf_reader.h) as `kasten model` and the embedded decoder open them, then the readers built on a
 // parsed file: the model configuration and the tokenizer (llm/model_config.h, llm/tokenizer_factory.h). Each input
-// is written to a file of its own, because GgufReader maps a path.
-#include <fcntl.h>
+// is written to an in-memory file, because GgufReader maps a path.
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -18,36 +18,41 @@
 
 namespace {
 
-// A file in $TMPDIR (or /tmp) owned by this process, removed at exit.
-const std::string& input_path() {
-    static const std::string path = [] {
-        const char* dir = std::getenv("TMPDIR");
-        std::string p = std::string(dir && *dir ? dir : "/tmp") + "/kasten-gguf-fuzz-" + std::to_string(getpid());
-        std::atexit([] { std::remove(input_path().c_str()); });
-        return p;
+// An in-memory file (memfd) this process rewrites for every input, and a path that opens it: no disk I/O per input.
+struct InputFile {
+    int fd = -1;
+    std::string path;
+};
+
+const InputFile& input_file() {
+    static const InputFile file = [] {
+        InputFile f;
+        f.fd = ::memfd_create("kasten-gguf-fuzz", 0);
+        if (f.fd < 0) std::abort();
+        f.path = "/proc/self/fd/" + std::to_string(f.fd);
+        return f;
     }();
-    return path;
+    return file;
 }
 
-bool write_file(const std::string& path, const std::uint8_t* data, std::size_t size) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0) return false;
+bool write_input(const std::uint8_t* data, std::size_t size) {
+    const InputFile& f = input_file();
+    if (::ftruncate(f.fd, 0) != 0) return false;
     std::size_t done = 0;
     while (done < size) {
-        ssize_t n = ::write(fd, data + done, size - done);
-        if (n <= 0) break;
+        ssize_t n = ::pwrite(f.fd, data + done, size - done, static_cast<off_t>(done));
+        if (n <= 0) return false;
         done += static_cast<std::size_t>(n);
     }
-    ::close(fd);
-    return done == size;
+    return true;
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace kasten::llm;
-    if (!write_file(input_path(), data, size)) std::abort();
-    auto gguf = GgufReader::open(input_path());
+    if (!write_input(data, size)) std::abort();
+    auto gguf = GgufReader::open(input_file().path);
     if (!gguf.is_ok()) return 0;
     const GgufReader& g = gguf.value();
     for (const auto& t : g.tensors()) {
