@@ -49,6 +49,9 @@ Result<Json> parse_json_object(std::string_view body) {
             return Status::invalid_argument("the request body is not valid UTF-8: " + what);
         }
         return Status::invalid_argument("the request body is not valid JSON: " + what);
+    } catch (const nlohmann::json::exception& e) {
+        // A number too large for a double (1e400) is out_of_range, not a parse_error.
+        return Status::invalid_argument(std::string("the request body is not valid JSON: ") + e.what());
     }
     if (!j.is_object()) return Status::invalid_argument("the request body must be a JSON object");
     return j;
