@@ -301,7 +301,8 @@ Status GgufReader::parse() {
     std::uint64_t data_size = file_.size() >= data_offset_ ? file_.size() - data_offset_ : 0;
     tensors_.reserve(pending.size());
     for (PendingTensor& t : pending) {
-        if (t.offset > data_size || t.view.n_bytes > data_size - t.offset) {
+        // A tensor, even an empty one, needs the data section to start inside the file.
+        if (data_offset_ > file_.size() || t.offset > data_size || t.view.n_bytes > data_size - t.offset) {
             return Status::corruption(
                 fmt::format("tensor '{}': data [{}, +{}) lies outside the {}-byte data section (file truncated?)",
                             t.view.name, t.offset, t.view.n_bytes, data_size));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
@@ -168,6 +169,22 @@ Status from_std(const std::exception& e, std::string_view what) {
     return Status::internal(std::string(what) + ": " + e.what());
 }
 
+// Whether `query` holds NEAR or ADJ as a word (Xapian's positional operators, "a NEAR/3 b"). The index has no
+// positions to honour them, and Xapian 1.4's QueryParser leaks memory when such a query is a syntax error
+// ("a OR NEAR/3"), which any client could repeat: these queries are searched as an OR of their words.
+bool names_positional_operator(std::string_view query) {
+    auto is_word_byte = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || (c & 0x80); };
+    for (std::string_view op : {std::string_view("NEAR"), std::string_view("ADJ")}) {
+        for (std::size_t at = query.find(op); at != std::string_view::npos; at = query.find(op, at + 1)) {
+            const std::size_t end = at + op.size();
+            if ((at == 0 || !is_word_byte(query[at - 1])) && (end == query.size() || !is_word_byte(query[end]))) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 }  // namespace
 
 struct LexicalIndex::Impl {
@@ -202,7 +219,7 @@ struct LexicalIndex::Impl {
     Xapian::Query text_query(std::string_view query) {
         std::vector<std::string> words = distinct_words(query);
         if (words.empty()) return {};
-        if (query.size() > kMaxParsedQueryBytes) return or_of_terms(words);
+        if (query.size() > kMaxParsedQueryBytes || names_positional_operator(query)) return or_of_terms(words);
         try {
             Xapian::Query parsed = parser.parse_query(std::string(query), kQueryFlags);
             if (!parsed.empty()) return parsed;

@@ -27,7 +27,8 @@ Mem0Reply reply(json body, int status = 200) {
 }
 
 Status check_query(const Mem0Call& call, std::initializer_list<const char*> allowed) {
-    for (const auto& [name, value] : *call.query) {
+    for (const auto& entry : *call.query) {
+        const std::string& name = entry.first;  // not a structured binding: clang 14 cannot capture those
         if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return name == a; })) {
             return Status::invalid_argument("unknown query parameter '" + name + "'");
         }

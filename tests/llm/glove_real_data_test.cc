@@ -52,7 +52,7 @@ TEST_F(GloveRealDataTest, IsTheWinkVocabularyAndLoadsFast) {
     EXPECT_EQ(embedder_->word(0), "the");
     EXPECT_EQ(embedder_->word(341478), "sandberger");
     // Measured ~0.05 s; the bound leaves room for a busy machine.
-    EXPECT_LT(load_seconds_, 1.5) << "loading took " << load_seconds_ << " s";
+    EXPECT_LT(load_seconds_, 1.5 * KASTEN_TEST_SLOWDOWN) << "loading took " << load_seconds_ << " s";
 }
 
 TEST_F(GloveRealDataTest, ParaphrasesScoreAboveUnrelatedSentences) {

@@ -190,7 +190,7 @@ TEST(JsonLogitsMaskTest, MasksALargeVocabularyQuickly) {
     }
     const double ms_per_step =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / steps;
-    EXPECT_LT(ms_per_step, 50.0);
+    EXPECT_LT(ms_per_step, 50.0 * KASTEN_TEST_SLOWDOWN);
     std::cout << "GPT-2 vocabulary: " << ms_per_step << " ms per masked step over " << steps << " steps\n";
 }
 

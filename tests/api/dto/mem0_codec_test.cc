@@ -239,5 +239,16 @@ TEST(Mem0CodecTest, HistoryListsContentChangesOnly) {
     EXPECT_EQ(h[1]["user_id"], "alice");
 }
 
+// Found by tests/fuzz/mem0_fuzz: a number too large for a double escaped the parser as an exception (a 500).
+TEST(Mem0CodecTest, NumbersOutOfRangeAreInvalidArguments) {
+    RequestLimits limits;
+    Result<AddRequest> add = mem0::parse_add(R"({"messages":"hi","user_id":"alice","timestamp":1e400})", limits);
+    ASSERT_FALSE(add.is_ok());
+    EXPECT_EQ(add.status().code(), StatusCode::kInvalidArgument);
+    Result<UpdateRequest> update = mem0::parse_update(R"({"text":"x","metadata":{"n":-4e66666}})", limits);
+    ASSERT_FALSE(update.is_ok());
+    EXPECT_EQ(update.status().code(), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace kasten::api::mem0

@@ -233,5 +233,13 @@ TEST(OpenAiRequestTest, LegacyCompletionFields) {
                "unknown field 'max_completion_tokens'");
 }
 
+// Found by tests/fuzz/openai_request_fuzz: a number too large for a double escaped the parser as an exception.
+TEST(OpenAiRequestTest, NumbersOutOfRangeAreInvalidArguments) {
+    expect_bad(
+        parse_chat_completion_request(R"({"messages":[{"role":"user","content":"x"}],"temperature":1e999})", kLimits),
+        "not valid JSON");
+    expect_bad(parse_completion_request(R"({"prompt":"x","max_tokens":2e400})", kLimits), "not valid JSON");
+}
+
 }  // namespace
 }  // namespace kasten::api
