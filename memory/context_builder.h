@@ -90,13 +90,15 @@ struct PackedContext {
 // Thread-safe (only MemoryManager calls, which are).
 class ContextBuilder {
   public:
-    explicit ContextBuilder(MemoryManager& memory);
+    // `clock` gives the query time when the request has none.
+    ContextBuilder(MemoryManager& memory, const Clock& clock);
 
     // kInvalidArgument for a bad request (no query, budget < 1), kNotFound for an unknown cube, store errors.
     [[nodiscard]] Result<PackedContext> build(const ContextRequest& request);
 
   private:
     MemoryManager& memory_;
+    const Clock& clock_;
 };
 
 }  // namespace kasten::memory
