@@ -50,8 +50,8 @@ struct EvidencePositions {
 // How one benchmark's contexts are built and mapped back to its positions.
 struct PackedContextSource {
     std::function<Result<memory::PackedContext>(memory::ContextRequest)> build;
-    std::function<int(const std::string&)> session_position;                  // kasten session id -> position, -1
-    std::function<std::pair<int, int>(const std::string&)> turn_position;     // kasten turn id -> position, {-1,-1}
+    std::function<int(const std::string&)> session_position;               // kasten session id -> position, -1
+    std::function<std::pair<int, int>(const std::string&)> turn_position;  // kasten turn id -> position, {-1,-1}
 };
 
 // Builds the context for `query` with every strategy of `options` at its budget (full history off, the query asked

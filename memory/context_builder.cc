@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <queue>
 #include <set>
 #include <string_view>
 #include <unordered_map>
@@ -12,15 +11,14 @@
 #include <nlohmann/json.hpp>
 
 #include "common/timestamp.h"
+#include "memory/granularity_router.h"
 #include "memory/memory_manager.h"
 #include "memory/query_time_windows.h"
 
 namespace kasten::memory {
 namespace {
 
-constexpr int kRouterTopScores = 10;   // scores whose distribution the router reads
-constexpr double kRouterFloor = 0.05;  // weight every granularity keeps (a flat list can still hold the answer)
-constexpr int kMinTurnTokens = 8;      // a rendered turn line costs at least this ({"role":"user","content":"…"})
+constexpr int kMinTurnTokens = 8;  // a rendered turn line costs at least this ({"role":"user","content":"…"})
 constexpr int kListPage = 500;
 constexpr int kSessionShare = 4;  // a session longer than budget / this is given as its best turns
 constexpr int kExcerptTurns = 2;  // turns a long session lends
@@ -181,51 +179,9 @@ PackedContext finish(const ContextRequest& request, const TokenCounter& counter,
     }
 }
 
-// Normalised entropy in [0, 1] of the top ranking scores' distribution (p_i = s_i / Σ s); 0 for one hit.
-double normalised_entropy(const std::vector<SearchHit>& hits) {
-    const size_t m = std::min<size_t>(hits.size(), kRouterTopScores);
-    if (m <= 1) return 0.0;
-    double sum = 0;
-    for (size_t i = 0; i < m; ++i) sum += std::max(0.0, hits[i].rank_score);
-    if (sum <= 0) return 1.0;
-    double h = 0;
-    for (size_t i = 0; i < m; ++i) {
-        const double p = std::max(0.0, hits[i].rank_score) / sum;
-        if (p > 0) h -= p * std::log(p);
-    }
-    return h / std::log(static_cast<double>(m));
-}
-
-
-int experiment_flag(const char* name, int fallback) {
+int experiment_flag(const char* name, int fallback) {  // TODO remove before merge
     const char* v = std::getenv(name);
     return v && *v ? std::atoi(v) : fallback;
-}
-
-// Normalised entropy of the softmax of the top scores over the best one, at temperature tau.
-double softmax_entropy(const std::vector<SearchHit>& hits, double tau) {
-    const size_t m = std::min<size_t>(hits.size(), kRouterTopScores);
-    if (m <= 1) return 0.0;
-    const double best = hits.front().rank_score;
-    if (best <= 0) return 1.0;
-    std::vector<double> e(m);
-    double sum = 0;
-    for (size_t i = 0; i < m; ++i) {
-        e[i] = std::exp((std::max(0.0, hits[i].rank_score) / best - 1.0) / tau);
-        sum += e[i];
-    }
-    double h = 0;
-    for (size_t i = 0; i < m; ++i) {
-        const double p = e[i] / sum;
-        if (p > 0) h -= p * std::log(p);
-    }
-    return h / std::log(static_cast<double>(m));
-}
-
-double router_entropy(const std::vector<SearchHit>& hits) {
-    const int tau_milli = experiment_flag("KASTEN_CTX_TAU", 0);
-    if (tau_milli <= 0) return normalised_entropy(hits);
-    return softmax_entropy(hits, tau_milli / 1000.0);
 }
 
 }  // namespace
@@ -381,123 +337,86 @@ Result<PackedContext> ContextBuilder::build(const ContextRequest& request) {
         }
     }
 
-    if (std::getenv("KASTEN_CTX_DEBUG") && query.find(std::getenv("KASTEN_CTX_DEBUG")) != std::string::npos) {
-        fprintf(stderr, "DEBUG q=%s strategy=%s windows=%zu qt=%lld\n", query.c_str(), context_strategy_name(request.strategy), windows.size(), (long long)request.query_time.value_or(-1));
-        for (auto& [g, l] : window_hits) for (auto& h : l) fprintf(stderr, "  W %s %s %s %.4f %s\n", granularity_name(g), h.id.c_str(), h.session_id.c_str(), h.rank_score, h.text.substr(0, 80).c_str());
-    }
-    // Relevance of a hit within its granularity: its ranking score over the best one's, and, for an item inside a time
-    // the query names, at least its ranking score over the best one's of a search restricted to that time.
+    // Relevance of each hit within its granularity (granularity_router.h), in-window hits joining the lists.
     std::map<Granularity, std::unordered_map<std::string, double>> relevance_of;
-    for (const auto& [g, list] : hits) {
-        const double best = list.front().rank_score;
-        auto& rel = relevance_of[g];
-        for (const auto& h : list) rel[h.id] = h.rank_score / best;
-    }
-    for (auto& [g, list] : window_hits) {
-        if (list.empty()) continue;
-        double best = 0;
-        for (const auto& h : list) best = std::max(best, h.rank_score);
-        if (best <= 0) continue;
-        auto& rel = relevance_of[g];
-        auto& into = hits[g];
-        for (auto& h : list) {
-            auto it = rel.find(h.id);
-            const double r = h.rank_score / best;
-            if (it == rel.end()) {
-                rel[h.id] = r;
-                into.push_back(std::move(h));
-            } else {
-                it->second = std::max(it->second, r);
-            }
+    for (Granularity g : grains) {
+        auto& inside = window_hits[g];
+        if (!hits.count(g) && inside.empty()) continue;
+        auto& list = hits[g];
+        relevance_of[g] = hit_relevance(list, inside);
+        std::unordered_set<std::string> listed;
+        for (const auto& h : list) listed.insert(h.id);
+        for (auto& h : inside) {
+            if (listed.insert(h.id).second) list.push_back(std::move(h));
         }
+        if (list.empty()) hits.erase(g);
     }
 
-    // The router: decisive score distributions get more weight.
-    std::map<std::string, double> weights;
-    std::map<Granularity, double> weight_of;
-    double total = 0;
+    // The router's weights: decisive score distributions get more weight.
+    std::map<Granularity, std::vector<double>> ranking_scores;
     for (const auto& [g, list] : hits) {
-        const double w = (1.0 - router_entropy(list)) + kRouterFloor;
-        weight_of[g] = w;
-        total += w;
+        for (const auto& h : list) ranking_scores[g].push_back(h.rank_score);
     }
-    for (auto& [g, w] : weight_of) {
-        w /= total;
-        weights[granularity_name(g)] = w;
-    }
-    const bool fused_router = request.strategy == ContextStrategy::kAuto && experiment_flag("KASTEN_CTX_ROUTER", 2) == 2;
+    std::map<Granularity, double> weight_of = granularity_weights(ranking_scores);
+    std::map<std::string, double> weights;
+    for (const auto& [g, w] : weight_of) weights[granularity_name(g)] = w;
+    const bool router = request.strategy == ContextStrategy::kAuto;
 
     struct Candidate {
         Granularity granularity;
         const SearchHit* hit;
         double priority;
-        // Fused router turns: the part of the priority owed to the turn's session, which a turn adds only while no
-        // item of that session is in the context (then the rest is the turn's own evidence).
-        double session_part = 0;
     };
     std::vector<Candidate> candidates;
-    // The fused router's turn candidates: turn hits and the source turns of note hits, each turn scored by its own
-    // relevance, its session's and its notes', weighted by the granularities' weights.
+    auto add_candidate = [&](Granularity g, const SearchHit& h, double relevance, int cost) {
+        candidates.push_back({g, &h, relevance / std::sqrt(static_cast<double>(std::max(cost, 1)))});
+    };
+    // The router's turns: turn hits and the source turns of note hits, each scored by fused_turn_relevance.
     std::vector<SearchHit> note_source_turns;
-    const int fuse = experiment_flag("KASTEN_CTX_FUSE", 5);
-    const bool lazy_sessions = experiment_flag("KASTEN_CTX_LAZY", 0) != 0;
-    if (fused_router) {
-        std::unordered_map<std::string, double> session_rel;
-        if (hits.count(Granularity::kSession)) {
-            for (const auto& h : hits[Granularity::kSession]) session_rel[h.id] = relevance_of[Granularity::kSession][h.id];
-        }
-        std::unordered_map<std::string, double> note_rel;  // turn id -> best relevance of its notes
-        std::unordered_set<std::string> turn_hit_ids;
+    if (router) {
+        std::unordered_map<std::string, double> note_relevance;  // turn id -> best relevance of its notes
+        std::unordered_set<std::string> turn_ids;
         if (hits.count(Granularity::kTurn)) {
-            for (const auto& h : hits[Granularity::kTurn]) turn_hit_ids.insert(h.id);
+            for (const auto& h : hits[Granularity::kTurn]) turn_ids.insert(h.id);
         }
         if (hits.count(Granularity::kNote)) {
             for (const auto& h : hits[Granularity::kNote]) {
                 const double r = relevance_of[Granularity::kNote][h.id];
                 for (const auto& id : h.turn_ids) {
-                    double& best = note_rel[id];
-                    if (r > best) best = r;
-                    if (!turn_hit_ids.count(id) && !h.session_id.empty()) {
-                        KASTEN_ASSIGN_OR_RETURN(store::TurnRecord t, memory_.get_turn(request.cube_id, id));
-                        SearchHit sh;
-                        sh.granularity = Granularity::kTurn;
-                        sh.id = id;
-                        sh.text = t.content;
-                        sh.role = t.role;
-                        sh.time = t.conv_time;
-                        sh.session_id = h.session_id;
-                        sh.score = h.score;
-                        note_source_turns.push_back(std::move(sh));
-                        turn_hit_ids.insert(id);
-                    }
+                    double& best = note_relevance[id];
+                    best = std::max(best, r);
+                    if (h.session_id.empty() || !turn_ids.insert(id).second) continue;
+                    // Notes are built per session: their source turns are in the note's session.
+                    KASTEN_ASSIGN_OR_RETURN(store::TurnRecord t, memory_.get_turn(request.cube_id, id));
+                    SearchHit sh;
+                    sh.granularity = Granularity::kTurn;
+                    sh.id = id;
+                    sh.text = t.content;
+                    sh.role = t.role;
+                    sh.time = t.conv_time;
+                    sh.session_id = h.session_id;
+                    sh.score = h.score;
+                    note_source_turns.push_back(std::move(sh));
                 }
             }
         }
-        auto turn_candidate = [&](const SearchHit& h, double own) {
-            auto s = session_rel.find(h.session_id);
-            auto n = note_rel.find(h.id);
-            double session_part =
-                (fuse & 1) ? weight_of[Granularity::kSession] * (s == session_rel.end() ? 0.0 : s->second) : 0.0;
-            double fused = weight_of[Granularity::kTurn] * own + session_part +
-                                 ((fuse & 2) ? weight_of[Granularity::kNote] * (n == note_rel.end() ? 0.0 : n->second) : 0.0);
-            if (fuse & 4) {
-                const double key = std::max(own, n == note_rel.end() ? 0.0 : n->second);
-                session_part = key * weight_of[Granularity::kSession] * (s == session_rel.end() ? 0.0 : s->second);
-                fused = key + session_part;
-            }
-            const double root = std::sqrt(static_cast<double>(std::max(counter.count(turn_line(h.role, h.text)), 1)));
-            candidates.push_back({Granularity::kTurn, &h, fused / root, lazy_sessions ? session_part / root : 0.0});
+        const auto& session_relevance = relevance_of[Granularity::kSession];
+        const double session_weight = weight_of.count(Granularity::kSession) ? weight_of[Granularity::kSession] : 0.0;
+        auto add_turn = [&](const SearchHit& h, double own) {
+            auto s = session_relevance.find(h.session_id);
+            auto n = note_relevance.find(h.id);
+            const double relevance =
+                fused_turn_relevance(own, n == note_relevance.end() ? 0.0 : n->second,
+                                     s == session_relevance.end() ? 0.0 : s->second, session_weight);
+            add_candidate(Granularity::kTurn, h, relevance, counter.count(turn_line(h.role, h.text)));
         };
         if (hits.count(Granularity::kTurn)) {
-            for (const auto& h : hits[Granularity::kTurn]) turn_candidate(h, relevance_of[Granularity::kTurn][h.id]);
+            for (const auto& h : hits[Granularity::kTurn]) add_turn(h, relevance_of[Granularity::kTurn][h.id]);
         }
-        for (const auto& h : note_source_turns) turn_candidate(h, 0.0);
+        for (const auto& h : note_source_turns) add_turn(h, 0.0);
     }
-    const int items_flag = experiment_flag("KASTEN_CTX_ITEMS", 3);  // fused router: 1 notes, 2 sessions as items
     for (const auto& [g, list] : hits) {
-        if (fused_router && g == Granularity::kTurn) continue;
-        if (fused_router && g == Granularity::kNote && !(items_flag & 1)) continue;
-        if (fused_router && g == Granularity::kSession && !(items_flag & 2)) continue;
+        if (router && g == Granularity::kTurn) continue;
         for (const auto& h : list) {
             const double relevance = weight_of[g] * relevance_of[g][h.id];
             int cost = 0;
@@ -508,7 +427,7 @@ Result<PackedContext> ContextBuilder::build(const ContextRequest& request) {
             } else {
                 cost = counter.count(h.text) + 8;
             }
-            candidates.push_back({g, &h, relevance / std::sqrt(static_cast<double>(std::max(cost, 1)))});
+            add_candidate(g, h, relevance, cost);
         }
     }
     std::stable_sort(candidates.begin(), candidates.end(),
@@ -579,23 +498,10 @@ Result<PackedContext> ContextBuilder::build(const ContextRequest& request) {
         return used - refund + p.item.tokens + group_cost(p.item.session_id, p.item.time) <= request.token_budget;
     };
 
-    const bool marginal = experiment_flag("KASTEN_CTX_MARGINAL", 1) != 0;
     std::vector<Candidate> deferred_notes;
-    // Lazy greedy: a turn whose session entered the context since its priority was set goes back without the session
-    // part (priorities only fall, so the first up-to-date candidate on top is the best one).
-    auto lower = [](const Candidate& a, const Candidate& b) { return a.priority < b.priority; };
-    std::priority_queue<Candidate, std::vector<Candidate>, decltype(lower)> queue(lower, candidates);
-    while (!queue.empty()) {
-        Candidate c = queue.top();
-        queue.pop();
+    for (const Candidate& c : candidates) {
         const SearchHit& h = *c.hit;
         if (placed_ids.count(h.id)) continue;
-        if (c.session_part > 0 && opened_groups.count(h.session_id)) {
-            c.priority -= c.session_part;
-            c.session_part = 0;
-            queue.push(c);
-            continue;
-        }
         if (c.granularity == Granularity::kTurn) {
             if (placed_turns.count(h.id) || placed_sessions.count(h.session_id)) continue;
             KASTEN_ASSIGN_OR_RETURN(Placed p, turn_item(h, h.session_id, c.priority));
@@ -605,9 +511,9 @@ Result<PackedContext> ContextBuilder::build(const ContextRequest& request) {
             const bool covered =
                 !p.turn_ids.empty() && std::all_of(p.turn_ids.begin(), p.turn_ids.end(),
                                                    [&](const std::string& id) { return placed_turns.count(id) > 0; });
-            // The fused router's marginal gain: the note's source turns already scored its turns, so it adds
-            // evidence only for a session the context does not draw from yet.
-            const bool session_covered = fused_router && marginal && opened_groups.count(h.session_id) > 0;
+            // The router's marginal gain: the note already scored its source turns, so it adds evidence only for a
+            // session the context does not draw from yet (else it waits with the covered notes).
+            const bool session_covered = router && opened_groups.count(h.session_id) > 0;
             if (covered || session_covered) {
                 deferred_notes.push_back(c);
                 continue;
@@ -616,7 +522,7 @@ Result<PackedContext> ContextBuilder::build(const ContextRequest& request) {
             if (fits(p)) place(std::move(p));
         } else {
             if (placed_sessions.count(h.id)) continue;
-            if (fused_router && marginal && opened_groups.count(h.id)) continue;  // its turns already scored
+            if (router && opened_groups.count(h.id)) continue;  // marginal gain: its relevance is in its turns
             Placed p = item_of(Granularity::kSession, h, c.priority);
             KASTEN_ASSIGN_OR_RETURN(SessionView view, memory_.get_session(request.cube_id, h.id));
             p.lines = session_lines(view.turns);
