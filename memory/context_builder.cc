@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <set>
 #include <string_view>
 #include <unordered_map>
@@ -179,11 +178,6 @@ PackedContext finish(const ContextRequest& request, const TokenCounter& counter,
     }
 }
 
-int experiment_flag(const char* name, int fallback) {  // TODO remove before merge
-    const char* v = std::getenv(name);
-    return v && *v ? std::atoi(v) : fallback;
-}
-
 }  // namespace
 
 const char* context_strategy_name(ContextStrategy s) {
@@ -302,10 +296,7 @@ Result<PackedContext> ContextBuilder::build(const ContextRequest& request) {
     }
     std::map<Granularity, std::vector<SearchHit>> hits;
     std::map<Granularity, std::vector<SearchHit>> window_hits;  // hits of searches restricted to the query's times
-    const std::vector<TimeWindow> windows =
-        experiment_flag("KASTEN_CTX_TIME", 1) != 0
-            ? query_time_windows(query, request.query_time.value_or(clock_.now_ms()))
-            : std::vector<TimeWindow>{};
+    const std::vector<TimeWindow> windows = query_time_windows(query, request.query_time.value_or(clock_.now_ms()));
     for (Granularity g : grains) {
         SearchRequest sr;
         sr.cube_id = request.cube_id;
@@ -387,13 +378,17 @@ Result<PackedContext> ContextBuilder::build(const ContextRequest& request) {
                     best = std::max(best, r);
                     if (h.session_id.empty() || !turn_ids.insert(id).second) continue;
                     // Notes are built per session: their source turns are in the note's session.
-                    KASTEN_ASSIGN_OR_RETURN(store::TurnRecord t, memory_.get_turn(request.cube_id, id));
+                    auto t = memory_.get_turn(request.cube_id, id);
+                    if (!t) {
+                        if (t.status().code() == StatusCode::kNotFound) continue;  // deleted since the note was built
+                        return t.status();
+                    }
                     SearchHit sh;
                     sh.granularity = Granularity::kTurn;
                     sh.id = id;
-                    sh.text = t.content;
-                    sh.role = t.role;
-                    sh.time = t.conv_time;
+                    sh.text = t->content;
+                    sh.role = t->role;
+                    sh.time = t->conv_time;
                     sh.session_id = h.session_id;
                     sh.score = h.score;
                     note_source_turns.push_back(std::move(sh));
