@@ -10,12 +10,9 @@
 namespace kasten::eval {
 namespace {
 
-// Evidence (answer) session positions and has_answer turn positions of a question.
-struct Evidence {
-    std::set<int> sessions;
-    std::set<std::pair<int, int>> turns;
-};
+using Evidence = EvidencePositions;
 
+// Evidence (answer) session positions and has_answer turn positions of a question.
 Evidence evidence_of(const LongMemEvalQuestion& q) {
     Evidence e;
     std::set<std::string> answer(q.answer_session_ids.begin(), q.answer_session_ids.end());
@@ -40,19 +37,21 @@ void score(const Evidence& e, const std::set<int>& sessions, const std::set<std:
 
 }  // namespace
 
-Result<std::vector<ContextCoverage>> measure_context_coverage(const LongMemEvalQuestion& question,
-                                                              KastenHaystack& haystack,
-                                                              const ContextEvalOptions& options) {
-    const Evidence evidence = evidence_of(question);
+Result<std::vector<ContextCoverage>> measure_strategy_coverage(const std::string& query,
+                                                               std::optional<TimeMs> query_time,
+                                                               const EvidencePositions& evidence,
+                                                               const ContextEvalOptions& options,
+                                                               const PackedContextSource& source) {
     std::vector<ContextCoverage> out;
     for (memory::ContextStrategy strategy : options.strategies) {
         memory::ContextRequest request;
-        request.query = question.question;
+        request.query = query;
+        request.query_time = query_time;
         request.token_budget = options.budget;
         request.counter = options.counter;
         request.strategy = strategy;
         request.full_history = false;
-        KASTEN_ASSIGN_OR_RETURN(memory::PackedContext packed, haystack.build_context(request));
+        KASTEN_ASSIGN_OR_RETURN(memory::PackedContext packed, source.build(request));
         ContextCoverage c;
         c.strategy = memory::context_strategy_name(strategy);
         c.mode = packed.mode;
@@ -62,14 +61,28 @@ Result<std::vector<ContextCoverage>> measure_context_coverage(const LongMemEvalQ
         std::set<int> sessions;  // positions drawn from; -1 - position marks a whole session given
         std::set<std::pair<int, int>> turns;
         for (const auto& item : packed.items) {
-            const int position = haystack.session_position(item.session_id);
+            const int position = source.session_position(item.session_id);
             if (position >= 0) sessions.insert(position);
             if (item.granularity == memory::Granularity::kSession && position >= 0) sessions.insert(-1 - position);
-            if (item.granularity == memory::Granularity::kTurn) turns.insert(haystack.turn_position(item.id));
+            if (item.granularity == memory::Granularity::kTurn) turns.insert(source.turn_position(item.id));
         }
         score(evidence, sessions, turns, &c);
         out.push_back(std::move(c));
     }
+    return out;
+}
+
+Result<std::vector<ContextCoverage>> measure_context_coverage(const LongMemEvalQuestion& question,
+                                                              KastenHaystack& haystack,
+                                                              const ContextEvalOptions& options) {
+    const Evidence evidence = evidence_of(question);
+    PackedContextSource source;
+    source.build = [&](memory::ContextRequest r) { return haystack.build_context(std::move(r)); };
+    source.session_position = [&](const std::string& id) { return haystack.session_position(id); };
+    source.turn_position = [&](const std::string& id) { return haystack.turn_position(id); };
+    // The haystack fills in the question date.
+    KASTEN_ASSIGN_OR_RETURN(std::vector<ContextCoverage> out,
+                            measure_strategy_coverage(question.question, std::nullopt, evidence, options, source));
     // The retrieval baseline: the five best sessions, whole.
     KASTEN_ASSIGN_OR_RETURN(std::vector<int> top, haystack.top_sessions(question.question, 5));
     ContextCoverage base;

@@ -1,8 +1,12 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -36,6 +40,27 @@ struct ContextEvalOptions {
                                                        memory::ContextStrategy::kNote};
     std::shared_ptr<const memory::TokenCounter> counter;  // null = the estimate
 };
+
+// A question's evidence: session positions, and (session position, turn position) of its evidence turns.
+struct EvidencePositions {
+    std::set<int> sessions;
+    std::set<std::pair<int, int>> turns;
+};
+
+// How one benchmark's contexts are built and mapped back to its positions.
+struct PackedContextSource {
+    std::function<Result<memory::PackedContext>(memory::ContextRequest)> build;
+    std::function<int(const std::string&)> session_position;               // kasten session id -> position, -1
+    std::function<std::pair<int, int>(const std::string&)> turn_position;  // kasten turn id -> position, {-1,-1}
+};
+
+// Builds the context for `query` with every strategy of `options` at its budget (full history off, the query asked
+// at `query_time`) and records what evidence each holds.
+[[nodiscard]] Result<std::vector<ContextCoverage>> measure_strategy_coverage(const std::string& query,
+                                                                             std::optional<TimeMs> query_time,
+                                                                             const EvidencePositions& evidence,
+                                                                             const ContextEvalOptions& options,
+                                                                             const PackedContextSource& source);
 
 // Builds the question's context with every strategy at the budget (the whole history is never given: the measure
 // is packing) and the top-5-sessions baseline, and records what evidence each holds.

@@ -123,4 +123,19 @@ Result<KastenRanking> DialogueHaystack::rank_sessions(const KastenRetrieverSpec&
     return out;
 }
 
+Result<memory::PackedContext> DialogueHaystack::build_context(memory::ContextRequest request) const {
+    request.cube_id = kCubeId;
+    return manager_->build_context(request);
+}
+
+int DialogueHaystack::session_index(const std::string& session_id) const {
+    auto it = session_of_id_.find(session_id);
+    return it == session_of_id_.end() ? -1 : it->second;
+}
+
+int DialogueHaystack::flat_turn(const std::string& turn_id) const {
+    auto it = flat_of_turn_id_.find(turn_id);
+    return it == flat_of_turn_id_.end() ? -1 : it->second;
+}
+
 }  // namespace kasten::eval

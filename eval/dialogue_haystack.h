@@ -47,6 +47,13 @@ class DialogueHaystack {
     [[nodiscard]] Result<KastenRanking> rank_sessions(const KastenRetrieverSpec& retriever,
                                                       const std::string& query) const;
 
+    // The packed context (memory::ContextBuilder) for `request` in this conversation's cube (the cube id is filled
+    // in). Thread-safe like the rankings.
+    [[nodiscard]] Result<memory::PackedContext> build_context(memory::ContextRequest request) const;
+    // Session index of a kasten session id, flat turn index of a kasten turn id; -1 if unknown.
+    int session_index(const std::string& session_id) const;
+    int flat_turn(const std::string& turn_id) const;
+
     // Seconds the note jobs took in ingest() (0 without notes).
     double notes_seconds() const { return notes_seconds_; }
     int turn_count() const { return static_cast<int>(turn_position_.size()); }

@@ -224,6 +224,28 @@ Result<LocomoRun> run_locomo(const LocomoOptions& options) {
                 if (name == o.reader_retriever) reader_ranking = turns;
                 r.retrievers.push_back(std::move(rr));
             }
+            if (o.context.budget > 0 && ps.haystack) {
+                EvidencePositions evidence;
+                for (const auto& e : q.evidence) {
+                    for (size_t t = 0; t < ps.dia_ids.size(); ++t) {
+                        if (ps.dia_ids[t] != e) continue;
+                        evidence.turns.insert(ps.turn_positions[t]);
+                        evidence.sessions.insert(ps.turn_positions[t].first);
+                    }
+                }
+                const DialogueHaystack& h = *ps.haystack;
+                PackedContextSource source;
+                source.build = [&](memory::ContextRequest request) { return h.build_context(std::move(request)); };
+                source.session_position = [&](const std::string& id) { return h.session_index(id); };
+                source.turn_position = [&](const std::string& id) {
+                    const int flat = h.flat_turn(id);
+                    return flat < 0 ? std::pair<int, int>{-1, -1} : h.position(flat);
+                };
+                std::optional<TimeMs> asked;
+                if (!sample.sessions.empty()) asked = sample.sessions.back().time;
+                KASTEN_ASSIGN_OR_RETURN(r.contexts,
+                                        measure_strategy_coverage(q.question, asked, evidence, o.context, source));
+            }
             if (o.reader) {
                 for (const auto& kind : o.reader_contexts) {
                     auto path = answer(o, ps, q, kind, reader_ranking);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "eval/context_coverage.h"
 #include "eval/kasten_retriever_spec.h"
 #include "eval/locomo_sample.h"
 #include "eval/qa_model.h"
@@ -39,6 +40,9 @@ struct LocomoOptions {
     std::vector<std::string> reader_contexts = {"retrieval"};  // "retrieval" (RAG, dialog mode) and/or "full"
     int reader_max_tokens = 32;                                // the official num_tokens_request
     int judge_max_tokens = 256;
+    // Packed context (budget > 0, needs a kasten retriever's cube): every strategy's context for each question,
+    // asked at the time of the sample's last session, scored against the evidence dialogues and their sessions.
+    ContextEvalOptions context;
 };
 
 struct LocomoRetrieverResult {
@@ -75,6 +79,7 @@ struct LocomoQuestionResult {
     std::vector<std::string> evidence;
     std::vector<LocomoRetrieverResult> retrievers;  // in option order
     std::vector<LocomoQaPath> qa;                   // in reader_contexts order
+    std::vector<ContextCoverage> contexts;          // with LocomoOptions::context (no top5 baseline)
 };
 
 struct LocomoRun {

@@ -10,17 +10,18 @@
 #include <nlohmann/json.hpp>
 
 #include "common/timestamp.h"
+#include "memory/granularity_router.h"
 #include "memory/memory_manager.h"
+#include "memory/query_time_windows.h"
 
 namespace kasten::memory {
 namespace {
 
-constexpr int kRouterTopScores = 10;   // scores whose distribution the router reads
-constexpr double kRouterFloor = 0.05;  // weight every granularity keeps (a flat list can still hold the answer)
-constexpr int kMinTurnTokens = 8;      // a rendered turn line costs at least this ({"role":"user","content":"…"})
+constexpr int kMinTurnTokens = 8;  // a rendered turn line costs at least this ({"role":"user","content":"…"})
 constexpr int kListPage = 500;
 constexpr int kSessionShare = 4;  // a session longer than budget / this is given as its best turns
 constexpr int kExcerptTurns = 2;  // turns a long session lends
+constexpr int kWindowHits = 10;   // hits per granularity of a search restricted to a time the query names
 
 // Hits fetched per granularity before packing (the budget decides how many are used).
 int fetch_count(Granularity g) {
@@ -177,21 +178,6 @@ PackedContext finish(const ContextRequest& request, const TokenCounter& counter,
     }
 }
 
-// Normalised entropy in [0, 1] of the top ranking scores' distribution (p_i = s_i / Σ s); 0 for one hit.
-double normalised_entropy(const std::vector<SearchHit>& hits) {
-    const size_t m = std::min<size_t>(hits.size(), kRouterTopScores);
-    if (m <= 1) return 0.0;
-    double sum = 0;
-    for (size_t i = 0; i < m; ++i) sum += std::max(0.0, hits[i].rank_score);
-    if (sum <= 0) return 1.0;
-    double h = 0;
-    for (size_t i = 0; i < m; ++i) {
-        const double p = std::max(0.0, hits[i].rank_score) / sum;
-        if (p > 0) h -= p * std::log(p);
-    }
-    return h / std::log(static_cast<double>(m));
-}
-
 }  // namespace
 
 const char* context_strategy_name(ContextStrategy s) {
@@ -219,7 +205,7 @@ bool parse_context_strategy(const std::string& text, ContextStrategy* out) {
     return false;
 }
 
-ContextBuilder::ContextBuilder(MemoryManager& memory) : memory_(memory) {}
+ContextBuilder::ContextBuilder(MemoryManager& memory, const Clock& clock) : memory_(memory), clock_(clock) {}
 
 Result<PackedContext> ContextBuilder::build(const ContextRequest& request) {
     if (request.token_budget < 1) return Status::invalid_argument("token_budget must be at least 1");
@@ -309,6 +295,8 @@ Result<PackedContext> ContextBuilder::build(const ContextRequest& request) {
             break;
     }
     std::map<Granularity, std::vector<SearchHit>> hits;
+    std::map<Granularity, std::vector<SearchHit>> window_hits;  // hits of searches restricted to the query's times
+    const std::vector<TimeWindow> windows = query_time_windows(query, request.query_time.value_or(clock_.now_ms()));
     for (Granularity g : grains) {
         SearchRequest sr;
         sr.cube_id = request.cube_id;
@@ -325,21 +313,45 @@ Result<PackedContext> ContextBuilder::build(const ContextRequest& request) {
             kept.push_back(std::move(h));
         }
         if (!kept.empty()) hits[g] = std::move(kept);
+        // A query that names a time ("two weeks ago", "in March") asks about what happened then: the best items
+        // inside that time are found by a search restricted to it, whatever their rank in the whole cube.
+        for (const TimeWindow& w : windows) {
+            sr.time_from = w.from;
+            sr.time_to = w.to;
+            sr.top_k = kWindowHits;
+            KASTEN_ASSIGN_OR_RETURN(auto inside, memory_.search(sr));
+            for (auto& h : inside) {
+                if (h.rank_score <= 0 || h.score < request.min_score) continue;
+                if (!excluded.empty() && h.session_id == excluded) continue;
+                window_hits[g].push_back(std::move(h));
+            }
+        }
     }
 
-    // The router: decisive score distributions get more weight.
-    std::map<std::string, double> weights;
-    std::map<Granularity, double> weight_of;
-    double total = 0;
+    // Relevance of each hit within its granularity (granularity_router.h), in-window hits joining the lists.
+    std::map<Granularity, std::unordered_map<std::string, double>> relevance_of;
+    for (Granularity g : grains) {
+        auto& inside = window_hits[g];
+        if (!hits.count(g) && inside.empty()) continue;
+        auto& list = hits[g];
+        relevance_of[g] = hit_relevance(list, inside);
+        std::unordered_set<std::string> listed;
+        for (const auto& h : list) listed.insert(h.id);
+        for (auto& h : inside) {
+            if (listed.insert(h.id).second) list.push_back(std::move(h));
+        }
+        if (list.empty()) hits.erase(g);
+    }
+
+    // The router's weights: decisive score distributions get more weight.
+    std::map<Granularity, std::vector<double>> ranking_scores;
     for (const auto& [g, list] : hits) {
-        const double w = (1.0 - normalised_entropy(list)) + kRouterFloor;
-        weight_of[g] = w;
-        total += w;
+        for (const auto& h : list) ranking_scores[g].push_back(h.rank_score);
     }
-    for (auto& [g, w] : weight_of) {
-        w /= total;
-        weights[granularity_name(g)] = w;
-    }
+    std::map<Granularity, double> weight_of = granularity_weights(ranking_scores);
+    std::map<std::string, double> weights;
+    for (const auto& [g, w] : weight_of) weights[granularity_name(g)] = w;
+    const bool router = request.strategy == ContextStrategy::kAuto;
 
     struct Candidate {
         Granularity granularity;
@@ -347,10 +359,61 @@ Result<PackedContext> ContextBuilder::build(const ContextRequest& request) {
         double priority;
     };
     std::vector<Candidate> candidates;
+    auto add_candidate = [&](Granularity g, const SearchHit& h, double relevance, int cost) {
+        candidates.push_back({g, &h, relevance / std::sqrt(static_cast<double>(std::max(cost, 1)))});
+    };
+    // The router's turns: turn hits and the source turns of note hits, each scored by fused_turn_relevance.
+    std::vector<SearchHit> note_source_turns;
+    if (router) {
+        std::unordered_map<std::string, double> note_relevance;  // turn id -> best relevance of its notes
+        std::unordered_set<std::string> turn_ids;
+        if (hits.count(Granularity::kTurn)) {
+            for (const auto& h : hits[Granularity::kTurn]) turn_ids.insert(h.id);
+        }
+        if (hits.count(Granularity::kNote)) {
+            for (const auto& h : hits[Granularity::kNote]) {
+                const double r = relevance_of[Granularity::kNote][h.id];
+                for (const auto& id : h.turn_ids) {
+                    double& best = note_relevance[id];
+                    best = std::max(best, r);
+                    if (h.session_id.empty() || !turn_ids.insert(id).second) continue;
+                    // Notes are built per session: their source turns are in the note's session.
+                    auto t = memory_.get_turn(request.cube_id, id);
+                    if (!t) {
+                        if (t.status().code() == StatusCode::kNotFound) continue;  // deleted since the note was built
+                        return t.status();
+                    }
+                    SearchHit sh;
+                    sh.granularity = Granularity::kTurn;
+                    sh.id = id;
+                    sh.text = t->content;
+                    sh.role = t->role;
+                    sh.time = t->conv_time;
+                    sh.session_id = h.session_id;
+                    sh.score = h.score;
+                    note_source_turns.push_back(std::move(sh));
+                }
+            }
+        }
+        const auto& session_relevance = relevance_of[Granularity::kSession];
+        const double session_weight = weight_of.count(Granularity::kSession) ? weight_of[Granularity::kSession] : 0.0;
+        auto add_turn = [&](const SearchHit& h, double own) {
+            auto s = session_relevance.find(h.session_id);
+            auto n = note_relevance.find(h.id);
+            const double relevance =
+                fused_turn_relevance(own, n == note_relevance.end() ? 0.0 : n->second,
+                                     s == session_relevance.end() ? 0.0 : s->second, session_weight);
+            add_candidate(Granularity::kTurn, h, relevance, counter.count(turn_line(h.role, h.text)));
+        };
+        if (hits.count(Granularity::kTurn)) {
+            for (const auto& h : hits[Granularity::kTurn]) add_turn(h, relevance_of[Granularity::kTurn][h.id]);
+        }
+        for (const auto& h : note_source_turns) add_turn(h, 0.0);
+    }
     for (const auto& [g, list] : hits) {
-        const double best = list.front().rank_score;
+        if (router && g == Granularity::kTurn) continue;
         for (const auto& h : list) {
-            const double relevance = weight_of[g] * h.rank_score / best;
+            const double relevance = weight_of[g] * relevance_of[g][h.id];
             int cost = 0;
             if (g == Granularity::kTurn) {
                 cost = counter.count(turn_line(h.role, h.text));
@@ -359,7 +422,7 @@ Result<PackedContext> ContextBuilder::build(const ContextRequest& request) {
             } else {
                 cost = counter.count(h.text) + 8;
             }
-            candidates.push_back({g, &h, relevance / std::sqrt(static_cast<double>(std::max(cost, 1)))});
+            add_candidate(g, h, relevance, cost);
         }
     }
     std::stable_sort(candidates.begin(), candidates.end(),
@@ -443,7 +506,10 @@ Result<PackedContext> ContextBuilder::build(const ContextRequest& request) {
             const bool covered =
                 !p.turn_ids.empty() && std::all_of(p.turn_ids.begin(), p.turn_ids.end(),
                                                    [&](const std::string& id) { return placed_turns.count(id) > 0; });
-            if (covered) {
+            // The router's marginal gain: the note already scored its source turns, so it adds evidence only for a
+            // session the context does not draw from yet (else it waits with the covered notes).
+            const bool session_covered = router && opened_groups.count(h.session_id) > 0;
+            if (covered || session_covered) {
                 deferred_notes.push_back(c);
                 continue;
             }
@@ -451,6 +517,7 @@ Result<PackedContext> ContextBuilder::build(const ContextRequest& request) {
             if (fits(p)) place(std::move(p));
         } else {
             if (placed_sessions.count(h.id)) continue;
+            if (router && opened_groups.count(h.id)) continue;  // marginal gain: its relevance is in its turns
             Placed p = item_of(Granularity::kSession, h, c.priority);
             KASTEN_ASSIGN_OR_RETURN(SessionView view, memory_.get_session(request.cube_id, h.id));
             p.lines = session_lines(view.turns);

@@ -73,30 +73,34 @@ struct PackedContext {
 //
 // 1. Full history: when the cube's turns (minus the excluded session) fit the budget, all of them, grouped by
 //    session in time order.
-// 2. Otherwise retrieval and packing. Hybrid search at turn, session and note granularity (as the strategy allows).
-//    The router (kAuto) weighs each granularity by how decisive its score distribution is, MemGAS-style: the
-//    normalised entropy H of its top-10 ranking scores (SearchHit::rank_score; p_i = s_i / Σ s), weight ∝ 1 − H +
-//    0.05, normalised to sum 1 — a flat list (the query does not separate that granularity's units) gets little, a
-//    peaked one much. Every hit gets priority = weight × (rank_score / best rank_score of its granularity) / √(tokens
-//    it costs) — relevance per
-//    square-root token, between relevance order (which spends the budget on a few long items) and value-per-token
-//    knapsack order (which fills it with short, weakly relevant ones) — and items are taken greedily by priority:
-//    each item once, a turn inside a session already taken is skipped, a session taken replaces its turns taken
-//    earlier, a session longer than a quarter of the budget is given as its two best-matching turns instead, a note
-//    whose source turns are all in the context waits until everything else is placed, and an item that does not fit the
-//    remaining budget is passed over for smaller ones.
+// 2. Otherwise retrieval and packing. Hybrid search at turn, session and note granularity (as the strategy allows),
+//    and, when the query names a time ("two weeks ago"), the same searches restricted to that time: an item inside
+//    it is at least as relevant as its score over the best in-window score (hit_relevance). The router (kAuto)
+//    weighs each granularity by how decisive its score distribution is, MemGAS-style (granularity_weights), and
+//    packs verbatim turns scored with their sessions' and notes' evidence (fused_turn_relevance; note hits lend
+//    their source turns); a note or session is an item of its own only for a session the context does not draw
+//    from yet, at its granularity's weight × its relevance. Fixed strategies score their granularity alone. Every
+//    candidate gets priority = relevance / √(tokens it costs) — between relevance order (which spends the budget on a
+//    few long items) and value-per-token knapsack order (which fills it with short, weakly relevant ones) — and items
+//    are taken greedily by priority: each item once, a turn inside a session already taken is skipped, a session taken
+//    replaces its turns taken earlier, a session longer than a quarter of the budget is given as its two
+//    best-matching turns instead, a note whose source turns are all in the context (router: whose session is)
+//    waits until everything else is placed, and an item that does not fit the remaining budget is passed over for
+//    smaller ones.
 // 3. The items are grouped by session, sessions in time order, notes before turns within a session, dated.
 //
 // Thread-safe (only MemoryManager calls, which are).
 class ContextBuilder {
   public:
-    explicit ContextBuilder(MemoryManager& memory);
+    // `clock` gives the query time when the request has none.
+    ContextBuilder(MemoryManager& memory, const Clock& clock);
 
     // kInvalidArgument for a bad request (no query, budget < 1), kNotFound for an unknown cube, store errors.
     [[nodiscard]] Result<PackedContext> build(const ContextRequest& request);
 
   private:
     MemoryManager& memory_;
+    const Clock& clock_;
 };
 
 }  // namespace kasten::memory

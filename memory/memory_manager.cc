@@ -342,7 +342,7 @@ Result<std::vector<store::LinkRecord>> MemoryManager::note_links(const std::stri
 // ---------------------------------------------------------------- search
 
 Result<PackedContext> MemoryManager::build_context(const ContextRequest& request) {
-    return ContextBuilder(*this).build(request);
+    return ContextBuilder(*this, *impl_->ctx.clock).build(request);
 }
 
 Result<std::vector<SearchHit>> MemoryManager::search(const SearchRequest& req) {

@@ -139,6 +139,10 @@ options:
   --categories LIST     official category ids to keep, e.g. 1,2,3,4
   --limit N             evaluate the first N selected questions only
   --reader-context LIST retrieval and/or full (default retrieval)
+  --context-budget N    also build each question's packed context (docs/context.md) at N tokens with every strategy
+                        (needs a kasten retriever; asked at the last session's time) and score the evidence dialogues
+                        and their sessions it holds: DIR/context.md, a "contexts" entry per question
+  --context-vocab GGUF  count those tokens with this GGUF file's tokenizer (default: the estimate)
   --threads N           parallel workers (default: the number of cores)
   --quiet               no progress bar
   --embedder KIND       auto | glove | hashing (global option)
@@ -563,7 +567,11 @@ std::vector<FlagSpec> conversation_flags(bool locomo) {
         {"reader-context", "LIST", "retrieval and/or full"},
         {"threads", "N", "parallel workers (default: number of cores)"},
         {"quiet", "", "no progress bar"}};
-    if (locomo) f.push_back({"categories", "LIST", "official category ids to keep"});
+    if (locomo) {
+        f.push_back({"categories", "LIST", "official category ids to keep"});
+        f.push_back({"context-budget", "N", "also pack each question's context at N tokens and score its evidence"});
+        f.push_back({"context-vocab", "GGUF", "count context tokens with this GGUF file's tokenizer"});
+    }
     return with_qa(std::move(f));
 }
 
@@ -685,6 +693,19 @@ int run_locomo(int argc, char** argv, const std::string& command_line) {
             options.categories.push_back(*v);
         }
     }
+    if (auto b = ca.args.get("context-budget")) {
+        auto v = parse_int_flag("context-budget", *b, 1, 1 << 20);
+        if (!v) return eval_usage_error("locomo", v.status().message());
+        options.context.budget = *v;
+        if (auto vocab = ca.args.get("context-vocab")) {
+            auto tokenizer = llm::load_gguf_tokenizer(*vocab);
+            if (!tokenizer) return failure(name, tokenizer.status());
+            options.context.counter = std::make_shared<memory::TokenizerTokenCounter>(
+                std::shared_ptr<const llm::Tokenizer>(std::move(tokenizer).value()));
+        }
+    } else if (ca.args.has("context-vocab")) {
+        return eval_usage_error("locomo", "--context-vocab goes with --context-budget");
+    }
     options.reader = ca.qa.reader;
     options.judge = ca.qa.judge;
     options.reader_retriever = ca.qa.reader_retriever.value_or(ca.retrievers.back());
@@ -698,6 +719,16 @@ int run_locomo(int argc, char** argv, const std::string& command_line) {
     if (!st.is_ok()) return failure(name, st);
     std::cout << fmt::format("LoCoMo: {} questions from {} samples in {:.1f} s\n", run->questions.size(), run->samples,
                              run->wall_seconds);
+    if (options.context.budget > 0) {
+        std::vector<std::vector<eval::ContextCoverage>> per_question;
+        for (const auto& q : run->questions) per_question.push_back(q.contexts);
+        const std::string counter_name = options.context.counter ? options.context.counter->name() : "estimate";
+        const std::string md = eval::context_coverage_markdown(per_question, options.context.budget, counter_name);
+        std::ofstream f(std::filesystem::path(ca.out) / "context.md");
+        f << md;
+        if (!f) return failure(name, Status::io_error("cannot write " + ca.out + "/context.md"));
+        std::cout << md;
+    }
     for (const auto& [retriever, levels] : report.averages()) {
         for (const auto& [level, groups] : levels) {
             const bool dialogue = level == "dialogue";

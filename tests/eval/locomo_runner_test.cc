@@ -128,6 +128,47 @@ TEST(LocomoRunnerTest, KastenRetrieversRankEveryDialogue) {
     EXPECT_EQ(run_locomo(o).status().code(), StatusCode::kInvalidArgument);
 }
 
+// Packed contexts: every strategy, scored against the evidence dialogues (D<session>:<turn>) and their sessions.
+TEST(LocomoRunnerTest, PackedContextsAreScoredAgainstTheEvidenceDialogues) {
+    testing::TempDir dir;
+    auto o = bm25_options(write_fixture(dir));
+    o.retrievers = {"bm25", "hybrid"};
+    o.embedder = std::make_shared<llm::HashingEmbedder>(64);
+    o.context.budget = 4096;  // the fixture's conversations are smaller: every turn fits
+    auto run = run_locomo(o);
+    ASSERT_TRUE(run.is_ok()) << run.status().to_string();
+    const auto& q2 = find(*run, "conv-a:2");  // evidence D1:1 and D2:3: two turns in two sessions
+    ASSERT_EQ(q2.contexts.size(), 4u);        // auto, turn, session, note (no top-5 baseline)
+    EXPECT_EQ(q2.contexts[0].strategy, "auto");
+    for (const auto& c : q2.contexts) {
+        EXPECT_EQ(c.evidence_sessions, 2) << c.strategy;
+        EXPECT_EQ(c.evidence_turns, 2) << c.strategy;
+        if (c.strategy == "note") {  // no notes without a "+notes" retriever: nothing to pack
+            EXPECT_EQ(c.mode, "empty");
+            EXPECT_EQ(c.sessions_covered, 0);
+            continue;
+        }
+        EXPECT_EQ(c.mode, "packed") << c.strategy;  // never the full history: the measure is packing
+        EXPECT_LE(c.tokens, 4096) << c.strategy;
+        EXPECT_TRUE(c.all_sessions()) << c.strategy;
+        EXPECT_EQ(c.turns_covered, 2) << c.strategy;
+    }
+    // A question without evidence dialogues has nothing to cover.
+    const auto& q4 = find(*run, "conv-a:4");
+    ASSERT_EQ(q4.contexts.size(), 4u);
+    EXPECT_EQ(q4.contexts[0].evidence_sessions, 0);
+    // Tight: fewer turns fit, never over the budget.
+    o.context.budget = 40;
+    auto tight = run_locomo(o);
+    ASSERT_TRUE(tight.is_ok()) << tight.status().to_string();
+    for (const auto& c : find(*tight, "conv-a:2").contexts) {
+        EXPECT_LE(c.tokens, 40) << c.strategy;
+        EXPECT_LE(c.turns_covered, 2) << c.strategy;
+    }
+    const std::string md = context_coverage_markdown({find(*run, "conv-a:2").contexts}, 4096, "estimate");
+    EXPECT_NE(md.find("| auto | 1 | 1 (1.000)"), std::string::npos) << md;
+}
+
 // The QA path end to end against a loopback chat-completions server: official reader prompt, official F1, the J
 // judge on categories 1-4 only, and a rerun served from the cache.
 TEST(LocomoRunnerTest, QaWithReaderAndJudgeThroughTheCache) {

@@ -233,6 +233,39 @@ TEST(ContextBuilderTest, ANoteWaitsWhenItsSourceTurnsAreAlreadyGiven) {
     EXPECT_LT(tight->items.size(), roomy->items.size());
 }
 
+// A question that names a time ("two weeks ago") asks about what happened then: the best match inside that time
+// is packed even when many better matches from other times fill the budget, at every strategy.
+TEST(ContextBuilderTest, TheBestMatchInsideATimeTheQueryNamesIsPacked) {
+    auto mm = open_mm(false);
+    const TimeMs asked = kStart + 60 * kDay;
+    for (int s = 0; s < 24; ++s) {
+        // Strong matches for "cook dinner for my friend", none of them two weeks before the question.
+        add(*mm, "strong" + std::to_string(s), kStart + s * kDay,
+            {{"user", "I cook dinner for my friend every week; cooking dinner for a friend is my favourite thing. "
+                      "Variation " +
+                          std::to_string(s)}});
+    }
+    add(*mm, "then", asked - 14 * kDay,
+        {{"user", "Yesterday I made a lemon tart for my friend Marta and she loved it."}});
+    for (ContextStrategy strategy : {ContextStrategy::kAuto, ContextStrategy::kTurn, ContextStrategy::kSession}) {
+        ContextRequest req;
+        req.cube_id = "c";
+        req.query = "What did I cook for my friend two weeks ago?";
+        req.query_time = asked;
+        req.full_history = false;
+        req.token_budget = 160;  // room for a handful of turns
+        req.strategy = strategy;
+        auto r = mm->build_context(req);
+        ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+        EXPECT_NE(r->text.find("lemon tart"), std::string::npos) << context_strategy_name(strategy) << "\n" << r->text;
+        // Without the time in the question the strong matches win.
+        req.query = "What did I cook for my friend?";
+        auto plain = mm->build_context(req);
+        ASSERT_TRUE(plain.is_ok());
+        EXPECT_EQ(plain->text.find("lemon tart"), std::string::npos) << context_strategy_name(strategy);
+    }
+}
+
 TEST(ContextBuilderTest, UsesTheLastUserMessageOfTheConversationAsTheQuery) {
     auto mm = open_mm(false);
     add_history(*mm);
