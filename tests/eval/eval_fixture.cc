@@ -62,7 +62,7 @@ nlohmann::json question(const std::string& id, const std::string& type, const st
     for (const auto& s : sessions) {
         q["haystack_dates"].push_back(s.date);
         q["haystack_session_ids"].push_back(s.id);
-        q["haystack_sessions"].push_back(s.turns);
+        q["haystack_sessions"].push_back(nlohmann::json(s.turns));
     }
     return q;
 }

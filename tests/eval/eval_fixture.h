@@ -34,7 +34,9 @@ nlohmann::json turn(const std::string& role, const std::string& content, int has
 struct FixtureSession {
     std::string id;
     std::string date;  // "2023/05/20 (Sat) 02:21"
-    nlohmann::json turns = nlohmann::json::array();
+    // A vector, not a json: `{turn(…)}` with one element is an array of one under gcc but a copy of the turn under
+    // clang (nlohmann's initializer-list constructor), which made a one-turn session an object.
+    std::vector<nlohmann::json> turns;
 };
 
 // A question object; `answer` may be a string or a number.
