@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "common/log.h"
 #include "common/sha256.h"
@@ -169,20 +170,58 @@ Status from_std(const std::exception& e, std::string_view what) {
     return Status::internal(std::string(what) + ": " + e.what());
 }
 
-// Whether `query` holds NEAR or ADJ as a word (Xapian's positional operators, "a NEAR/3 b"). The index has no
-// positions to honour them, and Xapian 1.4's QueryParser leaks memory when such a query is a syntax error
-// ("a OR NEAR/3"), which any client could repeat: these queries are searched as an OR of their words.
-bool names_positional_operator(std::string_view query) {
-    auto is_word_byte = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || (c & 0x80); };
-    for (std::string_view op : {std::string_view("NEAR"), std::string_view("ADJ")}) {
-        for (std::size_t at = query.find(op); at != std::string_view::npos; at = query.find(op, at + 1)) {
-            const std::size_t end = at + op.size();
-            if ((at == 0 || !is_word_byte(query[at - 1])) && (end == query.size() || !is_word_byte(query[end]))) {
-                return true;
-            }
+// Whether Xapian's QueryParser may see `query`: true when it uses no boolean syntax (brackets, or AND OR NOT XOR NEAR
+// ADJ as upper-case words), or uses it well formed — brackets balanced and never empty, every AND/OR/XOR/NOT between
+// two operands — and without NEAR/ADJ (they need positions the index does not keep). Xapian 1.4's parser leaks
+// memory whenever a query is a syntax error ("a OR NEAR/3", "OR(" with stray bytes), which any client could repeat;
+// a query this refuses is searched as an OR of its words instead.
+bool parser_may_see(std::string_view query) {
+    enum class Token { kOpen, kClose, kOperator, kWord };
+    // Words are runs of ASCII letters and digits: splitting more finely than Xapian does can only find more operators
+    // and fewer operands than it sees, so the check errs towards the OR of words.
+    auto is_word_byte = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 && (c & 0x80) == 0; };
+    const bool brackets = query.find_first_of("()") != std::string_view::npos;
+    if (brackets && query.find_first_of("+-\"") != std::string_view::npos)
+        return false;  // love/hate or quotes on groups
+    std::vector<Token> tokens;
+    for (std::size_t i = 0; i < query.size();) {
+        const char c = query[i];
+        if (c == '(' || c == ')') {
+            tokens.push_back(c == '(' ? Token::kOpen : Token::kClose);
+            ++i;
+            continue;
         }
+        if (!is_word_byte(c)) {
+            ++i;
+            continue;
+        }
+        std::size_t end = i;
+        while (end < query.size() && is_word_byte(query[end])) ++end;
+        const std::string_view word = query.substr(i, end - i);
+        if (word == "NEAR" || word == "ADJ") return false;
+        tokens.push_back(word == "AND" || word == "OR" || word == "NOT" || word == "XOR" ? Token::kOperator
+                                                                                         : Token::kWord);
+        i = end;
     }
-    return false;
+    int depth = 0;
+    Token previous = Token::kOpen;  // the start of the query acts as an opening bracket
+    for (Token t : tokens) {
+        switch (t) {
+            case Token::kOpen:
+                ++depth;
+                break;
+            case Token::kClose:
+                if (--depth < 0 || previous == Token::kOpen || previous == Token::kOperator) return false;
+                break;
+            case Token::kOperator:
+                if (previous == Token::kOpen || previous == Token::kOperator) return false;
+                break;
+            case Token::kWord:
+                break;
+        }
+        previous = t;
+    }
+    return depth == 0 && previous != Token::kOperator;
 }
 
 }  // namespace
@@ -219,7 +258,7 @@ struct LexicalIndex::Impl {
     Xapian::Query text_query(std::string_view query) {
         std::vector<std::string> words = distinct_words(query);
         if (words.empty()) return {};
-        if (query.size() > kMaxParsedQueryBytes || names_positional_operator(query)) return or_of_terms(words);
+        if (query.size() > kMaxParsedQueryBytes || !parser_may_see(query)) return or_of_terms(words);
         try {
             Xapian::Query parsed = parser.parse_query(std::string(query), kQueryFlags);
             if (!parsed.empty()) return parsed;

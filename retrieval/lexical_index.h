@@ -69,9 +69,9 @@ class LexicalIndex {
 
     // The best `k` units of filter.cube_id / filter.type for `query`, by BM25 (Xapian BM25Weight defaults; score =
     // BM25 weight, descending; ties by insertion order). Any text is accepted: terms are ORed; Xapian's boolean syntax
-    // (AND/OR/NOT in capitals, brackets, +word/-word) is honoured when it parses, otherwise the query falls back to
-    // an OR of its words; quotes are ignored (no positions), and so are NEAR and ADJ: a query naming them is an OR
-    // of its words. Queries over 4 KiB are always an OR of their first 256 distinct words. Empty or stopword-only
+    // (AND/OR/NOT/XOR in capitals, brackets, +word/-word) is honoured when it is well formed (balanced, non-empty
+    // brackets; every operator between two operands), otherwise the query is an OR of its words; quotes are ignored
+    // (no positions), and so are NEAR and ADJ: a query naming them is an OR of its words. Queries over 4 KiB are always an OR of their first 256 distinct words. Empty or stopword-only
     // queries, and k <= 0, give an empty list. kInvalidArgument on an empty filter.cube_id.
     [[nodiscard]] Result<std::vector<ScoredId>> search(std::string_view query, const SearchFilter& filter, int k) const;
     // The same ranking for an OR of index terms as analyze() yields them (no query parsing; its first 256 terms).

@@ -120,6 +120,17 @@ TEST_P(LexicalIndexTest, BooleanSyntaxAndQuotes) {
     EXPECT_EQ(search_ids("cats dogs", in_cube("c")).at(0), "both");
     // Quotes do not make a phrase (no positions); stopwords inside them are still dropped.
     EXPECT_EQ(search_ids("\"the cats\"", in_cube("c")).size(), 2u);
+    // Well-formed groups are honoured; malformed boolean syntax (which Xapian's parser would reject, leaking memory)
+    // is an OR of the words.
+    EXPECT_EQ(search_ids("(cats AND dogs)", in_cube("c")), std::vector<std::string>{"both"});
+    EXPECT_EQ(search_ids("cats AND (dogs OR play)", in_cube("c")), std::vector<std::string>{"both"});
+    EXPECT_EQ(search("cats AND", in_cube("c")).size(), 2u);
+    EXPECT_EQ(search("AND cats", in_cube("c")).size(), 2u);
+    EXPECT_EQ(search("(cats AND dogs", in_cube("c")).size(), 3u);
+    EXPECT_EQ(search("cats AND (dogs OR)", in_cube("c")).size(), 3u);
+    EXPECT_EQ(search("OR(cats dogs)", in_cube("c")).size(), 3u);
+    EXPECT_EQ(search("cats () dogs", in_cube("c")).size(), 3u);
+    EXPECT_EQ(search("cats NEAR dogs", in_cube("c")).size(), 3u);
 }
 
 TEST_P(LexicalIndexTest, SearchTermsRanksLikeThePlainWordQuery) {
