@@ -152,4 +152,21 @@ std::string context_coverage_markdown(const std::vector<std::vector<ContextCover
            "(the retrieval baseline, not held to the budget).\n";
 }
 
+nlohmann::ordered_json context_coverage_json(const std::vector<ContextCoverage>& contexts) {
+    nlohmann::ordered_json cs = nlohmann::ordered_json::object();
+    for (const auto& c : contexts) {
+        nlohmann::ordered_json cj;
+        cj["mode"] = c.mode;
+        cj["tokens"] = c.tokens;
+        cj["items"] = c.items;
+        cj["evidence_sessions"] = c.evidence_sessions;
+        cj["sessions_covered"] = c.sessions_covered;
+        cj["evidence_turns"] = c.evidence_turns;
+        cj["turns_covered"] = c.turns_covered;
+        if (!c.weights.empty()) cj["weights"] = c.weights;
+        cs[c.strategy] = cj;
+    }
+    return cs;
+}
+
 }  // namespace kasten::eval

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "common/result.h"
 #include "eval/kasten_haystack.h"
 #include "eval/longmemeval_question.h"
@@ -70,6 +72,10 @@ struct PackedContextSource {
 
 // Per strategy over questions with evidence sessions: questions whose context holds all evidence sessions, mean
 // evidence-session and evidence-turn recall, mean tokens and items. One entry per question (its coverages).
+// One question's coverage per strategy, as per_question.jsonl writes it: {strategy: {mode, tokens, items,
+// evidence_sessions, sessions_covered, evidence_turns, turns_covered[, weights]}}.
+nlohmann::ordered_json context_coverage_json(const std::vector<ContextCoverage>& contexts);
+
 std::string context_coverage_markdown(const std::vector<std::vector<ContextCoverage>>& per_question, int budget,
                                       const std::string& counter_name);
 

@@ -203,20 +203,7 @@ std::string LocomoReport::per_question_jsonl() const {
         }
         j["retrievers"] = rs;
         if (!q.contexts.empty()) {
-            ordered_json cs = ordered_json::object();
-            for (const auto& c : q.contexts) {
-                ordered_json cj;
-                cj["mode"] = c.mode;
-                cj["tokens"] = c.tokens;
-                cj["items"] = c.items;
-                cj["evidence_sessions"] = c.evidence_sessions;
-                cj["sessions_covered"] = c.sessions_covered;
-                cj["evidence_turns"] = c.evidence_turns;
-                cj["turns_covered"] = c.turns_covered;
-                if (!c.weights.empty()) cj["weights"] = c.weights;
-                cs[c.strategy] = cj;
-            }
-            j["contexts"] = cs;
+            j["contexts"] = context_coverage_json(q.contexts);
         }
         if (!q.qa.empty()) {
             ordered_json qa = ordered_json::object();
