@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <new>
 #include <system_error>
@@ -287,6 +288,10 @@ struct LexicalIndex::Impl {
     Xapian::TermGenerator indexer;
     Xapian::QueryParser parser;
     std::uint64_t pending = 0;
+    // Metadata written since the last commit. commit() writes it into each database just before committing that
+    // one, so the committed databases always hold the new values in a prefix of the commit order and the old ones
+    // after it: the last database (notes) holds the oldest value, which is what metadata() reads.
+    std::map<std::string, std::string> pending_metadata;
     mutable std::mutex mu;
     // Reads are not starved by writes: a write first lets every read that was already waiting for `mu` take it. A
     // background writer applies changes back to back, and std::mutex lets the thread that releases it take it
@@ -700,14 +705,19 @@ Result<std::vector<ScoredId>> LexicalIndex::run_search(const SearchFilter& filte
 Status LexicalIndex::commit() {
     auto lock = impl_->lock_for_write();
     try {
-        // In part order, stopping at the first failure: a later part's metadata is committed only with every
-        // earlier part's changes.
-        for (Xapian::WritableDatabase& db : impl_->dbs) db.commit();
+        // In part order, stopping at the first failure, each with the pending metadata.
+        for (Xapian::WritableDatabase& db : impl_->dbs) {
+            for (const auto& [key, value] : impl_->pending_metadata) db.set_metadata(key, value);
+            db.commit();
+        }
+        impl_->pending_metadata.clear();
         impl_->pending = 0;
         return Status::ok();
     } catch (const Xapian::Error& e) {
+        impl_->pending_metadata.clear();  // dropped like the failed database's changes: it stays at its old values
         return from_xapian(e, "lexical index: commit " + impl_->dir);
     } catch (const std::exception& e) {
+        impl_->pending_metadata.clear();
         return from_std(e, "lexical index: commit " + impl_->dir);
     }
 }
@@ -729,6 +739,7 @@ Status LexicalIndex::reopen() {
             db = Xapian::WritableDatabase();  // releases the write lock before it is taken again
             db = Xapian::WritableDatabase(part_dir, Xapian::DB_OPEN | Xapian::DB_BACKEND_GLASS);
         }
+        impl_->pending_metadata.clear();
         impl_->pending = 0;
         return Status::ok();
     } catch (const Xapian::Error& e) {
@@ -744,7 +755,7 @@ Status LexicalIndex::set_metadata(const std::string& key, const std::string& val
     }
     auto lock = impl_->lock_for_write();
     try {
-        for (Xapian::WritableDatabase& db : impl_->dbs) db.set_metadata(key, value);
+        impl_->pending_metadata[key] = value;
         ++impl_->pending;
         return Status::ok();
     } catch (const Xapian::Error& e) {
@@ -760,11 +771,9 @@ Result<std::string> LexicalIndex::metadata(const std::string& key) const {
     }
     auto lock = impl_->lock_for_read();
     try {
-        const std::string value = impl_->dbs[0].get_metadata(key);
-        for (std::size_t i = 1; i < kParts; ++i) {
-            if (impl_->dbs[i].get_metadata(key) != value) return std::string();
-        }
-        return value;
+        auto pending = impl_->pending_metadata.find(key);
+        if (pending != impl_->pending_metadata.end()) return pending->second;
+        return impl_->dbs[kParts - 1].get_metadata(key);
     } catch (const Xapian::Error& e) {
         return from_xapian(e, "lexical index: metadata " + key);
     } catch (const std::exception& e) {

@@ -87,7 +87,8 @@ class LexicalIndex {
                                                              const SearchFilter& filter, int k) const;
 
     // Makes all changes (documents and metadata) durable: commits the turn, session and note databases in that order,
-    // stopping at the first failure. No-op for in-memory indexes.
+    // stopping at the first failure (which drops the metadata written since the last commit). For in-memory indexes
+    // only the metadata is affected.
     [[nodiscard]] Status commit();
 
     // Drops the handle and opens the on-disk database again at its last commit, so the index is usable after a
@@ -96,12 +97,13 @@ class LexicalIndex {
     [[nodiscard]] Status reopen();
 
     // Index-level key/value metadata (e.g. the embedder id or schema version the index was built with).
-    // Written to every type's database, with the next commit(). kInvalidArgument for an empty key or a key longer
-    // than 200 bytes.
+    // Written to every type's database by the next commit(); dropped by a failed commit() and by reopen().
+    // kInvalidArgument for an empty key or a key longer than 200 bytes.
     [[nodiscard]] Status set_metadata(const std::string& key, const std::string& value);
-    // The value of `key`, "" when unset (Xapian does not distinguish an empty value from an unset key), and "" when
-    // the type databases disagree (a crash or failure between their commits): a value read was committed together
-    // with every database's changes made before it was set.
+    // The value of `key` ("" when unset: Xapian does not distinguish an empty value from an unset key): the value
+    // set since the last commit, else the value the note database, committed last, holds. So a value read from disk
+    // was committed together with every type's changes made before it was set, even after a crash or a failure
+    // between the databases' commits (a watermark read back never overstates what the index holds).
     [[nodiscard]] Result<std::string> metadata(const std::string& key) const;
 
     // Number of documents of all cubes and types, exact and O(1).

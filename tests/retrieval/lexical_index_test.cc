@@ -774,7 +774,9 @@ TEST(LexicalIndexMigrationTest, InterruptedMigrationStartsOver) {
     EXPECT_EQ((*opened)->metadata("kasten.event_seq").value(), "7");
 }
 
-TEST(LexicalIndexDiskTest, MetadataTheTypeDatabasesDisagreeOnReadsAsUnset) {
+// A crash between the commits of the type databases: the turn and session databases committed a newer value, the
+// note database (committed last) still holds the older one, which is the one every database's changes reached.
+TEST(LexicalIndexDiskTest, MetadataIsReadFromTheDatabaseCommittedLast) {
     TempDir dir;
     {
         auto index = LexicalIndex::open(dir.path());
@@ -782,7 +784,6 @@ TEST(LexicalIndexDiskTest, MetadataTheTypeDatabasesDisagreeOnReadsAsUnset) {
         ASSERT_TRUE((*index)->set_metadata("kasten.event_seq", "5").is_ok());
         ASSERT_TRUE((*index)->commit().is_ok());
     }
-    // A crash between the commits of the type databases: the note database still holds an older value.
     {
         auto other = LexicalIndex::open(dir.path() + "/other");
         ASSERT_TRUE(other.is_ok());
@@ -794,7 +795,16 @@ TEST(LexicalIndexDiskTest, MetadataTheTypeDatabasesDisagreeOnReadsAsUnset) {
     fs::remove_all(dir.path() + "/other");
     auto index = LexicalIndex::open(dir.path());
     ASSERT_TRUE(index.is_ok()) << index.status().to_string();
-    EXPECT_EQ((*index)->metadata("kasten.event_seq").value(), "");  // a caller's watermark: replay everything
+    EXPECT_EQ((*index)->metadata("kasten.event_seq").value(), "3");
+    // Uncommitted values are read back at once and dropped by reopen().
+    ASSERT_TRUE((*index)->set_metadata("kasten.event_seq", "9").is_ok());
+    EXPECT_EQ((*index)->metadata("kasten.event_seq").value(), "9");
+    ASSERT_TRUE((*index)->reopen().is_ok());
+    EXPECT_EQ((*index)->metadata("kasten.event_seq").value(), "3");
+    ASSERT_TRUE((*index)->set_metadata("kasten.event_seq", "10").is_ok());
+    ASSERT_TRUE((*index)->commit().is_ok());
+    ASSERT_TRUE((*index)->reopen().is_ok());
+    EXPECT_EQ((*index)->metadata("kasten.event_seq").value(), "10");
 }
 
 }  // namespace
