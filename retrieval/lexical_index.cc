@@ -46,6 +46,12 @@ constexpr std::size_t kStemCacheWords = 200000;
 // named after its type; commit() commits them in this order.
 constexpr std::size_t kParts = 3;
 constexpr UnitType kPartTypes[kParts] = {UnitType::kTurn, UnitType::kSession, UnitType::kNote};
+// Whether searches of `type` rank by the statistics of every type of the cube (notes: they are keys to the
+// conversation, so a word weighs what it weighs in the conversation) rather than by their own type's only (turns and
+// sessions: nothing else changes their scores).
+constexpr bool ranks_by_all_types(UnitType type) {
+    return type == UnitType::kNote;
+}
 // The on-disk layout version, stored in every part's metadata. 1 (unrecorded): one database for all unit types,
 // directly in the index directory. 2: one database per unit type.
 constexpr char kLayoutKey[] = "kasten.lexical_layout";
@@ -278,9 +284,17 @@ struct LexicalIndex::Impl {
         return or_of_terms(words);
     }
 
-    // The database of a unit type: its documents, and the only statistics (document count, lengths, term
-    // frequencies) its BM25 scores read, so no type's documents change another type's scores.
+    // The database of a unit type: its documents, and the statistics (document count, lengths, term frequencies)
+    // its BM25 scores read unless ranks_by_all_types(type).
     Xapian::WritableDatabase& db(UnitType type) { return dbs[static_cast<std::size_t>(type)]; }
+    // What a search of `type` runs on: its own database, or every database (read as one, with their statistics
+    // summed) for a type that ranks by all types.
+    Xapian::Database searched(UnitType type) {
+        if (!ranks_by_all_types(type)) return db(type);
+        Xapian::Database all;
+        for (auto& part : dbs) all.add_database(part);
+        return all;
+    }
 
     std::array<Xapian::WritableDatabase, kParts> dbs;
     std::string dir;  // "" for in-memory
@@ -669,8 +683,9 @@ Result<std::vector<ScoredId>> LexicalIndex::run_search(const SearchFilter& filte
         Xapian::Query text = make_text();
         if (text.empty()) return hits;
 
-        // The type's own database holds only documents of that type.
         std::vector<Xapian::Query> conditions{Xapian::Query(cube_term(filter.cube_id))};
+        // (The type's own database holds only documents of that type.)
+        if (ranks_by_all_types(filter.type)) conditions.emplace_back(type_term(filter.type));
         if (filter.role) conditions.emplace_back(role_term(*filter.role));
         if (filter.session_id) conditions.emplace_back(session_term(*filter.session_id));
         if (filter.time_from && filter.time_to) {
@@ -686,7 +701,7 @@ Result<std::vector<ScoredId>> LexicalIndex::run_search(const SearchFilter& filte
         }
         Xapian::Query restrict(Xapian::Query::OP_AND, conditions.begin(), conditions.end());
 
-        Xapian::Enquire enquire(impl_->db(filter.type));
+        Xapian::Enquire enquire(impl_->searched(filter.type));
         enquire.set_query(Xapian::Query(Xapian::Query::OP_FILTER, text, restrict));
         enquire.set_weighting_scheme(Xapian::BM25Weight());
         Xapian::MSet mset = enquire.get_mset(0, static_cast<Xapian::doccount>(k));
@@ -879,7 +894,12 @@ Result<LexicalIndex::TermCounts> LexicalIndex::term_counts(const std::string& cu
     try {
         TermCounts out;
         out.frequencies.assign(terms.size(), 0);
-        add_term_counts(impl_->db(type), cube_term(cube_id), terms, out);
+        const std::string cube_key = cube_term(cube_id);
+        if (ranks_by_all_types(type)) {
+            for (Xapian::WritableDatabase& db : impl_->dbs) add_term_counts(db, cube_key, terms, out);
+        } else {
+            add_term_counts(impl_->db(type), cube_key, terms, out);
+        }
         return out;
     } catch (const Xapian::Error& e) {
         return from_xapian(e, "lexical index: term counts " + cube_id);

@@ -20,9 +20,12 @@ namespace kasten::retrieval {
 // terms and the unit's time is a sortable value, so every SearchFilter runs inside Xapian. The index is derived data:
 // it can always be rebuilt from the store.
 //
-// Isolation: each unit type has its own Xapian database (on disk, a subdirectory named after the type), so a type's
-// BM25 statistics (document count, average length, term frequencies) are its own: adding or removing notes never
-// changes a turn or session score, nor turns a session score. (Cubes of one type share their statistics.)
+// Isolation: each unit type has its own Xapian database (on disk, a subdirectory named after the type). Turn and
+// session searches rank by their own type's BM25 statistics (document count, average length, term frequencies) only,
+// so adding or removing notes never changes a turn or session score, nor do sessions change turn scores or turns
+// session scores. Note searches rank by the statistics of all three types together (a note is a key to the
+// conversation: its words weigh what they weigh in the whole cube), as one index would. (Cubes of one type share
+// their statistics.)
 //
 // Durability: changes are visible to search() at once, and durable only after commit() (Xapian also flushes each
 // database on its own every 10,000 changes). Callers batch: never commit per document.
@@ -122,7 +125,8 @@ class LexicalIndex {
     };
     [[nodiscard]] Result<TermCounts> term_counts(const std::string& cube_id,
                                                  const std::vector<std::string>& terms) const;
-    // The same over the cube's documents of one unit type only.
+    // The statistics searches of `type` rank by (see Isolation above): the cube's documents of that type only for
+    // turns and sessions, of every type for notes.
     [[nodiscard]] Result<TermCounts> term_counts(const std::string& cube_id, UnitType type,
                                                  const std::vector<std::string>& terms) const;
 

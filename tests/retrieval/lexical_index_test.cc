@@ -664,6 +664,26 @@ TEST_P(LexicalIndexTest, SessionsLeaveTurnScoresBitIdentical) {
     expect_bit_identical({before}, {after});
 }
 
+// Note searches rank by the statistics of the whole cube: a word its turns use often weighs less in a note search.
+TEST_P(LexicalIndexTest, NoteSearchesRankByTheWholeCubesStatistics) {
+    put({"c", UnitType::kNote, "n1", 0, "", ""}, "harbour");
+    put({"c", UnitType::kNote, "n2", 0, "", ""}, "museum");
+    put({"c", UnitType::kNote, "n3", 0, "", ""}, "harbour museum garden");
+    put({"c", UnitType::kNote, "n4", 0, "", ""}, "garden");
+    // Within the notes "harbour" and "museum" are equally common: n1 and n2 tie.
+    auto notes_only = search("harbour museum", in_cube("c", UnitType::kNote));
+    ASSERT_EQ(ids_of(notes_only).size(), 3u);
+    EXPECT_EQ(notes_only[1].score, notes_only[2].score);
+    // Turns that talk about the harbour all the time make "museum" the rarer, weightier word of the conversation.
+    for (int i = 0; i < 5; ++i) put(turn("c", "t" + std::to_string(i)), "the harbour again");
+    auto with_turns = search("harbour museum", in_cube("c", UnitType::kNote));
+    ASSERT_EQ(ids_of(with_turns).size(), 3u);
+    std::map<std::string, double> score;
+    for (const auto& h : with_turns) score[h.id] = h.score;
+    EXPECT_GT(score["n2"], score["n1"]);
+    EXPECT_EQ(ids_of(with_turns).back(), "n1");
+}
+
 TEST(LexicalTermCountsTest, CountsPerUnitType) {
     auto index = LexicalIndex::in_memory();
     ASSERT_TRUE(index->upsert({"a", UnitType::kTurn, "1", 0, "user", "s"}, "my dog barks").is_ok());
@@ -675,10 +695,15 @@ TEST(LexicalTermCountsTest, CountsPerUnitType) {
     ASSERT_TRUE(turns.is_ok()) << turns.status().to_string();
     EXPECT_EQ(turns->documents, 2u);
     EXPECT_EQ(turns->frequencies, (std::vector<std::uint64_t>{2, 1, 0}));
+    auto sessions = index->term_counts("a", UnitType::kSession, {"dog", "parrot"});
+    ASSERT_TRUE(sessions.is_ok());
+    EXPECT_EQ(sessions->documents, 1u);
+    EXPECT_EQ(sessions->frequencies, (std::vector<std::uint64_t>{1, 0}));
+    // Notes rank by the whole cube's statistics.
     auto notes = index->term_counts("a", UnitType::kNote, {"dog", "parrot"});
     ASSERT_TRUE(notes.is_ok());
-    EXPECT_EQ(notes->documents, 1u);
-    EXPECT_EQ(notes->frequencies, (std::vector<std::uint64_t>{0, 1}));
+    EXPECT_EQ(notes->documents, 4u);
+    EXPECT_EQ(notes->frequencies, (std::vector<std::uint64_t>{3, 1}));
     auto all = index->term_counts("a", {"dog", "cat", "parrot"});  // every type of the cube
     ASSERT_TRUE(all.is_ok());
     EXPECT_EQ(all->documents, 4u);
