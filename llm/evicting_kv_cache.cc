@@ -88,6 +88,10 @@ void EvictingKvCache::store(int layer, int cell, const float* k, const float* v)
         if (options_.policy == EvictionPolicy::kH2o) {
             const std::size_t need = static_cast<std::size_t>(cell - size_ + 1) * options_.n_q * hd;
             if (h.pending_q.size() < need) h.pending_q.resize(need, 0.0f);
+            if (h.pending_seen.size() < static_cast<std::size_t>(cell - size_ + 1)) {
+                h.pending_seen.resize(static_cast<std::size_t>(cell - size_ + 1));
+            }
+            h.pending_seen[static_cast<std::size_t>(cell - size_)] = 0;
         }
     }
 }
@@ -101,6 +105,7 @@ void EvictingKvCache::attend(int layer, int kv_head, const float* q, int n_q, in
         // Distinct tokens write distinct rows; every caller passes the same scale.
         std::memcpy(h.pending_q.data() + static_cast<std::size_t>(end - 1 - size_) * n_q * hd, q,
                     sizeof(float) * n_q * hd);
+        h.pending_seen[static_cast<std::size_t>(end - 1 - size_)] = 1;
         std::atomic_ref<float>(scale_).store(scale, std::memory_order_relaxed);
     }
     thread_local std::vector<int> slots;
@@ -135,6 +140,7 @@ void EvictingKvCache::score_pending(Head& h, int n) {
     const KvKernels& kern = kv_kernels(isa_);
     std::vector<float> s(h.pos.size());
     for (int t = size_; t < n; ++t) {
+        if (static_cast<std::size_t>(t - size_) >= h.pending_seen.size() || !h.pending_seen[t - size_]) continue;
         const float* qt = h.pending_q.data() + static_cast<std::size_t>(t - size_) * n_q * hd;
         for (int i = 0; i < n_q; ++i) {
             float m = -std::numeric_limits<float>::infinity();

@@ -65,6 +65,7 @@ class EvictingKvCache final : public KvCache {
         int used = 0;
         // Queries recorded by attend() for the uncommitted tokens: [token − size_, n_q, head_dim].
         mutable std::vector<float> pending_q;
+        mutable std::vector<unsigned char> pending_seen;  // per uncommitted token: its query was recorded
     };
     Head& head(int layer, int kv_head) { return heads_[static_cast<std::size_t>(layer) * shape_.n_head_kv + kv_head]; }
     const Head& head(int layer, int kv_head) const {
