@@ -22,7 +22,8 @@ EvictingKvCache::EvictingKvCache(const KvCacheShape& shape, const EvictionOption
            options.n_q >= 1);
     heads_.resize(static_cast<std::size_t>(shape.n_layer) * shape.n_head_kv);
     // Room for the budget and one batch of new tokens before commit() evicts; grows if a batch is larger.
-    const std::size_t slots = static_cast<std::size_t>(std::min(shape.capacity, options.budget + 64));
+    const std::size_t slots =
+        static_cast<std::size_t>(std::min(shape.capacity, options.budget + std::max(1, options.batch_slots)));
     for (Head& h : heads_) {
         h.keys.reserve(slots * shape.head_dim);
         h.values.reserve(slots * shape.head_dim);

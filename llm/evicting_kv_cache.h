@@ -19,6 +19,7 @@ struct EvictionOptions {
     int sinks = 4;   // the first tokens, always kept
     int window = 0;  // the most recent tokens, always kept
     int n_q = 1;     // query heads per KV head (H2O sums their attention)
+    int batch_slots = 64;  // cells reserved beyond the budget for a batch stored before commit() evicts
 };
 
 // A KV cache that keeps at most `budget` cells (f16) per layer and KV head and evicts the rest at commit().

@@ -43,6 +43,7 @@ Result<std::unique_ptr<KvCache>> make_eviction(const KvCacheShape& shape, int n_
     o.budget = cells;
     o.sinks = kSinks;
     o.n_q = n_q;
+    o.batch_slots = kBatchSlots;
     // StreamingLLM: everything but the sinks is the recent window. H2O: half recent, half heavy hitters.
     o.window = policy == EvictionPolicy::kStreaming ? cells - kSinks : std::max(kMinWindow, cells / 2);
     return std::unique_ptr<KvCache>(std::make_unique<EvictingKvCache>(shape, o, isa));
