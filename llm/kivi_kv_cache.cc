@@ -94,10 +94,8 @@ void KiviKvCache::quantize_oldest_group() {
             const auto& wk = window_k_[head_index(l, h)];
             for (std::size_t i = 0; i < keys.size(); ++i) keys[i] = f16_to_f32(wk[i]);
             const std::size_t base = (head_index(l, h) * n_key_groups_ + g) * hd;
-            for (int d = 0; d < hd; ++d) {
-                kv_quantize_run(keys.data() + d, kKvKeyGroup, hd, bits_, key_codes_.data() + (base + d) * key_run_,
-                                key_params_.data() + (base + d) * 2);
-            }
+            kv_quantize_key_group(keys.data(), static_cast<std::size_t>(hd), bits_, key_codes_.data() + base * key_run_,
+                                  key_params_.data() + base * 2);
         }
         for (int t = 0; t < kKvKeyGroup; ++t) {
             for (int h = 0; h < shape_.n_head_kv; ++h) {
@@ -133,64 +131,74 @@ void KiviKvCache::read(int layer, int kv_head, int cell, float* k, float* v) con
     }
     const int g = cell / kKvKeyGroup;
     const std::size_t base = (head_index(layer, kv_head) * n_key_groups_ + g) * hd;
+    const std::uint8_t* codes = key_codes_.data() + base * key_run_;
+    const std::uint16_t* p = key_params_.data() + base * 2;
     for (int d = 0; d < hd; ++d) {
-        const std::uint16_t* p = key_params_.data() + (base + d) * 2;
-        k[d] = f16_to_f32(p[1]) + f16_to_f32(p[0]) * static_cast<float>(kv_unpack_code(
-                                                         key_codes_.data() + (base + d) * key_run_, kKvKeyGroup, bits_,
-                                                         static_cast<std::size_t>(cell % kKvKeyGroup)));
+        k[d] = f16_to_f32(p[hd + d]) +
+               f16_to_f32(p[d]) * static_cast<float>(kv_key_code(codes, bits_, static_cast<std::size_t>(d),
+                                                                 static_cast<std::size_t>(cell % kKvKeyGroup)));
     }
     const std::size_t c = static_cast<std::size_t>(layer) * n_key_groups_ * kKvKeyGroup + cell;
     std::fill(v, v + hd, 0.0f);
     const float one = 1.0f;
-    scalar::accumulate_values(&one, 1, value_codes_.data() + c * value_row_, value_row_,
+    scalar::accumulate_values(&one, 1, 1, 1, value_codes_.data() + c * value_row_, value_row_,
                               value_params_.data() + c * value_stride_, value_stride_, bits_, value_group_,
-                              static_cast<std::size_t>(kv_head) * hd, hd, v);
+                              static_cast<std::size_t>(kv_head) * hd, hd, v, hd);
 }
 
 void KiviKvCache::attend(int layer, int kv_head, const float* q, int n_q, int begin, int end, float scale, float* out,
                          float* max, float* sum, float* scratch) const {
     const KvKernels& kern = kv_kernels(isa_);
     const auto hd = static_cast<std::size_t>(shape_.head_dim);
-    const int n = end - begin;
+    const auto n = static_cast<std::size_t>(end - begin);
     const int qe = std::min(end, q_end_);  // quantized cells [begin, qe)
     const std::size_t hi = head_index(layer, kv_head);
     const auto& wk = window_k_[hi];
     const auto& wv = window_v_[hi];
     const int w0 = std::max(begin, q_end_);  // window cells [w0, end)
-    for (int i = 0; i < n_q; ++i) {
-        float* s = scratch + static_cast<std::size_t>(i) * n;
-        const float* qi = q + i * hd;
-        for (int g = begin / kKvKeyGroup; g * kKvKeyGroup < qe; ++g) {
-            const std::size_t base = (hi * n_key_groups_ + g) * hd;
-            const int c0 = g * kKvKeyGroup;
-            const int lo = std::max(begin, c0), up = std::min(qe, c0 + kKvKeyGroup);
-            if (lo == c0 && up == c0 + kKvKeyGroup) {
-                kern.key_group_scores(qi, key_codes_.data() + base * key_run_, key_params_.data() + base * 2, bits_, hd,
-                                      scale, s + (c0 - begin));
-            } else {
-                float tmp[kKvKeyGroup];
-                kern.key_group_scores(qi, key_codes_.data() + base * key_run_, key_params_.data() + base * 2, bits_, hd,
-                                      scale, tmp);
-                std::copy(tmp + (lo - c0), tmp + (up - c0), s + (lo - begin));
+    // Scores: scratch[i · n + (c − begin)].
+    for (int g = begin / kKvKeyGroup; g * kKvKeyGroup < qe; ++g) {
+        const std::size_t base = (hi * n_key_groups_ + g) * hd;
+        const int c0 = g * kKvKeyGroup;
+        const int lo = std::max(begin, c0), up = std::min(qe, c0 + kKvKeyGroup);
+        if (lo == c0 && up == c0 + kKvKeyGroup) {
+            kern.key_group_scores(q, n_q, hd, key_codes_.data() + base * key_run_, key_params_.data() + base * 2, bits_,
+                                  hd, scale, scratch + (c0 - begin), n);
+        } else {
+            float tmp[4 * kKvKeyGroup];
+            for (int i0 = 0; i0 < n_q; i0 += 4) {
+                const int nq = std::min(4, n_q - i0);
+                kern.key_group_scores(q + i0 * hd, nq, hd, key_codes_.data() + base * key_run_,
+                                      key_params_.data() + base * 2, bits_, hd, scale, tmp, kKvKeyGroup);
+                for (int i = 0; i < nq; ++i) {
+                    std::copy(tmp + i * kKvKeyGroup + (lo - c0), tmp + i * kKvKeyGroup + (up - c0),
+                              scratch + (i0 + i) * n + (lo - begin));
+                }
             }
         }
+    }
+    for (int i = 0; i < n_q; ++i) {
+        float* s = scratch + i * n;
         if (w0 < end) {
-            kern.dot_rows_f16(qi, wk.data() + static_cast<std::size_t>(w0 - q_end_) * hd,
+            kern.dot_rows_f16(q + i * hd, wk.data() + static_cast<std::size_t>(w0 - q_end_) * hd,
                               static_cast<std::size_t>(end - w0), hd, scale, s + (w0 - begin));
         }
         max[i] = *std::max_element(s, s + n);
-        sum[i] = exp_shifted_f32(s, static_cast<std::size_t>(n), max[i]);
-        float* o = out + i * hd;
-        std::fill(o, o + hd, 0.0f);
-        if (begin < qe) {
-            const std::size_t c = static_cast<std::size_t>(layer) * n_key_groups_ * kKvKeyGroup + begin;
-            kern.accumulate_values(s, static_cast<std::size_t>(qe - begin), value_codes_.data() + c * value_row_,
-                                   value_row_, value_params_.data() + c * value_stride_, value_stride_, bits_,
-                                   value_group_, static_cast<std::size_t>(kv_head) * hd, hd, o);
-        }
-        if (w0 < end) {
-            kern.accumulate_rows_f16(s + (w0 - begin), wv.data() + static_cast<std::size_t>(w0 - q_end_) * hd,
-                                     static_cast<std::size_t>(end - w0), hd, o);
+        sum[i] = exp_shifted_f32(s, n, max[i]);
+        std::fill(out + i * hd, out + (i + 1) * hd, 0.0f);
+    }
+    if (begin < qe) {
+        const std::size_t c = static_cast<std::size_t>(layer) * n_key_groups_ * kKvKeyGroup + begin;
+        kern.accumulate_values(scratch, n, n_q, static_cast<std::size_t>(qe - begin),
+                               value_codes_.data() + c * value_row_, value_row_,
+                               value_params_.data() + c * value_stride_, value_stride_, bits_, value_group_,
+                               static_cast<std::size_t>(kv_head) * hd, hd, out, hd);
+    }
+    if (w0 < end) {
+        for (int i = 0; i < n_q; ++i) {
+            kern.accumulate_rows_f16(scratch + i * n + (w0 - begin),
+                                     wv.data() + static_cast<std::size_t>(w0 - q_end_) * hd,
+                                     static_cast<std::size_t>(end - w0), hd, out + i * hd);
         }
     }
 }

@@ -36,7 +36,7 @@ Result<std::unique_ptr<KvCache>> make_config_cache(const KvBenchConfig& c, const
         o.budget = std::min(c.eviction_cells, n_ctx);
         o.sinks = std::min(kSinks, o.budget - 1);
         o.window = o.policy == EvictionPolicy::kStreaming ? o.budget - o.sinks
-                                                           : std::clamp(o.budget / 2, 1, o.budget - o.sinks);
+                                                          : std::clamp(o.budget / 2, 1, o.budget - o.sinks);
         o.n_q = config.n_head / config.n_head_kv;
         o.batch_slots = 1;  // the benchmark evaluates one token at a time
         if (c.policy != "h2o" && c.policy != "streaming") {
@@ -66,8 +66,8 @@ int argmax(const std::vector<double>& v) {
 }
 
 struct Sample {
-    std::vector<int> tokens;                 // T tokens, the first the BOS
-    std::vector<std::vector<double>> logp;   // per position: the full cache's next-token log-probabilities
+    std::vector<int> tokens;                // T tokens, the first the BOS
+    std::vector<std::vector<double>> logp;  // per position: the full cache's next-token log-probabilities
 };
 
 Result<Sample> write_sample(const std::shared_ptr<const LlamaModel>& m, ThreadPool& pool, int bos, int n_tokens,
@@ -162,8 +162,8 @@ std::vector<KvBenchConfig> default_kv_speed_configs() {
 }
 
 std::string KvBenchmarkReport::to_text() const {
-    std::string out = fmt::format("quality: stories260K, {} samples x {} tokens (context {})\n", samples,
-                                  sample_tokens, n_ctx);
+    std::string out =
+        fmt::format("quality: stories260K, {} samples x {} tokens (context {})\n", samples, sample_tokens, n_ctx);
     out += fmt::format("{:<28} {:>9} {:>8} {:>7} {:>10} {:>9} {:>8} {:>8}\n", "cache", "bytes", "B/token", "x f16",
                        "mean KL", "max KL", "top-1", "ppl");
     for (const KvQualityRow& r : quality) {
@@ -229,9 +229,9 @@ Result<KvBenchmarkReport> run_kv_benchmark(const KvBenchmarkOptions& options) {
             row.top1_agreement = acc.agree / static_cast<double>(std::max(1LL, acc.positions));
             row.ppl_full = std::exp(acc.nll_full / static_cast<double>(std::max(1LL, acc.predictions)));
             row.ppl = std::exp(acc.nll / static_cast<double>(std::max(1LL, acc.predictions)));
-            say(fmt::format("{}: {:.1f} B/token ({:.3f} x f16), mean KL {:.2e}, top-1 {:.2f}%, ppl {:.4f} (full {:.4f})",
-                            row.cache, row.bytes_per_token, row.f16_ratio, row.mean_kl, 100 * row.top1_agreement,
-                            row.ppl, row.ppl_full));
+            say(fmt::format(
+                "{}: {:.1f} B/token ({:.3f} x f16), mean KL {:.2e}, top-1 {:.2f}%, ppl {:.4f} (full {:.4f})", row.cache,
+                row.bytes_per_token, row.f16_ratio, row.mean_kl, 100 * row.top1_agreement, row.ppl, row.ppl_full));
             report.quality.push_back(row);
         }
     }

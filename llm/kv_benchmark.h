@@ -13,9 +13,9 @@ namespace kasten::llm {
 // One KV cache configuration of the benchmark: a make_kv_cache() policy, or an eviction policy with a budget in
 // cells (eviction_cells > 0: "streaming" / "h2o" built directly, so budgets below one batch are measurable).
 struct KvBenchConfig {
-    std::string policy;     // full | f16 | kivi8 | kivi4 | kivi2 | streaming | h2o
-    int residual = 32;      // KIVI f16 window
-    int eviction_cells = 0; // streaming / h2o: cells kept per layer and head
+    std::string policy;      // full | f16 | kivi8 | kivi4 | kivi2 | streaming | h2o
+    int residual = 32;       // KIVI f16 window
+    int eviction_cells = 0;  // streaming / h2o: cells kept per layer and head
 };
 
 struct KvBenchmarkOptions {
@@ -33,7 +33,7 @@ struct KvBenchmarkOptions {
     std::vector<int> speed_contexts = {64, 2048, 8192, 16384};
     std::vector<KvBenchConfig> speed_configs;
     int threads = 2;
-    int steps = 16;   // timed decode steps per run
+    int steps = 16;  // timed decode steps per run
     int rounds = 2;
     std::function<void(std::string_view)> progress;
 };
@@ -46,9 +46,9 @@ struct KvQualityRow {
     double f16_ratio = 0;        // bytes / the F16 cache's bytes
     double mean_kl = 0;          // mean over positions of KL(full ‖ this), nats
     double max_kl = 0;
-    double top1_agreement = 0;   // fraction of positions whose argmax equals the full cache's
-    double ppl_full = 0;         // perplexity of the samples under the full cache
-    double ppl = 0;              // ... under this cache
+    double top1_agreement = 0;  // fraction of positions whose argmax equals the full cache's
+    double ppl_full = 0;        // perplexity of the samples under the full cache
+    double ppl = 0;             // ... under this cache
 };
 
 struct KvSpeedRow {

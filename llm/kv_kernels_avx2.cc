@@ -26,15 +26,171 @@ inline __m256 load_f16(const std::uint16_t* p) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
-// Codes 8k .. 8k + 7 of a packed run of `run` bytes, as floats.
-inline __m256 codes8(const std::uint8_t* packed, std::size_t run, int bits, int k) {
-    const std::size_t byte = (8 * static_cast<std::size_t>(k)) % run;
-    const int shift = bits * static_cast<int>((8 * static_cast<std::size_t>(k)) / run);
-    std::uint64_t raw;
-    std::memcpy(&raw, packed + byte, sizeof raw);
-    __m256i v = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(raw)));
-    v = _mm256_and_si256(_mm256_srl_epi32(v, _mm_cvtsi32_si128(shift)), _mm256_set1_epi32((1 << bits) - 1));
-    return _mm256_cvtepi32_ps(v);
+// The 32 codes of a packed value run, as floats: out[k] holds codes 8k .. 8k + 7.
+inline void unpack_run32(const std::uint8_t* packed, int bits, __m256* out) {
+    if (bits == 8) {
+        for (int k = 0; k < 4; ++k) {
+            out[k] = _mm256_cvtepi32_ps(
+                _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(packed + 8 * k))));
+        }
+    } else if (bits == 4) {
+        const __m256i v0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(packed)));
+        const __m256i v1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(packed + 8)));
+        const __m256i m = _mm256_set1_epi32(15);
+        out[0] = _mm256_cvtepi32_ps(_mm256_and_si256(v0, m));
+        out[1] = _mm256_cvtepi32_ps(_mm256_and_si256(v1, m));
+        out[2] = _mm256_cvtepi32_ps(_mm256_srli_epi32(v0, 4));
+        out[3] = _mm256_cvtepi32_ps(_mm256_srli_epi32(v1, 4));
+    } else {
+        const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(packed)));
+        const __m256i m = _mm256_set1_epi32(3);
+        out[0] = _mm256_cvtepi32_ps(_mm256_and_si256(v, m));
+        out[1] = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(v, 2), m));
+        out[2] = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(v, 4), m));
+        out[3] = _mm256_cvtepi32_ps(_mm256_srli_epi32(v, 6));
+    }
+}
+
+// The four 32-byte blocks (8 tokens × 4 channels each) of channel quad `quad` of a packed key group, as bytes.
+inline void unpack_key_quad(const std::uint8_t* codes, int bits, std::size_t quad, __m256i* out) {
+    const auto load = [&](std::size_t block) {
+        return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 32 * block));
+    };
+    if (bits == 8) {
+        for (int k = 0; k < 4; ++k) out[k] = load(4 * quad + k);
+    } else if (bits == 4) {
+        const __m256i m = _mm256_set1_epi8(15);
+        const __m256i r0 = load(2 * quad), r1 = load(2 * quad + 1);
+        out[0] = _mm256_and_si256(r0, m);
+        out[1] = _mm256_and_si256(_mm256_srli_epi16(r0, 4), m);
+        out[2] = _mm256_and_si256(r1, m);
+        out[3] = _mm256_and_si256(_mm256_srli_epi16(r1, 4), m);
+    } else {
+        const __m256i m = _mm256_set1_epi8(3);
+        const __m256i r = load(quad);
+        out[0] = _mm256_and_si256(r, m);
+        out[1] = _mm256_and_si256(_mm256_srli_epi16(r, 2), m);
+        out[2] = _mm256_and_si256(_mm256_srli_epi16(r, 4), m);
+        out[3] = _mm256_and_si256(_mm256_srli_epi16(r, 6), m);
+    }
+}
+
+// kv_key_query() for dim a multiple of 8, with identical qi and a.
+void key_query(const float* q, const std::uint16_t* params, int bits, std::size_t dim, std::int8_t* qi, float* a,
+               float* base) {
+    if (dim % 8 != 0 || dim > 256) {
+        kv_key_query(q, params, bits, dim, qi, a, base);
+        return;
+    }
+    const float qmax = 127.0f;
+    __m256 qs[32];
+    __m256 vmax = _mm256_setzero_ps(), vb = _mm256_setzero_ps(), vf = _mm256_setzero_ps();
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    const std::size_t n = dim / 8;
+    for (std::size_t j = 0; j < n; ++j) {
+        const __m256 qv = _mm256_loadu_ps(q + 8 * j);
+        qs[j] = _mm256_mul_ps(qv, load_f16(params + 8 * j));
+        vmax = _mm256_max_ps(vmax, _mm256_andnot_ps(sign, qs[j]));
+        vf = _mm256_add_ps(vf, qs[j]);
+        vb = _mm256_fmadd_ps(qv, load_f16(params + dim + 8 * j), vb);
+    }
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float amax = _mm_cvtss_f32(m4);
+    const __m256 inv = _mm256_set1_ps(amax > 0.0f ? qmax / amax : 0.0f);
+    alignas(32) std::int32_t wide[256];
+    __m256i vsum = _mm256_setzero_si256();
+    for (std::size_t j = 0; j < n; ++j) {
+        const __m256i w = _mm256_cvtps_epi32(_mm256_mul_ps(qs[j], inv));
+        vsum = _mm256_add_epi32(vsum, w);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(wide + 8 * j), w);
+    }
+    for (std::size_t d = 0; d < dim; ++d) qi[d] = static_cast<std::int8_t>(wide[d]);
+    alignas(32) std::int32_t sums[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(sums), vsum);
+    int qsum = 0;
+    for (int t = 0; t < 8; ++t) qsum += sums[t];
+    *a = amax / qmax;
+    const float mid = static_cast<float>((1 << bits) - 1) / 2.0f;
+    *base = hsum(vb) + mid * (hsum(vf) - *a * static_cast<float>(qsum));
+}
+
+template <int NQ>
+void key_scores_nq(const float* q, std::size_t q_stride, const std::uint8_t* codes, const std::uint16_t* params,
+                   int bits, std::size_t dim, float scale, float* out, std::size_t out_stride) {
+    alignas(32) std::int8_t qi[NQ][256];
+    float a[NQ], base[NQ];
+    for (int i = 0; i < NQ; ++i) key_query(q + i * q_stride, params, bits, dim, qi[i], &a[i], &base[i]);
+    __m256i acc[NQ][4];
+    for (int i = 0; i < NQ; ++i) {
+        for (int k = 0; k < 4; ++k) acc[i][k] = _mm256_setzero_si256();
+    }
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (std::size_t quad = 0; quad < dim / 4; ++quad) {
+        __m256i b[4];
+        unpack_key_quad(codes, bits, quad, b);
+        for (int i = 0; i < NQ; ++i) {
+            std::int32_t word;
+            std::memcpy(&word, qi[i] + 4 * quad, sizeof word);
+            const __m256i qb = _mm256_set1_epi32(word);
+            if (bits == 8) {
+                // code = 16 · high nibble + low nibble, so the pairwise u8×s8 sums stay within int16.
+                const __m256i m = _mm256_set1_epi8(15);
+                for (int k = 0; k < 4; ++k) {
+                    const __m256i lo = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(b[k], m), qb), ones);
+                    const __m256i hi = _mm256_madd_epi16(
+                        _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(b[k], 4), m), qb), ones);
+                    acc[i][k] = _mm256_add_epi32(acc[i][k], _mm256_add_epi32(lo, _mm256_slli_epi32(hi, 4)));
+                }
+            } else {
+                for (int k = 0; k < 4; ++k) {
+                    acc[i][k] = _mm256_add_epi32(acc[i][k], _mm256_madd_epi16(_mm256_maddubs_epi16(b[k], qb), ones));
+                }
+            }
+        }
+    }
+    for (int i = 0; i < NQ; ++i) {
+        const __m256 va = _mm256_set1_ps(a[i]), vb = _mm256_set1_ps(base[i]), vs = _mm256_set1_ps(scale);
+        for (int k = 0; k < 4; ++k) {
+            const __m256 s = _mm256_fmadd_ps(va, _mm256_cvtepi32_ps(acc[i][k]), vb);
+            _mm256_storeu_ps(out + i * out_stride + 8 * k, _mm256_mul_ps(vs, s));
+        }
+    }
+}
+
+template <int NQ>
+void values_nq(const float* p, std::size_t p_stride, std::size_t n_rows, const std::uint8_t* codes,
+               std::size_t row_bytes, const std::uint16_t* params, std::size_t params_stride, int bits, std::size_t ch0,
+               std::size_t dim, float* out, std::size_t out_stride) {
+    const std::size_t run = kv_packed_bytes(32, bits);
+    for (std::size_t g = ch0 / 32; g < (ch0 + dim) / 32; ++g) {
+        __m256 acc[NQ][4];
+        float msum[NQ];
+        for (int i = 0; i < NQ; ++i) {
+            msum[i] = 0.0f;
+            for (int k = 0; k < 4; ++k) acc[i][k] = _mm256_setzero_ps();
+        }
+        for (std::size_t c = 0; c < n_rows; ++c) {
+            __m256 v[4];
+            unpack_run32(codes + c * row_bytes + g * run, bits, v);
+            const std::uint16_t* pr = params + c * params_stride + 2 * g;
+            const float s = _cvtsh_ss(pr[0]), m = _cvtsh_ss(pr[1]);
+            for (int i = 0; i < NQ; ++i) {
+                const float w = p[i * p_stride + c];
+                msum[i] += w * m;
+                const __m256 a = _mm256_set1_ps(w * s);
+                for (int k = 0; k < 4; ++k) acc[i][k] = _mm256_fmadd_ps(a, v[k], acc[i][k]);
+            }
+        }
+        for (int i = 0; i < NQ; ++i) {
+            float* o = out + i * out_stride + (g * 32 - ch0);
+            const __m256 mb = _mm256_set1_ps(msum[i]);
+            for (int k = 0; k < 4; ++k) {
+                _mm256_storeu_ps(o + 8 * k, _mm256_add_ps(_mm256_loadu_ps(o + 8 * k), _mm256_add_ps(acc[i][k], mb)));
+            }
+        }
+    }
 }
 
 }  // namespace
@@ -86,48 +242,63 @@ void accumulate_rows_f16(const float* p, const std::uint16_t* rows, std::size_t 
     }
 }
 
-void key_group_scores(const float* q, const std::uint8_t* codes, const std::uint16_t* params, int bits, std::size_t dim,
-                      float scale, float* out) {
+void key_group_scores(const float* q, int n_q, std::size_t q_stride, const std::uint8_t* codes,
+                      const std::uint16_t* params, int bits, std::size_t dim, float scale, float* out,
+                      std::size_t out_stride) {
     static_assert(kKvKeyGroup == 32);
-    const std::size_t run = kv_packed_bytes(kKvKeyGroup, bits);
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    float base = 0.0f;
-    for (std::size_t d = 0; d < dim; ++d) {
-        const __m128 sm = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(
-            static_cast<std::uint32_t>(params[2 * d]) | (static_cast<std::uint32_t>(params[2 * d + 1]) << 16))));
-        const float s = _mm_cvtss_f32(sm);
-        const float m = _mm_cvtss_f32(_mm_shuffle_ps(sm, sm, 1));
-        base += q[d] * m;
-        const __m256 qs = _mm256_set1_ps(q[d] * s);
-        const std::uint8_t* r = codes + d * run;
-        for (int k = 0; k < 4; ++k) acc[k] = _mm256_fmadd_ps(qs, codes8(r, run, bits, k), acc[k]);
-    }
-    const __m256 vb = _mm256_set1_ps(base), vs = _mm256_set1_ps(scale);
-    for (int k = 0; k < 4; ++k) _mm256_storeu_ps(out + 8 * k, _mm256_mul_ps(vs, _mm256_add_ps(acc[k], vb)));
-}
-
-void accumulate_values(const float* p, std::size_t n_rows, const std::uint8_t* codes, std::size_t row_bytes,
-                       const std::uint16_t* params, std::size_t params_stride, int bits, std::size_t group,
-                       std::size_t ch0, std::size_t dim, float* out) {
-    if (group != 32 || ch0 % 32 != 0 || dim % 32 != 0) {
-        scalar::accumulate_values(p, n_rows, codes, row_bytes, params, params_stride, bits, group, ch0, dim, out);
+    if (dim > 256) {
+        scalar::key_group_scores(q, n_q, q_stride, codes, params, bits, dim, scale, out, out_stride);
         return;
     }
-    const std::size_t run = kv_packed_bytes(32, bits);
-    for (std::size_t g = ch0 / 32; g < (ch0 + dim) / 32; ++g) {
-        float* o = out + (g * 32 - ch0);
-        __m256 acc[4];
-        for (int k = 0; k < 4; ++k) acc[k] = _mm256_loadu_ps(o + 8 * k);
-        for (std::size_t c = 0; c < n_rows; ++c) {
-            const std::uint16_t* pr = params + c * params_stride + 2 * g;
-            const __m128 sm = _mm_cvtph_ps(_mm_cvtsi32_si128(
-                static_cast<int>(static_cast<std::uint32_t>(pr[0]) | (static_cast<std::uint32_t>(pr[1]) << 16))));
-            const __m256 a = _mm256_set1_ps(p[c] * _mm_cvtss_f32(sm));
-            const __m256 b = _mm256_set1_ps(p[c] * _mm_cvtss_f32(_mm_shuffle_ps(sm, sm, 1)));
-            const std::uint8_t* r = codes + c * row_bytes + g * run;
-            for (int k = 0; k < 4; ++k) acc[k] = _mm256_add_ps(_mm256_fmadd_ps(a, codes8(r, run, bits, k), acc[k]), b);
+    for (int i = 0; i < n_q; i += 4) {
+        const float* qi = q + i * q_stride;
+        float* o = out + i * out_stride;
+        switch (std::min(4, n_q - i)) {
+            case 1:
+                key_scores_nq<1>(qi, q_stride, codes, params, bits, dim, scale, o, out_stride);
+                break;
+            case 2:
+                key_scores_nq<2>(qi, q_stride, codes, params, bits, dim, scale, o, out_stride);
+                break;
+            case 3:
+                key_scores_nq<3>(qi, q_stride, codes, params, bits, dim, scale, o, out_stride);
+                break;
+            default:
+                key_scores_nq<4>(qi, q_stride, codes, params, bits, dim, scale, o, out_stride);
+                break;
         }
-        for (int k = 0; k < 4; ++k) _mm256_storeu_ps(o + 8 * k, acc[k]);
+    }
+}
+
+void accumulate_values(const float* p, std::size_t p_stride, int n_q, std::size_t n_rows, const std::uint8_t* codes,
+                       std::size_t row_bytes, const std::uint16_t* params, std::size_t params_stride, int bits,
+                       std::size_t group, std::size_t ch0, std::size_t dim, float* out, std::size_t out_stride) {
+    if (group != 32 || ch0 % 32 != 0 || dim % 32 != 0) {
+        scalar::accumulate_values(p, p_stride, n_q, n_rows, codes, row_bytes, params, params_stride, bits, group, ch0,
+                                  dim, out, out_stride);
+        return;
+    }
+    for (int i = 0; i < n_q; i += 4) {
+        const float* pi = p + i * p_stride;
+        float* o = out + i * out_stride;
+        switch (std::min(4, n_q - i)) {
+            case 1:
+                values_nq<1>(pi, p_stride, n_rows, codes, row_bytes, params, params_stride, bits, ch0, dim, o,
+                             out_stride);
+                break;
+            case 2:
+                values_nq<2>(pi, p_stride, n_rows, codes, row_bytes, params, params_stride, bits, ch0, dim, o,
+                             out_stride);
+                break;
+            case 3:
+                values_nq<3>(pi, p_stride, n_rows, codes, row_bytes, params, params_stride, bits, ch0, dim, o,
+                             out_stride);
+                break;
+            default:
+                values_nq<4>(pi, p_stride, n_rows, codes, row_bytes, params, params_stride, bits, ch0, dim, o,
+                             out_stride);
+                break;
+        }
     }
 }
 

@@ -102,8 +102,10 @@ int run_bench_kv(int argc, char** argv) {
     flags.toggle("--json", &json_only);
     flags.toggle("--no-speed", &no_speed);
     if (auto o = flags.parse(argc, argv, 2); o != BenchFlags::Outcome::kParsed) return BenchFlags::exit_code(o);
-    if (n_ctx < 8 || n_ctx > (1 << 20) || samples < 1 || samples > 1000 || tokens < 0 || threads < 1 || threads > 256 || steps < 1 || rounds < 1) {
-        std::cerr << "kasten bench kv: --ctx 8..1048576, --samples 1..1000, --tokens >= 0, --threads 1..256, --steps >= 1, --rounds >= 1\n";
+    if (n_ctx < 8 || n_ctx > (1 << 20) || samples < 1 || samples > 1000 || tokens < 0 || threads < 1 || threads > 256 ||
+        steps < 1 || rounds < 1) {
+        std::cerr << "kasten bench kv: --ctx 8..1048576, --samples 1..1000, --tokens >= 0, --threads 1..256, --steps "
+                     ">= 1, --rounds >= 1\n";
         return 2;
     }
     llm::KvBenchmarkOptions options;

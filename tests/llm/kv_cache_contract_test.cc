@@ -249,8 +249,9 @@ TEST_P(KvCacheContractTest, TruncateForgetsTheTailAndAcceptsNewCells) {
 INSTANTIATE_TEST_SUITE_P(AllCaches, KvCacheContractTest, ::testing::ValuesIn(cache_cases()),
                          [](const ::testing::TestParamInfo<CacheCase>& info) { return info.param.name; });
 
-// KIVI's fused attention equals attention over its own dequantized cells (so the tolerance above is only the
-// quantization error, never the kernel's).
+// KIVI's fused attention equals attention over its own dequantized cells up to the rounding of the integer query
+// (kv_key_query: the query folded with the key scales in 8 bits; measured at most 0.0034 here), so the tolerance
+// above is the cache's quantization error, not the kernels'.
 TEST(KiviKvCacheTest, FusedAttentionEqualsAttentionOverDequantizedCells) {
     for (KernelIsa isa : {KernelIsa::kScalar, KernelIsa::kAvx2}) {
         if (isa == KernelIsa::kAvx2 && !avx2_supported()) continue;
@@ -279,7 +280,7 @@ TEST(KiviKvCacheTest, FusedAttentionEqualsAttentionOverDequantizedCells) {
                     const std::vector<float> q = random_vec(2 * static_cast<std::size_t>(shape.head_dim), rng);
                     EXPECT_LE(max_abs_diff(attention(cache, 1, h, q, 2, 3, 170, 2),
                                            attention(dequantized, 1, h, q, 2, 3, 170, 1)),
-                              2e-5)
+                              5e-3)
                         << bits << " bits, hd " << shape.head_dim;
                 }
             }
