@@ -32,13 +32,15 @@ KiviKvCache::KiviKvCache(const KvCacheShape& shape, int bits, int residual, Kern
     value_group_ = pick_value_group(shape.head_dim, kv_dim_);
     n_key_groups_ = shape.capacity / kKvKeyGroup;
     key_run_ = kv_packed_bytes(kKvKeyGroup, bits);
-    value_row_ = kv_packed_bytes(static_cast<std::size_t>(kv_dim_), bits);
-    value_stride_ = 2 * (kv_dim_ / value_group_);
+    value_block_ = std::max(shape.head_dim, value_group_);
+    value_row_ = kv_packed_bytes(static_cast<std::size_t>(value_block_), bits);
+    value_stride_ = 2 * (value_block_ / value_group_);
     const std::size_t heads = static_cast<std::size_t>(shape.n_layer) * shape.n_head_kv;
     const std::size_t key_cells = heads * n_key_groups_ * shape.head_dim;
     key_codes_.assign(key_cells * key_run_, 0);
     key_params_.assign(key_cells * 2, 0);
-    const std::size_t value_cells = static_cast<std::size_t>(shape.n_layer) * n_key_groups_ * kKvKeyGroup;
+    const std::size_t value_cells =
+        static_cast<std::size_t>(shape.n_layer) * (kv_dim_ / value_block_) * n_key_groups_ * kKvKeyGroup;
     value_codes_.assign(value_cells * value_row_, 0);
     value_params_.assign(value_cells * value_stride_, 0);
     window_k_.resize(heads);
@@ -102,12 +104,14 @@ void KiviKvCache::quantize_oldest_group() {
                 const auto& wv = window_v_[head_index(l, h)];
                 for (int d = 0; d < hd; ++d) row[h * hd + d] = f16_to_f32(wv[static_cast<std::size_t>(t) * hd + d]);
             }
-            const std::size_t cell = static_cast<std::size_t>(l) * n_key_groups_ * kKvKeyGroup + q_end_ + t;
             const std::size_t run = kv_packed_bytes(value_group_, bits_);
             for (int vg = 0; vg < kv_dim_ / value_group_; ++vg) {
-                kv_quantize_run(row.data() + vg * value_group_, value_group_, 1, bits_,
-                                value_codes_.data() + cell * value_row_ + vg * run,
-                                value_params_.data() + cell * value_stride_ + 2 * vg);
+                const int ch = vg * value_group_;
+                const std::size_t cell = value_cell(l, ch / hd, q_end_ + t);
+                const int in_block = (ch % value_block_) / value_group_;
+                kv_quantize_run(row.data() + ch, value_group_, 1, bits_,
+                                value_codes_.data() + cell * value_row_ + in_block * run,
+                                value_params_.data() + cell * value_stride_ + 2 * in_block);
             }
         }
         for (int h = 0; h < shape_.n_head_kv; ++h) {
@@ -138,12 +142,12 @@ void KiviKvCache::read(int layer, int kv_head, int cell, float* k, float* v) con
                f16_to_f32(p[d]) * static_cast<float>(kv_key_code(codes, bits_, static_cast<std::size_t>(d),
                                                                  static_cast<std::size_t>(cell % kKvKeyGroup)));
     }
-    const std::size_t c = static_cast<std::size_t>(layer) * n_key_groups_ * kKvKeyGroup + cell;
+    const std::size_t c = value_cell(layer, kv_head, cell);
     std::fill(v, v + hd, 0.0f);
     const float one = 1.0f;
     scalar::accumulate_values(&one, 1, 1, 1, value_codes_.data() + c * value_row_, value_row_,
                               value_params_.data() + c * value_stride_, value_stride_, bits_, value_group_,
-                              static_cast<std::size_t>(kv_head) * hd, hd, v, hd);
+                              value_ch0(kv_head), hd, v, hd);
 }
 
 void KiviKvCache::attend(int layer, int kv_head, const float* q, int n_q, int begin, int end, float scale, float* out,
@@ -188,11 +192,11 @@ void KiviKvCache::attend(int layer, int kv_head, const float* q, int n_q, int be
         std::fill(out + i * hd, out + (i + 1) * hd, 0.0f);
     }
     if (begin < qe) {
-        const std::size_t c = static_cast<std::size_t>(layer) * n_key_groups_ * kKvKeyGroup + begin;
+        const std::size_t c = value_cell(layer, kv_head, begin);
         kern.accumulate_values(scratch, n, n_q, static_cast<std::size_t>(qe - begin),
                                value_codes_.data() + c * value_row_, value_row_,
                                value_params_.data() + c * value_stride_, value_stride_, bits_, value_group_,
-                               static_cast<std::size_t>(kv_head) * hd, hd, out, hd);
+                               value_ch0(kv_head), hd, out, hd);
     }
     if (w0 < end) {
         for (int i = 0; i < n_q; ++i) {

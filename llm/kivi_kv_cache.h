@@ -5,6 +5,7 @@
 
 #include "llm/dot_kernels.h"
 #include "llm/kv_cache.h"
+#include "llm/kv_kernels.h"
 
 namespace kasten::llm {
 
@@ -48,6 +49,15 @@ class KiviKvCache final : public KvCache {
         return static_cast<std::size_t>(layer) * shape_.n_head_kv + kv_head;
     }
     void quantize_oldest_group();
+    // Row of `cell` in the value block holding `kv_head`, and the head's first channel in that block.
+    std::size_t value_cell(int layer, int kv_head, int cell) const {
+        const int block = kv_head * shape_.head_dim / value_block_;
+        return (static_cast<std::size_t>(layer) * (kv_dim_ / value_block_) + block) * n_key_groups_ * kKvKeyGroup +
+               cell;
+    }
+    std::size_t value_ch0(int kv_head) const {
+        return static_cast<std::size_t>(kv_head * shape_.head_dim % value_block_);
+    }
 
     KvCacheShape shape_;
     int bits_;
@@ -57,14 +67,15 @@ class KiviKvCache final : public KvCache {
     int value_group_;
     int n_key_groups_;       // quantized key groups that fit in the capacity
     std::size_t key_run_;    // packed bytes of one channel of a key group
-    std::size_t value_row_;  // packed bytes of one token's values (all KV heads)
-    int value_stride_;       // f16 values of (scale, min) pairs per token row
+    int value_block_;        // channels per value block: one head, or the heads sharing a value group
+    std::size_t value_row_;  // packed bytes of one token's values in one block
+    int value_stride_;       // f16 values of (scale, min) pairs per token row of a block
     int size_ = 0;
     int q_end_ = 0;
     std::vector<std::uint8_t> key_codes_;      // [layer, head, group, head_dim, key_run_]
     std::vector<std::uint16_t> key_params_;    // [layer, head, group, head_dim, 2]
-    std::vector<std::uint8_t> value_codes_;    // [layer, capacity, value_row_]
-    std::vector<std::uint16_t> value_params_;  // [layer, capacity, value_params_]
+    std::vector<std::uint8_t> value_codes_;    // [layer, block, capacity, value_row_]
+    std::vector<std::uint16_t> value_params_;  // [layer, block, capacity, value_stride_]
     // f16 window per (layer, head): row r is cell q_end_ + r, head_dim values.
     std::vector<std::vector<std::uint16_t>> window_k_;
     std::vector<std::vector<std::uint16_t>> window_v_;
