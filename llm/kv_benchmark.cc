@@ -140,6 +140,29 @@ void fill_synthetic(KvCache& cache, int n) {
     }
 }
 
+// Milliseconds one token's attention takes over cells [0, n) of every layer and KV head, on this thread (best of
+// three).
+double time_attention(const KvCache& cache, const ModelConfig& config, int n) {
+    const int n_q = config.n_head / config.n_head_kv;
+    const std::size_t hd = static_cast<std::size_t>(config.head_dim);
+    std::mt19937 rng(7);
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    std::vector<float> q(n_q * hd), out(n_q * hd), mx(n_q), sum(n_q), scratch(static_cast<std::size_t>(n_q) * n);
+    for (float& x : q) x = dist(rng);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    double best = 1e30;
+    for (int rep = 0; rep < 3; ++rep) {
+        const auto t0 = SteadyClock::now();
+        for (int l = 0; l < config.n_layer; ++l) {
+            for (int h = 0; h < config.n_head_kv; ++h) {
+                cache.attend(l, h, q.data(), n_q, 0, n, scale, out.data(), mx.data(), sum.data(), scratch.data());
+            }
+        }
+        best = std::min(best, 1e3 * seconds_since(t0));
+    }
+    return best;
+}
+
 std::string label(const KvBenchConfig& c) {
     return c.eviction_cells > 0 ? fmt::format("{}-{}", c.policy, c.eviction_cells) : c.policy;
 }
@@ -173,10 +196,11 @@ std::string KvBenchmarkReport::to_text() const {
     if (!quality.empty()) out += fmt::format("perplexity with the full cache: {:.4f}\n", quality.front().ppl_full);
     if (!speed.empty()) {
         out += "speed: 135M shape Q8_0, decode tok/s\n";
-        out += fmt::format("{:<28} {:>7} {:>12} {:>9} {:>8}\n", "cache", "context", "bytes", "tok/s", "x f16");
+        out += fmt::format("{:<28} {:>7} {:>12} {:>9} {:>8} {:>9} {:>8}\n", "cache", "context", "bytes", "tok/s",
+                           "x f16", "attn ms", "x f16");
         for (const KvSpeedRow& r : speed) {
-            out += fmt::format("{:<28} {:>7} {:>12} {:>9.2f} {:>8.2f}\n", r.cache, r.context, r.bytes, r.tokens_per_s,
-                               r.vs_f16);
+            out += fmt::format("{:<28} {:>7} {:>12} {:>9.2f} {:>8.2f} {:>9.2f} {:>8.2f}\n", r.cache, r.context, r.bytes,
+                               r.tokens_per_s, r.vs_f16, r.attention_ms, r.attention_vs_f16);
         }
     }
     out += fmt::format("total {:.1f} s\n", seconds);
@@ -254,6 +278,7 @@ Result<KvBenchmarkReport> run_kv_benchmark(const KvBenchmarkOptions& options) {
                         const int n_ctx = context + options.steps + 4;
                         KASTEN_ASSIGN_OR_RETURN(auto cache, make_config_cache(c, m->config(), n_ctx));
                         fill_synthetic(*cache, context - 1);
+                        const double attention_ms = time_attention(*cache, m->config(), context - 1);
                         LlamaContext ctx(m, std::move(cache), &pool);
                         int token = 3;
                         KASTEN_RETURN_IF_ERROR(ctx.eval(std::span<const int>(&token, 1)));
@@ -269,14 +294,19 @@ Result<KvBenchmarkReport> run_kv_benchmark(const KvBenchmarkOptions& options) {
                         row.context = context;
                         row.bytes = ctx.cache().bytes();
                         row.tokens_per_s = std::max(row.tokens_per_s, tps);
+                        row.attention_ms =
+                            row.attention_ms == 0 ? attention_ms : std::min(row.attention_ms, attention_ms);
                     }
                 }
                 const double f16 = best.count("f16") ? best["f16"].tokens_per_s : 0.0;
+                const double f16_attention = best.count("f16") ? best["f16"].attention_ms : 0.0;
                 for (const KvBenchConfig& c : configs) {
                     KvSpeedRow row = best[label(c)];
                     row.vs_f16 = f16 > 0 ? row.tokens_per_s / f16 : 0.0;
-                    say(fmt::format("ctx {} {}: {:.2f} tok/s ({:.2f} x f16)", context, row.cache, row.tokens_per_s,
-                                    row.vs_f16));
+                    row.attention_vs_f16 = row.attention_ms > 0 ? f16_attention / row.attention_ms : 0.0;
+                    say(fmt::format("ctx {} {}: {:.2f} tok/s ({:.2f} x f16); attention {:.2f} ms ({:.2f} x f16)",
+                                    context, row.cache, row.tokens_per_s, row.vs_f16, row.attention_ms,
+                                    row.attention_vs_f16));
                     report.speed.push_back(row);
                 }
             }

@@ -58,6 +58,10 @@ struct KvSpeedRow {
     std::uint64_t bytes = 0;
     double tokens_per_s = 0;
     double vs_f16 = 0;  // tokens_per_s / the F16 cache's at the same context
+    // Attention alone, one thread: every layer's and KV head's attend() over the whole context for one token's
+    // queries (best of three), and its ratio to the F16 cache's.
+    double attention_ms = 0;
+    double attention_vs_f16 = 0;
 };
 
 struct KvBenchmarkReport {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "llm/kv_kernels.h"
 
@@ -164,22 +165,28 @@ void values_nq(const float* p, std::size_t p_stride, std::size_t n_rows, const s
                std::size_t row_bytes, const std::uint16_t* params, std::size_t params_stride, int bits, std::size_t ch0,
                std::size_t dim, float* out, std::size_t out_stride) {
     const std::size_t run = kv_packed_bytes(32, bits);
+    // Per row weights p_i[c] · scale_c, so the row loop is one broadcast and four FMAs per query.
+    thread_local std::vector<float> weights, mins;
+    weights.resize(NQ * n_rows);
+    mins.resize(n_rows);
     for (std::size_t g = ch0 / 32; g < (ch0 + dim) / 32; ++g) {
-        __m256 acc[NQ][4];
         float msum[NQ];
+        for (std::size_t c = 0; c < n_rows; ++c) {
+            const std::uint16_t* pr = params + c * params_stride + 2 * g;
+            const float s = _cvtsh_ss(pr[0]);
+            mins[c] = _cvtsh_ss(pr[1]);
+            for (int i = 0; i < NQ; ++i) weights[i * n_rows + c] = p[i * p_stride + c] * s;
+        }
+        for (int i = 0; i < NQ; ++i) msum[i] = dot_f32(p + i * p_stride, mins.data(), n_rows);
+        __m256 acc[NQ][4];
         for (int i = 0; i < NQ; ++i) {
-            msum[i] = 0.0f;
             for (int k = 0; k < 4; ++k) acc[i][k] = _mm256_setzero_ps();
         }
         for (std::size_t c = 0; c < n_rows; ++c) {
             __m256 v[4];
             unpack_run32(codes + c * row_bytes + g * run, bits, v);
-            const std::uint16_t* pr = params + c * params_stride + 2 * g;
-            const float s = _cvtsh_ss(pr[0]), m = _cvtsh_ss(pr[1]);
             for (int i = 0; i < NQ; ++i) {
-                const float w = p[i * p_stride + c];
-                msum[i] += w * m;
-                const __m256 a = _mm256_set1_ps(w * s);
+                const __m256 a = _mm256_broadcast_ss(&weights[i * n_rows + c]);
                 for (int k = 0; k < 4; ++k) acc[i][k] = _mm256_fmadd_ps(a, v[k], acc[i][k]);
             }
         }

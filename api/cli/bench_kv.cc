@@ -23,7 +23,8 @@ texts at temperature 1 (seeds 1..N) filling its 512-token context; each is teach
 every cache: mean and max KL(full || cache) of the next-token distributions, top-1 agreement, perplexity, bytes
 per token. Speed: decode tok/s of a random model with SmolLM2-135M shapes (Q8_0, written to a temporary
 directory) with the cache prefilled to each --contexts length, every cache beside F16 in the same run (rounds
-alternate over the caches; the best round counts). Prints tables on stderr (unless --json) and one JSON object
+alternate over the caches; the best round counts), and one token's attention alone on one thread (every layer and
+KV head over the whole context, best of three). Prints tables on stderr (unless --json) and one JSON object
 on stdout, and writes the JSON to --out.
 
 options:
@@ -64,7 +65,9 @@ nlohmann::json to_json(const llm::KvBenchmarkReport& r) {
                          {"context", s.context},
                          {"bytes", s.bytes},
                          {"tokens_per_s", s.tokens_per_s},
-                         {"vs_f16", s.vs_f16}});
+                         {"vs_f16", s.vs_f16},
+                         {"attention_ms", s.attention_ms},
+                         {"attention_vs_f16", s.attention_vs_f16}});
     }
     return {{"benchmark", "kv"},
             {"quality_model", "stories260K"},
