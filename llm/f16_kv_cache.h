@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "llm/dot_kernels.h"
+#include "llm/kv_kernels.h"
 #include "llm/kv_cache.h"
 
 namespace kasten::llm {
@@ -13,8 +13,8 @@ namespace kasten::llm {
 // Storage is allocated up front: 2 · n_layer · n_head_kv · capacity · head_dim · 2 bytes.
 class F16KvCache final : public KvCache {
   public:
-    // REQUIRES: every shape field positive; isa kAvx2 only when avx2_supported().
-    explicit F16KvCache(const KvCacheShape& shape, KernelIsa isa = best_kernel_isa());
+    // REQUIRES: every shape field positive; isa a level the CPU runs (kv_kernels.h).
+    explicit F16KvCache(const KvCacheShape& shape, KvIsa isa = best_kv_isa());
 
     const KvCacheShape& shape() const override { return shape_; }
     int size() const override { return size_; }
@@ -34,7 +34,7 @@ class F16KvCache final : public KvCache {
     }
 
     KvCacheShape shape_;
-    KernelIsa isa_;
+    KvIsa isa_;
     int size_ = 0;
     std::vector<std::uint16_t> keys_;
     std::vector<std::uint16_t> values_;

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "llm/dot_kernels.h"
+#include "llm/kv_kernels.h"
 #include "llm/kv_cache.h"
 #include "llm/kv_kernels.h"
 
@@ -23,8 +23,8 @@ namespace kasten::llm {
 class KiviKvCache final : public KvCache {
   public:
     // REQUIRES: every shape field positive; head_dim a multiple of 4; bits ∈ {2, 4, 8}; residual >= 0;
-    // isa kAvx2 only when avx2_supported().
-    KiviKvCache(const KvCacheShape& shape, int bits, int residual, KernelIsa isa = best_kernel_isa());
+    // isa a level the CPU runs (kv_kernels.h).
+    KiviKvCache(const KvCacheShape& shape, int bits, int residual, KvIsa isa = best_kv_isa());
 
     const KvCacheShape& shape() const override { return shape_; }
     int size() const override { return size_; }
@@ -62,7 +62,7 @@ class KiviKvCache final : public KvCache {
     KvCacheShape shape_;
     int bits_;
     int residual_;
-    KernelIsa isa_;
+    KvIsa isa_;
     int kv_dim_;
     int value_group_;
     int n_key_groups_;       // quantized key groups that fit in the capacity

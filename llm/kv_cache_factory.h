@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "common/result.h"
-#include "llm/dot_kernels.h"
+#include "llm/kv_kernels.h"
 #include "llm/kv_cache.h"
 #include "llm/model_config.h"
 
@@ -32,6 +32,6 @@ Result<std::size_t> parse_byte_size(std::string_view text);
 // without a budget, or a budget that no policy fits (the message says the smallest that would).
 // The cache's name() says which policy and parameters were chosen.
 Result<std::unique_ptr<KvCache>> make_kv_cache(const ModelConfig& config, int n_ctx, const KvCacheOptions& options,
-                                               KernelIsa isa = best_kernel_isa());
+                                               KvIsa isa = best_kv_isa());
 
 }  // namespace kasten::llm

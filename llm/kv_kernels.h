@@ -8,9 +8,11 @@
 namespace kasten::llm {
 
 // Kernels of the compressed KV caches: attention scores and value accumulation over F16 rows and over KIVI
-// quantized blocks, with dequantisation fused into the products. Two implementations: `scalar` (the reference)
-// and `avx2` (AVX2 + FMA + F16C, compiled with target attributes; call only when avx2_supported()). Integer sums
-// are identical in both; they differ only by float summation order. Pure functions; thread-safe.
+// quantized blocks, with dequantisation fused into the products. Three implementations, chosen at run time:
+// `scalar` (the reference), `avx2` (AVX2 + FMA + F16C, compiled with target attributes) and `avx512` (AVX-512
+// F/BW/VL/DQ + VNNI, compiled with per-file flags; only intrinsics and internal-linkage code, so no inline function
+// built for AVX-512 can be shared with other files). Integer sums are identical in all; they differ only by float
+// summation order. Pure functions; thread-safe.
 //
 // Quantisation is asymmetric min/max: a run of values stores f16 (scale, min) and x ≈ min + scale · code, codes
 // `bits` ∈ {2, 4, 8} wide.
@@ -85,8 +87,18 @@ struct KvKernels {
                               float* out, std::size_t out_stride);
 };
 
-// The kernels of `isa` (kAvx2 only when avx2_supported()).
-const KvKernels& kv_kernels(KernelIsa isa);
+// Dispatch levels of these kernels.
+enum class KvIsa { kScalar, kAvx2, kAvx512 };
+// True when the CPU runs AVX-512 F, BW, VL, DQ and VNNI (and AVX2, FMA, F16C).
+bool avx512_kv_supported();
+// The best level this CPU runs.
+KvIsa best_kv_isa();
+// The level for a model running kernels of `isa`: scalar stays scalar (tests force it), else the best.
+KvIsa kv_isa_for(KernelIsa isa);
+const char* kv_isa_name(KvIsa isa);
+
+// The kernels of `isa` (a level the CPU runs).
+const KvKernels& kv_kernels(KvIsa isa);
 
 namespace scalar {
 void dot_rows_f16(const float* q, const std::uint16_t* rows, std::size_t n_rows, std::size_t dim, float scale,
@@ -111,5 +123,17 @@ void accumulate_values(const float* p, std::size_t p_stride, int n_q, std::size_
                        std::size_t row_bytes, const std::uint16_t* params, std::size_t params_stride, int bits,
                        std::size_t group, std::size_t ch0, std::size_t dim, float* out, std::size_t out_stride);
 }  // namespace avx2
+
+namespace avx512 {
+void dot_rows_f16(const float* q, const std::uint16_t* rows, std::size_t n_rows, std::size_t dim, float scale,
+                  float* out);
+void accumulate_rows_f16(const float* p, const std::uint16_t* rows, std::size_t n_rows, std::size_t dim, float* out);
+void key_group_scores(const float* q, int n_q, std::size_t q_stride, const std::uint8_t* codes,
+                      const std::uint16_t* params, int bits, std::size_t dim, float scale, float* out,
+                      std::size_t out_stride);
+void accumulate_values(const float* p, std::size_t p_stride, int n_q, std::size_t n_rows, const std::uint8_t* codes,
+                       std::size_t row_bytes, const std::uint16_t* params, std::size_t params_stride, int bits,
+                       std::size_t group, std::size_t ch0, std::size_t dim, float* out, std::size_t out_stride);
+}  // namespace avx512
 
 }  // namespace kasten::llm

@@ -29,12 +29,19 @@ struct CacheCase {
     double tolerance;
 };
 
+// Every kernel level this CPU runs, the scalar reference always.
+std::vector<KvIsa> isa_levels() {
+    std::vector<KvIsa> levels = {KvIsa::kScalar};
+    if (avx2_supported()) levels.push_back(KvIsa::kAvx2);
+    if (avx512_kv_supported()) levels.push_back(KvIsa::kAvx512);
+    return levels;
+}
+
 std::vector<CacheCase> cache_cases() {
     std::vector<CacheCase> cases;
     cases.push_back({"full", [](const KvCacheShape& s) { return std::make_unique<FullKvCache>(s); }, 1e-5});
-    for (KernelIsa isa : {KernelIsa::kScalar, KernelIsa::kAvx2}) {
-        if (isa == KernelIsa::kAvx2 && !avx2_supported()) continue;
-        const std::string suffix = isa == KernelIsa::kAvx2 ? "_avx2" : "_scalar";
+    for (KvIsa isa : isa_levels()) {
+        const std::string suffix = std::string("_") + kv_isa_name(isa);
         cases.push_back(
             {"f16" + suffix, [isa](const KvCacheShape& s) { return std::make_unique<F16KvCache>(s, isa); }, 5e-3});
         // Quantization steps are (max − min) / (2^bits − 1) of a group; the bounds are about twice the largest error
@@ -253,8 +260,7 @@ INSTANTIATE_TEST_SUITE_P(AllCaches, KvCacheContractTest, ::testing::ValuesIn(cac
 // (kv_key_query: the query folded with the key scales in 8 bits; measured at most 0.0034 here), so the tolerance
 // above is the cache's quantization error, not the kernels'.
 TEST(KiviKvCacheTest, FusedAttentionEqualsAttentionOverDequantizedCells) {
-    for (KernelIsa isa : {KernelIsa::kScalar, KernelIsa::kAvx2}) {
-        if (isa == KernelIsa::kAvx2 && !avx2_supported()) continue;
+    for (KvIsa isa : isa_levels()) {
         for (int bits : {2, 4, 8}) {
             for (const KvCacheShape& shape : kShapes) {
                 KiviKvCache cache(shape, bits, 8, isa);

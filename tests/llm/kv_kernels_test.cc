@@ -147,8 +147,8 @@ TEST(KvKernelsTest, ScalarValuesMatchNaiveDequantization) {
     }
 }
 
-TEST(KvKernelsTest, Avx2MatchesScalar) {
-    if (!avx2_supported()) GTEST_FAIL() << "this test runs where AVX2 is present; the scalar path is tested above";
+// Each SIMD level against the scalar reference: `simd` is kv_kernels() of that level.
+void expect_matches_scalar(const KvKernels& simd, const char* level) {
     std::mt19937 rng(3);
     for (std::size_t dim : {8u, 16u, 64u, 128u}) {
         const std::size_t rows = 37;
@@ -156,11 +156,11 @@ TEST(KvKernelsTest, Avx2MatchesScalar) {
         const std::vector<std::uint16_t> h = to_f16(x);
         std::vector<float> a(rows), b(rows);
         scalar::dot_rows_f16(q.data(), h.data(), rows, dim, 0.7f, a.data());
-        avx2::dot_rows_f16(q.data(), h.data(), rows, dim, 0.7f, b.data());
+        simd.dot_rows_f16(q.data(), h.data(), rows, dim, 0.7f, b.data());
         for (std::size_t i = 0; i < rows; ++i) EXPECT_NEAR(a[i], b[i], 1e-4f * (1 + std::abs(a[i])));
         std::vector<float> oa(dim, 0.5f), ob(dim, 0.5f);
         scalar::accumulate_rows_f16(p.data(), h.data(), rows, dim, oa.data());
-        avx2::accumulate_rows_f16(p.data(), h.data(), rows, dim, ob.data());
+        simd.accumulate_rows_f16(p.data(), h.data(), rows, dim, ob.data());
         for (std::size_t d = 0; d < dim; ++d) EXPECT_NEAR(oa[d], ob[d], 1e-4f * (1 + std::abs(oa[d])));
     }
     for (int bits : {2, 4, 8}) {
@@ -171,10 +171,11 @@ TEST(KvKernelsTest, Avx2MatchesScalar) {
                 std::vector<float> a(n_q * 32), b(n_q * 32);
                 scalar::key_group_scores(q.data(), n_q, dim, g.codes.data(), g.params.data(), bits, dim, 0.3f, a.data(),
                                          32);
-                avx2::key_group_scores(q.data(), n_q, dim, g.codes.data(), g.params.data(), bits, dim, 0.3f, b.data(),
-                                       32);
+                simd.key_group_scores(q.data(), n_q, dim, g.codes.data(), g.params.data(), bits, dim, 0.3f, b.data(),
+                                      32);
                 for (std::size_t c = 0; c < a.size(); ++c) {
-                    EXPECT_NEAR(a[c], b[c], 1e-4f * (1 + std::abs(a[c]))) << bits << " " << dim << " " << n_q;
+                    EXPECT_NEAR(a[c], b[c], 1e-4f * (1 + std::abs(a[c])))
+                        << level << " " << bits << " " << dim << " " << n_q;
                 }
             }
 
@@ -192,10 +193,10 @@ TEST(KvKernelsTest, Avx2MatchesScalar) {
                     std::vector<float> oa(n_q * dim, 0.25f), ob(n_q * dim, 0.25f);
                     scalar::accumulate_values(p.data(), rows, n_q, rows, vcodes.data(), row_bytes, vparams.data(),
                                               stride, bits, group, head * dim, dim, oa.data(), dim);
-                    avx2::accumulate_values(p.data(), rows, n_q, rows, vcodes.data(), row_bytes, vparams.data(), stride,
-                                            bits, group, head * dim, dim, ob.data(), dim);
+                    simd.accumulate_values(p.data(), rows, n_q, rows, vcodes.data(), row_bytes, vparams.data(), stride,
+                                           bits, group, head * dim, dim, ob.data(), dim);
                     for (std::size_t d = 0; d < oa.size(); ++d) {
-                        EXPECT_NEAR(oa[d], ob[d], 1e-4f * (1 + std::abs(oa[d]))) << bits << " " << dim;
+                        EXPECT_NEAR(oa[d], ob[d], 1e-4f * (1 + std::abs(oa[d]))) << level << " " << bits << " " << dim;
                     }
                 }
             }
@@ -203,12 +204,22 @@ TEST(KvKernelsTest, Avx2MatchesScalar) {
     }
 }
 
+TEST(KvKernelsTest, EverySimdLevelOfThisCpuMatchesScalar) {
+    // This machine's levels; CI without AVX-512 covers AVX2 and the forced scalar path (the contract suite runs
+    // every cache at every level too).
+    ASSERT_TRUE(avx2_supported()) << "kasten's build targets x86-64-v3 (AVX2)";
+    expect_matches_scalar(kv_kernels(KvIsa::kAvx2), "avx2");
+    if (avx512_kv_supported()) expect_matches_scalar(kv_kernels(KvIsa::kAvx512), "avx512");
+    EXPECT_EQ(best_kv_isa(), avx512_kv_supported() ? KvIsa::kAvx512 : KvIsa::kAvx2);
+}
+
 TEST(KvKernelsTest, DispatchHandsOutTheRequestedLevel) {
-    EXPECT_EQ(kv_kernels(KernelIsa::kScalar).key_group_scores, &scalar::key_group_scores);
-    EXPECT_EQ(kv_kernels(KernelIsa::kScalar).accumulate_values, &scalar::accumulate_values);
-    if (avx2_supported()) {
-        EXPECT_EQ(kv_kernels(KernelIsa::kAvx2).key_group_scores, &avx2::key_group_scores);
-    }
+    EXPECT_EQ(kv_kernels(KvIsa::kScalar).key_group_scores, &scalar::key_group_scores);
+    EXPECT_EQ(kv_kernels(KvIsa::kScalar).accumulate_values, &scalar::accumulate_values);
+    EXPECT_EQ(kv_kernels(KvIsa::kAvx2).key_group_scores, &avx2::key_group_scores);
+    EXPECT_EQ(kv_kernels(KvIsa::kAvx512).key_group_scores, &avx512::key_group_scores);
+    EXPECT_EQ(kv_isa_for(KernelIsa::kScalar), KvIsa::kScalar);
+    EXPECT_EQ(kv_isa_for(KernelIsa::kAvx2), best_kv_isa());
 }
 
 }  // namespace
