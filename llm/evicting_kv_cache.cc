@@ -124,13 +124,20 @@ void EvictingKvCache::attend(int layer, int kv_head, const float* q, int n_q, in
             continue;
         }
         float* s = scratch + static_cast<std::size_t>(i) * m;
-        for (std::size_t j = 0; j < m; ++j) {
-            kern.dot_rows_f16(q + i * hd, h.keys.data() + static_cast<std::size_t>(slots[j]) * hd, 1, hd, scale, s + j);
+        // Slots are mostly filled in position order: runs of consecutive slots are one kernel call each.
+        for (std::size_t j = 0; j < m;) {
+            std::size_t r = 1;
+            while (j + r < m && slots[j + r] == slots[j] + static_cast<int>(r)) ++r;
+            kern.dot_rows_f16(q + i * hd, h.keys.data() + static_cast<std::size_t>(slots[j]) * hd, r, hd, scale, s + j);
+            j += r;
         }
         max[i] = *std::max_element(s, s + m);
         sum[i] = exp_shifted_f32(s, m, max[i]);
-        for (std::size_t j = 0; j < m; ++j) {
-            kern.accumulate_rows_f16(s + j, h.values.data() + static_cast<std::size_t>(slots[j]) * hd, 1, hd, o);
+        for (std::size_t j = 0; j < m;) {
+            std::size_t r = 1;
+            while (j + r < m && slots[j + r] == slots[j] + static_cast<int>(r)) ++r;
+            kern.accumulate_rows_f16(s + j, h.values.data() + static_cast<std::size_t>(slots[j]) * hd, r, hd, o);
+            j += r;
         }
     }
 }
