@@ -146,27 +146,28 @@ void EvictingKvCache::score_pending(Head& h, int n) {
     const int hd = shape_.head_dim;
     const int n_q = options_.n_q;
     const KvKernels& kern = kv_kernels(isa_);
-    std::vector<float> s(h.pos.size());
+    std::vector<int> slots;
+    std::vector<float> s;
     for (int t = size_; t < n; ++t) {
         if (static_cast<std::size_t>(t - size_) >= h.pending_seen.size() || !h.pending_seen[t - size_]) continue;
         const float* qt = h.pending_q.data() + static_cast<std::size_t>(t - size_) * n_q * hd;
+        slots.clear();
+        for (int slot = 0; slot < static_cast<int>(h.pos.size()); ++slot) {
+            if (h.pos[slot] >= 0 && h.pos[slot] <= t) slots.push_back(slot);
+        }
+        const std::size_t m = slots.size();
+        if (m == 0) continue;
+        s.resize(m);
         for (int i = 0; i < n_q; ++i) {
-            float m = -std::numeric_limits<float>::infinity();
-            for (std::size_t slot = 0; slot < h.pos.size(); ++slot) {
-                if (h.pos[slot] < 0 || h.pos[slot] > t) continue;
-                kern.dot_rows_f16(qt + i * hd, h.keys.data() + slot * hd, 1, hd, scale_, &s[slot]);
-                m = std::max(m, s[slot]);
+            for (std::size_t j = 0; j < m;) {  // runs of consecutive slots, one kernel call each
+                std::size_t r = 1;
+                while (j + r < m && slots[j + r] == slots[j] + static_cast<int>(r)) ++r;
+                kern.dot_rows_f16(qt + i * hd, h.keys.data() + static_cast<std::size_t>(slots[j]) * hd, r, hd, scale_,
+                                  s.data() + j);
+                j += r;
             }
-            double total = 0.0;
-            for (std::size_t slot = 0; slot < h.pos.size(); ++slot) {
-                if (h.pos[slot] < 0 || h.pos[slot] > t) continue;
-                s[slot] = std::exp(s[slot] - m);
-                total += s[slot];
-            }
-            for (std::size_t slot = 0; slot < h.pos.size(); ++slot) {
-                if (h.pos[slot] < 0 || h.pos[slot] > t) continue;
-                h.score[slot] += static_cast<float>(s[slot] / total);
-            }
+            const float total = exp_shifted_f32(s.data(), m, *std::max_element(s.begin(), s.end()));
+            for (std::size_t j = 0; j < m; ++j) h.score[static_cast<std::size_t>(slots[j])] += s[j] / total;
         }
     }
 }
