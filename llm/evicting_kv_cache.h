@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "llm/kv_kernels.h"
 #include "llm/kv_cache.h"
+#include "llm/kv_kernels.h"
 
 namespace kasten::llm {
 
@@ -15,10 +15,10 @@ enum class EvictionPolicy {
 
 struct EvictionOptions {
     EvictionPolicy policy = EvictionPolicy::kStreaming;
-    int budget = 0;  // cells kept per layer and KV head after every commit()
-    int sinks = 4;   // the first tokens, always kept
-    int window = 0;  // the most recent tokens, always kept
-    int n_q = 1;     // query heads per KV head (H2O sums their attention)
+    int budget = 0;        // cells kept per layer and KV head after every commit()
+    int sinks = 4;         // the first tokens, always kept
+    int window = 0;        // the most recent tokens, always kept
+    int n_q = 1;           // query heads per KV head (H2O sums their attention)
     int batch_slots = 64;  // cells reserved beyond the budget for a batch stored before commit() evicts
 };
 

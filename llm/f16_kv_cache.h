@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "llm/kv_kernels.h"
 #include "llm/kv_cache.h"
+#include "llm/kv_kernels.h"
 
 namespace kasten::llm {
 

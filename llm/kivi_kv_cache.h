@@ -3,7 +3,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "llm/kv_kernels.h"
 #include "llm/kv_cache.h"
 #include "llm/kv_kernels.h"
 

@@ -6,8 +6,8 @@
 #include <string_view>
 
 #include "common/result.h"
-#include "llm/kv_kernels.h"
 #include "llm/kv_cache.h"
+#include "llm/kv_kernels.h"
 #include "llm/model_config.h"
 
 namespace kasten::llm {

@@ -92,7 +92,9 @@ example:
 )";
 
 void print_usage(std::ostream& out) {
-    out << kUsage << bench_append_usage() << "\n" << bench_http_usage() << "\n" << kDecodeUsage << "\n"
+    out << kUsage << bench_append_usage() << "\n"
+        << bench_http_usage() << "\n"
+        << kDecodeUsage << "\n"
         << bench_kv_usage();
 }
 
@@ -211,7 +213,8 @@ int run_bench_command(int argc, char** argv) {
     if (std::strcmp(argv[1], "append") == 0) return run_bench_append(argc, argv);
     if (std::strcmp(argv[1], "http") == 0) return run_bench_http(argc, argv);
     if (std::strcmp(argv[1], "search") != 0) {
-        std::cerr << "kasten bench: unknown benchmark '" << argv[1] << "' (available: search, append, http, decode, kv)\n";
+        std::cerr << "kasten bench: unknown benchmark '" << argv[1]
+                  << "' (available: search, append, http, decode, kv)\n";
         print_usage(std::cerr);
         return 2;
     }
