@@ -207,6 +207,53 @@ std::string KvBenchmarkReport::to_text() const {
     return out;
 }
 
+std::string KvBenchmarkReport::quality_svg() const {
+    constexpr double kW = 720, kH = 480, kLeft = 70, kRight = 20, kTop = 30, kBottom = 50;
+    constexpr double kMinKl = 1e-7, kMaxKl = 1.0;
+    double max_ratio = 1.0;
+    for (const KvQualityRow& r : quality) {
+        if (r.cache != "full-f32") max_ratio = std::max(max_ratio, r.f16_ratio);
+    }
+    const auto x = [&](double ratio) { return kLeft + ratio / max_ratio * (kW - kLeft - kRight); };
+    const auto y = [&](double kl) {
+        const double v = std::log10(std::clamp(kl, kMinKl, kMaxKl));
+        return kTop + (std::log10(kMaxKl) - v) / (std::log10(kMaxKl) - std::log10(kMinKl)) * (kH - kTop - kBottom);
+    };
+    std::string out = fmt::format(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" "
+        "font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+        "<text x=\"{}\" y=\"18\" font-size=\"13\">KV caches on stories260K: bytes per token against mean "
+        "KL(full || cache), {} samples x {} tokens</text>\n",
+        kW, kH, kLeft, samples, sample_tokens);
+    out += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"black\"/>\n", kLeft, kTop,
+                       kH - kBottom);
+    out += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"black\"/>\n", kLeft, kH - kBottom,
+                       kW - kRight);
+    for (int e = -7; e <= 0; ++e) {
+        out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">1e{}</text>\n", kLeft - 6,
+                           y(std::pow(10.0, e)) + 4, e);
+    }
+    for (double t = 0; t <= max_ratio + 1e-9; t += 0.25) {
+        out +=
+            fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{:.2f}</text>\n", x(t), kH - kBottom + 16, t);
+    }
+    out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">bytes per token / f16</text>\n",
+                       (kLeft + kW - kRight) / 2, kH - 12);
+    out += fmt::format(
+        "<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"green\" stroke-dasharray=\"4 3\"/>\n"
+        "<line x1=\"{3}\" y1=\"{4}\" x2=\"{5}\" y2=\"{4}\" stroke=\"green\" stroke-dasharray=\"4 3\"/>\n",
+        x(0.2), kTop, kH - kBottom, kLeft, y(0.01), kW - kRight);
+    for (const KvQualityRow& r : quality) {
+        if (r.cache == "full-f32") continue;
+        const char* color = r.policy.rfind("kivi", 0) == 0 ? "#1f77b4" : r.policy == "f16" ? "black" : "#d62728";
+        out += fmt::format(
+            "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4\" fill=\"{}\"/><text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n",
+            x(r.f16_ratio), y(r.mean_kl), color, x(r.f16_ratio) + 6, y(r.mean_kl) - 4, r.cache);
+    }
+    out += "</svg>\n";
+    return out;
+}
+
 Result<KvBenchmarkReport> run_kv_benchmark(const KvBenchmarkOptions& options) {
     const auto t0 = SteadyClock::now();
     KvBenchmarkReport report;

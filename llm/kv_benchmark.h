@@ -72,6 +72,9 @@ struct KvBenchmarkReport {
     std::vector<KvSpeedRow> speed;
     double seconds = 0;
     std::string to_text() const;
+    // The quality rows as an SVG scatter plot: bytes per token (× f16) against mean KL (log scale), one labelled
+    // point per cache, the targets (≤ 0.2 × f16, KL ≤ 0.01) as dashed lines.
+    std::string quality_svg() const;
 };
 
 // The default configurations: every policy, KIVI at 8/4/2 bits with windows 0 and 32, eviction at several

@@ -39,6 +39,7 @@ options:
   --no-speed         quality only
   --work-dir DIR     where the 135M-shaped model is written (default: a temporary directory)
   --out FILE         where to write the JSON (default bench-kv.json)
+  --plot FILE        also write the quality plot (bytes per token against mean KL) as SVG
   --json             print only the JSON
 
 example:
@@ -88,12 +89,14 @@ const char* bench_kv_usage() {
 
 int run_bench_kv(int argc, char** argv) {
     std::string model = "data/models/stories260K/stories260K-tok512.gguf", out_path = "bench-kv.json", work_dir;
+    std::string plot_path;
     std::string contexts = "64,2048,8192,16384";
     long long n_ctx = 512, samples = 4, tokens = 0, threads = 2, steps = 16, rounds = 2;
     bool json_only = false, no_speed = false;
     BenchFlags flags("bench kv", kUsage);
     flags.text("--model", &model);
     flags.text("--out", &out_path);
+    flags.text("--plot", &plot_path);
     flags.text("--work-dir", &work_dir);
     flags.text("--contexts", &contexts);
     flags.integer("--ctx", &n_ctx);
@@ -165,7 +168,14 @@ int run_bench_kv(int argc, char** argv) {
         std::cerr << "kasten bench kv: cannot write " << out_path << "\n";
         return 1;
     }
-    if (!json_only) std::cerr << "written to " << out_path << "\n";
+    if (!plot_path.empty()) {
+        std::ofstream plot(plot_path);
+        if (!plot || !(plot << report.value().quality_svg())) {
+            std::cerr << "kasten bench kv: cannot write " << plot_path << "\n";
+            return 1;
+        }
+    }
+    if (!json_only) std::cerr << "written to " << out_path << (plot_path.empty() ? "" : " and " + plot_path) << "\n";
     return 0;
 }
 

@@ -50,7 +50,7 @@ TEST(KvCacheCliTest, BenchKvWritesTheQualityReport) {
     const std::string dir = tmp.path();
     const std::string out = dir + "/kv.json";
     CommandResult r = run_kasten({"bench", "kv", "--model", kStoriesGguf, "--no-speed", "--samples", "1", "--tokens",
-                                  "96", "--json", "--out", out});
+                                  "96", "--json", "--out", out, "--plot", dir + "/kv.svg"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     json report = json::parse(r.out, nullptr, false);
     ASSERT_TRUE(report.is_object()) << r.out;
@@ -69,6 +69,11 @@ TEST(KvCacheCliTest, BenchKvWritesTheQualityReport) {
         EXPECT_GT(row["top1_agreement"].get<double>(), 0.5) << row.dump();
     }
     EXPECT_TRUE(report["speed"].empty());
+    std::ifstream svg_in(dir + "/kv.svg");
+    std::ostringstream svg;
+    svg << svg_in.rdbuf();
+    EXPECT_EQ(svg.str().rfind("<svg", 0), 0u) << svg.str();
+    EXPECT_NE(svg.str().find("kivi-q4-r32"), std::string::npos);
     EXPECT_EQ(run_kasten({"bench", "kv", "--bogus"}).exit_code, 2);
     EXPECT_EQ(run_kasten({"bench", "kv", "--model", dir + "/none.gguf"}).exit_code, 1);
 }
