@@ -20,6 +20,7 @@
 #include "api/cli/bench_append.h"
 #include "api/cli/bench_flags.h"
 #include "api/cli/bench_http.h"
+#include "api/cli/bench_kv.h"
 #include "api/cli/bench_support.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -91,7 +92,10 @@ example:
 )";
 
 void print_usage(std::ostream& out) {
-    out << kUsage << bench_append_usage() << "\n" << bench_http_usage() << "\n" << kDecodeUsage;
+    out << kUsage << bench_append_usage() << "\n"
+        << bench_http_usage() << "\n"
+        << kDecodeUsage << "\n"
+        << bench_kv_usage();
 }
 
 nlohmann::json decode_report_to_json(const llm::DecodeBenchmarkReport& report) {
@@ -205,10 +209,12 @@ int run_bench_command(int argc, char** argv) {
         return argc < 2 ? 2 : 0;
     }
     if (std::strcmp(argv[1], "decode") == 0) return run_bench_decode(argc, argv);
+    if (std::strcmp(argv[1], "kv") == 0) return run_bench_kv(argc, argv);
     if (std::strcmp(argv[1], "append") == 0) return run_bench_append(argc, argv);
     if (std::strcmp(argv[1], "http") == 0) return run_bench_http(argc, argv);
     if (std::strcmp(argv[1], "search") != 0) {
-        std::cerr << "kasten bench: unknown benchmark '" << argv[1] << "' (available: search, append, http, decode)\n";
+        std::cerr << "kasten bench: unknown benchmark '" << argv[1]
+                  << "' (available: search, append, http, decode, kv)\n";
         print_usage(std::cerr);
         return 2;
     }
