@@ -43,8 +43,9 @@ bool kernel_isa_supported(KernelIsa isa);
 const char* kernel_isa_name(KernelIsa isa);
 // Parses kernel_isa_name's names; false for anything else.
 bool parse_kernel_isa(std::string_view name, KernelIsa* out);
-// The best level the CPU runs, detected at run time. The environment variable KASTEN_KERNEL_ISA (a name above)
-// lowers it, e.g. to compare kernels; a level the CPU lacks, or an unknown name, is ignored.
+// The level models load with: AVX2 when the CPU runs it (detected at run time), else scalar. The environment
+// variable KASTEN_KERNEL_ISA (a name above) picks another level the CPU runs, e.g. avx512-vnni, which is opt-in
+// because it is not faster overall on the machines measured; a level the CPU lacks, or an unknown name, is ignored.
 KernelIsa best_kernel_isa();
 
 // nullptr dot when `type` has no kernel (see is_compute_type()).
