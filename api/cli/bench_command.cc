@@ -59,7 +59,7 @@ options:
                      thread both cores are busy; 0 skips the phase)
   --ingest-cube C    other | same: the under-ingest phase adds to another cube of the same MemoryManager (default;
                      the queried cube keeps its size) or to the queried cube (which then grows during the phase)
-  --embedder E       auto | glove | hashing (default: from config, i.e. auto)
+  --embedder E       auto | glove | use | hashing (default: from config, i.e. auto)
   --in-memory        in-memory SQLite and Xapian instead of a temporary on-disk data dir
   --out FILE         where to write the JSON (default bench-search.json)
   --json             print only the JSON (no progress on stderr)
@@ -256,7 +256,8 @@ int run_bench_command(int argc, char** argv) {
         return 1;
     }
     if (embedder_kind.empty()) embedder_kind = cfg->embedder;
-    auto emb = llm::create_embedder(embedder_kind, cfg->effective_glove_path(), cfg->hashing_dim);
+    auto emb = llm::create_embedder(embedder_kind, cfg->effective_glove_path(), cfg->hashing_dim,
+                                    cfg->effective_use_path());
     if (!emb) {
         std::cerr << "kasten bench: " << emb.status().to_string() << "\n";
         return 1;
