@@ -132,17 +132,27 @@ void UseLiteEmbedder::forward(const std::vector<const std::vector<int>*>& batch,
     attention(qkv, kM, kUseLiteHeads, kUseLiteL1QueryScale, offsets, context);
     x.noalias() += context * weight(m, UseLiteTensor::kL1Out);
     x.rowwise() += bias(m, UseLiteTensor::kL1OutBias);
-    feed_forward(m, UseLiteTensor::kL1FfnNormScale, UseLiteTensor::kL1FfnNormBias, UseLiteTensor::kL1Ffn1,
-                 UseLiteTensor::kL1Ffn1Bias, UseLiteTensor::kL1Ffn2, UseLiteTensor::kL1Ffn2Bias, x, normed, hidden);
-
-    // Mean over each sentence's tokens, tanh layer, L2 normalisation.
-    Matrix pooled(static_cast<Eigen::Index>(batch.size()), kM);
-    for (std::size_t s = 0; s < batch.size(); ++s) {
-        const Eigen::Index n = offsets[s + 1] - offsets[s];
-        pooled.row(static_cast<Eigen::Index>(s)) =
-            x.middleRows(offsets[s], n).colwise().sum() / static_cast<float>(std::max<Eigen::Index>(n, 1));
+    // Layer 1's FFN feeds only the mean over tokens, and its second matmul is linear: the mean of
+    // x + relu(LN(x) W1 + b1) W2 + b2 is mean(x) + mean(relu(LN(x) W1 + b1)) W2 + b2, one row per sentence.
+    layer_norm(x, bias(m, UseLiteTensor::kL1FfnNormScale), bias(m, UseLiteTensor::kL1FfnNormBias), normed);
+    hidden.noalias() = normed * weight(m, UseLiteTensor::kL1Ffn1);
+    hidden.rowwise() += bias(m, UseLiteTensor::kL1Ffn1Bias);
+    hidden = hidden.cwiseMax(0.0f);
+    const auto sentences = static_cast<Eigen::Index>(batch.size());
+    Matrix pooled(sentences, kM);
+    Matrix pooled_hidden(sentences, kUseLiteFfnDim);
+    for (Eigen::Index s = 0; s < sentences; ++s) {
+        const Eigen::Index begin = offsets[static_cast<std::size_t>(s)];
+        const Eigen::Index n = offsets[static_cast<std::size_t>(s) + 1] - begin;
+        const float inv_n = 1.0f / static_cast<float>(std::max<Eigen::Index>(n, 1));
+        pooled.row(s) = x.middleRows(begin, n).colwise().sum() * inv_n;
+        pooled_hidden.row(s) = hidden.middleRows(begin, n).colwise().sum() * inv_n;
     }
-    Matrix hidden_out(static_cast<Eigen::Index>(batch.size()), kM);
+    pooled.noalias() += pooled_hidden * weight(m, UseLiteTensor::kL1Ffn2);
+    pooled.rowwise() += bias(m, UseLiteTensor::kL1Ffn2Bias);
+
+    // tanh layer, L2 normalisation.
+    Matrix hidden_out(sentences, kM);
     hidden_out.noalias() = pooled * weight(m, UseLiteTensor::kHidden);
     hidden_out.rowwise() += bias(m, UseLiteTensor::kHiddenBias);
     hidden_out = hidden_out.array().tanh().matrix();
@@ -154,14 +164,32 @@ void UseLiteEmbedder::forward(const std::vector<const std::vector<int>*>& batch,
 }
 
 void UseLiteEmbedder::embed(std::string_view text, std::span<float> out) const {
+    if (out.size() < static_cast<std::size_t>(kM)) return;
+    const bool remember = text.size() <= kRecentTextBytes;
+    if (remember) {
+        MutexLock lock(recent_mu_);
+        auto it = recent_.find(std::string(text));
+        if (it != recent_.end()) {
+            std::copy(it->second.begin(), it->second.end(), out.begin());
+            return;
+        }
+    }
     std::vector<int> ids = tokenizer_.encode(text);
     if (ids.size() > static_cast<std::size_t>(kUseLiteMaxTokens)) ids.resize(kUseLiteMaxTokens);
     if (ids.empty()) {
         std::fill(out.begin(), out.end(), 0.0f);
         return;
     }
-    if (out.size() < static_cast<std::size_t>(kM)) return;
     forward({&ids}, {out.data()});
+    if (!remember) return;
+    MutexLock lock(recent_mu_);
+    if (recent_.emplace(std::string(text), std::vector<float>(out.begin(), out.begin() + kM)).second) {
+        recent_order_.emplace_back(text);
+        if (recent_order_.size() > kRecentTexts) {
+            recent_.erase(recent_order_.front());
+            recent_order_.pop_front();
+        }
+    }
 }
 
 void UseLiteEmbedder::embed_batch(std::span<const std::string_view> texts, std::span<float> out,

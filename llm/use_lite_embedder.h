@@ -1,12 +1,16 @@
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/result.h"
+#include "common/thread_annotations.h"
 #include "llm/embedder.h"
 #include "llm/use_lite_model.h"
 #include "llm/use_lite_tokenizer.h"
@@ -32,8 +36,12 @@ class UseLiteEmbedder final : public Embedder {
     // "use-lite-en-512-v1".
     std::string id() const override { return "use-lite-en-512-v1"; }
     int dim() const override { return kUseLiteModelDim; }
+    // Remembers the last kRecentTexts results (texts up to kRecentTextBytes): a session key's accumulate() of a
+    // turn that was just embedded costs a lookup, not a second forward pass.
     void embed(std::string_view text, std::span<float> out) const override;
     using Embedder::embed;
+    static constexpr std::size_t kRecentTexts = 1024;
+    static constexpr std::size_t kRecentTextBytes = 8192;
 
     // Embeds texts[i] into out[i * dim() .. (i + 1) * dim()), running texts of similar token counts together
     // (up to max_batch_tokens tokens per forward pass). Same results as embed() of each text.
@@ -52,6 +60,10 @@ class UseLiteEmbedder final : public Embedder {
     std::unique_ptr<UseLiteModel> model_;
     UseLiteTokenizer tokenizer_;
     std::vector<float> timing_;  // kUseLiteMaxTokens x kUseLiteEmbedDim: [sin(p * f_i), cos(p * f_i)]
+
+    mutable Mutex recent_mu_;
+    mutable std::unordered_map<std::string, std::vector<float>> recent_ GUARDED_BY(recent_mu_);
+    mutable std::deque<std::string> recent_order_ GUARDED_BY(recent_mu_);  // oldest first
 };
 
 }  // namespace kasten::llm

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/cli/bench_append.h"
+#include "api/cli/bench_embed.h"
 #include "api/cli/bench_flags.h"
 #include "api/cli/bench_http.h"
 #include "api/cli/bench_support.h"
@@ -35,6 +36,7 @@ constexpr const char* kUsage = R"(usage: kasten bench search [options]
        kasten bench append [options]
        kasten bench http [options]
        kasten bench decode [options]
+       kasten bench embed [options]
 
 kasten bench search:
 
@@ -91,7 +93,7 @@ example:
 )";
 
 void print_usage(std::ostream& out) {
-    out << kUsage << bench_append_usage() << "\n" << bench_http_usage() << "\n" << kDecodeUsage;
+    out << kUsage << bench_append_usage() << "\n" << bench_http_usage() << "\n" << kDecodeUsage << "\n" << bench_embed_usage();
 }
 
 nlohmann::json decode_report_to_json(const llm::DecodeBenchmarkReport& report) {
@@ -205,10 +207,11 @@ int run_bench_command(int argc, char** argv) {
         return argc < 2 ? 2 : 0;
     }
     if (std::strcmp(argv[1], "decode") == 0) return run_bench_decode(argc, argv);
+    if (std::strcmp(argv[1], "embed") == 0) return run_bench_embed(argc, argv);
     if (std::strcmp(argv[1], "append") == 0) return run_bench_append(argc, argv);
     if (std::strcmp(argv[1], "http") == 0) return run_bench_http(argc, argv);
     if (std::strcmp(argv[1], "search") != 0) {
-        std::cerr << "kasten bench: unknown benchmark '" << argv[1] << "' (available: search, append, http, decode)\n";
+        std::cerr << "kasten bench: unknown benchmark '" << argv[1] << "' (available: search, append, http, decode, embed)\n";
         print_usage(std::cerr);
         return 2;
     }
