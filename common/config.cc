@@ -153,8 +153,8 @@ std::string Config::effective_use_path() const {
 std::map<std::string, std::string> read_process_env() {
     std::map<std::string, std::string> env;
     for (const char* name :
-         {"HOME", "KASTEN_HOME", "KASTEN_HOST", "KASTEN_PORT", "KASTEN_EMBEDDER", "KASTEN_GLOVE_PATH", "KASTEN_USE_PATH",
-          "KASTEN_LOG_LEVEL", "KASTEN_API_KEYS", "KASTEN_MAX_BODY_BYTES", "KASTEN_NOTES"}) {
+         {"HOME", "KASTEN_HOME", "KASTEN_HOST", "KASTEN_PORT", "KASTEN_EMBEDDER", "KASTEN_GLOVE_PATH",
+          "KASTEN_USE_PATH", "KASTEN_LOG_LEVEL", "KASTEN_API_KEYS", "KASTEN_MAX_BODY_BYTES", "KASTEN_NOTES"}) {
         if (const char* v = std::getenv(name)) env[name] = v;
     }
     return env;

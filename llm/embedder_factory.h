@@ -19,7 +19,7 @@ namespace kasten::llm {
 //               file is absent, warn when it exists but does not load).
 // kInvalidArgument for another kind, or a hashing_dim outside [1, HashingEmbedder::kMaxDim] when the
 // hashing embedder is (or may be) needed.
-Result<std::unique_ptr<Embedder>> create_embedder(std::string_view kind, const std::string& glove_path,
-                                                  int hashing_dim, const std::string& use_path = {});
+Result<std::unique_ptr<Embedder>> create_embedder(std::string_view kind, const std::string& glove_path, int hashing_dim,
+                                                  const std::string& use_path = {});
 
 }  // namespace kasten::llm

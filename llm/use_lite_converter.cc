@@ -74,8 +74,8 @@ struct Package {
     std::vector<std::pair<std::string, double>> pieces;
 };
 
-Status read_manifest(const nlohmann::json& model, const fs::path& dir, const std::map<std::string, std::string>& digests,
-                     Package* pkg) {
+Status read_manifest(const nlohmann::json& model, const fs::path& dir,
+                     const std::map<std::string, std::string>& digests, Package* pkg) {
     if (!model.is_object() || !model.contains("weightsManifest") || !model["weightsManifest"].is_array() ||
         model["weightsManifest"].size() != 1) {
         return Status::corruption("model.json: expected one weightsManifest group");
@@ -91,8 +91,8 @@ Status read_manifest(const nlohmann::json& model, const fs::path& dir, const std
         const std::string name = w.at("name").get<std::string>();
         const std::string dtype = w.at("dtype").get<std::string>();
         if (dtype != "float32" && dtype != "int32") {
-            return Status::corruption(fmt::format("model.json: weight '{}' has dtype {}, expected float32 or int32",
-                                                  name, dtype));
+            return Status::corruption(
+                fmt::format("model.json: weight '{}' has dtype {}, expected float32 or int32", name, dtype));
         }
         if (w.contains("quantization")) {
             return Status::corruption(fmt::format("model.json: weight '{}' is quantized (not supported)", name));
@@ -147,8 +147,9 @@ Status check_tensors_and_scalars(const Package& pkg) {
         long long inner = w.shape.empty() ? 1 : w.shape.back();
         if (!w.is_float || w.count != static_cast<std::size_t>(spec.rows) * static_cast<std::size_t>(spec.cols) ||
             inner != spec.cols) {
-            return Status::corruption(fmt::format("model.json: weight '{}' has {} elements (last dim {}), expected [{}, {}]",
-                                                  spec.graph_name, w.count, inner, spec.rows, spec.cols));
+            return Status::corruption(
+                fmt::format("model.json: weight '{}' has {} elements (last dim {}), expected [{}, {}]", spec.graph_name,
+                            w.count, inner, spec.rows, spec.cols));
         }
     }
     for (const UseLiteGraphScalar& scalar : kUseLiteGraphScalars) {
@@ -179,7 +180,8 @@ Status read_vocab(const fs::path& dir, const std::map<std::string, std::string>&
     KASTEN_RETURN_IF_ERROR(check_digest(digests, "vocab.json", text));
     nlohmann::json vocab = nlohmann::json::parse(text);
     if (!vocab.is_array() || vocab.size() != static_cast<std::size_t>(kUseLitePieces)) {
-        return Status::corruption(fmt::format("vocab.json: expected an array of {} [piece, score] pairs", kUseLitePieces));
+        return Status::corruption(
+            fmt::format("vocab.json: expected an array of {} [piece, score] pairs", kUseLitePieces));
     }
     for (const nlohmann::json& entry : vocab) {
         if (!entry.is_array() || entry.size() != 2 || !entry[0].is_string() ||
@@ -238,7 +240,8 @@ Status write_file(const Package& pkg, const std::string& out_path) {
     header.tensor_count = static_cast<std::uint32_t>(kUseLiteTensors.size());
     header.vocab_offset = kUseLiteHeaderSize;
     const std::uint64_t vocab_end = header.vocab_offset + 8 * count + 4 * (count + 1) + blob;
-    header.tensors_offset = (vocab_end + kUseLiteTensorAlignment - 1) / kUseLiteTensorAlignment * kUseLiteTensorAlignment;
+    header.tensors_offset =
+        (vocab_end + kUseLiteTensorAlignment - 1) / kUseLiteTensorAlignment * kUseLiteTensorAlignment;
     header.tensors_bytes = use_lite_tensors_bytes();
     header.file_size = header.tensors_offset + header.tensors_bytes + kUseLiteTrailerSize;
 

@@ -26,8 +26,8 @@ const std::map<std::string, std::string>& use_lite_package_digests();
 // The output is written to a temporary file beside out_path, synced and renamed over out_path.
 // Errors: kNotFound (no model.json, a missing shard or vocab.json), kCorruption (a digest, size, shape or constant
 // that differs), kInvalidArgument (malformed JSON), kIOError (reading or writing failed).
-[[nodiscard]] Status convert_use_lite_package(const std::string& package_dir, const std::string& out_path,
-                                              const std::map<std::string, std::string>& digests =
-                                                  use_lite_package_digests());
+[[nodiscard]] Status convert_use_lite_package(
+    const std::string& package_dir, const std::string& out_path,
+    const std::map<std::string, std::string>& digests = use_lite_package_digests());
 
 }  // namespace kasten::llm

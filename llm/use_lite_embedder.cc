@@ -75,8 +75,7 @@ void feed_forward(const UseLiteModel& m, UseLiteTensor norm_scale, UseLiteTensor
 
 }  // namespace
 
-UseLiteEmbedder::UseLiteEmbedder(std::unique_ptr<UseLiteModel> model)
-    : model_(std::move(model)), tokenizer_(*model_) {
+UseLiteEmbedder::UseLiteEmbedder(std::unique_ptr<UseLiteModel> model) : model_(std::move(model)), tokenizer_(*model_) {
     timing_.resize(static_cast<std::size_t>(kUseLiteMaxTokens) * kE);
     const float* inv = model_->tensor(UseLiteTensor::kTimingInvTimescales);
     for (int p = 0; p < kUseLiteMaxTokens; ++p) {
@@ -97,7 +96,8 @@ Result<std::unique_ptr<UseLiteEmbedder>> UseLiteEmbedder::load(const std::string
 void UseLiteEmbedder::forward(const std::vector<const std::vector<int>*>& batch, const std::vector<float*>& out) const {
     const UseLiteModel& m = *model_;
     std::vector<Eigen::Index> offsets(1, 0);
-    for (const std::vector<int>* ids : batch) offsets.push_back(offsets.back() + static_cast<Eigen::Index>(ids->size()));
+    for (const std::vector<int>* ids : batch)
+        offsets.push_back(offsets.back() + static_cast<Eigen::Index>(ids->size()));
     const Eigen::Index total = offsets.back();
 
     Matrix x0(total, kE);
@@ -203,7 +203,8 @@ void UseLiteEmbedder::embed_batch(std::span<const std::string_view> texts, std::
     }
     std::vector<std::size_t> order(texts.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return ids[a].size() < ids[b].size(); });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return ids[a].size() < ids[b].size(); });
     std::vector<const std::vector<int>*> batch;
     std::vector<float*> rows;
     std::size_t tokens = 0;

@@ -45,8 +45,7 @@ class UseLiteEmbedder final : public Embedder {
 
     // Embeds texts[i] into out[i * dim() .. (i + 1) * dim()), running texts of similar token counts together
     // (up to max_batch_tokens tokens per forward pass). Same results as embed() of each text.
-    void embed_batch(std::span<const std::string_view> texts, std::span<float> out,
-                     int max_batch_tokens = 2048) const;
+    void embed_batch(std::span<const std::string_view> texts, std::span<float> out, int max_batch_tokens = 2048) const;
 
     // The token ids the reference would feed the graph (before clipping to kUseLiteMaxTokens).
     std::vector<int> tokenize(std::string_view text) const { return tokenizer_.encode(text); }

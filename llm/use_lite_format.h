@@ -47,7 +47,7 @@ inline constexpr int kUseLiteEmbedDim = 256;
 inline constexpr int kUseLiteModelDim = 512;
 inline constexpr int kUseLiteFfnDim = 1536;
 inline constexpr int kUseLiteHeads = 4;
-inline constexpr int kUseLiteMaxTokens = 128;  // tokens after the 128th are dropped
+inline constexpr int kUseLiteMaxTokens = 128;   // tokens after the 128th are dropped
 inline constexpr int kUseLiteTimescales = 128;  // the timing signal is sin and cos of 128 frequencies each
 
 enum class UseLiteTensor : int {
@@ -100,7 +100,7 @@ struct UseLiteGraphScalar {
 };
 extern const std::array<UseLiteGraphScalar, 10> kUseLiteGraphScalars;
 
-inline constexpr float kUseLiteL0QueryScale = 0.125f;              // 64^-0.5
+inline constexpr float kUseLiteL0QueryScale = 0.125f;               // 64^-0.5
 inline constexpr float kUseLiteL1QueryScale = 0.0883883461356163f;  // 128^-0.5 as float32
 inline constexpr float kUseLiteNormEpsilon = 1e-6f;
 inline constexpr float kUseLiteL2Epsilon = 1e-12f;

@@ -27,8 +27,8 @@ Result<std::unique_ptr<UseLiteModel>> UseLiteModel::load(const std::string& path
     if (h.version == 0) return corrupt("version 0");
     if (h.header_size != kUseLiteHeaderSize) return corrupt("header size");
     if (h.file_size != size) {
-        return corrupt(fmt::format("{} bytes, the header says {}{}", size, h.file_size,
-                                   size < h.file_size ? ": truncated" : ""));
+        return corrupt(
+            fmt::format("{} bytes, the header says {}{}", size, h.file_size, size < h.file_size ? ": truncated" : ""));
     }
     if (std::memcmp(data + size - 4, kUseLiteEndMagic.data(), 4) != 0) return corrupt("bad end magic");
     if (h.tensor_count != kUseLiteTensors.size()) return corrupt("tensor count");

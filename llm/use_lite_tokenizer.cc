@@ -28,7 +28,9 @@ UseLiteTokenizer::UseLiteTokenizer(const std::vector<std::pair<std::string, doub
     build(pieces, reserved_ids);
 }
 
-UseLiteTokenizer::UseLiteTokenizer(const UseLiteModel& model) { build(pieces_of(model), 6); }
+UseLiteTokenizer::UseLiteTokenizer(const UseLiteModel& model) {
+    build(pieces_of(model), 6);
+}
 
 void UseLiteTokenizer::build(const std::vector<std::pair<std::string, double>>& pieces, int reserved_ids) {
     nodes_.assign(1, Node{});
@@ -104,7 +106,8 @@ std::vector<int> UseLiteTokenizer::encode(std::string_view text) const {
     for (std::ptrdiff_t at = static_cast<std::ptrdiff_t>(n); at > 0;) {
         const int id = words[static_cast<std::size_t>(at)];
         reversed.push_back(id);
-        const int step = static_cast<std::size_t>(id) < utf16_length_.size() ? utf16_length_[static_cast<std::size_t>(id)] : 1;
+        const int step =
+            static_cast<std::size_t>(id) < utf16_length_.size() ? utf16_length_[static_cast<std::size_t>(id)] : 1;
         at -= std::max(step, 1);
     }
     std::vector<int> ids;

@@ -93,7 +93,10 @@ example:
 )";
 
 void print_usage(std::ostream& out) {
-    out << kUsage << bench_append_usage() << "\n" << bench_http_usage() << "\n" << kDecodeUsage << "\n" << bench_embed_usage();
+    out << kUsage << bench_append_usage() << "\n"
+        << bench_http_usage() << "\n"
+        << kDecodeUsage << "\n"
+        << bench_embed_usage();
 }
 
 nlohmann::json decode_report_to_json(const llm::DecodeBenchmarkReport& report) {
@@ -211,7 +214,8 @@ int run_bench_command(int argc, char** argv) {
     if (std::strcmp(argv[1], "append") == 0) return run_bench_append(argc, argv);
     if (std::strcmp(argv[1], "http") == 0) return run_bench_http(argc, argv);
     if (std::strcmp(argv[1], "search") != 0) {
-        std::cerr << "kasten bench: unknown benchmark '" << argv[1] << "' (available: search, append, http, decode, embed)\n";
+        std::cerr << "kasten bench: unknown benchmark '" << argv[1]
+                  << "' (available: search, append, http, decode, embed)\n";
         print_usage(std::cerr);
         return 2;
     }
@@ -259,8 +263,8 @@ int run_bench_command(int argc, char** argv) {
         return 1;
     }
     if (embedder_kind.empty()) embedder_kind = cfg->embedder;
-    auto emb = llm::create_embedder(embedder_kind, cfg->effective_glove_path(), cfg->hashing_dim,
-                                    cfg->effective_use_path());
+    auto emb =
+        llm::create_embedder(embedder_kind, cfg->effective_glove_path(), cfg->hashing_dim, cfg->effective_use_path());
     if (!emb) {
         std::cerr << "kasten bench: " << emb.status().to_string() << "\n";
         return 1;

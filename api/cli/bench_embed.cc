@@ -101,7 +101,9 @@ nlohmann::json batched(const llm::UseLiteEmbedder& use, const std::vector<std::s
 
 }  // namespace
 
-const char* bench_embed_usage() { return kUsage; }
+const char* bench_embed_usage() {
+    return kUsage;
+}
 
 int run_bench_embed(int argc, char** argv) {
     int sentences = 4000, words = 15, threads = 2, batch_tokens = 2048;
@@ -157,7 +159,8 @@ int run_bench_embed(int argc, char** argv) {
                              {"hardware_threads", std::thread::hardware_concurrency()},
                              {"embedders", nlohmann::json::array()}};
 
-    auto glove = llm::create_embedder("glove", cfg->effective_glove_path(), cfg->hashing_dim, cfg->effective_use_path());
+    auto glove =
+        llm::create_embedder("glove", cfg->effective_glove_path(), cfg->hashing_dim, cfg->effective_use_path());
     if (glove) {
         std::cerr << "glove: one by one...\n";
         report["embedders"].push_back({{"embedder", glove.value()->id()},

@@ -82,7 +82,8 @@ int run_embeddings(const ParsedArgs& args) {
     if (sub == "info" && (args.has("json") || args.has("out") || args.has("package-dir"))) {
         return usage_error(kName, "--json, --package-dir and --out belong to import-glove and import-use");
     }
-    if (sub == "import-glove" && args.has("package-dir")) return usage_error(kName, "--package-dir belongs to import-use");
+    if (sub == "import-glove" && args.has("package-dir"))
+        return usage_error(kName, "--package-dir belongs to import-use");
     if (sub == "import-use" && args.has("json")) return usage_error(kName, "--json belongs to import-glove");
     Result<Config> config = load_cli_config(args, {}, false);
     if (!config.is_ok()) return failure(kName, config.status());

@@ -37,8 +37,9 @@ struct FakePackage {
     FakePackage() {
         for (const UseLiteTensorSpec& spec : kUseLiteTensors) {
             const bool conv = spec.graph_name.find("kernel/part_0") != std::string_view::npos;
-            nlohmann::json shape = conv ? nlohmann::json{1, 1, spec.rows, spec.cols}
-                                        : (spec.rows == 1 ? nlohmann::json{spec.cols} : nlohmann::json{spec.rows, spec.cols});
+            nlohmann::json shape =
+                conv ? nlohmann::json{1, 1, spec.rows, spec.cols}
+                     : (spec.rows == 1 ? nlohmann::json{spec.cols} : nlohmann::json{spec.rows, spec.cols});
             if (spec.tensor == UseLiteTensor::kTimingInvTimescales) shape = {1, spec.cols};
             weights.push_back({{"name", spec.graph_name}, {"shape", shape}, {"dtype", "float32"}});
             const std::size_t n = static_cast<std::size_t>(spec.rows) * static_cast<std::size_t>(spec.cols);
@@ -54,7 +55,8 @@ struct FakePackage {
 
     void append_scalar(std::string_view name, double value) {
         const bool is_int = is_int_scalar(name);
-        weights.push_back({{"name", name}, {"shape", nlohmann::json::array()}, {"dtype", is_int ? "int32" : "float32"}});
+        weights.push_back(
+            {{"name", name}, {"shape", nlohmann::json::array()}, {"dtype", is_int ? "int32" : "float32"}});
         const std::size_t at = buffer.size();
         buffer.resize(at + 4);
         if (is_int) {
@@ -82,7 +84,8 @@ struct FakePackage {
         for (const char* reserved : {"\xEF\xBF\xBD", "<s>", "</s>", "e1", "e2", "e3"}) vocab.push_back({reserved, 0});
         vocab.push_back({":", nullptr});  // the real vocabulary has null scores too
         for (int i = 0; static_cast<int>(vocab.size()) < kUseLitePieces; ++i) {
-            vocab.push_back({std::string(1, static_cast<char>('a' + i % 26)) + std::to_string(i / 26), -1.0 - i * 0.01});
+            vocab.push_back(
+                {std::string(1, static_cast<char>('a' + i % 26)) + std::to_string(i / 26), -1.0 - i * 0.01});
         }
         testing::write_file(dir.file("vocab.json"), vocab.dump());
     }
@@ -134,7 +137,8 @@ TEST(UseLiteConverterTest, WrongSha256IsRefused) {
     FakePackage pkg;
     pkg.write(dir);
     const std::string shard1 = testing::read_file(dir.file("group1-shard1of" + std::to_string(pkg.shards)));
-    std::map<std::string, std::string> digests = {{"group1-shard1of" + std::to_string(pkg.shards), Sha256::hex(shard1)}};
+    std::map<std::string, std::string> digests = {
+        {"group1-shard1of" + std::to_string(pkg.shards), Sha256::hex(shard1)}};
     ASSERT_TRUE(convert_use_lite_package(dir.path().string(), dir.file("ok.kuse"), digests).is_ok());
 
     std::string flipped = shard1;

@@ -71,13 +71,11 @@ TEST_F(UseLiteDataTest, IdAndDimension) {
 
 TEST_F(UseLiteDataTest, TokensEqualTheGoldens) {
     for (const nlohmann::json& g : read_golden("use_lite_golden.json")) {
-        EXPECT_EQ(embedder_->tokenize(g["text"].get<std::string>()), g["tokens"].get<std::vector<int>>())
-            << g["text"];
+        EXPECT_EQ(embedder_->tokenize(g["text"].get<std::string>()), g["tokens"].get<std::vector<int>>()) << g["text"];
     }
     const nlohmann::json full = read_golden("use_lite_golden_full.json");
     for (const nlohmann::json& g : full["sentences"]) {
-        EXPECT_EQ(embedder_->tokenize(g["text"].get<std::string>()), g["tokens"].get<std::vector<int>>())
-            << g["text"];
+        EXPECT_EQ(embedder_->tokenize(g["text"].get<std::string>()), g["tokens"].get<std::vector<int>>()) << g["text"];
     }
 }
 

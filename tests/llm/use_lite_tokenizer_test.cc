@@ -13,11 +13,24 @@ const std::string kSep = "\xE2\x96\x81";  // U+2581
 // Id 0 is U+FFFD, as in the real vocabulary: the backward pass steps over an unknown id by its piece's length.
 UseLiteTokenizer make_tokenizer() {
     return UseLiteTokenizer({
-        {"\xEF\xBF\xBD", 0}, {"<s>", 0},           {"</s>", 0},         {"e1", 0},
-        {"e2", 0},            {"e3", 0},            {kSep, -1},          {kSep + "a", -2},  // 6, 7
-        {"b", -1},            {kSep + "ab", -2.5},  {"a", -3},           {kSep + "f", -0.5},  // 8, 9, 10, 11
-        {"i", -1},            {"q", -1},            {"q", -5},            {kSep + "c", -2},  // 12, 13, 14, 15
-        {"c", -1},            {"\xF0\x9F\x98\x80", -1},                                     // 16, 17 (U+1F600)
+        {"\xEF\xBF\xBD", 0},
+        {"<s>", 0},
+        {"</s>", 0},
+        {"e1", 0},
+        {"e2", 0},
+        {"e3", 0},
+        {kSep, -1},
+        {kSep + "a", -2},  // 6, 7
+        {"b", -1},
+        {kSep + "ab", -2.5},
+        {"a", -3},
+        {kSep + "f", -0.5},  // 8, 9, 10, 11
+        {"i", -1},
+        {"q", -1},
+        {"q", -5},
+        {kSep + "c", -2},  // 12, 13, 14, 15
+        {"c", -1},
+        {"\xF0\x9F\x98\x80", -1},  // 16, 17 (U+1F600)
     });
 }
 

@@ -64,8 +64,8 @@ TEST(UseLiteReindexDataTest, ReindexSwitchesACubeToTheEncoder) {
         auto mm = open_mm(dir.string(), &clock, std::make_shared<llm::HashingEmbedder>(128));
         ASSERT_NE(mm, nullptr);
         ASSERT_TRUE(mm->add_messages(one_turn("pets", "I adopted a beagle puppy named Biscuit last week", 1)).is_ok());
-        ASSERT_TRUE(mm->add_messages(one_turn("taxes", "I finally sent the quarterly tax report to my accountant", 2))
-                        .is_ok());
+        ASSERT_TRUE(
+            mm->add_messages(one_turn("taxes", "I finally sent the quarterly tax report to my accountant", 2)).is_ok());
         ASSERT_TRUE(mm->add_messages(one_turn("trip", "We are flying to Lisbon for my sister's wedding", 3)).is_ok());
         EXPECT_EQ(mm->get_cube("alice")->cube.embedder_id, "hashing-v1-128");
     }
