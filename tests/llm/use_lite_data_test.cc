@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -148,6 +149,33 @@ TEST_F(UseLiteDataTest, BatchEqualsOneByOne) {
             }
         }
     }
+}
+
+TEST_F(UseLiteDataTest, ConcurrentForwardPassesEqualSerial) {
+    // Texts longer than the memo's limit, so every call runs the forward pass.
+    std::vector<std::string> texts;
+    for (int i = 0; i < 8; ++i) {
+        std::string t = "Note " + std::to_string(i) + ": ";
+        while (t.size() <= UseLiteEmbedder::kRecentTextBytes)
+            t += "my sister moved to Lisbon in " + std::to_string(i) + ". ";
+        texts.push_back(t);
+    }
+    std::vector<std::vector<float>> serial;
+    for (const std::string& t : texts) serial.push_back(embedder_->embed(t));
+    std::vector<int> mismatches(3, 0);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 3; ++t) {
+        threads.emplace_back([&, t] {
+            for (int round = 0; round < 2; ++round) {
+                for (std::size_t i = 0; i < texts.size(); ++i) {
+                    const std::size_t k = (i + static_cast<std::size_t>(t)) % texts.size();
+                    if (embedder_->embed(texts[k]) != serial[k]) ++mismatches[static_cast<std::size_t>(t)];
+                }
+            }
+        });
+    }
+    for (std::thread& thread : threads) thread.join();
+    for (int m : mismatches) EXPECT_EQ(m, 0);
 }
 
 class UseLiteFileErrorsTest : public UseLiteDataTest {
