@@ -2,6 +2,8 @@
 
 #include <cpuid.h>
 
+#include <cstdlib>
+
 #include "llm/quantization.h"
 
 namespace kasten::llm {
@@ -61,12 +63,66 @@ bool avx2_supported() {
     return supported;
 }
 
+bool avx512_vnni_supported() {
+    static const bool supported = avx2_supported() && __builtin_cpu_supports("avx512f") &&
+                                  __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+                                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    return supported;
+}
+
+bool kernel_isa_supported(KernelIsa isa) {
+    switch (isa) {
+        case KernelIsa::kScalar:
+            return true;
+        case KernelIsa::kAvx2:
+            return avx2_supported();
+        case KernelIsa::kAvx512Vnni:
+            return avx512_vnni_supported();
+    }
+    return false;
+}
+
+const char* kernel_isa_name(KernelIsa isa) {
+    switch (isa) {
+        case KernelIsa::kScalar:
+            return "scalar";
+        case KernelIsa::kAvx2:
+            return "avx2";
+        case KernelIsa::kAvx512Vnni:
+            return "avx512-vnni";
+    }
+    return "scalar";
+}
+
+bool parse_kernel_isa(std::string_view name, KernelIsa* out) {
+    for (KernelIsa isa : {KernelIsa::kScalar, KernelIsa::kAvx2, KernelIsa::kAvx512Vnni}) {
+        if (name == kernel_isa_name(isa)) {
+            *out = isa;
+            return true;
+        }
+    }
+    return false;
+}
+
 KernelIsa best_kernel_isa() {
-    return avx2_supported() ? KernelIsa::kAvx2 : KernelIsa::kScalar;
+    static const KernelIsa best = [] {
+        KernelIsa isa = avx512_vnni_supported() ? KernelIsa::kAvx512Vnni
+                        : avx2_supported()      ? KernelIsa::kAvx2
+                                                : KernelIsa::kScalar;
+        KernelIsa wanted = isa;
+        const char* env = std::getenv("KASTEN_KERNEL_ISA");
+        if (env != nullptr && parse_kernel_isa(env, &wanted) && kernel_isa_supported(wanted) &&
+            static_cast<int>(wanted) < static_cast<int>(isa)) {
+            isa = wanted;
+        }
+        return isa;
+    }();
+    return best;
 }
 
 WeightKernel weight_kernel(TensorType type, KernelIsa isa) {
-    const bool v = isa == KernelIsa::kAvx2;
+    const bool v = isa != KernelIsa::kScalar;  // the AVX-512 level uses the AVX2 kernels it does not replace
+    const bool z = isa == KernelIsa::kAvx512Vnni;
     switch (type) {
         case TensorType::kF32:
             return {ActivationType::kF32,
@@ -75,11 +131,13 @@ WeightKernel weight_kernel(TensorType type, KernelIsa isa) {
             return {ActivationType::kF32, v ? &erase<std::uint16_t, float, avx2::dot_f16_f32>
                                             : &erase<std::uint16_t, float, scalar::dot_f16_f32>};
         case TensorType::kQ8_0:
-            return {ActivationType::kQ8_0, v ? &erase<BlockQ8_0, BlockQ8_0, avx2::dot_q8_0_q8_0>
-                                             : &erase<BlockQ8_0, BlockQ8_0, scalar::dot_q8_0_q8_0>};
+            return {ActivationType::kQ8_0, z   ? &erase<BlockQ8_0, BlockQ8_0, avx512::dot_q8_0_q8_0>
+                                           : v ? &erase<BlockQ8_0, BlockQ8_0, avx2::dot_q8_0_q8_0>
+                                               : &erase<BlockQ8_0, BlockQ8_0, scalar::dot_q8_0_q8_0>};
         case TensorType::kQ4_0:
-            return {ActivationType::kQ8_0, v ? &erase<BlockQ4_0, BlockQ8_0, avx2::dot_q4_0_q8_0>
-                                             : &erase<BlockQ4_0, BlockQ8_0, scalar::dot_q4_0_q8_0>};
+            return {ActivationType::kQ8_0, z   ? &erase<BlockQ4_0, BlockQ8_0, avx512::dot_q4_0_q8_0>
+                                           : v ? &erase<BlockQ4_0, BlockQ8_0, avx2::dot_q4_0_q8_0>
+                                               : &erase<BlockQ4_0, BlockQ8_0, scalar::dot_q4_0_q8_0>};
         case TensorType::kQ4_K:
             return {ActivationType::kQ8_K, v ? &erase<BlockQ4K, BlockQ8K, avx2::dot_q4_k_q8_k>
                                              : &erase<BlockQ4K, BlockQ8K, scalar::dot_q4_k_q8_k>};
@@ -116,7 +174,7 @@ std::size_t activation_block(ActivationType type) {
 }
 
 QuantizeActivationFn activation_quantizer(ActivationType type, KernelIsa isa) {
-    const bool v = isa == KernelIsa::kAvx2;
+    const bool v = isa != KernelIsa::kScalar;
     switch (type) {
         case ActivationType::kF32:
             return &copy_f32;

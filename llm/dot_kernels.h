@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "llm/quant_blocks.h"
 #include "llm/tensor_type.h"
@@ -19,7 +20,9 @@ namespace kasten::llm {
 // and scalar differ only by float summation order: |avx2 − scalar| ≤ 1e-5 · Σ|block terms|.
 
 enum class ActivationType { kF32, kQ8_0, kQ8_K };
-enum class KernelIsa { kScalar, kAvx2 };
+// kAvx512Vnni: AVX-512 F/BW/DQ/VL + VNNI kernels for Q8_0 and Q4_0 weights; every other type and the activation
+// quantizers use the AVX2 kernels at that level (a CPU with AVX-512 has AVX2).
+enum class KernelIsa { kScalar, kAvx2, kAvx512Vnni };
 
 using DotFn = float (*)(const void* weights, const void* activations, std::size_t n);
 using QuantizeActivationFn = void (*)(const float* x, void* out, std::size_t n);
@@ -32,7 +35,16 @@ struct WeightKernel {
 
 // True when the CPU runs AVX2, FMA and F16C.
 bool avx2_supported();
-// kAvx2 when supported, else kScalar.
+// True when the CPU (and the OS, for the zmm state) runs AVX-512 F, BW, DQ, VL and VNNI, besides AVX2.
+bool avx512_vnni_supported();
+// Whether the CPU runs the kernels of `isa` (kScalar always).
+bool kernel_isa_supported(KernelIsa isa);
+// "scalar" | "avx2" | "avx512-vnni"
+const char* kernel_isa_name(KernelIsa isa);
+// Parses kernel_isa_name's names; false for anything else.
+bool parse_kernel_isa(std::string_view name, KernelIsa* out);
+// The best level the CPU runs, detected at run time. The environment variable KASTEN_KERNEL_ISA (a name above)
+// lowers it, e.g. to compare kernels; a level the CPU lacks, or an unknown name, is ignored.
 KernelIsa best_kernel_isa();
 
 // nullptr dot when `type` has no kernel (see is_compute_type()).
@@ -86,5 +98,10 @@ float dot_q6_k_q8_k(const BlockQ6K* w, const BlockQ8K* a, std::size_t n);
 void quantize_row_q8_0(const float* x, BlockQ8_0* y, std::size_t n);
 void quantize_row_q8_k(const float* x, BlockQ8K* y, std::size_t n);
 }  // namespace avx2
+
+namespace avx512 {
+float dot_q8_0_q8_0(const BlockQ8_0* w, const BlockQ8_0* a, std::size_t n);
+float dot_q4_0_q8_0(const BlockQ4_0* w, const BlockQ8_0* a, std::size_t n);
+}  // namespace avx512
 
 }  // namespace kasten::llm

@@ -114,20 +114,21 @@ Result<std::unique_ptr<EmbeddedLanguageModel>> EmbeddedLanguageModel::open(const
         KASTEN_ASSIGN_OR_RETURN(chat_template, ChatTemplate::from_name(options.chat_template));
     }
     std::string id = prefix + std::filesystem::path(options.model_path).stem().string();
-    return std::unique_ptr<EmbeddedLanguageModel>(
-        new EmbeddedLanguageModel(std::move(id), std::move(model), std::move(tokenizer), chat_template, options));
+    KASTEN_ASSIGN_OR_RETURN(std::unique_ptr<KvCache> cache,
+                            make_kv_cache(model->config(), options.n_ctx, options.kv_cache, kv_isa_for(model->isa())));
+    return std::unique_ptr<EmbeddedLanguageModel>(new EmbeddedLanguageModel(
+        std::move(id), std::move(model), std::move(tokenizer), chat_template, std::move(cache), options));
 }
 
 EmbeddedLanguageModel::EmbeddedLanguageModel(std::string id, std::shared_ptr<const LlamaModel> model,
                                              std::unique_ptr<Tokenizer> tokenizer, ChatTemplate chat_template,
-                                             const EmbeddedModelOptions& options)
+                                             std::unique_ptr<KvCache> cache, const EmbeddedModelOptions& options)
     : id_(std::move(id)),
       model_(std::move(model)),
       tokenizer_(std::move(tokenizer)),
       template_(chat_template),
       pool_(options.n_threads) {
-    context_ = std::make_unique<LlamaContext>(model_, LlamaContext::make_full_cache(model_->config(), options.n_ctx),
-                                              &pool_, options.n_batch);
+    context_ = std::make_unique<LlamaContext>(model_, std::move(cache), &pool_, options.n_batch);
 }
 
 void EmbeddedLanguageModel::set_json_mask_factory(JsonMaskFactory factory) {

@@ -8,6 +8,7 @@
 
 #include "common/result.h"
 #include "llm/chat_template.h"
+#include "llm/kv_cache_factory.h"
 #include "llm/language_model.h"
 #include "llm/llama_context.h"
 #include "llm/llama_model.h"
@@ -24,6 +25,7 @@ struct EmbeddedModelOptions {
     int n_threads = 2;
     int n_batch = 64;           // prompt tokens per forward pass
     std::string chat_template;  // "chatml" | "llama3" | "llama2"; empty: chosen from tokenizer.chat_template
+    KvCacheOptions kv_cache;    // KV cache policy and byte budget (default: full precision)
 };
 
 // Builds the mask that constrains decoding to JSON of `schema` for `tokenizer`'s vocabulary. By default the model
@@ -65,10 +67,13 @@ class EmbeddedLanguageModel final : public LanguageModel {
     const Tokenizer& tokenizer() const { return *tokenizer_; }
     const ChatTemplate& chat_template() const { return template_; }
     int n_ctx() const { return context_->n_ctx(); }
+    // The KV cache in use (its name() says which policy was chosen).
+    const KvCache& kv_cache() const { return context_->cache(); }
 
   private:
     EmbeddedLanguageModel(std::string id, std::shared_ptr<const LlamaModel> model, std::unique_ptr<Tokenizer> tokenizer,
-                          ChatTemplate chat_template, const EmbeddedModelOptions& options);
+                          ChatTemplate chat_template, std::unique_ptr<KvCache> cache,
+                          const EmbeddedModelOptions& options);
     Result<Generation> generate_locked(const std::vector<TokenId>& prompt, const GenerationOptions& options,
                                        const TokenCallback& on_token);
 

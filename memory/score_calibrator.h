@@ -22,8 +22,10 @@ inline constexpr double kDefaultMinScore = 0.1;
 //
 //   lexical evidence  L = the idf-weighted share of the query's index terms (LexicalIndex::analyze: stemmed,
 //                         stopwords dropped) that the unit's index document contains, idf_t = ln(1 + (N + 1) /
-//                         (df_t + 0.5)) over the cube's N documents: a query term the cube never uses weighs most, one
-//                         in every document still ln 2 (so in a cube of a few memories matching words count).
+//                         (df_t + 0.5)) over the N documents whose statistics the unit type's BM25 ranking reads
+//                         (LexicalIndex::term_counts: the cube's turns for a turn, its sessions for a session, all
+//                         its units for a note): a query term the cube never uses weighs most, one in every document
+//                         still ln 2 (so in a cube of a few memories matching words count).
 //   semantic evidence V = max(0, (cos − b) / (1 − b)): the unit's cosine to the query above the query's background b
 //                         (EmbeddingBackground: its highest cosine to unrelated reference text, or 0 when that is
 //                         negative), 1 for the same text.

@@ -53,13 +53,14 @@ bool passes_min_score(const SearchRequest& req, double score) {
 
 }  // namespace
 
-Result<ScoreCalibrator> Searcher::calibrator_for(const SearchRequest& req, const std::vector<float>& query_vector) {
+Result<ScoreCalibrator> Searcher::calibrator_for(const SearchRequest& req, UnitType type,
+                                                 const std::vector<float>& query_vector) {
     std::vector<std::string> terms;
     retrieval::LexicalIndex::TermCounts counts;
     if (req.retriever != Retriever::kVector) {
         terms = retrieval::LexicalIndex::analyze(req.query);
         if (!terms.empty()) {
-            KASTEN_ASSIGN_OR_RETURN(counts, ctx_.index->lexical().term_counts(req.cube_id, terms));
+            KASTEN_ASSIGN_OR_RETURN(counts, ctx_.index->lexical().term_counts(req.cube_id, type, terms));
         }
     }
     const double background = query_vector.empty() ? 0 : background_.of(query_vector);
@@ -308,7 +309,7 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
         ctx_.options.temporal_weight > 0 ? query_time_windows(req.query, req.query_time.value_or(ctx_.clock->now_ms()))
                                          : std::vector<TimeWindow>{};
     KASTEN_RETURN_IF_ERROR(boost_in_windows(fused, req.query, qv, filter, req.retriever, pool, windows));
-    KASTEN_ASSIGN_OR_RETURN(const ScoreCalibrator calibrator, calibrator_for(req, query_vector));
+    KASTEN_ASSIGN_OR_RETURN(const ScoreCalibrator calibrator, calibrator_for(req, filter.type, query_vector));
     if (req.granularity == Granularity::kNote) return note_hits(req, std::move(fused), calibrator, query_vector);
 
     // Notes as extra keys: a note's score credits its source turns (turn granularity) or their sessions. A credited
@@ -319,6 +320,8 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
         note_filter.cube_id = req.cube_id;
         note_filter.type = UnitType::kNote;
         KASTEN_ASSIGN_OR_RETURN(auto note_fused, candidates(req.query, qv, note_filter, req.retriever, pool));
+        KASTEN_ASSIGN_OR_RETURN(const ScoreCalibrator note_calibrator,
+                                calibrator_for(req, UnitType::kNote, query_vector));
         KASTEN_RETURN_IF_ERROR(boost_in_windows(note_fused, req.query, qv, note_filter, req.retriever, pool, windows));
         std::unordered_map<std::string, double> credit;
         if (!note_fused.empty()) {
@@ -328,9 +331,9 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
                 if (!n || !note_visible(*n, req.as_of)) continue;
                 double relevance = 0;
                 if (!n->source_turn_ids.empty()) {
-                    KASTEN_ASSIGN_OR_RETURN(relevance,
-                                            calibrated(calibrator, query_vector, req.cube_id, UnitType::kNote, n->id,
-                                                       retrieval::LexicalIndex::analyze_text(note_index_text(*n))));
+                    KASTEN_ASSIGN_OR_RETURN(
+                        relevance, calibrated(note_calibrator, query_vector, req.cube_id, UnitType::kNote, n->id,
+                                              retrieval::LexicalIndex::analyze_text(note_index_text(*n))));
                 }
                 for (const auto& turn_id : n->source_turn_ids) {
                     std::string unit = turn_id;

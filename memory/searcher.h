@@ -42,7 +42,10 @@ class Searcher {
                             Retriever retriever, int pool, const std::vector<TimeWindow>& windows);
     Result<std::vector<SearchHit>> note_hits(const SearchRequest& req, std::vector<retrieval::FusedHit> fused,
                                              const ScoreCalibrator& calibrator, const std::vector<float>& query_vector);
-    Result<ScoreCalibrator> calibrator_for(const SearchRequest& req, const std::vector<float>& query_vector);
+    // The calibrator of `req`'s scores for units of `type`: its idf weights read the statistics that type's lexical
+    // ranking reads (LexicalIndex::term_counts with the type).
+    Result<ScoreCalibrator> calibrator_for(const SearchRequest& req, retrieval::UnitType type,
+                                           const std::vector<float>& query_vector);
     // The calibrated score of one indexed unit whose index document is `analysis`.
     Result<double> calibrated(const ScoreCalibrator& calibrator, const std::vector<float>& query_vector,
                               const std::string& cube_id, retrieval::UnitType type, const std::string& id,

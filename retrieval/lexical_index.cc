@@ -3,6 +3,7 @@
 #include <xapian.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <cerrno>
@@ -10,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <new>
 #include <system_error>
@@ -40,6 +42,20 @@ constexpr unsigned kQueryFlags =
     Xapian::QueryParser::FLAG_BOOLEAN | Xapian::QueryParser::FLAG_LOVEHATE | Xapian::QueryParser::FLAG_CJK_NGRAM;
 // Distinct words whose stems are remembered per index (a conversation vocabulary fits easily).
 constexpr std::size_t kStemCacheWords = 200000;
+// One Xapian database ("part") per unit type, indexed by static_cast<size_t>(UnitType), each in the subdirectory
+// named after its type; commit() commits them in this order.
+constexpr std::size_t kParts = 3;
+constexpr UnitType kPartTypes[kParts] = {UnitType::kTurn, UnitType::kSession, UnitType::kNote};
+// Whether searches of `type` rank by the statistics of every type of the cube (notes: they are keys to the
+// conversation, so a word weighs what it weighs in the conversation) rather than by their own type's only (turns and
+// sessions: nothing else changes their scores).
+constexpr bool ranks_by_all_types(UnitType type) {
+    return type == UnitType::kNote;
+}
+// The on-disk layout version, stored in every part's metadata. 1 (unrecorded): one database for all unit types,
+// directly in the index directory. 2: one database per unit type.
+constexpr char kLayoutKey[] = "kasten.lexical_layout";
+constexpr char kLayoutVersion[] = "2";
 
 // The Snowball English stopword list (with its contractions), 174 words.
 constexpr const char* kEnglishStopwords[] = {
@@ -229,8 +245,8 @@ bool parser_may_see(std::string_view query) {
 struct LexicalIndex::Impl {
     // Index and query analysis must agree: STEM_ALL (every word indexed as its stem only, no prefix), stopwords
     // never indexed, no positions. (STEM_SOME would double the postings for little gain: ~1.6x slower indexing.)
-    explicit Impl(Xapian::WritableDatabase database, std::string location)
-        : db(std::move(database)), dir(std::move(location)), stemmer(new CachingEnglishStemmer()) {
+    Impl(std::array<Xapian::WritableDatabase, kParts> databases, std::string location)
+        : dbs(std::move(databases)), dir(std::move(location)), stemmer(new CachingEnglishStemmer()) {
         indexer.set_stemmer(stemmer);
         indexer.set_stemming_strategy(Xapian::TermGenerator::STEM_ALL);
         indexer.set_stopper(&english_stopper());
@@ -268,12 +284,28 @@ struct LexicalIndex::Impl {
         return or_of_terms(words);
     }
 
-    Xapian::WritableDatabase db;
+    // The database of a unit type: its documents, and the statistics (document count, lengths, term frequencies)
+    // its BM25 scores read unless ranks_by_all_types(type).
+    Xapian::WritableDatabase& db(UnitType type) { return dbs[static_cast<std::size_t>(type)]; }
+    // What a search of `type` runs on: its own database, or every database (read as one, with their statistics
+    // summed) for a type that ranks by all types.
+    Xapian::Database searched(UnitType type) {
+        if (!ranks_by_all_types(type)) return db(type);
+        Xapian::Database all;
+        for (auto& part : dbs) all.add_database(part);
+        return all;
+    }
+
+    std::array<Xapian::WritableDatabase, kParts> dbs;
     std::string dir;  // "" for in-memory
     Xapian::Stem stemmer;
     Xapian::TermGenerator indexer;
     Xapian::QueryParser parser;
     std::uint64_t pending = 0;
+    // Metadata written since the last commit. commit() writes it into each database just before committing that
+    // one, so the committed databases always hold the new values in a prefix of the commit order and the old ones
+    // after it: the last database (notes) holds the oldest value, which is what metadata() reads.
+    std::map<std::string, std::string> pending_metadata;
     mutable std::mutex mu;
     // Reads are not starved by writes: a write first lets every read that was already waiting for `mu` take it. A
     // background writer applies changes back to back, and std::mutex lets the thread that releases it take it
@@ -317,19 +349,106 @@ struct LexicalIndex::Impl {
 LexicalIndex::LexicalIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LexicalIndex::~LexicalIndex() = default;
 
+namespace {
+
+std::array<Xapian::WritableDatabase, kParts> open_parts(const std::filesystem::path& dir) {
+    std::array<Xapian::WritableDatabase, kParts> parts;
+    for (std::size_t i = 0; i < kParts; ++i) {
+        parts[i] = Xapian::WritableDatabase((dir / unit_type_name(kPartTypes[i])).string(),
+                                            Xapian::DB_CREATE_OR_OPEN | Xapian::DB_BACKEND_GLASS);
+    }
+    return parts;
+}
+
+// The part a document of the version-1 layout belongs to (by its type term); kParts when it has none.
+std::size_t part_of_document(const Xapian::Document& doc) {
+    for (std::size_t i = 0; i < kParts; ++i) {
+        const std::string term = type_term(kPartTypes[i]);
+        auto t = doc.termlist_begin();
+        t.skip_to(term);
+        if (t != doc.termlist_end() && *t == term) return i;
+    }
+    return kParts;
+}
+
+// Splits a version-1 index (one glass database directly in `dir`, marked by its "iamglass" file) into one database
+// per unit type, copying every document and metadata entry unchanged, then deletes the old database's files. Its
+// "iamglass" is deleted first, after the parts are committed: until then an interrupted migration starts over (the
+// parts it left are discarded), after it the rest are leftovers. Throws Xapian and filesystem errors.
+void migrate_single_database(const std::filesystem::path& dir) {
+    namespace fs = std::filesystem;
+    log::info(
+        "lexical index: {} has the version-1 layout (one database for all unit types); migrating it to one "
+        "database per unit type (version {})",
+        dir.string(), kLayoutVersion);
+    for (UnitType type : kPartTypes) fs::remove_all(dir / unit_type_name(type));
+    std::uint64_t copied[kParts] = {};
+    std::uint64_t untyped = 0;
+    {
+        Xapian::WritableDatabase old(dir.string(), Xapian::DB_OPEN | Xapian::DB_BACKEND_GLASS);  // takes its lock
+        auto parts = open_parts(dir);
+        for (auto key = old.metadata_keys_begin(); key != old.metadata_keys_end(); ++key) {
+            const std::string value = old.get_metadata(*key);
+            for (auto& part : parts) part.set_metadata(*key, value);
+        }
+        for (auto it = old.postlist_begin(""); it != old.postlist_end(""); ++it) {
+            Xapian::Document doc = old.get_document(*it);
+            const std::size_t part = part_of_document(doc);
+            if (part == kParts) {
+                ++untyped;
+                continue;
+            }
+            parts[part].add_document(doc);
+            ++copied[part];
+        }
+        for (auto& part : parts) {
+            part.set_metadata(kLayoutKey, kLayoutVersion);
+            part.commit();
+            part.close();
+        }
+        old.close();
+    }
+    fs::remove(dir / "iamglass");
+    for (const auto& entry : fs::directory_iterator(dir)) {
+        if (entry.is_regular_file()) fs::remove(entry.path());
+    }
+    log::info("lexical index: migrated {} turn, {} session and {} note document(s){}", copied[0], copied[1], copied[2],
+              untyped > 0 ? fmt::format(" ({} without a unit type dropped)", untyped) : std::string());
+}
+
+}  // namespace
+
 Result<std::unique_ptr<LexicalIndex>> LexicalIndex::open(const std::string& dir) {
     if (dir.empty()) return Status::invalid_argument("lexical index: empty directory");
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) return Status::io_error("lexical index: cannot create " + dir + ": " + ec.message());
     try {
-        Xapian::WritableDatabase db(dir, Xapian::DB_CREATE_OR_OPEN | Xapian::DB_BACKEND_GLASS);
-        return std::unique_ptr<LexicalIndex>(new LexicalIndex(std::make_unique<Impl>(std::move(db), dir)));
+        if (std::filesystem::exists(std::filesystem::path(dir) / "iamglass")) migrate_single_database(dir);
+        auto parts = open_parts(dir);
+        bool created = false;
+        for (std::size_t i = 0; i < kParts; ++i) {
+            const std::string layout = parts[i].get_metadata(kLayoutKey);
+            if (layout.empty() && parts[i].get_doccount() == 0) {
+                parts[i].set_metadata(kLayoutKey, kLayoutVersion);
+                created = true;
+            } else if (layout != kLayoutVersion) {
+                return Status::corruption("lexical index: " + dir + "/" + unit_type_name(kPartTypes[i]) +
+                                          " has layout version '" + layout + "', this build reads version " +
+                                          kLayoutVersion);
+            }
+        }
+        if (created) {
+            for (auto& part : parts) part.commit();
+        }
+        return std::unique_ptr<LexicalIndex>(new LexicalIndex(std::make_unique<Impl>(std::move(parts), dir)));
     } catch (const Xapian::DatabaseLockError&) {
         return Status::busy("lexical index at " + dir +
                             " is locked by another kasten process (is `kasten serve` running?)");
     } catch (const Xapian::Error& e) {
         return from_xapian(e, "lexical index: cannot open " + dir);
+    } catch (const std::filesystem::filesystem_error& e) {
+        return Status::io_error(std::string("lexical index: cannot migrate ") + dir + ": " + e.what());
     } catch (const std::exception& e) {
         return from_std(e, "lexical index: cannot open " + dir);
     }
@@ -337,8 +456,9 @@ Result<std::unique_ptr<LexicalIndex>> LexicalIndex::open(const std::string& dir)
 
 std::unique_ptr<LexicalIndex> LexicalIndex::in_memory() {
     try {
-        Xapian::WritableDatabase db(std::string(), Xapian::DB_BACKEND_INMEMORY);
-        return std::unique_ptr<LexicalIndex>(new LexicalIndex(std::make_unique<Impl>(std::move(db), std::string())));
+        std::array<Xapian::WritableDatabase, kParts> parts;
+        for (auto& part : parts) part = Xapian::WritableDatabase(std::string(), Xapian::DB_BACKEND_INMEMORY);
+        return std::unique_ptr<LexicalIndex>(new LexicalIndex(std::make_unique<Impl>(std::move(parts), std::string())));
     } catch (const Xapian::Error& e) {
         // Only a Xapian build without the in-memory backend gets here: an installation error, not a runtime one.
         log::error("lexical index: in-memory backend unavailable: {}", e.get_description());
@@ -416,11 +536,12 @@ Status LexicalIndex::upsert_analyzed(const UnitAttrs& attrs, const Analysis& ana
         Xapian::Document doc;
         fill_document(doc, analysis);
         std::string unique = unique_term(attrs.cube_id, attrs.type, attrs.id);
-        const bool exists = !known_new && impl_->db.term_exists(unique);
+        Xapian::WritableDatabase& db = impl_->db(attrs.type);
+        const bool exists = !known_new && db.term_exists(unique);
         if (exists && merge_existing) {
-            Xapian::PostingIterator p = impl_->db.postlist_begin(unique);
-            if (p != impl_->db.postlist_end(unique)) {
-                Xapian::Document old = impl_->db.get_document(*p);
+            Xapian::PostingIterator p = db.postlist_begin(unique);
+            if (p != db.postlist_end(unique)) {
+                Xapian::Document old = db.get_document(*p);
                 for (auto it = old.termlist_begin(); it != old.termlist_end(); ++it) {
                     Xapian::termcount wdf = it.get_wdf();
                     if (wdf > 0) doc.add_term(*it, wdf);  // boolean (filter) terms have wdf 0 and are re-added below
@@ -435,9 +556,9 @@ Status LexicalIndex::upsert_analyzed(const UnitAttrs& attrs, const Analysis& ana
         doc.add_value(kTimeSlot, Xapian::sortable_serialise(static_cast<double>(attrs.time)));
         doc.set_data(attrs.id);
         if (exists) {
-            impl_->db.replace_document(unique, doc);
+            db.replace_document(unique, doc);
         } else {
-            impl_->db.add_document(doc);
+            db.add_document(doc);
         }
         ++impl_->pending;
         return Status::ok();
@@ -465,10 +586,11 @@ Status LexicalIndex::upsert(const UnitAttrs& attrs, std::string_view text, bool 
         doc.add_value(kTimeSlot, Xapian::sortable_serialise(static_cast<double>(attrs.time)));
         doc.set_data(attrs.id);
         // add_document skips replace_document's posting-list merge for the common case of a new unit.
-        if (!known_new && impl_->db.term_exists(unique)) {
-            impl_->db.replace_document(unique, doc);
+        Xapian::WritableDatabase& db = impl_->db(attrs.type);
+        if (!known_new && db.term_exists(unique)) {
+            db.replace_document(unique, doc);
         } else {
-            impl_->db.add_document(doc);
+            db.add_document(doc);
         }
         ++impl_->pending;
         return Status::ok();
@@ -482,7 +604,7 @@ Status LexicalIndex::upsert(const UnitAttrs& attrs, std::string_view text, bool 
 Status LexicalIndex::remove(const std::string& cube_id, UnitType type, const std::string& id) {
     auto lock = impl_->lock_for_write();
     try {
-        impl_->db.delete_document(unique_term(cube_id, type, id));
+        impl_->db(type).delete_document(unique_term(cube_id, type, id));
         ++impl_->pending;
         return Status::ok();
     } catch (const Xapian::Error& e) {
@@ -497,17 +619,17 @@ Status LexicalIndex::remove_session(const std::string& cube_id, const std::strin
     try {
         const std::string cube = cube_term(cube_id);
         const std::string session = session_term(session_id);
-        std::vector<Xapian::docid> docs;
-        for (auto it = impl_->db.postlist_begin(session); it != impl_->db.postlist_end(session); ++it) {
-            docs.push_back(*it);
-        }
-        for (Xapian::docid id : docs) {
-            Xapian::Document doc = impl_->db.get_document(id);
-            auto t = doc.termlist_begin();
-            t.skip_to(cube);
-            if (t == doc.termlist_end() || *t != cube) continue;
-            impl_->db.delete_document(id);
-            ++impl_->pending;
+        for (Xapian::WritableDatabase& db : impl_->dbs) {
+            std::vector<Xapian::docid> docs;
+            for (auto it = db.postlist_begin(session); it != db.postlist_end(session); ++it) docs.push_back(*it);
+            for (Xapian::docid id : docs) {
+                Xapian::Document doc = db.get_document(id);
+                auto t = doc.termlist_begin();
+                t.skip_to(cube);
+                if (t == doc.termlist_end() || *t != cube) continue;
+                db.delete_document(id);
+                ++impl_->pending;
+            }
         }
         return Status::ok();
     } catch (const Xapian::Error& e) {
@@ -521,8 +643,10 @@ Status LexicalIndex::remove_cube(const std::string& cube_id) {
     auto lock = impl_->lock_for_write();
     try {
         std::string term = cube_term(cube_id);
-        impl_->pending += std::max<std::uint64_t>(1, impl_->db.get_termfreq(term));
-        impl_->db.delete_document(term);
+        for (Xapian::WritableDatabase& db : impl_->dbs) {
+            impl_->pending += std::max<std::uint64_t>(1, db.get_termfreq(term));
+            db.delete_document(term);
+        }
         return Status::ok();
     } catch (const Xapian::Error& e) {
         return from_xapian(e, "lexical index: remove cube " + cube_id);
@@ -559,8 +683,9 @@ Result<std::vector<ScoredId>> LexicalIndex::run_search(const SearchFilter& filte
         Xapian::Query text = make_text();
         if (text.empty()) return hits;
 
-        std::vector<Xapian::Query> conditions{Xapian::Query(cube_term(filter.cube_id)),
-                                              Xapian::Query(type_term(filter.type))};
+        std::vector<Xapian::Query> conditions{Xapian::Query(cube_term(filter.cube_id))};
+        // (The type's own database holds only documents of that type.)
+        if (ranks_by_all_types(filter.type)) conditions.emplace_back(type_term(filter.type));
         if (filter.role) conditions.emplace_back(role_term(*filter.role));
         if (filter.session_id) conditions.emplace_back(session_term(*filter.session_id));
         if (filter.time_from && filter.time_to) {
@@ -576,7 +701,7 @@ Result<std::vector<ScoredId>> LexicalIndex::run_search(const SearchFilter& filte
         }
         Xapian::Query restrict(Xapian::Query::OP_AND, conditions.begin(), conditions.end());
 
-        Xapian::Enquire enquire(impl_->db);
+        Xapian::Enquire enquire(impl_->searched(filter.type));
         enquire.set_query(Xapian::Query(Xapian::Query::OP_FILTER, text, restrict));
         enquire.set_weighting_scheme(Xapian::BM25Weight());
         Xapian::MSet mset = enquire.get_mset(0, static_cast<Xapian::doccount>(k));
@@ -595,12 +720,19 @@ Result<std::vector<ScoredId>> LexicalIndex::run_search(const SearchFilter& filte
 Status LexicalIndex::commit() {
     auto lock = impl_->lock_for_write();
     try {
-        impl_->db.commit();
+        // In part order, stopping at the first failure, each with the pending metadata.
+        for (Xapian::WritableDatabase& db : impl_->dbs) {
+            for (const auto& [key, value] : impl_->pending_metadata) db.set_metadata(key, value);
+            db.commit();
+        }
+        impl_->pending_metadata.clear();
         impl_->pending = 0;
         return Status::ok();
     } catch (const Xapian::Error& e) {
+        impl_->pending_metadata.clear();  // dropped like the failed database's changes: it stays at its old values
         return from_xapian(e, "lexical index: commit " + impl_->dir);
     } catch (const std::exception& e) {
+        impl_->pending_metadata.clear();
         return from_std(e, "lexical index: commit " + impl_->dir);
     }
 }
@@ -609,15 +741,20 @@ Status LexicalIndex::reopen() {
     if (impl_->dir.empty()) return Status::ok();
     auto lock = impl_->lock_for_write();
     try {
-        // After a failed write Xapian has discarded the uncommitted changes or closed the database; close() may
-        // still commit what is pending (that is harmless: the caller re-indexes from its committed watermark).
-        try {
-            impl_->db.close();
-        } catch (const Xapian::Error& e) {
-            log::warn("lexical index: closing {} after a failed write: {}", impl_->dir, e.get_description());
+        for (std::size_t i = 0; i < kParts; ++i) {
+            Xapian::WritableDatabase& db = impl_->dbs[i];
+            const std::string part_dir = impl_->dir + "/" + unit_type_name(kPartTypes[i]);
+            // After a failed write Xapian has discarded the uncommitted changes or closed the database; close() may
+            // still commit what is pending (that is harmless: the caller re-indexes from its committed watermark).
+            try {
+                db.close();
+            } catch (const Xapian::Error& e) {
+                log::warn("lexical index: closing {} after a failed write: {}", part_dir, e.get_description());
+            }
+            db = Xapian::WritableDatabase();  // releases the write lock before it is taken again
+            db = Xapian::WritableDatabase(part_dir, Xapian::DB_OPEN | Xapian::DB_BACKEND_GLASS);
         }
-        impl_->db = Xapian::WritableDatabase();  // releases the write lock before it is taken again
-        impl_->db = Xapian::WritableDatabase(impl_->dir, Xapian::DB_OPEN | Xapian::DB_BACKEND_GLASS);
+        impl_->pending_metadata.clear();
         impl_->pending = 0;
         return Status::ok();
     } catch (const Xapian::Error& e) {
@@ -633,7 +770,7 @@ Status LexicalIndex::set_metadata(const std::string& key, const std::string& val
     }
     auto lock = impl_->lock_for_write();
     try {
-        impl_->db.set_metadata(key, value);
+        impl_->pending_metadata[key] = value;
         ++impl_->pending;
         return Status::ok();
     } catch (const Xapian::Error& e) {
@@ -649,7 +786,9 @@ Result<std::string> LexicalIndex::metadata(const std::string& key) const {
     }
     auto lock = impl_->lock_for_read();
     try {
-        return impl_->db.get_metadata(key);
+        auto pending = impl_->pending_metadata.find(key);
+        if (pending != impl_->pending_metadata.end()) return pending->second;
+        return impl_->dbs[kParts - 1].get_metadata(key);
     } catch (const Xapian::Error& e) {
         return from_xapian(e, "lexical index: metadata " + key);
     } catch (const std::exception& e) {
@@ -669,8 +808,23 @@ Xapian::MSet all_matches(Xapian::Database& db, const Xapian::Query& query, bool 
     return enquire.get_mset(0, want_documents ? total : 0, total);
 }
 
-Xapian::Query cube_type_query(const std::string& cube_id, UnitType type) {
-    return Xapian::Query(Xapian::Query::OP_AND, Xapian::Query(cube_term(cube_id)), Xapian::Query(type_term(type)));
+// The number of documents of `cube` in `db` and, for each of `terms`, how many of them contain it (added to `out`).
+void add_term_counts(Xapian::Database& db, const std::string& cube_key, const std::vector<std::string>& terms,
+                     LexicalIndex::TermCounts& out) {
+    const Xapian::doccount documents = db.get_termfreq(cube_key);  // every document carries its cube's term once
+    out.documents += documents;
+    const bool only_cube = documents == db.get_doccount();
+    const Xapian::Query cube(cube_key);
+    for (std::size_t i = 0; i < terms.size(); ++i) {
+        const std::string& term = terms[i];
+        if (term.empty() || documents == 0) continue;
+        if (only_cube) {
+            out.frequencies[i] += db.get_termfreq(term);
+        } else {
+            Xapian::Query q(Xapian::Query::OP_FILTER, Xapian::Query(term), cube);
+            out.frequencies[i] += all_matches(db, q, false).get_matches_lower_bound();
+        }
+    }
 }
 
 }  // namespace
@@ -678,7 +832,9 @@ Xapian::Query cube_type_query(const std::string& cube_id, UnitType type) {
 Result<std::uint64_t> LexicalIndex::total_documents() const {
     auto lock = impl_->lock_for_read();
     try {
-        return static_cast<std::uint64_t>(impl_->db.get_doccount());
+        std::uint64_t total = 0;
+        for (const Xapian::WritableDatabase& db : impl_->dbs) total += db.get_doccount();
+        return total;
     } catch (const Xapian::Error& e) {
         return from_xapian(e, "lexical index: document count");
     } catch (const std::exception& e) {
@@ -689,9 +845,8 @@ Result<std::uint64_t> LexicalIndex::total_documents() const {
 Result<std::uint64_t> LexicalIndex::count(const std::string& cube_id, UnitType type) const {
     auto lock = impl_->lock_for_read();
     try {
-        // check_at_least = doccount makes the match count exact.
-        return static_cast<std::uint64_t>(
-            all_matches(impl_->db, cube_type_query(cube_id, type), false).get_matches_lower_bound());
+        // Every document of the type's database carries its cube's term once.
+        return static_cast<std::uint64_t>(impl_->db(type).get_termfreq(cube_term(cube_id)));
     } catch (const Xapian::Error& e) {
         return from_xapian(e, "lexical index: count " + cube_id);
     } catch (const std::exception& e) {
@@ -702,7 +857,7 @@ Result<std::uint64_t> LexicalIndex::count(const std::string& cube_id, UnitType t
 Result<std::vector<std::string>> LexicalIndex::ids(const std::string& cube_id, UnitType type) const {
     auto lock = impl_->lock_for_read();
     try {
-        Xapian::MSet mset = all_matches(impl_->db, cube_type_query(cube_id, type), true);
+        Xapian::MSet mset = all_matches(impl_->db(type), Xapian::Query(cube_term(cube_id)), true);
         std::vector<std::string> out;
         out.reserve(mset.size());
         for (auto it = mset.begin(); it != mset.end(); ++it) out.push_back(it.get_document().get_data());
@@ -721,20 +876,29 @@ Result<LexicalIndex::TermCounts> LexicalIndex::term_counts(const std::string& cu
     auto lock = impl_->lock_for_read();
     try {
         TermCounts out;
+        out.frequencies.assign(terms.size(), 0);
         const std::string cube_key = cube_term(cube_id);
-        const Xapian::Query cube(cube_key);
-        out.documents = impl_->db.get_termfreq(cube_key);  // every document carries its cube's term once
-        const bool only_cube = out.documents == impl_->db.get_doccount();
-        out.frequencies.reserve(terms.size());
-        for (const auto& term : terms) {
-            if (term.empty()) {
-                out.frequencies.push_back(0);
-            } else if (only_cube) {
-                out.frequencies.push_back(impl_->db.get_termfreq(term));
-            } else {
-                Xapian::Query q(Xapian::Query::OP_FILTER, Xapian::Query(term), cube);
-                out.frequencies.push_back(all_matches(impl_->db, q, false).get_matches_lower_bound());
-            }
+        for (Xapian::WritableDatabase& db : impl_->dbs) add_term_counts(db, cube_key, terms, out);
+        return out;
+    } catch (const Xapian::Error& e) {
+        return from_xapian(e, "lexical index: term counts " + cube_id);
+    } catch (const std::exception& e) {
+        return from_std(e, "lexical index: term counts " + cube_id);
+    }
+}
+
+Result<LexicalIndex::TermCounts> LexicalIndex::term_counts(const std::string& cube_id, UnitType type,
+                                                           const std::vector<std::string>& terms) const {
+    if (cube_id.empty()) return Status::invalid_argument("lexical index: term_counts needs a cube id");
+    auto lock = impl_->lock_for_read();
+    try {
+        TermCounts out;
+        out.frequencies.assign(terms.size(), 0);
+        const std::string cube_key = cube_term(cube_id);
+        if (ranks_by_all_types(type)) {
+            for (Xapian::WritableDatabase& db : impl_->dbs) add_term_counts(db, cube_key, terms, out);
+        } else {
+            add_term_counts(impl_->db(type), cube_key, terms, out);
         }
         return out;
     } catch (const Xapian::Error& e) {

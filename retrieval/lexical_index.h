@@ -20,8 +20,15 @@ namespace kasten::retrieval {
 // terms and the unit's time is a sortable value, so every SearchFilter runs inside Xapian. The index is derived data:
 // it can always be rebuilt from the store.
 //
-// Durability: changes are visible to search() at once, and durable only after commit() (Xapian also flushes on its
-// own every 10,000 changes). Callers batch: never commit per document.
+// Isolation: each unit type has its own Xapian database (on disk, a subdirectory named after the type). Turn and
+// session searches rank by their own type's BM25 statistics (document count, average length, term frequencies) only,
+// so adding or removing notes never changes a turn or session score, nor do sessions change turn scores or turns
+// session scores. Note searches rank by the statistics of all three types together (a note is a key to the
+// conversation: its words weigh what they weigh in the whole cube), as one index would. (Cubes of one type share
+// their statistics.)
+//
+// Durability: changes are visible to search() at once, and durable only after commit() (Xapian also flushes each
+// database on its own every 10,000 changes). Callers batch: never commit per document.
 //
 // Thread safety: all methods may be called concurrently; they are serialised by an internal mutex.
 // No method throws: every Xapian error becomes a Status.
@@ -38,9 +45,12 @@ class LexicalIndex {
     // The term-wise sum of `parts`.
     static Analysis merge(const std::vector<const Analysis*>& parts);
 
-    // Opens (creating if missing, including parent directories) an on-disk index in `dir`.
+    // Opens (creating if missing, including parent directories) an on-disk index in `dir`. An index of the
+    // version-1 layout (one database for all unit types, directly in `dir`) is migrated first, with a log line:
+    // its documents and metadata are copied into the per-type databases and its files deleted; an interrupted
+    // migration starts over at the next open.
     // kBusy if another process (or another LexicalIndex in this process) holds the write lock,
-    // kCorruption if the database is damaged or of an unsupported version, kIOError otherwise.
+    // kCorruption if a database is damaged or of an unsupported version or layout, kIOError otherwise.
     [[nodiscard]] static Result<std::unique_ptr<LexicalIndex>> open(const std::string& dir);
     // A fresh in-memory index (evaluation runs, tests). commit() is a no-op on it.
     static std::unique_ptr<LexicalIndex> in_memory();
@@ -71,14 +81,17 @@ class LexicalIndex {
     // BM25 weight, descending; ties by insertion order). Any text is accepted: terms are ORed; Xapian's boolean syntax
     // (AND/OR/NOT/XOR in capitals, brackets, +word/-word) is honoured when it is well formed (balanced, non-empty
     // brackets; every operator between two operands), otherwise the query is an OR of its words; quotes are ignored
-    // (no positions), and so are NEAR and ADJ: a query naming them is an OR of its words. Queries over 4 KiB are always an OR of their first 256 distinct words. Empty or stopword-only
-    // queries, and k <= 0, give an empty list. kInvalidArgument on an empty filter.cube_id.
+    // (no positions), and so are NEAR and ADJ: a query naming them is an OR of its words. Queries over 4 KiB are always
+    // an OR of their first 256 distinct words. Empty or stopword-only queries, and k <= 0, give an empty list.
+    // kInvalidArgument on an empty filter.cube_id.
     [[nodiscard]] Result<std::vector<ScoredId>> search(std::string_view query, const SearchFilter& filter, int k) const;
     // The same ranking for an OR of index terms as analyze() yields them (no query parsing; its first 256 terms).
     [[nodiscard]] Result<std::vector<ScoredId>> search_terms(const std::vector<std::string>& terms,
                                                              const SearchFilter& filter, int k) const;
 
-    // Makes all changes (documents and metadata) durable. No-op for in-memory indexes.
+    // Makes all changes (documents and metadata) durable: commits the turn, session and note databases in that order,
+    // stopping at the first failure (which drops the metadata written since the last commit). For in-memory indexes
+    // only the metadata is affected.
     [[nodiscard]] Status commit();
 
     // Drops the handle and opens the on-disk database again at its last commit, so the index is usable after a
@@ -87,9 +100,13 @@ class LexicalIndex {
     [[nodiscard]] Status reopen();
 
     // Index-level key/value metadata (e.g. the embedder id or schema version the index was built with).
-    // Written with the next commit(). kInvalidArgument for an empty key or a key longer than 200 bytes.
+    // Written to every type's database by the next commit(); dropped by a failed commit() and by reopen().
+    // kInvalidArgument for an empty key or a key longer than 200 bytes.
     [[nodiscard]] Status set_metadata(const std::string& key, const std::string& value);
-    // The value of `key`, "" when unset (Xapian does not distinguish an empty value from an unset key).
+    // The value of `key` ("" when unset: Xapian does not distinguish an empty value from an unset key): the value
+    // set since the last commit, else the value the note database, committed last, holds. So a value read from disk
+    // was committed together with every type's changes made before it was set, even after a crash or a failure
+    // between the databases' commits (a watermark read back never overstates what the index holds).
     [[nodiscard]] Result<std::string> metadata(const std::string& key) const;
 
     // Number of documents of all cubes and types, exact and O(1).
@@ -100,13 +117,17 @@ class LexicalIndex {
     [[nodiscard]] Result<std::vector<std::string>> ids(const std::string& cube_id, UnitType type) const;
 
     // Documents of the cube (all unit types) and, for each of `terms` (index terms as analyze() yields them), how
-    // many of those documents contain it. Exact; cheap when the index holds only this cube (Xapian's own term
-    // statistics), otherwise one filtered count per term. kInvalidArgument on an empty cube_id.
+    // many of those documents contain it. Exact; cheap when a type's database holds only this cube (Xapian's own
+    // term statistics), otherwise one filtered count per term. kInvalidArgument on an empty cube_id.
     struct TermCounts {
         std::uint64_t documents = 0;
         std::vector<std::uint64_t> frequencies;  // parallel to `terms`
     };
     [[nodiscard]] Result<TermCounts> term_counts(const std::string& cube_id,
+                                                 const std::vector<std::string>& terms) const;
+    // The statistics searches of `type` rank by (see Isolation above): the cube's documents of that type only for
+    // turns and sessions, of every type for notes.
+    [[nodiscard]] Result<TermCounts> term_counts(const std::string& cube_id, UnitType type,
                                                  const std::vector<std::string>& terms) const;
 
     // Changes (upserts, removes, metadata writes) since the last commit().

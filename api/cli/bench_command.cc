@@ -21,6 +21,7 @@
 #include "api/cli/bench_embed.h"
 #include "api/cli/bench_flags.h"
 #include "api/cli/bench_http.h"
+#include "api/cli/bench_kv.h"
 #include "api/cli/bench_support.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -96,6 +97,7 @@ void print_usage(std::ostream& out) {
     out << kUsage << bench_append_usage() << "\n"
         << bench_http_usage() << "\n"
         << kDecodeUsage << "\n"
+        << bench_kv_usage() << "\n"
         << bench_embed_usage();
 }
 
@@ -210,12 +212,13 @@ int run_bench_command(int argc, char** argv) {
         return argc < 2 ? 2 : 0;
     }
     if (std::strcmp(argv[1], "decode") == 0) return run_bench_decode(argc, argv);
+    if (std::strcmp(argv[1], "kv") == 0) return run_bench_kv(argc, argv);
     if (std::strcmp(argv[1], "embed") == 0) return run_bench_embed(argc, argv);
     if (std::strcmp(argv[1], "append") == 0) return run_bench_append(argc, argv);
     if (std::strcmp(argv[1], "http") == 0) return run_bench_http(argc, argv);
     if (std::strcmp(argv[1], "search") != 0) {
         std::cerr << "kasten bench: unknown benchmark '" << argv[1]
-                  << "' (available: search, append, http, decode, embed)\n";
+                  << "' (available: search, append, http, decode, kv, embed)\n";
         print_usage(std::cerr);
         return 2;
     }

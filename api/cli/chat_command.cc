@@ -8,6 +8,7 @@
 
 #include "api/cli/chat_setup.h"
 #include "api/cli/command.h"
+#include "api/cli/kv_cache_flags.h"
 #include "api/cli/line_editor.h"
 #include "api/cli/note_pipeline.h"
 #include "api/cli/runtime.h"
@@ -263,6 +264,9 @@ int run_chat(const ParsedArgs& args) {
             if (!ctx.is_ok()) return usage_error(kName, ctx.status().message());
             model_options.n_ctx = ctx.value();
         }
+        if (Status st = parse_kv_cache_flags(args, &model_options.kv_cache); !st.is_ok()) {
+            return usage_error(kName, st.message());
+        }
         std::error_code ec;
         if (!std::filesystem::is_regular_file(model_options.model_path, ec)) {
             return failure(kName, Status::not_found("--model: no such file: " + model_options.model_path));
@@ -270,8 +274,9 @@ int run_chat(const ParsedArgs& args) {
         auto opened = llm::EmbeddedLanguageModel::open(model_options);
         if (!opened.is_ok()) return failure(kName, opened.status());
         embedded = std::move(opened).value();
-    } else if (args.has("ctx")) {
-        return usage_error(kName, "--ctx goes with --model");
+        std::cerr << describe_kv_cache(embedded->kv_cache()) << "\n";
+    } else if (args.has("ctx") || args.has("kv-policy") || args.has("kv-budget")) {
+        return usage_error(kName, "--ctx, --kv-policy and --kv-budget go with --model");
     }
 
     Result<Config> config = load_cli_config(args, {}, false);
@@ -359,6 +364,7 @@ Command chat_command() {
                {"notes", "MODE", "heuristic | llm | off: how notes are built (default heuristic)"},
                {"no-history", "", "do not load or save the line history"}};
     for (auto& f : chat_setup_flags()) c.flags.push_back(std::move(f));
+    for (auto& f : kv_cache_flags()) c.flags.push_back(std::move(f));
     c.run = run_chat;
     return c;
 }

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "api/cli/command.h"
+#include "api/cli/kv_cache_flags.h"
 #include "api/cli/runtime.h"
 #include "llm/embedded_language_model.h"
 #include "llm/model_converter.h"
@@ -202,6 +203,9 @@ int run_generate(const ParsedArgs& args) {
         }
         if (gen.top_p <= 0.0) return usage_error(name, "flag --top-p: must be greater than 0");
         if (auto v = args.get("json-schema")) schema_path = *v;
+        if (Status st = parse_kv_cache_flags(args, &model_options.kv_cache); !st.is_ok()) {
+            return usage_error(name, st.message());
+        }
     }
     if (int rc = apply_globals(name, args); rc != kExitOk) return rc;
     if (Status st = require_file("model", *model_path); !st.is_ok()) return failure(name, st);
@@ -219,6 +223,7 @@ int run_generate(const ParsedArgs& args) {
 
     Result<std::unique_ptr<llm::EmbeddedLanguageModel>> model = llm::EmbeddedLanguageModel::open(model_options);
     if (!model.is_ok()) return failure(name, model.status());
+    std::cerr << describe_kv_cache(model.value()->kv_cache()) << "\n";
     Result<llm::Generation> g = model.value()->complete(*prompt, gen, [](std::string_view piece) {
         std::cout << piece << std::flush;
         return true;
@@ -308,6 +313,7 @@ std::vector<Command> model_commands() {
             {"threads", "N", "decoder threads (default 2)"},
             {"json-schema", "FILE", "constrain the output to JSON valid against this JSON schema"},
         };
+        for (FlagSpec& f : kv_cache_flags()) c.flags.push_back(std::move(f));
         c.run = run_generate;
         out.push_back(std::move(c));
     }

@@ -11,6 +11,7 @@
 
 #include "api/cli/chat_setup.h"
 #include "api/cli/command.h"
+#include "api/cli/kv_cache_flags.h"
 #include "api/cli/note_pipeline.h"
 #include "api/cli/runtime.h"
 #include "api/http/api_service.h"
@@ -60,6 +61,9 @@ int run_serve(const ParsedArgs& args) {
         model_options.n_ctx = ctx.value();
     }
     if (args.has("model") && model_options.model_path.empty()) return usage_error(kName, "--model needs a file");
+    if (Status st = parse_kv_cache_flags(args, &model_options.kv_cache); !st.is_ok()) {
+        return usage_error(kName, st.message());
+    }
     if (auto v = args.get("mcp-cube"); v && !memory::validate_identifier("mcp-cube", *v).is_ok()) {
         return usage_error(kName, "--mcp-cube may contain only letters, digits and . _ : - (1 to 128 characters)");
     }
@@ -100,6 +104,7 @@ int run_serve(const ParsedArgs& args) {
         if (!opened.is_ok()) return failure(kName, opened.status());
         language_model = std::move(opened).value();
         log::info("language model: {} (context {} tokens)", language_model->id(), language_model->n_ctx());
+        log::info("{}", describe_kv_cache(language_model->kv_cache()));
     }
     Result<NotePipeline> notes = make_note_pipeline(config.notes, language_model);
     if (!notes.is_ok()) {
@@ -241,6 +246,7 @@ Command serve_command() {
         {"mcp-cube", "C", "the cube MCP tool calls on /mcp use when they name none (default 'default')"},
     };
     for (auto& f : chat_setup_flags()) c.flags.push_back(std::move(f));
+    for (auto& f : kv_cache_flags()) c.flags.push_back(std::move(f));
     c.run = run_serve;
     return c;
 }

@@ -9,6 +9,8 @@
 #include "llm/hashing_embedder.h"
 #include "llm/openai_client.h"
 #include "locomo_fixture.h"
+#include "memory/heuristic_link_decider.h"
+#include "memory/heuristic_note_builder.h"
 
 namespace kasten::eval {
 namespace {
@@ -126,6 +128,89 @@ TEST(LocomoRunnerTest, KastenRetrieversRankEveryDialogue) {
     EXPECT_EQ(q0.retrievers[1].session_ranked.size(), 2u);
     o.embedder = nullptr;
     EXPECT_EQ(run_locomo(o).status().code(), StatusCode::kInvalidArgument);
+}
+
+// A conversation large enough that the lexical statistics decide rankings: four sessions of ten turns drawn from
+// shared words (people, places, activities), with questions on them. Its notes (built for "+notes") repeat those
+// words, so any statistics they shared with the turns and sessions would reorder the plain retrievers' rankings.
+nlohmann::json shared_vocabulary_conversation() {
+    using nlohmann::json;
+    const std::vector<std::string> people = {"Maya", "Jonas", "Priya", "Tomas", "Lena"};
+    const std::vector<std::string> places = {"harbour", "library", "market", "stadium", "garden", "museum"};
+    const std::vector<std::string> activities = {"painting", "sailing",  "baking bread", "climbing",
+                                                 "chess",    "kayaking", "pottery"};
+    const std::vector<std::string> days = {"Monday", "Friday", "Sunday"};
+    json conv = {{"speaker_a", "Ann"}, {"speaker_b", "Ben"}};
+    json qa = json::array();
+    int n = 0;
+    for (int s = 1; s <= 4; ++s) {
+        json turns = json::array();
+        for (int t = 1; t <= 10; ++t, ++n) {
+            const std::string text =
+                "I went " + activities[n % activities.size()] + " with " + people[(n * 3) % people.size()] +
+                " near the " + places[(n * 5) % places.size()] + " on " + days[n % days.size()] + " and " +
+                (n % 2 == 0
+                     ? "the " + places[(n + 2) % places.size()] + " was busy"
+                     : people[(n + 1) % people.size()] + " loved the " + activities[(n + 3) % activities.size()]);
+            const std::string id = "D" + std::to_string(s) + ":" + std::to_string(t);
+            turns.push_back({{"speaker", t % 2 == 1 ? "Ann" : "Ben"}, {"dia_id", id}, {"text", text}});
+            if (t % 3 == 0) {
+                qa.push_back({{"question", "Who went " + activities[n % activities.size()] + " near the " +
+                                               places[(n * 5) % places.size()] + "?"},
+                              {"answer", people[(n * 3) % people.size()]},
+                              {"evidence", {id}},
+                              {"category", 4}});
+            }
+        }
+        conv["session_" + std::to_string(s) + "_date_time"] =
+            std::to_string(s) + ":00 pm on " + std::to_string(s + 1) + " May, 2023";
+        conv["session_" + std::to_string(s)] = turns;
+    }
+    return json::array({{{"sample_id", "conv-shared"}, {"conversation", conv}, {"qa", qa}}});
+}
+
+// A retriever's result must not depend on its neighbours in the run: "+notes" builds notes into the same cube, and
+// plain retrievers must rank exactly as they do in a run without notes.
+TEST(LocomoRunnerTest, RetrieversRankTheSameAloneAsBesideNotes) {
+    testing::TempDir dir;
+    const std::string path = dir.file("shared_vocabulary.json");
+    testing::write_file(path, shared_vocabulary_conversation().dump(1));
+    LocomoOptions o;
+    o.data_path = path;
+    o.progress = false;
+    o.embedder = std::make_shared<llm::HashingEmbedder>(64);
+    o.notes = NoteBuilding{std::make_shared<memory::HeuristicNoteBuilder>(),
+                           std::make_shared<memory::HeuristicLinkDecider>()};
+    o.retrievers = {"bm25", "lexical", "hybrid"};
+    auto alone = run_locomo(o);
+    ASSERT_TRUE(alone.is_ok()) << alone.status().to_string();
+    o.retrievers = {"bm25", "lexical", "hybrid", "hybrid+notes"};
+    auto together = run_locomo(o);
+    ASSERT_TRUE(together.is_ok()) << together.status().to_string();
+    EXPECT_EQ(alone->notes_seconds, 0);
+    EXPECT_GT(together->notes_seconds, 0);  // the notes were built into the plain retrievers' cube
+    ASSERT_EQ(alone->questions.size(), together->questions.size());
+    ASSERT_GE(alone->questions.size(), 10u);
+    bool notes_ranked_differently = false;
+    for (std::size_t i = 0; i < alone->questions.size(); ++i) {
+        const auto& a = alone->questions[i];
+        const auto& b = together->questions[i];
+        ASSERT_EQ(a.retrievers.size(), 3u);
+        ASSERT_EQ(b.retrievers.size(), 4u);
+        for (std::size_t r = 0; r < a.retrievers.size(); ++r) {
+            SCOPED_TRACE(a.id + " " + a.retrievers[r].retriever);
+            ASSERT_EQ(a.retrievers[r].retriever, b.retrievers[r].retriever);
+            EXPECT_EQ(a.retrievers[r].dialogue_ranked, b.retrievers[r].dialogue_ranked);
+            EXPECT_EQ(a.retrievers[r].session_ranked, b.retrievers[r].session_ranked);
+            EXPECT_EQ(a.retrievers[r].retrieved, b.retrievers[r].retrieved);
+            EXPECT_EQ(a.retrievers[r].dialogue, b.retrievers[r].dialogue);
+            EXPECT_EQ(a.retrievers[r].session, b.retrievers[r].session);
+        }
+        ASSERT_EQ(b.retrievers[3].retriever, "hybrid+notes");
+        notes_ranked_differently =
+            notes_ranked_differently || b.retrievers[3].dialogue_ranked != b.retrievers[2].dialogue_ranked;
+    }
+    EXPECT_TRUE(notes_ranked_differently);  // the notes were in the cube and searchable
 }
 
 // Packed contexts: every strategy, scored against the evidence dialogues (D<session>:<turn>) and their sessions.

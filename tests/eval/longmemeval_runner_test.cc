@@ -9,6 +9,8 @@
 #include "eval/longmemeval_report.h"
 #include "eval_fixture.h"
 #include "llm/hashing_embedder.h"
+#include "memory/heuristic_link_decider.h"
+#include "memory/heuristic_note_builder.h"
 
 namespace kasten::eval {
 namespace {
@@ -204,6 +206,79 @@ TEST(LongMemEvalRunnerTest, KastenRetrieversRankTheWholeCorpusThroughMemoryManag
         EXPECT_EQ(lexical.retriever, "lexical");
         EXPECT_EQ(lexical.metrics.at("session").at("recall_all@1"), 1);
         EXPECT_GT(run->questions[0].ingest_seconds, 0);
+    }
+}
+
+// Two questions over haystacks of twelve sessions drawn from shared words (people, places, activities), so the
+// lexical statistics decide rankings; the notes a "+notes" retriever builds repeat those words.
+std::string write_shared_vocabulary_fixture(const testing::TempDir& dir) {
+    const std::vector<std::string> people = {"Maya", "Jonas", "Priya", "Tomas", "Lena"};
+    const std::vector<std::string> places = {"harbour", "library", "market", "stadium", "garden", "museum"};
+    const std::vector<std::string> activities = {"painting", "sailing",  "baking bread", "climbing",
+                                                 "chess",    "kayaking", "pottery"};
+    nlohmann::json all = nlohmann::json::array();
+    for (int q = 0; q < 2; ++q) {
+        std::vector<testing::FixtureSession> sessions;
+        for (int s = 0; s < 12; ++s) {
+            testing::FixtureSession session{"s" + std::to_string(q) + "_" + std::to_string(s),
+                                            "2023/05/" + std::to_string(10 + s) + " (Sat) 10:00",
+                                            {}};
+            for (int t = 0; t < 3; ++t) {
+                const int n = q * 7 + s * 3 + t;
+                session.turns.push_back(testing::turn(
+                    "user",
+                    "I went " + activities[n % activities.size()] + " with " + people[(n * 3) % people.size()] +
+                        " near the " + places[(n * 5) % places.size()] + " and " + people[(n + 1) % people.size()] +
+                        " loved the " + places[(n + 2) % places.size()],
+                    s == 4 ? 1 : 0));
+                session.turns.push_back(testing::turn(
+                    "assistant", "That sounds like a lovely day at the " + places[(n + 4) % places.size()], 0));
+            }
+            sessions.push_back(std::move(session));
+        }
+        all.push_back(testing::question("q" + std::to_string(q), "single-session-user",
+                                        "Where did I go " + activities[(q * 7 + 12) % activities.size()] + " with " +
+                                            people[((q * 7 + 12) * 3) % people.size()] + "?",
+                                        "the harbour", sessions, {"s" + std::to_string(q) + "_4"}));
+    }
+    const std::string path = dir.file("lme_shared_vocabulary.json");
+    testing::write_file(path, all.dump(1));
+    return path;
+}
+
+// A retriever's result must not depend on its neighbours in the run: the notes built for "+notes" share the plain
+// retrievers' cube, and the plain retrievers must rank exactly as in a run without them.
+TEST(LongMemEvalRunnerTest, RetrieversRankTheSameAloneAsBesideNotes) {
+    testing::TempDir dir;
+    auto options = bm25_options(write_shared_vocabulary_fixture(dir));
+    options.embedder = std::make_shared<llm::HashingEmbedder>(64);
+    options.notes = NoteBuilding{std::make_shared<memory::HeuristicNoteBuilder>(),
+                                 std::make_shared<memory::HeuristicLinkDecider>()};
+    for (auto g : {CorpusGranularity::kSession, CorpusGranularity::kTurn}) {
+        options.granularity = g;
+        options.retrievers = {"bm25", "lexical", "hybrid"};
+        auto alone = run_longmemeval(options);
+        ASSERT_TRUE(alone.is_ok()) << alone.status().to_string();
+        options.retrievers = {"bm25", "lexical", "hybrid", "hybrid+notes"};
+        auto together = run_longmemeval(options);
+        ASSERT_TRUE(together.is_ok()) << together.status().to_string();
+        ASSERT_EQ(alone->questions.size(), 2u);
+        ASSERT_EQ(together->questions.size(), 2u);
+        for (std::size_t i = 0; i < 2; ++i) {
+            const auto& a = alone->questions[i];
+            const auto& b = together->questions[i];
+            EXPECT_EQ(a.notes_built, 0);
+            EXPECT_GT(b.notes_built, 0);  // the notes were built into the plain retrievers' cube
+            ASSERT_EQ(a.retrievers.size(), 3u);
+            ASSERT_EQ(b.retrievers.size(), 4u);
+            for (std::size_t r = 0; r < 3; ++r) {
+                SCOPED_TRACE(a.question_id + " " + a.retrievers[r].retriever);
+                EXPECT_EQ(a.retrievers[r].retriever, b.retrievers[r].retriever);
+                EXPECT_EQ(a.retrievers[r].ranked_ids, b.retrievers[r].ranked_ids);
+                EXPECT_EQ(a.retrievers[r].retrieved, b.retrievers[r].retrieved);
+                EXPECT_EQ(a.retrievers[r].metrics, b.retrievers[r].metrics);
+            }
+        }
     }
 }
 

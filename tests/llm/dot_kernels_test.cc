@@ -150,7 +150,10 @@ class DotKernelTest : public ::testing::TestWithParam<TensorType> {};
 TEST_P(DotKernelTest, Avx2MatchesScalarAndDequantizedReference) {
     ASSERT_TRUE(avx2_supported()) << "the project targets x86-64-v3; AVX2 must be present";
     const TensorType type = GetParam();
-    for (std::size_t n : {std::size_t{256}, std::size_t{512}, std::size_t{2816}}) {
+    // Float types also at widths that are not a multiple of the vector width (e.g. an FFN of 172).
+    std::vector<std::size_t> widths = {256, 512, 2816};
+    if (type == TensorType::kF32 || type == TensorType::kF16) widths.insert(widths.end(), {1, 7, 64, 172, 1000});
+    for (std::size_t n : widths) {
         for (std::uint32_t seed = 0; seed < 5; ++seed) {
             std::vector<float> w = random_row(n, 100 + seed, 0.05f);
             std::vector<float> x = random_row(n, 200 + seed, 2.0f);
@@ -201,6 +204,63 @@ INSTANTIATE_TEST_SUITE_P(AllWeightTypes, DotKernelTest,
                          [](const ::testing::TestParamInfo<TensorType>& info) {
                              return std::string(tensor_type_name(info.param));
                          });
+
+// Raw int8 blocks over the whole range (weights may hold −128; activations are quantized to [−127, 127]), so the
+// integer paths of every level the CPU runs are checked against the scalar reference block by block.
+TEST(DotKernelTest, EveryLevelTheCpuRunsMatchesScalarOnQ8_0AndQ4_0) {
+    std::vector<KernelIsa> levels;
+    for (KernelIsa isa : {KernelIsa::kScalar, KernelIsa::kAvx2, KernelIsa::kAvx512Vnni}) {
+        if (kernel_isa_supported(isa)) levels.push_back(isa);
+    }
+    ASSERT_GE(levels.size(), 2u) << "the project targets x86-64-v3: scalar and avx2 at least";
+    std::mt19937 rng(42);
+    std::uniform_int_distribution<int> w8(-128, 127), a8(-127, 127), nib(0, 255), scale(0x2000, 0x3c00);
+    for (std::size_t blocks : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{18}, std::size_t{89}}) {
+        const std::size_t n = blocks * kQk8_0;
+        std::vector<BlockQ8_0> w(blocks), a(blocks);
+        std::vector<BlockQ4_0> w4(blocks);
+        double magnitude = 0;  // Σ |block scale × integer block sum| bounds the float rounding
+        for (std::size_t b = 0; b < blocks; ++b) {
+            w[b].d = static_cast<std::uint16_t>(scale(rng));
+            a[b].d = static_cast<std::uint16_t>(scale(rng));
+            w4[b].d = w[b].d;
+            for (int i = 0; i < kQk8_0; ++i) {
+                w[b].qs[i] = static_cast<std::int8_t>(w8(rng));
+                a[b].qs[i] = static_cast<std::int8_t>(a8(rng));
+            }
+            for (int i = 0; i < kQk4_0 / 2; ++i) w4[b].qs[i] = static_cast<std::uint8_t>(nib(rng));
+            magnitude += std::fabs(f16_to_f32(w[b].d) * f16_to_f32(a[b].d)) * 127.0 * 128.0 * kQk8_0;
+        }
+        const float ref8 = scalar::dot_q8_0_q8_0(w.data(), a.data(), n);
+        const float ref4 = scalar::dot_q4_0_q8_0(w4.data(), a.data(), n);
+        for (KernelIsa isa : levels) {
+            const float got8 = weight_kernel(TensorType::kQ8_0, isa).dot(w.data(), a.data(), n);
+            const float got4 = weight_kernel(TensorType::kQ4_0, isa).dot(w4.data(), a.data(), n);
+            EXPECT_NEAR(got8, ref8, 1e-6 * magnitude) << kernel_isa_name(isa) << " Q8_0 blocks=" << blocks;
+            EXPECT_NEAR(got4, ref4, 1e-6 * magnitude) << kernel_isa_name(isa) << " Q4_0 blocks=" << blocks;
+        }
+    }
+}
+
+TEST(DotKernelTest, LevelsAreDetectedAndNamed) {
+    EXPECT_TRUE(kernel_isa_supported(KernelIsa::kScalar));
+    EXPECT_TRUE(kernel_isa_supported(best_kernel_isa()));
+    if (avx512_vnni_supported()) {
+        EXPECT_TRUE(avx2_supported());
+    }
+    for (KernelIsa isa : {KernelIsa::kScalar, KernelIsa::kAvx2, KernelIsa::kAvx512Vnni}) {
+        KernelIsa parsed = KernelIsa::kScalar;
+        ASSERT_TRUE(parse_kernel_isa(kernel_isa_name(isa), &parsed));
+        EXPECT_EQ(parsed, isa);
+        // Every level has a kernel for every compute type (the AVX-512 level falls back to AVX2 where it has none).
+        for (TensorType t : {TensorType::kF32, TensorType::kF16, TensorType::kQ8_0, TensorType::kQ4_0,
+                             TensorType::kQ4_K, TensorType::kQ6_K}) {
+            EXPECT_NE(weight_kernel(t, isa).dot, nullptr) << kernel_isa_name(isa) << " " << tensor_type_name(t);
+        }
+    }
+    KernelIsa parsed = KernelIsa::kScalar;
+    EXPECT_FALSE(parse_kernel_isa("avx1024", &parsed));
+}
 
 TEST(DotKernelTest, Avx2ActivationQuantizersMatchScalar) {
     ASSERT_TRUE(avx2_supported());

@@ -170,5 +170,55 @@ TEST_F(SearchScoresTest, ATurnFoundThroughItsNoteScoresByItsBestKey) {
     EXPECT_TRUE(mm_->search(bare).value().empty());
 }
 
+// Every turn and session search of the fixture's cube, hit by hit.
+std::vector<std::vector<SearchHit>> turn_and_session_searches(MemoryManager& mm) {
+    std::vector<std::vector<SearchHit>> out;
+    for (const char* query : {"beagle puppy Biscuit", "sister architect Lisbon", "half marathon running knees",
+                              "trip to Japan cherry blossoms", "car tires garage"}) {
+        for (Granularity g : {Granularity::kTurn, Granularity::kSession}) {
+            for (Retriever r : {Retriever::kLexical, Retriever::kHybrid}) {
+                SearchRequest req;
+                req.cube_id = "u";
+                req.query = query;
+                req.granularity = g;
+                req.retriever = r;
+                req.top_k = 50;
+                req.min_score = 0;
+                auto hits = mm.search(req);
+                EXPECT_TRUE(hits.is_ok()) << hits.status().to_string();
+                out.push_back(hits.is_ok() ? *hits : std::vector<SearchHit>{});
+            }
+        }
+    }
+    return out;
+}
+
+// Notes have their own lexical statistics: adding them leaves every turn and session score bit-for-bit unchanged
+// (the fused ranking score and the calibrated score alike).
+TEST_F(SearchScoresTest, NotesLeaveTurnAndSessionScoresBitIdentical) {
+    const auto before = turn_and_session_searches(*mm_);
+    for (int i = 0; i < 30; ++i) {
+        NoteInput in;
+        in.content = i % 3 == 0   ? "The user's beagle Biscuit loves the beagle park; Biscuit is a puppy"
+                     : i % 3 == 1 ? "The user runs a half marathon and the user's sister is an architect in Lisbon"
+                                  : "The user's car got new tires; Japan trip in April for cherry blossoms";
+        in.content += " (" + std::to_string(i) + ")";
+        ASSERT_TRUE(mm_->add_note("u", in, "test").is_ok());
+    }
+    const auto after = turn_and_session_searches(*mm_);
+    ASSERT_EQ(before.size(), after.size());
+    std::size_t compared = 0;
+    for (std::size_t i = 0; i < before.size(); ++i) {
+        ASSERT_EQ(ids(before[i]), ids(after[i])) << "search " << i;
+        for (std::size_t j = 0; j < before[i].size(); ++j) {
+            EXPECT_EQ(before[i][j].score, after[i][j].score) << "search " << i << " hit " << j;  // exact
+            EXPECT_EQ(before[i][j].rank_score, after[i][j].rank_score) << "search " << i << " hit " << j;
+            EXPECT_EQ(before[i][j].lexical_rank, after[i][j].lexical_rank) << "search " << i << " hit " << j;
+            ++compared;
+        }
+    }
+    EXPECT_GT(compared, 50u);
+}
+
 }  // namespace
 }  // namespace kasten::memory

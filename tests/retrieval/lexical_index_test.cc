@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "lexical_index_v1_fixture.h"
+
 namespace kasten::retrieval {
 namespace {
 
@@ -503,7 +505,7 @@ TEST(LexicalIndexDiskTest, CorruptDatabaseIsReported) {
         ASSERT_TRUE((*index)->upsert(turn("c", "t1"), "some text").is_ok());
         ASSERT_TRUE((*index)->commit().is_ok());
     }
-    for (const auto& entry : fs::directory_iterator(dir.path())) {
+    for (const auto& entry : fs::recursive_directory_iterator(dir.path())) {  // every unit type's database
         if (entry.path().extension() != ".glass" && entry.path().filename() != "iamglass") continue;
         std::ofstream(entry.path(), std::ios::binary | std::ios::trunc) << "garbage, not a glass table";
     }
@@ -589,6 +591,245 @@ TEST(LexicalTermCountsTest, CountsPerCubeExactly) {
     EXPECT_EQ(b->documents, 1u);
     EXPECT_EQ(b->frequencies, (std::vector<std::uint64_t>{1, 1, 0}));
     EXPECT_EQ(index->term_counts("", {"dog"}).status().code(), StatusCode::kInvalidArgument);
+}
+
+// Every search of cube "c" over turns and sessions, as (id, score) lists.
+std::vector<std::vector<ScoredId>> turn_and_session_results(const LexicalIndex& index) {
+    std::vector<std::vector<ScoredId>> out;
+    for (const char* q : {"harbour sailing", "Maya painting", "bread market Sunday", "kayaking museum Jonas"}) {
+        for (UnitType type : {UnitType::kTurn, UnitType::kSession}) {
+            auto hits = index.search(q, in_cube("c", type), 20);
+            EXPECT_TRUE(hits.is_ok()) << hits.status().to_string();
+            out.push_back(hits.is_ok() ? *hits : std::vector<ScoredId>{});
+        }
+    }
+    return out;
+}
+
+void expect_bit_identical(const std::vector<std::vector<ScoredId>>& a, const std::vector<std::vector<ScoredId>>& b) {
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        ASSERT_EQ(a[i].size(), b[i].size()) << "search " << i;
+        for (std::size_t j = 0; j < a[i].size(); ++j) {
+            EXPECT_EQ(a[i][j].id, b[i][j].id) << "search " << i << " hit " << j;
+            EXPECT_EQ(a[i][j].score, b[i][j].score) << "search " << i << " hit " << j;  // exact, not near
+        }
+    }
+}
+
+// Turns and sessions of cube "c" whose words overlap (so BM25 statistics decide the order).
+void put_turns_and_sessions(LexicalIndex& index) {
+    const std::vector<std::string> texts = {
+        "I went sailing with Maya near the harbour on Sunday",     "Maya loved painting at the museum",
+        "We bought bread at the market on Sunday morning",         "Jonas went kayaking past the harbour",
+        "The museum had a painting of the market and the harbour", "Sailing lessons with Jonas start on Monday",
+    };
+    std::string session_text;
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        const std::string session = "s" + std::to_string(i / 2);
+        ASSERT_TRUE(index.upsert(turn("c", "t" + std::to_string(i), 0, "user", session), texts[i]).is_ok());
+        session_text += texts[i] + " ";
+        if (i % 2 == 1) {
+            ASSERT_TRUE(index.upsert({"c", UnitType::kSession, session, 0, "", session}, session_text).is_ok());
+            session_text.clear();
+        }
+    }
+}
+
+TEST_P(LexicalIndexTest, NotesLeaveTurnAndSessionScoresBitIdentical) {
+    put_turns_and_sessions(*index_);
+    const auto before = turn_and_session_results(*index_);
+    ASSERT_FALSE(before.front().empty());
+    // Notes that repeat the turns' words many times over: shared statistics would change every idf and the average
+    // document length.
+    for (int i = 0; i < 40; ++i) {
+        put({"c", UnitType::kNote, "n" + std::to_string(i), 0, "", ""},
+            "Maya harbour sailing sailing market bread " + std::string(i % 2 ? "painting museum" : "Sunday kayaking"));
+    }
+    ASSERT_EQ(search_ids("harbour sailing", in_cube("c", UnitType::kNote), 50).size(), 40u);
+    expect_bit_identical(before, turn_and_session_results(*index_));
+    // Removing them again, and another cube's notes, change nothing either.
+    ASSERT_TRUE(index_->remove_cube("other").is_ok());
+    for (int i = 0; i < 40; i += 2) ASSERT_TRUE(index_->remove("c", UnitType::kNote, "n" + std::to_string(i)).is_ok());
+    expect_bit_identical(before, turn_and_session_results(*index_));
+}
+
+TEST_P(LexicalIndexTest, SessionsLeaveTurnScoresBitIdentical) {
+    put(turn("c", "t1"), "sailing near the harbour");
+    put(turn("c", "t2"), "harbour market bread");
+    put(turn("c", "t3"), "bread and sailing and bread");
+    auto before = search("harbour bread sailing", in_cube("c"));
+    put({"c", UnitType::kSession, "s1", 0, "", "s1"}, "harbour harbour harbour harbour market");
+    auto after = search("harbour bread sailing", in_cube("c"));
+    expect_bit_identical({before}, {after});
+}
+
+// Note searches rank by the statistics of the whole cube: a word its turns use often weighs less in a note search.
+TEST_P(LexicalIndexTest, NoteSearchesRankByTheWholeCubesStatistics) {
+    put({"c", UnitType::kNote, "n1", 0, "", ""}, "harbour");
+    put({"c", UnitType::kNote, "n2", 0, "", ""}, "museum");
+    put({"c", UnitType::kNote, "n3", 0, "", ""}, "harbour museum garden");
+    put({"c", UnitType::kNote, "n4", 0, "", ""}, "garden");
+    // Within the notes "harbour" and "museum" are equally common: n1 and n2 tie.
+    auto notes_only = search("harbour museum", in_cube("c", UnitType::kNote));
+    ASSERT_EQ(ids_of(notes_only).size(), 3u);
+    EXPECT_EQ(notes_only[1].score, notes_only[2].score);
+    // Turns that talk about the harbour all the time make "museum" the rarer, weightier word of the conversation.
+    for (int i = 0; i < 5; ++i) put(turn("c", "t" + std::to_string(i)), "the harbour again");
+    auto with_turns = search("harbour museum", in_cube("c", UnitType::kNote));
+    ASSERT_EQ(ids_of(with_turns).size(), 3u);
+    std::map<std::string, double> score;
+    for (const auto& h : with_turns) score[h.id] = h.score;
+    EXPECT_GT(score["n2"], score["n1"]);
+    EXPECT_EQ(ids_of(with_turns).back(), "n1");
+}
+
+TEST(LexicalTermCountsTest, CountsPerUnitType) {
+    auto index = LexicalIndex::in_memory();
+    ASSERT_TRUE(index->upsert({"a", UnitType::kTurn, "1", 0, "user", "s"}, "my dog barks").is_ok());
+    ASSERT_TRUE(index->upsert({"a", UnitType::kTurn, "2", 0, "user", "s"}, "dogs and cats").is_ok());
+    ASSERT_TRUE(index->upsert({"a", UnitType::kSession, "s", 0, "", "s"}, "my dog barks").is_ok());
+    ASSERT_TRUE(index->upsert({"a", UnitType::kNote, "n", 0, "", ""}, "a parrot").is_ok());
+    ASSERT_TRUE(index->upsert({"b", UnitType::kNote, "m", 0, "", ""}, "a dog").is_ok());
+    auto turns = index->term_counts("a", UnitType::kTurn, {"dog", "cat", "parrot"});
+    ASSERT_TRUE(turns.is_ok()) << turns.status().to_string();
+    EXPECT_EQ(turns->documents, 2u);
+    EXPECT_EQ(turns->frequencies, (std::vector<std::uint64_t>{2, 1, 0}));
+    auto sessions = index->term_counts("a", UnitType::kSession, {"dog", "parrot"});
+    ASSERT_TRUE(sessions.is_ok());
+    EXPECT_EQ(sessions->documents, 1u);
+    EXPECT_EQ(sessions->frequencies, (std::vector<std::uint64_t>{1, 0}));
+    // Notes rank by the whole cube's statistics.
+    auto notes = index->term_counts("a", UnitType::kNote, {"dog", "parrot"});
+    ASSERT_TRUE(notes.is_ok());
+    EXPECT_EQ(notes->documents, 4u);
+    EXPECT_EQ(notes->frequencies, (std::vector<std::uint64_t>{3, 1}));
+    auto all = index->term_counts("a", {"dog", "cat", "parrot"});  // every type of the cube
+    ASSERT_TRUE(all.is_ok());
+    EXPECT_EQ(all->documents, 4u);
+    EXPECT_EQ(all->frequencies, (std::vector<std::uint64_t>{3, 1, 1}));
+    EXPECT_EQ(index->total_documents().value(), 5u);
+}
+
+// The units of the version-1 fixture: turns, a session and notes of cube "c", a turn of cube "d".
+std::vector<std::pair<UnitAttrs, std::string>> version1_units() {
+    return {
+        {turn("c", "t1", 1000, "user", "s1"), "I went sailing with Maya near the harbour"},
+        {turn("c", "t2", 2000, "assistant", "s1"), "Sailing near a harbour sounds lovely"},
+        {turn("c", "t3", 3000, "user", "s2"), "We bought bread at the market"},
+        {{"c", UnitType::kSession, "s1", 1000, "", "s1"}, "I went sailing with Maya near the harbour"},
+        {{"c", UnitType::kNote, "n1", 1000, "", ""}, "The user sails with Maya at the harbour"},
+        {{"c", UnitType::kNote, "n2", 3000, "", ""}, "The user buys bread at the market"},
+        {turn("d", "t9", 500, "user", "s9"), "harbour bread"},
+    };
+}
+
+TEST(LexicalIndexMigrationTest, Version1IndexIsSplitPerUnitTypeOnOpen) {
+    TempDir dir;
+    const std::string path = dir.path() + "/lexical";
+    testing::write_version1_index(path, version1_units(), {{"kasten.event_seq", "42"}, {"other", "x"}});
+    ASSERT_TRUE(fs::exists(path + "/iamglass"));
+
+    auto opened = LexicalIndex::open(path);
+    ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+    LexicalIndex& index = **opened;
+    // The old database is gone; one database per type holds its documents and the metadata.
+    EXPECT_FALSE(fs::exists(path + "/iamglass"));
+    for (const auto& entry : fs::directory_iterator(path)) EXPECT_TRUE(entry.is_directory()) << entry.path();
+    EXPECT_EQ(index.total_documents().value(), 7u);
+    EXPECT_EQ(index.ids("c", UnitType::kTurn).value(), (std::vector<std::string>{"t1", "t2", "t3"}));
+    EXPECT_EQ(index.ids("c", UnitType::kSession).value(), (std::vector<std::string>{"s1"}));
+    EXPECT_EQ(index.ids("c", UnitType::kNote).value(), (std::vector<std::string>{"n1", "n2"}));
+    EXPECT_EQ(index.ids("d", UnitType::kTurn).value(), (std::vector<std::string>{"t9"}));
+    EXPECT_EQ(index.metadata("kasten.event_seq").value(), "42");
+    EXPECT_EQ(index.metadata("other").value(), "x");
+
+    // Every search scores exactly as on an index built with this layout from the same units, filters included.
+    TempDir fresh_dir;
+    auto fresh = LexicalIndex::open(fresh_dir.path());
+    ASSERT_TRUE(fresh.is_ok());
+    for (const auto& [attrs, text] : version1_units()) ASSERT_TRUE((*fresh)->upsert(attrs, text).is_ok());
+    std::vector<SearchFilter> filters;
+    for (UnitType type : {UnitType::kTurn, UnitType::kSession, UnitType::kNote}) filters.push_back(in_cube("c", type));
+    filters.push_back(in_cube("c"));
+    filters.back().role = "user";
+    filters.back().time_from = 1500;
+    filters.push_back(in_cube("d"));
+    for (const auto& f : filters) {
+        auto migrated = index.search("harbour sailing bread Maya", f, 10);
+        auto built = (*fresh)->search("harbour sailing bread Maya", f, 10);
+        ASSERT_TRUE(migrated.is_ok() && built.is_ok());
+        expect_bit_identical({*migrated}, {*built});
+    }
+    EXPECT_EQ(ids_of(index.search("bread", in_cube("c"), 10).value()), (std::vector<std::string>{"t3"}));
+    // The unique terms carried over: a replace and a remove find the migrated documents.
+    ASSERT_TRUE(index.upsert(turn("c", "t3", 3000, "user", "s2"), "We bought cheese").is_ok());
+    ASSERT_TRUE(index.remove("c", UnitType::kNote, "n1").is_ok());
+    ASSERT_TRUE(index.remove_session("c", "s1").is_ok());
+    EXPECT_EQ(index.ids("c", UnitType::kTurn).value(), (std::vector<std::string>{"t3"}));
+    EXPECT_EQ(index.ids("c", UnitType::kSession).value(), std::vector<std::string>{});
+    EXPECT_EQ(index.ids("c", UnitType::kNote).value(), (std::vector<std::string>{"n2"}));
+    EXPECT_TRUE(index.search("bread", in_cube("c"), 10).value().empty());
+    ASSERT_TRUE(index.commit().is_ok());
+    opened = Status::ok();  // closes it
+
+    // Opening again migrates nothing and keeps the changes.
+    auto again = LexicalIndex::open(path);
+    ASSERT_TRUE(again.is_ok()) << again.status().to_string();
+    EXPECT_EQ((*again)->total_documents().value(), 3u);  // t3, n2 and cube d's t9
+    EXPECT_EQ((*again)->metadata("kasten.event_seq").value(), "42");
+}
+
+TEST(LexicalIndexMigrationTest, InterruptedMigrationStartsOver) {
+    TempDir dir;
+    const std::string path = dir.path() + "/lexical";
+    testing::write_version1_index(path, version1_units(), {{"kasten.event_seq", "7"}});
+    // What a migration killed before it deleted the old database leaves: a partial per-type database.
+    {
+        auto partial = LexicalIndex::open(dir.path() + "/partial");
+        ASSERT_TRUE(partial.is_ok());
+        ASSERT_TRUE((*partial)->upsert(turn("c", "stale"), "stale half-copied turn").is_ok());
+        ASSERT_TRUE((*partial)->commit().is_ok());
+    }
+    fs::copy(dir.path() + "/partial/turn", path + "/turn", fs::copy_options::recursive);
+    auto opened = LexicalIndex::open(path);
+    ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+    EXPECT_EQ((*opened)->ids("c", UnitType::kTurn).value(), (std::vector<std::string>{"t1", "t2", "t3"}));
+    EXPECT_EQ((*opened)->total_documents().value(), 7u);
+    EXPECT_EQ((*opened)->metadata("kasten.event_seq").value(), "7");
+}
+
+// A crash between the commits of the type databases: the turn and session databases committed a newer value, the
+// note database (committed last) still holds the older one, which is the one every database's changes reached.
+TEST(LexicalIndexDiskTest, MetadataIsReadFromTheDatabaseCommittedLast) {
+    TempDir dir;
+    {
+        auto index = LexicalIndex::open(dir.path());
+        ASSERT_TRUE(index.is_ok());
+        ASSERT_TRUE((*index)->set_metadata("kasten.event_seq", "5").is_ok());
+        ASSERT_TRUE((*index)->commit().is_ok());
+    }
+    {
+        auto other = LexicalIndex::open(dir.path() + "/other");
+        ASSERT_TRUE(other.is_ok());
+        ASSERT_TRUE((*other)->set_metadata("kasten.event_seq", "3").is_ok());
+        ASSERT_TRUE((*other)->commit().is_ok());
+    }
+    fs::remove_all(dir.path() + "/note");
+    fs::copy(dir.path() + "/other/note", dir.path() + "/note", fs::copy_options::recursive);
+    fs::remove_all(dir.path() + "/other");
+    auto index = LexicalIndex::open(dir.path());
+    ASSERT_TRUE(index.is_ok()) << index.status().to_string();
+    EXPECT_EQ((*index)->metadata("kasten.event_seq").value(), "3");
+    // Uncommitted values are read back at once and dropped by reopen().
+    ASSERT_TRUE((*index)->set_metadata("kasten.event_seq", "9").is_ok());
+    EXPECT_EQ((*index)->metadata("kasten.event_seq").value(), "9");
+    ASSERT_TRUE((*index)->reopen().is_ok());
+    EXPECT_EQ((*index)->metadata("kasten.event_seq").value(), "3");
+    ASSERT_TRUE((*index)->set_metadata("kasten.event_seq", "10").is_ok());
+    ASSERT_TRUE((*index)->commit().is_ok());
+    ASSERT_TRUE((*index)->reopen().is_ok());
+    EXPECT_EQ((*index)->metadata("kasten.event_seq").value(), "10");
 }
 
 }  // namespace

@@ -1,0 +1,39 @@
+#include "api/cli/kv_cache_flags.h"
+
+#include <fmt/format.h>
+
+namespace kasten::api {
+
+std::vector<FlagSpec> kv_cache_flags() {
+    return {
+        {"kv-policy", "P",
+         "KV cache: auto | full | f16 | kivi8 | kivi4 | kivi2 | streaming | h2o (default auto: full precision, or "
+         "the best that fits --kv-budget)"},
+        {"kv-budget", "SIZE", "bytes the KV cache may use, e.g. 8MiB (default: no limit)"},
+    };
+}
+
+Status parse_kv_cache_flags(const ParsedArgs& args, llm::KvCacheOptions* out) {
+    if (auto v = args.get("kv-policy")) {
+        const std::string names(llm::kv_policy_names());
+        const std::string padded = ", " + names + ",";
+        if (v->empty() || v->find(',') != std::string::npos || padded.find(", " + *v + ",") == std::string::npos) {
+            return Status::invalid_argument(fmt::format("flag --kv-policy: '{}' is not one of {}", *v, names));
+        }
+        out->policy = *v;
+    }
+    if (auto v = args.get("kv-budget")) {
+        Result<std::size_t> bytes = llm::parse_byte_size(*v);
+        if (!bytes.is_ok()) return Status::invalid_argument("flag --kv-budget: " + bytes.status().message());
+        if (bytes.value() == 0) return Status::invalid_argument("flag --kv-budget: must be more than 0 bytes");
+        out->budget_bytes = bytes.value();
+    }
+    return Status::ok();
+}
+
+std::string describe_kv_cache(const llm::KvCache& cache) {
+    return fmt::format("KV cache: {}, {:.2f} MiB for {} tokens", cache.name(),
+                       static_cast<double>(cache.bytes()) / (1024.0 * 1024.0), cache.capacity());
+}
+
+}  // namespace kasten::api

@@ -1,0 +1,86 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "llm/kv_cache.h"
+#include "llm/kv_kernels.h"
+
+namespace kasten::llm {
+
+enum class EvictionPolicy {
+    kStreaming,  // StreamingLLM (Xiao et al. 2023): the first `sinks` tokens and the most recent ones
+    kH2o,        // H2O (Zhang et al. 2023): sinks, the recent window and the heavy hitters by accumulated attention
+};
+
+struct EvictionOptions {
+    EvictionPolicy policy = EvictionPolicy::kStreaming;
+    int budget = 0;        // cells kept per layer and KV head after every commit()
+    int sinks = 4;         // the first tokens, always kept
+    int window = 0;        // the most recent tokens, always kept
+    int n_q = 1;           // query heads per KV head (H2O sums their attention)
+    int batch_slots = 64;  // cells reserved beyond the budget for a batch stored before commit() evicts
+};
+
+// A KV cache that keeps at most `budget` cells (f16) per layer and KV head and evicts the rest at commit().
+// Cells keep their positions: size() counts every position seen, each kept key stays rotated for its own
+// position, and attend() over [begin, end) covers the kept cells whose positions lie in it, so relative
+// positions seen by RoPE are exactly those of the full cache (evicted cells act as masked). Sinks
+// (positions < sinks) and the window (the last `window` positions) are never evicted; H2O evicts, per head, the
+// cell with the least attention accumulated over every query so far, StreamingLLM the oldest.
+//
+// H2O learns a query's attention from attend(): a call whose range ends at an uncommitted cell c carries the
+// query of the token at c (causal attention); commit() scores those queries exactly over the kept cells.
+// discard() drops positions and moves later ones down, re-rotating their keys (so positions stay contiguous).
+class EvictingKvCache final : public KvCache {
+  public:
+    // REQUIRES: every shape field positive; head_dim even; window >= 1; sinks >= 0; budget >= sinks + window;
+    // n_q >= 1; isa a level the CPU runs (kv_kernels.h).
+    EvictingKvCache(const KvCacheShape& shape, const EvictionOptions& options, KvIsa isa = best_kv_isa());
+
+    const KvCacheShape& shape() const override { return shape_; }
+    int size() const override { return size_; }
+    void store(int layer, int cell, const float* k, const float* v) override;
+    void commit(int n) override;
+    void attend(int layer, int kv_head, const float* q, int n_q, int begin, int end, float scale, float* out,
+                float* max, float* sum, float* scratch) const override;
+    void discard(int first, int count, const Rope& rope) override;
+    void truncate(int n) override;
+    std::size_t bytes() const override;
+    std::string name() const override;
+
+    const EvictionOptions& options() const { return options_; }
+    // Cells kept by one layer and KV head, and their positions (unordered).
+    int kept(int layer, int kv_head) const;
+    std::vector<int> kept_positions(int layer, int kv_head) const;
+    // Bytes one kept cell costs (keys, values and bookkeeping, per layer and head summed).
+    static std::size_t bytes_per_cell(const KvCacheShape& shape);
+
+  private:
+    struct Head {
+        std::vector<std::uint16_t> keys;  // [slot, head_dim]
+        std::vector<std::uint16_t> values;
+        std::vector<int> pos;      // per slot; −1 when free
+        std::vector<float> score;  // accumulated attention (H2O)
+        std::vector<int> free;     // free slots
+        int used = 0;
+        // Queries recorded by attend() for the uncommitted tokens: [token − size_, n_q, head_dim].
+        mutable std::vector<float> pending_q;
+        mutable std::vector<unsigned char> pending_seen;  // per uncommitted token: its query was recorded
+    };
+    Head& head(int layer, int kv_head) { return heads_[static_cast<std::size_t>(layer) * shape_.n_head_kv + kv_head]; }
+    const Head& head(int layer, int kv_head) const {
+        return heads_[static_cast<std::size_t>(layer) * shape_.n_head_kv + kv_head];
+    }
+    void score_pending(Head& h, int n);
+    void evict(Head& h, int n);
+
+    KvCacheShape shape_;
+    EvictionOptions options_;
+    KvIsa isa_;
+    int size_ = 0;
+    mutable float scale_ = 0.0f;  // attention scale seen by attend() (H2O)
+    std::vector<Head> heads_;
+};
+
+}  // namespace kasten::llm

@@ -1,0 +1,127 @@
+#include "llm/kv_cache_factory.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "llm/evicting_kv_cache.h"
+#include "llm/f16_kv_cache.h"
+#include "llm/full_kv_cache.h"
+#include "llm/kivi_kv_cache.h"
+
+namespace kasten::llm {
+namespace {
+
+constexpr int kSinks = 4;
+constexpr int kBatchSlots = 64;  // EvictingKvCache reserves room for one batch beyond its budget
+
+std::size_t f16_bytes(const KvCacheShape& s) {
+    return 4u * static_cast<std::size_t>(s.n_layer) * s.n_head_kv * s.capacity * s.head_dim;
+}
+
+// Budget in cells of an eviction cache that fits `bytes`, or 0.
+int eviction_cells(const KvCacheShape& s, std::size_t bytes) {
+    const std::size_t per_cell = EvictingKvCache::bytes_per_cell(s);
+    const auto cells = static_cast<long long>(bytes / per_cell) - kBatchSlots;
+    return static_cast<int>(std::clamp<long long>(cells, 0, s.capacity));
+}
+
+Result<std::unique_ptr<KvCache>> make_eviction(const KvCacheShape& shape, int n_q, EvictionPolicy policy,
+                                               std::size_t budget_bytes, KvIsa isa) {
+    const int cells = budget_bytes == 0 ? 0 : eviction_cells(shape, budget_bytes);
+    constexpr int kMinWindow = 16;
+    if (cells < kSinks + kMinWindow) {
+        return Status::invalid_argument(
+            fmt::format("a KV budget of {} bytes is too small for an eviction cache (at least {} bytes)", budget_bytes,
+                        (kSinks + kMinWindow + kBatchSlots) * EvictingKvCache::bytes_per_cell(shape)));
+    }
+    EvictionOptions o;
+    o.policy = policy;
+    o.budget = cells;
+    o.sinks = kSinks;
+    o.n_q = n_q;
+    o.batch_slots = kBatchSlots;
+    // StreamingLLM: everything but the sinks is the recent window. H2O: half recent, half heavy hitters.
+    o.window = policy == EvictionPolicy::kStreaming ? cells - kSinks : std::max(kMinWindow, cells / 2);
+    return std::unique_ptr<KvCache>(std::make_unique<EvictingKvCache>(shape, o, isa));
+}
+
+}  // namespace
+
+std::string_view kv_policy_names() {
+    return "auto, full, f16, kivi8, kivi4, kivi2, streaming, h2o";
+}
+
+Result<std::size_t> parse_byte_size(std::string_view text) {
+    double value = 0;
+    std::size_t i = 0;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+    if (i == 0 || std::from_chars(text.data(), text.data() + i, value).ec != std::errc{}) {
+        return Status::invalid_argument(fmt::format("'{}' is not a size (e.g. 8MiB, 512KiB, 4096)", text));
+    }
+    const std::string_view unit = text.substr(i);
+    double mult = 0;
+    if (unit.empty() || unit == "B")
+        mult = 1;
+    else if (unit == "KiB")
+        mult = 1024.0;
+    else if (unit == "MiB")
+        mult = 1024.0 * 1024;
+    else if (unit == "GiB")
+        mult = 1024.0 * 1024 * 1024;
+    else if (unit == "KB" || unit == "kB")
+        mult = 1e3;
+    else if (unit == "MB")
+        mult = 1e6;
+    else if (unit == "GB")
+        mult = 1e9;
+    if (mult == 0) {
+        return Status::invalid_argument(
+            fmt::format("unknown size unit '{}' in '{}' (B, KiB, MiB, GiB, KB, MB, GB)", unit, text));
+    }
+    return static_cast<std::size_t>(std::floor(value * mult));
+}
+
+Result<std::unique_ptr<KvCache>> make_kv_cache(const ModelConfig& config, int n_ctx, const KvCacheOptions& options,
+                                               KvIsa isa) {
+    if (n_ctx < 1) return Status::invalid_argument("the KV cache needs at least one cell");
+    const KvCacheShape shape{config.n_layer, config.n_head_kv, config.head_dim, n_ctx};
+    const int n_q = config.n_head / config.n_head_kv;
+    const std::string& p = options.policy;
+    const std::size_t budget = options.budget_bytes;
+    const auto kivi = [&](int bits) -> Result<std::unique_ptr<KvCache>> {
+        if (config.head_dim % 4 != 0) return Status::invalid_argument("KIVI needs head_dim a multiple of 4");
+        return std::unique_ptr<KvCache>(std::make_unique<KiviKvCache>(shape, bits, std::max(0, options.residual), isa));
+    };
+    std::unique_ptr<KvCache> cache;
+    if (p == "full") {
+        cache = std::make_unique<FullKvCache>(shape);
+    } else if (p == "f16") {
+        cache = std::make_unique<F16KvCache>(shape, isa);
+    } else if (p == "kivi8" || p == "kivi4" || p == "kivi2") {
+        KASTEN_ASSIGN_OR_RETURN(cache, kivi(p[4] - '0'));
+    } else if (p == "streaming" || p == "h2o") {
+        return make_eviction(shape, n_q, p == "h2o" ? EvictionPolicy::kH2o : EvictionPolicy::kStreaming, budget, isa);
+    } else if (p == "auto") {
+        if (budget == 0) return std::unique_ptr<KvCache>(std::make_unique<FullKvCache>(shape));
+        if (f16_bytes(shape) <= budget) return std::unique_ptr<KvCache>(std::make_unique<F16KvCache>(shape, isa));
+        for (int bits : {8, 4, 2}) {
+            if (config.head_dim % 4 != 0) break;
+            auto c = std::make_unique<KiviKvCache>(shape, bits, std::max(0, options.residual), isa);
+            if (c->bytes() <= budget) return std::unique_ptr<KvCache>(std::move(c));
+        }
+        return make_eviction(shape, n_q, EvictionPolicy::kH2o, budget, isa);
+    } else {
+        return Status::invalid_argument(fmt::format("unknown KV cache policy '{}' (one of: {})", p, kv_policy_names()));
+    }
+    if (budget != 0 && cache->bytes() > budget) {
+        return Status::invalid_argument(fmt::format("the {} KV cache of {} cells needs {} bytes, over the budget of {}",
+                                                    cache->name(), n_ctx, cache->bytes(), budget));
+    }
+    return cache;
+}
+
+}  // namespace kasten::llm

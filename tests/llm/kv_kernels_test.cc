@@ -1,0 +1,226 @@
+#include "llm/kv_kernels.h"
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "llm/f16.h"
+
+namespace kasten::llm {
+namespace {
+
+std::vector<float> random_vec(std::size_t n, std::mt19937& rng) {
+    std::normal_distribution<float> d(0.0f, 1.0f);
+    std::vector<float> v(n);
+    for (float& x : v) x = d(rng);
+    return v;
+}
+
+std::vector<std::uint16_t> to_f16(const std::vector<float>& x) {
+    std::vector<std::uint16_t> h(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) h[i] = f32_to_f16(x[i]);
+    return h;
+}
+
+TEST(KvKernelsTest, QuantizeRunRoundTripsWithinHalfAStep) {
+    std::mt19937 rng(1);
+    for (int bits : {2, 4, 8}) {
+        for (std::size_t n : {8u, 32u, 64u}) {
+            const std::vector<float> x = random_vec(n * 3, rng);
+            std::vector<std::uint8_t> packed(kv_packed_bytes(n, bits));
+            std::uint16_t params[2];
+            kv_quantize_run(x.data() + 1, n, 3, bits, packed.data(), params);
+            const float scale = f16_to_f32(params[0]), min = f16_to_f32(params[1]);
+            float lo = x[1], hi = x[1];
+            for (std::size_t i = 0; i < n; ++i) lo = std::min(lo, x[1 + 3 * i]), hi = std::max(hi, x[1 + 3 * i]);
+            EXPECT_GE(scale * ((1 << bits) - 1) + min, hi - 1e-3f);
+            for (std::size_t i = 0; i < n; ++i) {
+                const float decoded = min + scale * static_cast<float>(kv_unpack_code(packed.data(), n, bits, i));
+                // Half a step, plus the f16 rounding of min.
+                EXPECT_LE(std::abs(decoded - x[1 + 3 * i]), 0.5f * scale + 2e-3f * std::abs(lo) + 1e-4f)
+                    << bits << " " << n << " " << i;
+            }
+        }
+    }
+}
+
+// A key group with its codes and params, from random keys.
+struct KeyGroup {
+    std::vector<float> keys;  // [32, dim]
+    std::vector<std::uint8_t> codes;
+    std::vector<std::uint16_t> params;
+};
+
+KeyGroup key_group(std::size_t dim, int bits, std::mt19937& rng) {
+    KeyGroup g;
+    g.keys = random_vec(32 * dim, rng);
+    g.codes.resize(kv_packed_bytes(32 * dim, bits));
+    g.params.resize(2 * dim);
+    kv_quantize_key_group(g.keys.data(), dim, bits, g.codes.data(), g.params.data());
+    return g;
+}
+
+TEST(KvKernelsTest, KeyGroupRoundTripsPerChannel) {
+    std::mt19937 rng(4);
+    for (int bits : {2, 4, 8}) {
+        for (std::size_t dim : {8u, 12u, 64u}) {
+            const KeyGroup g = key_group(dim, bits, rng);
+            for (std::size_t d = 0; d < dim; ++d) {
+                const float scale = f16_to_f32(g.params[d]), min = f16_to_f32(g.params[dim + d]);
+                for (std::size_t c = 0; c < 32; ++c) {
+                    const float decoded = min + scale * static_cast<float>(kv_key_code(g.codes.data(), bits, d, c));
+                    EXPECT_LE(std::abs(decoded - g.keys[c * dim + d]), 0.5f * scale + 2e-3f) << bits << " " << d;
+                }
+            }
+        }
+    }
+}
+
+TEST(KvKernelsTest, ScalarKeyScoresAreTheIntegerQueryDotAndCloseToTheDequantizedDot) {
+    std::mt19937 rng(2);
+    for (int bits : {2, 4, 8}) {
+        for (std::size_t dim : {8u, 64u}) {
+            const KeyGroup g = key_group(dim, bits, rng);
+            const std::vector<float> q = random_vec(2 * dim, rng);
+            float got[64];
+            scalar::key_group_scores(q.data(), 2, dim, g.codes.data(), g.params.data(), bits, dim, 0.5f, got, 32);
+            for (int i = 0; i < 2; ++i) {
+                std::vector<std::int8_t> qi(dim);
+                float a = 0, base = 0;
+                kv_key_query(q.data() + i * dim, g.params.data(), bits, dim, qi.data(), &a, &base);
+                for (std::size_t d = 0; d < dim; ++d) EXPECT_LE(std::abs(qi[d]), 127);
+                for (int c = 0; c < 32; ++c) {
+                    long long isum = 0;
+                    double centred = 0;
+                    double dequantized = 0;
+                    for (std::size_t d = 0; d < dim; ++d) {
+                        const unsigned code = kv_key_code(g.codes.data(), bits, d, c);
+                        isum += qi[d] * static_cast<long long>(code);
+                        centred += std::abs(code - ((1 << bits) - 1) / 2.0);
+                        dequantized += q[i * dim + d] * (f16_to_f32(g.params[dim + d]) +
+                                                         f16_to_f32(g.params[d]) * static_cast<float>(code));
+                    }
+                    const float value = got[i * 32 + c];
+                    EXPECT_NEAR(value, 0.5 * (base + a * static_cast<double>(isum)), 1e-4);
+                    // Rounding the folded query costs at most half a unit a per code step from the middle level.
+                    EXPECT_LE(std::abs(value - 0.5 * dequantized), 0.5 * (0.5 * a * centred) + 1e-4);
+                }
+            }
+        }
+    }
+}
+
+TEST(KvKernelsTest, ScalarValuesMatchNaiveDequantization) {
+    std::mt19937 rng(5);
+    for (int bits : {2, 4, 8}) {
+        const std::size_t width = 64, group = 32, rows = 9, stride = 2 * (width / group);
+        const std::size_t row_bytes = kv_packed_bytes(width, bits);
+        std::vector<float> x = random_vec(rows * width, rng);
+        std::vector<std::uint8_t> codes(rows * row_bytes);
+        std::vector<std::uint16_t> params(rows * stride);
+        for (std::size_t c = 0; c < rows; ++c) {
+            for (std::size_t g = 0; g < width / group; ++g) {
+                kv_quantize_run(x.data() + c * width + g * group, group, 1, bits,
+                                codes.data() + c * row_bytes + g * kv_packed_bytes(group, bits),
+                                params.data() + c * stride + 2 * g);
+            }
+        }
+        const std::vector<float> p = random_vec(2 * rows, rng);
+        std::vector<float> out(2 * 32, 0.0f);
+        scalar::accumulate_values(p.data(), rows, 2, rows, codes.data(), row_bytes, params.data(), stride, bits, group,
+                                  32, 32, out.data(), 32);
+        for (int i = 0; i < 2; ++i) {
+            for (std::size_t d = 0; d < 32; ++d) {
+                double want = 0;
+                for (std::size_t c = 0; c < rows; ++c) {
+                    const std::uint16_t* pr = params.data() + c * stride + 2;  // group 1 holds channels 32..63
+                    want += p[i * rows + c] *
+                            (f16_to_f32(pr[1]) + f16_to_f32(pr[0]) * kv_unpack_code(codes.data() + c * row_bytes +
+                                                                                        kv_packed_bytes(group, bits),
+                                                                                    group, bits, d));
+                }
+                EXPECT_NEAR(out[i * 32 + d], want, 1e-4);
+            }
+        }
+    }
+}
+
+// Each SIMD level against the scalar reference: `simd` is kv_kernels() of that level.
+void expect_matches_scalar(const KvKernels& simd, const char* level) {
+    std::mt19937 rng(3);
+    for (std::size_t dim : {8u, 16u, 64u, 128u}) {
+        const std::size_t rows = 37;
+        const std::vector<float> x = random_vec(rows * dim, rng), q = random_vec(dim, rng), p = random_vec(rows, rng);
+        const std::vector<std::uint16_t> h = to_f16(x);
+        std::vector<float> a(rows), b(rows);
+        scalar::dot_rows_f16(q.data(), h.data(), rows, dim, 0.7f, a.data());
+        simd.dot_rows_f16(q.data(), h.data(), rows, dim, 0.7f, b.data());
+        for (std::size_t i = 0; i < rows; ++i) EXPECT_NEAR(a[i], b[i], 1e-4f * (1 + std::abs(a[i])));
+        std::vector<float> oa(dim, 0.5f), ob(dim, 0.5f);
+        scalar::accumulate_rows_f16(p.data(), h.data(), rows, dim, oa.data());
+        simd.accumulate_rows_f16(p.data(), h.data(), rows, dim, ob.data());
+        for (std::size_t d = 0; d < dim; ++d) EXPECT_NEAR(oa[d], ob[d], 1e-4f * (1 + std::abs(oa[d])));
+    }
+    for (int bits : {2, 4, 8}) {
+        for (std::size_t dim : {8u, 12u, 64u, 96u}) {
+            const KeyGroup g = key_group(dim, bits, rng);
+            for (int n_q : {1, 3, 5}) {
+                const std::vector<float> q = random_vec(n_q * dim, rng);
+                std::vector<float> a(n_q * 32), b(n_q * 32);
+                scalar::key_group_scores(q.data(), n_q, dim, g.codes.data(), g.params.data(), bits, dim, 0.3f, a.data(),
+                                         32);
+                simd.key_group_scores(q.data(), n_q, dim, g.codes.data(), g.params.data(), bits, dim, 0.3f, b.data(),
+                                      32);
+                for (std::size_t c = 0; c < a.size(); ++c) {
+                    EXPECT_NEAR(a[c], b[c], 1e-4f * (1 + std::abs(a[c])))
+                        << level << " " << bits << " " << dim << " " << n_q;
+                }
+            }
+
+            // Values: rows of 3 heads of `dim`, groups of 32 channels (or one head when dim is not a multiple).
+            if (dim % 4 != 0) continue;
+            const std::size_t width = 3 * dim, group = dim % 32 == 0 ? 32 : dim, rows = 21;
+            const std::size_t row_bytes = kv_packed_bytes(width, bits), stride = 2 * (width / group);
+            std::vector<std::uint8_t> vcodes(rows * row_bytes);
+            for (auto& c : vcodes) c = static_cast<std::uint8_t>(rng());
+            std::vector<std::uint16_t> vparams(rows * stride);
+            for (auto& v : vparams) v = f32_to_f16(std::uniform_real_distribution<float>(-1.0f, 1.0f)(rng));
+            for (int n_q : {1, 3, 5}) {
+                const std::vector<float> p = random_vec(n_q * rows, rng);
+                for (std::size_t head = 0; head < 3; ++head) {
+                    std::vector<float> oa(n_q * dim, 0.25f), ob(n_q * dim, 0.25f);
+                    scalar::accumulate_values(p.data(), rows, n_q, rows, vcodes.data(), row_bytes, vparams.data(),
+                                              stride, bits, group, head * dim, dim, oa.data(), dim);
+                    simd.accumulate_values(p.data(), rows, n_q, rows, vcodes.data(), row_bytes, vparams.data(), stride,
+                                           bits, group, head * dim, dim, ob.data(), dim);
+                    for (std::size_t d = 0; d < oa.size(); ++d) {
+                        EXPECT_NEAR(oa[d], ob[d], 1e-4f * (1 + std::abs(oa[d]))) << level << " " << bits << " " << dim;
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST(KvKernelsTest, EverySimdLevelOfThisCpuMatchesScalar) {
+    // This machine's levels; CI without AVX-512 covers AVX2 and the forced scalar path (the contract suite runs
+    // every cache at every level too).
+    ASSERT_TRUE(avx2_supported()) << "kasten's build targets x86-64-v3 (AVX2)";
+    expect_matches_scalar(kv_kernels(KvIsa::kAvx2), "avx2");
+    if (avx512_kv_supported()) expect_matches_scalar(kv_kernels(KvIsa::kAvx512), "avx512");
+    EXPECT_EQ(best_kv_isa(), avx512_kv_supported() ? KvIsa::kAvx512 : KvIsa::kAvx2);
+}
+
+TEST(KvKernelsTest, DispatchHandsOutTheRequestedLevel) {
+    EXPECT_EQ(kv_kernels(KvIsa::kScalar).key_group_scores, &scalar::key_group_scores);
+    EXPECT_EQ(kv_kernels(KvIsa::kScalar).accumulate_values, &scalar::accumulate_values);
+    EXPECT_EQ(kv_kernels(KvIsa::kAvx2).key_group_scores, &avx2::key_group_scores);
+    EXPECT_EQ(kv_kernels(KvIsa::kAvx512).key_group_scores, &avx512::key_group_scores);
+    EXPECT_EQ(kv_isa_for(KernelIsa::kScalar), KvIsa::kScalar);
+    EXPECT_EQ(kv_isa_for(KernelIsa::kAvx2), best_kv_isa());
+}
+
+}  // namespace
+}  // namespace kasten::llm
