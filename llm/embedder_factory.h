@@ -13,11 +13,13 @@ namespace kasten::llm {
 //   "hashing" - HashingEmbedder(hashing_dim);
 //   "glove"   - GloveEmbedder::load(glove_path); a missing file is kNotFound naming the path and the
 //               commands that create it; other load errors are returned as they are;
+//   "use"     - UseLiteEmbedder::load(use_path) (Universal Sentence Encoder lite); a missing file is kNotFound
+//               naming the path and the commands that create it; other load errors are returned as they are;
 //   "auto"    - GloVe when glove_path is non-empty, exists and loads, else hashing (logged: info when the
 //               file is absent, warn when it exists but does not load).
 // kInvalidArgument for another kind, or a hashing_dim outside [1, HashingEmbedder::kMaxDim] when the
 // hashing embedder is (or may be) needed.
-Result<std::unique_ptr<Embedder>> create_embedder(std::string_view kind, const std::string& glove_path,
-                                                  int hashing_dim);
+Result<std::unique_ptr<Embedder>> create_embedder(std::string_view kind, const std::string& glove_path, int hashing_dim,
+                                                  const std::string& use_path = {});
 
 }  // namespace kasten::llm

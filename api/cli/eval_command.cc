@@ -100,7 +100,7 @@ options:
   --context-vocab GGUF  count those tokens with this GGUF file's tokenizer (e.g. a model or vocabulary file);
                         default: the estimate of docs/context.md
   --quiet               no progress bar
-  --embedder KIND       auto | glove | hashing (global option; default from the configuration)
+  --embedder KIND       auto | glove | use | hashing (global option; default from the configuration)
 
 examples:
   kasten eval longmemeval --data longmemeval_s.json --out runs/lme-ctx --retriever bm25,hybrid,hybrid+notes \
@@ -145,7 +145,7 @@ options:
   --context-vocab GGUF  count those tokens with this GGUF file's tokenizer (default: the estimate)
   --threads N           parallel workers (default: the number of cores)
   --quiet               no progress bar
-  --embedder KIND       auto | glove | hashing (global option)
+  --embedder KIND       auto | glove | use | hashing (global option)
 
 example:
   kasten eval locomo --data locomo10.json --out runs/locomo --retriever bm25,hybrid
@@ -179,7 +179,7 @@ options:
   --reader-context LIST full and/or retrieval (default full,retrieval)
   --threads N           parallel workers (default: the number of cores)
   --quiet               no progress bar
-  --embedder KIND       auto | glove | hashing (global option)
+  --embedder KIND       auto | glove | use | hashing (global option)
 
 example:
   kasten eval convomem --data ConvoMem/test_cases/locomo --out runs/convomem

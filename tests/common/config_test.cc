@@ -21,6 +21,21 @@ TEST(ConfigTest, DefaultsFollowKastenHomeThenHome) {
     EXPECT_EQ(c.effective_glove_path(), "/srv/k/embeddings/glove-6b-100d.kvec");
 }
 
+TEST(ConfigTest, UseEmbedderAndItsPath) {
+    ConfigSources src;
+    src.env = {{"KASTEN_HOME", "/srv/k"}};
+    Config c = load_config(src).value();
+    EXPECT_EQ(c.embedder, "auto");
+    EXPECT_EQ(c.effective_use_path(), "/srv/k/embeddings/use-lite-en.kuse");
+    src.env["KASTEN_USE_PATH"] = "/models/use.kuse";
+    src.flags["embedder"] = "use";
+    c = load_config(src).value();
+    EXPECT_EQ(c.embedder, "use");
+    EXPECT_EQ(c.effective_use_path(), "/models/use.kuse");
+    src.flags["embedder"] = "usee";
+    EXPECT_NE(load_config(src).status().message().find("use"), std::string::npos);
+}
+
 TEST(ConfigTest, PrecedenceFileEnvFlags) {
     auto dir = std::filesystem::temp_directory_path() / "kasten_config_test";
     std::filesystem::create_directories(dir);

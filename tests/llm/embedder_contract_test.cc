@@ -1,5 +1,6 @@
 // The contract every Embedder must meet (llm/embedder.h), run against each implementation.
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <memory>
 #include <regex>
@@ -13,6 +14,7 @@
 #include "llm/embedder.h"
 #include "llm/glove_embedder.h"
 #include "llm/hashing_embedder.h"
+#include "llm/use_lite_embedder.h"
 
 namespace kasten::llm {
 namespace {
@@ -20,6 +22,7 @@ namespace {
 struct HashingMaker {
     static std::unique_ptr<Embedder> make() { return std::make_unique<HashingEmbedder>(); }
     static std::string id_pattern() { return "hashing-v1-256"; }
+    static std::vector<std::string> featureless_texts() { return {"", " \t\n", "...!?;", "\xE2\x80\x94\xE2\x80\xA6"}; }
 };
 
 struct GloveMaker {
@@ -32,6 +35,28 @@ struct GloveMaker {
         return std::move(e).value();
     }
     static std::string id_pattern() { return "glove-custom-24d-[0-9]+w-[0-9a-f]{8}-sif-v1"; }
+    static std::vector<std::string> featureless_texts() { return HashingMaker::featureless_texts(); }
+};
+
+// The real encoder file (KASTEN_TEST_USE); only in llm_use_data_test, which defines KASTEN_CONTRACT_USE_LITE.
+struct UseLiteMaker {
+    static std::unique_ptr<Embedder> make() {
+        const char* path = std::getenv("KASTEN_TEST_USE");
+        if (path == nullptr || *path == '\0') {
+            ADD_FAILURE() << "KASTEN_TEST_USE is not set: run scripts/fetch_use_lite.sh, then "
+                             "`build/kasten embeddings import-use`, and set it to the .kuse file";
+            return nullptr;
+        }
+        Result<std::unique_ptr<UseLiteEmbedder>> e = UseLiteEmbedder::load(path);
+        if (!e.is_ok()) {
+            ADD_FAILURE() << e.status().to_string();
+            return nullptr;
+        }
+        return std::move(e).value();
+    }
+    static std::string id_pattern() { return "use-lite-en-512-v1"; }
+    // Like the reference, the encoder reads whitespace and punctuation as pieces: only text without any is empty.
+    static std::vector<std::string> featureless_texts() { return {""}; }
 };
 
 template <typename Maker>
@@ -51,12 +76,17 @@ class EmbedderContractTest : public ::testing::Test {
     std::unique_ptr<Embedder> embedder_;
 };
 
+#ifdef KASTEN_CONTRACT_USE_LITE
+using Makers = ::testing::Types<UseLiteMaker>;
+#else
 using Makers = ::testing::Types<HashingMaker, GloveMaker>;
+#endif
 class MakerNames {
   public:
     template <typename T>
     static std::string GetName(int) {
         if constexpr (std::is_same_v<T, HashingMaker>) return "Hashing";
+        if constexpr (std::is_same_v<T, UseLiteMaker>) return "UseLite";
         return "Glove";
     }
 };
@@ -103,7 +133,7 @@ TYPED_TEST(EmbedderContractTest, UnitNormOrZero) {
 }
 
 TYPED_TEST(EmbedderContractTest, EmptyTextGivesZeros) {
-    for (const char* text : {"", " \t\n", "...!?;", "\xE2\x80\x94\xE2\x80\xA6"}) {
+    for (const std::string& text : TypeParam::featureless_texts()) {
         for (float x : this->embedder_->embed(text)) ASSERT_EQ(x, 0.0f) << "'" << text << "'";
     }
 }

@@ -46,6 +46,35 @@ TEST(EmbedderFactoryTest, GloveCorruptIsAnError) {
     EXPECT_EQ(e.status().code(), StatusCode::kCorruption);
 }
 
+TEST(EmbedderFactoryTest, UseMissingNamesPathAndRemedy) {
+    TempDir dir;
+    const std::string path = dir.file("use.kuse");
+    Result<std::unique_ptr<Embedder>> e = create_embedder("use", glove_fixture_kvec_path(), 256, path);
+    ASSERT_FALSE(e.is_ok());
+    EXPECT_EQ(e.status().code(), StatusCode::kNotFound);
+    const std::string& m = e.status().message();
+    EXPECT_NE(m.find(path), std::string::npos) << m;
+    EXPECT_NE(m.find("scripts/fetch_use_lite.sh"), std::string::npos) << m;
+    EXPECT_NE(m.find("kasten embeddings import-use"), std::string::npos) << m;
+    EXPECT_EQ(create_embedder("use", glove_fixture_kvec_path(), 256).status().code(), StatusCode::kNotFound);
+}
+
+TEST(EmbedderFactoryTest, UseCorruptIsAnError) {
+    TempDir dir;
+    testing::write_file(dir.file("bad.kuse"), std::string(200, 'x'));
+    Result<std::unique_ptr<Embedder>> e = create_embedder("use", "", 256, dir.file("bad.kuse"));
+    ASSERT_FALSE(e.is_ok());
+    EXPECT_EQ(e.status().code(), StatusCode::kCorruption);
+}
+
+TEST(EmbedderFactoryTest, AutoIgnoresTheEncoder) {
+    TempDir dir;
+    testing::write_file(dir.file("any.kuse"), std::string(200, 'x'));
+    Result<std::unique_ptr<Embedder>> e = create_embedder("auto", glove_fixture_kvec_path(), 256, dir.file("any.kuse"));
+    ASSERT_TRUE(e.is_ok()) << e.status().to_string();
+    EXPECT_EQ(e.value()->id().rfind("glove-", 0), 0u) << e.value()->id();
+}
+
 TEST(EmbedderFactoryTest, AutoPrefersGloveAndFallsBackToHashing) {
     Result<std::unique_ptr<Embedder>> glove = create_embedder("auto", glove_fixture_kvec_path(), 256);
     ASSERT_TRUE(glove.is_ok());

