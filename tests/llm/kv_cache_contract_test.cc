@@ -48,7 +48,8 @@ std::vector<CacheCase> cache_cases() {
         // measured on the random data here (keys N(0,1) with channel offsets, values N(0,1), scale 1/√head_dim:
         // 8 bit 0.019, 4 bit 0.18, 2 bit 1.05; f16 0.0017). 2 bits on Gaussian noise is coarse; that the fused
         // kernels add nothing to the quantization error is checked tightly by FusedAttentionEquals... below.
-        for (auto [bits, tol] : {std::pair{8, 0.04}, std::pair{4, 0.35}, std::pair{2, 1.6}}) {
+        for (auto [bits_, tol] : {std::pair{8, 0.04}, std::pair{4, 0.35}, std::pair{2, 1.6}}) {
+            const int bits = bits_;  // a structured binding cannot be captured under clang 14
             for (int residual : {0, 16}) {
                 cases.push_back(
                     {"kivi" + std::to_string(bits) + "_r" + std::to_string(residual) + suffix,
