@@ -106,9 +106,9 @@ bool parse_kernel_isa(std::string_view name, KernelIsa* out) {
 
 KernelIsa best_kernel_isa() {
     static const KernelIsa best = [] {
-        // AVX2 by default even where AVX-512 VNNI runs: measured side by side (docs/benchmarks.md), the AVX-512
-        // Q8_0/Q4_0 products decode at most a few percent faster and process prompts ~20% slower.
-        KernelIsa isa = avx2_supported() ? KernelIsa::kAvx2 : KernelIsa::kScalar;
+        KernelIsa isa = avx512_vnni_supported() ? KernelIsa::kAvx512Vnni
+                        : avx2_supported()      ? KernelIsa::kAvx2
+                                                : KernelIsa::kScalar;
         KernelIsa wanted = isa;
         const char* env = std::getenv("KASTEN_KERNEL_ISA");
         if (env != nullptr && parse_kernel_isa(env, &wanted) && kernel_isa_supported(wanted)) isa = wanted;
@@ -128,13 +128,15 @@ WeightKernel weight_kernel(TensorType type, KernelIsa isa) {
             return {ActivationType::kF32, v ? &erase<std::uint16_t, float, avx2::dot_f16_f32>
                                             : &erase<std::uint16_t, float, scalar::dot_f16_f32>};
         case TensorType::kQ8_0:
-            return {ActivationType::kQ8_0, z   ? &erase<BlockQ8_0, BlockQ8_0, avx512::dot_q8_0_q8_0>
-                                           : v ? &erase<BlockQ8_0, BlockQ8_0, avx2::dot_q8_0_q8_0>
-                                               : &erase<BlockQ8_0, BlockQ8_0, scalar::dot_q8_0_q8_0>};
+            return {ActivationType::kQ8_0,
+                    v ? &erase<BlockQ8_0, BlockQ8_0, avx2::dot_q8_0_q8_0>
+                      : &erase<BlockQ8_0, BlockQ8_0, scalar::dot_q8_0_q8_0>,
+                    z ? &erase<BlockQ8_0, BlockQ8_0, avx512::dot_q8_0_q8_0> : nullptr};
         case TensorType::kQ4_0:
-            return {ActivationType::kQ8_0, z   ? &erase<BlockQ4_0, BlockQ8_0, avx512::dot_q4_0_q8_0>
-                                           : v ? &erase<BlockQ4_0, BlockQ8_0, avx2::dot_q4_0_q8_0>
-                                               : &erase<BlockQ4_0, BlockQ8_0, scalar::dot_q4_0_q8_0>};
+            return {ActivationType::kQ8_0,
+                    v ? &erase<BlockQ4_0, BlockQ8_0, avx2::dot_q4_0_q8_0>
+                      : &erase<BlockQ4_0, BlockQ8_0, scalar::dot_q4_0_q8_0>,
+                    z ? &erase<BlockQ4_0, BlockQ8_0, avx512::dot_q4_0_q8_0> : nullptr};
         case TensorType::kQ4_K:
             return {ActivationType::kQ8_K, v ? &erase<BlockQ4K, BlockQ8K, avx2::dot_q4_k_q8_k>
                                              : &erase<BlockQ4K, BlockQ8K, scalar::dot_q4_k_q8_k>};

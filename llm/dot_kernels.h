@@ -20,8 +20,9 @@ namespace kasten::llm {
 // and scalar differ only by float summation order: |avx2 − scalar| ≤ 1e-5 · Σ|block terms|.
 
 enum class ActivationType { kF32, kQ8_0, kQ8_K };
-// kAvx512Vnni: AVX-512 F/BW/DQ/VL + VNNI kernels for Q8_0 and Q4_0 weights; every other type and the activation
-// quantizers use the AVX2 kernels at that level (a CPU with AVX-512 has AVX2).
+// kAvx512Vnni: AVX-512 F/BW/DQ/VL + VNNI kernels for one token's products with Q8_0 and Q4_0 weights (decode,
+// where they are a few percent faster); batches, every other type and the activation quantizers use the AVX2
+// kernels at that level, which process prompts faster (docs/benchmarks.md). A CPU with AVX-512 has AVX2.
 enum class KernelIsa { kScalar, kAvx2, kAvx512Vnni };
 
 using DotFn = float (*)(const void* weights, const void* activations, std::size_t n);
@@ -30,7 +31,9 @@ using QuantizeActivationFn = void (*)(const float* x, void* out, std::size_t n);
 // The kernel for weights of a given type: the activation format it needs and its dot product.
 struct WeightKernel {
     ActivationType activation = ActivationType::kF32;
-    DotFn dot = nullptr;
+    DotFn dot = nullptr;  // batches of tokens (prompt processing): compute-bound
+    // One token's matrix–vector product (decode): memory-bound; nullptr = `dot`.
+    DotFn dot_single = nullptr;
 };
 
 // True when the CPU runs AVX2, FMA and F16C.
@@ -43,9 +46,8 @@ bool kernel_isa_supported(KernelIsa isa);
 const char* kernel_isa_name(KernelIsa isa);
 // Parses kernel_isa_name's names; false for anything else.
 bool parse_kernel_isa(std::string_view name, KernelIsa* out);
-// The level models load with: AVX2 when the CPU runs it (detected at run time), else scalar. The environment
-// variable KASTEN_KERNEL_ISA (a name above) picks another level the CPU runs, e.g. avx512-vnni, which is opt-in
-// because it is not faster overall on the machines measured; a level the CPU lacks, or an unknown name, is ignored.
+// The best level the CPU runs, detected at run time. The environment variable KASTEN_KERNEL_ISA (a name above)
+// picks another level the CPU runs, e.g. to compare kernels; a level the CPU lacks, or an unknown name, is ignored.
 KernelIsa best_kernel_isa();
 
 // nullptr dot when `type` has no kernel (see is_compute_type()).

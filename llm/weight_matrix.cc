@@ -53,6 +53,11 @@ void WeightMatrix::multiply(const ActivationBuffer& x, int n_tokens, float* y, i
                             int row_end) const {
     const ActivationType a = kernel_.activation;
     const auto n = static_cast<std::size_t>(cols_);
+    if (n_tokens == 1 && kernel_.dot_single != nullptr) {
+        const void* x0 = x.row(a, 0);
+        for (int r = row_begin; r < row_end; ++r) y[r] = kernel_.dot_single(row_data(r), x0, n);
+        return;
+    }
     for (int r = row_begin; r < row_end; ++r) {
         const std::uint8_t* w = row_data(r);
         for (int t = 0; t < n_tokens; ++t)

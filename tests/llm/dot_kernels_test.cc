@@ -234,10 +234,21 @@ TEST(DotKernelTest, EveryLevelTheCpuRunsMatchesScalarOnQ8_0AndQ4_0) {
         const float ref8 = scalar::dot_q8_0_q8_0(w.data(), a.data(), n);
         const float ref4 = scalar::dot_q4_0_q8_0(w4.data(), a.data(), n);
         for (KernelIsa isa : levels) {
-            const float got8 = weight_kernel(TensorType::kQ8_0, isa).dot(w.data(), a.data(), n);
-            const float got4 = weight_kernel(TensorType::kQ4_0, isa).dot(w4.data(), a.data(), n);
-            EXPECT_NEAR(got8, ref8, 1e-6 * magnitude) << kernel_isa_name(isa) << " Q8_0 blocks=" << blocks;
-            EXPECT_NEAR(got4, ref4, 1e-6 * magnitude) << kernel_isa_name(isa) << " Q4_0 blocks=" << blocks;
+            const WeightKernel k8 = weight_kernel(TensorType::kQ8_0, isa);
+            const WeightKernel k4 = weight_kernel(TensorType::kQ4_0, isa);
+            // The AVX-512 level has its own single-token kernels; every level's batch kernel is checked too.
+            EXPECT_EQ(k8.dot_single != nullptr, isa == KernelIsa::kAvx512Vnni);
+            EXPECT_EQ(k4.dot_single != nullptr, isa == KernelIsa::kAvx512Vnni);
+            for (DotFn dot8 : {k8.dot, k8.dot_single}) {
+                if (dot8 == nullptr) continue;
+                EXPECT_NEAR(dot8(w.data(), a.data(), n), ref8, 1e-6 * magnitude)
+                    << kernel_isa_name(isa) << " Q8_0 blocks=" << blocks;
+            }
+            for (DotFn dot4 : {k4.dot, k4.dot_single}) {
+                if (dot4 == nullptr) continue;
+                EXPECT_NEAR(dot4(w4.data(), a.data(), n), ref4, 1e-6 * magnitude)
+                    << kernel_isa_name(isa) << " Q4_0 blocks=" << blocks;
+            }
         }
     }
 }

@@ -270,6 +270,13 @@ TEST(LlamaContextTest, ScalarAndVectorKernelsAgree) {
             for (int i = 0; i < 48; ++i) {
                 EXPECT_LT(max_abs_diff(a.logits(i), b.logits(i)), 2e-3) << kernel_isa_name(isa) << path << " " << i;
             }
+            // Decode steps: one token per call, the single-token products.
+            for (int token : {5, 77, 300}) {
+                const std::vector<int> one = {token};
+                ASSERT_TRUE(a.eval(one).is_ok());
+                ASSERT_TRUE(b.eval(one).is_ok());
+                EXPECT_LT(max_abs_diff(a.logits(), b.logits()), 2e-3) << kernel_isa_name(isa) << path << " " << token;
+            }
         }
     }
 }
