@@ -115,7 +115,7 @@ Result<std::unique_ptr<EmbeddedLanguageModel>> EmbeddedLanguageModel::open(const
     }
     std::string id = prefix + std::filesystem::path(options.model_path).stem().string();
     KASTEN_ASSIGN_OR_RETURN(std::unique_ptr<KvCache> cache,
-                            make_kv_cache(model->config(), options.n_ctx, options.kv_cache, kv_isa_for(model->isa())));
+                            make_kv_cache(model->config(), options.n_ctx, options.kv_cache, model->isa()));
     return std::unique_ptr<EmbeddedLanguageModel>(new EmbeddedLanguageModel(
         std::move(id), std::move(model), std::move(tokenizer), chat_template, std::move(cache), options));
 }

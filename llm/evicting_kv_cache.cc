@@ -15,7 +15,7 @@
 
 namespace kasten::llm {
 
-EvictingKvCache::EvictingKvCache(const KvCacheShape& shape, const EvictionOptions& options, KvIsa isa)
+EvictingKvCache::EvictingKvCache(const KvCacheShape& shape, const EvictionOptions& options, KernelIsa isa)
     : shape_(shape), options_(options), isa_(isa) {
     assert(shape.n_layer > 0 && shape.n_head_kv > 0 && shape.head_dim > 0 && shape.capacity > 0);
     assert(options.window >= 1 && options.sinks >= 0 && options.budget >= options.sinks + options.window &&

@@ -36,7 +36,7 @@ class EvictingKvCache final : public KvCache {
   public:
     // REQUIRES: every shape field positive; head_dim even; window >= 1; sinks >= 0; budget >= sinks + window;
     // n_q >= 1; isa a level the CPU runs (kv_kernels.h).
-    EvictingKvCache(const KvCacheShape& shape, const EvictionOptions& options, KvIsa isa = best_kv_isa());
+    EvictingKvCache(const KvCacheShape& shape, const EvictionOptions& options, KernelIsa isa = best_kernel_isa());
 
     const KvCacheShape& shape() const override { return shape_; }
     int size() const override { return size_; }
@@ -77,7 +77,7 @@ class EvictingKvCache final : public KvCache {
 
     KvCacheShape shape_;
     EvictionOptions options_;
-    KvIsa isa_;
+    KernelIsa isa_;
     int size_ = 0;
     mutable float scale_ = 0.0f;  // attention scale seen by attend() (H2O)
     std::vector<Head> heads_;

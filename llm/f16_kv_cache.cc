@@ -10,7 +10,7 @@
 
 namespace kasten::llm {
 
-F16KvCache::F16KvCache(const KvCacheShape& shape, KvIsa isa) : shape_(shape), isa_(isa) {
+F16KvCache::F16KvCache(const KvCacheShape& shape, KernelIsa isa) : shape_(shape), isa_(isa) {
     assert(shape.n_layer > 0 && shape.n_head_kv > 0 && shape.head_dim > 0 && shape.capacity > 0);
     const std::size_t n = static_cast<std::size_t>(shape.n_layer) * shape.n_head_kv * shape.capacity * shape.head_dim;
     keys_.assign(n, 0);

@@ -14,7 +14,7 @@ namespace kasten::llm {
 class F16KvCache final : public KvCache {
   public:
     // REQUIRES: every shape field positive; isa a level the CPU runs (kv_kernels.h).
-    explicit F16KvCache(const KvCacheShape& shape, KvIsa isa = best_kv_isa());
+    explicit F16KvCache(const KvCacheShape& shape, KernelIsa isa = best_kernel_isa());
 
     const KvCacheShape& shape() const override { return shape_; }
     int size() const override { return size_; }
@@ -34,7 +34,7 @@ class F16KvCache final : public KvCache {
     }
 
     KvCacheShape shape_;
-    KvIsa isa_;
+    KernelIsa isa_;
     int size_ = 0;
     std::vector<std::uint16_t> keys_;
     std::vector<std::uint16_t> values_;

@@ -24,7 +24,7 @@ int pick_value_group(int head_dim, int kv_dim) {
 
 }  // namespace
 
-KiviKvCache::KiviKvCache(const KvCacheShape& shape, int bits, int residual, KvIsa isa)
+KiviKvCache::KiviKvCache(const KvCacheShape& shape, int bits, int residual, KernelIsa isa)
     : shape_(shape), bits_(bits), residual_(residual), isa_(isa) {
     assert(shape.n_layer > 0 && shape.n_head_kv > 0 && shape.head_dim > 0 && shape.capacity > 0);
     assert(shape.head_dim % 4 == 0 && (bits == 2 || bits == 4 || bits == 8) && residual >= 0);

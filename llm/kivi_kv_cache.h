@@ -23,7 +23,7 @@ class KiviKvCache final : public KvCache {
   public:
     // REQUIRES: every shape field positive; head_dim a multiple of 4; bits ∈ {2, 4, 8}; residual >= 0;
     // isa a level the CPU runs (kv_kernels.h).
-    KiviKvCache(const KvCacheShape& shape, int bits, int residual, KvIsa isa = best_kv_isa());
+    KiviKvCache(const KvCacheShape& shape, int bits, int residual, KernelIsa isa = best_kernel_isa());
 
     const KvCacheShape& shape() const override { return shape_; }
     int size() const override { return size_; }
@@ -61,7 +61,7 @@ class KiviKvCache final : public KvCache {
     KvCacheShape shape_;
     int bits_;
     int residual_;
-    KvIsa isa_;
+    KernelIsa isa_;
     int kv_dim_;
     int value_group_;
     int n_key_groups_;       // quantized key groups that fit in the capacity

@@ -30,7 +30,7 @@ int eviction_cells(const KvCacheShape& s, std::size_t bytes) {
 }
 
 Result<std::unique_ptr<KvCache>> make_eviction(const KvCacheShape& shape, int n_q, EvictionPolicy policy,
-                                               std::size_t budget_bytes, KvIsa isa) {
+                                               std::size_t budget_bytes, KernelIsa isa) {
     const int cells = budget_bytes == 0 ? 0 : eviction_cells(shape, budget_bytes);
     constexpr int kMinWindow = 16;
     if (cells < kSinks + kMinWindow) {
@@ -86,7 +86,7 @@ Result<std::size_t> parse_byte_size(std::string_view text) {
 }
 
 Result<std::unique_ptr<KvCache>> make_kv_cache(const ModelConfig& config, int n_ctx, const KvCacheOptions& options,
-                                               KvIsa isa) {
+                                               KernelIsa isa) {
     if (n_ctx < 1) return Status::invalid_argument("the KV cache needs at least one cell");
     const KvCacheShape shape{config.n_layer, config.n_head_kv, config.head_dim, n_ctx};
     const int n_q = config.n_head / config.n_head_kv;

@@ -32,6 +32,6 @@ Result<std::size_t> parse_byte_size(std::string_view text);
 // without a budget, or a budget that no policy fits (the message says the smallest that would).
 // The cache's name() says which policy and parameters were chosen.
 Result<std::unique_ptr<KvCache>> make_kv_cache(const ModelConfig& config, int n_ctx, const KvCacheOptions& options,
-                                               KvIsa isa = best_kv_isa());
+                                               KernelIsa isa = best_kernel_isa());
 
 }  // namespace kasten::llm

@@ -87,18 +87,9 @@ struct KvKernels {
                               float* out, std::size_t out_stride);
 };
 
-// Dispatch levels of these kernels.
-enum class KvIsa { kScalar, kAvx2, kAvx512 };
-// True when the CPU runs AVX-512 F, BW, VL, DQ and VNNI (and AVX2, FMA, F16C).
-bool avx512_kv_supported();
-// The best level this CPU runs.
-KvIsa best_kv_isa();
-// The level for a model running kernels of `isa`: scalar stays scalar (tests force it), else the best.
-KvIsa kv_isa_for(KernelIsa isa);
-const char* kv_isa_name(KvIsa isa);
-
-// The kernels of `isa` (a level the CPU runs).
-const KvKernels& kv_kernels(KvIsa isa);
+// The kernels of `isa` (a level the CPU runs, kernel_isa_supported()): the same levels as the weight kernels, so
+// KASTEN_KERNEL_ISA (best_kernel_isa()) picks both; kAvx512Vnni gives the AVX-512 kernels.
+const KvKernels& kv_kernels(KernelIsa isa);
 
 namespace scalar {
 void dot_rows_f16(const float* q, const std::uint16_t* rows, std::size_t n_rows, std::size_t dim, float scale,

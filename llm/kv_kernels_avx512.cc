@@ -1,7 +1,7 @@
 // AVX-512 (F, BW, VL, DQ, VNNI) kernels of the compressed KV caches, compiled with per-file flags (llm/CMakeLists.txt).
 // Only intrinsics and internal-linkage code live here: an inline or template function from a header, compiled with
 // these flags, could be merged by the linker into code that runs on CPUs without AVX-512. kv_kernels() hands these
-// out only when avx512_kv_supported().
+// out only for KernelIsa::kAvx512Vnni, which callers pick only when avx512_vnni_supported().
 #if defined(__GNUC__) && !defined(__clang__)
 // GCC 12's AVX-512 headers start intrinsics from _mm512_undefined_*() and warn at every use (GCC bug 105593).
 #pragma GCC diagnostic ignored "-Wuninitialized"

@@ -138,35 +138,7 @@ void accumulate_values(const float* p, std::size_t p_stride, int n_q, std::size_
 
 }  // namespace scalar
 
-bool avx512_kv_supported() {
-    static const bool supported = avx2_supported() && __builtin_cpu_supports("avx512f") &&
-                                  __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-                                  __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni");
-    return supported;
-}
-
-KvIsa best_kv_isa() {
-    if (avx512_kv_supported()) return KvIsa::kAvx512;
-    return avx2_supported() ? KvIsa::kAvx2 : KvIsa::kScalar;
-}
-
-KvIsa kv_isa_for(KernelIsa isa) {
-    return isa == KernelIsa::kScalar ? KvIsa::kScalar : best_kv_isa();
-}
-
-const char* kv_isa_name(KvIsa isa) {
-    switch (isa) {
-        case KvIsa::kAvx512:
-            return "avx512";
-        case KvIsa::kAvx2:
-            return "avx2";
-        case KvIsa::kScalar:
-            break;
-    }
-    return "scalar";
-}
-
-const KvKernels& kv_kernels(KvIsa isa) {
+const KvKernels& kv_kernels(KernelIsa isa) {
     static const KvKernels kScalar{&scalar::dot_rows_f16, &scalar::accumulate_rows_f16, &scalar::key_group_scores,
                                    &scalar::accumulate_values};
     static const KvKernels kAvx2{&avx2::dot_rows_f16, &avx2::accumulate_rows_f16, &avx2::key_group_scores,
@@ -174,11 +146,11 @@ const KvKernels& kv_kernels(KvIsa isa) {
     static const KvKernels kAvx512{&avx512::dot_rows_f16, &avx512::accumulate_rows_f16, &avx512::key_group_scores,
                                    &avx512::accumulate_values};
     switch (isa) {
-        case KvIsa::kAvx512:
+        case KernelIsa::kAvx512Vnni:
             return kAvx512;
-        case KvIsa::kAvx2:
+        case KernelIsa::kAvx2:
             return kAvx2;
-        case KvIsa::kScalar:
+        case KernelIsa::kScalar:
             break;
     }
     return kScalar;

@@ -30,18 +30,20 @@ struct CacheCase {
 };
 
 // Every kernel level this CPU runs, the scalar reference always.
-std::vector<KvIsa> isa_levels() {
-    std::vector<KvIsa> levels = {KvIsa::kScalar};
-    if (avx2_supported()) levels.push_back(KvIsa::kAvx2);
-    if (avx512_kv_supported()) levels.push_back(KvIsa::kAvx512);
+std::vector<KernelIsa> isa_levels() {
+    std::vector<KernelIsa> levels;
+    for (KernelIsa isa : {KernelIsa::kScalar, KernelIsa::kAvx2, KernelIsa::kAvx512Vnni}) {
+        if (kernel_isa_supported(isa)) levels.push_back(isa);
+    }
     return levels;
 }
 
 std::vector<CacheCase> cache_cases() {
     std::vector<CacheCase> cases;
     cases.push_back({"full", [](const KvCacheShape& s) { return std::make_unique<FullKvCache>(s); }, 1e-5});
-    for (KvIsa isa : isa_levels()) {
-        const std::string suffix = std::string("_") + kv_isa_name(isa);
+    for (KernelIsa isa : isa_levels()) {
+        std::string suffix = std::string("_") + kernel_isa_name(isa);
+        std::replace(suffix.begin(), suffix.end(), '-', '_');  // test names: letters, digits and '_' only
         cases.push_back(
             {"f16" + suffix, [isa](const KvCacheShape& s) { return std::make_unique<F16KvCache>(s, isa); }, 5e-3});
         // Quantization steps are (max − min) / (2^bits − 1) of a group; the bounds are about twice the largest error
@@ -261,7 +263,7 @@ INSTANTIATE_TEST_SUITE_P(AllCaches, KvCacheContractTest, ::testing::ValuesIn(cac
 // (kv_key_query: the query folded with the key scales in 8 bits; measured at most 0.0034 here), so the tolerance
 // above is the cache's quantization error, not the kernels'.
 TEST(KiviKvCacheTest, FusedAttentionEqualsAttentionOverDequantizedCells) {
-    for (KvIsa isa : isa_levels()) {
+    for (KernelIsa isa : isa_levels()) {
         for (int bits : {2, 4, 8}) {
             for (const KvCacheShape& shape : kShapes) {
                 KiviKvCache cache(shape, bits, 8, isa);

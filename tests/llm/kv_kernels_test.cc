@@ -208,18 +208,15 @@ TEST(KvKernelsTest, EverySimdLevelOfThisCpuMatchesScalar) {
     // This machine's levels; CI without AVX-512 covers AVX2 and the forced scalar path (the contract suite runs
     // every cache at every level too).
     ASSERT_TRUE(avx2_supported()) << "kasten's build targets x86-64-v3 (AVX2)";
-    expect_matches_scalar(kv_kernels(KvIsa::kAvx2), "avx2");
-    if (avx512_kv_supported()) expect_matches_scalar(kv_kernels(KvIsa::kAvx512), "avx512");
-    EXPECT_EQ(best_kv_isa(), avx512_kv_supported() ? KvIsa::kAvx512 : KvIsa::kAvx2);
+    expect_matches_scalar(kv_kernels(KernelIsa::kAvx2), "avx2");
+    if (avx512_vnni_supported()) expect_matches_scalar(kv_kernels(KernelIsa::kAvx512Vnni), "avx512-vnni");
 }
 
 TEST(KvKernelsTest, DispatchHandsOutTheRequestedLevel) {
-    EXPECT_EQ(kv_kernels(KvIsa::kScalar).key_group_scores, &scalar::key_group_scores);
-    EXPECT_EQ(kv_kernels(KvIsa::kScalar).accumulate_values, &scalar::accumulate_values);
-    EXPECT_EQ(kv_kernels(KvIsa::kAvx2).key_group_scores, &avx2::key_group_scores);
-    EXPECT_EQ(kv_kernels(KvIsa::kAvx512).key_group_scores, &avx512::key_group_scores);
-    EXPECT_EQ(kv_isa_for(KernelIsa::kScalar), KvIsa::kScalar);
-    EXPECT_EQ(kv_isa_for(KernelIsa::kAvx2), best_kv_isa());
+    EXPECT_EQ(kv_kernels(KernelIsa::kScalar).key_group_scores, &scalar::key_group_scores);
+    EXPECT_EQ(kv_kernels(KernelIsa::kScalar).accumulate_values, &scalar::accumulate_values);
+    EXPECT_EQ(kv_kernels(KernelIsa::kAvx2).key_group_scores, &avx2::key_group_scores);
+    EXPECT_EQ(kv_kernels(KernelIsa::kAvx512Vnni).key_group_scores, &avx512::key_group_scores);
 }
 
 }  // namespace
