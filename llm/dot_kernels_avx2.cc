@@ -9,29 +9,17 @@
 #include <cmath>
 #include <cstring>
 
+#include "llm/avx2_helpers.h"
 #include "llm/dot_kernels.h"
 
 namespace kasten::llm::avx2 {
 namespace {
-
-inline float hsum(__m256 v) {
-    __m128 lo = _mm256_castps256_ps128(v);
-    __m128 hi = _mm256_extractf128_ps(v, 1);
-    lo = _mm_add_ps(lo, hi);
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-    return _mm_cvtss_f32(lo);
-}
 
 inline float hmax(__m256 v) {
     __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     m = _mm_max_ps(m, _mm_movehl_ps(m, m));
     m = _mm_max_ss(m, _mm_movehdup_ps(m));
     return _mm_cvtss_f32(m);
-}
-
-inline float half_to_float(std::uint16_t h) {
-    return _cvtsh_ss(h);
 }
 
 // Σ x·y over signed int8 pairs, as 8 int32 lanes: |x| · sign(y, x) keeps maddubs' unsigned × signed contract.
@@ -171,8 +159,8 @@ float dot_f16_f32(const std::uint16_t* w, const float* a, std::size_t n) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     std::size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i)));
-        __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i + 8)));
+        __m256 w0 = load_f16(w + i);
+        __m256 w1 = load_f16(w + i + 8);
         acc0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(a + i), acc0);
         acc1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(a + i + 8), acc1);
     }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <vector>
 
 #include "llm/f16.h"
 #include "llm/kv_kernels.h"
@@ -10,19 +11,15 @@
 
 namespace kasten::llm {
 
-F16KvCache::F16KvCache(const KvCacheShape& shape, KernelIsa isa) : shape_(shape), isa_(isa) {
-    assert(shape.n_layer > 0 && shape.n_head_kv > 0 && shape.head_dim > 0 && shape.capacity > 0);
-    const std::size_t n = static_cast<std::size_t>(shape.n_layer) * shape.n_head_kv * shape.capacity * shape.head_dim;
-    keys_.assign(n, 0);
-    values_.assign(n, 0);
-}
+F16KvCache::F16KvCache(const KvCacheShape& shape, KernelIsa isa) : rows_(shape), isa_(isa) {}
 
 void F16KvCache::store(int layer, int cell, const float* k, const float* v) {
-    assert(cell >= 0 && cell < shape_.capacity);
-    const int hd = shape_.head_dim;
-    for (int h = 0; h < shape_.n_head_kv; ++h) {
-        std::uint16_t* kd = keys_.data() + offset(layer, h, cell);
-        std::uint16_t* vd = values_.data() + offset(layer, h, cell);
+    const KvCacheShape& shape = rows_.shape();
+    assert(cell >= 0 && cell < shape.capacity);
+    const int hd = shape.head_dim;
+    for (int h = 0; h < shape.n_head_kv; ++h) {
+        std::uint16_t* kd = rows_.key(layer, h, cell);
+        std::uint16_t* vd = rows_.value(layer, h, cell);
         for (int d = 0; d < hd; ++d) {
             kd[d] = f32_to_f16(k[h * hd + d]);
             vd[d] = f32_to_f16(v[h * hd + d]);
@@ -31,17 +28,16 @@ void F16KvCache::store(int layer, int cell, const float* k, const float* v) {
 }
 
 void F16KvCache::commit(int n) {
-    assert(n >= size_ && n <= shape_.capacity);
-    size_ = n;
+    rows_.commit(n);
 }
 
 void F16KvCache::attend(int layer, int kv_head, const float* q, int n_q, int begin, int end, float scale, float* out,
                         float* max, float* sum, float* scratch) const {
     const KvKernels& kern = kv_kernels(isa_);
-    const auto hd = static_cast<std::size_t>(shape_.head_dim);
+    const auto hd = static_cast<std::size_t>(rows_.shape().head_dim);
     const int n = end - begin;
-    const std::uint16_t* k = keys_.data() + offset(layer, kv_head, begin);
-    const std::uint16_t* v = values_.data() + offset(layer, kv_head, begin);
+    const std::uint16_t* k = rows_.key(layer, kv_head, begin);
+    const std::uint16_t* v = rows_.value(layer, kv_head, begin);
     constexpr int kChunk = 128;
     for (int c0 = 0; c0 < n; c0 += kChunk) {
         const int len = std::min(kChunk, n - c0);
@@ -66,34 +62,16 @@ void F16KvCache::attend(int layer, int kv_head, const float* q, int n_q, int beg
 }
 
 void F16KvCache::discard(int first, int count, const Rope& rope) {
-    assert(first >= 0 && count >= 0 && first + count <= size_);
-    if (count == 0) return;
-    const int hd = shape_.head_dim;
-    const int moved = size_ - first - count;
-    std::vector<float> cos_sin(static_cast<std::size_t>(rope.n_rot()));
-    rope.angles(-static_cast<double>(count), cos_sin.data());
-    std::vector<float> row(static_cast<std::size_t>(hd));
-    for (int l = 0; l < shape_.n_layer; ++l) {
-        for (int h = 0; h < shape_.n_head_kv; ++h) {
-            std::uint16_t* k = keys_.data() + offset(l, h, 0);
-            std::uint16_t* v = values_.data() + offset(l, h, 0);
-            std::memmove(k + static_cast<std::size_t>(first) * hd, k + static_cast<std::size_t>(first + count) * hd,
-                         sizeof(std::uint16_t) * moved * hd);
-            std::memmove(v + static_cast<std::size_t>(first) * hd, v + static_cast<std::size_t>(first + count) * hd,
-                         sizeof(std::uint16_t) * moved * hd);
-            for (int c = first; c < first + moved; ++c) {
-                std::uint16_t* kc = k + static_cast<std::size_t>(c) * hd;
-                for (int d = 0; d < hd; ++d) row[d] = f16_to_f32(kc[d]);
-                rope.rotate(row.data(), 1, cos_sin.data());
-                for (int d = 0; d < hd; ++d) kc[d] = f32_to_f16(row[d]);
-            }
-        }
-    }
-    size_ -= count;
+    std::vector<float> row(static_cast<std::size_t>(rows_.shape().head_dim));
+    rows_.discard(first, count, rope, [&](std::uint16_t* key, const float* cos_sin) {
+        for (std::size_t d = 0; d < row.size(); ++d) row[d] = f16_to_f32(key[d]);
+        rope.rotate(row.data(), 1, cos_sin);
+        for (std::size_t d = 0; d < row.size(); ++d) key[d] = f32_to_f16(row[d]);
+    });
 }
 
 void F16KvCache::truncate(int n) {
-    size_ = std::min(size_, std::max(0, n));
+    rows_.truncate(n);
 }
 
 }  // namespace kasten::llm

@@ -1,8 +1,8 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
+#include "llm/dense_kv_rows.h"
 #include "llm/kv_cache.h"
 #include "llm/kv_kernels.h"
 
@@ -16,28 +16,20 @@ class F16KvCache final : public KvCache {
     // REQUIRES: every shape field positive; isa a level the CPU runs (kv_kernels.h).
     explicit F16KvCache(const KvCacheShape& shape, KernelIsa isa = best_kernel_isa());
 
-    const KvCacheShape& shape() const override { return shape_; }
-    int size() const override { return size_; }
+    const KvCacheShape& shape() const override { return rows_.shape(); }
+    int size() const override { return rows_.size(); }
     void store(int layer, int cell, const float* k, const float* v) override;
     void commit(int n) override;
     void attend(int layer, int kv_head, const float* q, int n_q, int begin, int end, float scale, float* out,
                 float* max, float* sum, float* scratch) const override;
     void discard(int first, int count, const Rope& rope) override;
     void truncate(int n) override;
-    std::size_t bytes() const override { return (keys_.size() + values_.size()) * sizeof(std::uint16_t); }
+    std::size_t bytes() const override { return rows_.bytes(); }
     std::string name() const override { return "f16"; }
 
   private:
-    std::size_t offset(int layer, int kv_head, int cell) const {
-        return ((static_cast<std::size_t>(layer) * shape_.n_head_kv + kv_head) * shape_.capacity + cell) *
-               shape_.head_dim;
-    }
-
-    KvCacheShape shape_;
+    DenseKvRows<std::uint16_t> rows_;
     KernelIsa isa_;
-    int size_ = 0;
-    std::vector<std::uint16_t> keys_;
-    std::vector<std::uint16_t> values_;
 };
 
 }  // namespace kasten::llm

@@ -10,33 +10,28 @@
 
 namespace kasten::llm {
 
-FullKvCache::FullKvCache(const KvCacheShape& shape) : shape_(shape) {
-    assert(shape.n_layer > 0 && shape.n_head_kv > 0 && shape.head_dim > 0 && shape.capacity > 0);
-    const std::size_t n = static_cast<std::size_t>(shape.n_layer) * shape.n_head_kv * shape.capacity * shape.head_dim;
-    keys_.assign(n, 0.0f);
-    values_.assign(n, 0.0f);
-}
+FullKvCache::FullKvCache(const KvCacheShape& shape) : rows_(shape) {}
 
 void FullKvCache::store(int layer, int cell, const float* k, const float* v) {
-    assert(cell >= 0 && cell < shape_.capacity);
-    const std::size_t hd = static_cast<std::size_t>(shape_.head_dim);
-    for (int h = 0; h < shape_.n_head_kv; ++h) {
-        std::memcpy(keys_.data() + offset(layer, h, cell), k + h * hd, hd * sizeof(float));
-        std::memcpy(values_.data() + offset(layer, h, cell), v + h * hd, hd * sizeof(float));
+    const KvCacheShape& shape = rows_.shape();
+    assert(cell >= 0 && cell < shape.capacity);
+    const std::size_t hd = static_cast<std::size_t>(shape.head_dim);
+    for (int h = 0; h < shape.n_head_kv; ++h) {
+        std::memcpy(rows_.key(layer, h, cell), k + h * hd, hd * sizeof(float));
+        std::memcpy(rows_.value(layer, h, cell), v + h * hd, hd * sizeof(float));
     }
 }
 
 void FullKvCache::commit(int n) {
-    assert(n >= size_ && n <= shape_.capacity);
-    size_ = n;
+    rows_.commit(n);
 }
 
 void FullKvCache::attend(int layer, int kv_head, const float* q, int n_q, int begin, int end, float scale, float* out,
                          float* max, float* sum, float* scratch) const {
-    const auto hd = static_cast<std::size_t>(shape_.head_dim);
+    const auto hd = static_cast<std::size_t>(rows_.shape().head_dim);
     const int n = end - begin;
-    const float* k = keys_.data() + offset(layer, kv_head, begin);
-    const float* v = values_.data() + offset(layer, kv_head, begin);
+    const float* k = rows_.key(layer, kv_head, begin);
+    const float* v = rows_.value(layer, kv_head, begin);
     // Cells in chunks that stay in L1/L2 while every query head of the group uses them.
     constexpr int kChunk = 128;
     // scores: scratch[i·n + c]
@@ -65,29 +60,11 @@ void FullKvCache::attend(int layer, int kv_head, const float* q, int n_q, int be
 }
 
 void FullKvCache::discard(int first, int count, const Rope& rope) {
-    assert(first >= 0 && count >= 0 && first + count <= size_);
-    if (count == 0) return;
-    const int hd = shape_.head_dim;
-    const int moved = size_ - first - count;
-    std::vector<float> cos_sin(static_cast<std::size_t>(rope.n_rot()));
-    rope.angles(-static_cast<double>(count), cos_sin.data());
-    for (int l = 0; l < shape_.n_layer; ++l) {
-        for (int h = 0; h < shape_.n_head_kv; ++h) {
-            float* k = keys_.data() + offset(l, h, 0);
-            float* v = values_.data() + offset(l, h, 0);
-            std::memmove(k + static_cast<std::size_t>(first) * hd, k + static_cast<std::size_t>(first + count) * hd,
-                         sizeof(float) * moved * hd);
-            std::memmove(v + static_cast<std::size_t>(first) * hd, v + static_cast<std::size_t>(first + count) * hd,
-                         sizeof(float) * moved * hd);
-            for (int c = first; c < first + moved; ++c)
-                rope.rotate(k + static_cast<std::size_t>(c) * hd, 1, cos_sin.data());
-        }
-    }
-    size_ -= count;
+    rows_.discard(first, count, rope, [&](float* key, const float* cos_sin) { rope.rotate(key, 1, cos_sin); });
 }
 
 void FullKvCache::truncate(int n) {
-    size_ = std::min(size_, std::max(0, n));
+    rows_.truncate(n);
 }
 
 }  // namespace kasten::llm

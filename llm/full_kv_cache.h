@@ -1,7 +1,6 @@
 #pragma once
 
-#include <vector>
-
+#include "llm/dense_kv_rows.h"
 #include "llm/kv_cache.h"
 
 namespace kasten::llm {
@@ -14,31 +13,23 @@ class FullKvCache final : public KvCache {
     // REQUIRES: every shape field positive.
     explicit FullKvCache(const KvCacheShape& shape);
 
-    const KvCacheShape& shape() const override { return shape_; }
-    int size() const override { return size_; }
+    const KvCacheShape& shape() const override { return rows_.shape(); }
+    int size() const override { return rows_.size(); }
     void store(int layer, int cell, const float* k, const float* v) override;
     void commit(int n) override;
     void attend(int layer, int kv_head, const float* q, int n_q, int begin, int end, float scale, float* out,
                 float* max, float* sum, float* scratch) const override;
     void discard(int first, int count, const Rope& rope) override;
     void truncate(int n) override;
-    std::size_t bytes() const override { return (keys_.size() + values_.size()) * sizeof(float); }
+    std::size_t bytes() const override { return rows_.bytes(); }
     std::string name() const override { return "full-f32"; }
 
     // Row of one cell, for tests and for measuring compressed caches against this one.
-    const float* key(int layer, int kv_head, int cell) const { return keys_.data() + offset(layer, kv_head, cell); }
-    const float* value(int layer, int kv_head, int cell) const { return values_.data() + offset(layer, kv_head, cell); }
+    const float* key(int layer, int kv_head, int cell) const { return rows_.key(layer, kv_head, cell); }
+    const float* value(int layer, int kv_head, int cell) const { return rows_.value(layer, kv_head, cell); }
 
   private:
-    std::size_t offset(int layer, int kv_head, int cell) const {
-        return ((static_cast<std::size_t>(layer) * shape_.n_head_kv + kv_head) * shape_.capacity + cell) *
-               shape_.head_dim;
-    }
-
-    KvCacheShape shape_;
-    int size_ = 0;
-    std::vector<float> keys_;
-    std::vector<float> values_;
+    DenseKvRows<float> rows_;
 };
 
 }  // namespace kasten::llm

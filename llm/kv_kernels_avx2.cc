@@ -9,23 +9,11 @@
 #include <cstring>
 #include <vector>
 
+#include "llm/avx2_helpers.h"
 #include "llm/kv_kernels.h"
 
 namespace kasten::llm::avx2 {
 namespace {
-
-inline float hsum(__m256 v) {
-    __m128 lo = _mm256_castps256_ps128(v);
-    __m128 hi = _mm256_extractf128_ps(v, 1);
-    lo = _mm_add_ps(lo, hi);
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-    return _mm_cvtss_f32(lo);
-}
-
-inline __m256 load_f16(const std::uint16_t* p) {
-    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
 
 // The 32 codes of a packed value run, as floats: out[k] holds codes 8k .. 8k + 7.
 inline void unpack_run32(const std::uint8_t* packed, int bits, __m256* out) {
@@ -173,8 +161,8 @@ void values_nq(const float* p, std::size_t p_stride, std::size_t n_rows, const s
         float msum[NQ];
         for (std::size_t c = 0; c < n_rows; ++c) {
             const std::uint16_t* pr = params + c * params_stride + 2 * g;
-            const float s = _cvtsh_ss(pr[0]);
-            mins[c] = _cvtsh_ss(pr[1]);
+            const float s = half_to_float(pr[0]);
+            mins[c] = half_to_float(pr[1]);
             for (int i = 0; i < NQ; ++i) weights[i * n_rows + c] = p[i * p_stride + c] * s;
         }
         for (int i = 0; i < NQ; ++i) msum[i] = dot_f32(p + i * p_stride, mins.data(), n_rows);
