@@ -39,8 +39,8 @@ Result<std::unique_ptr<UseLiteModel>> UseLiteModel::load(const std::string& path
     const std::uint64_t count = h.vocab_count;
     const std::uint64_t strings_offset = h.vocab_offset + 8 * count + 4 * (count + 1);
     if (h.tensors_offset % kUseLiteTensorAlignment != 0 || h.tensors_offset < strings_offset ||
-        h.tensors_bytes != use_lite_tensors_bytes() ||
-        h.tensors_offset + h.tensors_bytes + kUseLiteTrailerSize != size) {
+        h.tensors_bytes != use_lite_tensors_bytes() || h.tensors_offset > size ||
+        size - h.tensors_offset != h.tensors_bytes + kUseLiteTrailerSize) {  // no sum that can wrap around
         return corrupt("section offsets");
     }
     const std::uint32_t stored_crc = load_le32(data + size - kUseLiteTrailerSize);
