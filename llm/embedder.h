@@ -43,6 +43,14 @@ class Embedder {
         for (std::size_t d = 0; d < out.size(); ++d) out[d] = sum[d] * inv;
     }
 
+    // Embeds texts[i] into out[i · dim() .. (i + 1) · dim()): the vectors embed() gives each text. REQUIRES:
+    // out.size() >= texts.size() · dim(). The default calls embed() per text; an embedder that runs texts together
+    // (the sentence encoder) overrides it.
+    virtual void embed_batch(std::span<const std::string_view> texts, std::span<float> out) const {
+        const auto d = static_cast<std::size_t>(dim());
+        for (std::size_t i = 0; i < texts.size() && (i + 1) * d <= out.size(); ++i)
+            embed(texts[i], out.subspan(i * d, d));
+    }
     std::vector<float> embed(std::string_view text) const {
         std::vector<float> v(static_cast<size_t>(dim()));
         embed(text, v);

@@ -163,25 +163,17 @@ void UseLiteEmbedder::forward(const std::vector<const std::vector<int>*>& batch,
     }
 }
 
-void UseLiteEmbedder::embed(std::string_view text, std::span<float> out) const {
-    if (out.size() < static_cast<std::size_t>(kM)) return;
-    const bool remember = text.size() <= kRecentTextBytes;
-    if (remember) {
-        MutexLock lock(recent_mu_);
-        auto it = recent_.find(std::string(text));
-        if (it != recent_.end()) {
-            std::copy(it->second.begin(), it->second.end(), out.begin());
-            return;
-        }
-    }
-    std::vector<int> ids = tokenizer_.encode(text);
-    if (ids.size() > static_cast<std::size_t>(kUseLiteMaxTokens)) ids.resize(kUseLiteMaxTokens);
-    if (ids.empty()) {
-        std::fill(out.begin(), out.end(), 0.0f);
-        return;
-    }
-    forward({&ids}, {out.data()});
-    if (!remember) return;
+bool UseLiteEmbedder::recall(std::string_view text, std::span<float> out) const {
+    if (text.size() > kRecentTextBytes) return false;
+    MutexLock lock(recent_mu_);
+    auto it = recent_.find(std::string(text));
+    if (it == recent_.end()) return false;
+    std::copy(it->second.begin(), it->second.end(), out.begin());
+    return true;
+}
+
+void UseLiteEmbedder::remember(std::string_view text, std::span<const float> out) const {
+    if (text.size() > kRecentTextBytes) return;
     MutexLock lock(recent_mu_);
     if (recent_.emplace(std::string(text), std::vector<float>(out.begin(), out.begin() + kM)).second) {
         recent_order_.emplace_back(text);
@@ -189,6 +181,40 @@ void UseLiteEmbedder::embed(std::string_view text, std::span<float> out) const {
             recent_.erase(recent_order_.front());
             recent_order_.pop_front();
         }
+    }
+}
+
+void UseLiteEmbedder::embed(std::string_view text, std::span<float> out) const {
+    if (out.size() < static_cast<std::size_t>(kM)) return;
+    if (recall(text, out)) return;
+    std::vector<int> ids = tokenizer_.encode(text);
+    if (ids.size() > static_cast<std::size_t>(kUseLiteMaxTokens)) ids.resize(kUseLiteMaxTokens);
+    if (ids.empty()) {
+        std::fill(out.begin(), out.end(), 0.0f);
+        return;
+    }
+    forward({&ids}, {out.data()});
+    remember(text, out);
+}
+
+void UseLiteEmbedder::embed_batch(std::span<const std::string_view> texts, std::span<float> out) const {
+    const auto m = static_cast<std::size_t>(kM);
+    if (out.size() < texts.size() * m) return;
+    std::vector<std::string_view> missing;
+    std::vector<std::size_t> missing_at;
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        if (!recall(texts[i], out.subspan(i * m, m))) {
+            missing.push_back(texts[i]);
+            missing_at.push_back(i);
+        }
+    }
+    if (missing.empty()) return;
+    std::vector<float> computed(missing.size() * m);
+    embed_batch(missing, computed, kBatchTokens);
+    for (std::size_t j = 0; j < missing.size(); ++j) {
+        const std::span<const float> row(computed.data() + j * m, m);
+        std::copy(row.begin(), row.end(), out.begin() + static_cast<std::ptrdiff_t>(missing_at[j] * m));
+        remember(missing[j], row);
     }
 }
 

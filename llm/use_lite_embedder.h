@@ -44,8 +44,13 @@ class UseLiteEmbedder final : public Embedder {
     static constexpr std::size_t kRecentTextBytes = 8192;
 
     // Embeds texts[i] into out[i * dim() .. (i + 1) * dim()), running texts of similar token counts together
-    // (up to max_batch_tokens tokens per forward pass). Same results as embed() of each text.
-    void embed_batch(std::span<const std::string_view> texts, std::span<float> out, int max_batch_tokens = 2048) const;
+    // (up to max_batch_tokens tokens per forward pass). Same results as embed() of each text; does not use or fill
+    // the recent results (so it measures the encoder).
+    void embed_batch(std::span<const std::string_view> texts, std::span<float> out, int max_batch_tokens) const;
+    // Embedder::embed_batch: texts among the recent results are copied, the others run through the three-argument
+    // embed_batch() (kBatchTokens per forward pass) and are remembered like embed()'s.
+    void embed_batch(std::span<const std::string_view> texts, std::span<float> out) const override;
+    static constexpr int kBatchTokens = 2048;
 
     // The token ids the reference would feed the graph (before clipping to kUseLiteMaxTokens).
     std::vector<int> tokenize(std::string_view text) const { return tokenizer_.encode(text); }
@@ -53,6 +58,10 @@ class UseLiteEmbedder final : public Embedder {
 
   private:
     UseLiteEmbedder(std::unique_ptr<UseLiteModel> model);
+    // Copies the recent result of `text` into out (kM floats) and returns true, or returns false.
+    bool recall(std::string_view text, std::span<float> out) const;
+    // Remembers out (kM floats) as the result of `text` when the text is short enough.
+    void remember(std::string_view text, std::span<const float> out) const;
     // Embeds the id sequences (each non-empty, at most kUseLiteMaxTokens) into out rows.
     void forward(const std::vector<const std::vector<int>*>& batch, const std::vector<float*>& out) const;
 

@@ -1,6 +1,8 @@
 #include "memory/conversation_writer.h"
 
 #include <algorithm>
+#include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -40,9 +42,21 @@ Result<AddMessagesResult> ConversationWriter::add(const AddMessagesRequest& req,
         t.content = msg.content;
         t.conv_time = msg.time ? *msg.time : (req.time ? *req.time : now);
         t.ingested_at = now;
-        t.embedding = ctx_.embedder->embed(t.content);
         t.embedder_id = ctx_.embedder_id;
         analyses[i] = retrieval::LexicalIndex::analyze_text(t.content);
+    }
+    // All new turns in one call: the sentence encoder runs them together.
+    {
+        const auto dim = static_cast<std::size_t>(ctx_.embedder->dim());
+        std::vector<std::string_view> contents;
+        contents.reserve(new_turns.size());
+        for (const auto& t : new_turns) contents.push_back(t.content);
+        std::vector<float> vectors(contents.size() * dim);
+        ctx_.embedder->embed_batch(contents, vectors);
+        for (size_t i = 0; i < new_turns.size(); ++i) {
+            new_turns[i].embedding.assign(vectors.begin() + static_cast<std::ptrdiff_t>(i * dim),
+                                          vectors.begin() + static_cast<std::ptrdiff_t>((i + 1) * dim));
+        }
     }
     TimeMs first_time = new_turns.front().conv_time;
     for (const auto& t : new_turns) first_time = std::min(first_time, t.conv_time);

@@ -5,6 +5,7 @@
 #include <memory>
 #include <regex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -145,6 +146,29 @@ TYPED_TEST(EmbedderContractTest, OverwritesTheWholeOutput) {
     std::fill(out.begin(), out.end(), 123.0f);
     this->embedder_->embed(sample_texts()[0], out);
     EXPECT_EQ(out, this->embedder_->embed(sample_texts()[0]));
+}
+
+TYPED_TEST(EmbedderContractTest, BatchEqualsEmbedOfEachText) {
+    // A fresh embedder, so that an embedder remembering recent results computes the batch (the encoder's batched
+    // forward pass differs from one text's by float summation order).
+    std::unique_ptr<Embedder> fresh = TypeParam::make();
+    std::vector<std::string_view> texts(sample_texts().begin(), sample_texts().end());
+    texts.push_back("");
+    texts.push_back(sample_texts()[0]);  // a text twice in one batch
+    const auto dim = static_cast<std::size_t>(fresh->dim());
+    std::vector<float> batch(texts.size() * dim, std::numeric_limits<float>::quiet_NaN());
+    fresh->embed_batch(texts, batch);
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        const std::vector<float> one = this->embedder_->embed(texts[i]);
+        for (std::size_t d = 0; d < dim; ++d) ASSERT_NEAR(batch[i * dim + d], one[d], 1e-5) << "text " << i;
+    }
+    // Texts already embedded come back as they were.
+    std::vector<float> again(texts.size() * dim);
+    fresh->embed_batch(texts, again);
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        const std::vector<float> one = fresh->embed(texts[i]);
+        for (std::size_t d = 0; d < dim; ++d) ASSERT_NEAR(again[i * dim + d], one[d], 1e-5) << "text " << i;
+    }
 }
 
 TYPED_TEST(EmbedderContractTest, Deterministic) {
