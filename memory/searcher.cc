@@ -179,6 +179,7 @@ Result<std::vector<SearchHit>> Searcher::note_hits(const SearchRequest& req, std
     };
     const TimeMs now = ctx_.clock->now_ms();
     auto r = ctx_.readers->lease();
+    KASTEN_RETURN_IF_ERROR(r.read_snapshot());  // many rows: one read transaction
     // The note as stored, with a recall queued since overlaid.
     auto get = [&](const std::string& id) -> Result<store::NoteRecord> {
         auto n = r->notes.get(req.cube_id, id);
@@ -327,6 +328,7 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
         std::unordered_map<std::string, double> credit;
         if (!note_fused.empty()) {
             auto r = ctx_.readers->lease();
+            KASTEN_RETURN_IF_ERROR(r.read_snapshot());  // many rows: one read transaction
             for (const auto& h : note_fused) {
                 auto n = r->notes.get(req.cube_id, h.id);
                 if (!n || !note_visible(*n, req.as_of) || n->source_turn_ids.empty()) continue;
@@ -396,6 +398,7 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
 
     std::vector<SearchHit> hits;
     auto r = ctx_.readers->lease();
+    KASTEN_RETURN_IF_ERROR(r.read_snapshot());  // many rows: one read transaction
     for (const auto& f : fused) {
         if (static_cast<int>(hits.size()) >= req.top_k) break;
         SearchHit hit;

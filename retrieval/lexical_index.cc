@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
 #include <new>
 #include <system_error>
 #include <thread>
@@ -128,23 +129,46 @@ std::string unique_term(std::string_view cube_id, UnitType type, std::string_vie
     return bounded_term(std::string("Q") + unit_type_name(type) + ":", key);
 }
 
-// The Snowball English stemmer behind a word -> stem cache: stemming is a third of the indexing CPU otherwise.
-// Not thread-safe; each index owns one and uses it under its mutex.
-class CachingEnglishStemmer final : public Xapian::StemImplementation {
+// Word -> Snowball English stem, shared by every thread: stemming is a third of the analysis CPU otherwise, and a
+// server spreads its searches over hundreds of threads, each of which would see a small share of the words.
+// Thread-safe: sharded, readers share a shard's lock; a shard is emptied when it reaches its share of
+// kStemCacheWords.
+class SharedStemCache {
   public:
-    std::string operator()(const std::string& word) override {
-        auto it = cache_.find(word);
-        if (it != cache_.end()) return it->second;
-        std::string stem = inner_(word);
-        if (cache_.size() >= kStemCacheWords) cache_.clear();
-        cache_.emplace(word, stem);
+    std::string stem(const std::string& word) {
+        Shard& shard = shards_[std::hash<std::string>{}(word) % kShards];
+        {
+            std::shared_lock lock(shard.mu);
+            auto it = shard.stems.find(word);
+            if (it != shard.stems.end()) return it->second;
+        }
+        thread_local Xapian::Stem english("english");  // Snowball stemmers keep state: one per thread
+        std::string stem = english(word);
+        std::unique_lock lock(shard.mu);
+        if (shard.stems.size() >= kStemCacheWords / kShards) shard.stems.clear();
+        shard.stems.emplace(word, stem);
         return stem;
     }
-    std::string get_description() const override { return "english (cached)"; }
 
   private:
-    Xapian::Stem inner_{"english"};
-    std::unordered_map<std::string, std::string> cache_;
+    static constexpr std::size_t kShards = 16;
+    struct Shard {
+        std::shared_mutex mu;
+        std::unordered_map<std::string, std::string> stems;
+    };
+    std::array<Shard, kShards> shards_;
+};
+
+SharedStemCache& stem_cache() {
+    static SharedStemCache cache;
+    return cache;
+}
+
+// The Snowball English stemmer behind the shared cache, for Xapian's TermGenerator and QueryParser.
+class CachingEnglishStemmer final : public Xapian::StemImplementation {
+  public:
+    std::string operator()(const std::string& word) override { return stem_cache().stem(word); }
+    std::string get_description() const override { return "english (cached)"; }
 };
 
 // The lower-cased, non-stopword words of `text`, distinct, in order of first occurrence.
@@ -489,7 +513,6 @@ void fill_document(Xapian::Document& doc, const LexicalIndex::Analysis& analysis
 }  // namespace
 
 LexicalIndex::Analysis LexicalIndex::analyze_text(std::string_view text) {
-    thread_local ThreadAnalyzer analyzer;
     thread_local std::vector<std::string> words;
     if (!split_index_words(text, words)) return analyze_text_reference(text);
     Analysis out;
@@ -499,7 +522,7 @@ LexicalIndex::Analysis LexicalIndex::analyze_text(std::string_view text) {
         for (const std::string& word : words) {
             // TermGenerator's order: the length limit, then the stopword list (on the unstemmed word), then the stem.
             if (word.size() > kMaxWordBytes || is_english_stopword(word)) continue;
-            std::string stem = analyzer.stemmer(word);
+            std::string stem = stem_cache().stem(word);
             if (!stem.empty()) stems.push_back(std::move(stem));
         }
         std::sort(stems.begin(), stems.end());
