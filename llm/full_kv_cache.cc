@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "llm/dot_kernels.h"
 #include "llm/rope.h"
 
@@ -88,6 +90,42 @@ void FullKvCache::discard(int first, int count, const Rope& rope) {
 
 void FullKvCache::truncate(int n) {
     size_ = std::min(size_, std::max(0, n));
+}
+
+Status FullKvCache::save_state(std::string& out) const {
+    const std::size_t run = static_cast<std::size_t>(size_) * shape_.head_dim * sizeof(float);
+    for (const auto* m : {&keys_, &values_}) {
+        for (int l = 0; l < shape_.n_layer; ++l) {
+            for (int h = 0; h < shape_.n_head_kv; ++h) {
+                out.append(reinterpret_cast<const char*>(m->data() + offset(l, h, 0)), run);
+            }
+        }
+    }
+    return Status::ok();
+}
+
+Status FullKvCache::load_state(std::string_view bytes, int n) {
+    size_ = 0;
+    if (n < 0 || n > shape_.capacity) {
+        return Status::invalid_argument(fmt::format("{} cells do not fit in a cache of {}", n, shape_.capacity));
+    }
+    const std::size_t run = static_cast<std::size_t>(n) * shape_.head_dim * sizeof(float);
+    const std::size_t want = 2 * run * static_cast<std::size_t>(shape_.n_layer) * shape_.n_head_kv;
+    if (bytes.size() != want) {
+        return Status::invalid_argument(
+            fmt::format("{} bytes of {} state; {} cells take {}", bytes.size(), name(), n, want));
+    }
+    const char* p = bytes.data();
+    for (auto* m : {&keys_, &values_}) {
+        for (int l = 0; l < shape_.n_layer; ++l) {
+            for (int h = 0; h < shape_.n_head_kv; ++h) {
+                std::memcpy(m->data() + offset(l, h, 0), p, run);
+                p += run;
+            }
+        }
+    }
+    size_ = n;
+    return Status::ok();
 }
 
 }  // namespace kasten::llm
