@@ -28,8 +28,10 @@ struct ActivationBenchmarkRow {
     double store_ms = 0;  // the first exchange: computing the prefix, serialising it and storing it
     std::vector<double> recompute_ms;
     std::vector<double> loaded_ms;
+    std::vector<double> load_ms;  // of loaded_ms: finding, reading, checking and restoring the segment
     double recompute_median_ms = 0;
     double loaded_median_ms = 0;
+    double load_median_ms = 0;
     double ratio = 0;  // loaded / recompute (medians)
 };
 

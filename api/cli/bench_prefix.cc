@@ -46,8 +46,10 @@ nlohmann::json to_json(const memory::ActivationBenchmarkReport& r) {
                         {"store_ms", row.store_ms},
                         {"recompute_ms", row.recompute_ms},
                         {"loaded_ms", row.loaded_ms},
+                        {"load_ms", row.load_ms},
                         {"recompute_median_ms", row.recompute_median_ms},
                         {"loaded_median_ms", row.loaded_median_ms},
+                        {"load_median_ms", row.load_median_ms},
                         {"ratio", row.ratio}});
     }
     return {{"benchmark", "prefix"},
