@@ -12,10 +12,20 @@ ReaderPool::Lease::Lease(ReaderPool* pool, Repositories* repos, std::unique_lock
 ReaderPool::Lease::Lease(Lease&& other) noexcept
     : pool_(std::exchange(other.pool_, nullptr)),
       repos_(std::exchange(other.repos_, nullptr)),
-      shared_(std::move(other.shared_)) {}
+      shared_(std::move(other.shared_)),
+      snapshot_(std::exchange(other.snapshot_, false)) {}
 
 ReaderPool::Lease::~Lease() {
-    if (pool_ != nullptr && repos_ != nullptr && !shared_.owns_lock()) pool_->give_back(repos_);
+    if (pool_ == nullptr || repos_ == nullptr || shared_.owns_lock()) return;
+    if (snapshot_) (void)repos_->db.exec("COMMIT");  // ends a read transaction: cannot lose anything
+    pool_->give_back(repos_);
+}
+
+Status ReaderPool::Lease::read_snapshot() {
+    if (shared_.owns_lock() || snapshot_) return Status::ok();
+    KASTEN_RETURN_IF_ERROR(repos_->db.exec("BEGIN"));
+    snapshot_ = true;
+    return Status::ok();
 }
 
 ReaderPool::~ReaderPool() = default;

@@ -39,6 +39,11 @@ class ReaderPool {
         ~Lease();
         Repositories* operator->() { return repos_; }
         Repositories& operator*() { return *repos_; }
+        // From here until the lease is handed back, its reads see one committed state of the store (one read
+        // transaction), and each statement skips starting a transaction of its own: for a lease that reads many
+        // rows. A no-op for in-memory stores (whose leases hold the writer's lock). Must not be combined with an
+        // explicit BEGIN on the same lease.
+        [[nodiscard]] Status read_snapshot();
 
       private:
         friend class ReaderPool;
@@ -46,6 +51,7 @@ class ReaderPool {
         ReaderPool* pool_;
         Repositories* repos_;
         std::unique_lock<std::mutex> shared_;  // held for in-memory stores: the writer's lock
+        bool snapshot_ = false;                // read_snapshot() began a transaction: ended on hand-back
     };
     Lease lease();
 

@@ -1,6 +1,7 @@
 #include "memory/searcher.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -178,6 +179,7 @@ Result<std::vector<SearchHit>> Searcher::note_hits(const SearchRequest& req, std
     };
     const TimeMs now = ctx_.clock->now_ms();
     auto r = ctx_.readers->lease();
+    KASTEN_RETURN_IF_ERROR(r.read_snapshot());  // many rows: one read transaction
     // The note as stored, with a recall queued since overlaid.
     auto get = [&](const std::string& id) -> Result<store::NoteRecord> {
         auto n = r->notes.get(req.cube_id, id);
@@ -313,29 +315,26 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
     if (req.granularity == Granularity::kNote) return note_hits(req, std::move(fused), calibrator, query_vector);
 
     // Notes as extra keys: a note's score credits its source turns (turn granularity) or their sessions. A credited
-    // unit's calibrated score is the best of its own and its notes' (the evidence of its best key).
-    std::unordered_map<std::string, double> note_relevance;
+    // unit's calibrated score is the best of its own and its notes' (the evidence of its best key). The notes'
+    // calibrated scores are computed only for the units listed (note_sources), not for every note in the pool.
+    std::vector<store::NoteRecord> crediting_notes;
+    std::unordered_map<std::string, std::vector<std::size_t>> note_sources;  // unit -> indices in crediting_notes
     if (req.note_keys && ctx_.options.note_key_weight > 0) {
         SearchFilter note_filter;
         note_filter.cube_id = req.cube_id;
         note_filter.type = UnitType::kNote;
         KASTEN_ASSIGN_OR_RETURN(auto note_fused, candidates(req.query, qv, note_filter, req.retriever, pool));
-        KASTEN_ASSIGN_OR_RETURN(const ScoreCalibrator note_calibrator,
-                                calibrator_for(req, UnitType::kNote, query_vector));
         KASTEN_RETURN_IF_ERROR(boost_in_windows(note_fused, req.query, qv, note_filter, req.retriever, pool, windows));
         std::unordered_map<std::string, double> credit;
         if (!note_fused.empty()) {
             auto r = ctx_.readers->lease();
+            KASTEN_RETURN_IF_ERROR(r.read_snapshot());  // many rows: one read transaction
             for (const auto& h : note_fused) {
                 auto n = r->notes.get(req.cube_id, h.id);
-                if (!n || !note_visible(*n, req.as_of)) continue;
-                double relevance = 0;
-                if (!n->source_turn_ids.empty()) {
-                    KASTEN_ASSIGN_OR_RETURN(
-                        relevance, calibrated(note_calibrator, query_vector, req.cube_id, UnitType::kNote, n->id,
-                                              retrieval::LexicalIndex::analyze_text(note_index_text(*n))));
-                }
-                for (const auto& turn_id : n->source_turn_ids) {
+                if (!n || !note_visible(*n, req.as_of) || n->source_turn_ids.empty()) continue;
+                const std::size_t note_index = crediting_notes.size();
+                crediting_notes.push_back(std::move(*n));
+                for (const auto& turn_id : crediting_notes.back().source_turn_ids) {
                     std::string unit = turn_id;
                     if (req.granularity == Granularity::kSession) {
                         auto t = r->turns.get(req.cube_id, turn_id);
@@ -344,8 +343,8 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
                     }
                     double& c = credit[unit];
                     c = std::max(c, h.score);
-                    double& cr = note_relevance[unit];
-                    cr = std::max(cr, relevance);
+                    auto& sources = note_sources[unit];
+                    if (sources.empty() || sources.back() != note_index) sources.push_back(note_index);
                 }
             }
         }
@@ -373,16 +372,40 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
         }
     }
 
+    // The calibrated score of each crediting note, computed on first use.
+    std::optional<ScoreCalibrator> note_calibrator;
+    std::vector<std::optional<double>> note_relevance(crediting_notes.size());
+    auto relevance_of_notes = [&](const std::string& unit) -> Result<double> {
+        double best = 0;
+        auto it = note_sources.find(unit);
+        if (it == note_sources.end()) return best;
+        if (!note_calibrator) {
+            KASTEN_ASSIGN_OR_RETURN(ScoreCalibrator c, calibrator_for(req, UnitType::kNote, query_vector));
+            note_calibrator.emplace(std::move(c));
+        }
+        for (const std::size_t i : it->second) {
+            if (!note_relevance[i]) {
+                const store::NoteRecord& n = crediting_notes[i];
+                KASTEN_ASSIGN_OR_RETURN(const double score,
+                                        calibrated(*note_calibrator, query_vector, req.cube_id, UnitType::kNote, n.id,
+                                                   retrieval::LexicalIndex::analyze_text(note_index_text(n))));
+                note_relevance[i] = score;
+            }
+            best = std::max(best, *note_relevance[i]);
+        }
+        return best;
+    };
+
     std::vector<SearchHit> hits;
     auto r = ctx_.readers->lease();
+    KASTEN_RETURN_IF_ERROR(r.read_snapshot());  // many rows: one read transaction
     for (const auto& f : fused) {
         if (static_cast<int>(hits.size()) >= req.top_k) break;
         SearchHit hit;
         hit.granularity = req.granularity;
         hit.rank_score = f.score;
         hit.lexical_rank = f.lexical_rank;
-        double relevance = 0;
-        if (auto it = note_relevance.find(f.id); it != note_relevance.end()) relevance = it->second;
+        KASTEN_ASSIGN_OR_RETURN(double relevance, relevance_of_notes(f.id));
         hit.vector_rank = f.vector_rank;
         if (req.granularity == Granularity::kTurn) {
             auto t = r->turns.get(req.cube_id, f.id);

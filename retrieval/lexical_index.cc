@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
 #include <new>
 #include <system_error>
 #include <thread>
@@ -23,6 +24,7 @@
 
 #include "common/log.h"
 #include "common/sha256.h"
+#include "retrieval/word_splitter.h"
 
 namespace kasten::retrieval {
 namespace {
@@ -87,6 +89,12 @@ const Xapian::SimpleStopper& english_stopper() {
     return stopper;
 }
 
+// The same list as a hash set (SimpleStopper's std::set costs a string comparison per level).
+bool is_english_stopword(std::string_view word) {
+    static const std::unordered_set<std::string_view> words(std::begin(kEnglishStopwords), std::end(kEnglishStopwords));
+    return words.count(word) > 0;
+}
+
 // `prefix + value`, or, when that would exceed Xapian's term limit, `prefix + "\xff" + sha256(value)`.
 // ("\xff" never starts valid UTF-8, so a hashed term cannot equal a literal one of UTF-8 text.)
 std::string bounded_term(std::string_view prefix, std::string_view value) {
@@ -121,23 +129,46 @@ std::string unique_term(std::string_view cube_id, UnitType type, std::string_vie
     return bounded_term(std::string("Q") + unit_type_name(type) + ":", key);
 }
 
-// The Snowball English stemmer behind a word -> stem cache: stemming is a third of the indexing CPU otherwise.
-// Not thread-safe; each index owns one and uses it under its mutex.
-class CachingEnglishStemmer final : public Xapian::StemImplementation {
+// Word -> Snowball English stem, shared by every thread: stemming is a third of the analysis CPU otherwise, and a
+// server spreads its searches over hundreds of threads, each of which would see a small share of the words.
+// Thread-safe: sharded, readers share a shard's lock; a shard is emptied when it reaches its share of
+// kStemCacheWords.
+class SharedStemCache {
   public:
-    std::string operator()(const std::string& word) override {
-        auto it = cache_.find(word);
-        if (it != cache_.end()) return it->second;
-        std::string stem = inner_(word);
-        if (cache_.size() >= kStemCacheWords) cache_.clear();
-        cache_.emplace(word, stem);
+    std::string stem(const std::string& word) {
+        Shard& shard = shards_[std::hash<std::string>{}(word) % kShards];
+        {
+            std::shared_lock lock(shard.mu);
+            auto it = shard.stems.find(word);
+            if (it != shard.stems.end()) return it->second;
+        }
+        thread_local Xapian::Stem english("english");  // Snowball stemmers keep state: one per thread
+        std::string stem = english(word);
+        std::unique_lock lock(shard.mu);
+        if (shard.stems.size() >= kStemCacheWords / kShards) shard.stems.clear();
+        shard.stems.emplace(word, stem);
         return stem;
     }
-    std::string get_description() const override { return "english (cached)"; }
 
   private:
-    Xapian::Stem inner_{"english"};
-    std::unordered_map<std::string, std::string> cache_;
+    static constexpr std::size_t kShards = 16;
+    struct Shard {
+        std::shared_mutex mu;
+        std::unordered_map<std::string, std::string> stems;
+    };
+    std::array<Shard, kShards> shards_;
+};
+
+SharedStemCache& stem_cache() {
+    static SharedStemCache cache;
+    return cache;
+}
+
+// The Snowball English stemmer behind the shared cache, for Xapian's TermGenerator and QueryParser.
+class CachingEnglishStemmer final : public Xapian::StemImplementation {
+  public:
+    std::string operator()(const std::string& word) override { return stem_cache().stem(word); }
+    std::string get_description() const override { return "english (cached)"; }
 };
 
 // The lower-cased, non-stopword words of `text`, distinct, in order of first occurrence.
@@ -247,12 +278,6 @@ struct LexicalIndex::Impl {
     // never indexed, no positions. (STEM_SOME would double the postings for little gain: ~1.6x slower indexing.)
     Impl(std::array<Xapian::WritableDatabase, kParts> databases, std::string location)
         : dbs(std::move(databases)), dir(std::move(location)), stemmer(new CachingEnglishStemmer()) {
-        indexer.set_stemmer(stemmer);
-        indexer.set_stemming_strategy(Xapian::TermGenerator::STEM_ALL);
-        indexer.set_stopper(&english_stopper());
-        indexer.set_stopper_strategy(Xapian::TermGenerator::STOP_ALL);
-        indexer.set_max_word_length(kMaxWordBytes);
-        indexer.set_flags(Xapian::TermGenerator::FLAG_CJK_NGRAM);
         parser.set_stemmer(stemmer);
         parser.set_stemming_strategy(Xapian::QueryParser::STEM_ALL);
         parser.set_stopper(&english_stopper());
@@ -299,7 +324,6 @@ struct LexicalIndex::Impl {
     std::array<Xapian::WritableDatabase, kParts> dbs;
     std::string dir;  // "" for in-memory
     Xapian::Stem stemmer;
-    Xapian::TermGenerator indexer;
     Xapian::QueryParser parser;
     std::uint64_t pending = 0;
     // Metadata written since the last commit. commit() writes it into each database just before committing that
@@ -468,7 +492,7 @@ std::unique_ptr<LexicalIndex> LexicalIndex::in_memory() {
 
 namespace {
 
-// Per-thread analyser (TermGenerator and stem cache are not thread-safe), configured exactly like Impl::indexer.
+// Per-thread analyser (TermGenerator and stem cache are not thread-safe): STEM_ALL, the stopword list, FLAG_CJK_NGRAM.
 struct ThreadAnalyzer {
     ThreadAnalyzer() : stemmer(new CachingEnglishStemmer()) {
         generator.set_stemmer(stemmer);
@@ -489,6 +513,34 @@ void fill_document(Xapian::Document& doc, const LexicalIndex::Analysis& analysis
 }  // namespace
 
 LexicalIndex::Analysis LexicalIndex::analyze_text(std::string_view text) {
+    thread_local std::vector<std::string> words;
+    if (!split_index_words(text, words)) return analyze_text_reference(text);
+    Analysis out;
+    try {
+        std::vector<std::string> stems;
+        stems.reserve(words.size());
+        for (const std::string& word : words) {
+            // TermGenerator's order: the length limit, then the stopword list (on the unstemmed word), then the stem.
+            if (word.size() > kMaxWordBytes || is_english_stopword(word)) continue;
+            std::string stem = stem_cache().stem(word);
+            if (!stem.empty()) stems.push_back(std::move(stem));
+        }
+        std::sort(stems.begin(), stems.end());
+        for (std::size_t i = 0; i < stems.size();) {
+            std::size_t j = i + 1;
+            while (j < stems.size() && stems[j] == stems[i]) ++j;
+            out.terms.emplace_back(std::move(stems[i]), static_cast<std::uint32_t>(j - i));
+            i = j;
+        }
+    } catch (const Xapian::Error& e) {
+        // Stemming in-memory words cannot fail short of memory exhaustion; index nothing rather than crash.
+        log::error("lexical analysis failed: {}", e.get_description());
+        out.terms.clear();
+    }
+    return out;
+}
+
+LexicalIndex::Analysis LexicalIndex::analyze_text_reference(std::string_view text) {
     thread_local ThreadAnalyzer analyzer;
     Analysis out;
     try {
@@ -570,35 +622,8 @@ Status LexicalIndex::upsert_analyzed(const UnitAttrs& attrs, const Analysis& ana
 }
 
 Status LexicalIndex::upsert(const UnitAttrs& attrs, std::string_view text, bool known_new) {
-    if (attrs.cube_id.empty()) return Status::invalid_argument("lexical index: empty cube id");
-    if (attrs.id.empty()) return Status::invalid_argument("lexical index: empty unit id");
-    auto lock = impl_->lock_for_write();
-    try {
-        Xapian::Document doc;
-        impl_->indexer.set_document(doc);
-        impl_->indexer.index_text_without_positions(Xapian::Utf8Iterator(text.data(), text.size()));
-        std::string unique = unique_term(attrs.cube_id, attrs.type, attrs.id);
-        doc.add_boolean_term(unique);
-        doc.add_boolean_term(cube_term(attrs.cube_id));
-        doc.add_boolean_term(type_term(attrs.type));
-        if (!attrs.role.empty()) doc.add_boolean_term(role_term(attrs.role));
-        if (!attrs.session_id.empty()) doc.add_boolean_term(session_term(attrs.session_id));
-        doc.add_value(kTimeSlot, Xapian::sortable_serialise(static_cast<double>(attrs.time)));
-        doc.set_data(attrs.id);
-        // add_document skips replace_document's posting-list merge for the common case of a new unit.
-        Xapian::WritableDatabase& db = impl_->db(attrs.type);
-        if (!known_new && db.term_exists(unique)) {
-            db.replace_document(unique, doc);
-        } else {
-            db.add_document(doc);
-        }
-        ++impl_->pending;
-        return Status::ok();
-    } catch (const Xapian::Error& e) {
-        return from_xapian(e, "lexical index: upsert " + attrs.id);
-    } catch (const std::exception& e) {
-        return from_std(e, "lexical index: upsert " + attrs.id);
-    }
+    // Analysed before the index lock is taken: the same terms TermGenerator would add.
+    return upsert_analyzed(attrs, analyze_text(text), /*merge_existing=*/false, known_new);
 }
 
 Status LexicalIndex::remove(const std::string& cube_id, UnitType type, const std::string& id) {

@@ -40,8 +40,11 @@ class LexicalIndex {
     struct Analysis {
         std::vector<std::pair<std::string, std::uint32_t>> terms;  // (stem, wdf), ascending by stem, wdf >= 1
     };
-    // Analyses `text` exactly as upsert() would. Thread-safe.
+    // Analyses `text` exactly as upsert() would. Thread-safe. Most text goes through split_index_words
+    // (retrieval/word_splitter.h); the rest (CJK, invalid UTF-8) through Xapian's TermGenerator.
     static Analysis analyze_text(std::string_view text);
+    // The same through Xapian's TermGenerator for any text: the reference analyze_text must equal.
+    static Analysis analyze_text_reference(std::string_view text);
     // The term-wise sum of `parts`.
     static Analysis merge(const std::vector<const Analysis*>& parts);
 

@@ -87,6 +87,38 @@ TEST(ReaderPoolTest, ReadsProceedWhileAWriteTransactionIsOpen) {
     EXPECT_EQ(readers->lease()->cubes.count().value(), 2);
 }
 
+// read_snapshot() holds one read transaction until the lease is handed back: a commit made meanwhile is not seen by
+// that lease, and is seen by the next one (whose connection starts a new transaction).
+TEST(ReaderPoolTest, ReadSnapshotSeesOneStateUntilHandedBack) {
+    TempStore store("kasten-snapshot");
+    auto readers = ReaderPool::open(store.path, 1).value();
+    auto create = [&](const std::string& id) {
+        store::EventRecord e;
+        e.cube_id = id;
+        e.action = "cube.create";
+        return store.writer->commit(e, [&](Repositories& repos, store::EventRecord&) {
+            store::CubeRecord c;
+            c.id = id;
+            c.name = id;
+            c.created_at = 1;
+            return repos.cubes.create(c);
+        });
+    };
+    ASSERT_TRUE(create("first").is_ok());
+    {
+        auto r = readers->lease();
+        ASSERT_TRUE(r.read_snapshot().is_ok());
+        ASSERT_TRUE(r.read_snapshot().is_ok());  // a second call keeps the same transaction
+        EXPECT_EQ(r->cubes.count().value(), 1);
+        ASSERT_TRUE(create("second").is_ok());
+        EXPECT_EQ(r->cubes.count().value(), 1) << "a snapshot lease must not see a later commit";
+    }
+    auto r = readers->lease();  // the same (only) connection, its transaction ended
+    EXPECT_EQ(r->cubes.count().value(), 2);
+    ASSERT_TRUE(create("third").is_ok());
+    EXPECT_EQ(r->cubes.count().value(), 3) << "without a snapshot every statement sees the last commit";
+}
+
 TEST(ReaderPoolTest, LeasesWaitForAFreeConnection) {
     TempStore store("kasten-readers2");
     auto readers = ReaderPool::open(store.path, 1).value();
