@@ -123,6 +123,7 @@ std::string ConvoMemReport::metrics_json() const {
     j["data_files"] = run_.files;
     j["command"] = command_;
     j["embedder"] = run_.embedder_id;
+    j["tuning"] = run_.options.tuning.to_json();  // search settings changed from the defaults
     j["items"] = {
         {"in_data", run_.items_in_data},           {"evaluated", static_cast<std::int64_t>(run_.items.size())},
         {"test_cases", run_.test_cases},           {"without_evidence", without_evidence_},

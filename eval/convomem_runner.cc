@@ -174,7 +174,7 @@ Result<ConvoMemRun> run_convomem(const ConvoMemOptions& options) {
             if (kasten) {
                 const auto t0 = SteadyClock::now();
                 auto h = DialogueHaystack::ingest(sessions, o.embedder,
-                                                  needs_notes(o.retrievers) ? o.notes : NoteBuilding{});
+                                                  needs_notes(o.retrievers) ? o.notes : NoteBuilding{}, o.tuning);
                 if (!h) return h.status().with_context(tc.source);
                 pc.haystack = std::move(h).value();
                 std::lock_guard<std::mutex> lock(ingest_mu);

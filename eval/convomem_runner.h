@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "eval/search_tuning.h"
 #include "common/result.h"
 #include "eval/convomem_prompts.h"
 #include "eval/convomem_test_case.h"
@@ -25,6 +26,7 @@ struct ConvoMemOptions {
     std::vector<std::string> retrievers = {"bm25", "hybrid"};
     std::shared_ptr<const llm::Embedder> embedder;
     NoteBuilding notes;  // required for "+notes" retrievers
+    SearchTuning tuning;  // search settings changed from the defaults (--tune)
     int threads = 2;
     bool progress = true;
     std::int64_t limit = 0;  // first N items (load order); 0 = all

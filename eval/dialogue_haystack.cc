@@ -18,7 +18,8 @@ bool blank(const std::string& s) {
 
 Result<std::unique_ptr<DialogueHaystack>> DialogueHaystack::ingest(const std::vector<DialogueSession>& sessions,
                                                                    std::shared_ptr<const llm::Embedder> embedder,
-                                                                   const NoteBuilding& notes) {
+                                                                   const NoteBuilding& notes,
+                                                                   const SearchTuning& tuning) {
     auto h = std::unique_ptr<DialogueHaystack>(new DialogueHaystack());
     memory::MemoryOptions options;
     options.in_memory = true;
@@ -27,6 +28,7 @@ Result<std::unique_ptr<DialogueHaystack>> DialogueHaystack::ingest(const std::ve
     options.note_builder = notes.builder;
     options.link_decider = notes.decider;
     options.background_jobs = false;
+    tuning.apply(options);
     KASTEN_ASSIGN_OR_RETURN(h->manager_, memory::MemoryManager::open(std::move(options)));
 
     for (size_t s = 0; s < sessions.size(); ++s) {

@@ -10,6 +10,7 @@
 #include "common/result.h"
 #include "eval/kasten_haystack.h"
 #include "eval/kasten_retriever_spec.h"
+#include "eval/search_tuning.h"
 #include "llm/embedder.h"
 #include "memory/memory_manager.h"
 
@@ -38,7 +39,8 @@ class DialogueHaystack {
     // kInvalidArgument for a session id that MemoryManager rejects or repeats; MemoryManager errors otherwise.
     [[nodiscard]] static Result<std::unique_ptr<DialogueHaystack>> ingest(const std::vector<DialogueSession>& sessions,
                                                                           std::shared_ptr<const llm::Embedder> embedder,
-                                                                          const NoteBuilding& notes = {});
+                                                                          const NoteBuilding& notes = {},
+                                                                          const SearchTuning& tuning = {});
 
     // Flat turn indices (see class comment) for `query`; an empty query retrieves nothing.
     [[nodiscard]] Result<KastenRanking> rank_turns(const KastenRetrieverSpec& retriever,

@@ -42,7 +42,8 @@ std::string KastenHaystack::sanitize_session_id(std::string_view official_id) {
 
 Result<std::unique_ptr<KastenHaystack>> KastenHaystack::ingest(const LongMemEvalQuestion& question,
                                                                std::shared_ptr<const llm::Embedder> embedder,
-                                                               const NoteBuilding& notes) {
+                                                               const NoteBuilding& notes,
+                                                               const SearchTuning& tuning) {
     const size_t n = question.haystack_sessions.size();
     std::vector<TimeMs> times(n);
     for (size_t s = 0; s < n; ++s) {
@@ -66,6 +67,7 @@ Result<std::unique_ptr<KastenHaystack>> KastenHaystack::ingest(const LongMemEval
     options.note_builder = notes.builder;
     options.link_decider = notes.decider;
     options.background_jobs = false;
+    tuning.apply(options);
     KASTEN_ASSIGN_OR_RETURN(haystack->manager_, memory::MemoryManager::open(std::move(options)));
 
     std::set<std::string> used;

@@ -10,6 +10,7 @@
 
 #include "common/result.h"
 #include "eval/kasten_retriever_spec.h"
+#include "eval/search_tuning.h"
 #include "eval/longmemeval_corpus.h"
 #include "eval/longmemeval_question.h"
 #include "llm/embedder.h"
@@ -36,7 +37,8 @@ class KastenHaystack {
     // With `notes` (builder set), every session's notes are built after ingest (notes_seconds() says how long).
     [[nodiscard]] static Result<std::unique_ptr<KastenHaystack>> ingest(const LongMemEvalQuestion& question,
                                                                         std::shared_ptr<const llm::Embedder> embedder,
-                                                                        const NoteBuilding& notes = {});
+                                                                        const NoteBuilding& notes = {},
+                                                                        const SearchTuning& tuning = {});
 
     // Ranks `corpus` (built from the same question) with `retriever` for `query`: session documents from session
     // hits, turn documents from turn hits restricted to user turns (assistant turns are not official documents).

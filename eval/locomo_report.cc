@@ -88,6 +88,7 @@ std::string LocomoReport::metrics_json() const {
     j["data_sha256"] = run_.data_sha256;
     j["command"] = command_;
     j["embedder"] = run_.embedder_id;
+    j["tuning"] = run_.options.tuning.to_json();  // search settings changed from the defaults
     j["categories"] = {
         {"1", "multi-hop"}, {"2", "temporal"}, {"3", "open-domain"}, {"4", "single-hop"}, {"5", "adversarial"}};
     j["category_note"] =

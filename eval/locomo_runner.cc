@@ -167,7 +167,7 @@ Result<LocomoRun> run_locomo(const LocomoOptions& options) {
             if (kasten) {
                 const auto t0 = SteadyClock::now();
                 auto h = DialogueHaystack::ingest(sessions, o.embedder,
-                                                  needs_notes(o.retrievers) ? o.notes : NoteBuilding{});
+                                                  needs_notes(o.retrievers) ? o.notes : NoteBuilding{}, o.tuning);
                 if (!h) return h.status().with_context("sample '" + sample.sample_id + "'");
                 ps.haystack = std::move(h).value();
                 std::lock_guard<std::mutex> lock(ingest_mu);

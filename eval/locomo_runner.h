@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "eval/search_tuning.h"
 #include "common/result.h"
 #include "eval/context_coverage.h"
 #include "eval/kasten_retriever_spec.h"
@@ -28,6 +29,7 @@ struct LocomoOptions {
     std::vector<std::string> retrievers = {"bm25", "hybrid"};
     std::shared_ptr<const llm::Embedder> embedder;  // required for kasten retrievers
     NoteBuilding notes;                             // required for "+notes" retrievers
+    SearchTuning tuning;                            // search settings changed from the defaults (--tune)
     int threads = 2;
     bool progress = true;
     std::int64_t limit = 0;       // first N selected questions (file order); 0 = all

@@ -177,6 +177,7 @@ std::string LongMemEvalReport::metrics_json() const {
     if (!run_.options.types.empty()) j["types"] = run_.options.types;
     if (run_.options.limit > 0) j["limit"] = run_.options.limit;
     j["embedder"] = run_.embedder_id;
+    j["tuning"] = run_.options.tuning.to_json();  // search settings changed from the defaults
     j["averages"] = {{"strict", kStrictNote}, {"no_abs", kNoAbsNote}};
 
     const std::vector<std::string> names = retrieval_metric_names();

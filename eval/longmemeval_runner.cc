@@ -157,7 +157,8 @@ Result<QuestionResult> evaluate_longmemeval_question(const LongMemEvalQuestion& 
                 if (!options.embedder) return Status::invalid_argument("kasten retrievers need an embedder");
                 auto t0 = Clock::now();
                 KASTEN_ASSIGN_OR_RETURN(haystack, KastenHaystack::ingest(question, options.embedder,
-                                                                         with_notes ? options.notes : NoteBuilding{}));
+                                                                         with_notes ? options.notes : NoteBuilding{},
+                                                                         options.tuning));
                 result.notes_seconds = haystack->notes_seconds();
                 result.notes_construction_seconds = haystack->notes_construction_seconds();
                 result.notes_built = haystack->notes_built();

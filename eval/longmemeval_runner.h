@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "eval/search_tuning.h"
 #include "common/result.h"
 #include "eval/kasten_retriever_spec.h"
 #include "eval/longmemeval_corpus.h"
@@ -78,6 +79,7 @@ struct LongMemEvalOptions {
     std::shared_ptr<const llm::Embedder> embedder;
     // Required when a "+notes" retriever is requested: how each haystack's notes are built.
     NoteBuilding notes;
+    SearchTuning tuning;  // search settings changed from the defaults (--tune)
     // Packed-context evaluation (budget > 0): each question's context built with every strategy, scored for the
     // evidence it holds. Needs a kasten retriever (the haystack it builds on).
     ContextEvalOptions context;

@@ -42,6 +42,9 @@ std::string session_text(const std::vector<store::TurnRecord>& turns) {
     return s;
 }
 
+// Searches read the committed index when the cube has nothing uncommitted: they then never wait for the writer.
+constexpr auto kRead = retrieval::LexicalIndex::ReadFrom::kCommittedIfClean;
+
 void sort_by_score(std::vector<retrieval::FusedHit>& fused) {
     std::stable_sort(fused.begin(), fused.end(),
                      [](const retrieval::FusedHit& x, const retrieval::FusedHit& y) { return x.score > y.score; });
@@ -61,7 +64,7 @@ Result<ScoreCalibrator> Searcher::calibrator_for(const SearchRequest& req, UnitT
     if (req.retriever != Retriever::kVector) {
         terms = retrieval::LexicalIndex::analyze(req.query);
         if (!terms.empty()) {
-            KASTEN_ASSIGN_OR_RETURN(counts, ctx_.index->lexical().term_counts(req.cube_id, type, terms));
+            KASTEN_ASSIGN_OR_RETURN(counts, ctx_.index->lexical().term_counts(req.cube_id, type, terms, kRead));
         }
     }
     const double background = query_vector.empty() ? 0 : background_.of(query_vector);
@@ -96,7 +99,7 @@ Result<std::vector<retrieval::FusedHit>> Searcher::candidates(std::string_view t
     std::vector<ScoredId> lex, vec;
     if (retriever != Retriever::kVector) {
         ctx_.index->read_barrier(filter.cube_id);  // read your writes: every acknowledged add is searchable
-        KASTEN_ASSIGN_OR_RETURN(lex, ctx_.index->lexical().search(text, filter, pool));
+        KASTEN_ASSIGN_OR_RETURN(lex, ctx_.index->lexical().search(text, filter, pool, kRead));
     }
     if (retriever != Retriever::kLexical) {
         std::vector<float> q = query_vector ? *query_vector : ctx_.embedder->embed(text);
@@ -120,7 +123,7 @@ Result<std::vector<retrieval::FusedHit>> Searcher::hybrid_candidates(const std::
                                                                      const std::vector<float>& query_vector,
                                                                      const SearchFilter& filter, int pool) {
     ctx_.index->read_barrier(filter.cube_id);
-    KASTEN_ASSIGN_OR_RETURN(auto lex, ctx_.index->lexical().search_terms(terms, filter, pool));
+    KASTEN_ASSIGN_OR_RETURN(auto lex, ctx_.index->lexical().search_terms(terms, filter, pool, kRead));
     KASTEN_ASSIGN_OR_RETURN(auto vec, ctx_.index->vectors().search(query_vector, filter, pool));
     return fuse(lex, vec, pool);
 }

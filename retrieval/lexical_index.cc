@@ -13,8 +13,8 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
-#include <shared_mutex>
 #include <new>
+#include <shared_mutex>
 #include <system_error>
 #include <thread>
 #include <unordered_map>
@@ -301,6 +301,7 @@ struct LexicalIndex::Impl {
         if (words.empty()) return {};
         if (query.size() > kMaxParsedQueryBytes || !parser_may_see(query)) return or_of_terms(words);
         try {
+            std::lock_guard<std::mutex> parsing(parse_mu);  // searches of committed state parse without `mu`
             Xapian::Query parsed = parser.parse_query(std::string(query), kQueryFlags);
             if (!parsed.empty()) return parsed;
         } catch (const Xapian::QueryParserError&) {
@@ -321,10 +322,86 @@ struct LexicalIndex::Impl {
         return all;
     }
 
+    // A read-only handle per type on the committed databases (on-disk indexes), at `revision` or later.
+    struct SnapshotReader {
+        std::array<Xapian::Database, kParts> parts;
+        std::uint64_t revision = 0;
+        Xapian::Database searched(UnitType type) const {
+            if (!ranks_by_all_types(type)) return parts[static_cast<std::size_t>(type)];
+            Xapian::Database all;
+            for (const auto& part : parts) all.add_database(part);
+            return all;
+        }
+    };
+    static constexpr int kMaxSnapshotReaders = 4;  // bounds the open files: a busy server reads through the lock
+
+    // An idle reader brought to the last commit, a new one, or null when kMaxSnapshotReaders are in use or a
+    // database cannot be opened (the caller then reads the latest state under `mu`).
+    std::unique_ptr<SnapshotReader> take_reader() {
+        std::unique_ptr<SnapshotReader> reader;
+        {
+            std::lock_guard<std::mutex> g(readers_mu);
+            if (!idle_readers.empty()) {
+                reader = std::move(idle_readers.back());
+                idle_readers.pop_back();
+            } else if (open_readers < kMaxSnapshotReaders) {
+                ++open_readers;
+            } else {
+                return nullptr;
+            }
+        }
+        try {
+            const std::uint64_t now = revision.load(std::memory_order_acquire);
+            if (!reader) {
+                reader = std::make_unique<SnapshotReader>();
+                for (std::size_t i = 0; i < kParts; ++i) {
+                    reader->parts[i] =
+                        Xapian::Database(dir + "/" + unit_type_name(kPartTypes[i]), Xapian::DB_BACKEND_GLASS);
+                }
+            } else if (reader->revision != now) {
+                for (auto& part : reader->parts) part.reopen();
+            }
+            reader->revision = now;
+            return reader;
+        } catch (const Xapian::Error& e) {
+            log::warn("lexical index: cannot open a reader of {}: {}", dir, e.get_description());
+            drop_reader();
+            return nullptr;
+        }
+    }
+    void give_back(std::unique_ptr<SnapshotReader> reader) {
+        std::lock_guard<std::mutex> g(readers_mu);
+        idle_readers.push_back(std::move(reader));
+    }
+    // Forgets a reader that failed (it is closed by its destructor).
+    void drop_reader() {
+        std::lock_guard<std::mutex> g(readers_mu);
+        --open_readers;
+    }
+
     std::array<Xapian::WritableDatabase, kParts> dbs;
     std::string dir;  // "" for in-memory
     Xapian::Stem stemmer;
+    std::mutex parse_mu;  // guards `parser` (text_query runs with and without `mu`)
     Xapian::QueryParser parser;
+    // Whether the cube's documents are all committed (on-disk indexes only). Thread-safe.
+    bool clean(const std::string& cube_id) const {
+        if (dir.empty()) return false;
+        std::lock_guard<std::mutex> g(dirty_mu);
+        return dirty_cubes.count(cube_id) == 0;
+    }
+    // Records an uncommitted change of `cube_id` (callers hold `mu` for writing).
+    void touch(const std::string& cube_id) {
+        std::lock_guard<std::mutex> g(dirty_mu);
+        dirty_cubes.insert(cube_id);
+    }
+    std::atomic<std::uint64_t> revision{0};  // successful commit() calls: a reader older than this reopens
+    std::atomic<std::uint64_t> committed_reads{0};
+    mutable std::mutex dirty_mu;
+    std::unordered_set<std::string> dirty_cubes;  // guarded by dirty_mu: cubes with uncommitted changes
+    std::mutex readers_mu;
+    std::vector<std::unique_ptr<SnapshotReader>> idle_readers;  // guarded by readers_mu
+    int open_readers = 0;                                       // guarded by readers_mu
     std::uint64_t pending = 0;
     // Metadata written since the last commit. commit() writes it into each database just before committing that
     // one, so the committed databases always hold the new values in a prefix of the commit order and the old ones
@@ -584,6 +661,7 @@ Status LexicalIndex::upsert_analyzed(const UnitAttrs& attrs, const Analysis& ana
     if (attrs.cube_id.empty()) return Status::invalid_argument("lexical index: empty cube id");
     if (attrs.id.empty()) return Status::invalid_argument("lexical index: empty unit id");
     auto lock = impl_->lock_for_write();
+    impl_->touch(attrs.cube_id);  // before the change: a search of the committed state must not miss it
     try {
         Xapian::Document doc;
         fill_document(doc, analysis);
@@ -628,6 +706,7 @@ Status LexicalIndex::upsert(const UnitAttrs& attrs, std::string_view text, bool 
 
 Status LexicalIndex::remove(const std::string& cube_id, UnitType type, const std::string& id) {
     auto lock = impl_->lock_for_write();
+    impl_->touch(cube_id);  // before the change: a search of the committed state must not miss it
     try {
         impl_->db(type).delete_document(unique_term(cube_id, type, id));
         ++impl_->pending;
@@ -641,6 +720,7 @@ Status LexicalIndex::remove(const std::string& cube_id, UnitType type, const std
 
 Status LexicalIndex::remove_session(const std::string& cube_id, const std::string& session_id) {
     auto lock = impl_->lock_for_write();
+    impl_->touch(cube_id);  // before the change: a search of the committed state must not miss it
     try {
         const std::string cube = cube_term(cube_id);
         const std::string session = session_term(session_id);
@@ -666,6 +746,7 @@ Status LexicalIndex::remove_session(const std::string& cube_id, const std::strin
 
 Status LexicalIndex::remove_cube(const std::string& cube_id) {
     auto lock = impl_->lock_for_write();
+    impl_->touch(cube_id);  // before the change: a search of the committed state must not miss it
     try {
         std::string term = cube_term(cube_id);
         for (Xapian::WritableDatabase& db : impl_->dbs) {
@@ -680,13 +761,14 @@ Status LexicalIndex::remove_cube(const std::string& cube_id) {
     }
 }
 
-Result<std::vector<ScoredId>> LexicalIndex::search(std::string_view query, const SearchFilter& filter, int k) const {
-    return run_search(filter, k, [&] { return impl_->text_query(query); });
+Result<std::vector<ScoredId>> LexicalIndex::search(std::string_view query, const SearchFilter& filter, int k,
+                                                   ReadFrom from) const {
+    return run_search(filter, k, from, [&] { return impl_->text_query(query); });
 }
 
 Result<std::vector<ScoredId>> LexicalIndex::search_terms(const std::vector<std::string>& terms,
-                                                         const SearchFilter& filter, int k) const {
-    return run_search(filter, k, [&] {
+                                                         const SearchFilter& filter, int k, ReadFrom from) const {
+    return run_search(filter, k, from, [&] {
         std::vector<Xapian::Query> parts;
         parts.reserve(std::min(terms.size(), kMaxQueryTerms));
         for (const auto& term : terms) {
@@ -697,44 +779,74 @@ Result<std::vector<ScoredId>> LexicalIndex::search_terms(const std::vector<std::
     });
 }
 
+namespace {
+
+// The best k documents of `db` for `text` under `filter`, by BM25.
+std::vector<ScoredId> match(const Xapian::Database& db, const Xapian::Query& text, const SearchFilter& filter, int k) {
+    std::vector<Xapian::Query> conditions{Xapian::Query(cube_term(filter.cube_id))};
+    // (The type's own database holds only documents of that type.)
+    if (ranks_by_all_types(filter.type)) conditions.emplace_back(type_term(filter.type));
+    if (filter.role) conditions.emplace_back(role_term(*filter.role));
+    if (filter.session_id) conditions.emplace_back(session_term(*filter.session_id));
+    if (filter.time_from && filter.time_to) {
+        conditions.emplace_back(Xapian::Query::OP_VALUE_RANGE, kTimeSlot,
+                                Xapian::sortable_serialise(static_cast<double>(*filter.time_from)),
+                                Xapian::sortable_serialise(static_cast<double>(*filter.time_to)));
+    } else if (filter.time_from) {
+        conditions.emplace_back(Xapian::Query::OP_VALUE_GE, kTimeSlot,
+                                Xapian::sortable_serialise(static_cast<double>(*filter.time_from)));
+    } else if (filter.time_to) {
+        conditions.emplace_back(Xapian::Query::OP_VALUE_LE, kTimeSlot,
+                                Xapian::sortable_serialise(static_cast<double>(*filter.time_to)));
+    }
+    Xapian::Query restrict(Xapian::Query::OP_AND, conditions.begin(), conditions.end());
+
+    Xapian::Enquire enquire(db);
+    enquire.set_query(Xapian::Query(Xapian::Query::OP_FILTER, text, restrict));
+    enquire.set_weighting_scheme(Xapian::BM25Weight());
+    Xapian::MSet mset = enquire.get_mset(0, static_cast<Xapian::doccount>(k));
+    std::vector<ScoredId> hits;
+    hits.reserve(mset.size());
+    for (auto it = mset.begin(); it != mset.end(); ++it) {
+        hits.push_back(ScoredId{it.get_document().get_data(), it.get_weight()});
+    }
+    return hits;
+}
+
+}  // namespace
+
 template <typename MakeQuery>
-Result<std::vector<ScoredId>> LexicalIndex::run_search(const SearchFilter& filter, int k, MakeQuery make_text) const {
+Result<std::vector<ScoredId>> LexicalIndex::run_search(const SearchFilter& filter, int k, ReadFrom from,
+                                                       MakeQuery make_text) const {
     if (filter.cube_id.empty()) return Status::invalid_argument("lexical search: empty cube id");
     std::vector<ScoredId> hits;
     if (k <= 0) return hits;
     if (filter.time_from && filter.time_to && *filter.time_from > *filter.time_to) return hits;
+    if (from == ReadFrom::kCommittedIfClean && impl_->clean(filter.cube_id)) {
+        if (auto reader = impl_->take_reader()) {
+            try {
+                Xapian::Query text = make_text();
+                if (!text.empty()) hits = match(reader->searched(filter.type), text, filter, k);
+                impl_->give_back(std::move(reader));
+                impl_->committed_reads.fetch_add(1, std::memory_order_relaxed);
+                return hits;
+            } catch (const Xapian::DatabaseModifiedError&) {
+                // Commits overtook the reader's revision: read the latest state instead (it holds the committed one).
+                impl_->drop_reader();
+            } catch (const Xapian::Error& e) {
+                impl_->drop_reader();
+                return from_xapian(e, "lexical search");
+            } catch (const std::exception& e) {
+                impl_->drop_reader();
+                return from_std(e, "lexical search");
+            }
+        }
+    }
     auto lock = impl_->lock_for_read();
     try {
         Xapian::Query text = make_text();
         if (text.empty()) return hits;
-
-        std::vector<Xapian::Query> conditions{Xapian::Query(cube_term(filter.cube_id))};
-        // (The type's own database holds only documents of that type.)
-        if (ranks_by_all_types(filter.type)) conditions.emplace_back(type_term(filter.type));
-        if (filter.role) conditions.emplace_back(role_term(*filter.role));
-        if (filter.session_id) conditions.emplace_back(session_term(*filter.session_id));
-        if (filter.time_from && filter.time_to) {
-            conditions.emplace_back(Xapian::Query::OP_VALUE_RANGE, kTimeSlot,
-                                    Xapian::sortable_serialise(static_cast<double>(*filter.time_from)),
-                                    Xapian::sortable_serialise(static_cast<double>(*filter.time_to)));
-        } else if (filter.time_from) {
-            conditions.emplace_back(Xapian::Query::OP_VALUE_GE, kTimeSlot,
-                                    Xapian::sortable_serialise(static_cast<double>(*filter.time_from)));
-        } else if (filter.time_to) {
-            conditions.emplace_back(Xapian::Query::OP_VALUE_LE, kTimeSlot,
-                                    Xapian::sortable_serialise(static_cast<double>(*filter.time_to)));
-        }
-        Xapian::Query restrict(Xapian::Query::OP_AND, conditions.begin(), conditions.end());
-
-        Xapian::Enquire enquire(impl_->searched(filter.type));
-        enquire.set_query(Xapian::Query(Xapian::Query::OP_FILTER, text, restrict));
-        enquire.set_weighting_scheme(Xapian::BM25Weight());
-        Xapian::MSet mset = enquire.get_mset(0, static_cast<Xapian::doccount>(k));
-        hits.reserve(mset.size());
-        for (auto it = mset.begin(); it != mset.end(); ++it) {
-            hits.push_back(ScoredId{it.get_document().get_data(), it.get_weight()});
-        }
-        return hits;
+        return match(impl_->searched(filter.type), text, filter, k);
     } catch (const Xapian::Error& e) {
         return from_xapian(e, "lexical search");
     } catch (const std::exception& e) {
@@ -752,6 +864,11 @@ Status LexicalIndex::commit() {
         }
         impl_->pending_metadata.clear();
         impl_->pending = 0;
+        impl_->revision.fetch_add(1, std::memory_order_release);  // before any cube reads as clean
+        {
+            std::lock_guard<std::mutex> g(impl_->dirty_mu);
+            impl_->dirty_cubes.clear();
+        }
         return Status::ok();
     } catch (const Xapian::Error& e) {
         impl_->pending_metadata.clear();  // dropped like the failed database's changes: it stays at its old values
@@ -824,7 +941,7 @@ Result<std::string> LexicalIndex::metadata(const std::string& key) const {
 namespace {
 
 // All documents matching the boolean query, unranked.
-Xapian::MSet all_matches(Xapian::Database& db, const Xapian::Query& query, bool want_documents) {
+Xapian::MSet all_matches(const Xapian::Database& db, const Xapian::Query& query, bool want_documents) {
     Xapian::Enquire enquire(db);
     enquire.set_query(query);
     enquire.set_weighting_scheme(Xapian::BoolWeight());
@@ -834,7 +951,7 @@ Xapian::MSet all_matches(Xapian::Database& db, const Xapian::Query& query, bool 
 }
 
 // The number of documents of `cube` in `db` and, for each of `terms`, how many of them contain it (added to `out`).
-void add_term_counts(Xapian::Database& db, const std::string& cube_key, const std::vector<std::string>& terms,
+void add_term_counts(const Xapian::Database& db, const std::string& cube_key, const std::vector<std::string>& terms,
                      LexicalIndex::TermCounts& out) {
     const Xapian::doccount documents = db.get_termfreq(cube_key);  // every document carries its cube's term once
     out.documents += documents;
@@ -913,24 +1030,49 @@ Result<LexicalIndex::TermCounts> LexicalIndex::term_counts(const std::string& cu
 }
 
 Result<LexicalIndex::TermCounts> LexicalIndex::term_counts(const std::string& cube_id, UnitType type,
-                                                           const std::vector<std::string>& terms) const {
+                                                           const std::vector<std::string>& terms, ReadFrom from) const {
     if (cube_id.empty()) return Status::invalid_argument("lexical index: term_counts needs a cube id");
-    auto lock = impl_->lock_for_read();
-    try {
+    const std::string cube_key = cube_term(cube_id);
+    auto count_in = [&](auto& databases) {
         TermCounts out;
         out.frequencies.assign(terms.size(), 0);
-        const std::string cube_key = cube_term(cube_id);
         if (ranks_by_all_types(type)) {
-            for (Xapian::WritableDatabase& db : impl_->dbs) add_term_counts(db, cube_key, terms, out);
+            for (auto& db : databases) add_term_counts(db, cube_key, terms, out);
         } else {
-            add_term_counts(impl_->db(type), cube_key, terms, out);
+            add_term_counts(databases[static_cast<std::size_t>(type)], cube_key, terms, out);
         }
         return out;
+    };
+    if (from == ReadFrom::kCommittedIfClean && impl_->clean(cube_id)) {
+        if (auto reader = impl_->take_reader()) {
+            try {
+                TermCounts out = count_in(reader->parts);
+                impl_->give_back(std::move(reader));
+                impl_->committed_reads.fetch_add(1, std::memory_order_relaxed);
+                return out;
+            } catch (const Xapian::DatabaseModifiedError&) {
+                impl_->drop_reader();  // read the latest state instead
+            } catch (const Xapian::Error& e) {
+                impl_->drop_reader();
+                return from_xapian(e, "lexical index: term counts " + cube_id);
+            } catch (const std::exception& e) {
+                impl_->drop_reader();
+                return from_std(e, "lexical index: term counts " + cube_id);
+            }
+        }
+    }
+    auto lock = impl_->lock_for_read();
+    try {
+        return count_in(impl_->dbs);
     } catch (const Xapian::Error& e) {
         return from_xapian(e, "lexical index: term counts " + cube_id);
     } catch (const std::exception& e) {
         return from_std(e, "lexical index: term counts " + cube_id);
     }
+}
+
+std::uint64_t LexicalIndex::committed_reads() const {
+    return impl_->committed_reads.load(std::memory_order_relaxed);
 }
 
 std::uint64_t LexicalIndex::pending_changes() const {

@@ -30,7 +30,8 @@ namespace kasten::retrieval {
 // Durability: changes are visible to search() at once, and durable only after commit() (Xapian also flushes each
 // database on its own every 10,000 changes). Callers batch: never commit per document.
 //
-// Thread safety: all methods may be called concurrently; they are serialised by an internal mutex.
+// Thread safety: all methods may be called concurrently; they are serialised by an internal mutex, except reads of
+// the committed state (ReadFrom::kCommitted), which run beside writes and each other.
 // No method throws: every Xapian error becomes a Status.
 class LexicalIndex {
   public:
@@ -87,10 +88,19 @@ class LexicalIndex {
     // (no positions), and so are NEAR and ADJ: a query naming them is an OR of its words. Queries over 4 KiB are always
     // an OR of their first 256 distinct words. Empty or stopword-only queries, and k <= 0, give an empty list.
     // kInvalidArgument on an empty filter.cube_id.
-    [[nodiscard]] Result<std::vector<ScoredId>> search(std::string_view query, const SearchFilter& filter, int k) const;
+    //
+    // `from` picks how the index is read. kLatest: under the index's lock, so a search waits for a write in progress
+    // (and a commit can take a while). kCommittedIfClean: when no change to filter.cube_id is uncommitted, the last
+    // commit is read through one of a few read-only handles that never wait for writes: the cube's documents are the
+    // same, only the collection statistics its BM25 weights share with the other cubes of the database may lack their
+    // uncommitted changes. Otherwise (or when the handles are busy, or for an in-memory index) as kLatest.
+    enum class ReadFrom { kLatest, kCommittedIfClean };
+    [[nodiscard]] Result<std::vector<ScoredId>> search(std::string_view query, const SearchFilter& filter, int k,
+                                                       ReadFrom from = ReadFrom::kLatest) const;
     // The same ranking for an OR of index terms as analyze() yields them (no query parsing; its first 256 terms).
     [[nodiscard]] Result<std::vector<ScoredId>> search_terms(const std::vector<std::string>& terms,
-                                                             const SearchFilter& filter, int k) const;
+                                                             const SearchFilter& filter, int k,
+                                                             ReadFrom from = ReadFrom::kLatest) const;
 
     // Makes all changes (documents and metadata) durable: commits the turn, session and note databases in that order,
     // stopping at the first failure (which drops the metadata written since the last commit). For in-memory indexes
@@ -131,10 +141,13 @@ class LexicalIndex {
     // The statistics searches of `type` rank by (see Isolation above): the cube's documents of that type only for
     // turns and sessions, of every type for notes.
     [[nodiscard]] Result<TermCounts> term_counts(const std::string& cube_id, UnitType type,
-                                                 const std::vector<std::string>& terms) const;
+                                                 const std::vector<std::string>& terms,
+                                                 ReadFrom from = ReadFrom::kLatest) const;
 
     // Changes (upserts, removes, metadata writes) since the last commit().
     std::uint64_t pending_changes() const;
+    // Reads (searches, term counts) served from the committed state since open (tests and metrics).
+    std::uint64_t committed_reads() const;
 
     // The index terms `text` yields: lower-cased, stopwords dropped, Snowball-English stemmed, distinct, in order of
     // first occurrence. Pure and thread-safe; for query analysis and keyword extraction.
@@ -145,7 +158,8 @@ class LexicalIndex {
     explicit LexicalIndex(std::unique_ptr<Impl> impl);
     // Runs the text query make_text() builds (under the lock) within `filter`; defined and used in the .cc only.
     template <typename MakeQuery>
-    Result<std::vector<ScoredId>> run_search(const SearchFilter& filter, int k, MakeQuery make_text) const;
+    Result<std::vector<ScoredId>> run_search(const SearchFilter& filter, int k, ReadFrom from,
+                                             MakeQuery make_text) const;
     std::unique_ptr<Impl> impl_;
 };
 

@@ -1,5 +1,7 @@
 #include "api/cli/eval_command.h"
 
+#include "api/cli/eval_cv_command.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -41,6 +43,7 @@ Runs a benchmark's official evaluation protocol against kasten. Benchmarks:
   longmemeval   LongMemEval retrieval and QA (kasten eval longmemeval --help)
   locomo        LoCoMo evidence retrieval and QA (kasten eval locomo --help)
   convomem      ConvoMem evidence retrieval, full context vs retrieval, QA (kasten eval convomem --help)
+  cv            k-fold cross-validation of a choice among runs of one benchmark (kasten eval cv --help)
 )";
 
 // The QA options every benchmark shares (appended to each benchmark's help).
@@ -99,6 +102,9 @@ options:
                         sessions and turns each holds: DIR/context.md, a "contexts" entry per question
   --context-vocab GGUF  count those tokens with this GGUF file's tokenizer (e.g. a model or vocabulary file);
                         default: the estimate of docs/context.md
+  --tune SPEC           search settings changed from the defaults for this run, name=value[,name=value...]:
+                        note_key_weight, temporal_weight, lexical_weight, vector_weight, fusion (minmax|rrf),
+                        rrf_k, link_decay; recorded in metrics.json ("tuning"). Compare runs with kasten eval cv
   --quiet               no progress bar
   --embedder KIND       auto | glove | use | hashing (global option; default from the configuration)
 
@@ -144,6 +150,9 @@ options:
                         and their sessions it holds: DIR/context.md, a "contexts" entry per question
   --context-vocab GGUF  count those tokens with this GGUF file's tokenizer (default: the estimate)
   --threads N           parallel workers (default: the number of cores)
+  --tune SPEC           search settings changed from the defaults for this run, name=value[,name=value...]:
+                        note_key_weight, temporal_weight, lexical_weight, vector_weight, fusion (minmax|rrf),
+                        rrf_k, link_decay; recorded in metrics.json ("tuning"). Compare runs with kasten eval cv
   --quiet               no progress bar
   --embedder KIND       auto | glove | use | hashing (global option)
 
@@ -178,6 +187,9 @@ options:
   --limit N             evaluate the first N items only
   --reader-context LIST full and/or retrieval (default full,retrieval)
   --threads N           parallel workers (default: the number of cores)
+  --tune SPEC           search settings changed from the defaults for this run, name=value[,name=value...]:
+                        note_key_weight, temporal_weight, lexical_weight, vector_weight, fusion (minmax|rrf),
+                        rrf_k, link_decay; recorded in metrics.json ("tuning"). Compare runs with kasten eval cv
   --quiet               no progress bar
   --embedder KIND       auto | glove | use | hashing (global option)
 
@@ -372,6 +384,7 @@ std::vector<FlagSpec> longmemeval_flags() {
             {"threads", "N", "questions in parallel (default: number of cores)"},
             {"context-budget", "N", "also pack each question's context at N tokens and score its evidence"},
             {"context-vocab", "GGUF", "count context tokens with this GGUF file's tokenizer (default: estimate)"},
+            {"tune", "SPEC", "search settings changed from the defaults: name=value,... (see kasten eval cv)"},
             {"quiet", "", "no progress bar"}};
 }
 
@@ -422,6 +435,11 @@ int run_longmemeval(int argc, char** argv, const std::string& command_line) {
     auto notes = eval_note_building(args, options.retrievers);
     if (!notes) return eval_usage_error("longmemeval", notes.status().message());
     options.notes = *notes;
+    if (auto spec = args.get("tune")) {
+        auto tuning = eval::SearchTuning::parse(*spec);
+        if (!tuning) return eval_usage_error("longmemeval", tuning.status().message());
+        options.tuning = *tuning;
+    }
     if (options.notes.builder) {
         std::cerr << "kasten eval longmemeval: notes built by " << options.notes.builder->id() << " (links "
                   << options.notes.decider->id() << ")\n";
@@ -566,6 +584,7 @@ std::vector<FlagSpec> conversation_flags(bool locomo) {
         {"limit", "N", "evaluate the first N questions only"},
         {"reader-context", "LIST", "retrieval and/or full"},
         {"threads", "N", "parallel workers (default: number of cores)"},
+        {"tune", "SPEC", "search settings changed from the defaults: name=value,... (see kasten eval cv)"},
         {"quiet", "", "no progress bar"}};
     if (locomo) {
         f.push_back({"categories", "LIST", "official category ids to keep"});
@@ -585,6 +604,7 @@ struct ConversationArgs {
     int threads = 1;
     std::shared_ptr<const llm::Embedder> embedder;
     eval::NoteBuilding notes;  // set when a "+notes" retriever is requested
+    eval::SearchTuning tuning;
     QaSetup qa;
     std::vector<std::string> reader_contexts;
 };
@@ -615,6 +635,11 @@ std::optional<int> parse_conversation_args(int argc, char** argv, const std::str
     auto notes = eval_note_building(args, out->retrievers);
     if (!notes) return eval_usage_error(benchmark, notes.status().message());
     out->notes = *notes;
+    if (auto spec = args.get("tune")) {
+        auto tuning = eval::SearchTuning::parse(*spec);
+        if (!tuning) return eval_usage_error(benchmark, tuning.status().message());
+        out->tuning = *tuning;
+    }
     if (out->notes.builder) {
         std::cerr << "kasten eval " << benchmark << ": notes built by " << out->notes.builder->id() << " (links "
                   << out->notes.decider->id() << ")\n";
@@ -683,6 +708,7 @@ int run_locomo(int argc, char** argv, const std::string& command_line) {
     options.retrievers = ca.retrievers;
     options.embedder = ca.embedder;
     options.notes = ca.notes;
+    options.tuning = ca.tuning;
     options.threads = ca.threads;
     options.progress = !ca.args.has("quiet");
     options.limit = ca.limit;
@@ -770,6 +796,7 @@ int run_convomem(int argc, char** argv, const std::string& command_line) {
     options.retrievers = ca.retrievers;
     options.embedder = ca.embedder;
     options.notes = ca.notes;
+    options.tuning = ca.tuning;
     options.threads = ca.threads;
     options.progress = !ca.args.has("quiet");
     options.limit = ca.limit;
@@ -819,6 +846,7 @@ int run_eval_command(int argc, char** argv) {
     if (benchmark == "longmemeval") return run_longmemeval(argc, argv, command_line);
     if (benchmark == "locomo") return run_locomo(argc, argv, command_line);
     if (benchmark == "convomem") return run_convomem(argc, argv, command_line);
+    if (benchmark == "cv") return run_eval_cv(argc - 1, argv + 1);
     std::cerr << "kasten eval: unknown benchmark '" << benchmark << "'\n" << kEvalUsage;
     return kExitUsage;
 }

@@ -834,3 +834,101 @@ TEST(LexicalIndexDiskTest, MetadataIsReadFromTheDatabaseCommittedLast) {
 
 }  // namespace
 }  // namespace kasten::retrieval
+
+namespace kasten::retrieval {
+namespace {
+
+std::vector<std::string> ids_of(const Result<std::vector<ScoredId>>& hits) {
+    std::vector<std::string> out;
+    if (hits.is_ok()) {
+        for (const auto& h : *hits) out.push_back(h.id);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// kCommittedIfClean reads the committed state only for a cube with nothing uncommitted: a cube's own uncommitted
+// additions and removals are always seen.
+TEST(LexicalIndexCommittedReadTest, CleanCubesReadTheCommitAndDirtyCubesTheLatestState) {
+    constexpr auto kCommitted = LexicalIndex::ReadFrom::kCommittedIfClean;
+    TempDir dir;
+    auto opened = LexicalIndex::open(dir.path() + "/lexical");
+    ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+    auto& index = **opened;
+    ASSERT_TRUE(index.upsert(turn("a", "a1", 1), "harbour lighthouse keeper").is_ok());
+    ASSERT_TRUE(index.upsert(turn("a", "a2", 2), "lighthouse lamp oil").is_ok());
+    // Not committed yet: cube a is dirty, so its own documents are found through the latest state.
+    EXPECT_EQ(ids_of(index.search("lighthouse", in_cube("a"), 10, kCommitted)), (std::vector<std::string>{"a1", "a2"}));
+    EXPECT_EQ(index.committed_reads(), 0u);
+    ASSERT_TRUE(index.commit().is_ok());
+    ASSERT_TRUE(index.upsert(turn("b", "b1", 3), "lighthouse on another cube").is_ok());
+    // a is clean (read from the commit), b dirty (its uncommitted document is found).
+    EXPECT_EQ(ids_of(index.search("lighthouse", in_cube("a"), 10, kCommitted)), (std::vector<std::string>{"a1", "a2"}));
+    EXPECT_EQ(index.committed_reads(), 1u);
+    EXPECT_EQ(ids_of(index.search("lighthouse", in_cube("b"), 10, kCommitted)), (std::vector<std::string>{"b1"}));
+    EXPECT_EQ(index.committed_reads(), 1u);
+    auto counts = index.term_counts("a", UnitType::kTurn, LexicalIndex::analyze("lighthouse lamp"), kCommitted);
+    ASSERT_TRUE(counts.is_ok());
+    EXPECT_EQ(counts->documents, 2u);
+    EXPECT_EQ(counts->frequencies, (std::vector<std::uint64_t>{2, 1}));
+    EXPECT_EQ(index.committed_reads(), 2u);
+    // The default reads the latest state.
+    EXPECT_EQ(ids_of(index.search("lighthouse", in_cube("a"), 10)), (std::vector<std::string>{"a1", "a2"}));
+    EXPECT_EQ(index.committed_reads(), 2u);
+    // A removal makes a dirty again: the removed document is not found although the commit still holds it.
+    ASSERT_TRUE(index.remove("a", UnitType::kTurn, "a1").is_ok());
+    EXPECT_EQ(ids_of(index.search("lighthouse", in_cube("a"), 10, kCommitted)), (std::vector<std::string>{"a2"}));
+    EXPECT_EQ(index.committed_reads(), 2u);
+    ASSERT_TRUE(index.commit().is_ok());
+    // The reader reopens at the new commit.
+    EXPECT_EQ(ids_of(index.search("lighthouse", in_cube("a"), 10, kCommitted)), (std::vector<std::string>{"a2"}));
+    EXPECT_EQ(ids_of(index.search("lighthouse", in_cube("b"), 10, kCommitted)), (std::vector<std::string>{"b1"}));
+    EXPECT_EQ(index.committed_reads(), 4u);
+}
+
+// Readers of a clean cube run while another cube is written and committed over and over (the readers' revisions are
+// overtaken: they reopen, or fall back to the latest state), and always find exactly the clean cube's documents.
+TEST(LexicalIndexCommittedReadTest, ConcurrentCommitsNeverChangeACleanCubesResults) {
+    constexpr auto kCommitted = LexicalIndex::ReadFrom::kCommittedIfClean;
+    TempDir dir;
+    auto opened = LexicalIndex::open(dir.path() + "/lexical");
+    ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+    auto& index = **opened;
+    std::vector<std::string> expected;
+    for (int i = 0; i < 20; ++i) {
+        expected.push_back("a" + std::to_string(i));
+        ASSERT_TRUE(index.upsert(turn("a", expected.back(), i), "quiet cube about kayaks").is_ok());
+    }
+    std::sort(expected.begin(), expected.end());
+    ASSERT_TRUE(index.commit().is_ok());
+    std::atomic<bool> stop{false};
+    std::atomic<int> failures{0};
+    std::thread writer([&] {
+        for (int i = 0; i < 400 && failures.load() == 0; ++i) {
+            if (!index.upsert(turn("b", "b" + std::to_string(i), i), "busy cube about kayaks and canoes").is_ok()) {
+                failures.fetch_add(1);
+            }
+            if (i % 5 == 4 && !index.commit().is_ok()) failures.fetch_add(1);
+        }
+        stop.store(true);
+    });
+    std::vector<std::thread> readers;
+    for (int r = 0; r < 3; ++r) {
+        readers.emplace_back([&] {
+            while (!stop.load()) {
+                if (ids_of(index.search("kayaks", in_cube("a"), 50, kCommitted)) != expected) failures.fetch_add(1);
+                auto counts = index.term_counts("a", UnitType::kTurn, {"kayak"}, kCommitted);
+                if (!counts.is_ok() || counts->documents != 20u || counts->frequencies[0] != 20u) {
+                    failures.fetch_add(1);
+                }
+            }
+        });
+    }
+    writer.join();
+    for (auto& t : readers) t.join();
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_GT(index.committed_reads(), 0u);
+}
+
+}  // namespace
+}  // namespace kasten::retrieval
