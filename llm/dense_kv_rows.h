@@ -4,8 +4,13 @@
 #include <cassert>
 #include <cstddef>
 #include <cstring>
+#include <string>
+#include <string_view>
 #include <vector>
 
+#include <fmt/format.h>
+
+#include "common/status.h"
 #include "llm/kv_cache.h"
 #include "llm/rope.h"
 
@@ -71,6 +76,45 @@ class DenseKvRows {
             }
         }
         size_ -= count;
+    }
+
+    // KvCache::save_state(): the committed cells' key rows of every layer and head, then their value rows, as
+    // stored (host byte order).
+    void save(std::string& out) const {
+        const std::size_t run = static_cast<std::size_t>(size_) * shape_.head_dim * sizeof(T);
+        for (const auto* m : {&keys_, &values_}) {
+            for (int l = 0; l < shape_.n_layer; ++l) {
+                for (int h = 0; h < shape_.n_head_kv; ++h) {
+                    out.append(reinterpret_cast<const char*>(m->data() + offset(l, h, 0)), run);
+                }
+            }
+        }
+    }
+
+    // KvCache::load_state(): what save() wrote for n cells. kInvalidArgument (and an empty cache) when n does not fit
+    // or the byte count is not n cells'; `name` is the cache's, for the message.
+    Status load(std::string_view bytes, int n, const std::string& name) {
+        size_ = 0;
+        if (n < 0 || n > shape_.capacity) {
+            return Status::invalid_argument(fmt::format("{} cells do not fit in a cache of {}", n, shape_.capacity));
+        }
+        const std::size_t run = static_cast<std::size_t>(n) * shape_.head_dim * sizeof(T);
+        const std::size_t want = 2 * run * static_cast<std::size_t>(shape_.n_layer) * shape_.n_head_kv;
+        if (bytes.size() != want) {
+            return Status::invalid_argument(
+                fmt::format("{} bytes of {} state; {} cells take {}", bytes.size(), name, n, want));
+        }
+        const char* p = bytes.data();
+        for (auto* m : {&keys_, &values_}) {
+            for (int l = 0; l < shape_.n_layer; ++l) {
+                for (int h = 0; h < shape_.n_head_kv; ++h) {
+                    std::memcpy(m->data() + offset(l, h, 0), p, run);
+                    p += run;
+                }
+            }
+        }
+        size_ = n;
+        return Status::ok();
     }
 
   private:

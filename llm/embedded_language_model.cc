@@ -7,7 +7,10 @@
 
 #include <fmt/format.h>
 
+#include "llm/crc32c.h"
 #include "llm/json_logits_mask.h"
+#include "llm/kv_snapshot.h"
+#include "llm/mapped_file.h"
 #include "llm/sampler.h"
 #include "llm/tokenizer_factory.h"
 
@@ -124,6 +127,8 @@ EmbeddedLanguageModel::EmbeddedLanguageModel(std::string id, std::shared_ptr<con
                                              std::unique_ptr<Tokenizer> tokenizer, ChatTemplate chat_template,
                                              std::unique_ptr<KvCache> cache, const EmbeddedModelOptions& options)
     : id_(std::move(id)),
+      model_path_(options.model_path),
+      tokenizer_path_(options.tokenizer_path),
       model_(std::move(model)),
       tokenizer_(std::move(tokenizer)),
       template_(chat_template),
@@ -137,15 +142,107 @@ void EmbeddedLanguageModel::set_json_mask_factory(JsonMaskFactory factory) {
     builtin_json_mask_ = false;
 }
 
-Result<Generation> EmbeddedLanguageModel::chat(const std::vector<ChatMessage>& messages,
-                                               const GenerationOptions& options, const TokenCallback& on_token) {
+std::vector<TokenId> EmbeddedLanguageModel::chat_prompt(const std::vector<ChatMessage>& messages) const {
     const std::string text = template_.apply(messages, /*add_generation_prompt=*/true);
     std::vector<TokenId> prompt = tokenizer_->encode(text, {.add_special = false, .parse_special = true});
     const TokenId bos = tokenizer_->bos();
     if (tokenizer_->add_bos() && bos != kNoToken && (prompt.empty() || prompt.front() != bos)) {
         prompt.insert(prompt.begin(), bos);
     }
-    return generate(prompt, options, on_token);
+    return prompt;
+}
+
+std::vector<TokenId> EmbeddedLanguageModel::chat_prompt_prefix(const std::vector<ChatMessage>& messages,
+                                                               std::string_view pinned) const {
+    if (pinned.empty()) return {};
+    const std::string text = template_.apply(messages, /*add_generation_prompt=*/true);
+    const std::size_t at = text.find(pinned);
+    if (at == std::string::npos) return {};
+    std::vector<TokenId> head = tokenizer_->encode(std::string_view(text).substr(0, at + pinned.size()),
+                                                   {.add_special = false, .parse_special = true});
+    const TokenId bos = tokenizer_->bos();
+    if (tokenizer_->add_bos() && bos != kNoToken && (head.empty() || head.front() != bos)) {
+        head.insert(head.begin(), bos);
+    }
+    // The text's tokenisation may merge across the end of `pinned`: keep only what the whole prompt shares.
+    const std::vector<TokenId> prompt = chat_prompt(messages);
+    std::size_t n = 0;
+    while (n < head.size() && n < prompt.size() && head[n] == prompt[n]) ++n;
+    head.resize(n);
+    return head;
+}
+
+Result<std::string> EmbeddedLanguageModel::prefix_model_id() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return prefix_model_id_locked();
+}
+
+Result<std::string> EmbeddedLanguageModel::prefix_model_id_locked() {
+    if (!file_identity_) {
+        std::string identity;
+        for (const std::string& path : {model_path_, tokenizer_path_}) {
+            if (path.empty()) continue;
+            KASTEN_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path));
+            identity +=
+                fmt::format("{}{}:{:08x}", identity.empty() ? "" : "+", file.size(), crc32c(file.data(), file.size()));
+        }
+        file_identity_ = std::move(identity);
+    }
+    return fmt::format("{}@{}/{}", id_, *file_identity_, context_->cache().name());
+}
+
+Result<std::string> EmbeddedLanguageModel::save_prefix(std::span<const TokenId> tokens) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    LlamaContext& ctx = *context_;
+    if (tokens.empty()) return Status::invalid_argument("the prefix has no tokens");
+    if (static_cast<int>(tokens.size()) >= ctx.n_ctx()) {
+        return Status::resource_exhausted(
+            fmt::format("the prefix has {} tokens; the context holds {}", tokens.size(), ctx.n_ctx()));
+    }
+    std::size_t common = 0;
+    while (common < cached_.size() && common < tokens.size() && cached_[common] == tokens[common]) ++common;
+    ctx.truncate(static_cast<int>(common));
+    cached_.resize(common);
+    if (common < tokens.size()) {
+        Status s = ctx.eval(tokens.subspan(common));
+        if (!s.is_ok()) {
+            ctx.truncate(0);
+            cached_.clear();
+            return s;
+        }
+    }
+    cached_.assign(tokens.begin(), tokens.end());
+    KASTEN_ASSIGN_OR_RETURN(std::string model_id, prefix_model_id_locked());
+    return encode_kv_snapshot(ctx.cache(), model_id, tokens);
+}
+
+Status EmbeddedLanguageModel::load_prefix(std::string_view snapshot) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    KASTEN_ASSIGN_OR_RETURN(std::string model_id, prefix_model_id_locked());
+    KASTEN_ASSIGN_OR_RETURN(KvSnapshot decoded, decode_kv_snapshot(snapshot));
+    for (TokenId t : decoded.tokens) {
+        if (t < 0 || t >= model_->config().n_vocab) return Status::corruption("KV snapshot holds an unknown token id");
+    }
+    Status s = restore_kv_snapshot(decoded, model_id, context_->cache());
+    if (!s.is_ok()) {
+        context_->truncate(0);
+        cached_.clear();
+        return s;
+    }
+    cached_ = std::move(decoded.tokens);
+    return Status::ok();
+}
+
+std::size_t EmbeddedLanguageModel::cached_prefix_length(std::span<const TokenId> tokens) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::size_t n = 0;
+    while (n < cached_.size() && n < tokens.size() && cached_[n] == tokens[n]) ++n;
+    return n;
+}
+
+Result<Generation> EmbeddedLanguageModel::chat(const std::vector<ChatMessage>& messages,
+                                               const GenerationOptions& options, const TokenCallback& on_token) {
+    return generate(chat_prompt(messages), options, on_token);
 }
 
 Result<Generation> EmbeddedLanguageModel::complete(std::string_view prompt, const GenerationOptions& options,

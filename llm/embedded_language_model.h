@@ -3,7 +3,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -59,6 +62,29 @@ class EmbeddedLanguageModel final : public LanguageModel {
     Result<Generation> generate(const std::vector<TokenId>& prompt, const GenerationOptions& options,
                                 const TokenCallback& on_token = {});
 
+    // The token ids chat() evaluates for `messages`.
+    std::vector<TokenId> chat_prompt(const std::vector<ChatMessage>& messages) const;
+    // The first tokens of chat_prompt(messages) that encode the rendered prompt up to the end of the first
+    // occurrence of `pinned` in it (and no further: a token straddling that end is left out). Empty when `pinned`
+    // is empty or does not occur.
+    std::vector<TokenId> chat_prompt_prefix(const std::vector<ChatMessage>& messages, std::string_view pinned) const;
+
+    // Activation memory (docs/kv-cache.md). prefix_model_id() is what a saved prefix is valid for: the model id,
+    // the file's size and CRC-32C (computed on first use), and the KV cache's name (policy and parameters).
+    // Errors of reading the model file.
+    Result<std::string> prefix_model_id();
+    // Evaluates `tokens` (reusing what the cache already holds of them) and returns their keys and values as a
+    // KvSnapshot (llm/kv_snapshot.h); the cache then holds exactly them, so a following prompt that starts with
+    // them prefills only the rest. kInvalidArgument for no tokens, kResourceExhausted when they do not fit,
+    // kNotSupported for a cache that cannot be saved (the evicting policies).
+    Result<std::string> save_prefix(std::span<const TokenId> tokens);
+    // Makes a saved prefix the cache's content, as if its tokens had just been evaluated. The snapshot's errors
+    // (kCorruption for damaged bytes, kFailedPrecondition for another model, policy or shape); on error no
+    // prefix is reused by the next call.
+    Status load_prefix(std::string_view snapshot);
+    // How many leading tokens of `tokens` the cache holds now (reused by the next call without recomputing).
+    std::size_t cached_prefix_length(std::span<const TokenId> tokens);
+
     // Replaces the built-in JSON mask; an empty factory turns constrained decoding off (requests with a
     // json_schema then fail with kNotSupported).
     void set_json_mask_factory(JsonMaskFactory factory);
@@ -74,11 +100,15 @@ class EmbeddedLanguageModel final : public LanguageModel {
     EmbeddedLanguageModel(std::string id, std::shared_ptr<const LlamaModel> model, std::unique_ptr<Tokenizer> tokenizer,
                           ChatTemplate chat_template, std::unique_ptr<KvCache> cache,
                           const EmbeddedModelOptions& options);
+    Result<std::string> prefix_model_id_locked();
     Result<Generation> generate_locked(const std::vector<TokenId>& prompt, const GenerationOptions& options,
                                        const TokenCallback& on_token);
 
     std::mutex mutex_;
     std::string id_;
+    std::string model_path_;
+    std::string tokenizer_path_;
+    std::optional<std::string> file_identity_;  // "<size>:<crc32c>" of the model file, once computed
     std::shared_ptr<const LlamaModel> model_;
     std::unique_ptr<Tokenizer> tokenizer_;
     ChatTemplate template_;

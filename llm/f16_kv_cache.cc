@@ -5,6 +5,8 @@
 #include <cstring>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "llm/f16.h"
 #include "llm/kv_kernels.h"
 #include "llm/rope.h"
@@ -72,6 +74,15 @@ void F16KvCache::discard(int first, int count, const Rope& rope) {
 
 void F16KvCache::truncate(int n) {
     rows_.truncate(n);
+}
+
+Status F16KvCache::save_state(std::string& out) const {
+    rows_.save(out);
+    return Status::ok();
+}
+
+Status F16KvCache::load_state(std::string_view bytes, int n) {
+    return rows_.load(bytes, n, name());
 }
 
 }  // namespace kasten::llm

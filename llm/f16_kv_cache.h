@@ -25,6 +25,8 @@ class F16KvCache final : public KvCache {
     void discard(int first, int count, const Rope& rope) override;
     void truncate(int n) override;
     std::size_t bytes() const override { return rows_.bytes(); }
+    Status save_state(std::string& out) const override;
+    Status load_state(std::string_view bytes, int n) override;
     std::string name() const override { return "f16"; }
 
   private:

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "llm/dot_kernels.h"
 #include "llm/rope.h"
 
@@ -65,6 +67,15 @@ void FullKvCache::discard(int first, int count, const Rope& rope) {
 
 void FullKvCache::truncate(int n) {
     rows_.truncate(n);
+}
+
+Status FullKvCache::save_state(std::string& out) const {
+    rows_.save(out);
+    return Status::ok();
+}
+
+Status FullKvCache::load_state(std::string_view bytes, int n) {
+    return rows_.load(bytes, n, name());
 }
 
 }  // namespace kasten::llm

@@ -22,6 +22,8 @@ class FullKvCache final : public KvCache {
     void discard(int first, int count, const Rope& rope) override;
     void truncate(int n) override;
     std::size_t bytes() const override { return rows_.bytes(); }
+    Status save_state(std::string& out) const override;
+    Status load_state(std::string_view bytes, int n) override;
     std::string name() const override { return "full-f32"; }
 
     // Row of one cell, for tests and for measuring compressed caches against this one.

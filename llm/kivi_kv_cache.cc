@@ -271,4 +271,101 @@ void KiviKvCache::discard(int first, int count, const Rope& rope) {
     commit(first + moved);
 }
 
+namespace {
+
+template <typename T>
+void append_run(std::string& out, const T* data, std::size_t count) {
+    out.append(reinterpret_cast<const char*>(data), count * sizeof(T));
+}
+
+// Copies count elements from the front of `in` and advances it. REQUIRES: in holds them.
+template <typename T>
+void take_run(std::string_view& in, T* data, std::size_t count) {
+    std::memcpy(data, in.data(), count * sizeof(T));
+    in.remove_prefix(count * sizeof(T));
+}
+
+}  // namespace
+
+Status KiviKvCache::save_state(std::string& out) const {
+    const std::int32_t q_end = q_end_;
+    append_run(out, &q_end, 1);
+    const std::size_t hd = static_cast<std::size_t>(shape_.head_dim);
+    const std::size_t groups = static_cast<std::size_t>(q_end_ / kKvKeyGroup);
+    const std::size_t heads = static_cast<std::size_t>(shape_.n_layer) * shape_.n_head_kv;
+    const std::size_t blocks = static_cast<std::size_t>(shape_.n_layer) * (kv_dim_ / value_block_);
+    const std::size_t block_cells = static_cast<std::size_t>(n_key_groups_) * kKvKeyGroup;
+    const std::size_t window = static_cast<std::size_t>(size_ - q_end_) * hd;
+    for (std::size_t i = 0; i < heads; ++i) {
+        const std::size_t base = i * n_key_groups_ * hd;
+        append_run(out, key_codes_.data() + base * key_run_, groups * hd * key_run_);
+        append_run(out, key_params_.data() + base * 2, groups * hd * 2);
+    }
+    for (std::size_t b = 0; b < blocks; ++b) {
+        append_run(out, value_codes_.data() + b * block_cells * value_row_,
+                   static_cast<std::size_t>(q_end_) * value_row_);
+        append_run(out, value_params_.data() + b * block_cells * value_stride_,
+                   static_cast<std::size_t>(q_end_) * value_stride_);
+    }
+    for (std::size_t i = 0; i < heads; ++i) {
+        if (window_k_[i].size() < window) return Status::internal("KIVI window shorter than its cells");
+        append_run(out, window_k_[i].data(), window);
+        append_run(out, window_v_[i].data(), window);
+    }
+    return Status::ok();
+}
+
+Status KiviKvCache::load_state(std::string_view bytes, int n) {
+    size_ = 0;
+    q_end_ = 0;
+    for (std::size_t i = 0; i < window_k_.size(); ++i) {
+        window_k_[i].clear();
+        window_v_[i].clear();
+    }
+    if (n < 0 || n > shape_.capacity) {
+        return Status::invalid_argument(fmt::format("{} cells do not fit in a cache of {}", n, shape_.capacity));
+    }
+    std::int32_t q_end = 0;
+    if (bytes.size() >= sizeof(q_end)) std::memcpy(&q_end, bytes.data(), sizeof(q_end));
+    if (bytes.size() < sizeof(q_end) || q_end < 0 || q_end > n || q_end % kKvKeyGroup != 0 ||
+        q_end / kKvKeyGroup > n_key_groups_) {
+        return Status::invalid_argument(fmt::format("{} state: bad quantized cell count for {} cells", name(), n));
+    }
+    const std::size_t hd = static_cast<std::size_t>(shape_.head_dim);
+    const std::size_t groups = static_cast<std::size_t>(q_end / kKvKeyGroup);
+    const std::size_t heads = static_cast<std::size_t>(shape_.n_layer) * shape_.n_head_kv;
+    const std::size_t blocks = static_cast<std::size_t>(shape_.n_layer) * (kv_dim_ / value_block_);
+    const std::size_t block_cells = static_cast<std::size_t>(n_key_groups_) * kKvKeyGroup;
+    const std::size_t window = static_cast<std::size_t>(n - q_end) * hd;
+    const std::size_t want =
+        sizeof(q_end) + heads * groups * hd * (key_run_ + 2 * sizeof(std::uint16_t)) +
+        blocks * static_cast<std::size_t>(q_end) * (value_row_ + value_stride_ * sizeof(std::uint16_t)) +
+        heads * window * 2 * sizeof(std::uint16_t);
+    if (bytes.size() != want) {
+        return Status::invalid_argument(
+            fmt::format("{} bytes of {} state; {} cells take {}", bytes.size(), name(), n, want));
+    }
+    bytes.remove_prefix(sizeof(q_end));
+    for (std::size_t i = 0; i < heads; ++i) {
+        const std::size_t base = i * n_key_groups_ * hd;
+        take_run(bytes, key_codes_.data() + base * key_run_, groups * hd * key_run_);
+        take_run(bytes, key_params_.data() + base * 2, groups * hd * 2);
+    }
+    for (std::size_t b = 0; b < blocks; ++b) {
+        take_run(bytes, value_codes_.data() + b * block_cells * value_row_,
+                 static_cast<std::size_t>(q_end) * value_row_);
+        take_run(bytes, value_params_.data() + b * block_cells * value_stride_,
+                 static_cast<std::size_t>(q_end) * value_stride_);
+    }
+    for (std::size_t i = 0; i < heads; ++i) {
+        window_k_[i].resize(window);
+        window_v_[i].resize(window);
+        take_run(bytes, window_k_[i].data(), window);
+        take_run(bytes, window_v_[i].data(), window);
+    }
+    q_end_ = q_end;
+    size_ = n;
+    return Status::ok();
+}
+
 }  // namespace kasten::llm

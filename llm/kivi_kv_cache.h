@@ -35,6 +35,9 @@ class KiviKvCache final : public KvCache {
     void truncate(int n) override;
     std::size_t bytes() const override;
     std::string name() const override;
+    // The quantized blocks of cells [0, quantized()) and the f16 window, exactly as held.
+    Status save_state(std::string& out) const override;
+    Status load_state(std::string_view bytes, int n) override;
 
     int bits() const { return bits_; }
     int value_group() const { return value_group_; }

@@ -2,6 +2,9 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
+
+#include "common/status.h"
 
 namespace kasten::llm {
 
@@ -59,6 +62,21 @@ class KvCache {
     virtual std::size_t bytes() const = 0;
     // "full-f32", "q4-kivi", ...
     virtual std::string name() const = 0;
+
+    // Appends the state of cells [0, size()) to `out` in this cache's own layout (host byte order), so that
+    // load_state() into a cache of the same name() and shape restores it bit for bit. kNotSupported for caches
+    // whose state is not saved (the evicting ones). KvSnapshot (llm/kv_snapshot.h) frames and checks the bytes.
+    virtual Status save_state(std::string& out) const {
+        (void)out;
+        return Status::not_supported("the " + name() + " KV cache cannot be saved");
+    }
+    // Replaces the whole content by save_state() bytes of `n` cells. kInvalidArgument when n exceeds the capacity
+    // or the bytes do not have the layout of n cells of this shape (the cache is then empty).
+    virtual Status load_state(std::string_view bytes, int n) {
+        (void)bytes;
+        (void)n;
+        return Status::not_supported("the " + name() + " KV cache cannot be loaded");
+    }
 };
 
 }  // namespace kasten::llm

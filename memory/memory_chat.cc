@@ -9,7 +9,10 @@
 namespace kasten::memory {
 
 MemoryChat::MemoryChat(MemoryManager& memory, MemoryChatOptions options, const Clock* clock)
-    : memory_(memory), options_(std::move(options)), clock_(clock ? clock : &SystemClock::instance()) {}
+    : memory_(memory),
+      options_(std::move(options)),
+      clock_(clock ? clock : &SystemClock::instance()),
+      activation_(memory, options_.activation, clock_) {}
 
 Result<PreparedChat> MemoryChat::prepare(const ChatExchange& exchange) {
     if (exchange.messages.empty()) return Status::invalid_argument("messages: at least one message is required");
@@ -37,17 +40,30 @@ Result<PreparedChat> MemoryChat::prepare(const ChatExchange& exchange) {
             return context.status();
         }
     }
+    const bool client_system = out.messages.front().role == "system";
+    if (client_system) out.pinned_text = out.messages.front().content;
     if (out.context.mode != "empty") {
         std::string memory_text = std::string(kMemoryPreamble) + "\n\n" + out.context.text;
         if (options_.placement == ContextPlacement::kBeforeLastUser) {
             out.messages.insert(out.messages.end() - 1, llm::ChatMessage{"system", std::move(memory_text)});
-        } else if (out.messages.front().role == "system") {
+        } else if (client_system) {
             out.messages.front().content += "\n\n" + memory_text;
+            out.pinned_text += "\n\n" + std::string(kMemoryPreamble) + "\n\n";
         } else {
             out.messages.insert(out.messages.begin(), llm::ChatMessage{"system", std::move(memory_text)});
+            out.pinned_text = std::string(kMemoryPreamble) + "\n\n";
         }
     }
     return out;
+}
+
+PinnedPrefixOutcome MemoryChat::pin_prefix(const ChatExchange& exchange, const PreparedChat& prepared,
+                                           llm::LanguageModel& model) {
+    auto* embedded = dynamic_cast<llm::EmbeddedLanguageModel*>(&model);
+    if (!options_.activation_memory || embedded == nullptr || prepared.pinned_text.empty()) {
+        return PinnedPrefixOutcome::kNone;
+    }
+    return activation_.prepare(exchange.cube_id, *embedded, prepared.messages, prepared.pinned_text);
 }
 
 Result<AddMessagesResult> MemoryChat::remember(const ChatExchange& exchange, const PreparedChat& prepared,

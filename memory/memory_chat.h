@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "llm/language_model.h"
+#include "memory/activation_memory.h"
 #include "memory/context_builder.h"
 #include "memory/memory_types.h"
 
@@ -29,6 +30,9 @@ struct MemoryChatOptions {
     // Store the answer too. Extractive answers only repeat memories and are never stored.
     bool store_answers = true;
     ContextPlacement placement = ContextPlacement::kFirstSystem;
+    // Keep the pinned prefix's keys and values in the cube (activation memory, embedded model only).
+    bool activation_memory = true;
+    ActivationMemoryOptions activation;
 };
 
 // One exchange of a chat with memory: the messages a client sent (the conversation so far, its new user message
@@ -47,6 +51,9 @@ struct PreparedChat {
     PackedContext context;                   // mode "empty" when the cube has nothing (or does not exist yet)
     std::string session_id;                  // where the exchange is stored
     std::string user_message;                // the new user message ("" when the last message is not a user one)
+    // The start of the first message's text that stays the same between exchanges (docs/chat.md): the client's
+    // system text, and with the first-system placement the memory preamble; "" when there is none.
+    std::string pinned_text;
 };
 
 // Chat that reads and writes memory (docs/chat.md). prepare() builds the context for the last user message and puts
@@ -69,12 +76,19 @@ class MemoryChat {
         "their dates (UTC). Use them when they help to answer; if they do not hold the answer, say so instead of "
         "guessing.";
 
+    // Before the model answers `prepared`: with an embedded model, loads the cube's saved pinned prefix into it or
+    // saves it (ActivationMemory). Needs the model to itself. kNone for other models or when turned off.
+    PinnedPrefixOutcome pin_prefix(const ChatExchange& exchange, const PreparedChat& prepared,
+                                   llm::LanguageModel& model);
+    ActivationMemory::Stats activation_stats() const { return activation_.stats(); }
+
     const MemoryChatOptions& options() const { return options_; }
 
   private:
     MemoryManager& memory_;
     MemoryChatOptions options_;
     const Clock* clock_;
+    ActivationMemory activation_;
 };
 
 }  // namespace kasten::memory

@@ -16,6 +16,7 @@
 #include "memory/note_job_scheduler.h"
 #include "memory/reindexer.h"
 #include "memory/searcher.h"
+#include "store/transaction.h"
 
 namespace kasten::memory {
 
@@ -280,6 +281,32 @@ Status MemoryManager::delete_turn(const std::string& cube_id, const std::string&
     KASTEN_RETURN_IF_ERROR(impl_->conversations->delete_turn(cube_id, turn_id, actor));
     impl_->jobs->forget_cached_notes();
     return Status::ok();
+}
+
+// ---------------------------------------------------------------- activation memory
+
+Result<store::KvSegmentRecord> MemoryManager::get_kv_segment(const std::string& cube_id, const std::string& model_id,
+                                                             const std::string& text_hash) {
+    auto r = impl_->ctx.readers->lease();
+    return r->kv_segments.get(cube_id, model_id, text_hash);
+}
+
+Result<int> MemoryManager::put_kv_segment(const store::KvSegmentRecord& segment) {
+    return impl_->ctx.writer->locked([&](Repositories& repos) -> Result<int> {
+        store::Transaction tx(repos.db);
+        KASTEN_RETURN_IF_ERROR(tx.begin());
+        KASTEN_ASSIGN_OR_RETURN(
+            int removed, repos.kv_segments.remove_other_texts(segment.cube_id, segment.model_id, segment.text_hash));
+        KASTEN_RETURN_IF_ERROR(repos.kv_segments.put(segment));
+        KASTEN_RETURN_IF_ERROR(tx.commit());
+        return removed;
+    });
+}
+
+Result<std::vector<store::KvSegmentRecord>> MemoryManager::list_kv_segments(const std::string& cube_id) {
+    auto r = impl_->ctx.readers->lease();
+    KASTEN_RETURN_IF_ERROR(r->cubes.get(cube_id).status().with_context("cube '" + cube_id + "'"));
+    return r->kv_segments.list(cube_id);
 }
 
 // ---------------------------------------------------------------- notes

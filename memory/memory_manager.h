@@ -59,6 +59,15 @@ class MemoryManager {
     Result<std::vector<store::NoteVersionRecord>> note_history(const std::string& cube_id, const std::string& note_id);
     Result<std::vector<store::LinkRecord>> note_links(const std::string& cube_id, const std::string& note_id);
 
+    // Activation memory (docs/kv-cache.md): saved KV cache prefixes of a cube, keyed by (model id, text hash); the
+    // data is opaque here. get: kNotFound when absent. put: stores the segment and, in the same transaction, deletes
+    // the cube's other segments of that model (their text changed); returns how many it deleted; kNotFound when the
+    // cube does not exist. list: metadata only (data empty). Segments are a cache: no audit event is written.
+    Result<store::KvSegmentRecord> get_kv_segment(const std::string& cube_id, const std::string& model_id,
+                                                  const std::string& text_hash);
+    Result<int> put_kv_segment(const store::KvSegmentRecord& segment);
+    Result<std::vector<store::KvSegmentRecord>> list_kv_segments(const std::string& cube_id);
+
     Result<std::vector<SearchHit>> search(const SearchRequest& request);
     // The context a model should be given for a query under a token budget (memory/context_builder.h).
     Result<PackedContext> build_context(const ContextRequest& request);

@@ -4,6 +4,7 @@
 #include "store/database.h"
 #include "store/event_log.h"
 #include "store/job_store.h"
+#include "store/kv_segment_store.h"
 #include "store/link_store.h"
 #include "store/meta_store.h"
 #include "store/note_store.h"
@@ -16,7 +17,16 @@ namespace kasten::memory {
 // holds the connection.
 struct Repositories {
     explicit Repositories(store::Database& db)
-        : db(db), cubes(db), sessions(db), turns(db), notes(db), links(db), events(db), meta(db), jobs(db) {}
+        : db(db),
+          cubes(db),
+          sessions(db),
+          turns(db),
+          notes(db),
+          links(db),
+          events(db),
+          meta(db),
+          jobs(db),
+          kv_segments(db) {}
     Repositories(const Repositories&) = delete;
     Repositories& operator=(const Repositories&) = delete;
 
@@ -29,6 +39,7 @@ struct Repositories {
     store::EventLog events;
     store::MetaStore meta;
     store::JobStore jobs;
+    store::KvSegmentStore kv_segments;
 };
 
 }  // namespace kasten::memory

@@ -63,6 +63,18 @@ Status KvSegmentStore::remove(const std::string& cube_id, const std::string& mod
     return Status::ok();
 }
 
+Result<int> KvSegmentStore::remove_other_texts(const std::string& cube_id, const std::string& model_id,
+                                               const std::string& keep_text_hash) {
+    KASTEN_ASSIGN_OR_RETURN(
+        CachedStatement s,
+        db_.prepare("DELETE FROM kv_segments WHERE cube_id = ?1 AND model_id = ?2 AND text_hash <> ?3"));
+    s->bind_text_ref(1, cube_id);
+    s->bind_text_ref(2, model_id);
+    s->bind_text_ref(3, keep_text_hash);
+    KASTEN_RETURN_IF_ERROR(s->run());
+    return static_cast<int>(db_.changes());
+}
+
 Result<std::vector<KvSegmentRecord>> KvSegmentStore::list(const std::string& cube_id) {
     KASTEN_ASSIGN_OR_RETURN(CachedStatement s,
                             db_.prepare("SELECT model_id, text_hash, n_tokens, codec, created_at FROM kv_segments "

@@ -23,6 +23,9 @@ class KvSegmentStore {
     Result<KvSegmentRecord> get(const std::string& cube_id, const std::string& model_id, const std::string& text_hash);
     // kNotFound when absent.
     Status remove(const std::string& cube_id, const std::string& model_id, const std::string& text_hash);
+    // Deletes the cube's segments of `model_id` whose text hash is not `keep_text_hash`; returns how many.
+    Result<int> remove_other_texts(const std::string& cube_id, const std::string& model_id,
+                                   const std::string& keep_text_hash);
     // The cube's segments by (model_id, text_hash), metadata only: `data` is left empty.
     Result<std::vector<KvSegmentRecord>> list(const std::string& cube_id);
 

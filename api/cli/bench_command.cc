@@ -22,6 +22,7 @@
 #include "api/cli/bench_flags.h"
 #include "api/cli/bench_http.h"
 #include "api/cli/bench_kv.h"
+#include "api/cli/bench_prefix.h"
 #include "api/cli/bench_support.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -98,6 +99,7 @@ void print_usage(std::ostream& out) {
         << bench_http_usage() << "\n"
         << kDecodeUsage << "\n"
         << bench_kv_usage() << "\n"
+        << bench_prefix_usage() << "\n"
         << bench_embed_usage();
 }
 
@@ -213,12 +215,13 @@ int run_bench_command(int argc, char** argv) {
     }
     if (std::strcmp(argv[1], "decode") == 0) return run_bench_decode(argc, argv);
     if (std::strcmp(argv[1], "kv") == 0) return run_bench_kv(argc, argv);
+    if (std::strcmp(argv[1], "prefix") == 0) return run_bench_prefix(argc, argv);
     if (std::strcmp(argv[1], "embed") == 0) return run_bench_embed(argc, argv);
     if (std::strcmp(argv[1], "append") == 0) return run_bench_append(argc, argv);
     if (std::strcmp(argv[1], "http") == 0) return run_bench_http(argc, argv);
     if (std::strcmp(argv[1], "search") != 0) {
         std::cerr << "kasten bench: unknown benchmark '" << argv[1]
-                  << "' (available: search, append, http, decode, kv, embed)\n";
+                  << "' (available: search, append, http, decode, kv, prefix, embed)\n";
         print_usage(std::cerr);
         return 2;
     }

@@ -173,6 +173,7 @@ void answer_message(ChatState& s, const std::string& line) {
         return;
     }
     s.last_context = prepared->context;
+    s.chat->pin_prefix(ex, *prepared, *s.setup->model);
     bool wrote = false;
     auto generation = s.setup->model->chat(prepared->messages, options, [&](std::string_view piece) {
         std::cout << piece << std::flush;

@@ -588,9 +588,10 @@ Result<HttpResponse> ApiService::completion(const Call& call, bool chat) {
     };
 
     // Runs the generation with the model to itself.
-    auto generate = [this, model, chat](const CompletionRequest& r,
-                                        const llm::TokenCallback& on_token) -> Result<llm::Generation> {
+    auto generate = [this, model, chat, remembered](const CompletionRequest& r,
+                                                    const llm::TokenCallback& on_token) -> Result<llm::Generation> {
         std::lock_guard<std::mutex> lock(generation_mutex_);
+        if (remembered) memory_chat_.pin_prefix(remembered->exchange, remembered->prepared, *model);
         return chat ? model->chat(r.messages, r.options, on_token) : model->complete(r.prompt, r.options, on_token);
     };
 

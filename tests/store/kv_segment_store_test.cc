@@ -73,5 +73,22 @@ TEST_F(KvSegmentStoreTest, ListAndRemove) {
     EXPECT_EQ(kv.list("other")->size(), 1u);
 }
 
+TEST_F(KvSegmentStoreTest, RemoveOtherTextsKeepsOneTextOfOneModelInOneCube) {
+    KvSegmentStore kv(db());
+    ASSERT_TRUE(kv.put({"c", "m", "old1", 1, "f16", "a", 1}).is_ok());
+    ASSERT_TRUE(kv.put({"c", "m", "old2", 1, "f16", "b", 1}).is_ok());
+    ASSERT_TRUE(kv.put({"c", "m", "new", 1, "f16", "c", 1}).is_ok());
+    ASSERT_TRUE(kv.put({"c", "m2", "old1", 1, "f16", "d", 1}).is_ok());
+    ASSERT_TRUE(kv.put({"other", "m", "old1", 1, "f16", "e", 1}).is_ok());
+    auto removed = kv.remove_other_texts("c", "m", "new");
+    ASSERT_TRUE(removed.is_ok()) << removed.status().to_string();
+    EXPECT_EQ(removed.value(), 2);
+    EXPECT_TRUE(kv.get("c", "m", "new").is_ok());
+    EXPECT_EQ(kv.get("c", "m", "old1").status().code(), StatusCode::kNotFound);
+    EXPECT_TRUE(kv.get("c", "m2", "old1").is_ok());
+    EXPECT_TRUE(kv.get("other", "m", "old1").is_ok());
+    EXPECT_EQ(kv.remove_other_texts("c", "m", "new").value(), 0);
+}
+
 }  // namespace
 }  // namespace kasten::store

@@ -5,7 +5,9 @@
 #include <cstring>
 
 #include "api/http/api_service.h"
+#include "llm/embedded_language_model.h"
 #include "llm/hashing_embedder.h"
+#include "tests/llm/stories_fixture.h"
 
 namespace kasten::api {
 namespace {
@@ -366,6 +368,42 @@ TEST_F(ApiServiceCompletionTest, RequiresAnApiKeyWhenAuthIsOn) {
     EXPECT_EQ(post("/v1/completions", R"({"prompt":"x"})").status, 401);
     HttpRequest r{"POST", "/v1/completions", {{"authorization", "Bearer secret-key-1"}}, R"({"prompt":"x"})"};
     EXPECT_EQ(service_->handle(r).status, 200);
+}
+
+TEST_F(ApiServiceCompletionTest, EmbeddedModelKeepsTheCubesPinnedPrefix) {
+    llm::EmbeddedModelOptions mo;
+    mo.model_path = llm::testing::stories_gguf();
+    mo.n_ctx = 512;
+    auto model = llm::EmbeddedLanguageModel::open(mo);
+    ASSERT_TRUE(model.is_ok()) << model.status().to_string();
+    open(model.value().get());
+    auto ask = [&](const std::string& system) {
+        HttpRequest r;
+        r.method = "POST";
+        r.target = "/v1/chat/completions";
+        r.headers = {{"x-kasten-cube", "alice"}, {"x-kasten-conversation", "talk"}};
+        r.body = json{
+            {"messages", {{{"role", "system"}, {"content", system}}, {{"role", "user"}, {"content", "Hi"}}}},
+            {"max_tokens", 2},
+            {"temperature",
+             0}}.dump();
+        HttpResponse out = service_->handle(r);
+        EXPECT_EQ(out.status, 200) << out.body;
+    };
+    const std::string system =
+        "You tell short stories about a cat named Tom and a dog named Sam to small children. Every story has a happy "
+        "ending, and the bird in the big tree sings a song.";
+    ask(system);  // creates the cube: nothing to keep the prefix in yet
+    ASSERT_TRUE(memory_->list_kv_segments("alice").is_ok());
+    EXPECT_TRUE(memory_->list_kv_segments("alice")->empty());
+    ask(system);
+    auto first = memory_->list_kv_segments("alice").value();
+    ASSERT_EQ(first.size(), 1u);
+    EXPECT_NE(first[0].model_id.find("gguf:stories260K-tok512@"), std::string::npos) << first[0].model_id;
+    ask(system + " The stories are short.");
+    auto second = memory_->list_kv_segments("alice").value();
+    ASSERT_EQ(second.size(), 1u);
+    EXPECT_NE(second[0].text_hash, first[0].text_hash);
 }
 
 }  // namespace
