@@ -44,13 +44,14 @@ constexpr KvCacheShape kShape{/*n_layer=*/2, /*n_head_kv=*/2, /*head_dim=*/16, /
 // Stores `count` random tokens at the end of `cache` in batches of up to 24, committing each.
 void fill(KvCache& cache, int count, std::mt19937& rng) {
     std::normal_distribution<float> d(0.0f, 1.0f);
-    const std::size_t row = static_cast<std::size_t>(kShape.n_head_kv) * kShape.head_dim;
+    const KvCacheShape& shape = cache.shape();  // the cache's own (tests use other head counts too)
+    const std::size_t row = static_cast<std::size_t>(shape.n_head_kv) * shape.head_dim;
     std::vector<float> k(row), v(row);
     int done = 0;
     while (done < count) {
         const int batch = std::min(24, count - done);
         const int p0 = cache.size();
-        for (int l = 0; l < kShape.n_layer; ++l) {
+        for (int l = 0; l < shape.n_layer; ++l) {
             for (int t = 0; t < batch; ++t) {
                 for (std::size_t i = 0; i < row; ++i) {
                     k[i] = d(rng) + static_cast<float>(static_cast<int>(i % 5) - 2);
