@@ -97,6 +97,7 @@ class LexicalWriter {
         EXCLUDES(mu_);
 
     static constexpr size_t kMaxQueuedTasks = 8192;
+    static constexpr int kWorkerNice = 5;  // added to the worker thread's nice value
     static constexpr size_t kBatch = 512;
 
     retrieval::LexicalIndex& index_;
