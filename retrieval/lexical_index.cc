@@ -273,6 +273,20 @@ bool parser_may_see(std::string_view query) {
 
 }  // namespace
 
+namespace {
+
+// What a search of `type` runs on among the per-type databases `parts`: its own, or every one read as one (their
+// statistics summed) for a type that ranks by all types.
+template <typename Parts>
+Xapian::Database searched_in(const Parts& parts, UnitType type) {
+    if (!ranks_by_all_types(type)) return parts[static_cast<std::size_t>(type)];
+    Xapian::Database all;
+    for (const auto& part : parts) all.add_database(part);
+    return all;
+}
+
+}  // namespace
+
 struct LexicalIndex::Impl {
     // Index and query analysis must agree: STEM_ALL (every word indexed as its stem only, no prefix), stopwords
     // never indexed, no positions. (STEM_SOME would double the postings for little gain: ~1.6x slower indexing.)
@@ -315,23 +329,13 @@ struct LexicalIndex::Impl {
     Xapian::WritableDatabase& db(UnitType type) { return dbs[static_cast<std::size_t>(type)]; }
     // What a search of `type` runs on: its own database, or every database (read as one, with their statistics
     // summed) for a type that ranks by all types.
-    Xapian::Database searched(UnitType type) {
-        if (!ranks_by_all_types(type)) return db(type);
-        Xapian::Database all;
-        for (auto& part : dbs) all.add_database(part);
-        return all;
-    }
+    Xapian::Database searched(UnitType type) { return searched_in(dbs, type); }
 
     // A read-only handle per type on the committed databases (on-disk indexes), at `revision` or later.
     struct SnapshotReader {
         std::array<Xapian::Database, kParts> parts;
         std::uint64_t revision = 0;
-        Xapian::Database searched(UnitType type) const {
-            if (!ranks_by_all_types(type)) return parts[static_cast<std::size_t>(type)];
-            Xapian::Database all;
-            for (const auto& part : parts) all.add_database(part);
-            return all;
-        }
+        Xapian::Database searched(UnitType type) const { return searched_in(parts, type); }
     };
     static constexpr int kMaxSnapshotReaders = 4;  // bounds the open files: a busy server reads through the lock
 
