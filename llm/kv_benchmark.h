@@ -16,6 +16,10 @@ struct KvBenchConfig {
     std::string policy;      // full | f16 | kivi8 | kivi4 | kivi2 | streaming | h2o
     int residual = 32;       // KIVI f16 window
     int eviction_cells = 0;  // streaming / h2o: cells kept per layer and head
+    // mixed: bits of the salient cells and of the rest, salient fraction (KvCacheOptions::mixed_*).
+    int high_bits = 8;
+    int low_bits = 2;
+    double salient_fraction = 0.1;
 };
 
 struct KvBenchmarkOptions {
@@ -36,6 +40,8 @@ struct KvBenchmarkOptions {
     int steps = 16;  // timed decode steps per run
     int rounds = 2;
     std::function<void(std::string_view)> progress;
+    // When not empty: only the configurations whose label contains it (f16, the reference of the ratios, always).
+    std::string only;
 };
 
 struct KvQualityRow {
