@@ -89,22 +89,33 @@ std::vector<int> MixedKvCache::salient_positions(int layer, int kv_head) const {
     return out;
 }
 
+namespace {
+
+// Decodes a per-token run of n codes (kv_quantize_run's layout) as min + scale · code.
+void decode_run(const std::uint8_t* codes, const std::uint16_t* params, std::size_t n, int bits, float* x) {
+    const float scale = f16_to_f32(params[0]), min = f16_to_f32(params[1]);
+    if (bits == 8) {
+        for (std::size_t d = 0; d < n; ++d) x[d] = min + scale * static_cast<float>(codes[d]);
+    } else if (bits == 4) {  // code i in byte i mod (n/2), low nibble for the first half
+        const std::size_t m = n / 2;
+        for (std::size_t d = 0; d < m; ++d) {
+            x[d] = min + scale * static_cast<float>(codes[d] & 15u);
+            x[m + d] = min + scale * static_cast<float>(codes[d] >> 4);
+        }
+    } else {
+        for (std::size_t d = 0; d < n; ++d) x[d] = min + scale * static_cast<float>(kv_unpack_code(codes, n, bits, d));
+    }
+}
+
+}  // namespace
+
 void MixedKvCache::decode_slot(const Head& h, int slot, float* k, float* v) const {
     const auto hd = static_cast<std::size_t>(shape_.head_dim);
-    const int bits = options_.high_bits;
     const std::size_t s = static_cast<std::size_t>(slot);
-    if (k != nullptr) {
-        const float scale = f16_to_f32(h.k_params[2 * s]), min = f16_to_f32(h.k_params[2 * s + 1]);
-        const std::uint8_t* codes = h.k_codes.data() + s * row_bytes_;
-        for (std::size_t d = 0; d < hd; ++d)
-            k[d] = min + scale * static_cast<float>(kv_unpack_code(codes, hd, bits, d));
-    }
-    if (v != nullptr) {
-        const float scale = f16_to_f32(h.v_params[2 * s]), min = f16_to_f32(h.v_params[2 * s + 1]);
-        const std::uint8_t* codes = h.v_codes.data() + s * row_bytes_;
-        for (std::size_t d = 0; d < hd; ++d)
-            v[d] = min + scale * static_cast<float>(kv_unpack_code(codes, hd, bits, d));
-    }
+    if (k != nullptr)
+        decode_run(h.k_codes.data() + s * row_bytes_, h.k_params.data() + 2 * s, hd, options_.high_bits, k);
+    if (v != nullptr)
+        decode_run(h.v_codes.data() + s * row_bytes_, h.v_params.data() + 2 * s, hd, options_.high_bits, v);
 }
 
 void MixedKvCache::encode_slot(Head& h, int slot, const float* k, const float* v) {
@@ -142,22 +153,93 @@ void MixedKvCache::store(int layer, int cell, const float* k, const float* v) {
         const std::size_t need = (t + 1) * static_cast<std::size_t>(options_.n_q) * hd;
         if (h.pending_q.size() < need) h.pending_q.resize(need, 0.0f);
         if (h.pending_seen.size() <= t) h.pending_seen.resize(t + 1, 0);
-        h.pending_seen[t] = 0;
+        h.pending_seen[t] = kNone;
+        if (t == 0) {  // room for a split decode step of this token
+            h.split_ms.resize(2 * static_cast<std::size_t>(options_.n_q));
+            h.split_w.resize((w + 1) * options_.n_q);
+            h.split_s.resize(static_cast<std::size_t>(slots_) * options_.n_q);
+        }
     }
 }
 
 void MixedKvCache::attend(int layer, int kv_head, const float* q, int n_q, int begin, int end, float scale, float* out,
                           float* max, float* sum, float* scratch) const {
-    const Head& h = head(layer, kv_head);
-    if (end - 1 >= size_ && n_q == options_.n_q && static_cast<std::size_t>(end - 1 - size_) < h.pending_seen.size()) {
-        // Distinct tokens write distinct rows; every caller passes the same scale.
-        const auto hd = static_cast<std::size_t>(shape_.head_dim);
-        std::memcpy(h.pending_q.data() + static_cast<std::size_t>(end - 1 - size_) * n_q * hd, q,
-                    sizeof(float) * n_q * hd);
-        h.pending_seen[static_cast<std::size_t>(end - 1 - size_)] = 1;
-        std::atomic_ref<float>(scale_).store(scale, std::memory_order_relaxed);
-    }
     low_.attend_overriding(this, layer, kv_head, q, n_q, begin, end, scale, out, max, sum, scratch);
+    const Head& h = head(layer, kv_head);
+    const auto row = static_cast<std::size_t>(end - 1 - size_);
+    if (end - 1 < size_ || n_q != options_.n_q || row >= h.pending_seen.size()) return;
+    // The query of the uncommitted token end − 1. Distinct tokens write distinct rows; every caller passes the
+    // same scale.
+    const auto hd = static_cast<std::size_t>(shape_.head_dim);
+    std::atomic_ref<float>(scale_).store(scale, std::memory_order_relaxed);
+    if (begin == 0) {
+        add_scores(h, end - 1, q, scratch, max, sum);
+        h.pending_seen[row] = kScored;
+        return;
+    }
+    std::memcpy(h.pending_q.data() + row * n_q * hd, q, sizeof(float) * n_q * hd);
+    const int q0 = low_.quantized();
+    const std::size_t w = h.split_w.size() / static_cast<std::size_t>(n_q);
+    if (row != 0 || static_cast<std::size_t>(end - q0) > w) {
+        h.pending_seen[row] = kQuery;
+        return;
+    }
+    const auto n = static_cast<std::size_t>(end - begin);
+    h.split_begin = begin;
+    for (int i = 0; i < n_q; ++i) {
+        h.split_ms[2 * i] = max[i];
+        h.split_ms[2 * i + 1] = sum[i];
+        for (int c = std::max(q0, begin); c < end; ++c) {
+            h.split_w[i * w + static_cast<std::size_t>(c - q0)] = scratch[i * n + static_cast<std::size_t>(c - begin)];
+        }
+    }
+    thread_local std::vector<float> k;
+    k.resize(hd);
+    for (int slot = 0; slot < slots_; ++slot) {
+        const int c = h.pos[static_cast<std::size_t>(slot)];
+        if (c < begin || c >= end) continue;
+        decode_slot(h, slot, k.data(), nullptr);
+        for (int i = 0; i < n_q; ++i) {
+            float dot = 0.0f;
+            for (std::size_t d = 0; d < hd; ++d) dot += q[i * hd + d] * k[d];
+            h.split_s[static_cast<std::size_t>(i) * slots_ + slot] = std::exp(scale * dot - max[i]);
+        }
+    }
+    h.pending_seen[row] = kSplit;
+}
+
+void MixedKvCache::add_scores(const Head& h, int t, const float* q, const float* scratch, const float* max,
+                              const float* sum) const {
+    const int n_q = options_.n_q;
+    const auto hd = static_cast<std::size_t>(shape_.head_dim);
+    const auto m = static_cast<std::size_t>(t + 1);
+    const int q0 = low_.quantized();
+    // Tokens of one batch may be scored concurrently: the sums are atomic.
+    auto& w_acc = const_cast<std::vector<float>&>(h.w_acc);
+    auto& w_seen = const_cast<std::vector<int>&>(h.w_seen);
+    auto& acc = const_cast<std::vector<float>&>(h.acc);
+    auto& seen = const_cast<std::vector<int>&>(h.seen);
+    for (int c = q0; c <= t; ++c) {
+        float p = 0.0f;
+        for (int i = 0; i < n_q; ++i) p += scratch[i * m + static_cast<std::size_t>(c)] / sum[i];
+        std::atomic_ref<float>(w_acc[static_cast<std::size_t>(c - q0)]).fetch_add(p, std::memory_order_relaxed);
+        std::atomic_ref<int>(w_seen[static_cast<std::size_t>(c - q0)]).fetch_add(1, std::memory_order_relaxed);
+    }
+    thread_local std::vector<float> k;
+    k.resize(hd);
+    for (int slot = 0; slot < slots_; ++slot) {
+        const int c = h.pos[static_cast<std::size_t>(slot)];
+        if (c < 0 || c > t) continue;
+        decode_slot(h, slot, k.data(), nullptr);
+        float p = 0.0f;
+        for (int i = 0; i < n_q; ++i) {
+            float dot = 0.0f;
+            for (std::size_t d = 0; d < hd; ++d) dot += q[i * hd + d] * k[d];
+            p += std::exp(scale_ * dot - max[i]) / sum[i];
+        }
+        std::atomic_ref<float>(acc[static_cast<std::size_t>(slot)]).fetch_add(p, std::memory_order_relaxed);
+        std::atomic_ref<int>(seen[static_cast<std::size_t>(slot)]).fetch_add(1, std::memory_order_relaxed);
+    }
 }
 
 void MixedKvCache::override_scores(int layer, int kv_head, const float* q, int n_q, int begin, int end, float scale,
@@ -206,32 +288,59 @@ void MixedKvCache::score_pending(int layer, int kv_head, int n) {
     const int n_q = options_.n_q;
     const auto hd = static_cast<std::size_t>(shape_.head_dim);
     const int q0 = low_.quantized();
-    std::vector<float> scratch, out(static_cast<std::size_t>(n_q) * hd), mx(n_q), sum(n_q), k(hd), v(hd);
+    std::vector<float> scratch, out(static_cast<std::size_t>(n_q) * hd), mx(n_q), sum(n_q), k(hd);
     for (int t = size_; t < n; ++t) {
         const auto row = static_cast<std::size_t>(t - size_);
-        if (row >= h.pending_seen.size() || !h.pending_seen[row]) continue;
+        if (row >= h.pending_seen.size()) continue;
+        const unsigned char what = h.pending_seen[row];
+        if (what != kQuery && what != kSplit) continue;
         const float* qt = h.pending_q.data() + row * n_q * hd;
-        const auto m = static_cast<std::size_t>(t + 1);
-        scratch.resize(static_cast<std::size_t>(n_q) * m);
-        low_.attend_overriding(this, layer, kv_head, qt, n_q, 0, t + 1, scale_, out.data(), mx.data(), sum.data(),
+        if (what == kQuery) {  // the whole attention again
+            scratch.resize(static_cast<std::size_t>(n_q) * (t + 1));
+            low_.attend_overriding(this, layer, kv_head, qt, n_q, 0, t + 1, scale_, out.data(), mx.data(), sum.data(),
+                                   scratch.data());
+            add_scores(h, t, qt, scratch.data(), mx.data(), sum.data());
+            continue;
+        }
+        // The first part [0, b), merged with the recorded last part [b, t].
+        const int b = h.split_begin;
+        const auto nb = static_cast<std::size_t>(b);
+        scratch.resize(static_cast<std::size_t>(n_q) * nb);
+        low_.attend_overriding(this, layer, kv_head, qt, n_q, 0, b, scale_, out.data(), mx.data(), sum.data(),
                                scratch.data());
-        // Window cells: their exponentiated scores are in scratch.
+        const std::size_t w = h.split_w.size() / static_cast<std::size_t>(n_q);
+        std::vector<float> total(n_q), f1(n_q), f2(n_q), top(n_q);
+        for (int i = 0; i < n_q; ++i) {
+            const float m1 = h.split_ms[2 * i], s1 = h.split_ms[2 * i + 1];
+            top[i] = std::max(m1, mx[i]);
+            f1[i] = std::exp(m1 - top[i]);
+            f2[i] = std::exp(mx[i] - top[i]);
+            total[i] = s1 * f1[i] + sum[i] * f2[i];
+        }
         for (int c = q0; c <= t; ++c) {
             float p = 0.0f;
-            for (int i = 0; i < n_q; ++i) p += scratch[i * m + static_cast<std::size_t>(c)] / sum[i];
+            for (int i = 0; i < n_q; ++i) {
+                const float e = c >= b ? h.split_w[i * w + static_cast<std::size_t>(c - q0)] * f1[i]
+                                       : scratch[i * nb + static_cast<std::size_t>(c)] * f2[i];
+                p += e / total[i];
+            }
             h.w_acc[static_cast<std::size_t>(c - q0)] += p;
             ++h.w_seen[static_cast<std::size_t>(c - q0)];
         }
-        // Side store cells: override_values zeroed theirs, so score them again.
         for (int slot = 0; slot < slots_; ++slot) {
             const int c = h.pos[static_cast<std::size_t>(slot)];
             if (c < 0 || c > t) continue;
-            decode_slot(h, slot, k.data(), nullptr);
             float p = 0.0f;
-            for (int i = 0; i < n_q; ++i) {
-                float dot = 0.0f;
-                for (std::size_t d = 0; d < hd; ++d) dot += qt[i * hd + d] * k[d];
-                p += std::exp(scale_ * dot - mx[i]) / sum[i];
+            if (c >= b) {
+                for (int i = 0; i < n_q; ++i)
+                    p += h.split_s[static_cast<std::size_t>(i) * slots_ + slot] * f1[i] / total[i];
+            } else {
+                decode_slot(h, slot, k.data(), nullptr);
+                for (int i = 0; i < n_q; ++i) {
+                    float dot = 0.0f;
+                    for (std::size_t d = 0; d < hd; ++d) dot += qt[i * hd + d] * k[d];
+                    p += std::exp(scale_ * dot - top[i]) / total[i];
+                }
             }
             h.acc[static_cast<std::size_t>(slot)] += p;
             ++h.seen[static_cast<std::size_t>(slot)];
@@ -286,7 +395,7 @@ void MixedKvCache::commit(int n) {
             for (int kh = 0; kh < shape_.n_head_kv; ++kh) score_pending(l, kh, n);
         }
     }
-    for (Head& h : heads_) std::fill(h.pending_seen.begin(), h.pending_seen.end(), 0);
+    for (Head& h : heads_) std::fill(h.pending_seen.begin(), h.pending_seen.end(), kNone);
     // The groups KIVI quantizes in this commit (its rule), read exactly from its f16 window first.
     const int q0 = low_.quantized();
     int q1 = q0;

@@ -33,16 +33,18 @@ struct MixedKvOptions {
 // queries could see, are not favoured). As in H2O, attend() records the query of each uncommitted token (a call
 // whose range ends at an uncommitted cell c carries the query of the token at c); commit() computes each recorded
 // query's exact softmax over cells [0, c] (one attention of the cache's own precision) and adds the probabilities
-// of the cells still undecided (the f16 window) and of the side store's cells. When KIVI quantizes a group leaving
-// the window, the group's cells compete with the side store's by score: the best `slots()` are kept at high
-// precision (sinks always), the others are only in the low-bit blocks. A demoted cell never comes back (its
+// of the cells still undecided (the f16 window) and of the side store's cells. A call over the whole range [0, c]
+// (a prefill batch, or an unsplit decode step) adds the scores at once from its own softmax; a decode step split
+// across threads keeps its last part's statistics and commit() computes only the first part. When KIVI quantizes a
+// group leaving the window, the group's cells compete with the side store's by score: the best `slots()` are kept at
+// high precision (sinks always), the others are only in the low-bit blocks. A demoted cell never comes back (its
 // high-precision copy is gone). Without recorded queries (e.g. a cache filled directly) scores are 0 and only sinks
 // and the earliest cells are kept.
 //
 // Costs: the side store and the scores (bytes() counts them: (2·head_dim·high_bits/8 + 8 + 12) bytes per slot, 8
-// per window cell), and scoring doubles the attention work of each token at commit(). discard() re-rotates the
-// side store's keys (a second 8-bit rounding); cells that KIVI re-quantizes while shifting (window cells moving
-// across a group boundary) join the low-bit blocks without a saliency decision. The state is not saved
+// per window cell), and a split decode step computes the first part of its attention again at commit(). discard()
+// re-rotates the side store's keys (a second 8-bit rounding); cells that KIVI re-quantizes while shifting (window cells
+// moving across a group boundary) join the low-bit blocks without a saliency decision. The state is not saved
 // (kNotSupported, like the evicting caches: it depends on the attention history).
 class MixedKvCache final : public KvCache, private KiviCellOverride {
   public:
@@ -85,9 +87,23 @@ class MixedKvCache final : public KvCache, private KiviCellOverride {
         // Scores of the window cells [low_.quantized(), ...).
         std::vector<float> w_acc;
         std::vector<int> w_seen;
-        // Queries recorded by attend() for the uncommitted tokens: [token − size_, n_q, head_dim].
+        // Queries recorded by attend() for the uncommitted tokens: [token − size_, n_q, head_dim], and per token
+        // what attend() saw (PendingScore).
         mutable std::vector<float> pending_q;
         mutable std::vector<unsigned char> pending_seen;
+        // A decode step's last flash-decoding part [split_begin, t] of the one uncommitted token: per query head
+        // its max and sum, and e^(s − max) of the window cells (from the window start) and of the slots.
+        mutable int split_begin = 0;
+        mutable std::vector<float> split_ms;  // [n_q, 2]
+        mutable std::vector<float> split_w;   // [n_q, window cells]
+        mutable std::vector<float> split_s;   // [n_q, slots]
+    };
+    // What attend() recorded for an uncommitted token.
+    enum PendingScore : unsigned char {
+        kNone = 0,
+        kQuery = 1,   // its query: commit() computes its attention again
+        kScored = 2,  // attend() saw its whole range [0, t] and added the scores already
+        kSplit = 3,   // its query and the last part's statistics: commit() computes the first part and merges
     };
     Head& head(int layer, int kv_head) { return heads_[static_cast<std::size_t>(layer) * shape_.n_head_kv + kv_head]; }
     const Head& head(int layer, int kv_head) const {
@@ -100,6 +116,9 @@ class MixedKvCache final : public KvCache, private KiviCellOverride {
     void decode_slot(const Head& h, int slot, float* k, float* v) const;
     void encode_slot(Head& h, int slot, const float* k, const float* v);
     void score_pending(int layer, int kv_head, int n);
+    // Adds the scores of token t's attention over [0, t] (scratch as attend() left it) to the window and slots.
+    void add_scores(const Head& h, int t, const float* q, const float* scratch, const float* max,
+                    const float* sum) const;
     // Scores of the cells [from, to) that KIVI has just quantized compete for the slots.
     void select(int layer, int kv_head, int from, int to, const std::vector<float>& keys,
                 const std::vector<float>& values);
