@@ -185,8 +185,9 @@ std::vector<KvBenchConfig> default_kv_quality_configs(int n_ctx) {
         for (int div : {2, 4, 8}) out.push_back({p, 32, n_ctx / div});
     }
     // Mixed precision: salient cells at 8 bit, the rest at 2 (or 4), several salient fractions and windows.
-    for (auto [low, frac, r] : {std::tuple{2, 0.05, 0}, std::tuple{2, 0.1, 0}, std::tuple{2, 0.2, 0},
-                                std::tuple{2, 0.1, 32}, std::tuple{2, 0.2, 32}, std::tuple{4, 0.1, 0}}) {
+    for (auto [low, frac, r] :
+         {std::tuple{2, 0.05, 0}, std::tuple{2, 0.1, 0}, std::tuple{2, 0.2, 0}, std::tuple{2, 0.1, 32},
+          std::tuple{2, 0.2, 32}, std::tuple{2, 0.3, 32}, std::tuple{4, 0.05, 0}, std::tuple{4, 0.1, 0}}) {
         KvBenchConfig c{"mixed", r, 0};
         c.low_bits = low;
         c.salient_fraction = frac;

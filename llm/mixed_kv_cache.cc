@@ -125,6 +125,20 @@ void MixedKvCache::encode_slot(Head& h, int slot, const float* k, const float* v
     kv_quantize_run(v, hd, 1, options_.high_bits, h.v_codes.data() + s * row_bytes_, h.v_params.data() + 2 * s);
 }
 
+double MixedKvCache::score(int layer, int kv_head, int cell) const {
+    const Head& h = head(layer, kv_head);
+    const int q0 = low_.quantized();
+    if (cell >= q0 && cell < size_) {
+        const auto w = static_cast<std::size_t>(cell - q0);
+        return saliency(h.w_acc[w], h.w_seen[w], cell);
+    }
+    for (int s = 0; s < slots_; ++s) {
+        const auto si = static_cast<std::size_t>(s);
+        if (h.pos[si] == cell) return saliency(h.acc[si], h.seen[si], cell);
+    }
+    return -1.0;
+}
+
 void MixedKvCache::read(int layer, int kv_head, int cell, float* k, float* v) const {
     const Head& h = head(layer, kv_head);
     for (int s = 0; s < slots_; ++s) {

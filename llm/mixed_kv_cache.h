@@ -71,6 +71,8 @@ class MixedKvCache final : public KvCache, private KiviCellOverride {
     static std::size_t bytes_for(const KvCacheShape& shape, const MixedKvOptions& options);
     // Positions held at high precision by one layer and KV head (unordered).
     std::vector<int> salient_positions(int layer, int kv_head) const;
+    // The normalised attention score of a cell still in the window or held at high precision; −1 for the others.
+    double score(int layer, int kv_head, int cell) const;
     // The low-bit KIVI store (every cell).
     const KiviKvCache& low() const { return low_; }
     // The stored key and value of one cell as attention sees them (side store, f16 window or low-bit blocks).

@@ -113,6 +113,77 @@ TEST(MixedKvCacheTest, SalientTokensKeepHighPrecisionAndTheOthersAreLowBit) {
     }
 }
 
+// A decode step split across threads (flash-decoding parts) scores the same as one call over the whole range, and
+// a batch scored in attend() the same as token by token.
+TEST(MixedKvCacheTest, SplitStepsAndBatchesScoreAsWholeRanges) {
+    const KvCacheShape shape{1, 2, 8, 160};
+    MixedKvOptions o;
+    o.salient_fraction = 0.1;
+    o.residual = 8;
+    o.sinks = 2;
+    o.n_q = 2;
+    MixedKvCache whole(shape, o, KernelIsa::kScalar), split(shape, o, KernelIsa::kScalar);
+    // Batches quantize groups at other commits than single tokens, which changes what a softmax sees; with a window
+    // holding every cell both see the same cells.
+    MixedKvOptions unquantized = o;
+    unquantized.residual = shape.capacity;
+    MixedKvCache one_by_one(shape, unquantized, KernelIsa::kScalar), batched(shape, unquantized, KernelIsa::kScalar);
+    std::mt19937 rng(9);
+    const int hd = shape.head_dim, row = shape.n_head_kv * hd;
+    std::vector<float> out(2 * hd), mx(2), sum(2), scratch(2 * 160);
+    std::vector<std::vector<float>> keys, values, queries;
+    for (int c = 0; c < 150; ++c) {
+        keys.push_back(gaussian(row, rng));
+        values.push_back(gaussian(row, rng));
+        queries.push_back(gaussian(static_cast<std::size_t>(shape.n_head_kv) * 2 * hd, rng));
+        whole.store(0, c, keys[c].data(), values[c].data());
+        split.store(0, c, keys[c].data(), values[c].data());
+        one_by_one.store(0, c, keys[c].data(), values[c].data());
+        for (int h = 0; h < shape.n_head_kv; ++h) {
+            const float* q = queries[c].data() + h * 2 * hd;
+            whole.attend(0, h, q, 2, 0, c + 1, 0.35f, out.data(), mx.data(), sum.data(), scratch.data());
+            one_by_one.attend(0, h, q, 2, 0, c + 1, 0.35f, out.data(), mx.data(), sum.data(), scratch.data());
+            const int b = (c + 1) / 3;
+            if (b > 0) split.attend(0, h, q, 2, 0, b, 0.35f, out.data(), mx.data(), sum.data(), scratch.data());
+            split.attend(0, h, q, 2, b, c + 1, 0.35f, out.data(), mx.data(), sum.data(), scratch.data());
+        }
+        whole.commit(c + 1);
+        split.commit(c + 1);
+        one_by_one.commit(c + 1);
+    }
+    // The same tokens in batches of 10, each token attending over [0, t].
+    for (int c0 = 0; c0 < 150; c0 += 10) {
+        for (int c = c0; c < c0 + 10; ++c) batched.store(0, c, keys[c].data(), values[c].data());
+        for (int c = c0; c < c0 + 10; ++c) {
+            for (int h = 0; h < shape.n_head_kv; ++h) {
+                batched.attend(0, h, queries[c].data() + h * 2 * hd, 2, 0, c + 1, 0.35f, out.data(), mx.data(),
+                               sum.data(), scratch.data());
+            }
+        }
+        batched.commit(c0 + 10);
+    }
+    for (int h = 0; h < shape.n_head_kv; ++h) {
+        auto a = whole.salient_positions(0, h), b = split.salient_positions(0, h);
+        std::sort(a.begin(), a.end());
+        std::sort(b.begin(), b.end());
+        EXPECT_EQ(a, b);
+        int scored = 0;
+        for (int c = o.sinks; c < 150; ++c) {
+            const double s = whole.score(0, h, c);
+            EXPECT_NEAR(split.score(0, h, c), s, 1e-5 + 1e-4 * std::abs(s)) << c;
+            if (s > 0) ++scored;
+        }
+        EXPECT_GT(scored, 10);
+    }
+    for (int h = 0; h < shape.n_head_kv; ++h) {
+        ASSERT_EQ(batched.low().quantized(), 0);
+        for (int c = o.sinks; c < 150; ++c) {  // (sinks score infinity)
+            const double s = one_by_one.score(0, h, c);
+            EXPECT_NEAR(batched.score(0, h, c), s, 1e-5 + 1e-4 * std::abs(s)) << c;
+        }
+    }
+}
+
 TEST(MixedKvCacheTest, WithoutQueriesSinksAndEarliestCellsAreKept) {
     const KvCacheShape shape{1, 1, 8, 128};
     MixedKvOptions o;
