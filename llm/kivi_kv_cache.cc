@@ -173,7 +173,7 @@ void KiviKvCache::attend(int layer, int kv_head, const float* q, int n_q, int be
 
 void KiviKvCache::attend_overriding(const KiviCellOverride* cells, int layer, int kv_head, const float* q, int n_q,
                                     int begin, int end, float scale, float* out, float* max, float* sum,
-                                    float* scratch) const {
+                                    float* scratch, bool values) const {
     const KvKernels& kern = kv_kernels(isa_);
     const auto hd = static_cast<std::size_t>(shape_.head_dim);
     const auto n = static_cast<std::size_t>(end - begin);
@@ -212,8 +212,9 @@ void KiviKvCache::attend_overriding(const KiviCellOverride* cells, int layer, in
         }
         max[i] = *std::max_element(s, s + n);
         sum[i] = exp_shifted_f32(s, n, max[i]);
-        std::fill(out + i * hd, out + (i + 1) * hd, 0.0f);
+        if (values) std::fill(out + i * hd, out + (i + 1) * hd, 0.0f);
     }
+    if (!values) return;
     if (cells != nullptr && begin < qe) cells->override_values(layer, kv_head, n_q, begin, qe, scratch, n, out);
     if (begin < qe) {
         const std::size_t c = value_cell(layer, kv_head, begin);

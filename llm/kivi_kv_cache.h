@@ -55,8 +55,10 @@ class KiviKvCache final : public KvCache {
     Status load_state(std::string_view bytes, int n) override;
 
     // attend() with the cells `cells` holds taken from it instead of from the quantized blocks.
+    // With values = false only max, sum and scratch (e^(s − max) of every cell) are computed, not out.
     void attend_overriding(const KiviCellOverride* cells, int layer, int kv_head, const float* q, int n_q, int begin,
-                           int end, float scale, float* out, float* max, float* sum, float* scratch) const;
+                           int end, float scale, float* out, float* max, float* sum, float* scratch,
+                           bool values = true) const;
     // Bytes a cache of `shape` allocates when constructed (bytes() before any batch larger than the window).
     static std::size_t bytes_for(const KvCacheShape& shape, int bits, int residual);
 

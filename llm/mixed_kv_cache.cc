@@ -312,7 +312,7 @@ void MixedKvCache::score_pending(int layer, int kv_head, int n) {
         if (what == kQuery) {  // the whole attention again
             scratch.resize(static_cast<std::size_t>(n_q) * (t + 1));
             low_.attend_overriding(this, layer, kv_head, qt, n_q, 0, t + 1, scale_, out.data(), mx.data(), sum.data(),
-                                   scratch.data());
+                                   scratch.data(), /*values=*/false);
             add_scores(h, t, qt, scratch.data(), mx.data(), sum.data());
             continue;
         }
@@ -321,7 +321,7 @@ void MixedKvCache::score_pending(int layer, int kv_head, int n) {
         const auto nb = static_cast<std::size_t>(b);
         scratch.resize(static_cast<std::size_t>(n_q) * nb);
         low_.attend_overriding(this, layer, kv_head, qt, n_q, 0, b, scale_, out.data(), mx.data(), sum.data(),
-                               scratch.data());
+                               scratch.data(), /*values=*/false);
         const std::size_t w = h.split_w.size() / static_cast<std::size_t>(n_q);
         std::vector<float> total(n_q), f1(n_q), f2(n_q), top(n_q);
         for (int i = 0; i < n_q; ++i) {
