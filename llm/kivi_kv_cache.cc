@@ -172,8 +172,8 @@ void KiviKvCache::attend(int layer, int kv_head, const float* q, int n_q, int be
 }
 
 void KiviKvCache::attend_overriding(const KiviCellOverride* cells, int layer, int kv_head, const float* q, int n_q,
-                                    int begin, int end, float scale, float* out, float* max, float* sum,
-                                    float* scratch, bool values) const {
+                                    int begin, int end, float scale, float* out, float* max, float* sum, float* scratch,
+                                    bool values) const {
     const KvKernels& kern = kv_kernels(isa_);
     const auto hd = static_cast<std::size_t>(shape_.head_dim);
     const auto n = static_cast<std::size_t>(end - begin);

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "llm/dot_kernels.h"
 #include "llm/f16.h"
 #include "llm/rope.h"
 
@@ -214,8 +215,7 @@ void MixedKvCache::attend(int layer, int kv_head, const float* q, int n_q, int b
         if (c < begin || c >= end) continue;
         decode_slot(h, slot, k.data(), nullptr);
         for (int i = 0; i < n_q; ++i) {
-            float dot = 0.0f;
-            for (std::size_t d = 0; d < hd; ++d) dot += q[i * hd + d] * k[d];
+            const float dot = dot_f32(q + i * hd, k.data(), hd);
             h.split_s[static_cast<std::size_t>(i) * slots_ + slot] = std::exp(scale * dot - max[i]);
         }
     }
@@ -247,9 +247,7 @@ void MixedKvCache::add_scores(const Head& h, int t, const float* q, const float*
         decode_slot(h, slot, k.data(), nullptr);
         float p = 0.0f;
         for (int i = 0; i < n_q; ++i) {
-            float dot = 0.0f;
-            for (std::size_t d = 0; d < hd; ++d) dot += q[i * hd + d] * k[d];
-            p += std::exp(scale_ * dot - max[i]) / sum[i];
+            p += std::exp(scale_ * dot_f32(q + i * hd, k.data(), hd) - max[i]) / sum[i];
         }
         std::atomic_ref<float>(acc[static_cast<std::size_t>(slot)]).fetch_add(p, std::memory_order_relaxed);
         std::atomic_ref<int>(seen[static_cast<std::size_t>(slot)]).fetch_add(1, std::memory_order_relaxed);
@@ -267,9 +265,7 @@ void MixedKvCache::override_scores(int layer, int kv_head, const float* q, int n
         if (p < begin || p >= end) continue;
         decode_slot(h, slot, k.data(), nullptr);
         for (int i = 0; i < n_q; ++i) {
-            float dot = 0.0f;
-            for (std::size_t d = 0; d < hd; ++d) dot += q[i * hd + d] * k[d];
-            s[i * stride + static_cast<std::size_t>(p - begin)] = scale * dot;
+            s[i * stride + static_cast<std::size_t>(p - begin)] = scale * dot_f32(q + i * hd, k.data(), hd);
         }
     }
 }
@@ -286,7 +282,7 @@ void MixedKvCache::override_values(int layer, int kv_head, int n_q, int begin, i
         decode_slot(h, slot, nullptr, v.data());
         for (int i = 0; i < n_q; ++i) {
             float& w = p[i * stride + static_cast<std::size_t>(c - begin)];
-            for (std::size_t d = 0; d < hd; ++d) out[i * hd + d] += w * v[d];
+            axpy_f32(w, v.data(), out + i * hd, hd);
             w = 0.0f;
         }
     }
@@ -351,9 +347,7 @@ void MixedKvCache::score_pending(int layer, int kv_head, int n) {
             } else {
                 decode_slot(h, slot, k.data(), nullptr);
                 for (int i = 0; i < n_q; ++i) {
-                    float dot = 0.0f;
-                    for (std::size_t d = 0; d < hd; ++d) dot += qt[i * hd + d] * k[d];
-                    p += std::exp(scale_ * dot - top[i]) / total[i];
+                    p += std::exp(scale_ * dot_f32(qt + i * hd, k.data(), hd) - top[i]) / total[i];
                 }
             }
             h.acc[static_cast<std::size_t>(slot)] += p;
