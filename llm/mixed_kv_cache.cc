@@ -501,4 +501,96 @@ void MixedKvCache::discard(int first, int count, const Rope& rope) {
     relayout(q0, [first, count](int c) { return c < first ? c : c < first + count ? -1 : c - count; });
 }
 
+namespace {
+
+template <typename T>
+void put(std::string& out, const std::vector<T>& v, std::size_t count) {
+    out.append(reinterpret_cast<const char*>(v.data()), count * sizeof(T));
+}
+
+template <typename T>
+void take(std::string_view& in, std::vector<T>& v, std::size_t count) {
+    std::memcpy(v.data(), in.data(), count * sizeof(T));
+    in.remove_prefix(count * sizeof(T));
+}
+
+}  // namespace
+
+Status MixedKvCache::save_state(std::string& out) const {
+    std::string low;
+    KASTEN_RETURN_IF_ERROR(low_.save_state(low));
+    const std::uint64_t low_size = low.size();
+    out.append(reinterpret_cast<const char*>(&low_size), sizeof(low_size));
+    out += low;
+    const auto s = static_cast<std::size_t>(slots_);
+    const auto window = static_cast<std::size_t>(size_ - low_.quantized());
+    for (const Head& h : heads_) {
+        if (h.w_acc.size() < window) return Status::internal("mixed KV cache: window scores shorter than the window");
+        put(out, h.pos, s);
+        put(out, h.acc, s);
+        put(out, h.seen, s);
+        put(out, h.k_codes, s * row_bytes_);
+        put(out, h.v_codes, s * row_bytes_);
+        put(out, h.k_params, 2 * s);
+        put(out, h.v_params, 2 * s);
+        put(out, h.w_acc, window);
+        put(out, h.w_seen, window);
+    }
+    return Status::ok();
+}
+
+Status MixedKvCache::load_state(std::string_view bytes, int n) {
+    size_ = 0;
+    for (Head& h : heads_) {
+        std::fill(h.pos.begin(), h.pos.end(), -1);
+        h.w_acc.clear();
+        h.w_seen.clear();
+        std::fill(h.pending_seen.begin(), h.pending_seen.end(), kNone);
+    }
+    std::uint64_t low_size = 0;
+    if (bytes.size() >= sizeof(low_size)) std::memcpy(&low_size, bytes.data(), sizeof(low_size));
+    if (bytes.size() < sizeof(low_size) || low_size > bytes.size() - sizeof(low_size)) {
+        low_.truncate(0);
+        return Status::invalid_argument(fmt::format("{} state: truncated", name()));
+    }
+    bytes.remove_prefix(sizeof(low_size));
+    KASTEN_RETURN_IF_ERROR(low_.load_state(bytes.substr(0, low_size), n));
+    bytes.remove_prefix(low_size);
+    const int q = low_.quantized();
+    const auto s = static_cast<std::size_t>(slots_);
+    const auto window = static_cast<std::size_t>(n - q);
+    const std::size_t per_head =
+        s * (sizeof(int) + sizeof(float) + sizeof(int) + 2 * row_bytes_ + 4 * sizeof(std::uint16_t)) +
+        window * (sizeof(float) + sizeof(int));
+    if (bytes.size() != heads_.size() * per_head) {
+        low_.truncate(0);
+        return Status::invalid_argument(fmt::format("{} state: {} bytes after the KIVI state; {} cells take {}", name(),
+                                                    bytes.size(), n, heads_.size() * per_head));
+    }
+    for (Head& h : heads_) {
+        take(bytes, h.pos, s);
+        take(bytes, h.acc, s);
+        take(bytes, h.seen, s);
+        take(bytes, h.k_codes, s * row_bytes_);
+        take(bytes, h.v_codes, s * row_bytes_);
+        take(bytes, h.k_params, 2 * s);
+        take(bytes, h.v_params, 2 * s);
+        h.w_acc.resize(window);
+        h.w_seen.resize(window);
+        take(bytes, h.w_acc, window);
+        take(bytes, h.w_seen, window);
+    }
+    for (Head& h : heads_) {
+        for (int p : h.pos) {
+            if (p < -1 || p >= q) {
+                for (Head& g : heads_) std::fill(g.pos.begin(), g.pos.end(), -1);
+                low_.truncate(0);
+                return Status::invalid_argument(fmt::format("{} state: a salient cell at {} of {}", name(), p, q));
+            }
+        }
+    }
+    size_ = n;
+    return Status::ok();
+}
+
 }  // namespace kasten::llm

@@ -63,6 +63,8 @@ class MixedKvCache final : public KvCache, private KiviCellOverride {
     std::size_t bytes() const override;
     // "mixed-q8q2-f0.10-r32-s4": high and low bits, salient fraction, window, sinks.
     std::string name() const override;
+    Status save_state(std::string& out) const override;
+    Status load_state(std::string_view bytes, int n) override;
 
     const MixedKvOptions& options() const { return options_; }
     // High-precision slots per layer and KV head.

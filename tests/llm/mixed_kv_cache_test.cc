@@ -184,6 +184,47 @@ TEST(MixedKvCacheTest, SplitStepsAndBatchesScoreAsWholeRanges) {
     }
 }
 
+// The saved state carries the scores: a loaded cache picks the same salient cells as the original from then on.
+TEST(MixedKvCacheTest, LoadedStateContinuesWithTheSameScores) {
+    const KvCacheShape shape{1, 2, 8, 200};
+    MixedKvOptions o;
+    o.salient_fraction = 0.1;
+    o.residual = 8;
+    o.n_q = 2;
+    MixedKvCache a(shape, o, KernelIsa::kScalar), b(shape, o, KernelIsa::kScalar);
+    std::mt19937 rng(4);
+    const int hd = shape.head_dim, row = shape.n_head_kv * hd;
+    std::vector<float> out(2 * hd), mx(2), sum(2), scratch(2 * 200);
+    const auto step = [&](MixedKvCache& cache, int c, const std::vector<float>& k, const std::vector<float>& v,
+                          const std::vector<float>& q) {
+        cache.store(0, c, k.data(), v.data());
+        for (int h = 0; h < shape.n_head_kv; ++h) {
+            cache.attend(0, h, q.data() + h * 2 * hd, 2, 0, c + 1, 0.35f, out.data(), mx.data(), sum.data(),
+                         scratch.data());
+        }
+        cache.commit(c + 1);
+    };
+    for (int c = 0; c < 100; ++c) step(a, c, gaussian(row, rng), gaussian(row, rng), gaussian(2 * row, rng));
+    std::string state;
+    ASSERT_TRUE(a.save_state(state).is_ok());
+    ASSERT_TRUE(b.load_state(state, 100).is_ok());
+    for (int c = 100; c < 190; ++c) {
+        const auto k = gaussian(row, rng), v = gaussian(row, rng), q = gaussian(2 * row, rng);
+        step(a, c, k, v, q);
+        step(b, c, k, v, q);
+    }
+    std::string sa, sb;
+    ASSERT_TRUE(a.save_state(sa).is_ok());
+    ASSERT_TRUE(b.save_state(sb).is_ok());
+    EXPECT_EQ(sa, sb);
+    EXPECT_EQ(a.salient_positions(0, 1), b.salient_positions(0, 1));
+    // Damaged or short states are refused and leave an empty cache.
+    EXPECT_EQ(b.load_state(std::string_view(state).substr(0, state.size() - 1), 100).code(),
+              StatusCode::kInvalidArgument);
+    EXPECT_EQ(b.size(), 0);
+    EXPECT_EQ(b.load_state(state, 99).code(), StatusCode::kInvalidArgument);
+}
+
 TEST(MixedKvCacheTest, WithoutQueriesSinksAndEarliestCellsAreKept) {
     const KvCacheShape shape{1, 1, 8, 128};
     MixedKvOptions o;
