@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "llm/evicting_kv_cache.h"
+#include "llm/quantized_h2o_kv_cache.h"
 #include "llm/kv_cache_factory.h"
 #include "llm/llama_context.h"
 #include "llm/llama_model.h"
@@ -31,6 +32,17 @@ double seconds_since(SteadyClock::time_point t0) {
 constexpr int kSinks = 4;
 
 Result<std::unique_ptr<KvCache>> make_config_cache(const KvBenchConfig& c, const ModelConfig& config, int n_ctx) {
+    if (c.eviction_cells > 0 && (c.policy == "h2o-q8" || c.policy == "h2o-q4")) {  // eviction over quantized cells
+        QuantizedH2oOptions o;
+        o.bits = c.policy == "h2o-q8" ? 8 : 4;
+        o.budget = std::min(c.eviction_cells, n_ctx);
+        o.sinks = std::min(kSinks, o.budget - 1);
+        o.window = std::clamp(o.budget / 2, 1, o.budget - o.sinks);
+        o.n_q = config.n_head / config.n_head_kv;
+        o.batch_slots = 1;
+        return std::unique_ptr<KvCache>(std::make_unique<QuantizedH2oKvCache>(
+            KvCacheShape{config.n_layer, config.n_head_kv, config.head_dim, n_ctx}, o));
+    }
     if (c.eviction_cells > 0) {
         EvictionOptions o;
         o.policy = c.policy == "h2o" ? EvictionPolicy::kH2o : EvictionPolicy::kStreaming;
@@ -193,11 +205,15 @@ std::vector<KvBenchConfig> default_kv_quality_configs(int n_ctx) {
         c.salient_fraction = frac;
         out.push_back(c);
     }
+    // Eviction combined with quantization: H2O over 8- and 4-bit cells.
+    for (const char* p : {"h2o-q8", "h2o-q4"}) {
+        for (int div : {2, 4, 8}) out.push_back({p, 32, n_ctx / div});
+    }
     return out;
 }
 
 std::vector<KvBenchConfig> default_kv_speed_configs() {
-    return {{"f16"}, {"full"}, {"kivi8"}, {"kivi4"}, {"kivi2"}, {"streaming", 32, 1024}, {"h2o", 32, 1024}, {"mixed"}};
+    return {{"f16"}, {"full"}, {"kivi8"}, {"kivi4"}, {"kivi2"}, {"streaming", 32, 1024}, {"h2o", 32, 1024}, {"mixed"}, {"h2o-q8", 32, 1024}};
 }
 
 std::string KvBenchmarkReport::to_text() const {

@@ -12,6 +12,7 @@
 #include "llm/full_kv_cache.h"
 #include "llm/kivi_kv_cache.h"
 #include "llm/mixed_kv_cache.h"
+#include "llm/quantized_h2o_kv_cache.h"
 
 namespace kasten::llm {
 namespace {
@@ -50,6 +51,28 @@ Result<std::unique_ptr<KvCache>> make_eviction(const KvCacheShape& shape, int n_
     return std::unique_ptr<KvCache>(std::make_unique<EvictingKvCache>(shape, o, isa));
 }
 
+// "h2o-q8" / "h2o-q4": H2O over cells quantized per token, as many cells as `budget_bytes` buys.
+Result<std::unique_ptr<KvCache>> make_quantized_h2o(const KvCacheShape& shape, int n_q, int bits,
+                                                    std::size_t budget_bytes) {
+    const std::size_t per_cell = QuantizedH2oKvCache::bytes_per_cell(shape, bits);
+    const auto cells = static_cast<int>(std::clamp<long long>(
+        static_cast<long long>(budget_bytes / per_cell) - kBatchSlots, 0, shape.capacity));
+    constexpr int kMinWindow = 16;
+    if (budget_bytes == 0 || cells < kSinks + kMinWindow) {
+        return Status::invalid_argument(
+            fmt::format("a KV budget of {} bytes is too small for a quantized eviction cache (at least {} bytes)",
+                        budget_bytes, (kSinks + kMinWindow + kBatchSlots) * per_cell));
+    }
+    QuantizedH2oOptions o;
+    o.bits = bits;
+    o.budget = cells;
+    o.sinks = kSinks;
+    o.window = std::max(kMinWindow, cells / 2);
+    o.n_q = n_q;
+    o.batch_slots = kBatchSlots;
+    return std::unique_ptr<KvCache>(std::make_unique<QuantizedH2oKvCache>(shape, o));
+}
+
 MixedKvOptions mixed_options(const ModelConfig& config, const KvCacheOptions& options) {
     MixedKvOptions o;
     o.high_bits = options.mixed_high_bits;
@@ -78,7 +101,7 @@ Status check_mixed(const ModelConfig& config, const KvCacheOptions& options) {
 }  // namespace
 
 std::string_view kv_policy_names() {
-    return "auto, full, f16, kivi8, kivi4, kivi2, mixed, streaming, h2o";
+    return "auto, full, f16, kivi8, kivi4, kivi2, mixed, streaming, h2o, h2o-q8, h2o-q4";
 }
 
 Result<std::size_t> kv_cache_bytes(const ModelConfig& config, int n_ctx, const KvCacheOptions& options) {
@@ -108,6 +131,11 @@ int kv_tokens_that_fit(const ModelConfig& config, int n_ctx, const KvCacheOption
     };
     const std::string& p = options.policy;
     if (p == "streaming" || p == "h2o") return std::min(n_ctx, eviction_cells(shape, budget));
+    if (p == "h2o-q8" || p == "h2o-q4") {
+        const std::size_t per_cell = QuantizedH2oKvCache::bytes_per_cell(shape, p == "h2o-q8" ? 8 : 4);
+        return static_cast<int>(
+            std::clamp<long long>(static_cast<long long>(budget / per_cell) - kBatchSlots, 0, n_ctx));
+    }
     if (p == "auto") {
         for (const char* q : {"f16", "kivi8", "kivi4", "mixed", "kivi2"}) {
             if (fits(q, n_ctx)) return n_ctx;
@@ -177,6 +205,9 @@ Result<std::unique_ptr<KvCache>> make_kv_cache(const ModelConfig& config, int n_
     } else if (p == "mixed") {
         KASTEN_RETURN_IF_ERROR(check_mixed(config, options));
         cache = std::make_unique<MixedKvCache>(shape, mixed_options(config, options), isa);
+    } else if (p == "h2o-q8" || p == "h2o-q4") {
+        if (config.head_dim % 2 != 0) return Status::invalid_argument("h2o-q4 and h2o-q8 need an even head_dim");
+        return make_quantized_h2o(shape, n_q, p == "h2o-q8" ? 8 : 4, budget);
     } else if (p == "streaming" || p == "h2o") {
         return make_eviction(shape, n_q, p == "h2o" ? EvictionPolicy::kH2o : EvictionPolicy::kStreaming, budget, isa);
     } else if (p == "auto") {

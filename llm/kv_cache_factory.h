@@ -14,7 +14,8 @@ namespace kasten::llm {
 
 // Which KV cache a decoding session gets. policy: "full" (f32), "f16", "kivi8", "kivi4", "kivi2" (KIVI with an
 // f16 window of `residual` tokens), "mixed" (salient cells at 8 bit, the rest at 2, docs/kv-cache.md),
-// "streaming", "h2o" (f16 cells evicted to fit budget_bytes), or "auto": the best-quality cache whose bytes fit
+// "streaming", "h2o" (f16 cells evicted to fit budget_bytes), "h2o-q8", "h2o-q4" (H2O over cells quantized per
+// token, llm/quantized_h2o_kv_cache.h), or "auto": the best-quality cache whose bytes fit
 // budget_bytes, in the order of measured quality f16, kivi8, kivi4, mixed, kivi2, h2o (f32 when there is no
 // budget). budget_bytes = 0 means none; the eviction policies need one.
 struct KvCacheOptions {

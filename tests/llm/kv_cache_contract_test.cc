@@ -17,6 +17,7 @@
 #include "llm/full_kv_cache.h"
 #include "llm/kivi_kv_cache.h"
 #include "llm/mixed_kv_cache.h"
+#include "llm/quantized_h2o_kv_cache.h"
 #include "llm/rope.h"
 
 namespace kasten::llm {
@@ -71,6 +72,20 @@ std::vector<CacheCase> cache_cases() {
                                  o.residual = 16;
                                  o.n_q = 3;
                                  return std::make_unique<MixedKvCache>(s, o, isa);
+                             },
+                             tol});
+        }
+        // H2O over quantized cells whose budget holds every cell: per-token quantization error only.
+        for (auto [bits_, tol] : {std::pair{8, 0.08}, std::pair{4, 1.0}}) {
+            const int bits = bits_;
+            cases.push_back({"h2o_q" + std::to_string(bits) + "_roomy" + suffix,
+                             [=](const KvCacheShape& s) {
+                                 QuantizedH2oOptions o;
+                                 o.bits = bits;
+                                 o.budget = s.capacity;
+                                 o.window = 8;
+                                 o.n_q = 3;
+                                 return std::make_unique<QuantizedH2oKvCache>(s, o);
                              },
                              tol});
         }
