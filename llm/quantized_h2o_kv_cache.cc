@@ -30,6 +30,7 @@ void decode_run(const std::uint8_t* codes, const std::uint16_t* params, std::siz
 QuantizedH2oKvCache::QuantizedH2oKvCache(const KvCacheShape& shape, const QuantizedH2oOptions& options)
     : shape_(shape),
       options_(options),
+      k_row_bytes_(static_cast<std::size_t>(shape.head_dim)),
       row_bytes_(kv_packed_bytes(static_cast<std::size_t>(shape.head_dim), options.bits)) {
     assert(shape.n_layer > 0 && shape.n_head_kv > 0 && shape.head_dim > 0 && shape.capacity > 0);
     assert((options.bits == 4 || options.bits == 8) && shape.head_dim * options.bits % 8 == 0);
@@ -39,7 +40,7 @@ QuantizedH2oKvCache::QuantizedH2oKvCache(const KvCacheShape& shape, const Quanti
     const std::size_t slots =
         static_cast<std::size_t>(std::min(shape.capacity, options.budget + std::max(1, options.batch_slots)));
     for (Head& h : heads_) {
-        h.k_codes.reserve(slots * row_bytes_);
+        h.k_codes.reserve(slots * k_row_bytes_);
         h.v_codes.reserve(slots * row_bytes_);
         h.k_params.reserve(2 * slots);
         h.v_params.reserve(2 * slots);
@@ -50,8 +51,8 @@ QuantizedH2oKvCache::QuantizedH2oKvCache(const KvCacheShape& shape, const Quanti
 
 std::size_t QuantizedH2oKvCache::bytes_per_cell(const KvCacheShape& shape, int bits) {
     return static_cast<std::size_t>(shape.n_layer) * shape.n_head_kv *
-           (2 * kv_packed_bytes(static_cast<std::size_t>(shape.head_dim), bits) + 4 * sizeof(std::uint16_t) +
-            sizeof(int) + sizeof(float));
+           (static_cast<std::size_t>(shape.head_dim) + kv_packed_bytes(static_cast<std::size_t>(shape.head_dim), bits) +
+            4 * sizeof(std::uint16_t) + sizeof(int) + sizeof(float));
 }
 
 std::size_t QuantizedH2oKvCache::bytes() const {
@@ -65,7 +66,7 @@ std::size_t QuantizedH2oKvCache::bytes() const {
 }
 
 std::string QuantizedH2oKvCache::name() const {
-    return fmt::format("h2o-q{}-b{}-s{}-w{}", options_.bits, options_.budget, options_.sinks, options_.window);
+    return fmt::format("h2o-k8v{}-b{}-s{}-w{}", options_.bits, options_.budget, options_.sinks, options_.window);
 }
 
 std::vector<int> QuantizedH2oKvCache::kept_positions(int layer, int kv_head) const {
@@ -79,14 +80,14 @@ std::vector<int> QuantizedH2oKvCache::kept_positions(int layer, int kv_head) con
 void QuantizedH2oKvCache::decode(const Head& h, int slot, float* k, float* v) const {
     const auto hd = static_cast<std::size_t>(shape_.head_dim);
     const auto s = static_cast<std::size_t>(slot);
-    if (k != nullptr) decode_run(h.k_codes.data() + s * row_bytes_, h.k_params.data() + 2 * s, hd, options_.bits, k);
+    if (k != nullptr) decode_run(h.k_codes.data() + s * k_row_bytes_, h.k_params.data() + 2 * s, hd, 8, k);
     if (v != nullptr) decode_run(h.v_codes.data() + s * row_bytes_, h.v_params.data() + 2 * s, hd, options_.bits, v);
 }
 
 void QuantizedH2oKvCache::encode(Head& h, int slot, const float* k, const float* v) {
     const auto hd = static_cast<std::size_t>(shape_.head_dim);
     const auto s = static_cast<std::size_t>(slot);
-    kv_quantize_run(k, hd, 1, options_.bits, h.k_codes.data() + s * row_bytes_, h.k_params.data() + 2 * s);
+    kv_quantize_run(k, hd, 1, 8, h.k_codes.data() + s * k_row_bytes_, h.k_params.data() + 2 * s);
     kv_quantize_run(v, hd, 1, options_.bits, h.v_codes.data() + s * row_bytes_, h.v_params.data() + 2 * s);
 }
 
@@ -114,7 +115,7 @@ void QuantizedH2oKvCache::store(int layer, int cell, const float* k, const float
             slot = static_cast<int>(h.pos.size());
             h.pos.push_back(-1);
             h.score.push_back(0.0f);
-            h.k_codes.resize(h.k_codes.size() + row_bytes_);
+            h.k_codes.resize(h.k_codes.size() + k_row_bytes_);
             h.v_codes.resize(h.v_codes.size() + row_bytes_);
             h.k_params.resize(h.k_params.size() + 2);
             h.v_params.resize(h.v_params.size() + 2);

@@ -9,7 +9,7 @@
 namespace kasten::llm {
 
 struct QuantizedH2oOptions {
-    int bits = 8;          // per-token quantization of every kept key and value: 4 or 8
+    int bits = 8;          // per-token quantization of every kept value: 4 or 8 (keys: always 8)
     int budget = 0;        // cells kept per layer and KV head after every commit()
     int sinks = 4;         // the first tokens, always kept
     int window = 0;        // the most recent tokens, always kept
@@ -17,11 +17,13 @@ struct QuantizedH2oOptions {
     int batch_slots = 64;  // cells reserved beyond the budget for a batch stored before commit() evicts
 };
 
-// Eviction combined with quantization: H2O (Zhang et al. 2023) over cells stored at 8 or 4 bits instead of f16.
-// Per layer and KV head at most `budget` cells are kept after commit(): the sinks, the recent window and the cells
-// with the most attention accumulated over every query so far (heavy hitters). Each kept key and value is quantized
-// per token (asymmetric min/max, f16 scale and min, kv_quantize_run's layout), so a cell costs
-// 2·head_dim·bits/8 + 8 bytes plus 8 of position and score, against 4·head_dim + 8 for EvictingKvCache's f16 cells.
+// Eviction combined with quantization: H2O (Zhang et al. 2023) over cells stored at 8 (keys) and 8 or 4 (values)
+// bits instead of f16. Per layer and KV head at most `budget` cells are kept after commit(): the sinks, the recent
+// window and the cells with the most attention accumulated over every query so far (heavy hitters). Each kept key
+// and value is quantized per token (asymmetric min/max, f16 scale and min, kv_quantize_run's layout); keys stay at
+// 8 bits because per-token 4-bit keys lose the outlier channels (KIVI's reason for per-channel keys, which a set
+// of scattered kept cells cannot share). A cell costs head_dim·(1 + bits/8) + 8 bytes plus 8 of position and
+// score, against 4·head_dim + 8 for EvictingKvCache's f16 cells.
 //
 // Positions and scores follow EvictingKvCache: cells keep their positions (evicted ones act as masked), attend()
 // records the query of each uncommitted token (a call whose range ends at it) and commit() scores it exactly over the
@@ -42,7 +44,7 @@ class QuantizedH2oKvCache final : public KvCache {
     void discard(int first, int count, const Rope& rope) override;
     void truncate(int n) override;
     std::size_t bytes() const override;
-    // "h2o-q8-b128-s4-w64"
+    // "h2o-k8v4-b128-s4-w64": key and value bits, budget, sinks, window
     std::string name() const override;
 
     const QuantizedH2oOptions& options() const { return options_; }
@@ -74,7 +76,8 @@ class QuantizedH2oKvCache final : public KvCache {
 
     KvCacheShape shape_;
     QuantizedH2oOptions options_;
-    std::size_t row_bytes_;
+    std::size_t k_row_bytes_;  // keys: 8 bits
+    std::size_t row_bytes_;    // values: `bits`
     int size_ = 0;
     mutable float scale_ = 0.0f;
     std::vector<Head> heads_;
