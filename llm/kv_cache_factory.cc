@@ -55,8 +55,8 @@ Result<std::unique_ptr<KvCache>> make_eviction(const KvCacheShape& shape, int n_
 Result<std::unique_ptr<KvCache>> make_quantized_h2o(const KvCacheShape& shape, int n_q, int bits,
                                                     std::size_t budget_bytes) {
     const std::size_t per_cell = QuantizedH2oKvCache::bytes_per_cell(shape, bits);
-    const auto cells = static_cast<int>(std::clamp<long long>(
-        static_cast<long long>(budget_bytes / per_cell) - kBatchSlots, 0, shape.capacity));
+    const auto cells = static_cast<int>(
+        std::clamp<long long>(static_cast<long long>(budget_bytes / per_cell) - kBatchSlots, 0, shape.capacity));
     constexpr int kMinWindow = 16;
     if (budget_bytes == 0 || cells < kSinks + kMinWindow) {
         return Status::invalid_argument(
@@ -124,6 +124,7 @@ int kv_tokens_that_fit(const ModelConfig& config, int n_ctx, const KvCacheOption
     if (budget == 0 || n_ctx < 1) return std::max(0, n_ctx);
     const KvCacheShape shape{config.n_layer, config.n_head_kv, config.head_dim, n_ctx};
     const auto fits = [&](const std::string& policy, int n) {
+        if (policy != "f16" && policy != "full" && config.head_dim % 4 != 0) return false;  // make_kv_cache skips them
         KvCacheOptions o = options;
         o.policy = policy;
         Result<std::size_t> b = kv_cache_bytes(config, n, o);

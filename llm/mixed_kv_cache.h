@@ -42,10 +42,12 @@ struct MixedKvOptions {
 // and the earliest cells are kept.
 //
 // Costs: the side store and the scores (bytes() counts them: (2·head_dim·high_bits/8 + 8 + 12) bytes per slot, 8
-// per window cell), and a split decode step computes the first part of its attention again at commit(). discard()
-// re-rotates the side store's keys (a second 8-bit rounding); cells that KIVI re-quantizes while shifting (window cells
-// moving across a group boundary) join the low-bit blocks without a saliency decision. The state is not saved
-// (kNotSupported, like the evicting caches: it depends on the attention history).
+// per window cell; not the transient copies of the uncommitted tokens' queries and of a split step's statistics,
+// n_q · (window + slots) floats per head), and a split decode step computes the first part of its attention again
+// at commit(). discard() re-rotates the side store's keys (a second 8-bit rounding); cells that KIVI requantizes
+// while shifting (window cells moving across a group boundary) join the low-bit blocks without a saliency decision.
+// save_state() writes the KIVI state, the side store and the scores as they are, so a loaded cache continues exactly
+// as the saved one would.
 class MixedKvCache final : public KvCache, private KiviCellOverride {
   public:
     // REQUIRES: every shape field positive; head_dim a multiple of 4; high_bits ∈ {4, 8}; low_bits ∈ {2, 4, 8};
