@@ -188,7 +188,7 @@ void MixedKvCache::attend(int layer, int kv_head, const float* q, int n_q, int b
     const auto hd = static_cast<std::size_t>(shape_.head_dim);
     std::atomic_ref<float>(scale_).store(scale, std::memory_order_relaxed);
     if (begin == 0) {
-        add_scores(h, end - 1, q, scratch, max, sum);
+        add_scores(h, end - 1, q, scale, scratch, max, sum);
         h.pending_seen[row] = kScored;
         return;
     }
@@ -222,7 +222,7 @@ void MixedKvCache::attend(int layer, int kv_head, const float* q, int n_q, int b
     h.pending_seen[row] = kSplit;
 }
 
-void MixedKvCache::add_scores(const Head& h, int t, const float* q, const float* scratch, const float* max,
+void MixedKvCache::add_scores(const Head& h, int t, const float* q, float scale, const float* scratch, const float* max,
                               const float* sum) const {
     const int n_q = options_.n_q;
     const auto hd = static_cast<std::size_t>(shape_.head_dim);
@@ -247,7 +247,7 @@ void MixedKvCache::add_scores(const Head& h, int t, const float* q, const float*
         decode_slot(h, slot, k.data(), nullptr);
         float p = 0.0f;
         for (int i = 0; i < n_q; ++i) {
-            p += std::exp(scale_ * dot_f32(q + i * hd, k.data(), hd) - max[i]) / sum[i];
+            p += std::exp(scale * dot_f32(q + i * hd, k.data(), hd) - max[i]) / sum[i];
         }
         std::atomic_ref<float>(acc[static_cast<std::size_t>(slot)]).fetch_add(p, std::memory_order_relaxed);
         std::atomic_ref<int>(seen[static_cast<std::size_t>(slot)]).fetch_add(1, std::memory_order_relaxed);
@@ -309,7 +309,7 @@ void MixedKvCache::score_pending(int layer, int kv_head, int n) {
             scratch.resize(static_cast<std::size_t>(n_q) * (t + 1));
             low_.attend_overriding(this, layer, kv_head, qt, n_q, 0, t + 1, scale_, out.data(), mx.data(), sum.data(),
                                    scratch.data(), /*values=*/false);
-            add_scores(h, t, qt, scratch.data(), mx.data(), sum.data());
+            add_scores(h, t, qt, scale_, scratch.data(), mx.data(), sum.data());
             continue;
         }
         // The first part [0, b), merged with the recorded last part [b, t].

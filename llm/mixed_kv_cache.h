@@ -123,7 +123,7 @@ class MixedKvCache final : public KvCache, private KiviCellOverride {
     void encode_slot(Head& h, int slot, const float* k, const float* v);
     void score_pending(int layer, int kv_head, int n);
     // Adds the scores of token t's attention over [0, t] (scratch as attend() left it) to the window and slots.
-    void add_scores(const Head& h, int t, const float* q, const float* scratch, const float* max,
+    void add_scores(const Head& h, int t, const float* q, float scale, const float* scratch, const float* max,
                     const float* sum) const;
     // Scores of the cells [from, to) that KIVI has just quantized compete for the slots.
     void select(int layer, int kv_head, int from, int to, const std::vector<float>& keys,
