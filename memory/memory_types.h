@@ -83,11 +83,11 @@ struct MemoryOptions {
     // adds weight × the lender's fused score to the borrower's, and 0 disables it.
     // Turn granularity: a turn borrows from the best of the turns right before and after it in its session (a reply
     // is read with the question it answers; neighbours of candidates join the list).
-    double turn_context_weight = 0.0;
+    double turn_context_weight = 0.5;
     // Turn granularity: a turn borrows from its session's score (a session search of the same query).
     double session_context_weight = 0.0;
     // Session granularity: a session borrows from its best turn (a turn search of the same query).
-    double turn_rollup_weight = 0.0;
+    double turn_rollup_weight = 0.5;
     // Questions that join several things ("which came first, A or B", "between A and B", "A and B"): each part of
     // the query (decompose_query) is searched too, and a unit gets this weight × its score in each part's search,
     // divided by that search's best score, added (0 disables).
@@ -167,6 +167,10 @@ struct SearchRequest {
     bool note_keys = true;
     // Note granularity: add 1-hop link neighbours (MemoryOptions::link_decay).
     bool expand_links = true;
+    // Turn and session granularity: turns and sessions lend each other context (MemoryOptions::turn_context_weight,
+    // session_context_weight, turn_rollup_weight; neighbours of a matching turn may join the list, scored by their
+    // own calibrated relevance). Off = each unit ranked by its own keys (and its notes').
+    bool lend_context = true;
     // When the query is asked: relative dates in it resolve against this time (default: now).
     std::optional<TimeMs> query_time;
     // Set above 0: only hits whose score (calibrated, ScoreCalibrator) is above 0 and at least this are listed, still

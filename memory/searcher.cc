@@ -195,6 +195,7 @@ Status Searcher::add_subqueries(const SearchRequest& req, const SearchFilter& fi
 Status Searcher::lend_context(const SearchRequest& req, const SearchFilter& filter,
                               const std::vector<float>* query_vector, int pool, const std::vector<TimeWindow>& windows,
                               std::vector<retrieval::FusedHit>& fused) {
+    if (!req.lend_context) return Status::ok();
     const MemoryOptions& o = ctx_.options;
     // The other granularity's candidates, under the same cube, session and time filters.
     auto other = [&](UnitType type) -> Result<std::vector<retrieval::FusedHit>> {

@@ -241,9 +241,10 @@ TEST(ContextBuilderTest, TheBestMatchInsideATimeTheQueryNamesIsPacked) {
     for (int s = 0; s < 24; ++s) {
         // Strong matches for "cook dinner for my friend", none of them two weeks before the question.
         add(*mm, "strong" + std::to_string(s), kStart + s * kDay,
-            {{"user", "I cook dinner for my friend every week; cooking dinner for a friend is my favourite thing. "
-                      "Variation " +
-                          std::to_string(s)}});
+            {{"user",
+              "I cook dinner for my friend every week; cooking dinner for a friend is my favourite thing. "
+              "Variation " +
+                  std::to_string(s)}});
     }
     add(*mm, "then", asked - 14 * kDay,
         {{"user", "Yesterday I made a lemon tart for my friend Marta and she loved it."}});

@@ -45,6 +45,7 @@ std::vector<SearchHit> lexical(MemoryManager& mm, const std::string& q, Granular
     s.query = q;
     s.granularity = g;
     s.retriever = Retriever::kLexical;
+    s.lend_context = false;  // the units that match, not their neighbours
     return mm.search(s).value();
 }
 

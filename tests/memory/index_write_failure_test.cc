@@ -76,6 +76,7 @@ std::vector<std::string> find(MemoryManager& mm, int n) {
     s.query = word(n);
     s.granularity = Granularity::kTurn;
     s.retriever = Retriever::kLexical;
+    s.lend_context = false;  // the turns that match, not their neighbours
     auto hits = mm.search(s);
     EXPECT_TRUE(hits.is_ok()) << hits.status().to_string();
     std::vector<std::string> ids;

@@ -75,6 +75,7 @@ std::vector<SearchHit> find(MemoryManager& mm, const std::string& cube, const st
     req.granularity = g;
     req.retriever = r;
     req.top_k = k;
+    req.lend_context = false;  // the units that match, by their own keys
     auto res = mm.search(req);
     EXPECT_TRUE(res.is_ok()) << res.status().to_string();
     return res.is_ok() ? *res : std::vector<SearchHit>{};

@@ -112,6 +112,7 @@ class NoteJobsTest : public ::testing::Test {
         req.granularity = g;
         req.as_of = as_of;
         req.note_keys = note_keys;
+        req.lend_context = false;  // notes as keys alone, without context lent by neighbouring turns
         auto r = mm.search(req);
         EXPECT_TRUE(r.is_ok()) << r.status().to_string();
         return r.is_ok() ? *r : std::vector<SearchHit>{};
