@@ -30,6 +30,22 @@ double seconds_since(SteadyClock::time_point t0) {
 constexpr int kSinks = 4;
 
 Result<std::unique_ptr<KvCache>> make_config_cache(const KvBenchConfig& c, const ModelConfig& config, int n_ctx) {
+    if (c.eviction_cells > 0 && (c.policy == "snapkv" || c.policy == "pyramidkv" || c.policy == "adakv")) {
+        // As make_kv_cache() builds them: a window of half the budget, 32 observation queries, max-pool 7.
+        EvictionOptions o;
+        o.policy = EvictionPolicy::kSnapKv;
+        o.budget = std::min(c.eviction_cells, n_ctx);
+        o.sinks = std::min(kSinks, o.budget - 1);
+        o.window = std::clamp(o.budget / 2, 1, o.budget - o.sinks);
+        o.n_q = config.n_head / config.n_head_kv;
+        o.batch_slots = 1;
+        o.observation = std::min(32, o.window);
+        o.pool = 7;
+        o.pyramid = c.policy == "pyramidkv";
+        o.adaptive_heads = c.policy == "adakv";
+        return std::unique_ptr<KvCache>(std::make_unique<EvictingKvCache>(
+            KvCacheShape{config.n_layer, config.n_head_kv, config.head_dim, n_ctx}, o));
+    }
     if (c.eviction_cells > 0) {
         EvictionOptions o;
         o.policy = c.policy == "h2o" ? EvictionPolicy::kH2o : EvictionPolicy::kStreaming;
@@ -95,12 +111,16 @@ struct QualityAccumulator {
 };
 
 Status teacher_force(const std::shared_ptr<const LlamaModel>& m, ThreadPool& pool, std::unique_ptr<KvCache> cache,
-                     const Sample& s, QualityAccumulator& acc) {
-    LlamaContext ctx(m, std::move(cache), &pool);
+                     const Sample& s, QualityAccumulator& acc, int prompt_tokens = 0) {
+    const std::size_t prompt = std::min(static_cast<std::size_t>(std::max(0, prompt_tokens)), s.tokens.size());
+    LlamaContext ctx(m, std::move(cache), &pool, std::max(64, static_cast<int>(prompt)));
+    if (prompt > 0) {  // one prefill batch, all logits
+        KASTEN_RETURN_IF_ERROR(ctx.eval(std::span<const int>(s.tokens.data(), prompt), true));
+    }
     std::vector<double> lp;
     for (std::size_t t = 0; t < s.tokens.size(); ++t) {
-        KASTEN_RETURN_IF_ERROR(ctx.eval(std::span<const int>(&s.tokens[t], 1)));
-        log_softmax(ctx.logits(), lp);
+        if (t >= prompt) KASTEN_RETURN_IF_ERROR(ctx.eval(std::span<const int>(&s.tokens[t], 1)));
+        log_softmax(t < prompt ? ctx.logits(static_cast<int>(t)) : ctx.logits(), lp);
         const std::vector<double>& ref = s.logp[t];
         double kl = 0;
         for (std::size_t i = 0; i < lp.size(); ++i) kl += std::exp(ref[i]) * (ref[i] - lp[i]);
@@ -164,7 +184,8 @@ double time_attention(const KvCache& cache, const ModelConfig& config, int n) {
 }
 
 std::string label(const KvBenchConfig& c) {
-    return c.eviction_cells > 0 ? fmt::format("{}-{}", c.policy, c.eviction_cells) : c.policy;
+    const std::string prompt = c.prompt > 0 ? fmt::format("-p{}", c.prompt) : "";
+    return (c.eviction_cells > 0 ? fmt::format("{}-{}", c.policy, c.eviction_cells) : c.policy) + prompt;
 }
 
 }  // namespace
@@ -177,11 +198,24 @@ std::vector<KvBenchConfig> default_kv_quality_configs(int n_ctx) {
     for (const char* p : {"streaming", "h2o"}) {
         for (int div : {2, 4, 8}) out.push_back({p, 32, n_ctx / div});
     }
+    // SnapKV selects at a prefill: every eviction policy with the first half of each text as one prompt batch.
+    for (const char* p : {"streaming", "h2o", "snapkv", "pyramidkv", "adakv"}) {
+        for (int div : {2, 4, 8}) out.push_back({p, 32, n_ctx / div, n_ctx / 2});
+    }
     return out;
 }
 
 std::vector<KvBenchConfig> default_kv_speed_configs() {
-    return {{"f16"}, {"full"}, {"kivi8"}, {"kivi4"}, {"kivi2"}, {"streaming", 32, 1024}, {"h2o", 32, 1024}};
+    return {{"f16"},
+            {"full"},
+            {"kivi8"},
+            {"kivi4"},
+            {"kivi2"},
+            {"streaming", 32, 1024},
+            {"h2o", 32, 1024},
+            {"snapkv", 32, 1024},
+            {"pyramidkv", 32, 1024},
+            {"adakv", 32, 1024}};
 }
 
 std::string KvBenchmarkReport::to_text() const {
@@ -291,7 +325,7 @@ Result<KvBenchmarkReport> run_kv_benchmark(const KvBenchmarkOptions& options) {
                 KASTEN_ASSIGN_OR_RETURN(auto cache, make_config_cache(c, m->config(), n_ctx));
                 row.cache = cache->name();
                 row.bytes = cache->bytes();
-                KASTEN_RETURN_IF_ERROR(teacher_force(m, pool, std::move(cache), s, acc));
+                KASTEN_RETURN_IF_ERROR(teacher_force(m, pool, std::move(cache), s, acc, c.prompt));
             }
             row.bytes_per_token = static_cast<double>(row.bytes) / n_ctx;
             row.f16_ratio = static_cast<double>(row.bytes) / static_cast<double>(f16_bytes);

@@ -13,9 +13,12 @@ namespace kasten::llm {
 // One KV cache configuration of the benchmark: a make_kv_cache() policy, or an eviction policy with a budget in
 // cells (eviction_cells > 0: "streaming" / "h2o" built directly, so budgets below one batch are measurable).
 struct KvBenchConfig {
-    std::string policy;      // full | f16 | kivi8 | kivi4 | kivi2 | streaming | h2o
+    std::string policy;      // full | f16 | kivi8 | kivi4 | kivi2 | streaming | h2o | snapkv | pyramidkv | adakv
     int residual = 32;       // KIVI f16 window
-    int eviction_cells = 0;  // streaming / h2o: cells kept per layer and head
+    int eviction_cells = 0;  // streaming / h2o / snapkv / pyramidkv / adakv: cells kept per layer and head
+    // Quality: the first `prompt` tokens of each sample are evaluated as one batch (a prefill, every position's
+    // logits compared) before the rest is teacher-forced token by token; 0: every token on its own.
+    int prompt = 0;
 };
 
 struct KvBenchmarkOptions {

@@ -49,10 +49,24 @@ Result<std::unique_ptr<KvCache>> make_eviction(const KvCacheShape& shape, int n_
     return std::unique_ptr<KvCache>(std::make_unique<EvictingKvCache>(shape, o, isa));
 }
 
+// SnapKV and its per-layer (PyramidKV) and per-head (Ada-KV) budgets: sinks, a recent window of half the
+// budget (as H2O), the other cells chosen by the votes of a prefill's last 32 queries, max-pooled over 7 cells.
+Result<std::unique_ptr<KvCache>> make_snap_eviction(const KvCacheShape& shape, int n_q, std::string_view policy,
+                                                    std::size_t budget_bytes, KernelIsa isa) {
+    KASTEN_ASSIGN_OR_RETURN(auto h2o, make_eviction(shape, n_q, EvictionPolicy::kH2o, budget_bytes, isa));
+    EvictionOptions o = static_cast<const EvictingKvCache&>(*h2o).options();
+    o.policy = EvictionPolicy::kSnapKv;
+    o.observation = std::min(32, o.window);
+    o.pool = 7;
+    o.pyramid = policy == "pyramidkv";
+    o.adaptive_heads = policy == "adakv";
+    return std::unique_ptr<KvCache>(std::make_unique<EvictingKvCache>(shape, o, isa));
+}
+
 }  // namespace
 
 std::string_view kv_policy_names() {
-    return "auto, full, f16, kivi8, kivi4, kivi2, streaming, h2o";
+    return "auto, full, f16, kivi8, kivi4, kivi2, streaming, h2o, snapkv, pyramidkv, adakv";
 }
 
 Result<std::size_t> parse_byte_size(std::string_view text) {
@@ -105,6 +119,8 @@ Result<std::unique_ptr<KvCache>> make_kv_cache(const ModelConfig& config, int n_
         KASTEN_ASSIGN_OR_RETURN(cache, kivi(p[4] - '0'));
     } else if (p == "streaming" || p == "h2o") {
         return make_eviction(shape, n_q, p == "h2o" ? EvictionPolicy::kH2o : EvictionPolicy::kStreaming, budget, isa);
+    } else if (p == "snapkv" || p == "pyramidkv" || p == "adakv") {
+        return make_snap_eviction(shape, n_q, p, budget, isa);
     } else if (p == "auto") {
         if (budget == 0) return std::unique_ptr<KvCache>(std::make_unique<FullKvCache>(shape));
         if (f16_bytes(shape) <= budget) return std::unique_ptr<KvCache>(std::make_unique<F16KvCache>(shape, isa));

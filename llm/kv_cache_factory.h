@@ -13,7 +13,8 @@
 namespace kasten::llm {
 
 // Which KV cache a decoding session gets. policy: "full" (f32), "f16", "kivi8", "kivi4", "kivi2" (KIVI with an
-// f16 window of `residual` tokens), "streaming", "h2o" (f16 cells evicted to fit budget_bytes), or "auto":
+// f16 window of `residual` tokens), "streaming", "h2o", "snapkv", "pyramidkv", "adakv" (f16 cells evicted to fit
+// budget_bytes; see llm/evicting_kv_cache.h), or "auto":
 // the best-quality cache whose bytes fit budget_bytes, in the order f16, kivi8, kivi4, kivi2, h2o (f32 when
 // there is no budget). budget_bytes = 0 means none; the eviction policies need one.
 struct KvCacheOptions {
