@@ -295,13 +295,17 @@ void EvictingKvCache::evict_layer_adaptive(int layer, int n) {
 
 void EvictingKvCache::commit(int n) {
     assert(n >= size_ && n <= shape_.capacity);
-    // SnapKV votes at the end of a prefill batch (two or more tokens), never at a decode step.
+    // SnapKV votes at the end of a prefill batch (two or more tokens); decode steps accumulate as H2O does.
     const bool vote = options_.policy == EvictionPolicy::kSnapKv && n - size_ >= 2 && scale_ != 0.0f;
     for (int l = 0; l < shape_.n_layer; ++l) {
         for (int kh = 0; kh < shape_.n_head_kv; ++kh) {
             Head& h = head(l, kh);
             if (options_.policy == EvictionPolicy::kH2o && scale_ != 0.0f) accumulate_attention(h, size_, n);
             if (vote) snap_vote(h, n);
+            // SnapKV decodes as H2O: each decoded token's attention adds to the scores.
+            if (options_.policy == EvictionPolicy::kSnapKv && !vote && scale_ != 0.0f) {
+                accumulate_attention(h, size_, n);
+            }
         }
         if (options_.adaptive_heads) {
             evict_layer_adaptive(l, n);

@@ -51,10 +51,10 @@ struct EvictionOptions {
 // of its last `observation` tokens vote. Per KV head, each such query (every query head of the GQA group) gives
 // its softmax attention over the kept cells it sees; the votes are summed, max-pooled along positions (kernel
 // `pool`, over the kept cells in position order) and REPLACE every kept cell's score; the lowest-scoring cells
-// outside the sinks and the window are evicted (ties: the oldest). Single-token commits (decode) do not vote:
-// a decoded token scores 0, so once it leaves the window it is evicted before any cell a prompt voted for, and
-// the cache behaves like a fixed budget (sinks + the prompt's selected cells + the recent window) until the next
-// prefill batch re-scores every kept cell.
+// outside the sinks and the window are evicted (ties: the oldest). A single-token commit (decode) scores as H2O
+// does: the token's attention over the kept cells is added to their scores (unpooled), and the lowest-scoring cell
+// outside the sinks and the window is evicted, so the cache keeps a fixed budget of sinks + the recent window +
+// the highest-scoring others, until the next prefill batch re-scores every kept cell.
 //
 // discard() drops positions and moves later ones down, re-rotating their keys (so positions stay contiguous).
 class EvictingKvCache final : public KvCache {

@@ -537,8 +537,9 @@ TEST_P(EvictionVariantTest, KeepsSinksAndWindowWithinLayerAndHeadBudgetsAtEveryI
                 }
                 // Ada-KV: the layer's total, not each head's, is the budget; eviction stops exactly at it.
                 ASSERT_LE(layer_total, budget * shape.n_head_kv) << "layer " << l;
-                if (exact)
+                if (exact) {
                     ASSERT_EQ(layer_total, std::min(n * shape.n_head_kv, budget * shape.n_head_kv)) << "layer " << l;
+                }
             }
         };
         drive(cache, full, 0, 90, 90, rng, queries);  // one prefill batch
