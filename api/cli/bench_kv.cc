@@ -21,7 +21,9 @@ Measures every KV cache (f16, KIVI 8/4/2-bit with f16 windows of 0 and 32 tokens
 a quarter and an eighth of the context) against the full-precision cache. Quality: stories260K writes --samples
 texts at temperature 1 (seeds 1..N) filling its 512-token context; each is teacher-forced token by token through
 every cache: mean and max KL(full || cache) of the next-token distributions, top-1 agreement, perplexity, bytes
-per token. Speed: decode tok/s of a random model with SmolLM2-135M shapes (Q8_0, written to a temporary
+per token. The eviction policies (streaming, h2o, snapkv, pyramidkv, adakv) are measured again with the first half
+of each text evaluated as one prompt batch (rows ending in -pN, N = half of --ctx), since SnapKV selects at a
+prefill. Speed: decode tok/s of a random model with SmolLM2-135M shapes (Q8_0, written to a temporary
 directory) with the cache prefilled to each --contexts length, every cache beside F16 in the same run (rounds
 alternate over the caches; the best round counts), and one token's attention alone on one thread (every layer and
 KV head over the whole context, best of three). Prints tables on stderr (unless --json) and one JSON object

@@ -615,6 +615,31 @@ TEST(SnapKvTest, KeepsTheCellTheObservationWindowAttendsTo) {
     }
 }
 
+// Decode steps score as H2O: token by token, with no prefill batch, SnapKV keeps exactly H2O's cells.
+TEST(SnapKvTest, DecodesAsH2oWithoutAPrefill) {
+    const KvCacheShape shape{2, 2, 16, 200};
+    EvictionOptions o{EvictionPolicy::kSnapKv, 30, 4, 10, 2};
+    EvictingKvCache snap(shape, o);
+    o.policy = EvictionPolicy::kH2o;
+    EvictingKvCache h2o(shape, o);
+    for (EvictingKvCache* cache : {&snap, &h2o}) {
+        FullKvCache full(shape);
+        std::mt19937 rng(111);
+        drive(*cache, full, 0, 150, 1, rng, [&](int, int, int) { return random_vec(2 * 16, rng); });
+    }
+    for (int l = 0; l < 2; ++l) {
+        for (int h = 0; h < 2; ++h) {
+            std::vector<int> a = snap.kept_positions(l, h), b = h2o.kept_positions(l, h);
+            std::sort(a.begin(), a.end());
+            std::sort(b.begin(), b.end());
+            EXPECT_EQ(a, b) << l << " " << h;
+            // Not simply StreamingLLM's cells: some kept cell is older than the most recent 30 − 4.
+            ASSERT_EQ(a.size(), 30u);
+            EXPECT_LT(a[4], 150 - 26) << l << " " << h;
+        }
+    }
+}
+
 // Ada-KV: of a layer's budget, the head whose observation queries all look at one cell keeps fewer cells than the
 // head whose attention is spread evenly; the layer's total stays within budget and each head keeps sinks + window.
 TEST(AdaKvTest, ConcentratedHeadsGiveTheirBudgetToDiffuseOnes) {
