@@ -38,7 +38,8 @@ struct EvictionOptions {
 
 // A KV cache that keeps at most `budget` cells (f16) per layer and KV head and evicts the rest at commit().
 // (With `pyramid` the budget is per layer, layer_budget(); with `adaptive_heads` it bounds the layer's total,
-// n_head_kv × layer_budget(), and one head may hold more than layer_budget() cells.)
+// n_head_kv × layer_budget(), and one head may hold more than layer_budget() cells: its storage grows beyond the
+// reserve then, which bytes() reports.)
 // Cells keep their positions: size() counts every position seen, each kept key stays rotated for its own
 // position, and attend() over [begin, end) covers the kept cells whose positions lie in it, so relative
 // positions seen by RoPE are exactly those of the full cache (evicted cells act as masked). Sinks
@@ -60,7 +61,7 @@ struct EvictionOptions {
 class EvictingKvCache final : public KvCache {
   public:
     // REQUIRES: every shape field positive; head_dim even; window >= 1; sinks >= 0; budget >= sinks + window;
-    // n_q >= 1; isa a level the CPU runs (kv_kernels.h).
+    // n_q >= 1; observation, pool, pyramid_beta >= 1; isa a level the CPU runs (kv_kernels.h).
     EvictingKvCache(const KvCacheShape& shape, const EvictionOptions& options, KernelIsa isa = best_kernel_isa());
 
     const KvCacheShape& shape() const override { return shape_; }
