@@ -38,8 +38,12 @@ struct EvictionOptions {
 
 // A KV cache that keeps at most `budget` cells (f16) per layer and KV head and evicts the rest at commit().
 // (With `pyramid` the budget is per layer, layer_budget(); with `adaptive_heads` it bounds the layer's total,
-// n_head_kv × layer_budget(), and one head may hold more than layer_budget() cells: its storage grows beyond the
-// reserve then, which bytes() reports.)
+// n_head_kv × layer_budget(), and one head may hold more than layer_budget() cells.)
+// Storage: each layer has one slot pool shared by its KV heads, n_head_kv × min(capacity, layer_budget() +
+// batch_slots) slots allocated at construction; a head takes a free slot of its own share first, then any other
+// head's. After commit() a layer holds at most n_head_kv × layer_budget() cells, so a batch of up to batch_slots
+// tokens always fits and bytes() stays at the constructed value (per-head or layer-wide budgets alike). A larger
+// batch appends overflow slots, which stay allocated and which bytes() reports.
 // Cells keep their positions: size() counts every position seen, each kept key stays rotated for its own
 // position, and attend() over [begin, end) covers the kept cells whose positions lie in it, so relative
 // positions seen by RoPE are exactly those of the full cache (evicted cells act as masked). Sinks
@@ -82,17 +86,21 @@ class EvictingKvCache final : public KvCache {
     // Cells kept by one layer and KV head, and their positions (unordered).
     int kept(int layer, int kv_head) const;
     std::vector<int> kept_positions(int layer, int kv_head) const;
-    // Bytes one kept cell costs (keys, values and bookkeeping, per layer and head summed).
+    // Bytes one slot costs (key, value, position and score, per layer and head summed).
     static std::size_t bytes_per_cell(const KvCacheShape& shape);
 
   private:
-    struct Head {
+    // One layer's slot pool: `regions` shares of `region` slots (head kh's share first), then overflow slots.
+    struct Layer {
         std::vector<std::uint16_t> keys;  // [slot, head_dim]
         std::vector<std::uint16_t> values;
-        std::vector<int> pos;      // per slot; −1 when free
-        std::vector<float> score;  // accumulated attention (H2O)
-        std::vector<int> free;     // free slots
-        int used = 0;
+        std::vector<int> pos;                // per slot; −1 when free
+        std::vector<float> score;            // per slot: accumulated attention (H2O) or SnapKV's votes
+        std::vector<std::vector<int>> free;  // free slots per share (n_head_kv) and of the overflow (last)
+        int region = 0;
+    };
+    struct Head {
+        std::vector<int> slots;  // the layer's slots holding this head's kept cells, ascending
         // Queries recorded by attend() for the uncommitted tokens: [token − size_, n_q, head_dim].
         mutable std::vector<float> pending_q;
         mutable std::vector<unsigned char> pending_seen;  // per uncommitted token: its query was recorded
@@ -104,18 +112,23 @@ class EvictingKvCache final : public KvCache {
     bool records_queries() const {
         return options_.policy == EvictionPolicy::kH2o || options_.policy == EvictionPolicy::kSnapKv;
     }
+    int take_slot(Layer& layer, int kv_head);
+    void free_slot(Layer& layer, int slot);
     // Adds the softmax attention of the recorded queries of tokens [from, n) over the kept cells to their scores;
     // returns how many tokens had a recorded query.
-    int accumulate_attention(Head& h, int from, int n);
-    void snap_vote(Head& h, int n);
-    void evict(Head& h, int budget, int n);
+    int accumulate_attention(Layer& layer, const Head& h, int from, int n);
+    void snap_vote(Layer& layer, const Head& h, int n);
+    void evict(Layer& layer, Head& h, int budget, int n);
     void evict_layer_adaptive(int layer, int n);
+    // Removes slots freed by discard() or truncate() from every head's list.
+    void drop_freed_slots();
 
     KvCacheShape shape_;
     EvictionOptions options_;
     KernelIsa isa_;
     int size_ = 0;
     mutable float scale_ = 0.0f;  // attention scale seen by attend() (H2O)
+    std::vector<Layer> layers_;
     std::vector<Head> heads_;
     std::vector<int> layer_budget_;
 };
