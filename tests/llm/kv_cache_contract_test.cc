@@ -17,6 +17,7 @@
 #include "llm/f16_kv_cache.h"
 #include "llm/full_kv_cache.h"
 #include "llm/kivi_kv_cache.h"
+#include "llm/kv_cache_factory.h"
 #include "llm/rope.h"
 
 namespace kasten::llm {
@@ -668,6 +669,86 @@ TEST(AdaKvTest, ConcentratedHeadsGiveTheirBudgetToDiffuseOnes) {
     const std::vector<int> kept = cache.kept_positions(0, 1);
     EXPECT_TRUE(std::find(kept.begin(), kept.end(), 30) != kept.end());
     EXPECT_EQ(cache.name(), "adakv-f16-b24-s2-w8-o8-p7");
+}
+
+// Memory never exceeds what make_kv_cache() fitted to the byte budget: through many prompt batches (up to the
+// decoder's 64 tokens) and decode steps, with one KV head whose attention is concentrated on a few cells and one
+// whose attention is diffuse (so Ada-KV moves most of the layer's budget to the diffuse head), bytes() stays at
+// the reserve after every commit, for every eviction policy, at every ISA level.
+TEST(EvictionBytesTest, StayWithinTheFittedBudgetThroughPrefillsAndDecodes) {
+    ModelConfig config;
+    config.n_layer = 3;
+    config.n_head = 4;
+    config.n_head_kv = 2;
+    config.head_dim = 16;
+    config.n_embd = 64;
+    config.n_rot = 16;
+    const int n_ctx = 700;
+    const std::size_t budget_bytes = 150 * EvictingKvCache::bytes_per_cell({3, 2, 16, n_ctx});
+    for (KernelIsa isa : isa_levels()) {
+        for (const char* policy : {"streaming", "h2o", "snapkv", "pyramidkv", "adakv"}) {
+            auto made = make_kv_cache(config, n_ctx, KvCacheOptions{policy, budget_bytes, 32}, isa);
+            ASSERT_TRUE(made.is_ok()) << policy;
+            KvCache& cache = *made.value();
+            const std::size_t reserved = cache.bytes();
+            ASSERT_LE(reserved, budget_bytes) << policy;
+            FullKvCache full(cache.shape());
+            std::mt19937 rng(121);
+            // Head 1's keys at positions 30, 230, 430, ... point along channel 0, and its queries too: concentrated.
+            // Head 0's queries are zero: uniform attention over everything it keeps.
+            const auto keys = [&](int, int c) {
+                std::vector<float> k = random_vec(32, rng);
+                if (c % 200 == 30) k[16] = 8.0f;
+                return k;
+            };
+            const auto queries = [&](int, int h, int) {
+                std::vector<float> q(2 * 16, 0.0f);
+                if (h == 1) q[0] = q[16] = 4.0f;
+                return q;
+            };
+            const int batches[] = {64, 1, 1, 1, 37, 64, 2, 1, 64, 64, 5, 1, 1, 63, 1};
+            int n = 0;
+            for (int round = 0; n < n_ctx - 64; ++round) {
+                const int b = batches[round % std::size(batches)];
+                drive(cache, full, n, n + b, b, rng, queries, keys);
+                n += b;
+                ASSERT_LE(cache.bytes(), budget_bytes) << policy << " " << kernel_isa_name(isa) << " at " << n;
+                ASSERT_EQ(cache.bytes(), reserved) << policy << " " << kernel_isa_name(isa) << " at " << n;
+            }
+            const auto& e = dynamic_cast<const EvictingKvCache&>(cache);
+            if (std::string_view(policy) == "adakv") {
+                // The layer's budget went mostly to the diffuse head (the test's premise).
+                EXPECT_GT(e.kept(0, 0), e.kept(0, 1)) << kernel_isa_name(isa);
+                EXPECT_GT(e.kept(0, 0), e.layer_budget(0)) << kernel_isa_name(isa);
+            }
+        }
+    }
+}
+
+// A batch larger than the reserved batch slots still stores every cell (overflow slots are appended), and
+// bytes() reports the growth.
+TEST(EvictionBytesTest, ABatchBeyondTheBatchSlotsGrowsBytesAndBytesSayIt) {
+    const KvCacheShape shape{2, 2, 16, 400};
+    EvictionOptions o{EvictionPolicy::kSnapKv, 40, 4, 12, 2};
+    o.observation = 8;
+    o.adaptive_heads = true;
+    o.batch_slots = 8;
+    EvictingKvCache cache(shape, o);
+    const std::size_t reserved = cache.bytes();
+    EXPECT_EQ(reserved, static_cast<std::size_t>(40 + 8) * EvictingKvCache::bytes_per_cell(shape));
+    FullKvCache full(shape);
+    std::mt19937 rng(131);
+    drive(cache, full, 0, 100, 100, rng, [&](int, int, int) { return random_vec(2 * 16, rng); });
+    EXPECT_GT(cache.bytes(), reserved);
+    for (int l = 0; l < 2; ++l) {
+        EXPECT_EQ(cache.kept(l, 0) + cache.kept(l, 1), 2 * 40);
+        for (int h = 0; h < 2; ++h) {
+            const std::vector<float> q = random_vec(2 * 16, rng);
+            EXPECT_LE(max_abs_diff(attention(cache, l, h, q, 2, 0, 100, 3),
+                                   masked_attention(full, l, h, q, 2, cache.kept_positions(l, h))),
+                      5e-3);
+        }
+    }
 }
 
 }  // namespace
