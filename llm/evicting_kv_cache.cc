@@ -83,6 +83,7 @@ std::string EvictingKvCache::name() const {
     }
     std::string out = fmt::format("{}-f16-b{}-s{}-w{}", base, options_.budget, options_.sinks, options_.window);
     if (options_.policy == EvictionPolicy::kSnapKv) out += fmt::format("-o{}-p{}", options_.observation, options_.pool);
+    if (options_.pyramid) out += fmt::format("-beta{}", options_.pyramid_beta);
     return out;
 }
 

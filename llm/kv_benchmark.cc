@@ -29,7 +29,10 @@ double seconds_since(SteadyClock::time_point t0) {
 
 constexpr int kSinks = 4;
 
-Result<std::unique_ptr<KvCache>> make_config_cache(const KvBenchConfig& c, const ModelConfig& config, int n_ctx) {
+// `batch_slots`: the eviction caches' room for one batch beyond the budget (the largest batch the caller stores
+// before a commit; make_kv_cache() reserves the decoder's 64).
+Result<std::unique_ptr<KvCache>> make_config_cache(const KvBenchConfig& c, const ModelConfig& config, int n_ctx,
+                                                   int batch_slots = 1) {
     if (c.eviction_cells > 0 && (c.policy == "snapkv" || c.policy == "pyramidkv" || c.policy == "adakv")) {
         // As make_kv_cache() builds them: a window of half the budget, 32 observation queries, max-pool 7.
         EvictionOptions o;
@@ -38,10 +41,11 @@ Result<std::unique_ptr<KvCache>> make_config_cache(const KvBenchConfig& c, const
         o.sinks = std::min(kSinks, o.budget - 1);
         o.window = std::clamp(o.budget / 2, 1, o.budget - o.sinks);
         o.n_q = config.n_head / config.n_head_kv;
-        o.batch_slots = 1;
+        o.batch_slots = batch_slots;
         o.observation = std::min(32, o.window);
         o.pool = 7;
         o.pyramid = c.policy == "pyramidkv";
+        if (c.pyramid_beta > 0) o.pyramid_beta = c.pyramid_beta;
         o.adaptive_heads = c.policy == "adakv";
         return std::unique_ptr<KvCache>(std::make_unique<EvictingKvCache>(
             KvCacheShape{config.n_layer, config.n_head_kv, config.head_dim, n_ctx}, o));
@@ -54,7 +58,7 @@ Result<std::unique_ptr<KvCache>> make_config_cache(const KvBenchConfig& c, const
         o.window = o.policy == EvictionPolicy::kStreaming ? o.budget - o.sinks
                                                           : std::clamp(o.budget / 2, 1, o.budget - o.sinks);
         o.n_q = config.n_head / config.n_head_kv;
-        o.batch_slots = 1;  // the benchmark evaluates one token at a time
+        o.batch_slots = batch_slots;
         if (c.policy != "h2o" && c.policy != "streaming") {
             return Status::invalid_argument(fmt::format("eviction_cells with policy '{}'", c.policy));
         }
@@ -108,12 +112,18 @@ Result<Sample> write_sample(const std::shared_ptr<const LlamaModel>& m, ThreadPo
 struct QualityAccumulator {
     double kl = 0, max_kl = 0, agree = 0, nll_full = 0, nll = 0;
     long long positions = 0, predictions = 0;
+    std::uint64_t peak_bytes = 0;
 };
 
 Status teacher_force(const std::shared_ptr<const LlamaModel>& m, ThreadPool& pool, std::unique_ptr<KvCache> cache,
                      const Sample& s, QualityAccumulator& acc, int prompt_tokens = 0) {
     const std::size_t prompt = std::min(static_cast<std::size_t>(std::max(0, prompt_tokens)), s.tokens.size());
     LlamaContext ctx(m, std::move(cache), &pool, std::max(64, static_cast<int>(prompt)));
+    struct PeakBytes {  // storage only grows, so bytes() after the run is the peak
+        const LlamaContext& ctx;
+        QualityAccumulator& acc;
+        ~PeakBytes() { acc.peak_bytes = std::max<std::uint64_t>(acc.peak_bytes, ctx.cache().bytes()); }
+    } peak{ctx, acc};
     if (prompt > 0) {  // one prefill batch, all logits
         KASTEN_RETURN_IF_ERROR(ctx.eval(std::span<const int>(s.tokens.data(), prompt), true));
     }
@@ -140,6 +150,8 @@ Status teacher_force(const std::shared_ptr<const LlamaModel>& m, ThreadPool& poo
 
 // Fills cells [0, n) with synthetic unit-scale keys and values (rows cycled from a small random pool), committing
 // in batches as a prefill would.
+constexpr int kSyntheticBatch = 64;
+
 void fill_synthetic(KvCache& cache, int n) {
     const KvCacheShape& s = cache.shape();
     const std::size_t row = static_cast<std::size_t>(s.n_head_kv) * s.head_dim;
@@ -148,8 +160,8 @@ void fill_synthetic(KvCache& cache, int n) {
     std::normal_distribution<float> dist(0.0f, 1.0f);
     std::vector<float> pool(2 * kPool * row);
     for (float& x : pool) x = dist(rng);
-    for (int c0 = 0; c0 < n; c0 += 64) {
-        const int c1 = std::min(n, c0 + 64);
+    for (int c0 = 0; c0 < n; c0 += kSyntheticBatch) {
+        const int c1 = std::min(n, c0 + kSyntheticBatch);
         for (int l = 0; l < s.n_layer; ++l) {
             for (int c = c0; c < c1; ++c) {
                 const std::size_t r = static_cast<std::size_t>((c * 31 + l * 17) % kPool);
@@ -185,7 +197,8 @@ double time_attention(const KvCache& cache, const ModelConfig& config, int n) {
 
 std::string label(const KvBenchConfig& c) {
     const std::string prompt = c.prompt > 0 ? fmt::format("-p{}", c.prompt) : "";
-    return (c.eviction_cells > 0 ? fmt::format("{}-{}", c.policy, c.eviction_cells) : c.policy) + prompt;
+    const std::string beta = c.pyramid_beta > 0 ? fmt::format("-beta{}", c.pyramid_beta) : "";
+    return (c.eviction_cells > 0 ? fmt::format("{}-{}", c.policy, c.eviction_cells) : c.policy) + beta + prompt;
 }
 
 }  // namespace
@@ -201,6 +214,11 @@ std::vector<KvBenchConfig> default_kv_quality_configs(int n_ctx) {
     // SnapKV selects at a prefill: every eviction policy with the first half of each text as one prompt batch.
     for (const char* p : {"streaming", "h2o", "snapkv", "pyramidkv", "adakv"}) {
         for (int div : {2, 4, 8}) out.push_back({p, 32, n_ctx / div, n_ctx / 2});
+    }
+    // PyramidKV's slope beyond the default row: of 2, 5 and the paper's 20 (β = 1 is uniform, i.e. snapkv).
+    for (int beta : {2, 5, 20}) {
+        if (beta == EvictionOptions{}.pyramid_beta) continue;
+        for (int div : {2, 4, 8}) out.push_back({"pyramidkv", 32, n_ctx / div, n_ctx / 2, beta});
     }
     return out;
 }
@@ -221,12 +239,14 @@ std::vector<KvBenchConfig> default_kv_speed_configs() {
 std::string KvBenchmarkReport::to_text() const {
     std::string out =
         fmt::format("quality: stories260K, {} samples x {} tokens (context {})\n", samples, sample_tokens, n_ctx);
-    out += fmt::format("{:<28} {:>9} {:>8} {:>7} {:>10} {:>9} {:>8} {:>8}\n", "cache", "bytes", "B/token", "x f16",
-                       "mean KL", "max KL", "top-1", "ppl");
+    out += fmt::format("{:<36} {:>9} {:>9} {:>8} {:>7} {:>10} {:>9} {:>8} {:>8}\n", "cache", "bytes", "peak", "B/token",
+                       "x f16", "mean KL", "max KL", "top-1", "ppl");
     for (const KvQualityRow& r : quality) {
-        out += fmt::format("{:<28} {:>9} {:>8.1f} {:>7.3f} {:>10.2e} {:>9.3f} {:>7.2f}% {:>8.4f}\n", r.cache, r.bytes,
-                           r.bytes_per_token, r.f16_ratio, r.mean_kl, r.max_kl, 100 * r.top1_agreement, r.ppl);
+        out += fmt::format("{:<36} {:>9} {:>9} {:>8.1f} {:>7.3f} {:>10.2e} {:>9.3f} {:>7.2f}% {:>8.4f}\n", r.cache,
+                           r.bytes, r.peak_bytes, r.bytes_per_token, r.f16_ratio, r.mean_kl, r.max_kl,
+                           100 * r.top1_agreement, r.ppl);
     }
+    out += "(bytes: as constructed; peak: the most held, above bytes when a prompt batch outgrows the batch slots)\n";
     if (!quality.empty()) out += fmt::format("perplexity with the full cache: {:.4f}\n", quality.front().ppl_full);
     if (!speed.empty()) {
         out += "speed: 135M shape Q8_0, decode tok/s\n";
@@ -334,6 +354,7 @@ Result<KvBenchmarkReport> run_kv_benchmark(const KvBenchmarkOptions& options) {
             row.top1_agreement = acc.agree / static_cast<double>(std::max(1LL, acc.positions));
             row.ppl_full = std::exp(acc.nll_full / static_cast<double>(std::max(1LL, acc.predictions)));
             row.ppl = std::exp(acc.nll / static_cast<double>(std::max(1LL, acc.predictions)));
+            row.peak_bytes = std::max<std::uint64_t>(row.bytes, acc.peak_bytes);
             say(fmt::format(
                 "{}: {:.1f} B/token ({:.3f} x f16), mean KL {:.2e}, top-1 {:.2f}%, ppl {:.4f} (full {:.4f})", row.cache,
                 row.bytes_per_token, row.f16_ratio, row.mean_kl, 100 * row.top1_agreement, row.ppl, row.ppl_full));
@@ -357,7 +378,7 @@ Result<KvBenchmarkReport> run_kv_benchmark(const KvBenchmarkOptions& options) {
                 for (int round = 0; round < options.rounds; ++round) {
                     for (const KvBenchConfig& c : configs) {
                         const int n_ctx = context + options.steps + 4;
-                        KASTEN_ASSIGN_OR_RETURN(auto cache, make_config_cache(c, m->config(), n_ctx));
+                        KASTEN_ASSIGN_OR_RETURN(auto cache, make_config_cache(c, m->config(), n_ctx, kSyntheticBatch));
                         fill_synthetic(*cache, context - 1);
                         const double attention_ms = time_attention(*cache, m->config(), context - 1);
                         LlamaContext ctx(m, std::move(cache), &pool);

@@ -19,6 +19,7 @@ struct KvBenchConfig {
     // Quality: the first `prompt` tokens of each sample are evaluated as one batch (a prefill, every position's
     // logits compared) before the rest is teacher-forced token by token; 0: every token on its own.
     int prompt = 0;
+    int pyramid_beta = 0;  // pyramidkv: PyramidKV's slope β; 0: the cache's default
 };
 
 struct KvBenchmarkOptions {
@@ -44,7 +45,10 @@ struct KvBenchmarkOptions {
 struct KvQualityRow {
     std::string cache;  // KvCache::name()
     std::string policy;
-    std::uint64_t bytes = 0;     // KvCache::bytes() for the whole context
+    std::uint64_t bytes = 0;  // KvCache::bytes() for the whole context, as constructed (the reserve)
+    // The most bytes() reached (after the run; storage only grows): above `bytes` when a prompt batch is larger
+    // than an eviction cache's batch slots (the batch is stored before commit() evicts).
+    std::uint64_t peak_bytes = 0;
     double bytes_per_token = 0;  // bytes / context
     double f16_ratio = 0;        // bytes / the F16 cache's bytes
     double mean_kl = 0;          // mean over positions of KL(full ‖ this), nats
@@ -58,7 +62,7 @@ struct KvSpeedRow {
     std::string cache;
     std::string policy;
     int context = 0;
-    std::uint64_t bytes = 0;
+    std::uint64_t bytes = 0;  // after the run (eviction caches reserve one 64-token prefill batch, as make_kv_cache())
     double tokens_per_s = 0;
     double vs_f16 = 0;  // tokens_per_s / the F16 cache's at the same context
     // Attention alone, one thread: every layer's and KV head's attend() over the whole context for one token's

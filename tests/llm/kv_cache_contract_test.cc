@@ -443,6 +443,7 @@ std::vector<EvictionVariant> eviction_variants() {
         EvictionOptions o{p, 40, 4, 12, 2};
         o.observation = 8;
         o.pyramid = pyramid;
+        o.pyramid_beta = 20;  // the paper's slope: the steepest schedule
         o.adaptive_heads = adaptive;
         o.batch_slots = 16;
         return o;
@@ -723,6 +724,23 @@ TEST(EvictionBytesTest, StayWithinTheFittedBudgetThroughPrefillsAndDecodes) {
             }
         }
     }
+}
+
+// PyramidKV's default slope, β = 2: of S = budget − sinks − window selected cells per layer on average, the last
+// layer keeps S/2 and the first 3S/2; the bytes are those of the uniform budget.
+TEST(PyramidKvTest, DefaultSlopeIsTwo) {
+    const KvCacheShape shape{4, 2, 16, 400};
+    EvictionOptions o{EvictionPolicy::kSnapKv, 40, 4, 12, 2};
+    o.pyramid = true;
+    EvictingKvCache cache(shape, o);
+    EXPECT_EQ(cache.options().pyramid_beta, 2);
+    EXPECT_EQ(cache.layer_budget(0), 4 + 12 + 36);
+    EXPECT_EQ(cache.layer_budget(1), 4 + 12 + 28);
+    EXPECT_EQ(cache.layer_budget(2), 4 + 12 + 20);
+    EXPECT_EQ(cache.layer_budget(3), 4 + 12 + 12);
+    o.pyramid = false;
+    EXPECT_EQ(cache.bytes(), EvictingKvCache(shape, o).bytes());
+    EXPECT_EQ(cache.name(), "pyramidkv-f16-b40-s4-w12-o32-p7-beta2");
 }
 
 // A batch larger than the reserved batch slots still stores every cell (overflow slots are appended), and
