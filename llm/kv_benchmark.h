@@ -69,6 +69,9 @@ struct KvSpeedRow {
     // queries (best of three), and its ratio to the F16 cache's.
     double attention_ms = 0;
     double attention_vs_f16 = 0;
+    // commit() of the prefill's last 64-token batch (best round). The eviction caches' batch attends with random
+    // queries first, so this includes H2O's scoring or SnapKV's vote; other caches' commit only quantizes or marks.
+    double commit_ms = 0;
 };
 
 struct KvBenchmarkReport {

@@ -73,7 +73,8 @@ nlohmann::json to_json(const llm::KvBenchmarkReport& r) {
                          {"tokens_per_s", s.tokens_per_s},
                          {"vs_f16", s.vs_f16},
                          {"attention_ms", s.attention_ms},
-                         {"attention_vs_f16", s.attention_vs_f16}});
+                         {"attention_vs_f16", s.attention_vs_f16},
+                         {"commit_ms", s.commit_ms}});
     }
     return {{"benchmark", "kv"},
             {"quality_model", "stories260K"},
