@@ -19,7 +19,36 @@ Result<double> parse_number(const std::string& name, const std::string& text) {
     return v;
 }
 
+// Each numeric setting: its name, its field here and the MemoryOptions field it overrides.
+struct NumericSetting {
+    const char* name;
+    std::optional<double> SearchTuning::*tuned;
+    double memory::MemoryOptions::*option;
+};
+
+constexpr NumericSetting kNumericSettings[] = {
+    {"note_key_weight", &SearchTuning::note_key_weight, &memory::MemoryOptions::note_key_weight},
+    {"temporal_weight", &SearchTuning::temporal_weight, &memory::MemoryOptions::temporal_weight},
+    {"lexical_weight", &SearchTuning::lexical_weight, &memory::MemoryOptions::lexical_weight},
+    {"vector_weight", &SearchTuning::vector_weight, &memory::MemoryOptions::vector_weight},
+    {"rrf_k", &SearchTuning::rrf_k, &memory::MemoryOptions::rrf_k},
+    {"link_decay", &SearchTuning::link_decay, &memory::MemoryOptions::link_decay},
+    {"turn_context_weight", &SearchTuning::turn_context_weight, &memory::MemoryOptions::turn_context_weight},
+    {"session_context_weight", &SearchTuning::session_context_weight, &memory::MemoryOptions::session_context_weight},
+    {"turn_rollup_weight", &SearchTuning::turn_rollup_weight, &memory::MemoryOptions::turn_rollup_weight},
+    {"subquery_weight", &SearchTuning::subquery_weight, &memory::MemoryOptions::subquery_weight},
+};
+
 }  // namespace
+
+std::string SearchTuning::numeric_names() {
+    std::string names;
+    for (const auto& s : kNumericSettings) {
+        if (!names.empty()) names += ", ";
+        names += s.name;
+    }
+    return names;
+}
 
 Result<SearchTuning> SearchTuning::parse(std::string_view spec) {
     SearchTuning t;
@@ -48,49 +77,41 @@ Result<SearchTuning> SearchTuning::parse(std::string_view spec) {
             }
             continue;
         }
-        std::optional<double>* field = nullptr;
-        if (name == "note_key_weight") field = &t.note_key_weight;
-        if (name == "temporal_weight") field = &t.temporal_weight;
-        if (name == "lexical_weight") field = &t.lexical_weight;
-        if (name == "vector_weight") field = &t.vector_weight;
-        if (name == "rrf_k") field = &t.rrf_k;
-        if (name == "link_decay") field = &t.link_decay;
-        if (field == nullptr) {
-            return Status::invalid_argument(
-                "--tune: unknown setting '" + name +
-                "' (note_key_weight, temporal_weight, lexical_weight, vector_weight, fusion, rrf_k, link_decay)");
+        const NumericSetting* setting = nullptr;
+        for (const auto& candidate : kNumericSettings) {
+            if (name == candidate.name) setting = &candidate;
+        }
+        if (setting == nullptr) {
+            return Status::invalid_argument("--tune: unknown setting '" + name + "' (" + numeric_names() + ", fusion)");
         }
         KASTEN_ASSIGN_OR_RETURN(const double v, parse_number(name, value));
         if (name == "rrf_k" && v <= 0) return Status::invalid_argument("--tune rrf_k: must be > 0");
-        *field = v;
+        t.*(setting->tuned) = v;
     }
     return t;
 }
 
 bool SearchTuning::empty() const {
-    return !note_key_weight && !temporal_weight && !lexical_weight && !vector_weight && !fusion && !rrf_k &&
-           !link_decay;
+    if (fusion) return false;
+    for (const auto& setting : kNumericSettings) {
+        if (this->*(setting.tuned)) return false;
+    }
+    return true;
 }
 
 void SearchTuning::apply(memory::MemoryOptions& options) const {
-    if (note_key_weight) options.note_key_weight = *note_key_weight;
-    if (temporal_weight) options.temporal_weight = *temporal_weight;
-    if (lexical_weight) options.lexical_weight = *lexical_weight;
-    if (vector_weight) options.vector_weight = *vector_weight;
     if (fusion) options.fusion = *fusion;
-    if (rrf_k) options.rrf_k = *rrf_k;
-    if (link_decay) options.link_decay = *link_decay;
+    for (const auto& setting : kNumericSettings) {
+        if (const auto& v = this->*(setting.tuned)) options.*(setting.option) = *v;
+    }
 }
 
 nlohmann::ordered_json SearchTuning::to_json() const {
     nlohmann::ordered_json j = nlohmann::ordered_json::object();
-    if (note_key_weight) j["note_key_weight"] = *note_key_weight;
-    if (temporal_weight) j["temporal_weight"] = *temporal_weight;
-    if (lexical_weight) j["lexical_weight"] = *lexical_weight;
-    if (vector_weight) j["vector_weight"] = *vector_weight;
+    for (const auto& setting : kNumericSettings) {
+        if (const auto& v = this->*(setting.tuned)) j[setting.name] = *v;
+    }
     if (fusion) j["fusion"] = *fusion == memory::Fusion::kMinMax ? "minmax" : "rrf";
-    if (rrf_k) j["rrf_k"] = *rrf_k;
-    if (link_decay) j["link_decay"] = *link_decay;
     return j;
 }
 

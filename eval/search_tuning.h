@@ -22,7 +22,13 @@ struct SearchTuning {
     std::optional<memory::Fusion> fusion;
     std::optional<double> rrf_k;
     std::optional<double> link_decay;
+    std::optional<double> turn_context_weight;
+    std::optional<double> session_context_weight;
+    std::optional<double> turn_rollup_weight;
+    std::optional<double> subquery_weight;
 
+    // The names of the numeric settings, comma-separated (for help and error texts).
+    static std::string numeric_names();
     // "name=value[,name=value...]" with the names above; fusion is minmax or rrf; weights are finite and >= 0,
     // rrf_k > 0. kInvalidArgument naming the bad part.
     [[nodiscard]] static Result<SearchTuning> parse(std::string_view spec);

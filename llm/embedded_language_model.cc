@@ -132,7 +132,8 @@ EmbeddedLanguageModel::EmbeddedLanguageModel(std::string id, std::shared_ptr<con
       model_(std::move(model)),
       tokenizer_(std::move(tokenizer)),
       template_(chat_template),
-      pool_(options.n_threads) {
+      pool_(options.n_threads),
+      kv_tokens_(kv_tokens_that_fit(model_->config(), options.n_ctx, options.kv_cache)) {
     context_ = std::make_unique<LlamaContext>(model_, std::move(cache), &pool_, options.n_batch);
 }
 

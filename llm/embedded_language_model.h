@@ -95,6 +95,8 @@ class EmbeddedLanguageModel final : public LanguageModel {
     int n_ctx() const { return context_->n_ctx(); }
     // The KV cache in use (its name() says which policy was chosen).
     const KvCache& kv_cache() const { return context_->cache(); }
+    // Tokens of context the KV cache holds within its budget (kv_tokens_that_fit(): n_ctx unless it evicts).
+    int kv_tokens() const { return kv_tokens_; }
 
   private:
     EmbeddedLanguageModel(std::string id, std::shared_ptr<const LlamaModel> model, std::unique_ptr<Tokenizer> tokenizer,
@@ -118,6 +120,7 @@ class EmbeddedLanguageModel final : public LanguageModel {
     std::vector<TokenId> cached_;
     JsonMaskFactory json_mask_factory_;
     bool builtin_json_mask_ = true;  // until set_json_mask_factory()
+    int kv_tokens_ = 0;
 };
 
 }  // namespace kasten::llm

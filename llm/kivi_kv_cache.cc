@@ -58,6 +58,22 @@ std::size_t KiviKvCache::bytes() const {
     return n;
 }
 
+std::size_t KiviKvCache::bytes_for(const KvCacheShape& shape, int bits, int residual) {
+    const int kv_dim = shape.n_head_kv * shape.head_dim;
+    const int value_group = pick_value_group(shape.head_dim, kv_dim);
+    const int value_block = std::max(shape.head_dim, value_group);
+    const std::size_t n_key_groups = static_cast<std::size_t>(shape.capacity / kKvKeyGroup);
+    const std::size_t heads = static_cast<std::size_t>(shape.n_layer) * shape.n_head_kv;
+    const std::size_t key_cells = heads * n_key_groups * shape.head_dim;
+    const std::size_t value_cells =
+        static_cast<std::size_t>(shape.n_layer) * (kv_dim / value_block) * n_key_groups * kKvKeyGroup;
+    const std::size_t value_stride = 2 * static_cast<std::size_t>(value_block / value_group);
+    const std::size_t window_rows = static_cast<std::size_t>(std::min(shape.capacity, residual + kKvKeyGroup));
+    return key_cells * (kv_packed_bytes(kKvKeyGroup, bits) + 2 * 2) +
+           value_cells * (kv_packed_bytes(static_cast<std::size_t>(value_block), bits) + 2 * value_stride) +
+           heads * 2 * 2 * window_rows * shape.head_dim;
+}
+
 std::string KiviKvCache::name() const {
     return fmt::format("kivi-q{}-r{}", bits_, residual_);
 }
@@ -152,6 +168,12 @@ void KiviKvCache::read(int layer, int kv_head, int cell, float* k, float* v) con
 
 void KiviKvCache::attend(int layer, int kv_head, const float* q, int n_q, int begin, int end, float scale, float* out,
                          float* max, float* sum, float* scratch) const {
+    attend_overriding(nullptr, layer, kv_head, q, n_q, begin, end, scale, out, max, sum, scratch);
+}
+
+void KiviKvCache::attend_overriding(const KiviCellOverride* cells, int layer, int kv_head, const float* q, int n_q,
+                                    int begin, int end, float scale, float* out, float* max, float* sum, float* scratch,
+                                    bool values) const {
     const KvKernels& kern = kv_kernels(isa_);
     const auto hd = static_cast<std::size_t>(shape_.head_dim);
     const auto n = static_cast<std::size_t>(end - begin);
@@ -181,6 +203,7 @@ void KiviKvCache::attend(int layer, int kv_head, const float* q, int n_q, int be
             }
         }
     }
+    if (cells != nullptr && begin < qe) cells->override_scores(layer, kv_head, q, n_q, begin, qe, scale, scratch, n);
     for (int i = 0; i < n_q; ++i) {
         float* s = scratch + i * n;
         if (w0 < end) {
@@ -189,8 +212,10 @@ void KiviKvCache::attend(int layer, int kv_head, const float* q, int n_q, int be
         }
         max[i] = *std::max_element(s, s + n);
         sum[i] = exp_shifted_f32(s, n, max[i]);
-        std::fill(out + i * hd, out + (i + 1) * hd, 0.0f);
+        if (values) std::fill(out + i * hd, out + (i + 1) * hd, 0.0f);
     }
+    if (!values) return;
+    if (cells != nullptr && begin < qe) cells->override_values(layer, kv_head, n_q, begin, qe, scratch, n, out);
     if (begin < qe) {
         const std::size_t c = value_cell(layer, kv_head, begin);
         kern.accumulate_values(scratch, n, n_q, static_cast<std::size_t>(qe - begin),

@@ -8,6 +8,21 @@
 
 namespace kasten::llm {
 
+// Quantized cells whose attention another store supplies in KiviKvCache::attend_overriding() (MixedKvCache keeps
+// its salient cells at higher precision beside the KIVI blocks). Both calls see only cells [begin, end) that are
+// quantized in the KIVI cache, and must be thread-safe (attend() is).
+class KiviCellOverride {
+  public:
+    virtual ~KiviCellOverride() = default;
+    // For the cells it holds: s[i · stride + (c − begin)] = scale · q_i · k_c, replacing the KIVI score.
+    virtual void override_scores(int layer, int kv_head, const float* q, int n_q, int begin, int end, float scale,
+                                 float* s, std::size_t stride) const = 0;
+    // For the cells it holds: out[i · head_dim ..] += p[i · stride + (c − begin)] · v_c, then that p = 0, so the
+    // KIVI values of those cells add nothing.
+    virtual void override_values(int layer, int kv_head, int n_q, int begin, int end, float* p, std::size_t stride,
+                                 float* out) const = 0;
+};
+
 // KIVI-style quantized KV cache (Liu et al. 2024), 8, 4 or 2 bits. Keys are quantized per channel in groups of
 // kKvKeyGroup tokens along the token axis (outlier channels get their own range); values per token in groups
 // of value_group() channels (a group may span KV heads when head_dim is small). Both asymmetric min/max with f16
@@ -38,6 +53,14 @@ class KiviKvCache final : public KvCache {
     // The quantized blocks of cells [0, quantized()) and the f16 window, exactly as held.
     Status save_state(std::string& out) const override;
     Status load_state(std::string_view bytes, int n) override;
+
+    // attend() with the cells `cells` holds taken from it instead of from the quantized blocks.
+    // With values = false only max, sum and scratch (e^(s − max) of every cell) are computed, not out.
+    void attend_overriding(const KiviCellOverride* cells, int layer, int kv_head, const float* q, int n_q, int begin,
+                           int end, float scale, float* out, float* max, float* sum, float* scratch,
+                           bool values = true) const;
+    // Bytes a cache of `shape` allocates when constructed (bytes() before any batch larger than the window).
+    static std::size_t bytes_for(const KvCacheShape& shape, int bits, int residual);
 
     int bits() const { return bits_; }
     int value_group() const { return value_group_; }

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -14,6 +15,7 @@
 #include "llm/kv_cache_factory.h"
 #include "llm/llama_context.h"
 #include "llm/llama_model.h"
+#include "llm/quantized_h2o_kv_cache.h"
 #include "llm/random_model_writer.h"
 #include "llm/tokenizer.h"
 #include "llm/tokenizer_factory.h"
@@ -33,6 +35,17 @@ constexpr int kSinks = 4;
 // before a commit; make_kv_cache() reserves the decoder's 64).
 Result<std::unique_ptr<KvCache>> make_config_cache(const KvBenchConfig& c, const ModelConfig& config, int n_ctx,
                                                    int batch_slots = 1) {
+    if (c.eviction_cells > 0 && (c.policy == "h2o-q8" || c.policy == "h2o-q4")) {  // eviction over quantized cells
+        QuantizedH2oOptions o;
+        o.bits = c.policy == "h2o-q8" ? 8 : 4;
+        o.budget = std::min(c.eviction_cells, n_ctx);
+        o.sinks = std::min(kSinks, o.budget - 1);
+        o.window = std::clamp(o.budget / 2, 1, o.budget - o.sinks);
+        o.n_q = config.n_head / config.n_head_kv;
+        o.batch_slots = batch_slots;
+        return std::unique_ptr<KvCache>(std::make_unique<QuantizedH2oKvCache>(
+            KvCacheShape{config.n_layer, config.n_head_kv, config.head_dim, n_ctx}, o));
+    }
     if (c.eviction_cells > 0 && (c.policy == "snapkv" || c.policy == "pyramidkv" || c.policy == "adakv")) {
         // As make_kv_cache() builds them: a window of half the budget, 32 observation queries, max-pool 7.
         EvictionOptions o;
@@ -68,6 +81,9 @@ Result<std::unique_ptr<KvCache>> make_config_cache(const KvBenchConfig& c, const
     KvCacheOptions o;
     o.policy = c.policy;
     o.residual = c.residual;
+    o.mixed_high_bits = c.high_bits;
+    o.mixed_low_bits = c.low_bits;
+    o.mixed_salient_fraction = c.salient_fraction;
     return make_kv_cache(config, n_ctx, o);
 }
 
@@ -216,6 +232,9 @@ double time_attention(const KvCache& cache, const ModelConfig& config, int n) {
 }
 
 std::string label(const KvBenchConfig& c) {
+    if (c.policy == "mixed") {
+        return fmt::format("mixed-q{}q{}-f{:.2f}-r{}", c.high_bits, c.low_bits, c.salient_fraction, c.residual);
+    }
     const std::string prompt = c.prompt > 0 ? fmt::format("-p{}", c.prompt) : "";
     const std::string beta = c.pyramid_beta > 0 ? fmt::format("-beta{}", c.pyramid_beta) : "";
     return (c.eviction_cells > 0 ? fmt::format("{}-{}", c.policy, c.eviction_cells) : c.policy) + beta + prompt;
@@ -240,6 +259,19 @@ std::vector<KvBenchConfig> default_kv_quality_configs(int n_ctx) {
         if (beta == EvictionOptions{}.pyramid_beta) continue;
         for (int div : {2, 4, 8}) out.push_back({"pyramidkv", 32, n_ctx / div, n_ctx / 2, beta});
     }
+    // Mixed precision: salient cells at 8 bit, the rest at 2 (or 4), several salient fractions and windows.
+    for (auto [low, frac, r] :
+         {std::tuple{2, 0.05, 0}, std::tuple{2, 0.1, 0}, std::tuple{2, 0.2, 0}, std::tuple{2, 0.1, 32},
+          std::tuple{2, 0.2, 32}, std::tuple{2, 0.3, 32}, std::tuple{4, 0.05, 0}, std::tuple{4, 0.1, 0}}) {
+        KvBenchConfig c{"mixed", r, 0};
+        c.low_bits = low;
+        c.salient_fraction = frac;
+        out.push_back(c);
+    }
+    // Eviction combined with quantization: H2O over 8- and 4-bit cells.
+    for (const char* p : {"h2o-q8", "h2o-q4"}) {
+        for (int div : {2, 4, 8}) out.push_back({p, 32, n_ctx / div});
+    }
     return out;
 }
 
@@ -251,6 +283,8 @@ std::vector<KvBenchConfig> default_kv_speed_configs() {
             {"kivi2"},
             {"streaming", 32, 1024},
             {"h2o", 32, 1024},
+            {"mixed"},
+            {"h2o-q8", 32, 1024},
             {"snapkv", 32, 1024},
             {"pyramidkv", 32, 1024},
             {"adakv", 32, 1024}};
@@ -351,8 +385,12 @@ Result<KvBenchmarkReport> run_kv_benchmark(const KvBenchmarkOptions& options) {
             samples.push_back(std::move(s));
         }
         say(fmt::format("wrote {} samples of {} tokens", samples.size(), n_tokens));
-        const auto configs =
-            options.quality_configs.empty() ? default_kv_quality_configs(n_ctx) : options.quality_configs;
+        auto configs = options.quality_configs.empty() ? default_kv_quality_configs(n_ctx) : options.quality_configs;
+        if (!options.only.empty()) {
+            std::erase_if(configs, [&](const KvBenchConfig& c) {
+                return c.policy != "f16" && label(c).find(options.only) == std::string::npos;
+            });
+        }
         std::uint64_t f16_bytes = 0;
         {
             KASTEN_ASSIGN_OR_RETURN(auto f16, make_config_cache({"f16"}, m->config(), n_ctx));
@@ -393,7 +431,12 @@ Result<KvBenchmarkReport> run_kv_benchmark(const KvBenchmarkOptions& options) {
         Status st = [&]() -> Status {
             KASTEN_ASSIGN_OR_RETURN(std::shared_ptr<const LlamaModel> m, LlamaModel::open(path));
             ThreadPool pool(options.threads);
-            const auto configs = options.speed_configs.empty() ? default_kv_speed_configs() : options.speed_configs;
+            auto configs = options.speed_configs.empty() ? default_kv_speed_configs() : options.speed_configs;
+            if (!options.only.empty()) {
+                std::erase_if(configs, [&](const KvBenchConfig& c) {
+                    return c.policy != "f16" && label(c).find(options.only) == std::string::npos;
+                });
+            }
             for (int context : options.speed_contexts) {
                 std::map<std::string, KvSpeedRow> best;
                 for (int round = 0; round < options.rounds; ++round) {

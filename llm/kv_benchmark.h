@@ -13,13 +13,18 @@ namespace kasten::llm {
 // One KV cache configuration of the benchmark: a make_kv_cache() policy, or an eviction policy with a budget in
 // cells (eviction_cells > 0: "streaming" / "h2o" built directly, so budgets below one batch are measurable).
 struct KvBenchConfig {
-    std::string policy;      // full | f16 | kivi8 | kivi4 | kivi2 | streaming | h2o | snapkv | pyramidkv | adakv
+    // full | f16 | kivi8 | kivi4 | kivi2 | mixed | streaming | h2o | h2o-q8 | h2o-q4 | snapkv | pyramidkv | adakv
+    std::string policy;
     int residual = 32;       // KIVI f16 window
-    int eviction_cells = 0;  // streaming / h2o / snapkv / pyramidkv / adakv: cells kept per layer and head
+    int eviction_cells = 0;  // streaming / h2o / h2o-q* / snapkv / pyramidkv / adakv: cells kept per layer and head
     // Quality: the first `prompt` tokens of each sample are evaluated as one batch (a prefill, every position's
     // logits compared) before the rest is teacher-forced token by token; 0: every token on its own.
     int prompt = 0;
     int pyramid_beta = 0;  // pyramidkv: PyramidKV's slope β; 0: the cache's default
+    // mixed: bits of the salient cells and of the rest, salient fraction (KvCacheOptions::mixed_*).
+    int high_bits = 8;
+    int low_bits = 2;
+    double salient_fraction = 0.1;
 };
 
 struct KvBenchmarkOptions {
@@ -40,6 +45,8 @@ struct KvBenchmarkOptions {
     int steps = 16;  // timed decode steps per run
     int rounds = 2;
     std::function<void(std::string_view)> progress;
+    // When not empty: only the configurations whose label contains it (f16, the reference of the ratios, always).
+    std::string only;
 };
 
 struct KvQualityRow {
@@ -88,7 +95,7 @@ struct KvBenchmarkReport {
 };
 
 // The default configurations: every policy, KIVI at 8/4/2 bits with windows 0 and 32, eviction at several
-// budgets.
+// budgets, mixed precision at several salient fractions and windows, H2O over 8- and 4-bit cells.
 std::vector<KvBenchConfig> default_kv_quality_configs(int n_ctx);
 std::vector<KvBenchConfig> default_kv_speed_configs();
 

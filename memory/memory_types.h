@@ -79,6 +79,19 @@ struct MemoryOptions {
     // Time-aware search: units dated within a time the query names ("last Saturday", "two weeks ago", resolved
     // against SearchRequest::query_time) get this fraction of the best candidate's score added (0 disables).
     double temporal_weight = 0.25;
+    // Context a unit lends its neighbours (docs/retrieval.md, "Turns and sessions lend each other context"); each
+    // adds weight × the lender's fused score to the borrower's, and 0 disables it.
+    // Turn granularity: a turn borrows from the best of the turns right before and after it in its session (a reply
+    // is read with the question it answers; neighbours of candidates join the list).
+    double turn_context_weight = 0.0;
+    // Turn granularity: a turn borrows from its session's score (a session search of the same query).
+    double session_context_weight = 0.0;
+    // Session granularity: a session borrows from its best turn (a turn search of the same query).
+    double turn_rollup_weight = 0.0;
+    // Questions that join several things ("which came first, A or B", "between A and B", "A and B"): each part of
+    // the query (decompose_query) is searched too, and a unit gets this weight × its score in each part's search,
+    // divided by that search's best score, added (0 disables).
+    double subquery_weight = 0.0;
 };
 
 enum class Granularity { kTurn, kSession, kNote };

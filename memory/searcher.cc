@@ -5,9 +5,11 @@
 #include <set>
 #include <unordered_map>
 
+#include "memory/context_credit.h"
 #include "memory/input_validation.h"
 #include "memory/memory_strength.h"
 #include "memory/note_text.h"
+#include "memory/query_decomposer.h"
 #include "memory/session_key.h"
 
 namespace kasten::memory {
@@ -44,6 +46,9 @@ std::string session_text(const std::vector<store::TurnRecord>& turns) {
 
 // Searches read the committed index when the cube has nothing uncommitted: they then never wait for the writer.
 constexpr auto kRead = retrieval::LexicalIndex::ReadFrom::kCommittedIfClean;
+
+// How far (in turns of the same session) a turn lends context: the turns right before and after it.
+constexpr int kContextRadius = 1;
 
 void sort_by_score(std::vector<retrieval::FusedHit>& fused) {
     std::stable_sort(fused.begin(), fused.end(),
@@ -165,6 +170,100 @@ Status Searcher::boost_in_windows(std::vector<retrieval::FusedHit>& fused, std::
         fused.push_back(std::move(h));
     }
     sort_by_score(fused);
+    return Status::ok();
+}
+
+Status Searcher::add_subqueries(const SearchRequest& req, const SearchFilter& filter, int pool,
+                                std::vector<retrieval::FusedHit>& fused) {
+    const double weight = ctx_.options.subquery_weight;
+    if (weight <= 0) return Status::ok();
+    const std::vector<std::string> parts = decompose_query(req.query);
+    Credit credit;
+    for (const std::string& part : parts) {
+        std::vector<float> v;
+        if (req.retriever != Retriever::kLexical) v = ctx_.embedder->embed(part);
+        KASTEN_ASSIGN_OR_RETURN(auto hits, candidates(part, v.empty() ? nullptr : &v, filter, req.retriever, pool));
+        double top = 0;
+        for (const auto& h : hits) top = std::max(top, h.score);
+        if (top <= 0) continue;
+        for (const auto& h : hits) credit[h.id] += h.score / top;
+    }
+    add_credit(fused, credit, weight);
+    return Status::ok();
+}
+
+Status Searcher::lend_context(const SearchRequest& req, const SearchFilter& filter,
+                              const std::vector<float>* query_vector, int pool, const std::vector<TimeWindow>& windows,
+                              std::vector<retrieval::FusedHit>& fused) {
+    const MemoryOptions& o = ctx_.options;
+    // The other granularity's candidates, under the same cube, session and time filters.
+    auto other = [&](UnitType type) -> Result<std::vector<retrieval::FusedHit>> {
+        SearchFilter f;
+        f.cube_id = filter.cube_id;
+        f.type = type;
+        f.session_id = filter.session_id;
+        f.time_from = filter.time_from;
+        f.time_to = filter.time_to;
+        KASTEN_ASSIGN_OR_RETURN(auto hits, candidates(req.query, query_vector, f, req.retriever, pool));
+        KASTEN_RETURN_IF_ERROR(boost_in_windows(hits, req.query, query_vector, f, req.retriever, pool, windows));
+        return hits;
+    };
+    auto ids_of = [](const std::vector<retrieval::FusedHit>& hits, int limit) {
+        std::vector<std::string> ids;
+        for (const auto& h : hits) {
+            if (static_cast<int>(ids.size()) >= limit) break;
+            ids.push_back(h.id);
+        }
+        return ids;
+    };
+    if (req.granularity == Granularity::kSession) {
+        if (o.turn_rollup_weight <= 0) return Status::ok();
+        KASTEN_ASSIGN_OR_RETURN(auto turns, other(UnitType::kTurn));
+        auto r = ctx_.readers->lease();
+        KASTEN_ASSIGN_OR_RETURN(auto places, r->turns.places(req.cube_id, ids_of(turns, pool)));
+        add_credit(fused, rollup_credit(turns, places), o.turn_rollup_weight);
+        return Status::ok();
+    }
+    if (req.granularity != Granularity::kTurn) return Status::ok();
+    // Under a role filter a turn's neighbours (the other speaker's turns, in a conversation that alternates) are
+    // outside the searched set: they lend nothing.
+    const double neighbour_weight = filter.role ? 0.0 : o.turn_context_weight;
+    if (neighbour_weight <= 0 && o.session_context_weight <= 0) return Status::ok();
+    std::vector<store::TurnPlace> places;            // the candidates' and, for neighbour context, the turns near them
+    std::vector<store::TurnPlace> candidate_places;  // the candidates'
+    {
+        auto r = ctx_.readers->lease();
+        KASTEN_RETURN_IF_ERROR(r.read_snapshot());  // many rows: one read transaction
+        KASTEN_ASSIGN_OR_RETURN(places, r->turns.places(req.cube_id, ids_of(fused, pool)));
+        candidate_places = places;
+        if (neighbour_weight > 0) {
+            const std::size_t candidates_placed = places.size();
+            for (std::size_t i = 0; i < candidates_placed; ++i) {
+                const store::TurnPlace p = places[i];
+                KASTEN_ASSIGN_OR_RETURN(auto near,
+                                        r->turns.places_in_range(req.cube_id, p.session_id, p.index - kContextRadius,
+                                                                 p.index + kContextRadius));
+                for (auto& n : near) {
+                    if (n.index != p.index) places.push_back(std::move(n));
+                }
+            }
+            // A turn next to two candidates was placed twice: keep one.
+            std::sort(places.begin(), places.end(),
+                      [](const store::TurnPlace& x, const store::TurnPlace& y) { return x.id < y.id; });
+            places.erase(std::unique(places.begin(), places.end(),
+                                     [](const store::TurnPlace& x, const store::TurnPlace& y) { return x.id == y.id; }),
+                         places.end());
+        }
+    }
+    Credit from_session;
+    if (o.session_context_weight > 0) {
+        KASTEN_ASSIGN_OR_RETURN(auto sessions, other(UnitType::kSession));
+        from_session = session_credit(sessions, candidate_places);
+    }
+    Credit from_neighbours;
+    if (neighbour_weight > 0) from_neighbours = neighbour_credit(fused, places, kContextRadius);
+    add_credit(fused, from_neighbours, neighbour_weight);
+    add_credit(fused, from_session, o.session_context_weight);
     return Status::ok();
 }
 
@@ -310,6 +409,7 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
     const std::vector<float>* qv = query_vector.empty() ? nullptr : &query_vector;
     KASTEN_ASSIGN_OR_RETURN(std::vector<retrieval::FusedHit> fused,
                             candidates(req.query, qv, filter, req.retriever, pool));
+    KASTEN_RETURN_IF_ERROR(add_subqueries(req, filter, pool, fused));
     const std::vector<TimeWindow> windows =
         ctx_.options.temporal_weight > 0 ? query_time_windows(req.query, req.query_time.value_or(ctx_.clock->now_ms()))
                                          : std::vector<TimeWindow>{};
@@ -374,6 +474,8 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
             sort_by_score(fused);
         }
     }
+
+    KASTEN_RETURN_IF_ERROR(lend_context(req, filter, qv, pool, windows, fused));
 
     // The calibrated score of each crediting note, computed on first use.
     std::optional<ScoreCalibrator> note_calibrator;

@@ -40,6 +40,15 @@ class Searcher {
     Status boost_in_windows(std::vector<retrieval::FusedHit>& fused, std::string_view query,
                             const std::vector<float>* query_vector, const retrieval::SearchFilter& filter,
                             Retriever retriever, int pool, const std::vector<TimeWindow>& windows);
+    // Multi-part questions (MemoryOptions::subquery_weight): each part of the query is searched under `filter` and
+    // its normalised scores, weighted, are added to `fused`.
+    Status add_subqueries(const SearchRequest& req, const retrieval::SearchFilter& filter, int pool,
+                          std::vector<retrieval::FusedHit>& fused);
+    // Turns and sessions lend each other context (MemoryOptions::turn_context_weight, session_context_weight,
+    // turn_rollup_weight): adds the credit to `fused`, the candidates of `req`'s granularity (turn or session).
+    Status lend_context(const SearchRequest& req, const retrieval::SearchFilter& filter,
+                        const std::vector<float>* query_vector, int pool, const std::vector<TimeWindow>& windows,
+                        std::vector<retrieval::FusedHit>& fused);
     Result<std::vector<SearchHit>> note_hits(const SearchRequest& req, std::vector<retrieval::FusedHit> fused,
                                              const ScoreCalibrator& calibrator, const std::vector<float>& query_vector);
     // The calibrator of `req`'s scores for units of `type`: its idf weights read the statistics that type's lexical

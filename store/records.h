@@ -54,6 +54,13 @@ struct TurnRecord {
     std::string embedder_id;
 };
 
+// Where a turn sits: its session (internal id) and 0-based index in it.
+struct TurnPlace {
+    std::string id;
+    std::string session_id;
+    int index = 0;
+};
+
 enum class NoteStatus { kActive, kSuperseded, kArchived, kDeleted };
 
 struct NoteRecord {

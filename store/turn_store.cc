@@ -136,6 +136,39 @@ Result<std::vector<TurnRecord>> TurnStore::list_range(const std::string& cube_id
     return read_all(*s);
 }
 
+Result<std::vector<TurnPlace>> TurnStore::places(const std::string& cube_id, const std::vector<std::string>& ids) {
+    KASTEN_ASSIGN_OR_RETURN(CachedStatement s,
+                            db_.prepare("SELECT session_id, idx FROM turns WHERE cube_id = ?1 AND id = ?2"));
+    std::vector<TurnPlace> out;
+    out.reserve(ids.size());
+    for (const std::string& id : ids) {
+        s->reset();
+        s->bind_text_ref(1, cube_id);
+        s->bind_text_ref(2, id);
+        KASTEN_ASSIGN_OR_RETURN(bool row, s->step());
+        if (row) out.push_back(TurnPlace{id, std::string(s->column_text(0)), s->column_int(1)});
+    }
+    return out;
+}
+
+Result<std::vector<TurnPlace>> TurnStore::places_in_range(const std::string& cube_id, const std::string& session_id,
+                                                          int from_index, int to_index) {
+    KASTEN_ASSIGN_OR_RETURN(CachedStatement s,
+                            db_.prepare("SELECT id, idx FROM turns WHERE session_id = ?2 AND cube_id = ?1 AND "
+                                        "idx >= ?3 AND idx <= ?4 ORDER BY idx"));
+    s->bind_text_ref(1, cube_id);
+    s->bind_text_ref(2, session_id);
+    s->bind_int64(3, from_index);
+    s->bind_int64(4, to_index);
+    std::vector<TurnPlace> out;
+    for (;;) {
+        KASTEN_ASSIGN_OR_RETURN(bool row, s->step());
+        if (!row) break;
+        out.push_back(TurnPlace{std::string(s->column_text(0)), session_id, s->column_int(1)});
+    }
+    return out;
+}
+
 Result<int> TurnStore::next_index(const std::string& cube_id, const std::string& session_id) {
     KASTEN_ASSIGN_OR_RETURN(
         CachedStatement s,

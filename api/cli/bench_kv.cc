@@ -18,7 +18,7 @@ namespace {
 
 constexpr const char* kUsage = R"(kasten bench kv:
 Measures every KV cache (f16, KIVI 8/4/2-bit with f16 windows of 0 and 32 tokens, StreamingLLM and H2O at a half,
-a quarter and an eighth of the context) against the full-precision cache. Quality: stories260K writes --samples
+a quarter and an eighth of the context, mixed precision at several salient fractions) against the full-precision cache. Quality: stories260K writes --samples
 texts at temperature 1 (seeds 1..N) filling its 512-token context; each is teacher-forced token by token through
 every cache: mean and max KL(full || cache) of the next-token distributions, top-1 agreement, perplexity, bytes
 per token. The eviction policies (streaming, h2o, snapkv, pyramidkv, adakv) are measured again with the first half
@@ -28,7 +28,8 @@ constructed and its peak (a prompt batch is stored before an eviction cache evic
 cells for a moment). Speed: decode tok/s of a random model with SmolLM2-135M shapes (Q8_0, written to a temporary
 directory) with the cache prefilled to each --contexts length, every cache beside F16 in the same run (rounds
 alternate over the caches; the best round counts), and one token's attention alone on one thread (every layer and
-KV head over the whole context, best of three). Prints tables on stderr (unless --json) and one JSON object
+KV head over the whole context, best of three), and the commit() of the prefill's last 64-token batch (the
+eviction caches' batch attends with random queries first, so H2O scores it and SnapKV votes). Prints tables on stderr (unless --json) and one JSON object
 on stdout, and writes the JSON to --out.
 
 options:
@@ -41,6 +42,7 @@ options:
   --steps N          timed decode steps per speed run (default 16)
   --rounds N         speed rounds (default 2)
   --no-speed         quality only
+  --only TEXT        only the caches whose label contains TEXT (f16 always), e.g. mixed
   --work-dir DIR     where the 135M-shaped model is written (default: a temporary directory)
   --out FILE         where to write the JSON (default bench-kv.json)
   --plot FILE        also write the quality plot (bytes per token against mean KL) as SVG
@@ -97,6 +99,7 @@ int run_bench_kv(int argc, char** argv) {
     std::string model = "data/models/stories260K/stories260K-tok512.gguf", out_path = "bench-kv.json", work_dir;
     std::string plot_path;
     std::string contexts = "64,2048,8192,16384";
+    std::string only;
     long long n_ctx = 512, samples = 4, tokens = 0, threads = 2, steps = 16, rounds = 2;
     bool json_only = false, no_speed = false;
     BenchFlags flags("bench kv", kUsage);
@@ -105,6 +108,7 @@ int run_bench_kv(int argc, char** argv) {
     flags.text("--plot", &plot_path);
     flags.text("--work-dir", &work_dir);
     flags.text("--contexts", &contexts);
+    flags.text("--only", &only);
     flags.integer("--ctx", &n_ctx);
     flags.integer("--samples", &samples);
     flags.integer("--tokens", &tokens);
@@ -129,6 +133,7 @@ int run_bench_kv(int argc, char** argv) {
     options.steps = static_cast<int>(steps);
     options.rounds = static_cast<int>(rounds);
     options.include_speed = !no_speed;
+    options.only = only;
     options.speed_contexts.clear();
     {
         std::stringstream in(contexts);

@@ -48,7 +48,8 @@ Result<ChatSetup> make_chat_setup(const ParsedArgs& args, std::shared_ptr<llm::E
         setup.memory.counter = std::make_shared<memory::TokenizerTokenCounter>(
             std::shared_ptr<const llm::Tokenizer>(embedded, &embedded->tokenizer()));
         setup.description = embedded->id() + " (embedded, context " + std::to_string(embedded->n_ctx()) + " tokens)";
-        budget = std::clamp(embedded->n_ctx() / 2, 16, 2048);
+        // Half of what the KV cache holds (an evicting cache keeps fewer tokens than the context).
+        budget = std::clamp(std::min(embedded->n_ctx(), embedded->kv_tokens()) / 2, 16, 2048);
         setup.n_ctx = embedded->n_ctx();
     } else {
         setup.kind = AnswererKind::kExtractive;

@@ -104,7 +104,8 @@ options:
                         default: the estimate of docs/context.md
   --tune SPEC           search settings changed from the defaults for this run, name=value[,name=value...]:
                         note_key_weight, temporal_weight, lexical_weight, vector_weight, fusion (minmax|rrf),
-                        rrf_k, link_decay; recorded in metrics.json ("tuning"). Compare runs with kasten eval cv
+                        rrf_k, link_decay, turn_context_weight, session_context_weight, turn_rollup_weight,
+                        subquery_weight; recorded in metrics.json ("tuning"). Compare runs with kasten eval cv
   --quiet               no progress bar
   --embedder KIND       auto | glove | use | hashing (global option; default from the configuration)
 
@@ -152,7 +153,8 @@ options:
   --threads N           parallel workers (default: the number of cores)
   --tune SPEC           search settings changed from the defaults for this run, name=value[,name=value...]:
                         note_key_weight, temporal_weight, lexical_weight, vector_weight, fusion (minmax|rrf),
-                        rrf_k, link_decay; recorded in metrics.json ("tuning"). Compare runs with kasten eval cv
+                        rrf_k, link_decay, turn_context_weight, session_context_weight, turn_rollup_weight,
+                        subquery_weight; recorded in metrics.json ("tuning"). Compare runs with kasten eval cv
   --quiet               no progress bar
   --embedder KIND       auto | glove | use | hashing (global option)
 
@@ -189,7 +191,8 @@ options:
   --threads N           parallel workers (default: the number of cores)
   --tune SPEC           search settings changed from the defaults for this run, name=value[,name=value...]:
                         note_key_weight, temporal_weight, lexical_weight, vector_weight, fusion (minmax|rrf),
-                        rrf_k, link_decay; recorded in metrics.json ("tuning"). Compare runs with kasten eval cv
+                        rrf_k, link_decay, turn_context_weight, session_context_weight, turn_rollup_weight,
+                        subquery_weight; recorded in metrics.json ("tuning"). Compare runs with kasten eval cv
   --quiet               no progress bar
   --embedder KIND       auto | glove | use | hashing (global option)
 

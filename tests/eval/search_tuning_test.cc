@@ -15,9 +15,30 @@ TEST(SearchTuningTest, ParsesAppliesAndReportsSettings) {
     EXPECT_DOUBLE_EQ(options.rrf_k, 30);
     EXPECT_DOUBLE_EQ(options.temporal_weight, 0);
     EXPECT_DOUBLE_EQ(options.lexical_weight, 1.0);  // untouched
-    EXPECT_EQ(t->to_json().dump(), R"({"note_key_weight":0.25,"temporal_weight":0.0,"fusion":"rrf","rrf_k":30.0})");
+    EXPECT_EQ(t->to_json().dump(), R"({"note_key_weight":0.25,"temporal_weight":0.0,"rrf_k":30.0,"fusion":"rrf"})");
     EXPECT_TRUE(SearchTuning::parse("").value().empty());
     EXPECT_TRUE(SearchTuning::parse("").value().to_json().empty());
+}
+
+TEST(SearchTuningTest, EveryNumericSettingReachesItsOption) {
+    auto t = SearchTuning::parse(
+        "note_key_weight=0.1,temporal_weight=0.2,lexical_weight=0.3,vector_weight=0.4,rrf_k=5,link_decay=0.6,"
+        "turn_context_weight=0.7,session_context_weight=0.8,turn_rollup_weight=0.9,subquery_weight=1.5");
+    ASSERT_TRUE(t.is_ok()) << t.status().to_string();
+    memory::MemoryOptions o;
+    t->apply(o);
+    EXPECT_DOUBLE_EQ(o.note_key_weight, 0.1);
+    EXPECT_DOUBLE_EQ(o.temporal_weight, 0.2);
+    EXPECT_DOUBLE_EQ(o.lexical_weight, 0.3);
+    EXPECT_DOUBLE_EQ(o.vector_weight, 0.4);
+    EXPECT_DOUBLE_EQ(o.rrf_k, 5);
+    EXPECT_DOUBLE_EQ(o.link_decay, 0.6);
+    EXPECT_DOUBLE_EQ(o.turn_context_weight, 0.7);
+    EXPECT_DOUBLE_EQ(o.session_context_weight, 0.8);
+    EXPECT_DOUBLE_EQ(o.turn_rollup_weight, 0.9);
+    EXPECT_DOUBLE_EQ(o.subquery_weight, 1.5);
+    EXPECT_EQ(t->to_json().size(), 10u);
+    EXPECT_NE(SearchTuning::numeric_names().find("turn_rollup_weight"), std::string::npos);
 }
 
 TEST(SearchTuningTest, RejectsBadSettings) {

@@ -285,5 +285,30 @@ TEST(EmbeddedLanguageModelTest, OpensLlama2cCheckpointsWithTheirTokenizer) {
     EXPECT_EQ(EmbeddedLanguageModel::open(o).status().code(), StatusCode::kInvalidArgument);
 }
 
+// What the context builder is sized by: every cell for a cache that keeps them, the eviction budget otherwise.
+TEST(EmbeddedLanguageModelTest, KvTokensSayHowMuchContextTheCacheHolds) {
+    EXPECT_EQ(open_stories(512)->kv_tokens(), 512);
+    EmbeddedModelOptions o;
+    o.model_path = testing::stories_gguf();
+    o.n_ctx = 512;
+    o.kv_cache.policy = "h2o";
+    o.kv_cache.budget_bytes = 128u << 10;  // 99 f16 cells of stories260K
+    Result<std::unique_ptr<EmbeddedLanguageModel>> m = EmbeddedLanguageModel::open(o);
+    ASSERT_TRUE(m.is_ok()) << m.status().to_string();
+    const int kept = (*m)->kv_tokens();
+    EXPECT_GT(kept, 0);
+    EXPECT_LT(kept, 512);
+    EXPECT_NE((*m)->kv_cache().name().find("-b" + std::to_string(kept) + "-"), std::string::npos)
+        << (*m)->kv_cache().name();
+    o.kv_cache.policy = "mixed";
+    o.kv_cache.budget_bytes = 0;
+    m = EmbeddedLanguageModel::open(o);
+    ASSERT_TRUE(m.is_ok()) << m.status().to_string();
+    EXPECT_EQ((*m)->kv_tokens(), 512);
+    Result<Generation> g = (*m)->complete("Once upon a time", greedy(20));
+    ASSERT_TRUE(g.is_ok()) << g.status().to_string();
+    EXPECT_GT(g->completion_tokens, 0);
+}
+
 }  // namespace
 }  // namespace kasten::llm

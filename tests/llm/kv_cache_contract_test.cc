@@ -18,6 +18,8 @@
 #include "llm/full_kv_cache.h"
 #include "llm/kivi_kv_cache.h"
 #include "llm/kv_cache_factory.h"
+#include "llm/mixed_kv_cache.h"
+#include "llm/quantized_h2o_kv_cache.h"
 #include "llm/rope.h"
 
 namespace kasten::llm {
@@ -60,6 +62,34 @@ std::vector<CacheCase> cache_cases() {
                      [=](const KvCacheShape& s) { return std::make_unique<KiviKvCache>(s, bits, residual, isa); },
                      tol});
             }
+        }
+        // Mixed precision: every cell at least as precise as the low-bit KIVI store, so its tolerance.
+        for (auto [low_, tol] : {std::pair{2, 1.6}, std::pair{4, 0.35}}) {
+            const int low = low_;
+            cases.push_back({"mixed_q8q" + std::to_string(low) + suffix,
+                             [=](const KvCacheShape& s) {
+                                 MixedKvOptions o;
+                                 o.low_bits = low;
+                                 o.salient_fraction = 0.1;
+                                 o.residual = 16;
+                                 o.n_q = 3;
+                                 return std::make_unique<MixedKvCache>(s, o, isa);
+                             },
+                             tol});
+        }
+        // H2O over quantized cells whose budget holds every cell: per-token quantization error only.
+        for (auto [bits_, tol] : {std::pair{8, 0.08}, std::pair{4, 0.35}}) {
+            const int bits = bits_;
+            cases.push_back({"h2o_q" + std::to_string(bits) + "_roomy" + suffix,
+                             [=](const KvCacheShape& s) {
+                                 QuantizedH2oOptions o;
+                                 o.bits = bits;
+                                 o.budget = s.capacity;
+                                 o.window = 8;
+                                 o.n_q = 3;
+                                 return std::make_unique<QuantizedH2oKvCache>(s, o);
+                             },
+                             tol});
         }
         // Evicting caches whose budget holds every cell evict nothing and match the full cache like f16.
         for (EvictionPolicy p : {EvictionPolicy::kStreaming, EvictionPolicy::kH2o}) {

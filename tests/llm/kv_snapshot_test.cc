@@ -15,6 +15,7 @@
 #include "llm/f16_kv_cache.h"
 #include "llm/full_kv_cache.h"
 #include "llm/kivi_kv_cache.h"
+#include "llm/mixed_kv_cache.h"
 
 namespace kasten::llm {
 namespace {
@@ -35,6 +36,13 @@ std::vector<Policy> saved_policies() {
             out.push_back({"kivi" + std::to_string(bits) + "_r" + std::to_string(residual),
                            [=](const KvCacheShape& s) { return std::make_unique<KiviKvCache>(s, bits, residual); }});
         }
+    }
+    for (int residual : {0, 32}) {  // mixed precision: KIVI state, side store and scores
+        out.push_back({"mixed_r" + std::to_string(residual), [=](const KvCacheShape& s) {
+                           MixedKvOptions o;
+                           o.residual = residual;
+                           return std::make_unique<MixedKvCache>(s, o);
+                       }});
     }
     return out;
 }

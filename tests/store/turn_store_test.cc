@@ -123,6 +123,42 @@ TEST_F(TurnStoreTest, GetManyKeepsRequestOrderAndSkipsMissing) {
     EXPECT_TRUE(turns.get_many("c", {})->empty());
 }
 
+TEST_F(TurnStoreTest, PlacesAreScopedToTheCubeAndKeepRequestOrder) {
+    TurnStore turns(db());
+    ASSERT_TRUE(turns.insert(make_turn("c", "s_1", "t_a", 0, 0)).is_ok());
+    ASSERT_TRUE(turns.insert(make_turn("c", "s_1", "t_b", 3, 0)).is_ok());
+    ASSERT_TRUE(turns.insert(make_turn("c", "s_2", "t_c", 1, 0)).is_ok());
+    ASSERT_TRUE(turns.insert(make_turn("other", "s_other", "t_x", 0, 0)).is_ok());
+    auto got = turns.places("c", {"t_c", "t_x", "missing", "t_b"});
+    ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+    ASSERT_EQ(got->size(), 2u);  // t_x is another cube's
+    EXPECT_EQ((*got)[0].id, "t_c");
+    EXPECT_EQ((*got)[0].session_id, "s_2");
+    EXPECT_EQ((*got)[0].index, 1);
+    EXPECT_EQ((*got)[1].id, "t_b");
+    EXPECT_EQ((*got)[1].session_id, "s_1");
+    EXPECT_EQ((*got)[1].index, 3);
+    EXPECT_TRUE(turns.places("c", {})->empty());
+}
+
+TEST_F(TurnStoreTest, PlacesInRangeAreTheSessionsTurnsByIndex) {
+    TurnStore turns(db());
+    for (int i : {4, 0, 2, 1}) {
+        ASSERT_TRUE(turns.insert(make_turn("c", "s_1", "t_" + std::to_string(i), i, 0)).is_ok());
+    }
+    ASSERT_TRUE(turns.insert(make_turn("c", "s_2", "t_s2", 1, 0)).is_ok());
+    auto got = turns.places_in_range("c", "s_1", 1, 3);
+    ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+    ASSERT_EQ(got->size(), 2u);
+    EXPECT_EQ((*got)[0].id, "t_1");
+    EXPECT_EQ((*got)[1].id, "t_2");
+    EXPECT_EQ((*got)[1].session_id, "s_1");
+    EXPECT_EQ((*got)[1].index, 2);
+    EXPECT_EQ(turns.places_in_range("c", "s_1", -3, 0)->size(), 1u);
+    EXPECT_TRUE(turns.places_in_range("other", "s_1", 0, 9)->empty());
+    EXPECT_TRUE(turns.places_in_range("c", "s_1", 5, 9)->empty());
+}
+
 TEST_F(TurnStoreTest, SessionOrderAndNextIndex) {
     TurnStore turns(db());
     EXPECT_EQ(*turns.next_index("c", "s_1"), 0);

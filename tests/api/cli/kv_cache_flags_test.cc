@@ -38,6 +38,25 @@ TEST(KvCacheFlagsTest, BadValuesNameTheFlag) {
     }
 }
 
+TEST(KvCacheFlagsTest, MixedParametersAndQuantizedEvictionPolicies) {
+    llm::KvCacheOptions o;
+    ASSERT_TRUE(parse_kv_cache_flags(parse({"--kv-policy", "mixed", "--kv-mixed", "4,2,0.25"}).value(), &o).is_ok());
+    EXPECT_EQ(o.policy, "mixed");
+    EXPECT_EQ(o.mixed_high_bits, 4);
+    EXPECT_EQ(o.mixed_low_bits, 2);
+    EXPECT_DOUBLE_EQ(o.mixed_salient_fraction, 0.25);
+    for (const char* bad : {"8,3,0.1", "2,2,0.1", "8,2,1.5", "8,2", "8,2,0.1x", "x"}) {
+        llm::KvCacheOptions b;
+        const Status st = parse_kv_cache_flags(parse({"--kv-mixed", bad}).value(), &b);
+        EXPECT_FALSE(st.is_ok()) << bad;
+        EXPECT_NE(st.message().find("--kv-mixed"), std::string::npos) << st.message();
+    }
+    for (const char* policy : {"h2o-q8", "h2o-q4"}) {
+        llm::KvCacheOptions q;
+        EXPECT_TRUE(parse_kv_cache_flags(parse({"--kv-policy", policy}).value(), &q).is_ok()) << policy;
+    }
+}
+
 TEST(KvCacheFlagsTest, DescriptionNamesTheChosenCache) {
     const llm::FullKvCache cache(llm::KvCacheShape{2, 2, 16, 512});
     const std::string text = describe_kv_cache(cache);
