@@ -12,10 +12,10 @@
 #include <fmt/format.h>
 
 #include "llm/evicting_kv_cache.h"
-#include "llm/quantized_h2o_kv_cache.h"
 #include "llm/kv_cache_factory.h"
 #include "llm/llama_context.h"
 #include "llm/llama_model.h"
+#include "llm/quantized_h2o_kv_cache.h"
 #include "llm/random_model_writer.h"
 #include "llm/tokenizer.h"
 #include "llm/tokenizer_factory.h"
@@ -31,7 +31,10 @@ double seconds_since(SteadyClock::time_point t0) {
 
 constexpr int kSinks = 4;
 
-Result<std::unique_ptr<KvCache>> make_config_cache(const KvBenchConfig& c, const ModelConfig& config, int n_ctx) {
+// `batch_slots`: the eviction caches' room for one batch beyond the budget (the largest batch the caller stores
+// before a commit; make_kv_cache() reserves the decoder's 64).
+Result<std::unique_ptr<KvCache>> make_config_cache(const KvBenchConfig& c, const ModelConfig& config, int n_ctx,
+                                                   int batch_slots = 1) {
     if (c.eviction_cells > 0 && (c.policy == "h2o-q8" || c.policy == "h2o-q4")) {  // eviction over quantized cells
         QuantizedH2oOptions o;
         o.bits = c.policy == "h2o-q8" ? 8 : 4;
@@ -39,8 +42,25 @@ Result<std::unique_ptr<KvCache>> make_config_cache(const KvBenchConfig& c, const
         o.sinks = std::min(kSinks, o.budget - 1);
         o.window = std::clamp(o.budget / 2, 1, o.budget - o.sinks);
         o.n_q = config.n_head / config.n_head_kv;
-        o.batch_slots = 1;
+        o.batch_slots = batch_slots;
         return std::unique_ptr<KvCache>(std::make_unique<QuantizedH2oKvCache>(
+            KvCacheShape{config.n_layer, config.n_head_kv, config.head_dim, n_ctx}, o));
+    }
+    if (c.eviction_cells > 0 && (c.policy == "snapkv" || c.policy == "pyramidkv" || c.policy == "adakv")) {
+        // As make_kv_cache() builds them: a window of half the budget, 32 observation queries, max-pool 7.
+        EvictionOptions o;
+        o.policy = EvictionPolicy::kSnapKv;
+        o.budget = std::min(c.eviction_cells, n_ctx);
+        o.sinks = std::min(kSinks, o.budget - 1);
+        o.window = std::clamp(o.budget / 2, 1, o.budget - o.sinks);
+        o.n_q = config.n_head / config.n_head_kv;
+        o.batch_slots = batch_slots;
+        o.observation = std::min(32, o.window);
+        o.pool = 7;
+        o.pyramid = c.policy == "pyramidkv";
+        if (c.pyramid_beta > 0) o.pyramid_beta = c.pyramid_beta;
+        o.adaptive_heads = c.policy == "adakv";
+        return std::unique_ptr<KvCache>(std::make_unique<EvictingKvCache>(
             KvCacheShape{config.n_layer, config.n_head_kv, config.head_dim, n_ctx}, o));
     }
     if (c.eviction_cells > 0) {
@@ -51,7 +71,7 @@ Result<std::unique_ptr<KvCache>> make_config_cache(const KvBenchConfig& c, const
         o.window = o.policy == EvictionPolicy::kStreaming ? o.budget - o.sinks
                                                           : std::clamp(o.budget / 2, 1, o.budget - o.sinks);
         o.n_q = config.n_head / config.n_head_kv;
-        o.batch_slots = 1;  // the benchmark evaluates one token at a time
+        o.batch_slots = batch_slots;
         if (c.policy != "h2o" && c.policy != "streaming") {
             return Status::invalid_argument(fmt::format("eviction_cells with policy '{}'", c.policy));
         }
@@ -108,15 +128,25 @@ Result<Sample> write_sample(const std::shared_ptr<const LlamaModel>& m, ThreadPo
 struct QualityAccumulator {
     double kl = 0, max_kl = 0, agree = 0, nll_full = 0, nll = 0;
     long long positions = 0, predictions = 0;
+    std::uint64_t peak_bytes = 0;
 };
 
 Status teacher_force(const std::shared_ptr<const LlamaModel>& m, ThreadPool& pool, std::unique_ptr<KvCache> cache,
-                     const Sample& s, QualityAccumulator& acc) {
-    LlamaContext ctx(m, std::move(cache), &pool);
+                     const Sample& s, QualityAccumulator& acc, int prompt_tokens = 0) {
+    const std::size_t prompt = std::min(static_cast<std::size_t>(std::max(0, prompt_tokens)), s.tokens.size());
+    LlamaContext ctx(m, std::move(cache), &pool, std::max(64, static_cast<int>(prompt)));
+    struct PeakBytes {  // storage only grows, so bytes() after the run is the peak
+        const LlamaContext& ctx;
+        QualityAccumulator& acc;
+        ~PeakBytes() { acc.peak_bytes = std::max<std::uint64_t>(acc.peak_bytes, ctx.cache().bytes()); }
+    } peak{ctx, acc};
+    if (prompt > 0) {  // one prefill batch, all logits
+        KASTEN_RETURN_IF_ERROR(ctx.eval(std::span<const int>(s.tokens.data(), prompt), true));
+    }
     std::vector<double> lp;
     for (std::size_t t = 0; t < s.tokens.size(); ++t) {
-        KASTEN_RETURN_IF_ERROR(ctx.eval(std::span<const int>(&s.tokens[t], 1)));
-        log_softmax(ctx.logits(), lp);
+        if (t >= prompt) KASTEN_RETURN_IF_ERROR(ctx.eval(std::span<const int>(&s.tokens[t], 1)));
+        log_softmax(t < prompt ? ctx.logits(static_cast<int>(t)) : ctx.logits(), lp);
         const std::vector<double>& ref = s.logp[t];
         double kl = 0;
         for (std::size_t i = 0; i < lp.size(); ++i) kl += std::exp(ref[i]) * (ref[i] - lp[i]);
@@ -134,9 +164,13 @@ Status teacher_force(const std::shared_ptr<const LlamaModel>& m, ThreadPool& poo
     return Status::ok();
 }
 
+constexpr int kSyntheticBatch = 64;
+
 // Fills cells [0, n) with synthetic unit-scale keys and values (rows cycled from a small random pool), committing
-// in batches as a prefill would.
-void fill_synthetic(KvCache& cache, int n) {
+// in batches as a prefill would. With `n_q` > 0 the last batch's tokens then attend causally with random queries
+// (n_q per KV head), as a prompt's would, so the commit ending it scores them (H2O) or lets its observation window
+// vote (SnapKV). Returns that last commit's milliseconds.
+double fill_synthetic(KvCache& cache, int n, int n_q = 0) {
     const KvCacheShape& s = cache.shape();
     const std::size_t row = static_cast<std::size_t>(s.n_head_kv) * s.head_dim;
     constexpr int kPool = 1021;
@@ -144,16 +178,34 @@ void fill_synthetic(KvCache& cache, int n) {
     std::normal_distribution<float> dist(0.0f, 1.0f);
     std::vector<float> pool(2 * kPool * row);
     for (float& x : pool) x = dist(rng);
-    for (int c0 = 0; c0 < n; c0 += 64) {
-        const int c1 = std::min(n, c0 + 64);
+    for (int c0 = 0; c0 < n; c0 += kSyntheticBatch) {
+        const int c1 = std::min(n, c0 + kSyntheticBatch);
         for (int l = 0; l < s.n_layer; ++l) {
             for (int c = c0; c < c1; ++c) {
                 const std::size_t r = static_cast<std::size_t>((c * 31 + l * 17) % kPool);
                 cache.store(l, c, pool.data() + 2 * r * row, pool.data() + (2 * r + 1) * row);
             }
         }
+        if (c1 == n && n_q > 0) {
+            const std::size_t hd = static_cast<std::size_t>(s.head_dim);
+            std::vector<float> q(n_q * hd), out(n_q * hd), mx(n_q), sum(n_q),
+                scratch(static_cast<std::size_t>(n_q) * n);
+            const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+            for (int l = 0; l < s.n_layer; ++l) {
+                for (int c = c0; c < c1; ++c) {
+                    for (int h = 0; h < s.n_head_kv; ++h) {
+                        for (float& x : q) x = dist(rng);
+                        cache.attend(l, h, q.data(), n_q, 0, c + 1, scale, out.data(), mx.data(), sum.data(),
+                                     scratch.data());
+                    }
+                }
+            }
+        }
+        const auto t0 = SteadyClock::now();
         cache.commit(c1);
+        if (c1 == n) return 1e3 * seconds_since(t0);
     }
+    return 0.0;
 }
 
 // Milliseconds one token's attention takes over cells [0, n) of every layer and KV head, on this thread (best of
@@ -183,7 +235,9 @@ std::string label(const KvBenchConfig& c) {
     if (c.policy == "mixed") {
         return fmt::format("mixed-q{}q{}-f{:.2f}-r{}", c.high_bits, c.low_bits, c.salient_fraction, c.residual);
     }
-    return c.eviction_cells > 0 ? fmt::format("{}-{}", c.policy, c.eviction_cells) : c.policy;
+    const std::string prompt = c.prompt > 0 ? fmt::format("-p{}", c.prompt) : "";
+    const std::string beta = c.pyramid_beta > 0 ? fmt::format("-beta{}", c.pyramid_beta) : "";
+    return (c.eviction_cells > 0 ? fmt::format("{}-{}", c.policy, c.eviction_cells) : c.policy) + beta + prompt;
 }
 
 }  // namespace
@@ -195,6 +249,15 @@ std::vector<KvBenchConfig> default_kv_quality_configs(int n_ctx) {
     }
     for (const char* p : {"streaming", "h2o"}) {
         for (int div : {2, 4, 8}) out.push_back({p, 32, n_ctx / div});
+    }
+    // SnapKV selects at a prefill: every eviction policy with the first half of each text as one prompt batch.
+    for (const char* p : {"streaming", "h2o", "snapkv", "pyramidkv", "adakv"}) {
+        for (int div : {2, 4, 8}) out.push_back({p, 32, n_ctx / div, n_ctx / 2});
+    }
+    // PyramidKV's slope beyond the default row: of 2, 5 and the paper's 20 (β = 1 is uniform, i.e. snapkv).
+    for (int beta : {2, 5, 20}) {
+        if (beta == EvictionOptions{}.pyramid_beta) continue;
+        for (int div : {2, 4, 8}) out.push_back({"pyramidkv", 32, n_ctx / div, n_ctx / 2, beta});
     }
     // Mixed precision: salient cells at 8 bit, the rest at 2 (or 4), several salient fractions and windows.
     for (auto [low, frac, r] :
@@ -213,26 +276,40 @@ std::vector<KvBenchConfig> default_kv_quality_configs(int n_ctx) {
 }
 
 std::vector<KvBenchConfig> default_kv_speed_configs() {
-    return {{"f16"}, {"full"}, {"kivi8"}, {"kivi4"}, {"kivi2"}, {"streaming", 32, 1024}, {"h2o", 32, 1024}, {"mixed"}, {"h2o-q8", 32, 1024}};
+    return {{"f16"},
+            {"full"},
+            {"kivi8"},
+            {"kivi4"},
+            {"kivi2"},
+            {"streaming", 32, 1024},
+            {"h2o", 32, 1024},
+            {"mixed"},
+            {"h2o-q8", 32, 1024},
+            {"snapkv", 32, 1024},
+            {"pyramidkv", 32, 1024},
+            {"adakv", 32, 1024}};
 }
 
 std::string KvBenchmarkReport::to_text() const {
     std::string out =
         fmt::format("quality: stories260K, {} samples x {} tokens (context {})\n", samples, sample_tokens, n_ctx);
-    out += fmt::format("{:<28} {:>9} {:>8} {:>7} {:>10} {:>9} {:>8} {:>8}\n", "cache", "bytes", "B/token", "x f16",
-                       "mean KL", "max KL", "top-1", "ppl");
+    out += fmt::format("{:<36} {:>9} {:>9} {:>8} {:>7} {:>10} {:>9} {:>8} {:>8}\n", "cache", "bytes", "peak", "B/token",
+                       "x f16", "mean KL", "max KL", "top-1", "ppl");
     for (const KvQualityRow& r : quality) {
-        out += fmt::format("{:<28} {:>9} {:>8.1f} {:>7.3f} {:>10.2e} {:>9.3f} {:>7.2f}% {:>8.4f}\n", r.cache, r.bytes,
-                           r.bytes_per_token, r.f16_ratio, r.mean_kl, r.max_kl, 100 * r.top1_agreement, r.ppl);
+        out += fmt::format("{:<36} {:>9} {:>9} {:>8.1f} {:>7.3f} {:>10.2e} {:>9.3f} {:>7.2f}% {:>8.4f}\n", r.cache,
+                           r.bytes, r.peak_bytes, r.bytes_per_token, r.f16_ratio, r.mean_kl, r.max_kl,
+                           100 * r.top1_agreement, r.ppl);
     }
+    out += "(bytes: as constructed; peak: the most held, above bytes when a prompt batch outgrows the batch slots)\n";
     if (!quality.empty()) out += fmt::format("perplexity with the full cache: {:.4f}\n", quality.front().ppl_full);
     if (!speed.empty()) {
         out += "speed: 135M shape Q8_0, decode tok/s\n";
-        out += fmt::format("{:<28} {:>7} {:>12} {:>9} {:>8} {:>9} {:>8}\n", "cache", "context", "bytes", "tok/s",
-                           "x f16", "attn ms", "x f16");
+        out += fmt::format("{:<44} {:>7} {:>12} {:>9} {:>8} {:>9} {:>8} {:>10}\n", "cache", "context", "bytes", "tok/s",
+                           "x f16", "attn ms", "x f16", "commit ms");
         for (const KvSpeedRow& r : speed) {
-            out += fmt::format("{:<28} {:>7} {:>12} {:>9.2f} {:>8.2f} {:>9.2f} {:>8.2f}\n", r.cache, r.context, r.bytes,
-                               r.tokens_per_s, r.vs_f16, r.attention_ms, r.attention_vs_f16);
+            out +=
+                fmt::format("{:<44} {:>7} {:>12} {:>9.2f} {:>8.2f} {:>9.2f} {:>8.2f} {:>10.2f}\n", r.cache, r.context,
+                            r.bytes, r.tokens_per_s, r.vs_f16, r.attention_ms, r.attention_vs_f16, r.commit_ms);
         }
     }
     out += fmt::format("total {:.1f} s\n", seconds);
@@ -327,7 +404,7 @@ Result<KvBenchmarkReport> run_kv_benchmark(const KvBenchmarkOptions& options) {
                 KASTEN_ASSIGN_OR_RETURN(auto cache, make_config_cache(c, m->config(), n_ctx));
                 row.cache = cache->name();
                 row.bytes = cache->bytes();
-                KASTEN_RETURN_IF_ERROR(teacher_force(m, pool, std::move(cache), s, acc));
+                KASTEN_RETURN_IF_ERROR(teacher_force(m, pool, std::move(cache), s, acc, c.prompt));
             }
             row.bytes_per_token = static_cast<double>(row.bytes) / n_ctx;
             row.f16_ratio = static_cast<double>(row.bytes) / static_cast<double>(f16_bytes);
@@ -336,6 +413,7 @@ Result<KvBenchmarkReport> run_kv_benchmark(const KvBenchmarkOptions& options) {
             row.top1_agreement = acc.agree / static_cast<double>(std::max(1LL, acc.positions));
             row.ppl_full = std::exp(acc.nll_full / static_cast<double>(std::max(1LL, acc.predictions)));
             row.ppl = std::exp(acc.nll / static_cast<double>(std::max(1LL, acc.predictions)));
+            row.peak_bytes = std::max<std::uint64_t>(row.bytes, acc.peak_bytes);
             say(fmt::format(
                 "{}: {:.1f} B/token ({:.3f} x f16), mean KL {:.2e}, top-1 {:.2f}%, ppl {:.4f} (full {:.4f})", row.cache,
                 row.bytes_per_token, row.f16_ratio, row.mean_kl, 100 * row.top1_agreement, row.ppl, row.ppl_full));
@@ -364,8 +442,11 @@ Result<KvBenchmarkReport> run_kv_benchmark(const KvBenchmarkOptions& options) {
                 for (int round = 0; round < options.rounds; ++round) {
                     for (const KvBenchConfig& c : configs) {
                         const int n_ctx = context + options.steps + 4;
-                        KASTEN_ASSIGN_OR_RETURN(auto cache, make_config_cache(c, m->config(), n_ctx));
-                        fill_synthetic(*cache, context - 1);
+                        KASTEN_ASSIGN_OR_RETURN(auto cache, make_config_cache(c, m->config(), n_ctx, kSyntheticBatch));
+                        // Eviction caches' last prefill batch attends with queries (cheap: they keep 1024 cells).
+                        const bool evicting = dynamic_cast<const EvictingKvCache*>(cache.get()) != nullptr;
+                        const double commit_ms = fill_synthetic(
+                            *cache, context - 1, evicting ? m->config().n_head / m->config().n_head_kv : 0);
                         const double attention_ms = time_attention(*cache, m->config(), context - 1);
                         LlamaContext ctx(m, std::move(cache), &pool);
                         int token = 3;
@@ -384,6 +465,7 @@ Result<KvBenchmarkReport> run_kv_benchmark(const KvBenchmarkOptions& options) {
                         row.tokens_per_s = std::max(row.tokens_per_s, tps);
                         row.attention_ms =
                             row.attention_ms == 0 ? attention_ms : std::min(row.attention_ms, attention_ms);
+                        row.commit_ms = round == 0 ? commit_ms : std::min(row.commit_ms, commit_ms);
                     }
                 }
                 const double f16 = best.count("f16") ? best["f16"].tokens_per_s : 0.0;

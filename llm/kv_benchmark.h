@@ -13,9 +13,14 @@ namespace kasten::llm {
 // One KV cache configuration of the benchmark: a make_kv_cache() policy, or an eviction policy with a budget in
 // cells (eviction_cells > 0: "streaming" / "h2o" built directly, so budgets below one batch are measurable).
 struct KvBenchConfig {
-    std::string policy;      // full | f16 | kivi8 | kivi4 | kivi2 | mixed | streaming | h2o | h2o-q8 | h2o-q4
+    // full | f16 | kivi8 | kivi4 | kivi2 | mixed | streaming | h2o | h2o-q8 | h2o-q4 | snapkv | pyramidkv | adakv
+    std::string policy;
     int residual = 32;       // KIVI f16 window
-    int eviction_cells = 0;  // streaming / h2o: cells kept per layer and head
+    int eviction_cells = 0;  // streaming / h2o / h2o-q* / snapkv / pyramidkv / adakv: cells kept per layer and head
+    // Quality: the first `prompt` tokens of each sample are evaluated as one batch (a prefill, every position's
+    // logits compared) before the rest is teacher-forced token by token; 0: every token on its own.
+    int prompt = 0;
+    int pyramid_beta = 0;  // pyramidkv: PyramidKV's slope β; 0: the cache's default
     // mixed: bits of the salient cells and of the rest, salient fraction (KvCacheOptions::mixed_*).
     int high_bits = 8;
     int low_bits = 2;
@@ -47,7 +52,10 @@ struct KvBenchmarkOptions {
 struct KvQualityRow {
     std::string cache;  // KvCache::name()
     std::string policy;
-    std::uint64_t bytes = 0;     // KvCache::bytes() for the whole context
+    std::uint64_t bytes = 0;  // KvCache::bytes() for the whole context, as constructed (the reserve)
+    // The most bytes() reached (after the run; storage only grows): above `bytes` when a prompt batch is larger
+    // than an eviction cache's batch slots (the batch is stored before commit() evicts).
+    std::uint64_t peak_bytes = 0;
     double bytes_per_token = 0;  // bytes / context
     double f16_ratio = 0;        // bytes / the F16 cache's bytes
     double mean_kl = 0;          // mean over positions of KL(full ‖ this), nats
@@ -61,13 +69,16 @@ struct KvSpeedRow {
     std::string cache;
     std::string policy;
     int context = 0;
-    std::uint64_t bytes = 0;
+    std::uint64_t bytes = 0;  // after the run (eviction caches reserve one 64-token prefill batch, as make_kv_cache())
     double tokens_per_s = 0;
     double vs_f16 = 0;  // tokens_per_s / the F16 cache's at the same context
     // Attention alone, one thread: every layer's and KV head's attend() over the whole context for one token's
     // queries (best of three), and its ratio to the F16 cache's.
     double attention_ms = 0;
     double attention_vs_f16 = 0;
+    // commit() of the prefill's last 64-token batch (best round). The eviction caches' batch attends with random
+    // queries first, so this includes H2O's scoring or SnapKV's vote; other caches' commit only quantizes or marks.
+    double commit_ms = 0;
 };
 
 struct KvBenchmarkReport {

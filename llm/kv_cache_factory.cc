@@ -51,6 +51,20 @@ Result<std::unique_ptr<KvCache>> make_eviction(const KvCacheShape& shape, int n_
     return std::unique_ptr<KvCache>(std::make_unique<EvictingKvCache>(shape, o, isa));
 }
 
+// SnapKV and its per-layer (PyramidKV) and per-head (Ada-KV) budgets: sinks, a recent window of half the
+// budget (as H2O), the other cells chosen by the votes of a prefill's last 32 queries, max-pooled over 7 cells.
+Result<std::unique_ptr<KvCache>> make_snap_eviction(const KvCacheShape& shape, int n_q, std::string_view policy,
+                                                    std::size_t budget_bytes, KernelIsa isa) {
+    KASTEN_ASSIGN_OR_RETURN(auto h2o, make_eviction(shape, n_q, EvictionPolicy::kH2o, budget_bytes, isa));
+    EvictionOptions o = static_cast<const EvictingKvCache&>(*h2o).options();
+    o.policy = EvictionPolicy::kSnapKv;
+    o.observation = std::min(32, o.window);
+    o.pool = 7;
+    o.pyramid = policy == "pyramidkv";
+    o.adaptive_heads = policy == "adakv";
+    return std::unique_ptr<KvCache>(std::make_unique<EvictingKvCache>(shape, o, isa));
+}
+
 // "h2o-q8" / "h2o-q4": H2O over cells quantized per token, as many cells as `budget_bytes` buys.
 Result<std::unique_ptr<KvCache>> make_quantized_h2o(const KvCacheShape& shape, int n_q, int bits,
                                                     std::size_t budget_bytes) {
@@ -101,7 +115,7 @@ Status check_mixed(const ModelConfig& config, const KvCacheOptions& options) {
 }  // namespace
 
 std::string_view kv_policy_names() {
-    return "auto, full, f16, kivi8, kivi4, kivi2, mixed, streaming, h2o, h2o-q8, h2o-q4";
+    return "auto, full, f16, kivi8, kivi4, kivi2, mixed, streaming, h2o, h2o-q8, h2o-q4, snapkv, pyramidkv, adakv";
 }
 
 Result<std::size_t> kv_cache_bytes(const ModelConfig& config, int n_ctx, const KvCacheOptions& options) {
@@ -131,7 +145,9 @@ int kv_tokens_that_fit(const ModelConfig& config, int n_ctx, const KvCacheOption
         return b.is_ok() && b.value() <= budget;
     };
     const std::string& p = options.policy;
-    if (p == "streaming" || p == "h2o") return std::min(n_ctx, eviction_cells(shape, budget));
+    if (p == "streaming" || p == "h2o" || p == "snapkv" || p == "pyramidkv" || p == "adakv") {
+        return std::min(n_ctx, eviction_cells(shape, budget));
+    }
     if (p == "h2o-q8" || p == "h2o-q4") {
         const std::size_t per_cell = QuantizedH2oKvCache::bytes_per_cell(shape, p == "h2o-q8" ? 8 : 4);
         return static_cast<int>(
@@ -211,6 +227,8 @@ Result<std::unique_ptr<KvCache>> make_kv_cache(const ModelConfig& config, int n_
         return make_quantized_h2o(shape, n_q, p == "h2o-q8" ? 8 : 4, budget);
     } else if (p == "streaming" || p == "h2o") {
         return make_eviction(shape, n_q, p == "h2o" ? EvictionPolicy::kH2o : EvictionPolicy::kStreaming, budget, isa);
+    } else if (p == "snapkv" || p == "pyramidkv" || p == "adakv") {
+        return make_snap_eviction(shape, n_q, p, budget, isa);
     } else if (p == "auto") {
         if (budget == 0) return std::unique_ptr<KvCache>(std::make_unique<FullKvCache>(shape));
         if (f16_bytes(shape) <= budget) return std::unique_ptr<KvCache>(std::make_unique<F16KvCache>(shape, isa));

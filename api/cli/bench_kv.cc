@@ -21,10 +21,15 @@ Measures every KV cache (f16, KIVI 8/4/2-bit with f16 windows of 0 and 32 tokens
 a quarter and an eighth of the context, mixed precision at several salient fractions) against the full-precision cache. Quality: stories260K writes --samples
 texts at temperature 1 (seeds 1..N) filling its 512-token context; each is teacher-forced token by token through
 every cache: mean and max KL(full || cache) of the next-token distributions, top-1 agreement, perplexity, bytes
-per token. Speed: decode tok/s of a random model with SmolLM2-135M shapes (Q8_0, written to a temporary
+per token. The eviction policies (streaming, h2o, snapkv, pyramidkv, adakv) are measured again with the first half
+of each text evaluated as one prompt batch (rows ending in -pN, N = half of --ctx), since SnapKV selects at a
+prefill; PyramidKV also with slopes beta 2, 5 and 20 (-betaN). Quality rows give the cache's bytes as
+constructed and its peak (a prompt batch is stored before an eviction cache evicts, so it holds budget + batch
+cells for a moment). Speed: decode tok/s of a random model with SmolLM2-135M shapes (Q8_0, written to a temporary
 directory) with the cache prefilled to each --contexts length, every cache beside F16 in the same run (rounds
 alternate over the caches; the best round counts), and one token's attention alone on one thread (every layer and
-KV head over the whole context, best of three). Prints tables on stderr (unless --json) and one JSON object
+KV head over the whole context, best of three), and the commit() of the prefill's last 64-token batch (the
+eviction caches' batch attends with random queries first, so H2O scores it and SnapKV votes). Prints tables on stderr (unless --json) and one JSON object
 on stdout, and writes the JSON to --out.
 
 options:
@@ -53,6 +58,7 @@ nlohmann::json to_json(const llm::KvBenchmarkReport& r) {
         quality.push_back({{"cache", q.cache},
                            {"policy", q.policy},
                            {"bytes", q.bytes},
+                           {"peak_bytes", q.peak_bytes},
                            {"bytes_per_token", q.bytes_per_token},
                            {"f16_ratio", q.f16_ratio},
                            {"mean_kl", q.mean_kl},
@@ -69,7 +75,8 @@ nlohmann::json to_json(const llm::KvBenchmarkReport& r) {
                          {"tokens_per_s", s.tokens_per_s},
                          {"vs_f16", s.vs_f16},
                          {"attention_ms", s.attention_ms},
-                         {"attention_vs_f16", s.attention_vs_f16}});
+                         {"attention_vs_f16", s.attention_vs_f16},
+                         {"commit_ms", s.commit_ms}});
     }
     return {{"benchmark", "kv"},
             {"quality_model", "stories260K"},

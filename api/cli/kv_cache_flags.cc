@@ -9,9 +9,8 @@ namespace kasten::api {
 std::vector<FlagSpec> kv_cache_flags() {
     return {
         {"kv-policy", "P",
-         "KV cache: auto | full | f16 | kivi8 | kivi4 | kivi2 | mixed | streaming | h2o | h2o-q8 | h2o-q4 (default "
-         "auto: full precision, "
-         "or "
+         "KV cache: auto | full | f16 | kivi8 | kivi4 | kivi2 | mixed | streaming | h2o | h2o-q8 | h2o-q4 | snapkv | "
+         "pyramidkv | adakv (default auto: full precision, or "
          "the best that fits --kv-budget)"},
         {"kv-budget", "SIZE", "bytes the KV cache may use, e.g. 8MiB (default: no limit)"},
         {"kv-mixed", "H,L,F",

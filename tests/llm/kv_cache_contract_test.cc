@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -16,6 +17,7 @@
 #include "llm/f16_kv_cache.h"
 #include "llm/full_kv_cache.h"
 #include "llm/kivi_kv_cache.h"
+#include "llm/kv_cache_factory.h"
 #include "llm/mixed_kv_cache.h"
 #include "llm/quantized_h2o_kv_cache.h"
 #include "llm/rope.h"
@@ -94,6 +96,19 @@ std::vector<CacheCase> cache_cases() {
             cases.push_back({std::string(p == EvictionPolicy::kH2o ? "h2o" : "streaming") + "_roomy" + suffix,
                              [=](const KvCacheShape& s) {
                                  EvictionOptions o{p, s.capacity, 4, 8, 3};
+                                 return std::make_unique<EvictingKvCache>(s, o, isa);
+                             },
+                             5e-3});
+        }
+        // SnapKV, PyramidKV (its last layer's budget still above the capacity) and Ada-KV with room for every cell.
+        for (const char* variant : {"snapkv", "pyramidkv", "adakv"}) {
+            cases.push_back({std::string(variant) + "_roomy" + suffix,
+                             [=](const KvCacheShape& s) {
+                                 EvictionOptions o{EvictionPolicy::kSnapKv, s.capacity, 4, 8, 3};
+                                 o.observation = 8;
+                                 o.pyramid = std::string_view(variant) == "pyramidkv";
+                                 o.adaptive_heads = std::string_view(variant) == "adakv";
+                                 if (o.pyramid) o.budget = 40 * s.capacity;
                                  return std::make_unique<EvictingKvCache>(s, o, isa);
                              },
                              5e-3});
@@ -445,6 +460,344 @@ INSTANTIATE_TEST_SUITE_P(Policies, EvictingKvCacheTest,
                          [](const ::testing::TestParamInfo<EvictionPolicy>& info) {
                              return info.param == EvictionPolicy::kH2o ? "h2o" : "streaming";
                          });
+
+// SnapKV, PyramidKV and Ada-KV (and the per-layer and per-head budgets over H2O), driven as the decoder drives a
+// cache: a batch is stored, every token of it attends causally (ranges split in parts), then commit() evicts.
+struct EvictionVariant {
+    std::string name;
+    EvictionOptions options;
+};
+
+std::vector<EvictionVariant> eviction_variants() {
+    const auto make = [](EvictionPolicy p, bool pyramid, bool adaptive) {
+        EvictionOptions o{p, 40, 4, 12, 2};
+        o.observation = 8;
+        o.pyramid = pyramid;
+        o.pyramid_beta = 20;  // the paper's slope: the steepest schedule
+        o.adaptive_heads = adaptive;
+        o.batch_slots = 16;
+        return o;
+    };
+    return {{"snapkv", make(EvictionPolicy::kSnapKv, false, false)},
+            {"pyramidkv", make(EvictionPolicy::kSnapKv, true, false)},
+            {"adakv", make(EvictionPolicy::kSnapKv, false, true)},
+            {"ada_pyramidkv", make(EvictionPolicy::kSnapKv, true, true)},
+            {"h2o_pyramid", make(EvictionPolicy::kH2o, true, false)},
+            {"h2o_ada", make(EvictionPolicy::kH2o, false, true)}};
+}
+
+// Stores cells [from, to) of every layer in `cache` and `full` in batches of `batch`; each token then attends over
+// [0, token] with queries from make_q(layer, head, token), the range split in two parts; then commit().
+void drive(KvCache& cache, FullKvCache& full, int from, int to, int batch, std::mt19937& rng,
+           const std::function<std::vector<float>(int, int, int)>& make_q,
+           const std::function<std::vector<float>(int, int)>& make_k = nullptr) {
+    const KvCacheShape& s = cache.shape();
+    const std::size_t row = static_cast<std::size_t>(s.n_head_kv) * s.head_dim;
+    for (int c0 = from; c0 < to; c0 += batch) {
+        const int c1 = std::min(to, c0 + batch);
+        for (int l = 0; l < s.n_layer; ++l) {
+            for (int c = c0; c < c1; ++c) {
+                std::vector<float> k = make_k ? make_k(l, c) : random_vec(row, rng, 1.0f), v = random_vec(row, rng);
+                cache.store(l, c, k.data(), v.data());
+                full.store(l, c, k.data(), v.data());
+            }
+            for (int c = c0; c < c1; ++c) {
+                for (int h = 0; h < s.n_head_kv; ++h) {
+                    const std::vector<float> q = make_q(l, h, c);
+                    attention(cache, l, h, q, static_cast<int>(q.size()) / s.head_dim, 0, c + 1, 2);
+                }
+            }
+        }
+        cache.commit(c1);
+        full.commit(c1);
+    }
+}
+
+void PrintTo(const EvictionVariant& v, std::ostream* os) {
+    *os << v.name;
+}
+
+class EvictionVariantTest : public ::testing::TestWithParam<EvictionVariant> {};
+
+TEST_P(EvictionVariantTest, KeepsSinksAndWindowWithinLayerAndHeadBudgetsAtEveryIsa) {
+    const EvictionOptions& o = GetParam().options;
+    const KvCacheShape shape{4, 3, 16, 400};
+    for (KernelIsa isa : isa_levels()) {
+        EvictingKvCache cache(shape, o, isa);
+        FullKvCache full(shape);
+        std::mt19937 rng(81);
+        // The schedule: n_layer · budget cells per head in total; PyramidKV's non-increasing, first > last layer.
+        int total = 0;
+        for (int l = 0; l < shape.n_layer; ++l) {
+            total += cache.layer_budget(l);
+            ASSERT_GE(cache.layer_budget(l), o.sinks + o.window);
+            if (l > 0) {
+                ASSERT_LE(cache.layer_budget(l), cache.layer_budget(l - 1));
+            }
+        }
+        EXPECT_EQ(total, shape.n_layer * o.budget);
+        if (o.pyramid) {
+            // budget 40, sinks 4, window 12: S = 24, last layer S/20 = 1, first 2·24 − 1 = 47; 48 with the floors'
+            // remainder, 31 and 16 between.
+            EXPECT_EQ(cache.layer_budget(0), 4 + 12 + 48);
+            EXPECT_EQ(cache.layer_budget(1), 4 + 12 + 31);
+            EXPECT_EQ(cache.layer_budget(2), 4 + 12 + 16);
+            EXPECT_EQ(cache.layer_budget(3), 4 + 12 + 1);
+        } else {
+            for (int l = 0; l < shape.n_layer; ++l) EXPECT_EQ(cache.layer_budget(l), o.budget);
+        }
+        const auto queries = [&](int, int, int) { return random_vec(2 * 16, rng); };
+        // `exact`: eviction has filled every budget (not so after a discard() took kept cells away).
+        const auto check = [&](int n, bool exact = true) {
+            for (int l = 0; l < shape.n_layer; ++l) {
+                const int budget = cache.layer_budget(l);
+                int layer_total = 0;
+                for (int h = 0; h < shape.n_head_kv; ++h) {
+                    const std::vector<int> pos = cache.kept_positions(l, h);
+                    ASSERT_EQ(static_cast<int>(pos.size()), cache.kept(l, h));
+                    layer_total += cache.kept(l, h);
+                    if (!o.adaptive_heads) {
+                        ASSERT_LE(cache.kept(l, h), budget) << l << " " << h;
+                        if (exact) {
+                            ASSERT_EQ(cache.kept(l, h), std::min(n, budget)) << l << " " << h;
+                        }
+                    }
+                    const std::set<int> kept(pos.begin(), pos.end());
+                    for (int p = 0; p < std::min(n, o.sinks); ++p) ASSERT_TRUE(kept.count(p)) << "sink " << p;
+                    for (int p = std::max(0, n - o.window); p < n; ++p) ASSERT_TRUE(kept.count(p)) << "window " << p;
+                    for (int p : pos) ASSERT_TRUE(p >= 0 && p < n);
+                }
+                // Ada-KV: the layer's total, not each head's, is the budget; eviction stops exactly at it.
+                ASSERT_LE(layer_total, budget * shape.n_head_kv) << "layer " << l;
+                if (exact) {
+                    ASSERT_EQ(layer_total, std::min(n * shape.n_head_kv, budget * shape.n_head_kv)) << "layer " << l;
+                }
+            }
+        };
+        drive(cache, full, 0, 90, 90, rng, queries);  // one prefill batch
+        check(90);
+        drive(cache, full, 90, 130, 1, rng, queries);  // decode
+        check(130);
+        drive(cache, full, 130, 200, 35, rng, queries);  // a second prompt, two batches
+        check(200);
+        // Attention covers exactly the kept cells at their own positions.
+        for (int l = 0; l < shape.n_layer; ++l) {
+            for (int h = 0; h < shape.n_head_kv; ++h) {
+                const std::vector<float> q = random_vec(2 * 16, rng);
+                EXPECT_LE(max_abs_diff(attention(cache, l, h, q, 2, 0, 200, 3),
+                                       masked_attention(full, l, h, q, 2, cache.kept_positions(l, h))),
+                          5e-3)
+                    << GetParam().name << " " << kernel_isa_name(isa);
+            }
+        }
+        // discard() and truncate() keep the bookkeeping consistent.
+        const Rope rope(rope_config(3, 16));
+        cache.discard(4, 50, rope);
+        EXPECT_EQ(cache.size(), 150);
+        for (int l = 0; l < shape.n_layer; ++l) {
+            for (int p : cache.kept_positions(l, 0)) EXPECT_LT(p, 150);
+        }
+        drive(cache, full, 150, 170, 20, rng, queries);
+        check(170, false);
+        cache.truncate(60);
+        for (int p : cache.kept_positions(0, 1)) EXPECT_LT(p, 60);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, EvictionVariantTest, ::testing::ValuesIn(eviction_variants()),
+                         [](const ::testing::TestParamInfo<EvictionVariant>& info) { return info.param.name; });
+
+// The prompt's last queries all look at one early cell: SnapKV keeps it (and, through max-pooling, its
+// neighbours) through the prefill and the decode after it; StreamingLLM evicts it.
+TEST(SnapKvTest, KeepsTheCellTheObservationWindowAttendsTo) {
+    for (KernelIsa isa : isa_levels()) {
+        const KvCacheShape shape{1, 1, 16, 200};
+        EvictionOptions o{EvictionPolicy::kSnapKv, 24, 2, 8, 1};
+        o.observation = 8;
+        o.pool = 7;
+        EvictingKvCache snap(shape, o, isa);
+        EvictingKvCache streaming(shape, EvictionOptions{EvictionPolicy::kStreaming, 24, 2, 8, 1}, isa);
+        for (EvictingKvCache* cache : {&snap, &streaming}) {
+            FullKvCache full(shape);
+            std::mt19937 rng(91);
+            const auto keys = [&](int, int c) {
+                std::vector<float> k = random_vec(16, rng);
+                if (c == 30) k.assign(16, 0.0f), k[0] = 6.0f;
+                return k;
+            };
+            // Queries of the prompt's last 8 tokens (92..99) point along channel 0; the others are random.
+            const auto queries = [&](int, int, int c) {
+                if (c < 92 || c >= 100) return random_vec(16, rng);
+                std::vector<float> q(16, 0.0f);
+                q[0] = 2.0f;
+                return q;
+            };
+            drive(*cache, full, 0, 100, 100, rng, queries, keys);
+            drive(*cache, full, 100, 140, 1, rng, queries, keys);  // decode: SnapKV's selection stays
+        }
+        std::vector<int> kept = snap.kept_positions(0, 0);
+        std::sort(kept.begin(), kept.end());
+        for (int p = 27; p <= 33; ++p) {
+            EXPECT_TRUE(std::binary_search(kept.begin(), kept.end(), p)) << p << " " << kernel_isa_name(isa);
+        }
+        const std::vector<int> kept_s = streaming.kept_positions(0, 0);
+        EXPECT_TRUE(std::find(kept_s.begin(), kept_s.end(), 30) == kept_s.end());
+        EXPECT_EQ(snap.kept(0, 0), 24);
+        EXPECT_EQ(snap.name(), "snapkv-f16-b24-s2-w8-o8-p7");
+    }
+}
+
+// Decode steps score as H2O: token by token, with no prefill batch, SnapKV keeps exactly H2O's cells.
+TEST(SnapKvTest, DecodesAsH2oWithoutAPrefill) {
+    const KvCacheShape shape{2, 2, 16, 200};
+    EvictionOptions o{EvictionPolicy::kSnapKv, 30, 4, 10, 2};
+    EvictingKvCache snap(shape, o);
+    o.policy = EvictionPolicy::kH2o;
+    EvictingKvCache h2o(shape, o);
+    for (EvictingKvCache* cache : {&snap, &h2o}) {
+        FullKvCache full(shape);
+        std::mt19937 rng(111);
+        drive(*cache, full, 0, 150, 1, rng, [&](int, int, int) { return random_vec(2 * 16, rng); });
+    }
+    for (int l = 0; l < 2; ++l) {
+        for (int h = 0; h < 2; ++h) {
+            std::vector<int> a = snap.kept_positions(l, h), b = h2o.kept_positions(l, h);
+            std::sort(a.begin(), a.end());
+            std::sort(b.begin(), b.end());
+            EXPECT_EQ(a, b) << l << " " << h;
+            // Not simply StreamingLLM's cells: some kept cell is older than the most recent 30 − 4.
+            ASSERT_EQ(a.size(), 30u);
+            EXPECT_LT(a[4], 150 - 26) << l << " " << h;
+        }
+    }
+}
+
+// Ada-KV: of a layer's budget, the head whose observation queries all look at one cell keeps fewer cells than the
+// head whose attention is spread evenly; the layer's total stays within budget and each head keeps sinks + window.
+TEST(AdaKvTest, ConcentratedHeadsGiveTheirBudgetToDiffuseOnes) {
+    const KvCacheShape shape{1, 2, 16, 200};
+    EvictionOptions o{EvictionPolicy::kSnapKv, 24, 2, 8, 1};
+    o.observation = 8;
+    o.adaptive_heads = true;
+    EvictingKvCache cache(shape, o);
+    FullKvCache full(shape);
+    std::mt19937 rng(101);
+    const auto keys = [&](int, int c) {
+        std::vector<float> k = random_vec(32, rng);
+        if (c == 30) std::fill(k.begin() + 16, k.end(), 0.0f), k[16] = 20.0f;  // head 1
+        return k;
+    };
+    const auto queries = [&](int, int h, int c) {
+        std::vector<float> q(16, 0.0f);  // head 0: zero queries, uniform attention
+        if (h == 1) q[0] = c >= 92 ? 2.0f : 0.0f;
+        return q;
+    };
+    drive(cache, full, 0, 100, 100, rng, queries, keys);
+    EXPECT_LT(cache.kept(0, 1), cache.kept(0, 0));
+    EXPECT_GE(cache.kept(0, 1), o.sinks + o.window);
+    EXPECT_GT(cache.kept(0, 0), o.budget);  // more than a uniform split would give it
+    EXPECT_EQ(cache.kept(0, 0) + cache.kept(0, 1), 2 * o.budget);
+    const std::vector<int> kept = cache.kept_positions(0, 1);
+    EXPECT_TRUE(std::find(kept.begin(), kept.end(), 30) != kept.end());
+    EXPECT_EQ(cache.name(), "adakv-f16-b24-s2-w8-o8-p7");
+}
+
+// Memory never exceeds what make_kv_cache() fitted to the byte budget: through many prompt batches (up to the
+// decoder's 64 tokens) and decode steps, with one KV head whose attention is concentrated on a few cells and one
+// whose attention is diffuse (so Ada-KV moves most of the layer's budget to the diffuse head), bytes() stays at
+// the reserve after every commit, for every eviction policy, at every ISA level.
+TEST(EvictionBytesTest, StayWithinTheFittedBudgetThroughPrefillsAndDecodes) {
+    ModelConfig config;
+    config.n_layer = 3;
+    config.n_head = 4;
+    config.n_head_kv = 2;
+    config.head_dim = 16;
+    config.n_embd = 64;
+    config.n_rot = 16;
+    const int n_ctx = 700;
+    const std::size_t budget_bytes = 150 * EvictingKvCache::bytes_per_cell({3, 2, 16, n_ctx});
+    for (KernelIsa isa : isa_levels()) {
+        for (const char* policy : {"streaming", "h2o", "snapkv", "pyramidkv", "adakv"}) {
+            auto made = make_kv_cache(config, n_ctx, KvCacheOptions{policy, budget_bytes, 32}, isa);
+            ASSERT_TRUE(made.is_ok()) << policy;
+            KvCache& cache = *made.value();
+            const std::size_t reserved = cache.bytes();
+            ASSERT_LE(reserved, budget_bytes) << policy;
+            FullKvCache full(cache.shape());
+            std::mt19937 rng(121);
+            // Head 1's keys at positions 30, 230, 430, ... point along channel 0, and its queries too: concentrated.
+            // Head 0's queries are zero: uniform attention over everything it keeps.
+            const auto keys = [&](int, int c) {
+                std::vector<float> k = random_vec(32, rng);
+                if (c % 200 == 30) k[16] = 8.0f;
+                return k;
+            };
+            const auto queries = [&](int, int h, int) {
+                std::vector<float> q(2 * 16, 0.0f);
+                if (h == 1) q[0] = q[16] = 4.0f;
+                return q;
+            };
+            const int batches[] = {64, 1, 1, 1, 37, 64, 2, 1, 64, 64, 5, 1, 1, 63, 1};
+            int n = 0;
+            for (int round = 0; n < n_ctx - 64; ++round) {
+                const int b = batches[round % std::size(batches)];
+                drive(cache, full, n, n + b, b, rng, queries, keys);
+                n += b;
+                ASSERT_LE(cache.bytes(), budget_bytes) << policy << " " << kernel_isa_name(isa) << " at " << n;
+                ASSERT_EQ(cache.bytes(), reserved) << policy << " " << kernel_isa_name(isa) << " at " << n;
+            }
+            const auto& e = dynamic_cast<const EvictingKvCache&>(cache);
+            if (std::string_view(policy) == "adakv") {
+                // The layer's budget went mostly to the diffuse head (the test's premise).
+                EXPECT_GT(e.kept(0, 0), e.kept(0, 1)) << kernel_isa_name(isa);
+                EXPECT_GT(e.kept(0, 0), e.layer_budget(0)) << kernel_isa_name(isa);
+            }
+        }
+    }
+}
+
+// PyramidKV's default slope, β = 2: of S = budget − sinks − window selected cells per layer on average, the last
+// layer keeps S/2 and the first 3S/2; the bytes are those of the uniform budget.
+TEST(PyramidKvTest, DefaultSlopeIsTwo) {
+    const KvCacheShape shape{4, 2, 16, 400};
+    EvictionOptions o{EvictionPolicy::kSnapKv, 40, 4, 12, 2};
+    o.pyramid = true;
+    EvictingKvCache cache(shape, o);
+    EXPECT_EQ(cache.options().pyramid_beta, 2);
+    EXPECT_EQ(cache.layer_budget(0), 4 + 12 + 36);
+    EXPECT_EQ(cache.layer_budget(1), 4 + 12 + 28);
+    EXPECT_EQ(cache.layer_budget(2), 4 + 12 + 20);
+    EXPECT_EQ(cache.layer_budget(3), 4 + 12 + 12);
+    o.pyramid = false;
+    EXPECT_EQ(cache.bytes(), EvictingKvCache(shape, o).bytes());
+    EXPECT_EQ(cache.name(), "pyramidkv-f16-b40-s4-w12-o32-p7-beta2");
+}
+
+// A batch larger than the reserved batch slots still stores every cell (overflow slots are appended), and
+// bytes() reports the growth.
+TEST(EvictionBytesTest, ABatchBeyondTheBatchSlotsGrowsBytesAndBytesSayIt) {
+    const KvCacheShape shape{2, 2, 16, 400};
+    EvictionOptions o{EvictionPolicy::kSnapKv, 40, 4, 12, 2};
+    o.observation = 8;
+    o.adaptive_heads = true;
+    o.batch_slots = 8;
+    EvictingKvCache cache(shape, o);
+    const std::size_t reserved = cache.bytes();
+    EXPECT_EQ(reserved, static_cast<std::size_t>(40 + 8) * EvictingKvCache::bytes_per_cell(shape));
+    FullKvCache full(shape);
+    std::mt19937 rng(131);
+    drive(cache, full, 0, 100, 100, rng, [&](int, int, int) { return random_vec(2 * 16, rng); });
+    EXPECT_GT(cache.bytes(), reserved);
+    for (int l = 0; l < 2; ++l) {
+        EXPECT_EQ(cache.kept(l, 0) + cache.kept(l, 1), 2 * 40);
+        for (int h = 0; h < 2; ++h) {
+            const std::vector<float> q = random_vec(2 * 16, rng);
+            EXPECT_LE(max_abs_diff(attention(cache, l, h, q, 2, 0, 100, 3),
+                                   masked_attention(full, l, h, q, 2, cache.kept_positions(l, h))),
+                      5e-3);
+        }
+    }
+}
 
 }  // namespace
 }  // namespace kasten::llm

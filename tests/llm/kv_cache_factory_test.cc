@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "llm/evicting_kv_cache.h"
+
 namespace kasten::llm {
 namespace {
 
@@ -71,6 +73,27 @@ TEST(KvCacheFactoryTest, AutoPicksTheBestQualityThatFits) {
     auto tiny = make_kv_cache(c, n_ctx, KvCacheOptions{"auto", 1024, 32});
     ASSERT_FALSE(tiny.is_ok());
     EXPECT_NE(tiny.status().message().find("too small"), std::string::npos) << tiny.status().message();
+}
+
+TEST(KvCacheFactoryTest, SnapKvPyramidKvAndAdaKvFitTheBudget) {
+    const ModelConfig c = smollm_like();
+    const std::size_t budget = 8u << 20;
+    for (const char* policy : {"snapkv", "pyramidkv", "adakv"}) {
+        auto cache = make_kv_cache(c, 4096, KvCacheOptions{policy, budget, 32});
+        ASSERT_TRUE(cache.is_ok()) << policy;
+        EXPECT_EQ(cache.value()->name().rfind(std::string(policy) + "-f16-b", 0), 0u) << cache.value()->name();
+        EXPECT_LE(cache.value()->bytes(), budget) << policy;
+        const auto& e = dynamic_cast<const EvictingKvCache&>(*cache.value());
+        EXPECT_EQ(e.options().policy, EvictionPolicy::kSnapKv);
+        EXPECT_EQ(e.options().observation, 32);
+        // The same cells as H2O for the budget: a window of half of them.
+        const auto h2o = make_kv_cache(c, 4096, KvCacheOptions{"h2o", budget, 32});
+        EXPECT_EQ(e.options().budget, dynamic_cast<const EvictingKvCache&>(*h2o.value()).options().budget);
+        EXPECT_EQ(e.options().window, e.options().budget / 2);
+        EXPECT_EQ(e.options().pyramid, std::string(policy) == "pyramidkv");
+        EXPECT_EQ(e.options().adaptive_heads, std::string(policy) == "adakv");
+        EXPECT_FALSE(make_kv_cache(c, 1024, KvCacheOptions{policy, 0, 32}).is_ok()) << policy;  // needs a budget
+    }
 }
 
 }  // namespace

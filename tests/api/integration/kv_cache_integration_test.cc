@@ -1,5 +1,6 @@
 // `kasten model generate --kv-policy/--kv-budget` and `kasten bench kv` end to end, with the committed
 // stories260K model.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -67,7 +68,14 @@ TEST(KvCacheCliTest, BenchKvWritesTheQualityReport) {
         EXPECT_GE(row["mean_kl"].get<double>(), 0.0) << row.dump();
         EXPECT_GT(row["bytes"].get<std::uint64_t>(), 0u) << row.dump();
         EXPECT_GT(row["top1_agreement"].get<double>(), 0.5) << row.dump();
+        EXPECT_GE(row["peak_bytes"].get<std::uint64_t>(), row["bytes"].get<std::uint64_t>()) << row.dump();
     }
+    // A 96-token prompt batch (the whole text) into a 64-cell SnapKV cache that reserves one batch slot: the peak
+    // is above the reserve and says so.
+    const auto snap = std::find_if(report["quality"].begin(), report["quality"].end(),
+                                   [](const json& row) { return row["policy"] == "snapkv-64-p256"; });
+    ASSERT_NE(snap, report["quality"].end());
+    EXPECT_GT((*snap)["peak_bytes"].get<std::uint64_t>(), (*snap)["bytes"].get<std::uint64_t>()) << snap->dump();
     EXPECT_TRUE(report["speed"].empty());
     std::ifstream svg_in(dir + "/kv.svg");
     std::ostringstream svg;
