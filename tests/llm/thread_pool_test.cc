@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -218,12 +219,18 @@ TEST(ThreadPoolTest, IdlePoolUsesNoCpu) {
     for (int i = 0; i < 100; ++i) pool.run(16, [&](int, int) { count++; });
     // Settle: waiting workers spin for well under a millisecond before they block.
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    const double before = process_cpu_ms();
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    const double idle_ms = process_cpu_ms() - before;
+    // The quietest of three windows: a polling pool spends CPU in every one of them, while noise from the test
+    // process itself (a sanitizer's background thread, a descheduled worker finishing its spin late on a loaded
+    // machine) comes and goes.
+    double idle_ms = 1e9;
+    for (int window = 0; window < 3; ++window) {
+        const double before = process_cpu_ms();
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        idle_ms = std::min(idle_ms, process_cpu_ms() - before);
+    }
     // Three workers polling every millisecond (the old design) spent over 100 ms of CPU here; blocked ones
     // spend none (measured: well under 1 ms). The bar leaves room for noise from the test process itself.
-    std::cout << "[ idle     ] " << idle_ms << " ms CPU over 200 ms idle\n";
+    std::cout << "[ idle     ] " << idle_ms << " ms CPU over 200 ms idle (the quietest of 3 windows)\n";
     EXPECT_LT(idle_ms, 5.0) << "CPU time of an idle pool over 200 ms";
     pool.run(16, [&](int, int) { count++; });  // and it still works afterwards
     EXPECT_EQ(count.load(), 101 * 16);
