@@ -93,7 +93,13 @@ Result<CvRun> load_cv_run(const std::string& dir, const std::string& retriever, 
     std::string line;
     for (int n = 1; std::getline(in, line); ++n) {
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        const auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+        nlohmann::json record;
+        try {
+            record = nlohmann::json::parse(line);
+        } catch (const nlohmann::json::parse_error& e) {
+            return Status::invalid_argument(path + ":" + std::to_string(n) + ": not valid JSON (at byte " +
+                                            std::to_string(e.byte) + " of the line)");
+        }
         if (!record.is_object()) {
             return Status::invalid_argument(path + ":" + std::to_string(n) + ": not a JSON object");
         }

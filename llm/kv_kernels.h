@@ -49,16 +49,19 @@ inline unsigned kv_key_code(const std::uint8_t* codes, int bits, std::size_t d, 
 
 // Quantizes n values x[i · stride] to a packed value run (kv_packed_bytes(n, bits) bytes) and its (scale, min)
 // pair, both rounded to f16 before the codes are chosen, so decoding with the stored pair is the closest level.
-// REQUIRES: bits ∈ {2, 4, 8}; n · bits a multiple of 8.
+// REQUIRES: bits ∈ {2, 4, 8}; n · bits a multiple of 8. Non-finite values (restored from a damaged snapshot, or an
+// activation that overflowed) are quantized without undefined behaviour but to no meaningful level: a NaN gets code 0.
 void kv_quantize_run(const float* x, std::size_t n, std::size_t stride, int bits, std::uint8_t* packed,
                      std::uint16_t* params);
 // Quantizes a key group, keys[c · dim + d] for c < kKvKeyGroup, per channel: codes (kv_packed_bytes(32 · dim,
-// bits) bytes) and params (2 · dim f16). REQUIRES: dim a multiple of 4; bits ∈ {2, 4, 8}.
+// bits) bytes) and params (2 · dim f16). REQUIRES: dim a multiple of 4; bits ∈ {2, 4, 8}. Non-finite keys as in
+// kv_quantize_run().
 void kv_quantize_key_group(const float* keys, std::size_t dim, int bits, std::uint8_t* codes, std::uint16_t* params);
 
 // The integer query of key_group_scores for one query: qi (dim values), a, and base = Σ_d q_d · min_d +
 // mid · Σ_d (q_d · scale_d − a · qi_d), mid = (2^bits − 1) / 2: the rounding of the folded query then only
-// weighs codes' distance from the middle level.
+// weighs codes' distance from the middle level. A channel whose q_d · scale_d · 127 / amax is NaN (non-finite
+// scales) gets qi_d = 0; the scores are then meaningless but defined.
 void kv_key_query(const float* q, const std::uint16_t* params, int bits, std::size_t dim, std::int8_t* qi, float* a,
                   float* base);
 

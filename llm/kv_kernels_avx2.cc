@@ -91,7 +91,9 @@ void key_query(const float* q, const std::uint16_t* params, int bits, std::size_
     alignas(32) std::int32_t wide[256];
     __m256i vsum = _mm256_setzero_si256();
     for (std::size_t j = 0; j < n; ++j) {
-        const __m256i w = _mm256_cvtps_epi32(_mm256_mul_ps(qs[j], inv));
+        // NaN products (non-finite channel scales) become 0 as in kv_key_query(), so the integer sum cannot overflow.
+        const __m256 x = _mm256_mul_ps(qs[j], inv);
+        const __m256i w = _mm256_cvtps_epi32(_mm256_and_ps(x, _mm256_cmp_ps(x, x, _CMP_ORD_Q)));
         vsum = _mm256_add_epi32(vsum, w);
         _mm256_store_si256(reinterpret_cast<__m256i*>(wide + 8 * j), w);
     }

@@ -29,7 +29,9 @@ void quantize_codes(const float* x, std::size_t n, std::size_t stride, int bits,
     const float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
     for (std::size_t i = 0; i < n; ++i) {
         const float q = std::nearbyint((x[i * stride] - min) * inv);
-        codes[i] = static_cast<unsigned>(std::clamp(q, 0.0f, static_cast<float>(levels)));
+        // NaN (a NaN value, or an infinite one times a zero inv) fails q >= 0 and gets code 0: converting it to an
+        // integer would be undefined.
+        codes[i] = q >= 0.0f ? static_cast<unsigned>(std::min(q, static_cast<float>(levels))) : 0u;
     }
 }
 
@@ -74,7 +76,10 @@ void kv_key_query(const float* q, const std::uint16_t* params, int bits, std::si
     const float inv = amax > 0.0f ? kQmax / amax : 0.0f;
     int qsum = 0;
     for (std::size_t d = 0; d < dim; ++d) {
-        qi[d] = static_cast<std::int8_t>(std::nearbyint(q[d] * f16_to_f32(params[d]) * inv));
+        // A NaN product (a non-finite channel scale, e.g. from a damaged snapshot) counts as 0: converting it to an
+        // integer would be undefined. Otherwise |product| <= 127.
+        const float r = std::nearbyint(q[d] * f16_to_f32(params[d]) * inv);
+        qi[d] = r == r ? static_cast<std::int8_t>(r) : std::int8_t{0};
         qsum += qi[d];
     }
     *a = amax / kQmax;

@@ -19,7 +19,7 @@ JOBS="${KASTEN_FUZZ_JOBS:-$(nproc)}"
 
 # Every target, and the largest input each is given (a GGUF file or an archive needs more room than a URL).
 ALL_TARGETS=(http_request request_parser mem0 openai_request mcp_message cube_archive gguf tokenizer json_schema
-             query_time lexical_query kvec use_lite)
+             query_time lexical_query kvec use_lite kv_snapshot)
 declare -A MAX_LEN=([http_request]=1024 [gguf]=8192 [cube_archive]=8192 [tokenizer]=2048 [json_schema]=1024 [lexical_query]=512
                     [query_time]=2048)
 DEFAULT_MAX_LEN=4096

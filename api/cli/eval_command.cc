@@ -11,7 +11,6 @@
 #include <iostream>
 #include <map>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +19,7 @@
 #include "api/cli/command.h"
 #include "api/cli/note_pipeline.h"
 #include "api/cli/runtime.h"
+#include "api/cli/split_list.h"
 #include "llm/tokenizer_factory.h"
 #include "memory/token_counter.h"
 #include "eval/convomem_report.h"
@@ -199,18 +199,6 @@ options:
 example:
   kasten eval convomem --data ConvoMem/test_cases/locomo --out runs/convomem
 )";
-
-std::vector<std::string> split_list(const std::string& text) {
-    std::vector<std::string> out;
-    std::stringstream ss(text);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-        size_t b = item.find_first_not_of(' ');
-        size_t e = item.find_last_not_of(' ');
-        if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
-    }
-    return out;
-}
 
 std::string quote_arg(const std::string& a) {
     if (!a.empty() && a.find_first_of(" \t\n'\"\\$`") == std::string::npos) return a;

@@ -10,6 +10,7 @@
 
 #include "api/cli/arg_parser.h"
 #include "api/cli/command.h"
+#include "api/cli/split_list.h"
 #include "eval/cross_validation.h"
 
 namespace kasten::api {
@@ -37,27 +38,16 @@ options:
   --out FILE         also write the result as JSON
 )";
 
-std::vector<std::string> split(const std::string& text, char sep) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start <= text.size()) {
-        const std::size_t end = std::min(text.find(sep, start), text.size());
-        if (end > start) out.push_back(text.substr(start, end - start));
-        start = end + 1;
-    }
-    return out;
-}
-
 Result<std::vector<eval::CvWhere>> parse_where(const std::string& text) {
     std::vector<eval::CvWhere> out;
-    for (const auto& part : split(text, ';')) {
+    for (const auto& part : split_list(text, ';')) {
         const std::size_t eq = part.find('=');
         if (eq == std::string::npos || eq == 0 || eq + 1 == part.size()) {
             return Status::invalid_argument("--where: '" + part + "' is not field=value[,value...]");
         }
         eval::CvWhere w;
         w.field = part.substr(0, eq);
-        for (const auto& v : split(part.substr(eq + 1), ',')) {
+        for (const auto& v : split_list(part.substr(eq + 1), ',')) {
             // Bare words that are not JSON (question types) are compared as JSON strings.
             const auto parsed = nlohmann::json::parse(v, nullptr, /*allow_exceptions=*/false);
             w.values.push_back(parsed.is_discarded() ? nlohmann::json(v).dump() : parsed.dump());
@@ -90,7 +80,7 @@ int run_eval_cv(int argc, char** argv) {
     const auto runs_flag = args.get("runs");
     const auto retriever = args.get("retriever");
     const auto metric = args.get("metric");
-    if (!runs_flag || split(*runs_flag, ',').empty()) return usage_error(name, "--runs DIR,DIR is required");
+    if (!runs_flag || split_list(*runs_flag, ',').empty()) return usage_error(name, "--runs DIR,DIR is required");
     if (!retriever || retriever->empty()) return usage_error(name, "--retriever NAME is required");
     if (!metric || metric->empty()) return usage_error(name, "--metric PATH is required");
     int folds = 5;
@@ -113,7 +103,7 @@ int run_eval_cv(int argc, char** argv) {
     }
 
     std::vector<eval::CvRun> runs;
-    for (const auto& dir : split(*runs_flag, ',')) {
+    for (const auto& dir : split_list(*runs_flag, ',')) {
         auto run = eval::load_cv_run(dir, *retriever, *metric, where);
         if (!run) return failure(name, run.status());
         runs.push_back(std::move(*run));

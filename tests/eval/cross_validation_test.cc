@@ -113,5 +113,31 @@ TEST(CrossValidationTest, LoadsPerQuestionRecordsWithFiltersAndTheRunsTuning) {
     std::filesystem::remove_all(dir);
 }
 
+// A damaged per_question.jsonl is refused with an error naming the file and the line (blank lines counted).
+TEST(CrossValidationTest, ABadLineIsReportedWithTheFileAndLine) {
+    const auto dir = std::filesystem::temp_directory_path() / ("kasten-cv-bad-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string path = (dir / "per_question.jsonl").string();
+    const std::string good = R"({"question_id":"a","retrievers":{"hybrid":{"recall@5":1.0}}})";
+    auto load_with = [&](const std::string& third_line) {
+        std::ofstream(path) << good << "\n\n" << third_line << "\n" << good << "\n";
+        return load_cv_run(dir.string(), "hybrid", "recall@5", {});
+    };
+    ASSERT_TRUE(load_with(good).is_ok());
+
+    auto truncated = load_with(R"({"question_id":"b","retrievers":)");
+    ASSERT_FALSE(truncated.is_ok());
+    EXPECT_EQ(truncated.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(truncated.status().message().find(path + ":3: not valid JSON"), std::string::npos)
+        << truncated.status().message();
+
+    auto not_object = load_with(R"(["question_id","b"])");
+    ASSERT_FALSE(not_object.is_ok());
+    EXPECT_EQ(not_object.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(not_object.status().message().find(path + ":3: not a JSON object"), std::string::npos)
+        << not_object.status().message();
+    std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace kasten::eval

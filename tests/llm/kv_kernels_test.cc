@@ -1,6 +1,7 @@
 #include "llm/kv_kernels.h"
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -43,6 +44,39 @@ TEST(KvKernelsTest, QuantizeRunRoundTripsWithinHalfAStep) {
                     << bits << " " << n << " " << i;
             }
         }
+    }
+}
+
+// Found by tests/fuzz/kv_snapshot_fuzz: a restored KIVI window holding NaN reached the quantizer at the next commit,
+// whose float-to-integer conversion of NaN was undefined (UBSan). Non-finite values get code 0 and leave the codes
+// of the finite values of their run as they were.
+TEST(KvKernelsTest, NonFiniteValuesAreQuantizedWithoutUndefinedBehaviour) {
+    std::mt19937 rng(3);
+    for (int bits : {2, 4, 8}) {
+        std::vector<float> x = random_vec(32, rng);
+        std::vector<std::uint8_t> clean(kv_packed_bytes(32, bits)), damaged(clean.size());
+        std::uint16_t clean_params[2], damaged_params[2];
+        kv_quantize_run(x.data(), 32, 1, bits, clean.data(), clean_params);
+        x[5] = std::nanf("");
+        kv_quantize_run(x.data(), 32, 1, bits, damaged.data(), damaged_params);
+        EXPECT_EQ(kv_unpack_code(damaged.data(), 32, bits, 5), 0u) << bits;
+        EXPECT_EQ(damaged_params[0], clean_params[0]) << bits;
+        EXPECT_EQ(damaged_params[1], clean_params[1]) << bits;
+        for (std::size_t i = 0; i < 32; ++i) {
+            if (i != 5)
+                EXPECT_EQ(kv_unpack_code(damaged.data(), 32, bits, i), kv_unpack_code(clean.data(), 32, bits, i));
+        }
+
+        // An infinite key makes its channel's scale infinite; a NaN one its channel's range: every code is defined.
+        std::vector<float> keys = random_vec(32 * 8, rng);
+        keys[3 * 8 + 2] = std::numeric_limits<float>::infinity();
+        keys[0 * 8 + 5] = std::nanf("");
+        keys[7 * 8 + 5] = -std::numeric_limits<float>::infinity();
+        std::vector<std::uint8_t> codes(kv_packed_bytes(32 * 8, bits));
+        std::vector<std::uint16_t> params(2 * 8);
+        kv_quantize_key_group(keys.data(), 8, bits, codes.data(), params.data());
+        EXPECT_EQ(kv_key_code(codes.data(), bits, 2, 3), 0u) << bits;
+        EXPECT_EQ(kv_key_code(codes.data(), bits, 5, 0), 0u) << bits;
     }
 }
 
@@ -210,6 +244,31 @@ TEST(KvKernelsTest, EverySimdLevelOfThisCpuMatchesScalar) {
     ASSERT_TRUE(avx2_supported()) << "kasten's build targets x86-64-v3 (AVX2)";
     expect_matches_scalar(kv_kernels(KernelIsa::kAvx2), "avx2");
     if (avx512_vnni_supported()) expect_matches_scalar(kv_kernels(KernelIsa::kAvx512Vnni), "avx512-vnni");
+}
+
+// Found by tests/fuzz/kv_snapshot_fuzz: a restored key group with an infinite channel scale made the folded query
+// NaN, whose conversion to int8 (scalar) or int32 sum (AVX2) was undefined (UBSan). Such channels get qi = 0 and every
+// level computes the scores without undefined behaviour.
+TEST(KvKernelsTest, NonFiniteChannelScalesGiveAZeroIntegerQuery) {
+    std::mt19937 rng(4);
+    const std::size_t dim = 32;
+    const std::vector<float> q = random_vec(dim, rng);
+    std::vector<std::uint16_t> params(2 * dim);
+    for (std::size_t d = 0; d < dim; ++d) params[d] = f32_to_f16(0.05f), params[dim + d] = f32_to_f16(-1.0f);
+    params[3] = 0x7c00;  // +inf
+    params[9] = 0x7e00;  // NaN
+    std::int8_t qi[dim];
+    float a = 0, base = 0;
+    kv_key_query(q.data(), params.data(), 4, dim, qi, &a, &base);
+    EXPECT_EQ(qi[3], 0);
+    EXPECT_EQ(qi[9], 0);
+    std::vector<std::uint8_t> codes(kv_packed_bytes(kKvKeyGroup * dim, 4), 0x35);
+    std::vector<float> out(kKvKeyGroup);
+    for (KernelIsa isa : {KernelIsa::kScalar, KernelIsa::kAvx2, KernelIsa::kAvx512Vnni}) {
+        if (isa == KernelIsa::kAvx512Vnni && !avx512_vnni_supported()) continue;
+        kv_kernels(isa).key_group_scores(q.data(), 1, dim, codes.data(), params.data(), 4, dim, 0.5f, out.data(),
+                                         kKvKeyGroup);
+    }
 }
 
 TEST(KvKernelsTest, DispatchHandsOutTheRequestedLevel) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <thread>
 
@@ -36,25 +37,29 @@ struct TempStore {
     std::unique_ptr<StoreWriter> writer;
 };
 
+// Commits the creation of cube `id`; `inside` (when given) runs in the write transaction after the insert, and its
+// error rolls the transaction back.
+Result<std::int64_t> create_cube(StoreWriter& writer, const std::string& id,
+                                 const std::function<Status()>& inside = {}) {
+    store::EventRecord e;
+    e.cube_id = id;
+    e.action = "cube.create";
+    return writer.commit(e, [&](Repositories& repos, store::EventRecord&) -> Status {
+        store::CubeRecord c;
+        c.id = id;
+        c.name = id;
+        c.created_at = 1;
+        KASTEN_RETURN_IF_ERROR(repos.cubes.create(c));
+        return inside ? inside() : Status::ok();
+    });
+}
+
 // A reader is never blocked by the writer: while a write transaction is open (and waits for the reader), a leased
 // connection reads the last committed state.
 TEST(ReaderPoolTest, ReadsProceedWhileAWriteTransactionIsOpen) {
     TempStore store("kasten-readers");
-    auto& writer = store.writer;
     auto readers = ReaderPool::open(store.path, 2).value();
-    auto create = [&](const std::string& id) {
-        store::EventRecord e;
-        e.cube_id = id;
-        e.action = "cube.create";
-        return writer->commit(e, [&](Repositories& repos, store::EventRecord&) {
-            store::CubeRecord c;
-            c.id = id;
-            c.name = id;
-            c.created_at = 1;
-            return repos.cubes.create(c);
-        });
-    };
-    ASSERT_TRUE(create("first").is_ok());
+    ASSERT_TRUE(create_cube(*store.writer, "first").is_ok());
 
     std::promise<void> in_transaction;
     std::promise<std::int64_t> reader_saw;
@@ -65,15 +70,7 @@ TEST(ReaderPoolTest, ReadsProceedWhileAWriteTransactionIsOpen) {
         reader_saw.set_value(n.is_ok() ? *n : -1);
     });
     auto seen = reader_saw.get_future();
-    store::EventRecord e;
-    e.cube_id = "second";
-    e.action = "cube.create";
-    auto seq = writer->commit(e, [&](Repositories& repos, store::EventRecord&) -> Status {
-        store::CubeRecord c;
-        c.id = "second";
-        c.name = "second";
-        c.created_at = 1;
-        KASTEN_RETURN_IF_ERROR(repos.cubes.create(c));
+    auto seq = create_cube(*store.writer, "second", [&]() -> Status {
         in_transaction.set_value();
         // The reader must finish while this transaction is still open; a reader waiting for the writer never does.
         if (seen.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
@@ -92,30 +89,18 @@ TEST(ReaderPoolTest, ReadsProceedWhileAWriteTransactionIsOpen) {
 TEST(ReaderPoolTest, ReadSnapshotSeesOneStateUntilHandedBack) {
     TempStore store("kasten-snapshot");
     auto readers = ReaderPool::open(store.path, 1).value();
-    auto create = [&](const std::string& id) {
-        store::EventRecord e;
-        e.cube_id = id;
-        e.action = "cube.create";
-        return store.writer->commit(e, [&](Repositories& repos, store::EventRecord&) {
-            store::CubeRecord c;
-            c.id = id;
-            c.name = id;
-            c.created_at = 1;
-            return repos.cubes.create(c);
-        });
-    };
-    ASSERT_TRUE(create("first").is_ok());
+    ASSERT_TRUE(create_cube(*store.writer, "first").is_ok());
     {
         auto r = readers->lease();
         ASSERT_TRUE(r.read_snapshot().is_ok());
         ASSERT_TRUE(r.read_snapshot().is_ok());  // a second call keeps the same transaction
         EXPECT_EQ(r->cubes.count().value(), 1);
-        ASSERT_TRUE(create("second").is_ok());
+        ASSERT_TRUE(create_cube(*store.writer, "second").is_ok());
         EXPECT_EQ(r->cubes.count().value(), 1) << "a snapshot lease must not see a later commit";
     }
     auto r = readers->lease();  // the same (only) connection, its transaction ended
     EXPECT_EQ(r->cubes.count().value(), 2);
-    ASSERT_TRUE(create("third").is_ok());
+    ASSERT_TRUE(create_cube(*store.writer, "third").is_ok());
     EXPECT_EQ(r->cubes.count().value(), 3) << "without a snapshot every statement sees the last commit";
 }
 
