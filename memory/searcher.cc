@@ -221,7 +221,7 @@ Status Searcher::lend_context(const SearchRequest& req, const SearchFilter& filt
         if (o.turn_rollup_weight <= 0) return Status::ok();
         KASTEN_ASSIGN_OR_RETURN(auto turns, other(UnitType::kTurn));
         auto r = ctx_.readers->lease();
-        KASTEN_ASSIGN_OR_RETURN(auto places, r->turns.places(req.cube_id, ids_of(turns, pool)));
+        KASTEN_ASSIGN_OR_RETURN(auto places, r->turns.places_near(req.cube_id, ids_of(turns, pool), 0));
         add_credit(fused, rollup_credit(turns, places), o.turn_rollup_weight);
         return Status::ok();
     }
@@ -230,30 +230,17 @@ Status Searcher::lend_context(const SearchRequest& req, const SearchFilter& filt
     // outside the searched set: they lend nothing.
     const double neighbour_weight = filter.role ? 0.0 : o.turn_context_weight;
     if (neighbour_weight <= 0 && o.session_context_weight <= 0) return Status::ok();
-    std::vector<store::TurnPlace> places;            // the candidates' and, for neighbour context, the turns near them
-    std::vector<store::TurnPlace> candidate_places;  // the candidates'
+    std::vector<store::TurnPlace> places;            // the candidates' and the turns near them (neighbour context)
+    std::vector<store::TurnPlace> candidate_places;  // the candidates' (session context)
     {
         auto r = ctx_.readers->lease();
-        KASTEN_RETURN_IF_ERROR(r.read_snapshot());  // many rows: one read transaction
-        KASTEN_ASSIGN_OR_RETURN(places, r->turns.places(req.cube_id, ids_of(fused, pool)));
-        candidate_places = places;
+        KASTEN_RETURN_IF_ERROR(r.read_snapshot());  // one read transaction for both
+        const std::vector<std::string> ids = ids_of(fused, pool);
         if (neighbour_weight > 0) {
-            const std::size_t candidates_placed = places.size();
-            for (std::size_t i = 0; i < candidates_placed; ++i) {
-                const store::TurnPlace p = places[i];
-                KASTEN_ASSIGN_OR_RETURN(auto near,
-                                        r->turns.places_in_range(req.cube_id, p.session_id, p.index - kContextRadius,
-                                                                 p.index + kContextRadius));
-                for (auto& n : near) {
-                    if (n.index != p.index) places.push_back(std::move(n));
-                }
-            }
-            // A turn next to two candidates was placed twice: keep one.
-            std::sort(places.begin(), places.end(),
-                      [](const store::TurnPlace& x, const store::TurnPlace& y) { return x.id < y.id; });
-            places.erase(std::unique(places.begin(), places.end(),
-                                     [](const store::TurnPlace& x, const store::TurnPlace& y) { return x.id == y.id; }),
-                         places.end());
+            KASTEN_ASSIGN_OR_RETURN(places, r->turns.places_near(req.cube_id, ids, kContextRadius));
+        }
+        if (o.session_context_weight > 0) {
+            KASTEN_ASSIGN_OR_RETURN(candidate_places, r->turns.places(req.cube_id, ids));
         }
     }
     Credit from_session;

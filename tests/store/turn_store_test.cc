@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <chrono>
 #include <cstdint>
@@ -141,22 +142,32 @@ TEST_F(TurnStoreTest, PlacesAreScopedToTheCubeAndKeepRequestOrder) {
     EXPECT_TRUE(turns.places("c", {})->empty());
 }
 
-TEST_F(TurnStoreTest, PlacesInRangeAreTheSessionsTurnsByIndex) {
+TEST_F(TurnStoreTest, PlacesNearAreTheTurnsAndTheirNeighboursOnce) {
     TurnStore turns(db());
-    for (int i : {4, 0, 2, 1}) {
+    for (int i = 0; i < 6; ++i) {
         ASSERT_TRUE(turns.insert(make_turn("c", "s_1", "t_" + std::to_string(i), i, 0)).is_ok());
     }
-    ASSERT_TRUE(turns.insert(make_turn("c", "s_2", "t_s2", 1, 0)).is_ok());
-    auto got = turns.places_in_range("c", "s_1", 1, 3);
+    ASSERT_TRUE(turns.insert(make_turn("c", "s_2", "t_b\"\\\n", 0, 0)).is_ok());  // JSON-escaped in the query
+    ASSERT_TRUE(turns.insert(make_turn("c", "s_2", "t_b1", 1, 0)).is_ok());
+    ASSERT_TRUE(turns.insert(make_turn("other", "s_other", "t_x", 0, 0)).is_ok());
+    auto got = turns.places_near("c", {"t_1", "t_2", "t_b\"\\\n", "t_x", "missing"}, 1);
     ASSERT_TRUE(got.is_ok()) << got.status().to_string();
-    ASSERT_EQ(got->size(), 2u);
-    EXPECT_EQ((*got)[0].id, "t_1");
-    EXPECT_EQ((*got)[1].id, "t_2");
-    EXPECT_EQ((*got)[1].session_id, "s_1");
-    EXPECT_EQ((*got)[1].index, 2);
-    EXPECT_EQ(turns.places_in_range("c", "s_1", -3, 0)->size(), 1u);
-    EXPECT_TRUE(turns.places_in_range("other", "s_1", 0, 9)->empty());
-    EXPECT_TRUE(turns.places_in_range("c", "s_1", 5, 9)->empty());
+    std::vector<std::string> ids;
+    for (const auto& p : *got) {
+        ids.push_back(p.id);
+        if (p.id == "t_3") {
+            EXPECT_EQ(p.session_id, "s_1");
+            EXPECT_EQ(p.index, 3);
+        }
+    }
+    std::sort(ids.begin(), ids.end());
+    // t_0..t_3 around t_1 and t_2 (each once), t_b1 next to the escaped id; t_x is another cube's
+    EXPECT_EQ(ids, (std::vector<std::string>{"t_0", "t_1", "t_2", "t_3", "t_b\"\\\n", "t_b1"}));
+    auto alone = turns.places_near("c", {"t_4"}, 0);
+    ASSERT_TRUE(alone.is_ok());
+    ASSERT_EQ(alone->size(), 1u);
+    EXPECT_EQ((*alone)[0].index, 4);
+    EXPECT_TRUE(turns.places_near("c", {}, 1)->empty());
 }
 
 TEST_F(TurnStoreTest, SessionOrderAndNextIndex) {
