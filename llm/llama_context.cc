@@ -98,9 +98,14 @@ void LlamaContext::run_matmuls(std::initializer_list<MatmulJob> jobs, int n_toke
     for (const MatmulJob& j : jobs) total += j.w->rows();
     const int threads = pool_->size();
     const int n_tasks = threads == 1 ? 1 : std::clamp(total / 16, 1, threads * 4);
+    // Task boundaries fall on multiples of kRepackRows, so repacked row groups are never split.
+    auto boundary = [&](int task) {
+        if (task == n_tasks) return total;
+        return static_cast<int>(static_cast<long long>(total) * task / n_tasks) / kRepackRows * kRepackRows;
+    };
     pool_->run(n_tasks, [&](int task, int) {
-        const int r0 = static_cast<int>(static_cast<long long>(total) * task / n_tasks);
-        const int r1 = static_cast<int>(static_cast<long long>(total) * (task + 1) / n_tasks);
+        const int r0 = boundary(task);
+        const int r1 = boundary(task + 1);
         int base = 0;
         for (const MatmulJob& j : jobs) {
             const int rows = j.w->rows();
