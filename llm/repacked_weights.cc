@@ -1,7 +1,11 @@
 #include "llm/repacked_weights.h"
 
+#include <sys/mman.h>
+
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <new>
 
 #include "llm/f16.h"
 
@@ -12,6 +16,39 @@ constexpr std::size_t kScaleSlab = kRepackRows * sizeof(std::uint16_t);
 
 std::size_t quant_slab(TensorType type) {
     return type == TensorType::kQ8_0 ? 8 * 4 * kRepackRows : 4 * 4 * kRepackRows;
+}
+
+// Repacked matrices are carved out of 32 MiB chunks backed by transparent huge pages where the kernel allows
+// them (madvise): a decode step streams every matrix once, and 4 KiB pages cost a TLB miss and a stop of the
+// hardware prefetcher every 4 KiB. A chunk is freed when the last matrix in it is; the arena only remembers the
+// chunk it is filling, weakly.
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
+constexpr std::size_t kChunkBytes = std::size_t{32} << 20;
+
+std::shared_ptr<std::uint8_t> huge_page_block(std::size_t bytes) {
+    bytes = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    auto* p = static_cast<std::uint8_t*>(std::aligned_alloc(kHugePage, bytes));
+    if (p == nullptr) return nullptr;
+    madvise(p, bytes, MADV_HUGEPAGE);  // advice only: without THP the block simply keeps 4 KiB pages
+    return std::shared_ptr<std::uint8_t>(p, &std::free);
+}
+
+std::shared_ptr<std::uint8_t> allocate_packed(std::size_t bytes) {
+    static std::mutex mu;
+    static std::weak_ptr<std::uint8_t> chunk;
+    static std::size_t used = 0;
+    if (bytes > kChunkBytes / 4) return huge_page_block(bytes);
+    std::lock_guard<std::mutex> lock(mu);
+    std::shared_ptr<std::uint8_t> c = chunk.lock();
+    if (c == nullptr || used + bytes > kChunkBytes) {
+        c = huge_page_block(kChunkBytes);
+        if (c == nullptr) return nullptr;
+        chunk = c;
+        used = 0;
+    }
+    std::shared_ptr<std::uint8_t> piece(c, c.get() + used);  // shares the chunk's ownership
+    used += (bytes + 63) / 64 * 64;
+    return piece;
 }
 
 }  // namespace
@@ -30,7 +67,8 @@ RepackedWeights RepackedWeights::pack(TensorType type, const std::uint8_t* data,
     const std::size_t slab = quant_slab(type);
     w.group_bytes_ = (nb * (slab + kScaleSlab) + 63) / 64 * 64;
     const std::size_t total = w.group_bytes_ * static_cast<std::size_t>(w.groups_);
-    w.data_ = std::shared_ptr<std::uint8_t>(static_cast<std::uint8_t*>(std::aligned_alloc(64, total)), &std::free);
+    w.data_ = allocate_packed(total);
+    if (w.data_ == nullptr) throw std::bad_alloc();
     std::memset(w.data_.get(), 0, total);
     for (int g = 0; g < w.groups_; ++g) {
         std::uint8_t* out = w.data_.get() + static_cast<std::size_t>(g) * w.group_bytes_;
