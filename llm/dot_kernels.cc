@@ -30,15 +30,30 @@ struct FloatOps {
     void (*dot_rows)(const float*, const float*, std::size_t, std::size_t, float, float*);
     float (*exp_shifted)(float*, std::size_t, float);
     void (*accumulate_rows)(const float*, const float*, std::size_t, std::size_t, float*);
+    void (*rms_norm)(const float*, const float*, std::size_t, float, float*);
+    void (*silu_mul)(float*, const float*, std::size_t);
+    void (*add)(float*, const float*, std::size_t);
 };
 
 FloatOps pick_float_ops() {
     if (avx2_supported()) {
-        return {&avx2::dot_f32, &avx2::axpy_f32, &avx2::dot_rows_f32, &avx2::exp_shifted_f32,
-                &avx2::accumulate_rows_f32};
+        return {&avx2::dot_f32,
+                &avx2::axpy_f32,
+                &avx2::dot_rows_f32,
+                &avx2::exp_shifted_f32,
+                &avx2::accumulate_rows_f32,
+                &avx2::rms_norm_f32,
+                &avx2::silu_mul_f32,
+                &avx2::add_f32};
     }
-    return {&scalar::dot_f32, &scalar::axpy_f32, &scalar::dot_rows_f32, &scalar::exp_shifted_f32,
-            &scalar::accumulate_rows_f32};
+    return {&scalar::dot_f32,
+            &scalar::axpy_f32,
+            &scalar::dot_rows_f32,
+            &scalar::exp_shifted_f32,
+            &scalar::accumulate_rows_f32,
+            &scalar::rms_norm_f32,
+            &scalar::silu_mul_f32,
+            &scalar::add_f32};
 }
 
 const FloatOps& float_ops() {
@@ -205,6 +220,18 @@ float exp_shifted_f32(float* s, std::size_t n, float max) {
 
 void accumulate_rows_f32(const float* p, const float* rows, std::size_t n_rows, std::size_t dim, float* out) {
     float_ops().accumulate_rows(p, rows, n_rows, dim, out);
+}
+
+void rms_norm_f32(const float* x, const float* w, std::size_t n, float eps, float* out) {
+    float_ops().rms_norm(x, w, n, eps, out);
+}
+
+void silu_mul_f32(float* g, const float* u, std::size_t n) {
+    float_ops().silu_mul(g, u, n);
+}
+
+void add_f32(float* x, const float* y, std::size_t n) {
+    float_ops().add(x, y, n);
 }
 
 }  // namespace kasten::llm

@@ -71,9 +71,19 @@ void dot_rows_f32(const float* q, const float* rows, std::size_t n_rows, std::si
 float exp_shifted_f32(float* s, std::size_t n, float max);
 // out[d] += Σ_c p[c] · row_c[d] for d < dim.
 void accumulate_rows_f32(const float* p, const float* rows, std::size_t n_rows, std::size_t dim, float* out);
+// Fused element-wise steps of the forward pass (one pass over the data each):
+// out = w ⊙ x / sqrt(mean(x²) + eps) (RMS norm, as llama2.c computes it).
+void rms_norm_f32(const float* x, const float* w, std::size_t n, float eps, float* out);
+// g[i] = silu(g[i]) · u[i] = g[i] / (1 + e^(−g[i])) · u[i] (the SwiGLU gate); the AVX2 exp as exp_shifted_f32's.
+void silu_mul_f32(float* g, const float* u, std::size_t n);
+// x[i] += y[i]
+void add_f32(float* x, const float* y, std::size_t n);
 
 namespace scalar {
 float dot_f32(const float* a, const float* b, std::size_t n);
+void rms_norm_f32(const float* x, const float* w, std::size_t n, float eps, float* out);
+void silu_mul_f32(float* g, const float* u, std::size_t n);
+void add_f32(float* x, const float* y, std::size_t n);
 void axpy_f32(float a, const float* x, float* y, std::size_t n);
 void dot_rows_f32(const float* q, const float* rows, std::size_t n_rows, std::size_t dim, float scale, float* out);
 float exp_shifted_f32(float* s, std::size_t n, float max);
@@ -87,6 +97,9 @@ float dot_q6_k_q8_k(const BlockQ6K* w, const BlockQ8K* a, std::size_t n);
 
 namespace avx2 {
 float dot_f32(const float* a, const float* b, std::size_t n);
+void rms_norm_f32(const float* x, const float* w, std::size_t n, float eps, float* out);
+void silu_mul_f32(float* g, const float* u, std::size_t n);
+void add_f32(float* x, const float* y, std::size_t n);
 void axpy_f32(float a, const float* x, float* y, std::size_t n);
 void dot_rows_f32(const float* q, const float* rows, std::size_t n_rows, std::size_t dim, float scale, float* out);
 float exp_shifted_f32(float* s, std::size_t n, float max);

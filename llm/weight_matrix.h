@@ -63,6 +63,13 @@ class WeightMatrix {
     void row_to_float(int r, float* out) const;
     // Whether multiply() uses a repacked layout for (most of) the rows.
     bool repacked() const { return !repacked_.empty(); }
+    // This matrix without its repacked copy (for a table that is only read by row_to_float()).
+    WeightMatrix without_repacked() const {
+        WeightMatrix m = *this;
+        m.repacked_ = RepackedWeights();
+        m.repacked_kernel_ = nullptr;
+        return m;
+    }
 
   private:
     // multiply() row by row from the file's bytes.

@@ -310,6 +310,33 @@ TEST(DotKernelTest, FloatHelpersMatchScalar) {
     }
 }
 
+TEST(DotKernelTest, ElementwiseHelpersMatchScalar) {
+    ASSERT_TRUE(avx2_supported());
+    for (std::size_t n : {std::size_t{1}, std::size_t{7}, std::size_t{64}, std::size_t{576}, std::size_t{1539}}) {
+        std::vector<float> x = random_row(n, 31, 3.0f), w = random_row(n, 32);
+        std::vector<float> a(n), b(n);
+        avx2::rms_norm_f32(x.data(), w.data(), n, 1e-5f, a.data());
+        scalar::rms_norm_f32(x.data(), w.data(), n, 1e-5f, b.data());
+        for (std::size_t i = 0; i < n; ++i) EXPECT_NEAR(a[i], b[i], 1e-5f * (1.0f + std::fabs(b[i]))) << n << " " << i;
+
+        std::vector<float> g1 = random_row(n, 33, 8.0f), u = random_row(n, 34);
+        if (n > 3) g1[3] = -120.0f;  // e^(−g) beyond float range: silu → −0
+        if (n > 5) g1[5] = 95.0f;
+        std::vector<float> g2 = g1;
+        avx2::silu_mul_f32(g1.data(), u.data(), n);
+        scalar::silu_mul_f32(g2.data(), u.data(), n);
+        for (std::size_t i = 0; i < n; ++i) {
+            ASSERT_TRUE(std::isfinite(g1[i])) << i;
+            EXPECT_NEAR(g1[i], g2[i], 1e-6f * (1.0f + std::fabs(g2[i]))) << n << " " << i;
+        }
+
+        std::vector<float> s1 = x, s2 = x;
+        avx2::add_f32(s1.data(), w.data(), n);
+        scalar::add_f32(s2.data(), w.data(), n);
+        EXPECT_EQ(s1, s2);
+    }
+}
+
 TEST(DotKernelTest, AttentionHelpersMatchScalar) {
     ASSERT_TRUE(avx2_supported());
     for (std::size_t dim : {std::size_t{8}, std::size_t{64}, std::size_t{128}, std::size_t{12}}) {
