@@ -1,6 +1,8 @@
 #include "llm/dot_kernels.h"
 
 #include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstdlib>
 
@@ -85,6 +87,19 @@ bool avx512_vnni_supported() {
     return supported;
 }
 
+bool amx_int8_supported() {
+    static const bool supported = [] {
+        if (!avx512_vnni_supported()) return false;
+        unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+        if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) == 0) return false;
+        if ((edx & (1u << 24)) == 0 || (edx & (1u << 25)) == 0) return false;  // AMX-TILE, AMX-INT8
+        constexpr int kArchReqXcompPerm = 0x1023;
+        constexpr int kXfeatureXtiledata = 18;
+        return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+    }();
+    return supported;
+}
+
 bool kernel_isa_supported(KernelIsa isa) {
     switch (isa) {
         case KernelIsa::kScalar:
@@ -93,6 +108,8 @@ bool kernel_isa_supported(KernelIsa isa) {
             return avx2_supported();
         case KernelIsa::kAvx512Vnni:
             return avx512_vnni_supported();
+        case KernelIsa::kAvx512Amx:
+            return amx_int8_supported();
     }
     return false;
 }
@@ -105,12 +122,14 @@ const char* kernel_isa_name(KernelIsa isa) {
             return "avx2";
         case KernelIsa::kAvx512Vnni:
             return "avx512-vnni";
+        case KernelIsa::kAvx512Amx:
+            return "avx512-amx";
     }
     return "scalar";
 }
 
 bool parse_kernel_isa(std::string_view name, KernelIsa* out) {
-    for (KernelIsa isa : {KernelIsa::kScalar, KernelIsa::kAvx2, KernelIsa::kAvx512Vnni}) {
+    for (KernelIsa isa : {KernelIsa::kScalar, KernelIsa::kAvx2, KernelIsa::kAvx512Vnni, KernelIsa::kAvx512Amx}) {
         if (name == kernel_isa_name(isa)) {
             *out = isa;
             return true;
@@ -121,6 +140,8 @@ bool parse_kernel_isa(std::string_view name, KernelIsa* out) {
 
 KernelIsa best_kernel_isa() {
     static const KernelIsa best = [] {
+        // kAvx512Amx only on request: on 64-token prompts it measured no faster than the VNNI kernels
+        // (docs/benchmarks.md).
         KernelIsa isa = avx512_vnni_supported() ? KernelIsa::kAvx512Vnni
                         : avx2_supported()      ? KernelIsa::kAvx2
                                                 : KernelIsa::kScalar;
@@ -134,7 +155,7 @@ KernelIsa best_kernel_isa() {
 
 WeightKernel weight_kernel(TensorType type, KernelIsa isa) {
     const bool v = isa != KernelIsa::kScalar;  // the AVX-512 level uses the AVX2 kernels it does not replace
-    const bool z = isa == KernelIsa::kAvx512Vnni;
+    const bool z = isa == KernelIsa::kAvx512Vnni || isa == KernelIsa::kAvx512Amx;
     switch (type) {
         case TensorType::kF32:
             return {ActivationType::kF32,

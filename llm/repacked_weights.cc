@@ -105,10 +105,21 @@ void RepackedWeights::multiply(RepackedGroupFn fn, const Q8_0Rows& x, int n_toke
     for (int g = g_begin; g < g_end; ++g) fn(group(g), x, 0, n_tokens, y + g * kRepackRows, y_stride);
 }
 
-RepackedGroupFn repacked_group_kernel(TensorType type, bool avx512) {
-    if (type == TensorType::kQ8_0) return avx512 ? &avx512::repacked_group_q8_0 : &scalar::repacked_group_q8_0;
-    if (type == TensorType::kQ4_0) return avx512 ? &avx512::repacked_group_q4_0 : &scalar::repacked_group_q4_0;
-    return nullptr;
+bool repacks_at(KernelIsa isa) {
+    return isa == KernelIsa::kAvx512Vnni || isa == KernelIsa::kAvx512Amx;
+}
+
+RepackedGroupFn repacked_group_kernel(TensorType type, KernelIsa isa) {
+    const bool q8 = type == TensorType::kQ8_0;
+    if (!q8 && type != TensorType::kQ4_0) return nullptr;
+    switch (isa) {
+        case KernelIsa::kAvx512Amx:
+            return q8 ? &amx::repacked_group_q8_0 : &amx::repacked_group_q4_0;
+        case KernelIsa::kAvx512Vnni:
+            return q8 ? &avx512::repacked_group_q8_0 : &avx512::repacked_group_q4_0;
+        default:
+            return q8 ? &scalar::repacked_group_q8_0 : &scalar::repacked_group_q4_0;
+    }
 }
 
 namespace scalar {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "llm/dot_kernels.h"
 #include "llm/quant_blocks.h"
 #include "llm/tensor_type.h"
 
@@ -69,9 +70,11 @@ class RepackedWeights {
     std::shared_ptr<std::uint8_t> data_;
 };
 
-// The repacked group kernel for `type` (Q8_0 or Q4_0) at the best level of those given: avx512 when `avx512` (the
-// caller checked avx512_vnni_supported()), else the scalar reference.
-RepackedGroupFn repacked_group_kernel(TensorType type, bool avx512);
+// Whether a model at kernel level `isa` keeps repacked copies (the AVX-512 levels).
+bool repacks_at(KernelIsa isa);
+// The repacked group kernel for `type` (Q8_0 or Q4_0) at level `isa` (which the CPU runs): the AMX kernel at
+// kAvx512Amx, the VNNI kernel at kAvx512Vnni, the scalar reference otherwise.
+RepackedGroupFn repacked_group_kernel(TensorType type, KernelIsa isa);
 
 namespace scalar {
 // Reference kernels of the repacked layout (RepackedGroupFn contract).
@@ -84,5 +87,12 @@ namespace avx512 {
 void repacked_group_q8_0(const std::uint8_t* group, const Q8_0Rows& x, int t0, int n_tokens, float* y, int y_stride);
 void repacked_group_q4_0(const std::uint8_t* group, const Q8_0Rows& x, int t0, int n_tokens, float* y, int y_stride);
 }  // namespace avx512
+
+namespace amx {
+// AMX int8 kernels (RepackedGroupFn contract): 16 tokens at a time on tiles, the rest with the avx512 kernels;
+// call only when amx_int8_supported().
+void repacked_group_q8_0(const std::uint8_t* group, const Q8_0Rows& x, int t0, int n_tokens, float* y, int y_stride);
+void repacked_group_q4_0(const std::uint8_t* group, const Q8_0Rows& x, int t0, int n_tokens, float* y, int y_stride);
+}  // namespace amx
 
 }  // namespace kasten::llm

@@ -64,9 +64,9 @@ Result<WeightMatrix> WeightMatrix::from_tensor(const TensorView& t, KernelIsa is
     m.data_ = t.data;
     m.row_stride_ = t.row_stride();
     m.kernel_ = kernel;
-    if (isa == KernelIsa::kAvx512Vnni && RepackedWeights::supports(t.type) && m.rows_ >= kRepackRows) {
+    if (repacks_at(isa) && RepackedWeights::supports(t.type) && m.rows_ >= kRepackRows) {
         m.repacked_ = RepackedWeights::pack(t.type, t.data, m.row_stride_, m.rows_, m.cols_);
-        m.repacked_kernel_ = repacked_group_kernel(t.type, true);
+        m.repacked_kernel_ = repacked_group_kernel(t.type, isa);
     }
     return m;
 }

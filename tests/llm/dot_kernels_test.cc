@@ -1,6 +1,7 @@
 #include "llm/dot_kernels.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <random>
 #include <vector>
 
@@ -209,7 +210,7 @@ INSTANTIATE_TEST_SUITE_P(AllWeightTypes, DotKernelTest,
 // integer paths of every level the CPU runs are checked against the scalar reference block by block.
 TEST(DotKernelTest, EveryLevelTheCpuRunsMatchesScalarOnQ8_0AndQ4_0) {
     std::vector<KernelIsa> levels;
-    for (KernelIsa isa : {KernelIsa::kScalar, KernelIsa::kAvx2, KernelIsa::kAvx512Vnni}) {
+    for (KernelIsa isa : {KernelIsa::kScalar, KernelIsa::kAvx2, KernelIsa::kAvx512Vnni, KernelIsa::kAvx512Amx}) {
         if (kernel_isa_supported(isa)) levels.push_back(isa);
     }
     ASSERT_GE(levels.size(), 2u) << "the project targets x86-64-v3: scalar and avx2 at least";
@@ -237,8 +238,9 @@ TEST(DotKernelTest, EveryLevelTheCpuRunsMatchesScalarOnQ8_0AndQ4_0) {
             const WeightKernel k8 = weight_kernel(TensorType::kQ8_0, isa);
             const WeightKernel k4 = weight_kernel(TensorType::kQ4_0, isa);
             // The AVX-512 level has its own single-token kernels; every level's batch kernel is checked too.
-            EXPECT_EQ(k8.dot_single != nullptr, isa == KernelIsa::kAvx512Vnni);
-            EXPECT_EQ(k4.dot_single != nullptr, isa == KernelIsa::kAvx512Vnni);
+            const bool avx512 = isa == KernelIsa::kAvx512Vnni || isa == KernelIsa::kAvx512Amx;
+            EXPECT_EQ(k8.dot_single != nullptr, avx512);
+            EXPECT_EQ(k4.dot_single != nullptr, avx512);
             for (DotFn dot8 : {k8.dot, k8.dot_single}) {
                 if (dot8 == nullptr) continue;
                 EXPECT_NEAR(dot8(w.data(), a.data(), n), ref8, 1e-6 * magnitude)
@@ -259,7 +261,11 @@ TEST(DotKernelTest, LevelsAreDetectedAndNamed) {
     if (avx512_vnni_supported()) {
         EXPECT_TRUE(avx2_supported());
     }
-    for (KernelIsa isa : {KernelIsa::kScalar, KernelIsa::kAvx2, KernelIsa::kAvx512Vnni}) {
+    if (amx_int8_supported()) {
+        EXPECT_TRUE(avx512_vnni_supported());
+        if (std::getenv("KASTEN_KERNEL_ISA") == nullptr) EXPECT_EQ(best_kernel_isa(), KernelIsa::kAvx512Vnni);
+    }
+    for (KernelIsa isa : {KernelIsa::kScalar, KernelIsa::kAvx2, KernelIsa::kAvx512Vnni, KernelIsa::kAvx512Amx}) {
         KernelIsa parsed = KernelIsa::kScalar;
         ASSERT_TRUE(parse_kernel_isa(kernel_isa_name(isa), &parsed));
         EXPECT_EQ(parsed, isa);

@@ -74,9 +74,13 @@ double magnitude(const RawMatrix& m, const RawActivations& a, int row, int token
     return s;
 }
 
-std::vector<RepackedGroupFn> kernels(TensorType type) {
-    std::vector<RepackedGroupFn> out = {repacked_group_kernel(type, false)};
-    if (avx512_vnni_supported()) out.push_back(repacked_group_kernel(type, true));
+// The group kernels of every level the CPU runs, the scalar reference first.
+std::vector<std::pair<KernelIsa, RepackedGroupFn>> kernels(TensorType type) {
+    std::vector<std::pair<KernelIsa, RepackedGroupFn>> out = {
+        {KernelIsa::kScalar, repacked_group_kernel(type, KernelIsa::kScalar)}};
+    for (KernelIsa isa : {KernelIsa::kAvx512Vnni, KernelIsa::kAvx512Amx}) {
+        if (kernel_isa_supported(isa)) out.emplace_back(isa, repacked_group_kernel(type, isa));
+    }
     return out;
 }
 
@@ -87,7 +91,8 @@ TEST(RepackedWeightsTest, GroupKernelsMatchScalarDotOnRawBlocks) {
     for (std::size_t blocks : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{18}, std::size_t{48}}) {
         const int rows = 3 * kRepackRows + 5;
         const RawMatrix m = raw_matrix(rows, blocks, rng);
-        for (int n_tokens : {1, 2, 3, 4, 5, 7}) {
+        // 16 and more: whole AMX tiles, with and without a VNNI remainder.
+        for (int n_tokens : {1, 2, 3, 4, 5, 7, 8, 13, 16, 35}) {
             const RawActivations a = raw_activations(n_tokens, blocks, rng);
             const std::size_t n = blocks * kQk8_0;
             for (TensorType type : {TensorType::kQ8_0, TensorType::kQ4_0}) {
@@ -98,7 +103,7 @@ TEST(RepackedWeightsTest, GroupKernelsMatchScalarDotOnRawBlocks) {
                 const RepackedWeights packed = RepackedWeights::pack(type, data, stride, rows, static_cast<int>(n));
                 ASSERT_EQ(packed.groups(), rows / kRepackRows);
                 ASSERT_EQ(reinterpret_cast<std::uintptr_t>(packed.group(1)) % 64, 0u);
-                for (RepackedGroupFn fn : kernels(type)) {
+                for (const auto& [isa, fn] : kernels(type)) {
                     std::vector<float> y(static_cast<std::size_t>(n_tokens) * rows, -1.0f);
                     packed.multiply(fn, a.rows(blocks), n_tokens, y.data(), rows, 0, packed.groups());
                     for (int t = 0; t < n_tokens; ++t) {
@@ -107,8 +112,8 @@ TEST(RepackedWeightsTest, GroupKernelsMatchScalarDotOnRawBlocks) {
                             const float ref = q8 ? scalar::dot_q8_0_q8_0(m.q8.data() + r * blocks, x, n)
                                                  : scalar::dot_q4_0_q8_0(m.q4.data() + r * blocks, x, n);
                             EXPECT_NEAR(y[t * rows + r], ref, 1e-6 * magnitude(m, a, r, t, q8))
-                                << tensor_type_name(type) << (fn == kernels(type)[0] ? " scalar" : " avx512")
-                                << " blocks=" << blocks << " tokens=" << n_tokens << " t=" << t << " r=" << r;
+                                << tensor_type_name(type) << " " << kernel_isa_name(isa) << " blocks=" << blocks
+                                << " tokens=" << n_tokens << " t=" << t << " r=" << r;
                         }
                         // Rows of the partial group are not the repacked kernels' business: left untouched.
                         for (int r = packed.groups() * kRepackRows; r < rows; ++r) EXPECT_EQ(y[t * rows + r], -1.0f);
@@ -141,7 +146,7 @@ TEST(RepackedWeightsTest, WeightMatrixMultiplyMatchesScalarLevelOverUnalignedRan
             view.dims = {static_cast<std::uint64_t>(cols), static_cast<std::uint64_t>(rows)};
             view.data = bytes.data();
             view.n_bytes = bytes.size();
-            for (int n_tokens : {1, 3, 6}) {
+            for (int n_tokens : {1, 3, 6, 21}) {
                 std::vector<float> x(static_cast<std::size_t>(n_tokens) * cols);
                 for (float& v : x) v = dist(rng);
                 std::vector<float> ref;
@@ -149,11 +154,12 @@ TEST(RepackedWeightsTest, WeightMatrixMultiplyMatchesScalarLevelOverUnalignedRan
                 ActivationBuffer act;
                 act.prepare(x.data(), n_tokens, cols, 1u << static_cast<unsigned>(ActivationType::kQ8_0),
                             KernelIsa::kScalar);
-                for (KernelIsa isa : {KernelIsa::kScalar, KernelIsa::kAvx2, KernelIsa::kAvx512Vnni}) {
+                for (KernelIsa isa :
+                     {KernelIsa::kScalar, KernelIsa::kAvx2, KernelIsa::kAvx512Vnni, KernelIsa::kAvx512Amx}) {
                     if (!kernel_isa_supported(isa)) continue;
                     Result<WeightMatrix> m = WeightMatrix::from_tensor(view, isa);
                     ASSERT_TRUE(m.is_ok());
-                    EXPECT_EQ(m->repacked(), isa == KernelIsa::kAvx512Vnni);
+                    EXPECT_EQ(m->repacked(), repacks_at(isa));
                     std::vector<float> y(static_cast<std::size_t>(n_tokens) * rows, 0.0f);
                     const int cuts[] = {0, 5, 16, 37, 48, rows};
                     for (int i = 0; i + 1 < 6; ++i) m->multiply(act, n_tokens, y.data(), rows, cuts[i], cuts[i + 1]);
