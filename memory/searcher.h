@@ -49,6 +49,14 @@ class Searcher {
     Status lend_context(const SearchRequest& req, const retrieval::SearchFilter& filter,
                         const std::vector<float>* query_vector, int pool, const std::vector<TimeWindow>& windows,
                         std::vector<retrieval::FusedHit>& fused);
+    // Query-aspect coverage (MemoryOptions::aspect_weight, memory/aspect_coverage.h): re-ranks the top of `fused`,
+    // the turn or session candidates of `req` (memory/searcher_multi_key.cc).
+    Status cover_aspects(const SearchRequest& req, const retrieval::SearchFilter& filter,
+                         std::vector<retrieval::FusedHit>& fused);
+    // The windows of the times `req` names relative to an event or a date (MemoryOptions::event_anchor_weight,
+    // memory/event_anchor.h); an event's time is that of the best turn of a search for its phrase in the cube, among
+    // turns up to `query_time` (memory/searcher_multi_key.cc).
+    Result<std::vector<TimeWindow>> event_windows(const SearchRequest& req, TimeMs query_time);
     Result<std::vector<SearchHit>> note_hits(const SearchRequest& req, std::vector<retrieval::FusedHit> fused,
                                              const ScoreCalibrator& calibrator, const std::vector<float>& query_vector);
     // The calibrator of `req`'s scores for units of `type`: its idf weights read the statistics that type's lexical

@@ -1,0 +1,84 @@
+// Searcher's multi-key steps (docs/retrieval.md, "Multi-hop questions" and "Times relative to an event"): query-aspect
+// coverage and event-anchored time windows. The logic is in memory/aspect_coverage.h and memory/event_anchor.h; this
+// file reads what they need from the indexes and the store.
+#include <algorithm>
+
+#include "memory/aspect_coverage.h"
+#include "memory/event_anchor.h"
+#include "memory/searcher.h"
+#include "memory/session_key.h"
+
+namespace kasten::memory {
+
+namespace {
+
+// How far down the ranking coverage re-ranks: the units a reader of the top results sees, with room to pull a unit
+// covering a missing aspect up into them.
+constexpr std::size_t kAspectDepth = 30;
+
+// How many turns an event's phrase search ranks (the best one gives the event's time).
+constexpr int kEventPool = 10;
+
+std::vector<std::string> terms_of(const retrieval::LexicalIndex::Analysis& a) {
+    std::vector<std::string> terms;
+    terms.reserve(a.terms.size());
+    for (const auto& [term, wdf] : a.terms) terms.push_back(term);
+    return terms;
+}
+
+}  // namespace
+
+Status Searcher::cover_aspects(const SearchRequest& req, const retrieval::SearchFilter& filter,
+                               std::vector<retrieval::FusedHit>& fused) {
+    const double weight = ctx_.options.aspect_weight;
+    if (weight <= 0 || fused.size() < 2 || req.granularity == Granularity::kNote) return Status::ok();
+    const std::vector<std::string> terms = retrieval::LexicalIndex::analyze(req.query);
+    if (terms.size() < 2) return Status::ok();
+    KASTEN_ASSIGN_OR_RETURN(auto counts,
+                            ctx_.index->lexical().term_counts(req.cube_id, filter.type, terms,
+                                                              retrieval::LexicalIndex::ReadFrom::kCommittedIfClean));
+    const std::vector<QueryAspect> aspects = query_aspects(terms, counts.frequencies, counts.documents);
+    if (aspects.empty()) return Status::ok();
+    std::vector<std::vector<std::string>> unit_terms;
+    auto r = ctx_.readers->lease();
+    KASTEN_RETURN_IF_ERROR(r.read_snapshot());
+    for (std::size_t i = 0; i < fused.size() && i < kAspectDepth; ++i) {
+        if (req.granularity == Granularity::kTurn) {
+            auto t = r->turns.get(req.cube_id, fused[i].id);
+            unit_terms.push_back(t ? terms_of(retrieval::LexicalIndex::analyze_text(t->content))
+                                   : std::vector<std::string>{});
+        } else {
+            auto ts = r->turns.list_by_session(req.cube_id, fused[i].id);
+            unit_terms.push_back(ts ? terms_of(SessionKey::analysis(*ts)) : std::vector<std::string>{});
+        }
+    }
+    rerank_by_aspect_coverage(fused, aspects, unit_terms, weight);
+    return Status::ok();
+}
+
+Result<std::vector<TimeWindow>> Searcher::event_windows(const SearchRequest& req, TimeMs query_time) {
+    const double weight = ctx_.options.event_anchor_weight;
+    if (weight <= 0 || ctx_.options.temporal_weight <= 0) return std::vector<TimeWindow>{};
+    Status failed = Status::ok();
+    auto event_time = [&](const std::string& event) -> std::optional<TimeMs> {
+        retrieval::SearchFilter f;
+        f.cube_id = req.cube_id;
+        f.type = retrieval::UnitType::kTurn;
+        f.time_to = query_time;
+        auto hits = candidates(event, nullptr, f, req.retriever, kEventPool);
+        if (!hits) {
+            failed = hits.status();
+            return std::nullopt;
+        }
+        if (hits->empty()) return std::nullopt;
+        auto r = ctx_.readers->lease();
+        auto t = r->turns.get(req.cube_id, hits->front().id);
+        if (!t) return std::nullopt;
+        return t->conv_time;
+    };
+    std::vector<TimeWindow> windows = event_anchored_windows(req.query, query_time, weight, event_time);
+    KASTEN_RETURN_IF_ERROR(failed);
+    return windows;
+}
+
+}  // namespace kasten::memory
