@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include "llm/hashing_embedder.h"
+#include "memory/memory_manager.h"
+
 namespace kasten::memory {
 namespace {
 
@@ -83,6 +86,73 @@ TEST(AspectCoverageTest, WeightZeroOrNoAspectsChangesNothing) {
     EXPECT_DOUBLE_EQ(fused[1].score, 0.9);
     rerank_by_aspect_coverage(fused, {}, {{"x"}, {"y"}}, 1.0);
     EXPECT_DOUBLE_EQ(fused[0].score, 1.0);
+}
+
+// End to end through MemoryManager::search (MemoryOptions::aspect_weight), lexical retriever, one turn per session
+// (no neighbours to lend).
+class AspectCoverageSearchTest : public ::testing::Test {
+  protected:
+    void open(double aspect_weight) {
+        MemoryOptions o;
+        o.embedder = std::make_shared<llm::HashingEmbedder>(256);
+        o.clock = &clock_;
+        o.in_memory = true;
+        o.background_jobs = false;
+        o.aspect_weight = aspect_weight;
+        auto r = MemoryManager::open(o);
+        ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+        mm_ = std::move(r).value();
+        const std::vector<std::string> texts = {
+            "The day we visited the MoMA was long, the MoMA is huge",
+            "Another day at the MoMA: I visited the MoMA sculpture garden",
+            "I visited the MoMA again the next day for the MoMA film series",
+            "That exhibit was so crowded that we barely saw anything in the rooms or the halls at all",
+            "My sister cooked pasta for dinner",
+            "The car needs new tyres before winter",
+            "I started reading a novel about sailors",
+            "Our neighbour adopted a beagle puppy",
+        };
+        for (std::size_t i = 0; i < texts.size(); ++i) {
+            AddMessagesRequest req;
+            req.cube_id = "u";
+            req.session_id = "s" + std::to_string(i);
+            req.time = 1690000000000;
+            req.messages.push_back({"user", texts[i], std::nullopt});
+            auto a = mm_->add_messages(req);
+            ASSERT_TRUE(a.is_ok()) << a.status().to_string();
+        }
+    }
+
+    // The 0-based rank of the exhibit turn at `g` granularity.
+    std::size_t exhibit_rank(Granularity g) {
+        SearchRequest req;
+        req.cube_id = "u";
+        req.query = "How many days passed between my visit to the MoMA and the Ancient Civilizations exhibit?";
+        req.granularity = g;
+        req.retriever = Retriever::kLexical;
+        req.top_k = 10;
+        auto hits = mm_->search(req);
+        EXPECT_TRUE(hits.is_ok()) << hits.status().to_string();
+        if (!hits.is_ok()) return 99;
+        for (std::size_t i = 0; i < hits->size(); ++i) {
+            if ((*hits)[i].text.find("exhibit") != std::string::npos) return i;
+        }
+        return 99;
+    }
+
+    FakeClock clock_{1700000000000};
+    std::unique_ptr<MemoryManager> mm_;
+};
+
+TEST_F(AspectCoverageSearchTest, TheSecondPartOfTheQuestionReachesTheTop) {
+    open(0);
+    const std::size_t turn_before = exhibit_rank(Granularity::kTurn);
+    const std::size_t session_before = exhibit_rank(Granularity::kSession);
+    EXPECT_EQ(turn_before, 3u);  // below the three MoMA turns
+    EXPECT_EQ(session_before, 3u);
+    open(1.0);
+    EXPECT_EQ(exhibit_rank(Granularity::kTurn), 1u);  // right after the best MoMA turn
+    EXPECT_EQ(exhibit_rank(Granularity::kSession), 1u);
 }
 
 }  // namespace
