@@ -27,6 +27,7 @@ struct SearchTuning {
     std::optional<double> turn_rollup_weight;
     std::optional<double> subquery_weight;
     std::optional<double> aspect_weight;
+    std::optional<double> second_hop_weight;
     std::optional<double> event_anchor_weight;
 
     // The names of the numeric settings, comma-separated (for help and error texts).

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "retrieval/fusion.h"
@@ -21,7 +22,10 @@ struct QueryAspect {
     double weight = 0;
 };
 
-// The query's distinct index terms (`terms`, as LexicalIndex::analyze returns them) weighted by their BM25 idf,
+// The query's distinct index terms (`terms`, as LexicalIndex::analyze returns them) but for the words that frame a
+// question's answer rather than name its evidence (how many days / weeks / months / years / times, how long, passed,
+// ago, first, last, happened, recently, ...: "How many days passed between A and B?" is about A and B), weighted by
+// their BM25 idf,
 // log(1 + (documents - df + 0.5) / (df + 0.5)) with `frequencies` parallel to `terms`, normalised to sum 1. Terms
 // no document holds carry no evidence and are dropped. Fewer than two aspects left: empty (one aspect has nothing
 // to balance).
@@ -35,5 +39,11 @@ std::vector<QueryAspect> query_aspects(const std::vector<std::string>& terms,
 // them). Ties keep the original order. No-op when `weight` <= 0, `aspects` is empty or the best score is <= 0.
 void rerank_by_aspect_coverage(std::vector<retrieval::FusedHit>& fused, const std::vector<QueryAspect>& aspects,
                                const std::vector<std::vector<std::string>>& unit_terms, double weight);
+
+// A second hop for the aspects the first one left out: the words of `query` (in text order, joined by spaces) whose
+// index term is one of `aspects` and in none of `top_terms` (the index terms of the first hop's top units). Empty
+// when every aspect is covered, or when none is (the first hop matched by meaning only: the second would repeat it).
+std::string uncovered_query_text(std::string_view query, const std::vector<QueryAspect>& aspects,
+                                 const std::vector<std::vector<std::string>>& top_terms);
 
 }  // namespace kasten::memory

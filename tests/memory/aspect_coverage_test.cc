@@ -46,6 +46,15 @@ TEST(QueryAspectsTest, DropsUnseenAndRepeatedTermsAndNeedsTwo) {
     EXPECT_TRUE(query_aspects({}, {}, 100).empty());
 }
 
+TEST(QueryAspectsTest, WordsFramingTheAnswerAreNoAspects) {
+    // "How many days passed between my visit to the MoMA and the exhibit": the stems of how-many-days framing drop.
+    const auto a = query_aspects({"mani", "day", "pass", "visit", "moma", "exhibit"}, {3, 9, 2, 4, 1, 5}, 100);
+    ASSERT_EQ(a.size(), 3u);
+    EXPECT_EQ(a[0].term, "visit");
+    EXPECT_EQ(a[1].term, "moma");
+    EXPECT_EQ(a[2].term, "exhibit");
+}
+
 TEST(AspectCoverageTest, AUnitCoveringAMissingAspectRisesAboveOnesRepeatingTheDominantOne) {
     // "visit to the MoMA and the Ancient Civilizations exhibit": three MoMA turns outrank the exhibit turn.
     auto fused = hits({{"moma1", 1.0}, {"moma2", 0.9}, {"moma3", 0.8}, {"exhibit", 0.6}, {"other", 0.5}});
@@ -86,6 +95,20 @@ TEST(AspectCoverageTest, WeightZeroOrNoAspectsChangesNothing) {
     EXPECT_DOUBLE_EQ(fused[1].score, 0.9);
     rerank_by_aspect_coverage(fused, {}, {{"x"}, {"y"}}, 1.0);
     EXPECT_DOUBLE_EQ(fused[0].score, 1.0);
+}
+
+TEST(UncoveredQueryTextTest, TheWordsOfTheAspectsTheTopLeftOut) {
+    const std::string q = "How many days passed between my visit to the MoMA and the Ancient Civilizations exhibit?";
+    const std::vector<QueryAspect> aspects = {{"visit", 0.2}, {"moma", 0.3}, {"ancient", 0.2}, {"exhibit", 0.3}};
+    EXPECT_EQ(uncovered_query_text(q, aspects, {{"moma", "visit"}, {"moma", "garden"}}), "Ancient exhibit");
+    EXPECT_EQ(uncovered_query_text(q, aspects, {{"moma"}, {"exhibit", "ancient"}}), "visit");
+}
+
+TEST(UncoveredQueryTextTest, EmptyWhenAllOrNothingIsCovered) {
+    const std::vector<QueryAspect> aspects = {{"moma", 0.5}, {"exhibit", 0.5}};
+    EXPECT_EQ(uncovered_query_text("the MoMA and the exhibit", aspects, {{"moma"}, {"exhibit"}}), "");
+    EXPECT_EQ(uncovered_query_text("the MoMA and the exhibit", aspects, {{"museum"}}), "");
+    EXPECT_EQ(uncovered_query_text("the MoMA and the exhibit", aspects, {}), "");
 }
 
 // End to end through MemoryManager::search (MemoryOptions::aspect_weight), lexical retriever, one turn per session
