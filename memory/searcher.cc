@@ -224,8 +224,7 @@ Status Searcher::lend_context(const SearchRequest& req, const SearchFilter& filt
     if (req.granularity == Granularity::kSession) {
         if (o.turn_rollup_weight <= 0) return Status::ok();
         KASTEN_ASSIGN_OR_RETURN(auto turns, other(UnitType::kTurn));
-        auto r = ctx_.readers->lease();
-        KASTEN_ASSIGN_OR_RETURN(auto places, r->turns.places_near(req.cube_id, ids_of(turns, pool), 0));
+        const auto places = ctx_.index->places().near(req.cube_id, ids_of(turns, pool), 0);
         add_credit(fused, rollup_credit(turns, places), o.turn_rollup_weight);
         return Status::ok();
     }
@@ -234,26 +233,17 @@ Status Searcher::lend_context(const SearchRequest& req, const SearchFilter& filt
     // outside the searched set: they lend nothing.
     const double neighbour_weight = filter.role ? 0.0 : o.turn_context_weight;
     if (neighbour_weight <= 0 && o.session_context_weight <= 0) return Status::ok();
-    std::vector<store::TurnPlace> places;            // the candidates' and the turns near them (neighbour context)
-    std::vector<store::TurnPlace> candidate_places;  // the candidates' (session context)
-    {
-        auto r = ctx_.readers->lease();
-        KASTEN_RETURN_IF_ERROR(r.read_snapshot());  // one read transaction for both
-        const std::vector<std::string> ids = ids_of(fused, pool);
-        if (neighbour_weight > 0) {
-            KASTEN_ASSIGN_OR_RETURN(places, r->turns.places_near(req.cube_id, ids, kContextRadius));
-        }
-        if (o.session_context_weight > 0) {
-            KASTEN_ASSIGN_OR_RETURN(candidate_places, r->turns.places(req.cube_id, ids));
-        }
-    }
+    const std::vector<std::string> ids = ids_of(fused, pool);
     Credit from_session;
     if (o.session_context_weight > 0) {
         KASTEN_ASSIGN_OR_RETURN(auto sessions, other(UnitType::kSession));
-        from_session = session_credit(sessions, candidate_places);
+        from_session = session_credit(sessions, ctx_.index->places().near(req.cube_id, ids, 0));
     }
     Credit from_neighbours;
-    if (neighbour_weight > 0) from_neighbours = neighbour_credit(fused, places, kContextRadius);
+    if (neighbour_weight > 0) {
+        from_neighbours =
+            neighbour_credit(fused, ctx_.index->places().near(req.cube_id, ids, kContextRadius), kContextRadius);
+    }
     add_credit(fused, from_neighbours, neighbour_weight);
     add_credit(fused, from_session, o.session_context_weight);
     return Status::ok();
