@@ -26,7 +26,6 @@ struct SearchTuning {
     std::optional<double> session_context_weight;
     std::optional<double> turn_rollup_weight;
     std::optional<double> subquery_weight;
-    std::optional<double> aspect_weight;
     std::optional<double> second_hop_weight;
     std::optional<double> event_anchor_weight;
 

@@ -92,13 +92,10 @@ struct MemoryOptions {
     // the query (decompose_query) is searched too, and a unit gets this weight × its score in each part's search,
     // divided by that search's best score, added (0 disables).
     double subquery_weight = 0.0;
-    // Turn and session granularity: query-aspect coverage (memory/aspect_coverage.h). The top of the ranking is
-    // re-ranked so that a unit gains this weight × the idf share of the query terms it holds that no unit above it
-    // holds (0 disables).
-    double aspect_weight = 0.0;
     // Turn and session granularity: a second hop for the query aspects the first hop's top units left out
-    // (uncovered_query_text): those words are searched and each unit gets this weight × its score there (divided by
-    // that search's best) × the first hop's best score added (0 disables).
+    // (uncovered_query_text), in questions that join parts (decompose_query): those words are searched and each unit
+    // gets this weight × its score there (divided by that search's best) × the first hop's best score added (0
+    // disables).
     double second_hop_weight = 0.0;
     // Times relative to an event or a date ("two weeks before my trip", "since I started the new job",
     // memory/event_anchor.h): the event is looked up by a turn search of its phrase, and units in the window get

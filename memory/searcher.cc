@@ -460,7 +460,7 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
     }
 
     KASTEN_RETURN_IF_ERROR(lend_context(req, filter, qv, pool, windows, fused));
-    KASTEN_RETURN_IF_ERROR(cover_aspects(req, filter, pool, fused));
+    KASTEN_RETURN_IF_ERROR(second_hop(req, filter, pool, fused));
 
     // The calibrated score of each crediting note, computed on first use.
     std::optional<ScoreCalibrator> note_calibrator;

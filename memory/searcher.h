@@ -49,11 +49,10 @@ class Searcher {
     Status lend_context(const SearchRequest& req, const retrieval::SearchFilter& filter,
                         const std::vector<float>* query_vector, int pool, const std::vector<TimeWindow>& windows,
                         std::vector<retrieval::FusedHit>& fused);
-    // Query aspects (memory/aspect_coverage.h) for `fused`, the turn or session candidates of `req`: a second hop
-    // for the aspects its top units leave out (MemoryOptions::second_hop_weight), then coverage re-ranking of its top
-    // (MemoryOptions::aspect_weight). In memory/searcher_multi_key.cc.
-    Status cover_aspects(const SearchRequest& req, const retrieval::SearchFilter& filter, int pool,
-                         std::vector<retrieval::FusedHit>& fused);
+    // A second hop (MemoryOptions::second_hop_weight, memory/aspect_coverage.h) for the query aspects the top of
+    // `fused`, the turn or session candidates of `req`, leaves out. In memory/searcher_multi_key.cc.
+    Status second_hop(const SearchRequest& req, const retrieval::SearchFilter& filter, int pool,
+                      std::vector<retrieval::FusedHit>& fused);
     // The windows of the times `req` names relative to an event or a date (MemoryOptions::event_anchor_weight,
     // memory/event_anchor.h); an event's time is that of the best turn of a search for its phrase in the cube, among
     // turns up to `query_time` (memory/searcher_multi_key.cc).

@@ -1,21 +1,18 @@
-// Searcher's multi-key steps (docs/retrieval.md, "Multi-hop questions" and "Times relative to an event"): query-aspect
-// coverage and event-anchored time windows. The logic is in memory/aspect_coverage.h and memory/event_anchor.h; this
-// file reads what they need from the indexes and the store.
+// Searcher's multi-key steps (docs/retrieval.md, "Multi-hop questions" and "Times relative to an event"): a second hop
+// for the query aspects the first leaves out, and event-anchored time windows. The logic is in memory/aspect_coverage.h
+// and memory/event_anchor.h; this file reads what they need from the indexes and the store.
 #include <algorithm>
 
 #include "memory/aspect_coverage.h"
 #include "memory/context_credit.h"
 #include "memory/event_anchor.h"
+#include "memory/query_decomposer.h"
 #include "memory/searcher.h"
 #include "memory/session_key.h"
 
 namespace kasten::memory {
 
 namespace {
-
-// How far down the ranking coverage re-ranks: the units a reader of the top results sees, with room to pull a unit
-// covering a missing aspect up into them.
-constexpr std::size_t kAspectDepth = 30;
 
 // The first hop's top units whose terms count as covered for the second hop: what a reader sees first.
 constexpr std::size_t kHopFrom = 5;
@@ -32,13 +29,13 @@ std::vector<std::string> terms_of(const retrieval::LexicalIndex::Analysis& a) {
 
 }  // namespace
 
-Status Searcher::cover_aspects(const SearchRequest& req, const retrieval::SearchFilter& filter, int pool,
-                               std::vector<retrieval::FusedHit>& fused) {
-    const MemoryOptions& o = ctx_.options;
-    if ((o.aspect_weight <= 0 && o.second_hop_weight <= 0) || fused.size() < 2 ||
-        req.granularity == Granularity::kNote) {
-        return Status::ok();
-    }
+Status Searcher::second_hop(const SearchRequest& req, const retrieval::SearchFilter& filter, int pool,
+                            std::vector<retrieval::FusedHit>& fused) {
+    const double weight = ctx_.options.second_hop_weight;
+    if (weight <= 0 || fused.size() < 2 || req.granularity == Granularity::kNote) return Status::ok();
+    // Only a question that joins parts ("between A and B", "A or B": decompose_query) asks for evidence on each; in
+    // a single question ("What did Caroline research?") a word the top units miss is no separate piece of evidence.
+    if (decompose_query(req.query).empty()) return Status::ok();
     const std::vector<std::string> terms = retrieval::LexicalIndex::analyze(req.query);
     if (terms.size() < 2) return Status::ok();
     KASTEN_ASSIGN_OR_RETURN(auto counts,
@@ -46,42 +43,30 @@ Status Searcher::cover_aspects(const SearchRequest& req, const retrieval::Search
                                                               retrieval::LexicalIndex::ReadFrom::kCommittedIfClean));
     const std::vector<QueryAspect> aspects = query_aspects(terms, counts.frequencies, counts.documents);
     if (aspects.empty()) return Status::ok();
-    // The index terms of the first `depth` units of `fused`.
-    auto unit_terms = [&](std::size_t depth) -> Result<std::vector<std::vector<std::string>>> {
-        std::vector<std::vector<std::string>> out;
+    std::vector<std::vector<std::string>> top;  // the index terms of the first hop's top units
+    {
         auto r = ctx_.readers->lease();
         KASTEN_RETURN_IF_ERROR(r.read_snapshot());
-        for (std::size_t i = 0; i < fused.size() && i < depth; ++i) {
+        for (std::size_t i = 0; i < fused.size() && i < kHopFrom; ++i) {
             if (req.granularity == Granularity::kTurn) {
                 auto t = r->turns.get(req.cube_id, fused[i].id);
-                out.push_back(t ? terms_of(retrieval::LexicalIndex::analyze_text(t->content))
-                                : std::vector<std::string>{});
+                if (t) top.push_back(terms_of(retrieval::LexicalIndex::analyze_text(t->content)));
             } else {
                 auto ts = r->turns.list_by_session(req.cube_id, fused[i].id);
-                out.push_back(ts ? terms_of(SessionKey::analysis(*ts)) : std::vector<std::string>{});
-            }
-        }
-        return out;
-    };
-    if (o.second_hop_weight > 0) {
-        KASTEN_ASSIGN_OR_RETURN(auto top, unit_terms(kHopFrom));
-        const std::string text = uncovered_query_text(req.query, aspects, top);
-        if (!text.empty()) {
-            KASTEN_ASSIGN_OR_RETURN(auto hits, candidates(text, nullptr, filter, req.retriever, pool));
-            double best = 0, first = 0;
-            for (const auto& h : hits) best = std::max(best, h.score);
-            for (const auto& h : fused) first = std::max(first, h.score);
-            if (best > 0) {
-                Credit credit;
-                for (const auto& h : hits) credit[h.id] = h.score / best * first;
-                add_credit(fused, credit, o.second_hop_weight);
+                if (ts) top.push_back(terms_of(SessionKey::analysis(*ts)));
             }
         }
     }
-    if (o.aspect_weight > 0) {
-        KASTEN_ASSIGN_OR_RETURN(auto depth_terms, unit_terms(kAspectDepth));
-        rerank_by_aspect_coverage(fused, aspects, depth_terms, o.aspect_weight);
-    }
+    const std::string text = uncovered_query_text(req.query, aspects, top);
+    if (text.empty()) return Status::ok();
+    KASTEN_ASSIGN_OR_RETURN(auto hits, candidates(text, nullptr, filter, req.retriever, pool));
+    double best = 0, first = 0;
+    for (const auto& h : hits) best = std::max(best, h.score);
+    for (const auto& h : fused) first = std::max(first, h.score);
+    if (best <= 0) return Status::ok();
+    Credit credit;
+    for (const auto& h : hits) credit[h.id] = h.score / best * first;
+    add_credit(fused, credit, weight);
     return Status::ok();
 }
 

@@ -10,23 +10,6 @@
 namespace kasten::memory {
 namespace {
 
-std::vector<retrieval::FusedHit> hits(const std::vector<std::pair<std::string, double>>& scored) {
-    std::vector<retrieval::FusedHit> out;
-    for (const auto& [id, score] : scored) {
-        retrieval::FusedHit h;
-        h.id = id;
-        h.score = score;
-        out.push_back(h);
-    }
-    return out;
-}
-
-std::vector<std::string> ids(const std::vector<retrieval::FusedHit>& fused) {
-    std::vector<std::string> out;
-    for (const auto& h : fused) out.push_back(h.id);
-    return out;
-}
-
 TEST(QueryAspectsTest, WeightsByIdfAndSumsToOne) {
     const auto a = query_aspects({"moma", "visit", "exhibit"}, {1, 40, 5}, 100);
     ASSERT_EQ(a.size(), 3u);
@@ -55,48 +38,6 @@ TEST(QueryAspectsTest, WordsFramingTheAnswerAreNoAspects) {
     EXPECT_EQ(a[2].term, "exhibit");
 }
 
-TEST(AspectCoverageTest, AUnitCoveringAMissingAspectRisesAboveOnesRepeatingTheDominantOne) {
-    // "visit to the MoMA and the Ancient Civilizations exhibit": three MoMA turns outrank the exhibit turn.
-    auto fused = hits({{"moma1", 1.0}, {"moma2", 0.9}, {"moma3", 0.8}, {"exhibit", 0.6}, {"other", 0.5}});
-    const std::vector<QueryAspect> aspects = {{"moma", 0.5}, {"exhibit", 0.5}};
-    const std::vector<std::vector<std::string>> terms = {{"moma", "visit"}, {"moma"}, {"moma"}, {"exhibit"}, {"x"}};
-    auto light = fused;
-    rerank_by_aspect_coverage(light, aspects, terms, 0.25);  // 0.6 + 0.25 × 0.5 < 0.8: too little to move
-    EXPECT_EQ(ids(light), (std::vector<std::string>{"moma1", "moma2", "moma3", "exhibit", "other"}));
-    rerank_by_aspect_coverage(fused, aspects, terms, 1.0);
-    EXPECT_EQ(ids(fused), (std::vector<std::string>{"moma1", "exhibit", "moma2", "moma3", "other"}));
-    // Scores: top × (own / top + weight × new aspects' share), non-increasing.
-    EXPECT_DOUBLE_EQ(fused[0].score, 1.0 + 0.5);
-    EXPECT_DOUBLE_EQ(fused[1].score, 0.6 + 0.5);
-    EXPECT_DOUBLE_EQ(fused[2].score, 0.9);
-    EXPECT_DOUBLE_EQ(fused[4].score, 0.5);
-}
-
-TEST(AspectCoverageTest, NoGainForDifferingFromTheUnitsAbove) {
-    // A unit holding no query aspect keeps its place: coverage rewards the query, not being different.
-    auto fused = hits({{"a", 1.0}, {"b", 0.9}, {"c", 0.8}});
-    rerank_by_aspect_coverage(fused, {{"moma", 0.5}, {"exhibit", 0.5}}, {{"moma"}, {"moma"}, {"unrelated"}}, 1.0);
-    EXPECT_EQ(ids(fused), (std::vector<std::string>{"a", "b", "c"}));
-}
-
-TEST(AspectCoverageTest, OnlyTheFirstDepthUnitsMoveAndTheRestStayBelow) {
-    auto fused = hits({{"a", 1.0}, {"b", 0.9}, {"c", 0.8}, {"d", 0.7}});
-    // unit_terms covers the first three: "d" (which would cover the missing aspect) is beyond the depth.
-    rerank_by_aspect_coverage(fused, {{"x", 0.5}, {"y", 0.5}}, {{"x"}, {"x"}, {"x"}}, 1.0);
-    EXPECT_EQ(ids(fused), (std::vector<std::string>{"a", "b", "c", "d"}));
-    for (std::size_t i = 1; i < fused.size(); ++i) EXPECT_LE(fused[i].score, fused[i - 1].score);
-}
-
-TEST(AspectCoverageTest, WeightZeroOrNoAspectsChangesNothing) {
-    const auto before = hits({{"a", 1.0}, {"b", 0.9}});
-    auto fused = before;
-    rerank_by_aspect_coverage(fused, {{"x", 0.5}, {"y", 0.5}}, {{"x"}, {"y"}}, 0.0);
-    EXPECT_EQ(ids(fused), ids(before));
-    EXPECT_DOUBLE_EQ(fused[1].score, 0.9);
-    rerank_by_aspect_coverage(fused, {}, {{"x"}, {"y"}}, 1.0);
-    EXPECT_DOUBLE_EQ(fused[0].score, 1.0);
-}
-
 TEST(UncoveredQueryTextTest, TheWordsOfTheAspectsTheTopLeftOut) {
     const std::string q = "How many days passed between my visit to the MoMA and the Ancient Civilizations exhibit?";
     const std::vector<QueryAspect> aspects = {{"visit", 0.2}, {"moma", 0.3}, {"ancient", 0.2}, {"exhibit", 0.3}};
@@ -111,17 +52,17 @@ TEST(UncoveredQueryTextTest, EmptyWhenAllOrNothingIsCovered) {
     EXPECT_EQ(uncovered_query_text("the MoMA and the exhibit", aspects, {}), "");
 }
 
-// End to end through MemoryManager::search (MemoryOptions::aspect_weight), lexical retriever, one turn per session
-// (no neighbours to lend).
-class AspectCoverageSearchTest : public ::testing::Test {
+// End to end through MemoryManager::search (MemoryOptions::second_hop_weight), lexical retriever, one turn per
+// session (no neighbours to lend).
+class SecondHopSearchTest : public ::testing::Test {
   protected:
-    void open(double aspect_weight) {
+    void open(double second_hop_weight) {
         MemoryOptions o;
         o.embedder = std::make_shared<llm::HashingEmbedder>(256);
         o.clock = &clock_;
         o.in_memory = true;
         o.background_jobs = false;
-        o.aspect_weight = aspect_weight;
+        o.second_hop_weight = second_hop_weight;
         auto r = MemoryManager::open(o);
         ASSERT_TRUE(r.is_ok()) << r.status().to_string();
         mm_ = std::move(r).value();
@@ -129,11 +70,26 @@ class AspectCoverageSearchTest : public ::testing::Test {
             "The day we visited the MoMA was long, the MoMA is huge",
             "Another day at the MoMA: I visited the MoMA sculpture garden",
             "I visited the MoMA again the next day for the MoMA film series",
+            "We visited the MoMA on a rainy day and the MoMA cafe was full",
+            "The day I visited the MoMA with my sister, the MoMA was quiet",
+            "I visited the MoMA one more day to see the MoMA photography rooms",
             "That exhibit was so crowded that we barely saw anything in the rooms or the halls at all",
             "My sister cooked pasta for dinner",
             "The car needs new tyres before winter",
             "I started reading a novel about sailors",
             "Our neighbour adopted a beagle puppy",
+            "The bakery on the corner sells sourdough",
+            "My brother fixed the leaking kitchen tap",
+            "We planted tomatoes and basil in the garden",
+            "The marathon training plan starts in spring",
+            "I switched my phone plan to a cheaper one",
+            "The kids built a snowman in the yard",
+            "Grandma knitted a scarf for my birthday",
+            "The train to the coast was delayed again",
+            "I signed up for a pottery class",
+            "Our team won the pub quiz on Thursday",
+            "The printer ran out of ink during the report",
+            "I repainted the bedroom a pale green",
         };
         for (std::size_t i = 0; i < texts.size(); ++i) {
             AddMessagesRequest req;
@@ -167,15 +123,30 @@ class AspectCoverageSearchTest : public ::testing::Test {
     std::unique_ptr<MemoryManager> mm_;
 };
 
-TEST_F(AspectCoverageSearchTest, TheSecondPartOfTheQuestionReachesTheTop) {
+TEST_F(SecondHopSearchTest, TheSecondPartOfTheQuestionReachesTheTop) {
     open(0);
-    const std::size_t turn_before = exhibit_rank(Granularity::kTurn);
-    const std::size_t session_before = exhibit_rank(Granularity::kSession);
-    EXPECT_EQ(turn_before, 3u);  // below the three MoMA turns
-    EXPECT_EQ(session_before, 3u);
+    EXPECT_EQ(exhibit_rank(Granularity::kTurn), 6u);  // below the six MoMA turns
+    EXPECT_EQ(exhibit_rank(Granularity::kSession), 6u);
     open(1.0);
-    EXPECT_EQ(exhibit_rank(Granularity::kTurn), 1u);  // right after the best MoMA turn
-    EXPECT_EQ(exhibit_rank(Granularity::kSession), 1u);
+    // The top five cover "visit" and "MoMA", not "exhibit": the second hop searches "exhibit" alone.
+    EXPECT_LE(exhibit_rank(Granularity::kTurn), 1u);
+    EXPECT_LE(exhibit_rank(Granularity::kSession), 1u);
+}
+
+TEST_F(SecondHopSearchTest, AQuestionWithoutPartsMakesNoSecondHop) {
+    open(1.0);
+    SearchRequest req;
+    req.cube_id = "u";
+    req.query = "How many days did my visit to the MoMA exhibit take?";
+    req.granularity = Granularity::kTurn;
+    req.retriever = Retriever::kLexical;
+    req.top_k = 10;
+    auto with = mm_->search(req);
+    open(0);
+    auto without = mm_->search(req);
+    ASSERT_TRUE(with.is_ok() && without.is_ok());
+    ASSERT_EQ(with->size(), without->size());
+    for (std::size_t i = 0; i < with->size(); ++i) EXPECT_EQ((*with)[i].text, (*without)[i].text);
 }
 
 }  // namespace
