@@ -37,6 +37,8 @@ constexpr NumericSetting kNumericSettings[] = {
     {"session_context_weight", &SearchTuning::session_context_weight, &memory::MemoryOptions::session_context_weight},
     {"turn_rollup_weight", &SearchTuning::turn_rollup_weight, &memory::MemoryOptions::turn_rollup_weight},
     {"subquery_weight", &SearchTuning::subquery_weight, &memory::MemoryOptions::subquery_weight},
+    {"second_hop_weight", &SearchTuning::second_hop_weight, &memory::MemoryOptions::second_hop_weight},
+    {"event_anchor_weight", &SearchTuning::event_anchor_weight, &memory::MemoryOptions::event_anchor_weight},
 };
 
 }  // namespace

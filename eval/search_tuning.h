@@ -26,6 +26,8 @@ struct SearchTuning {
     std::optional<double> session_context_weight;
     std::optional<double> turn_rollup_weight;
     std::optional<double> subquery_weight;
+    std::optional<double> second_hop_weight;
+    std::optional<double> event_anchor_weight;
 
     // The names of the numeric settings, comma-separated (for help and error texts).
     static std::string numeric_names();

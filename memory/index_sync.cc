@@ -187,6 +187,7 @@ void IndexSync::enqueue(LexicalWriter::Task task) {
 void IndexSync::index_turn(const store::TurnRecord& t, retrieval::LexicalIndex::Analysis analysis, bool known_new,
                            std::int64_t seq) {
     enqueue({turn_attrs(t), std::move(analysis), known_new, seq, LexicalWriter::Op::kUpsert});
+    places_.put(t.cube_id, store::TurnPlace{t.id, t.session_id, t.index});
     if (!t.embedding.empty()) {
         Status st = vectors_.upsert(turn_attrs(t), t.embedding);
         if (!st.is_ok()) log::error("indexing the vector of turn {}: {}", t.id, st.to_string());
@@ -222,6 +223,7 @@ void IndexSync::remove_unit(const std::string& cube_id, UnitType type, const std
     a.type = type;
     a.id = id;
     enqueue({a, {}, false, seq, LexicalWriter::Op::kRemove});
+    if (type == UnitType::kTurn) places_.remove(cube_id, id);
     Status st = vectors_.remove(cube_id, type, id);
     if (!st.is_ok()) log::error("removing the vector of {}: {}", id, st.to_string());
 }
@@ -234,6 +236,7 @@ void IndexSync::remove_session(const std::string& cube_id, const std::string& se
     a.id = session_id;
     a.session_id = session_id;
     enqueue({a, {}, false, seq, LexicalWriter::Op::kRemoveSession});
+    for (const auto& id : turn_ids) places_.remove(cube_id, id);
     Status st = vectors_.remove(cube_id, UnitType::kSession, session_id);
     for (const auto& id : turn_ids) {
         if (st.is_ok()) st = vectors_.remove(cube_id, UnitType::kTurn, id);
@@ -250,6 +253,7 @@ void IndexSync::remove_cube(const std::string& cube_id, std::int64_t seq) {
         MutexLock lock(mu_);
         foreign_cubes_.erase(cube_id);
     }
+    places_.remove_cube(cube_id);
     Status st = vectors_.remove_cube(cube_id);
     if (!st.is_ok()) log::error("removing the vectors of cube {}: {}", cube_id, st.to_string());
 }
@@ -285,6 +289,8 @@ Status IndexSync::check_cube_embedder(const store::CubeRecord& cube) const {
 
 Status IndexSync::load_vectors(Repositories& repos, const store::CubeRecord& cube) {
     KASTEN_RETURN_IF_ERROR(vectors_.remove_cube(cube.id));
+    KASTEN_ASSIGN_OR_RETURN(auto places, repos.turns.all_places(cube.id));
+    places_.reset_cube(cube.id, places);
     if (!cube.embedder_id.empty() && cube.embedder_id != embedder_id_) {
         {
             MutexLock lock(mu_);

@@ -16,6 +16,7 @@
 #include "memory/lexical_writer.h"
 #include "memory/memory_types.h"
 #include "memory/repositories.h"
+#include "memory/turn_place_index.h"
 #include "retrieval/flat_vector_index.h"
 #include "retrieval/lexical_index.h"
 #include "store/records.h"
@@ -56,6 +57,8 @@ class IndexSync {
 
     retrieval::LexicalIndex& lexical() { return *lexical_; }
     retrieval::FlatVectorIndex& vectors() { return vectors_; }
+    // Every turn's place in its session (neighbour context), in step with the store like the other indexes.
+    const TurnPlaceIndex& places() const { return places_; }
     const std::string& embedder_id() const { return embedder_id_; }
 
     // ---- changes, in event order (call from StoreWriter::commit's after()) ----
@@ -132,6 +135,7 @@ class IndexSync {
 
     std::unique_ptr<retrieval::LexicalIndex> lexical_;
     retrieval::FlatVectorIndex vectors_;
+    TurnPlaceIndex places_;
     std::shared_ptr<const llm::Embedder> embedder_;
     const std::string embedder_id_;
     std::unique_ptr<LexicalWriter> writer_;

@@ -92,6 +92,15 @@ struct MemoryOptions {
     // the query (decompose_query) is searched too, and a unit gets this weight × its score in each part's search,
     // divided by that search's best score, added (0 disables).
     double subquery_weight = 0.0;
+    // Turn and session granularity: a second hop for the query aspects the first hop's top units left out
+    // (uncovered_query_text), in questions that join parts (decompose_query): those words are searched and each unit
+    // gets this weight × its score there (divided by that search's best) × the first hop's best score added (0
+    // disables).
+    double second_hop_weight = 0.0;
+    // Times relative to an event or a date ("two weeks before my trip", "since I started the new job",
+    // memory/event_anchor.h): the event is looked up by a turn search of its phrase, and units in the window get
+    // this weight × the temporal boost (temporal_weight × the best score); 0 disables.
+    double event_anchor_weight = 0.0;
 };
 
 enum class Granularity { kTurn, kSession, kNote };

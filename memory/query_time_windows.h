@@ -11,6 +11,9 @@ namespace kasten::memory {
 struct TimeWindow {
     TimeMs from = 0;
     TimeMs to = 0;
+    // Multiplies the temporal boost of the units inside (MemoryOptions::temporal_weight): 1 for a time the query
+    // names, MemoryOptions::event_anchor_weight for one relative to an event (memory/event_anchor.h).
+    double weight = 1.0;
 };
 
 // The time windows a query names ("what did I cook a couple of days ago", "the concert last Saturday", "in March"),

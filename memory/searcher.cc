@@ -1,6 +1,7 @@
 #include "memory/searcher.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <set>
 #include <unordered_map>
@@ -149,24 +150,27 @@ Status Searcher::boost_in_windows(std::vector<retrieval::FusedHit>& fused, std::
     double top = 0;
     for (const auto& f : fused) top = std::max(top, f.score);
     if (top <= 0) top = 1;
-    std::set<std::string> inside;
+    std::unordered_map<std::string, double> inside;  // id -> the largest weight of a window holding it
     for (const auto& w : windows) {
         SearchFilter f = filter;
         f.time_from = filter.time_from ? std::max(*filter.time_from, w.from) : w.from;
         f.time_to = filter.time_to ? std::min(*filter.time_to, w.to) : w.to;
         if (*f.time_from > *f.time_to) continue;
         KASTEN_ASSIGN_OR_RETURN(auto hits, candidates(query, query_vector, f, retriever, pool));
-        for (const auto& h : hits) inside.insert(h.id);
+        for (const auto& h : hits) inside[h.id] = std::max(inside[h.id], w.weight);
     }
     if (inside.empty()) return Status::ok();
     const double bonus = ctx_.options.temporal_weight * top;
     for (auto& f : fused) {
-        if (inside.erase(f.id)) f.score += bonus;
+        auto it = inside.find(f.id);
+        if (it == inside.end()) continue;
+        f.score += bonus * it->second;
+        inside.erase(it);
     }
-    for (const auto& id : inside) {
+    for (const auto& [id, weight] : std::map<std::string, double>(inside.begin(), inside.end())) {
         retrieval::FusedHit h;
         h.id = id;
-        h.score = bonus;
+        h.score = bonus * weight;
         fused.push_back(std::move(h));
     }
     sort_by_score(fused);
@@ -220,8 +224,7 @@ Status Searcher::lend_context(const SearchRequest& req, const SearchFilter& filt
     if (req.granularity == Granularity::kSession) {
         if (o.turn_rollup_weight <= 0) return Status::ok();
         KASTEN_ASSIGN_OR_RETURN(auto turns, other(UnitType::kTurn));
-        auto r = ctx_.readers->lease();
-        KASTEN_ASSIGN_OR_RETURN(auto places, r->turns.places_near(req.cube_id, ids_of(turns, pool), 0));
+        const auto places = ctx_.index->places().near(req.cube_id, ids_of(turns, pool), 0);
         add_credit(fused, rollup_credit(turns, places), o.turn_rollup_weight);
         return Status::ok();
     }
@@ -230,26 +233,17 @@ Status Searcher::lend_context(const SearchRequest& req, const SearchFilter& filt
     // outside the searched set: they lend nothing.
     const double neighbour_weight = filter.role ? 0.0 : o.turn_context_weight;
     if (neighbour_weight <= 0 && o.session_context_weight <= 0) return Status::ok();
-    std::vector<store::TurnPlace> places;            // the candidates' and the turns near them (neighbour context)
-    std::vector<store::TurnPlace> candidate_places;  // the candidates' (session context)
-    {
-        auto r = ctx_.readers->lease();
-        KASTEN_RETURN_IF_ERROR(r.read_snapshot());  // one read transaction for both
-        const std::vector<std::string> ids = ids_of(fused, pool);
-        if (neighbour_weight > 0) {
-            KASTEN_ASSIGN_OR_RETURN(places, r->turns.places_near(req.cube_id, ids, kContextRadius));
-        }
-        if (o.session_context_weight > 0) {
-            KASTEN_ASSIGN_OR_RETURN(candidate_places, r->turns.places(req.cube_id, ids));
-        }
-    }
+    const std::vector<std::string> ids = ids_of(fused, pool);
     Credit from_session;
     if (o.session_context_weight > 0) {
         KASTEN_ASSIGN_OR_RETURN(auto sessions, other(UnitType::kSession));
-        from_session = session_credit(sessions, candidate_places);
+        from_session = session_credit(sessions, ctx_.index->places().near(req.cube_id, ids, 0));
     }
     Credit from_neighbours;
-    if (neighbour_weight > 0) from_neighbours = neighbour_credit(fused, places, kContextRadius);
+    if (neighbour_weight > 0) {
+        from_neighbours =
+            neighbour_credit(fused, ctx_.index->places().near(req.cube_id, ids, kContextRadius), kContextRadius);
+    }
     add_credit(fused, from_neighbours, neighbour_weight);
     add_credit(fused, from_session, o.session_context_weight);
     return Status::ok();
@@ -398,9 +392,11 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
     KASTEN_ASSIGN_OR_RETURN(std::vector<retrieval::FusedHit> fused,
                             candidates(req.query, qv, filter, req.retriever, pool));
     KASTEN_RETURN_IF_ERROR(add_subqueries(req, filter, pool, fused));
-    const std::vector<TimeWindow> windows =
+    std::vector<TimeWindow> windows =
         ctx_.options.temporal_weight > 0 ? query_time_windows(req.query, req.query_time.value_or(ctx_.clock->now_ms()))
                                          : std::vector<TimeWindow>{};
+    KASTEN_ASSIGN_OR_RETURN(auto anchored, event_windows(req, req.query_time.value_or(ctx_.clock->now_ms())));
+    windows.insert(windows.end(), anchored.begin(), anchored.end());
     KASTEN_RETURN_IF_ERROR(boost_in_windows(fused, req.query, qv, filter, req.retriever, pool, windows));
     KASTEN_ASSIGN_OR_RETURN(const ScoreCalibrator calibrator, calibrator_for(req, filter.type, query_vector));
     if (req.granularity == Granularity::kNote) return note_hits(req, std::move(fused), calibrator, query_vector);
@@ -464,6 +460,7 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
     }
 
     KASTEN_RETURN_IF_ERROR(lend_context(req, filter, qv, pool, windows, fused));
+    KASTEN_RETURN_IF_ERROR(second_hop(req, filter, pool, fused));
 
     // The calibrated score of each crediting note, computed on first use.
     std::optional<ScoreCalibrator> note_calibrator;

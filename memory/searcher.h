@@ -49,6 +49,14 @@ class Searcher {
     Status lend_context(const SearchRequest& req, const retrieval::SearchFilter& filter,
                         const std::vector<float>* query_vector, int pool, const std::vector<TimeWindow>& windows,
                         std::vector<retrieval::FusedHit>& fused);
+    // A second hop (MemoryOptions::second_hop_weight, memory/aspect_coverage.h) for the query aspects the top of
+    // `fused`, the turn or session candidates of `req`, leaves out. In memory/searcher_multi_key.cc.
+    Status second_hop(const SearchRequest& req, const retrieval::SearchFilter& filter, int pool,
+                      std::vector<retrieval::FusedHit>& fused);
+    // The windows of the times `req` names relative to an event or a date (MemoryOptions::event_anchor_weight,
+    // memory/event_anchor.h); an event's time is that of the best turn of a search for its phrase in the cube, among
+    // turns up to `query_time` (memory/searcher_multi_key.cc).
+    Result<std::vector<TimeWindow>> event_windows(const SearchRequest& req, TimeMs query_time);
     Result<std::vector<SearchHit>> note_hits(const SearchRequest& req, std::vector<retrieval::FusedHit> fused,
                                              const ScoreCalibrator& calibrator, const std::vector<float>& query_vector);
     // The calibrator of `req`'s scores for units of `type`: its idf weights read the statistics that type's lexical

@@ -12,10 +12,12 @@
 
 namespace kasten::retrieval {
 
-// Exact (brute-force) cosine search, one contiguous row-major float32 matrix per (cube, type) partition.
-// A search costs one pass over its partition (~dim * 4 bytes per row, memory-bound: 100,000 x 100 in a few ms).
-// Memory: dim * 4 bytes per unit plus its id and attributes. Thread safety: see VectorIndex; each partition has its
-// own readers/writer lock, so writes to one cube never wait for, or stall, searches of another.
+// Exact (brute-force) cosine search, one contiguous row-major float32 matrix per (cube, type) partition, beside a
+// half-precision copy of it (HalfRows). A search scans the halves (half the floats' bytes), keeps the rows whose error
+// interval (about 3e-4 wide) reaches the k-th best lower bound, and rescores those from the floats: results and
+// scores are exactly those of a float32 scan. Memory: dim * 6 + 4 bytes per unit plus its id
+// and attributes. Thread safety: see VectorIndex; each partition has its own readers/writer lock, so writes to one
+// cube never wait for, or stall, searches of another.
 class FlatVectorIndex final : public VectorIndex {
   public:
     // dim must be positive (programmer error otherwise).

@@ -876,16 +876,32 @@ Status LexicalIndex::commit() {
         return Status::ok();
     } catch (const Xapian::Error& e) {
         impl_->pending_metadata.clear();  // dropped like the failed database's changes: it stays at its old values
-        return from_xapian(e, "lexical index: commit " + impl_->dir);
+        Status failed = from_xapian(e, "lexical index: commit " + impl_->dir);
+        reopen_after_failed_commit();
+        return failed;
     } catch (const std::exception& e) {
         impl_->pending_metadata.clear();
-        return from_std(e, "lexical index: commit " + impl_->dir);
+        Status failed = from_std(e, "lexical index: commit " + impl_->dir);
+        reopen_after_failed_commit();
+        return failed;
     }
 }
 
 Status LexicalIndex::reopen() {
     if (impl_->dir.empty()) return Status::ok();
     auto lock = impl_->lock_for_write();
+    return reopen_locked();
+}
+
+void LexicalIndex::reopen_after_failed_commit() {
+    // Still under the write lock: no reader sees the database that Xapian closed after the failure (it would answer
+    // DatabaseClosedError) between the failure and the caller's own reopen().
+    Status st = reopen_locked();
+    if (!st.is_ok()) log::error("lexical index: reopening after a failed commit: {}", st.to_string());
+}
+
+Status LexicalIndex::reopen_locked() {
+    if (impl_->dir.empty()) return Status::ok();
     try {
         for (std::size_t i = 0; i < kParts; ++i) {
             Xapian::WritableDatabase& db = impl_->dbs[i];

@@ -103,8 +103,9 @@ class LexicalIndex {
                                                              ReadFrom from = ReadFrom::kLatest) const;
 
     // Makes all changes (documents and metadata) durable: commits the turn, session and note databases in that order,
-    // stopping at the first failure (which drops the metadata written since the last commit). For in-memory indexes
-    // only the metadata is affected.
+    // stopping at the first failure (which drops the metadata written since the last commit, and reopens the
+    // databases at their last commit before the lock is released, as reopen() does). For in-memory indexes only the
+    // metadata is affected.
     [[nodiscard]] Status commit();
 
     // Drops the handle and opens the on-disk database again at its last commit, so the index is usable after a
@@ -156,6 +157,9 @@ class LexicalIndex {
   private:
     struct Impl;
     explicit LexicalIndex(std::unique_ptr<Impl> impl);
+    // reopen() and commit()'s failure path, under the write lock.
+    Status reopen_locked();
+    void reopen_after_failed_commit();
     // Runs the text query make_text() builds (under the lock) within `filter`; defined and used in the .cc only.
     template <typename MakeQuery>
     Result<std::vector<ScoredId>> run_search(const SearchFilter& filter, int k, ReadFrom from,

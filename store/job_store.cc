@@ -75,10 +75,7 @@ Result<JobRecord> JobStore::get(const std::string& id) {
 
 Result<std::optional<JobRecord>> JobStore::find_queued(const std::string& cube_id, const std::string& kind,
                                                        const std::string& session_key) {
-    KASTEN_ASSIGN_OR_RETURN(CachedStatement s,
-                            db_.prepare(std::string("SELECT ") + kColumns +
-                                        " FROM jobs WHERE cube_id = ?1 AND kind = ?2 AND session_key = ?3 AND "
-                                        "state = 'queued' ORDER BY created_at DESC, id DESC LIMIT 1"));
+    KASTEN_ASSIGN_OR_RETURN(CachedStatement s, db_.prepare(std::string("SELECT ") + kColumns + kFindQueuedFrom));
     s->bind_text_ref(1, cube_id);
     s->bind_text_ref(2, kind);
     s->bind_text_ref(3, session_key);

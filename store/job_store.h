@@ -26,6 +26,12 @@ class JobStore {
     Status insert(const JobRecord& job);
     // kNotFound when absent.
     Result<JobRecord> get(const std::string& id);
+    // The statement behind find_queued, minus its column list (tests check its query plan).
+    static constexpr const char* kFindQueuedFrom =
+        // INDEXED BY: left to itself the planner takes jobs_queue (state, created_at, id) for the ORDER BY and walks
+        // every queued job of every cube, so each add cost O(queue length) while note jobs were backed up.
+        " FROM jobs INDEXED BY jobs_by_session WHERE cube_id = ?1 AND kind = ?2 AND session_key = ?3 AND "
+        "state = 'queued' ORDER BY created_at DESC, id DESC LIMIT 1";
     // The queued job of `kind` for this session, if any (the newest when several).
     Result<std::optional<JobRecord>> find_queued(const std::string& cube_id, const std::string& kind,
                                                  const std::string& session_key);

@@ -138,62 +138,12 @@ Result<std::vector<TurnRecord>> TurnStore::list_range(const std::string& cube_id
     return read_all(*s);
 }
 
-Result<std::vector<TurnPlace>> TurnStore::places(const std::string& cube_id, const std::vector<std::string>& ids) {
-    KASTEN_ASSIGN_OR_RETURN(CachedStatement s,
-                            db_.prepare("SELECT session_id, idx FROM turns WHERE cube_id = ?1 AND id = ?2"));
-    std::vector<TurnPlace> out;
-    out.reserve(ids.size());
-    for (const std::string& id : ids) {
-        s->reset();
-        s->bind_text_ref(1, cube_id);
-        s->bind_text_ref(2, id);
-        KASTEN_ASSIGN_OR_RETURN(bool row, s->step());
-        if (row) out.push_back(TurnPlace{id, std::string(s->column_text(0)), s->column_int(1)});
-    }
-    return out;
-}
-
-namespace {
-
-// `ids` as a JSON array of strings, for json_each().
-std::string json_string_array(const std::vector<std::string>& ids) {
-    std::string out = "[";
-    for (const std::string& id : ids) {
-        if (out.size() > 1) out += ',';
-        out += '"';
-        for (const char c : id) {
-            if (c == '"' || c == '\\') {
-                out += '\\';
-                out += c;
-            } else if (static_cast<unsigned char>(c) < 0x20) {
-                out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
-            } else {
-                out += c;
-            }
-        }
-        out += '"';
-    }
-    out += ']';
-    return out;
-}
-
-}  // namespace
-
-Result<std::vector<TurnPlace>> TurnStore::places_near(const std::string& cube_id, const std::vector<std::string>& ids,
-                                                      int radius) {
-    std::vector<TurnPlace> out;
-    if (ids.empty()) return out;
+Result<std::vector<TurnPlace>> TurnStore::all_places(const std::string& cube_id) {
     KASTEN_ASSIGN_OR_RETURN(
         CachedStatement s,
-        // CROSS JOIN fixes the loop order: each given id, its row by primary key, its neighbours by (session, idx).
-        db_.prepare("SELECT DISTINCT n.id, n.session_id, n.idx FROM json_each(?2) AS j "
-                    "CROSS JOIN turns AS t ON t.id = j.value AND t.cube_id = ?1 "
-                    "CROSS JOIN turns AS n ON n.session_id = t.session_id AND n.idx >= t.idx - ?3 AND "
-                    "n.idx <= t.idx + ?3 AND n.cube_id = t.cube_id"));
-    const std::string json = json_string_array(ids);
+        db_.prepare("SELECT id, session_id, idx FROM turns WHERE cube_id = ?1 ORDER BY session_id, idx"));
     s->bind_text_ref(1, cube_id);
-    s->bind_text_ref(2, json);
-    s->bind_int64(3, std::max(0, radius));
+    std::vector<TurnPlace> out;
     for (;;) {
         KASTEN_ASSIGN_OR_RETURN(bool row, s->step());
         if (!row) break;

@@ -33,12 +33,8 @@ class TurnStore {
     // The session's turns with from_index <= index <= to_index, by index.
     Result<std::vector<TurnRecord>> list_range(const std::string& cube_id, const std::string& session_id,
                                                int from_index, int to_index);
-    // The places of the turns of `ids` that exist in this cube, in the order of `ids` (no content read).
-    Result<std::vector<TurnPlace>> places(const std::string& cube_id, const std::vector<std::string>& ids);
-    // The places of the turns of `ids` that exist in this cube and of every turn of their sessions at most `radius`
-    // positions from one of them, each once, in no particular order; one statement (no content read).
-    Result<std::vector<TurnPlace>> places_near(const std::string& cube_id, const std::vector<std::string>& ids,
-                                               int radius);
+    // The places of every turn of the cube, by (session, index) (no content read).
+    Result<std::vector<TurnPlace>> all_places(const std::string& cube_id);
     // 1 + the highest index of the session, 0 when it has no turns (or does not exist).
     Result<int> next_index(const std::string& cube_id, const std::string& session_id);
     // Ordered by (conv_time, session_id, index). limit < 0 means no limit; offset < 0 counts as 0.

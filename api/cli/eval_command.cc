@@ -105,7 +105,8 @@ options:
   --tune SPEC           search settings changed from the defaults for this run, name=value[,name=value...]:
                         note_key_weight, temporal_weight, lexical_weight, vector_weight, fusion (minmax|rrf),
                         rrf_k, link_decay, turn_context_weight, session_context_weight, turn_rollup_weight,
-                        subquery_weight; recorded in metrics.json ("tuning"). Compare runs with kasten eval cv
+                        subquery_weight, second_hop_weight, event_anchor_weight; recorded in metrics.json
+                        ("tuning"). Compare runs with kasten eval cv
   --quiet               no progress bar
   --embedder KIND       auto | glove | use | hashing (global option; default from the configuration)
 
@@ -154,7 +155,8 @@ options:
   --tune SPEC           search settings changed from the defaults for this run, name=value[,name=value...]:
                         note_key_weight, temporal_weight, lexical_weight, vector_weight, fusion (minmax|rrf),
                         rrf_k, link_decay, turn_context_weight, session_context_weight, turn_rollup_weight,
-                        subquery_weight; recorded in metrics.json ("tuning"). Compare runs with kasten eval cv
+                        subquery_weight, second_hop_weight, event_anchor_weight; recorded in metrics.json
+                        ("tuning"). Compare runs with kasten eval cv
   --quiet               no progress bar
   --embedder KIND       auto | glove | use | hashing (global option)
 
@@ -192,7 +194,8 @@ options:
   --tune SPEC           search settings changed from the defaults for this run, name=value[,name=value...]:
                         note_key_weight, temporal_weight, lexical_weight, vector_weight, fusion (minmax|rrf),
                         rrf_k, link_decay, turn_context_weight, session_context_weight, turn_rollup_weight,
-                        subquery_weight; recorded in metrics.json ("tuning"). Compare runs with kasten eval cv
+                        subquery_weight, second_hop_weight, event_anchor_weight; recorded in metrics.json
+                        ("tuning"). Compare runs with kasten eval cv
   --quiet               no progress bar
   --embedder KIND       auto | glove | use | hashing (global option)
 

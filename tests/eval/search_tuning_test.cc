@@ -23,7 +23,8 @@ TEST(SearchTuningTest, ParsesAppliesAndReportsSettings) {
 TEST(SearchTuningTest, EveryNumericSettingReachesItsOption) {
     auto t = SearchTuning::parse(
         "note_key_weight=0.1,temporal_weight=0.2,lexical_weight=0.3,vector_weight=0.4,rrf_k=5,link_decay=0.6,"
-        "turn_context_weight=0.7,session_context_weight=0.8,turn_rollup_weight=0.9,subquery_weight=1.5");
+        "turn_context_weight=0.7,session_context_weight=0.8,turn_rollup_weight=0.9,subquery_weight=1.5,"
+        "second_hop_weight=1.6,event_anchor_weight=1.7");
     ASSERT_TRUE(t.is_ok()) << t.status().to_string();
     memory::MemoryOptions o;
     t->apply(o);
@@ -37,7 +38,9 @@ TEST(SearchTuningTest, EveryNumericSettingReachesItsOption) {
     EXPECT_DOUBLE_EQ(o.session_context_weight, 0.8);
     EXPECT_DOUBLE_EQ(o.turn_rollup_weight, 0.9);
     EXPECT_DOUBLE_EQ(o.subquery_weight, 1.5);
-    EXPECT_EQ(t->to_json().size(), 10u);
+    EXPECT_DOUBLE_EQ(o.second_hop_weight, 1.6);
+    EXPECT_DOUBLE_EQ(o.event_anchor_weight, 1.7);
+    EXPECT_EQ(t->to_json().size(), 12u);
     EXPECT_NE(SearchTuning::numeric_names().find("turn_rollup_weight"), std::string::npos);
 }
 

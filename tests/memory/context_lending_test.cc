@@ -1,6 +1,10 @@
 // Turns and sessions lend each other context (MemoryOptions::turn_context_weight, session_context_weight,
 // turn_rollup_weight), end to end through MemoryManager with the lexical retriever (deterministic term matches).
 
+#include <unistd.h>
+
+#include <filesystem>
+
 #include <gtest/gtest.h>
 
 #include "llm/hashing_embedder.h"
@@ -17,11 +21,14 @@ struct Weights {
 
 class ContextLendingTest : public ::testing::Test {
   protected:
-    void open(const Weights& w) {
+    // data_dir "" opens in memory.
+    void open(const Weights& w, const std::string& data_dir = {}) {
+        mm_.reset();
         MemoryOptions o;
         o.embedder = std::make_shared<llm::HashingEmbedder>(256);
         o.clock = &clock_;
-        o.in_memory = true;
+        o.in_memory = data_dir.empty();
+        o.data_dir = data_dir;
         o.background_jobs = false;
         o.turn_context_weight = w.turn_context;
         o.session_context_weight = w.session_context;
@@ -29,6 +36,10 @@ class ContextLendingTest : public ::testing::Test {
         auto r = MemoryManager::open(o);
         ASSERT_TRUE(r.is_ok()) << r.status().to_string();
         mm_ = std::move(r).value();
+        if (!mm_->get_cube("u").is_ok()) fill();
+    }
+
+    void fill() {
         turn_ids_.clear();
         // Two people talking (both role user), then an assistant exchange whose answer alone names the topic.
         add("hike", {{"user", "How was the hike with the kids after the road trip?"},
@@ -125,6 +136,25 @@ TEST_F(ContextLendingTest, ASessionBorrowsFromItsBestTurn) {
     const auto hits = search("violin maker", Granularity::kSession);
     ASSERT_EQ(hits.size(), 1u);
     EXPECT_EQ(hits[0].id, "help");
+}
+
+// Neighbours come from the in-memory place index: it follows deletes, and it is rebuilt from the store at open.
+TEST_F(ContextLendingTest, NeighboursFollowDeletesAndReopening) {
+    const std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("kasten-lending-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    open({.turn_context = 0.5}, dir.string());
+    const std::vector<std::string> added = turn_ids_;
+    open({.turn_context = 0.5}, dir.string());  // reopened: the turns are the store's, the places rebuilt
+    EXPECT_EQ(ids(search("hike after the road trip", Granularity::kTurn)),
+              (std::vector<std::string>{added[0], added[1]}));
+    ASSERT_TRUE(mm_->delete_turn("u", added[1], "test").is_ok());
+    // The reply is gone; the turn after it is two positions from the question: no neighbour any more.
+    EXPECT_EQ(ids(search("hike after the road trip", Granularity::kTurn)), std::vector<std::string>{added[0]});
+    open({.turn_context = 0.5}, dir.string());
+    EXPECT_EQ(ids(search("hike after the road trip", Granularity::kTurn)), std::vector<std::string>{added[0]});
+    mm_.reset();
+    std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -177,7 +177,8 @@ void run_full_disk_scenario(const fs::path& dir, DiskFault& disk, std::shared_pt
         ASSERT_TRUE(r.is_ok()) << r.status().to_string();
         acknowledged[n] = r.value().turn_ids.at(0);
     }
-    ASSERT_TRUE(mm->check_consistency().is_ok());  // a read barrier: every change was tried
+    const auto tried = mm->check_consistency();  // a read barrier: every change was tried
+    ASSERT_TRUE(tried.is_ok()) << tried.status().to_string();
     EXPECT_TRUE(mm->index_health().dirty) << "the index writes failed but the index is not marked dirty";
     // Searches keep working on the index as it was last committed: what was found before is found still.
     EXPECT_EQ(find(*mm, 0), std::vector<std::string>{acknowledged[0]});

@@ -148,3 +148,57 @@ TEST(FlatVectorIndexTest, SimilaritiesAreTheCosinesOfTheNamedUnits) {
 
 }  // namespace
 }  // namespace kasten::retrieval
+
+namespace kasten::retrieval {
+namespace {
+
+// Rows closer to each other than the half-precision first pass can tell apart: the search must still return exactly
+// the float scan's top k (scores from similarities(), ties by id), under a filter too.
+TEST(FlatVectorIndexTest, NearTiesBeyondHalfPrecisionRankExactly) {
+    constexpr int kWide = 100;
+    std::mt19937 rng(5);
+    std::normal_distribution<float> normal;
+    std::vector<float> base(kWide);
+    for (float& x : base) x = normal(rng);
+    FlatVectorIndex index(kWide);
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3000; ++i) {
+        std::vector<float> v = base;
+        for (float& x : v) x += 3e-4f * normal(rng);
+        if (i % 500 == 0) v = base;  // exact duplicates: ties broken by id
+        ids.push_back("r" + std::to_string(i));
+        ASSERT_TRUE(
+            index.upsert(UnitAttrs{"c", UnitType::kTurn, ids.back(), i, i % 2 ? "user" : "assistant", ""}, v).is_ok());
+    }
+    for (int trial = 0; trial < 4; ++trial) {
+        std::vector<float> q = base;
+        for (float& x : q) x += (trial == 0 ? 0.0f : 1e-2f) * normal(rng);
+        for (bool by_role : {false, true}) {
+            SearchFilter f;
+            f.cube_id = "c";
+            if (by_role) f.role = "user";
+            auto sims = index.similarities(q, "c", UnitType::kTurn, ids);
+            ASSERT_TRUE(sims.is_ok());
+            std::vector<std::pair<double, std::string>> want;
+            for (std::size_t i = 0; i < ids.size(); ++i) {
+                if (by_role && i % 2 == 0) continue;
+                want.emplace_back(*(*sims)[i], ids[i]);
+            }
+            std::sort(want.begin(), want.end(), [](const auto& a, const auto& b) {
+                return a.first != b.first ? a.first > b.first : a.second < b.second;
+            });
+            for (int k : {1, 10, 100}) {
+                auto hits = index.search(q, f, k);
+                ASSERT_TRUE(hits.is_ok());
+                ASSERT_EQ(hits->size(), static_cast<std::size_t>(k));
+                for (int i = 0; i < k; ++i) {
+                    EXPECT_EQ((*hits)[i].id, want[i].second) << "trial " << trial << " k " << k << " rank " << i;
+                    EXPECT_EQ((*hits)[i].score, want[i].first);
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
+}  // namespace kasten::retrieval

@@ -7,6 +7,7 @@
 
 #include "store/cube_store.h"
 #include "store/database.h"
+#include "store/job_store.h"
 #include "store/session_store.h"
 #include "store/turn_store.h"
 #include "tests/store/store_fixture.h"
@@ -98,6 +99,12 @@ TEST_F(SchemaTest, ClaimingTheOldestQueuedJobIsASeek) {
         query_plan(db(), "SELECT id FROM jobs WHERE state = 'queued' ORDER BY created_at, id LIMIT 1");
     EXPECT_NE(plan.find("jobs_queue"), std::string::npos) << plan;
     EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
+}
+
+TEST_F(SchemaTest, FindingASessionsQueuedJobIsASeekBySession) {
+    const std::string plan = query_plan(db(), std::string("SELECT id") + JobStore::kFindQueuedFrom);
+    EXPECT_NE(plan.find("jobs_by_session"), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("jobs_queue"), std::string::npos) << plan;
 }
 
 TEST_F(SchemaTest, MigrateIsIdempotent) {

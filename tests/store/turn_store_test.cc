@@ -124,50 +124,23 @@ TEST_F(TurnStoreTest, GetManyKeepsRequestOrderAndSkipsMissing) {
     EXPECT_TRUE(turns.get_many("c", {})->empty());
 }
 
-TEST_F(TurnStoreTest, PlacesAreScopedToTheCubeAndKeepRequestOrder) {
+TEST_F(TurnStoreTest, AllPlacesAreTheCubesTurnsBySessionAndIndex) {
     TurnStore turns(db());
-    ASSERT_TRUE(turns.insert(make_turn("c", "s_1", "t_a", 0, 0)).is_ok());
-    ASSERT_TRUE(turns.insert(make_turn("c", "s_1", "t_b", 3, 0)).is_ok());
     ASSERT_TRUE(turns.insert(make_turn("c", "s_2", "t_c", 1, 0)).is_ok());
+    ASSERT_TRUE(turns.insert(make_turn("c", "s_1", "t_b", 3, 0)).is_ok());
+    ASSERT_TRUE(turns.insert(make_turn("c", "s_1", "t_a", 0, 0)).is_ok());
     ASSERT_TRUE(turns.insert(make_turn("other", "s_other", "t_x", 0, 0)).is_ok());
-    auto got = turns.places("c", {"t_c", "t_x", "missing", "t_b"});
+    auto got = turns.all_places("c");
     ASSERT_TRUE(got.is_ok()) << got.status().to_string();
-    ASSERT_EQ(got->size(), 2u);  // t_x is another cube's
-    EXPECT_EQ((*got)[0].id, "t_c");
-    EXPECT_EQ((*got)[0].session_id, "s_2");
-    EXPECT_EQ((*got)[0].index, 1);
+    ASSERT_EQ(got->size(), 3u);  // t_x is another cube's
+    EXPECT_EQ((*got)[0].id, "t_a");
     EXPECT_EQ((*got)[1].id, "t_b");
     EXPECT_EQ((*got)[1].session_id, "s_1");
     EXPECT_EQ((*got)[1].index, 3);
-    EXPECT_TRUE(turns.places("c", {})->empty());
-}
-
-TEST_F(TurnStoreTest, PlacesNearAreTheTurnsAndTheirNeighboursOnce) {
-    TurnStore turns(db());
-    for (int i = 0; i < 6; ++i) {
-        ASSERT_TRUE(turns.insert(make_turn("c", "s_1", "t_" + std::to_string(i), i, 0)).is_ok());
-    }
-    ASSERT_TRUE(turns.insert(make_turn("c", "s_2", "t_b\"\\\n", 0, 0)).is_ok());  // JSON-escaped in the query
-    ASSERT_TRUE(turns.insert(make_turn("c", "s_2", "t_b1", 1, 0)).is_ok());
-    ASSERT_TRUE(turns.insert(make_turn("other", "s_other", "t_x", 0, 0)).is_ok());
-    auto got = turns.places_near("c", {"t_1", "t_2", "t_b\"\\\n", "t_x", "missing"}, 1);
-    ASSERT_TRUE(got.is_ok()) << got.status().to_string();
-    std::vector<std::string> ids;
-    for (const auto& p : *got) {
-        ids.push_back(p.id);
-        if (p.id == "t_3") {
-            EXPECT_EQ(p.session_id, "s_1");
-            EXPECT_EQ(p.index, 3);
-        }
-    }
-    std::sort(ids.begin(), ids.end());
-    // t_0..t_3 around t_1 and t_2 (each once), t_b1 next to the escaped id; t_x is another cube's
-    EXPECT_EQ(ids, (std::vector<std::string>{"t_0", "t_1", "t_2", "t_3", "t_b\"\\\n", "t_b1"}));
-    auto alone = turns.places_near("c", {"t_4"}, 0);
-    ASSERT_TRUE(alone.is_ok());
-    ASSERT_EQ(alone->size(), 1u);
-    EXPECT_EQ((*alone)[0].index, 4);
-    EXPECT_TRUE(turns.places_near("c", {}, 1)->empty());
+    EXPECT_EQ((*got)[2].id, "t_c");
+    EXPECT_EQ((*got)[2].session_id, "s_2");
+    EXPECT_EQ((*got)[2].index, 1);
+    EXPECT_TRUE(turns.all_places("empty")->empty());
 }
 
 TEST_F(TurnStoreTest, SessionOrderAndNextIndex) {

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "store/records.h"
+
+namespace kasten::memory {
+
+// Where every turn sits in its session (session id, position), held in memory so that a search can find a candidate's
+// neighbours without reading the store: derived data, rebuilt from the store at open and kept in step by IndexSync
+// like the other indexes. It holds every turn, whatever its embedding (foreign cubes included).
+//
+// Memory: about 150 bytes per turn. Thread safety: any number of concurrent readers with one writer at a time.
+class TurnPlaceIndex {
+  public:
+    // Adds or moves a turn.
+    void put(const std::string& cube_id, const store::TurnPlace& place);
+    // Removes a turn; removing a missing one is a no-op.
+    void remove(const std::string& cube_id, const std::string& turn_id);
+    // Replaces a cube's turns (open, reindex).
+    void reset_cube(const std::string& cube_id, const std::vector<store::TurnPlace>& places);
+    void remove_cube(const std::string& cube_id);
+
+    // The places of the turns of `ids` that exist in the cube and of every turn of their sessions at most `radius`
+    // positions away: for each id in order, its session's positions idx - radius .. idx + radius ascending, each turn
+    // once (its first occurrence). radius 0: the places of `ids` alone.
+    std::vector<store::TurnPlace> near(const std::string& cube_id, const std::vector<std::string>& ids,
+                                       int radius) const;
+    // Turns of one cube (tests, consistency checks).
+    std::size_t size(const std::string& cube_id) const;
+
+  private:
+    struct Cube {
+        struct Spot {
+            std::uint32_t session = 0;  // index into sessions
+            int index = 0;
+        };
+        std::unordered_map<std::string, Spot> by_id;
+        std::map<std::pair<std::uint32_t, int>, std::string> by_spot;
+        std::unordered_map<std::string, std::uint32_t> session_ids;  // interned; only grows with the cube
+        std::vector<std::string> sessions;
+    };
+
+    static void put_locked(Cube& cube, const store::TurnPlace& place);
+
+    mutable std::shared_mutex mu_;
+    std::unordered_map<std::string, Cube> cubes_;
+};
+
+}  // namespace kasten::memory

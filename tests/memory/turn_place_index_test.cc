@@ -1,0 +1,68 @@
+#include "memory/turn_place_index.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace kasten::memory {
+namespace {
+
+std::vector<std::string> ids(const std::vector<store::TurnPlace>& places) {
+    std::vector<std::string> out;
+    for (const auto& p : places) out.push_back(p.id);
+    return out;
+}
+
+TEST(TurnPlaceIndexTest, NearIsEachTurnAndItsNeighboursOnceInRequestOrder) {
+    TurnPlaceIndex index;
+    for (int i = 0; i < 6; ++i) index.put("c", {"t_" + std::to_string(i), "s_1", i});
+    index.put("c", {"t_b", "s_2", 0});
+    index.put("c", {"t_b1", "s_2", 1});
+    index.put("other", {"t_x", "s_other", 0});
+    const auto got = index.near("c", {"t_2", "t_1", "t_b", "t_x", "missing"}, 1);
+    // t_1..t_3 around t_2, then t_0 (t_1 and t_2 already listed), t_b and t_b1; t_x is another cube's.
+    EXPECT_EQ(ids(got), (std::vector<std::string>{"t_1", "t_2", "t_3", "t_0", "t_b", "t_b1"}));
+    for (const auto& p : got) {
+        if (p.id == "t_3") {
+            EXPECT_EQ(p.session_id, "s_1");
+            EXPECT_EQ(p.index, 3);
+        }
+    }
+    const auto alone = index.near("c", {"t_4", "t_b1"}, 0);
+    EXPECT_EQ(ids(alone), (std::vector<std::string>{"t_4", "t_b1"}));
+    EXPECT_EQ(alone[1].session_id, "s_2");
+    EXPECT_EQ(alone[1].index, 1);
+    EXPECT_TRUE(index.near("c", {}, 1).empty());
+    EXPECT_TRUE(index.near("nobody", {"t_1"}, 1).empty());
+    EXPECT_EQ(index.size("c"), 8u);
+}
+
+TEST(TurnPlaceIndexTest, RadiusCountsPositionsAndGapsStayGaps) {
+    TurnPlaceIndex index;
+    for (int i = 0; i < 5; ++i) index.put("c", {"t_" + std::to_string(i), "s", i});
+    index.remove("c", "t_2");  // a deleted turn leaves a gap; positions are not renumbered
+    EXPECT_EQ(ids(index.near("c", {"t_1"}, 1)), (std::vector<std::string>{"t_0", "t_1"}));
+    EXPECT_EQ(ids(index.near("c", {"t_1"}, 2)), (std::vector<std::string>{"t_0", "t_1", "t_3"}));
+    EXPECT_TRUE(index.near("c", {"t_2"}, 1).empty());
+    index.remove("c", "t_2");  // twice: a no-op
+    index.remove("nobody", "t_1");
+    EXPECT_EQ(index.size("c"), 4u);
+}
+
+TEST(TurnPlaceIndexTest, PutMovesATurnAndResetReplacesTheCube) {
+    TurnPlaceIndex index;
+    index.put("c", {"t_a", "s_1", 0});
+    index.put("c", {"t_b", "s_1", 1});
+    index.put("c", {"t_b", "s_2", 0});  // moved
+    EXPECT_EQ(ids(index.near("c", {"t_a"}, 1)), std::vector<std::string>{"t_a"});
+    EXPECT_EQ(index.near("c", {"t_b"}, 0).front().session_id, "s_2");
+    index.reset_cube("c", {{"t_z", "s_9", 4}, {"t_y", "s_9", 5}});
+    EXPECT_TRUE(index.near("c", {"t_a"}, 1).empty());
+    EXPECT_EQ(ids(index.near("c", {"t_z"}, 1)), (std::vector<std::string>{"t_z", "t_y"}));
+    index.remove_cube("c");
+    EXPECT_EQ(index.size("c"), 0u);
+    EXPECT_TRUE(index.near("c", {"t_z"}, 1).empty());
+}
+
+}  // namespace
+}  // namespace kasten::memory
