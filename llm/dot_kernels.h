@@ -20,9 +20,10 @@ namespace kasten::llm {
 // and scalar differ only by float summation order: |avx2 − scalar| ≤ 1e-5 · Σ|block terms|.
 
 enum class ActivationType { kF32, kQ8_0, kQ8_K };
-// kAvx512Vnni: AVX-512 F/BW/DQ/VL + VNNI kernels for one token's products with Q8_0 and Q4_0 weights (decode,
-// where they are a few percent faster); batches, every other type and the activation quantizers use the AVX2
-// kernels at that level, which process prompts faster (docs/benchmarks.md). A CPU with AVX-512 has AVX2.
+// kAvx512Vnni: Q8_0 and Q4_0 matrices are repacked at load and multiplied by AVX-512 VNNI group kernels, one
+// token or a batch (llm/repacked_weights.h, used by WeightMatrix); the per-row kernels here serve the rows of a
+// partial last group (one token: AVX-512 VNNI; batches: AVX2); every other type and the activation quantizers use
+// the AVX2 kernels at that level (docs/benchmarks.md). A CPU with AVX-512 has AVX2.
 // kAvx512Amx: the AVX-512 VNNI level, plus AMX int8 tiles for batches of 16 tokens and more against Q8_0 and
 // Q4_0 weights (prompt processing; llm/repacked_weights.h). Never picked by default (see best_kernel_isa()).
 enum class KernelIsa { kScalar, kAvx2, kAvx512Vnni, kAvx512Amx };
