@@ -20,10 +20,13 @@ namespace kasten::llm {
 // and scalar differ only by float summation order: |avx2 − scalar| ≤ 1e-5 · Σ|block terms|.
 
 enum class ActivationType { kF32, kQ8_0, kQ8_K };
-// kAvx512Vnni: AVX-512 F/BW/DQ/VL + VNNI kernels for one token's products with Q8_0 and Q4_0 weights (decode,
-// where they are a few percent faster); batches, every other type and the activation quantizers use the AVX2
-// kernels at that level, which process prompts faster (docs/benchmarks.md). A CPU with AVX-512 has AVX2.
-enum class KernelIsa { kScalar, kAvx2, kAvx512Vnni };
+// kAvx512Vnni: Q8_0 and Q4_0 matrices are repacked at load and multiplied by AVX-512 VNNI group kernels, one
+// token or a batch (llm/repacked_weights.h, used by WeightMatrix); the per-row kernels here serve the rows of a
+// partial last group (one token: AVX-512 VNNI; batches: AVX2); every other type and the activation quantizers use
+// the AVX2 kernels at that level (docs/benchmarks.md). A CPU with AVX-512 has AVX2.
+// kAvx512Amx: the AVX-512 VNNI level, plus AMX int8 tiles for batches of 16 tokens and more against Q8_0 and
+// Q4_0 weights (prompt processing; llm/repacked_weights.h). Never picked by default (see best_kernel_isa()).
+enum class KernelIsa { kScalar, kAvx2, kAvx512Vnni, kAvx512Amx };
 
 using DotFn = float (*)(const void* weights, const void* activations, std::size_t n);
 using QuantizeActivationFn = void (*)(const float* x, void* out, std::size_t n);
@@ -40,14 +43,18 @@ struct WeightKernel {
 bool avx2_supported();
 // True when the CPU (and the OS, for the zmm state) runs AVX-512 F, BW, DQ, VL and VNNI, besides AVX2.
 bool avx512_vnni_supported();
+// True when the CPU has AMX tiles with int8 products besides avx512_vnni_supported(), and Linux granted this
+// process the tile state (arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA), asked once).
+bool amx_int8_supported();
 // Whether the CPU runs the kernels of `isa` (kScalar always).
 bool kernel_isa_supported(KernelIsa isa);
-// "scalar" | "avx2" | "avx512-vnni"
+// "scalar" | "avx2" | "avx512-vnni" | "avx512-amx"
 const char* kernel_isa_name(KernelIsa isa);
 // Parses kernel_isa_name's names; false for anything else.
 bool parse_kernel_isa(std::string_view name, KernelIsa* out);
-// The best level the CPU runs, detected at run time. The environment variable KASTEN_KERNEL_ISA (a name above)
-// picks another level the CPU runs, e.g. to compare kernels; a level the CPU lacks, or an unknown name, is ignored.
+// The best level the CPU runs, detected at run time (AVX-512 VNNI at most: AMX is asked for by name). The
+// environment variable KASTEN_KERNEL_ISA (a name above) picks another level the CPU runs, e.g. to compare
+// kernels; a level the CPU lacks, or an unknown name, is ignored.
 KernelIsa best_kernel_isa();
 
 // nullptr dot when `type` has no kernel (see is_compute_type()).
@@ -71,9 +78,19 @@ void dot_rows_f32(const float* q, const float* rows, std::size_t n_rows, std::si
 float exp_shifted_f32(float* s, std::size_t n, float max);
 // out[d] += Σ_c p[c] · row_c[d] for d < dim.
 void accumulate_rows_f32(const float* p, const float* rows, std::size_t n_rows, std::size_t dim, float* out);
+// Fused element-wise steps of the forward pass (one pass over the data each):
+// out = w ⊙ x / sqrt(mean(x²) + eps) (RMS norm, as llama2.c computes it).
+void rms_norm_f32(const float* x, const float* w, std::size_t n, float eps, float* out);
+// g[i] = silu(g[i]) · u[i] = g[i] / (1 + e^(−g[i])) · u[i] (the SwiGLU gate); the AVX2 exp as exp_shifted_f32's.
+void silu_mul_f32(float* g, const float* u, std::size_t n);
+// x[i] += y[i]
+void add_f32(float* x, const float* y, std::size_t n);
 
 namespace scalar {
 float dot_f32(const float* a, const float* b, std::size_t n);
+void rms_norm_f32(const float* x, const float* w, std::size_t n, float eps, float* out);
+void silu_mul_f32(float* g, const float* u, std::size_t n);
+void add_f32(float* x, const float* y, std::size_t n);
 void axpy_f32(float a, const float* x, float* y, std::size_t n);
 void dot_rows_f32(const float* q, const float* rows, std::size_t n_rows, std::size_t dim, float scale, float* out);
 float exp_shifted_f32(float* s, std::size_t n, float max);
@@ -87,6 +104,9 @@ float dot_q6_k_q8_k(const BlockQ6K* w, const BlockQ8K* a, std::size_t n);
 
 namespace avx2 {
 float dot_f32(const float* a, const float* b, std::size_t n);
+void rms_norm_f32(const float* x, const float* w, std::size_t n, float eps, float* out);
+void silu_mul_f32(float* g, const float* u, std::size_t n);
+void add_f32(float* x, const float* y, std::size_t n);
 void axpy_f32(float a, const float* x, float* y, std::size_t n);
 void dot_rows_f32(const float* q, const float* rows, std::size_t n_rows, std::size_t dim, float scale, float* out);
 float exp_shifted_f32(float* s, std::size_t n, float max);

@@ -31,6 +31,22 @@ void accumulate_rows_f32(const float* p, const float* rows, std::size_t n_rows, 
     for (std::size_t c = 0; c < n_rows; ++c) axpy_f32(p[c], rows + c * dim, out, dim);
 }
 
+void rms_norm_f32(const float* x, const float* w, std::size_t n, float eps, float* out) {
+    float ss = 0.0f;
+    for (std::size_t i = 0; i < n; ++i) ss += x[i] * x[i];
+    ss = ss / static_cast<float>(n) + eps;
+    const float scale = 1.0f / std::sqrt(ss);
+    for (std::size_t i = 0; i < n; ++i) out[i] = w[i] * (scale * x[i]);
+}
+
+void silu_mul_f32(float* g, const float* u, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+
+void add_f32(float* x, const float* y, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
 float dot_f16_f32(const std::uint16_t* w, const float* a, std::size_t n) {
     float sum = 0.0f;
     for (std::size_t i = 0; i < n; ++i) sum += f16_to_f32(w[i]) * a[i];

@@ -152,6 +152,7 @@ const KvKernels& kv_kernels(KernelIsa isa) {
                                    &avx512::accumulate_values};
     switch (isa) {
         case KernelIsa::kAvx512Vnni:
+        case KernelIsa::kAvx512Amx:
             return kAvx512;
         case KernelIsa::kAvx2:
             return kAvx2;

@@ -14,15 +14,11 @@ namespace {
 
 // out = w ⊙ x / sqrt(mean(x²) + eps), as llama2.c computes it.
 void rms_norm(const float* x, const float* w, int n, float eps, float* out) {
-    float ss = 0.0f;
-    for (int i = 0; i < n; ++i) ss += x[i] * x[i];
-    ss = ss / static_cast<float>(n) + eps;
-    const float scale = 1.0f / std::sqrt(ss);
-    for (int i = 0; i < n; ++i) out[i] = w[i] * (scale * x[i]);
+    rms_norm_f32(x, w, static_cast<std::size_t>(n), eps, out);
 }
 
 void add_in_place(float* x, const float* y, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) x[i] += y[i];
+    add_f32(x, y, n);
 }
 
 }  // namespace
@@ -98,9 +94,14 @@ void LlamaContext::run_matmuls(std::initializer_list<MatmulJob> jobs, int n_toke
     for (const MatmulJob& j : jobs) total += j.w->rows();
     const int threads = pool_->size();
     const int n_tasks = threads == 1 ? 1 : std::clamp(total / 16, 1, threads * 4);
+    // Task boundaries fall on multiples of kRepackRows, so repacked row groups are never split.
+    auto boundary = [&](int task) {
+        if (task == n_tasks) return total;
+        return static_cast<int>(static_cast<long long>(total) * task / n_tasks) / kRepackRows * kRepackRows;
+    };
     pool_->run(n_tasks, [&](int task, int) {
-        const int r0 = static_cast<int>(static_cast<long long>(total) * task / n_tasks);
-        const int r1 = static_cast<int>(static_cast<long long>(total) * (task + 1) / n_tasks);
+        const int r0 = boundary(task);
+        const int r1 = boundary(task + 1);
         int base = 0;
         for (const MatmulJob& j : jobs) {
             const int rows = j.w->rows();
@@ -216,11 +217,7 @@ void LlamaContext::forward_batch(const int* tokens, int n, bool want_logits, boo
         for (int t = 0; t < n; ++t) rms_norm(x_.data() + t * ue, w.ffn_norm.data(), e, c.rms_eps, xn_.data() + t * ue);
         act_.prepare(xn_.data(), n, e, w.gate.activation_mask() | w.up.activation_mask(), isa);
         run_matmuls({{&w.gate, gate_.data()}, {&w.up, up_.data()}}, n);
-        const std::size_t nf = static_cast<std::size_t>(n) * c.n_ff;
-        for (std::size_t i = 0; i < nf; ++i) {
-            const float g = gate_[i];
-            gate_[i] = g / (1.0f + std::exp(-g)) * up_[i];
-        }
+        silu_mul_f32(gate_.data(), up_.data(), static_cast<std::size_t>(n) * c.n_ff);
         act_.prepare(gate_.data(), n, c.n_ff, w.down.activation_mask(), isa);
         run_matmuls({{&w.down, proj_.data()}}, n);
         add_in_place(x_.data(), proj_.data(), static_cast<std::size_t>(n) * ue);

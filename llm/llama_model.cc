@@ -111,6 +111,7 @@ Status LlamaModel::bind(LlamaModel& m, const TensorLookup& lookup) {
     if (lookup("output.weight") != nullptr) {
         KASTEN_RETURN_IF_ERROR(matrix("output.weight", c.n_embd, c.n_vocab, &m.output_));
         m.tied_ = false;
+        m.token_embd_ = m.token_embd_.without_repacked();  // only looked up by row: the copy would be unused
     } else {
         m.output_ = m.token_embd_;
         m.tied_ = true;

@@ -1,7 +1,10 @@
 #include "llm/weight_matrix.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
+#include "llm/f16.h"
 #include "llm/quantization.h"
 
 namespace kasten::llm {
@@ -18,6 +21,21 @@ void ActivationBuffer::prepare(const float* x, int n_rows, int n_cols, unsigned 
         for (int r = 0; r < n_rows; ++r) {
             quantize(x + static_cast<std::size_t>(r) * n_cols, s.data.data() + r * s.row_bytes,
                      static_cast<std::size_t>(n_cols));
+        }
+        if (type == ActivationType::kQ8_0) {
+            const std::size_t nb = static_cast<std::size_t>(n_cols) / kQk8_0 * static_cast<std::size_t>(n_rows);
+            q8_0_blocks_ = static_cast<std::size_t>(n_cols) / kQk8_0;
+            if (q8_0_scales_.size() < nb) {
+                q8_0_scales_.resize(nb);
+                q8_0_sums_.resize(nb);
+            }
+            const auto* blocks = reinterpret_cast<const BlockQ8_0*>(s.data.data());
+            for (std::size_t b = 0; b < nb; ++b) {
+                q8_0_scales_[b] = f16_to_f32(blocks[b].d);
+                std::int32_t sum = 0;
+                for (int i = 0; i < kQk8_0; ++i) sum += blocks[b].qs[i];
+                q8_0_sums_[b] = sum;
+            }
         }
     }
 }
@@ -46,11 +64,31 @@ Result<WeightMatrix> WeightMatrix::from_tensor(const TensorView& t, KernelIsa is
     m.data_ = t.data;
     m.row_stride_ = t.row_stride();
     m.kernel_ = kernel;
+    if (repacks_at(isa) && RepackedWeights::supports(t.type) && m.rows_ >= kRepackRows) {
+        m.repacked_ = RepackedWeights::pack(t.type, t.data, m.row_stride_, m.rows_, m.cols_);
+        m.repacked_kernel_ = repacked_group_kernel(t.type, isa);
+    }
     return m;
 }
 
 void WeightMatrix::multiply(const ActivationBuffer& x, int n_tokens, float* y, int y_stride, int row_begin,
                             int row_end) const {
+    if (!repacked_.empty()) {
+        // Whole groups inside the range from the repacked copy; rows of partial groups row by row below.
+        const int g_begin = (row_begin + kRepackRows - 1) / kRepackRows;
+        const int g_end = std::min(row_end / kRepackRows, repacked_.groups());
+        if (g_begin < g_end) {
+            repacked_.multiply(repacked_kernel_, x.q8_0_rows(), n_tokens, y, y_stride, g_begin, g_end);
+            multiply_rows(x, n_tokens, y, y_stride, row_begin, g_begin * kRepackRows);
+            multiply_rows(x, n_tokens, y, y_stride, g_end * kRepackRows, row_end);
+            return;
+        }
+    }
+    multiply_rows(x, n_tokens, y, y_stride, row_begin, row_end);
+}
+
+void WeightMatrix::multiply_rows(const ActivationBuffer& x, int n_tokens, float* y, int y_stride, int row_begin,
+                                 int row_end) const {
     const ActivationType a = kernel_.activation;
     const auto n = static_cast<std::size_t>(cols_);
     if (n_tokens == 1 && kernel_.dot_single != nullptr) {

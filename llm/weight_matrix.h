@@ -6,6 +6,7 @@
 
 #include "common/result.h"
 #include "llm/dot_kernels.h"
+#include "llm/repacked_weights.h"
 #include "llm/tensor_view.h"
 
 namespace kasten::llm {
@@ -21,6 +22,11 @@ class ActivationBuffer {
         const Slot& s = slots_[static_cast<int>(type)];
         return s.data.data() + static_cast<std::size_t>(r) * s.row_bytes;
     }
+    // The prepared Q8_0 rows with their block scales and quant sums (repacked kernels). REQUIRES: Q8_0 prepared.
+    Q8_0Rows q8_0_rows() const {
+        return {reinterpret_cast<const BlockQ8_0*>(slots_[static_cast<int>(ActivationType::kQ8_0)].data.data()),
+                q8_0_scales_.data(), q8_0_sums_.data(), q8_0_blocks_};
+    }
 
   private:
     struct Slot {
@@ -28,10 +34,15 @@ class ActivationBuffer {
         std::size_t row_bytes = 0;
     };
     Slot slots_[3];
+    std::vector<float> q8_0_scales_;
+    std::vector<std::int32_t> q8_0_sums_;
+    std::size_t q8_0_blocks_ = 0;
 };
 
 // A 2-D weight tensor [cols (ne0), rows] viewed as `rows` rows of `cols` values, bound to its dot kernel.
-// Non-owning: the bytes belong to the model file. Immutable; thread-safe.
+// The rows are the model file's bytes (not owned); at the AVX-512 VNNI level, Q8_0 and Q4_0 matrices also hold a
+// copy of their full 16-row groups repacked at load (llm/repacked_weights.h), which multiply() uses for those
+// rows. Immutable; thread-safe.
 class WeightMatrix {
   public:
     WeightMatrix() = default;
@@ -50,14 +61,29 @@ class WeightMatrix {
     void multiply(const ActivationBuffer& x, int n_tokens, float* y, int y_stride, int row_begin, int row_end) const;
     // Dequantizes row r into out[cols()] (embedding lookup).
     void row_to_float(int r, float* out) const;
+    // Whether multiply() uses a repacked layout for (most of) the rows.
+    bool repacked() const { return !repacked_.empty(); }
+    // This matrix without its repacked copy (for a table that is only read by row_to_float()).
+    WeightMatrix without_repacked() const {
+        WeightMatrix m = *this;
+        m.repacked_ = RepackedWeights();
+        m.repacked_kernel_ = nullptr;
+        return m;
+    }
 
   private:
+    // multiply() row by row from the file's bytes.
+    void multiply_rows(const ActivationBuffer& x, int n_tokens, float* y, int y_stride, int row_begin,
+                       int row_end) const;
+
     TensorType type_ = TensorType::kF32;
     int rows_ = 0;
     int cols_ = 0;
     const std::uint8_t* data_ = nullptr;
     std::size_t row_stride_ = 0;
     WeightKernel kernel_;
+    RepackedWeights repacked_;
+    RepackedGroupFn repacked_kernel_ = nullptr;
 };
 
 }  // namespace kasten::llm

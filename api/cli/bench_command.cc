@@ -28,6 +28,7 @@
 #include "common/log.h"
 #include "eval/synthetic_corpus.h"
 #include "llm/decode_benchmark.h"
+#include "llm/dot_kernels.h"
 #include "llm/embedder_factory.h"
 #include "memory/memory_manager.h"
 
@@ -122,6 +123,7 @@ nlohmann::json decode_report_to_json(const llm::DecodeBenchmarkReport& report) {
     return {{"benchmark", "decode"},
             {"seconds", report.seconds},
             {"hardware_threads", std::thread::hardware_concurrency()},
+            {"kernel_isa", llm::kernel_isa_name(llm::best_kernel_isa())},
             {"bandwidth", std::move(bandwidth)},
             {"runs", std::move(runs)}};
 }

@@ -1,6 +1,7 @@
 #include "llm/dot_kernels.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <random>
 #include <vector>
 
@@ -209,7 +210,7 @@ INSTANTIATE_TEST_SUITE_P(AllWeightTypes, DotKernelTest,
 // integer paths of every level the CPU runs are checked against the scalar reference block by block.
 TEST(DotKernelTest, EveryLevelTheCpuRunsMatchesScalarOnQ8_0AndQ4_0) {
     std::vector<KernelIsa> levels;
-    for (KernelIsa isa : {KernelIsa::kScalar, KernelIsa::kAvx2, KernelIsa::kAvx512Vnni}) {
+    for (KernelIsa isa : {KernelIsa::kScalar, KernelIsa::kAvx2, KernelIsa::kAvx512Vnni, KernelIsa::kAvx512Amx}) {
         if (kernel_isa_supported(isa)) levels.push_back(isa);
     }
     ASSERT_GE(levels.size(), 2u) << "the project targets x86-64-v3: scalar and avx2 at least";
@@ -237,8 +238,9 @@ TEST(DotKernelTest, EveryLevelTheCpuRunsMatchesScalarOnQ8_0AndQ4_0) {
             const WeightKernel k8 = weight_kernel(TensorType::kQ8_0, isa);
             const WeightKernel k4 = weight_kernel(TensorType::kQ4_0, isa);
             // The AVX-512 level has its own single-token kernels; every level's batch kernel is checked too.
-            EXPECT_EQ(k8.dot_single != nullptr, isa == KernelIsa::kAvx512Vnni);
-            EXPECT_EQ(k4.dot_single != nullptr, isa == KernelIsa::kAvx512Vnni);
+            const bool avx512 = isa == KernelIsa::kAvx512Vnni || isa == KernelIsa::kAvx512Amx;
+            EXPECT_EQ(k8.dot_single != nullptr, avx512);
+            EXPECT_EQ(k4.dot_single != nullptr, avx512);
             for (DotFn dot8 : {k8.dot, k8.dot_single}) {
                 if (dot8 == nullptr) continue;
                 EXPECT_NEAR(dot8(w.data(), a.data(), n), ref8, 1e-6 * magnitude)
@@ -259,7 +261,11 @@ TEST(DotKernelTest, LevelsAreDetectedAndNamed) {
     if (avx512_vnni_supported()) {
         EXPECT_TRUE(avx2_supported());
     }
-    for (KernelIsa isa : {KernelIsa::kScalar, KernelIsa::kAvx2, KernelIsa::kAvx512Vnni}) {
+    if (amx_int8_supported()) {
+        EXPECT_TRUE(avx512_vnni_supported());
+        if (std::getenv("KASTEN_KERNEL_ISA") == nullptr) EXPECT_EQ(best_kernel_isa(), KernelIsa::kAvx512Vnni);
+    }
+    for (KernelIsa isa : {KernelIsa::kScalar, KernelIsa::kAvx2, KernelIsa::kAvx512Vnni, KernelIsa::kAvx512Amx}) {
         KernelIsa parsed = KernelIsa::kScalar;
         ASSERT_TRUE(parse_kernel_isa(kernel_isa_name(isa), &parsed));
         EXPECT_EQ(parsed, isa);
@@ -307,6 +313,33 @@ TEST(DotKernelTest, FloatHelpersMatchScalar) {
         avx2::axpy_f32(0.5f, a.data(), y1.data(), n);
         scalar::axpy_f32(0.5f, a.data(), y2.data(), n);
         for (std::size_t i = 0; i < n; ++i) EXPECT_NEAR(y1[i], y2[i], 1e-6);
+    }
+}
+
+TEST(DotKernelTest, ElementwiseHelpersMatchScalar) {
+    ASSERT_TRUE(avx2_supported());
+    for (std::size_t n : {std::size_t{1}, std::size_t{7}, std::size_t{64}, std::size_t{576}, std::size_t{1539}}) {
+        std::vector<float> x = random_row(n, 31, 3.0f), w = random_row(n, 32);
+        std::vector<float> a(n), b(n);
+        avx2::rms_norm_f32(x.data(), w.data(), n, 1e-5f, a.data());
+        scalar::rms_norm_f32(x.data(), w.data(), n, 1e-5f, b.data());
+        for (std::size_t i = 0; i < n; ++i) EXPECT_NEAR(a[i], b[i], 1e-5f * (1.0f + std::fabs(b[i]))) << n << " " << i;
+
+        std::vector<float> g1 = random_row(n, 33, 8.0f), u = random_row(n, 34);
+        if (n > 3) g1[3] = -120.0f;  // e^(−g) beyond float range: silu → −0
+        if (n > 5) g1[5] = 95.0f;
+        std::vector<float> g2 = g1;
+        avx2::silu_mul_f32(g1.data(), u.data(), n);
+        scalar::silu_mul_f32(g2.data(), u.data(), n);
+        for (std::size_t i = 0; i < n; ++i) {
+            ASSERT_TRUE(std::isfinite(g1[i])) << i;
+            EXPECT_NEAR(g1[i], g2[i], 1e-6f * (1.0f + std::fabs(g2[i]))) << n << " " << i;
+        }
+
+        std::vector<float> s1 = x, s2 = x;
+        avx2::add_f32(s1.data(), w.data(), n);
+        scalar::add_f32(s2.data(), w.data(), n);
+        EXPECT_EQ(s1, s2);
     }
 }
 

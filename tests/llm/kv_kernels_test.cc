@@ -264,8 +264,8 @@ TEST(KvKernelsTest, NonFiniteChannelScalesGiveAZeroIntegerQuery) {
     EXPECT_EQ(qi[9], 0);
     std::vector<std::uint8_t> codes(kv_packed_bytes(kKvKeyGroup * dim, 4), 0x35);
     std::vector<float> out(kKvKeyGroup);
-    for (KernelIsa isa : {KernelIsa::kScalar, KernelIsa::kAvx2, KernelIsa::kAvx512Vnni}) {
-        if (isa == KernelIsa::kAvx512Vnni && !avx512_vnni_supported()) continue;
+    for (KernelIsa isa : {KernelIsa::kScalar, KernelIsa::kAvx2, KernelIsa::kAvx512Vnni, KernelIsa::kAvx512Amx}) {
+        if (!kernel_isa_supported(isa)) continue;
         kv_kernels(isa).key_group_scores(q.data(), 1, dim, codes.data(), params.data(), 4, dim, 0.5f, out.data(),
                                          kKvKeyGroup);
     }
@@ -276,6 +276,7 @@ TEST(KvKernelsTest, DispatchHandsOutTheRequestedLevel) {
     EXPECT_EQ(kv_kernels(KernelIsa::kScalar).accumulate_values, &scalar::accumulate_values);
     EXPECT_EQ(kv_kernels(KernelIsa::kAvx2).key_group_scores, &avx2::key_group_scores);
     EXPECT_EQ(kv_kernels(KernelIsa::kAvx512Vnni).key_group_scores, &avx512::key_group_scores);
+    EXPECT_EQ(kv_kernels(KernelIsa::kAvx512Amx).key_group_scores, &avx512::key_group_scores);  // no AMX KV kernels
 }
 
 }  // namespace

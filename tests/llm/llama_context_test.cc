@@ -253,7 +253,7 @@ TEST(LlamaContextTest, ContextShiftEqualsFreshEvaluationOfKeptTokens) {
 TEST(LlamaContextTest, ScalarAndVectorKernelsAgree) {
     testing::TempDir dir;
     ASSERT_TRUE(requantize_gguf(testing::stories_gguf(), dir.file("q8.gguf"), TensorType::kQ8_0).is_ok());
-    for (KernelIsa isa : {KernelIsa::kAvx2, KernelIsa::kAvx512Vnni}) {
+    for (KernelIsa isa : {KernelIsa::kAvx2, KernelIsa::kAvx512Vnni, KernelIsa::kAvx512Amx}) {
         if (!kernel_isa_supported(isa)) continue;  // the levels this CPU runs; scalar and AVX2 always
         // (Q4_0 is left to the kernel tests: on this tiny model a last-bit difference that flips one 8-bit
         // activation moves Q4_0 logits by up to ~0.1, which no fixed tolerance here separates from a bug.)

@@ -110,6 +110,8 @@ TEST(ModelCliTest, BenchDecodeWritesTheReportAsJson) {
     file << in.rdbuf();
     EXPECT_EQ(json::parse(file.str(), nullptr, false), report);
     EXPECT_EQ(report["benchmark"], "decode");
+    const std::string isa = report.value("kernel_isa", "");
+    EXPECT_TRUE(isa == "scalar" || isa == "avx2" || isa == "avx512-vnni" || isa == "avx512-amx") << isa;
     ASSERT_FALSE(report["bandwidth"].empty());
     EXPECT_GT(report["bandwidth"][0]["gb_per_s"].get<double>(), 0.0);
     ASSERT_FALSE(report["runs"].empty());
