@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 
+#include "common/cpu_features.h"
 #include "llm/quantization.h"
 
 namespace kasten::llm {
@@ -65,18 +66,8 @@ const FloatOps& float_ops() {
 
 }  // namespace
 
-namespace {
-
-// F16C (CPUID leaf 1, ECX bit 29), asked of the CPU directly: clang 14 has no "f16c" for __builtin_cpu_supports.
-bool f16c_supported() {
-    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-    return __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & bit_F16C) != 0;
-}
-
-}  // namespace
-
 bool avx2_supported() {
-    static const bool supported = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c_supported();
+    static const bool supported = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
     return supported;
 }
 

@@ -1,6 +1,5 @@
 #include "retrieval/half_rows.h"
 
-#include <cpuid.h>
 #include <immintrin.h>
 
 #include <algorithm>
@@ -10,6 +9,8 @@
 #include <cstring>
 #include <limits>
 #include <string_view>
+
+#include "common/cpu_features.h"
 
 // GCC 12's AVX-512 headers initialise their "undefined" pass-through vectors from themselves, which
 // -Wuninitialized reports inside the intrinsics once inlined; the values are never read.
@@ -94,12 +95,6 @@ __attribute__((target("avx512f,avx2,fma,f16c"))) void block_avx512(const float* 
     _mm512_storeu_ps(out, _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
-// F16C (CPUID leaf 1, ECX bit 29), asked of the CPU directly: clang 14 has no "f16c" for __builtin_cpu_supports.
-bool f16c_supported() {
-    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-    return __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & bit_F16C) != 0;
-}
-
 HalfRowsKernel detect_kernel() {
     HalfRowsKernel best = HalfRowsKernel::kScalar;
     if (half_rows_kernel_supported(HalfRowsKernel::kAvx512)) {
@@ -118,10 +113,10 @@ HalfRowsKernel detect_kernel() {
 }  // namespace
 
 bool half_rows_kernel_supported(HalfRowsKernel kernel) {
-    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c_supported();
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
     switch (kernel) {
         case HalfRowsKernel::kScalar:
-            return f16c_supported();
+            return cpu_has_f16c();
         case HalfRowsKernel::kAvx2:
             return avx2;
         case HalfRowsKernel::kAvx512:

@@ -1,0 +1,9 @@
+#pragma once
+
+namespace kasten {
+
+// Whether the CPU has F16C (half <-> single conversions), asked of CPUID (leaf 1, ECX bit 29) directly: clang 14
+// has no "f16c" for __builtin_cpu_supports. Cheap; callers cache it if they ask per operation.
+bool cpu_has_f16c();
+
+}  // namespace kasten
