@@ -16,6 +16,8 @@ using namespace std::string_view_literals;
 
 constexpr TimeMs kDayMs = 86'400'000;
 constexpr std::size_t kMaxAnchorWords = 8;
+// Each event anchor costs a search: a query (up to 4,096 characters) names at most this many.
+constexpr std::size_t kMaxAnchors = 4;
 
 constexpr std::array kNumberWords = {"zero"sv,     "one"sv,      "two"sv,      "three"sv,   "four"sv,    "five"sv,
                                      "six"sv,      "seven"sv,    "eight"sv,    "nine"sv,    "ten"sv,     "eleven"sv,
@@ -88,7 +90,7 @@ std::vector<EventAnchor> find_event_anchors(std::string_view query, TimeMs query
     const std::vector<WordToken> t = WordTokenizer::tokenize(query);
     const std::vector<DateMention> dates = RelativeDateResolver::resolve(query, t, query_time);
     std::vector<EventAnchor> out;
-    for (std::size_t c = 0; c < t.size(); ++c) {
+    for (std::size_t c = 0; c < t.size() && out.size() < kMaxAnchors; ++c) {
         EventAnchor a;
         std::size_t first = c + 1;  // first word of the anchor phrase
         if (t[c].lower == "before") {

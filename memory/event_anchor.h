@@ -33,7 +33,8 @@ struct EventAnchor {
 // "How many days before my friend's party did I order the gift?" -> "my friend's party"), at most 8 words. The
 // distance before the connective: "N days|weeks|months|years" (N as RelativeDateResolver counts: digits, one..twenty,
 // a/an, a couple of), "the day|night", "the week|weekend", "the month" or "last weekend". A bare "before X" (all of
-// the past up to X) names no window and is skipped, as is an anchor phrase without an index term. Pure.
+// the past up to X) names no window and is skipped, as is an anchor phrase without an index term. At most the first
+// 4 anchors (each event anchor costs a search). Pure.
 std::vector<EventAnchor> find_event_anchors(std::string_view query, TimeMs query_time);
 
 // The stretch of world time `anchor` names when its event (or date) is at `anchor_time`, its day 00:00 UTC onwards:

@@ -30,6 +30,15 @@ TEST(FindEventAnchorsTest, DistanceBeforeAnEvent) {
     EXPECT_FALSE(a[0].date);
 }
 
+TEST(FindEventAnchorsTest, AQueryNamesAtMostFourAnchors) {
+    std::string query = "What happened";
+    for (int i = 0; i < 50; ++i) query += " the day after concert" + std::to_string(i) + " and";
+    const auto a = find_event_anchors(query + " today?", kAsked);
+    ASSERT_EQ(a.size(), 4u);
+    EXPECT_EQ(a[0].event, "concert0");
+    EXPECT_EQ(a[3].event, "concert3");
+}
+
 TEST(FindEventAnchorsTest, TheDayAfterAndBareAfterAndSince) {
     auto a = find_event_anchors("Where did we eat the day after the concert?", kAsked);
     ASSERT_EQ(a.size(), 1u);
