@@ -787,7 +787,10 @@ namespace {
 
 // The best k documents of `db` for `text` under `filter`, by BM25.
 std::vector<ScoredId> match(const Xapian::Database& db, const Xapian::Query& text, const SearchFilter& filter, int k) {
-    std::vector<Xapian::Query> conditions{Xapian::Query(cube_term(filter.cube_id))};
+    std::vector<Xapian::Query> conditions;
+    // A cube that holds every document of the database (an evaluation's or a single-user store) needs no filter.
+    const std::string cube_key = cube_term(filter.cube_id);
+    if (db.get_termfreq(cube_key) != db.get_doccount()) conditions.emplace_back(cube_key);
     // (The type's own database holds only documents of that type.)
     if (ranks_by_all_types(filter.type)) conditions.emplace_back(type_term(filter.type));
     if (filter.role) conditions.emplace_back(role_term(*filter.role));
@@ -803,10 +806,13 @@ std::vector<ScoredId> match(const Xapian::Database& db, const Xapian::Query& tex
         conditions.emplace_back(Xapian::Query::OP_VALUE_LE, kTimeSlot,
                                 Xapian::sortable_serialise(static_cast<double>(*filter.time_to)));
     }
-    Xapian::Query restrict(Xapian::Query::OP_AND, conditions.begin(), conditions.end());
-
     Xapian::Enquire enquire(db);
-    enquire.set_query(Xapian::Query(Xapian::Query::OP_FILTER, text, restrict));
+    if (conditions.empty()) {
+        enquire.set_query(text);
+    } else {
+        Xapian::Query restrict(Xapian::Query::OP_AND, conditions.begin(), conditions.end());
+        enquire.set_query(Xapian::Query(Xapian::Query::OP_FILTER, text, restrict));
+    }
     enquire.set_weighting_scheme(Xapian::BM25Weight());
     Xapian::MSet mset = enquire.get_mset(0, static_cast<Xapian::doccount>(k));
     std::vector<ScoredId> hits;

@@ -245,6 +245,8 @@ TEST_P(LexicalIndexTest, Filters) {
     SearchFilter g = in_cube("c");
     g.role = "system";
     EXPECT_TRUE(search("flight", g).empty());
+    // Cube "c" holds every document (its searches run without the cube filter); another cube still finds nothing.
+    EXPECT_TRUE(search("flight", in_cube("other")).empty());
 }
 
 TEST_P(LexicalIndexTest, NegativeAndLargeTimes) {
