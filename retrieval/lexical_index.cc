@@ -976,22 +976,40 @@ Xapian::MSet all_matches(const Xapian::Database& db, const Xapian::Query& query,
     return enquire.get_mset(0, want_documents ? total : 0, total);
 }
 
+// How many documents of `db` contain both `a` and `b`: the two posting lists walked together, each skipping to the
+// other's next document.
+Xapian::doccount documents_with_both(const Xapian::Database& db, const std::string& a, const std::string& b) {
+    Xapian::doccount count = 0;
+    Xapian::PostingIterator x = db.postlist_begin(a);
+    Xapian::PostingIterator y = db.postlist_begin(b);
+    const Xapian::PostingIterator x_end = db.postlist_end(a);
+    const Xapian::PostingIterator y_end = db.postlist_end(b);
+    while (x != x_end && y != y_end) {
+        const Xapian::docid dx = *x;
+        const Xapian::docid dy = *y;
+        if (dx == dy) {
+            ++count;
+            ++x;
+            ++y;
+        } else if (dx < dy) {
+            x.skip_to(dy);
+        } else {
+            y.skip_to(dx);
+        }
+    }
+    return count;
+}
+
 // The number of documents of `cube` in `db` and, for each of `terms`, how many of them contain it (added to `out`).
 void add_term_counts(const Xapian::Database& db, const std::string& cube_key, const std::vector<std::string>& terms,
                      LexicalIndex::TermCounts& out) {
     const Xapian::doccount documents = db.get_termfreq(cube_key);  // every document carries its cube's term once
     out.documents += documents;
     const bool only_cube = documents == db.get_doccount();
-    const Xapian::Query cube(cube_key);
     for (std::size_t i = 0; i < terms.size(); ++i) {
         const std::string& term = terms[i];
         if (term.empty() || documents == 0) continue;
-        if (only_cube) {
-            out.frequencies[i] += db.get_termfreq(term);
-        } else {
-            Xapian::Query q(Xapian::Query::OP_FILTER, Xapian::Query(term), cube);
-            out.frequencies[i] += all_matches(db, q, false).get_matches_lower_bound();
-        }
+        out.frequencies[i] += only_cube ? db.get_termfreq(term) : documents_with_both(db, term, cube_key);
     }
 }
 
