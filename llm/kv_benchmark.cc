@@ -17,6 +17,8 @@
 #include "llm/llama_model.h"
 #include "llm/quantized_h2o_kv_cache.h"
 #include "llm/random_model_writer.h"
+#include "llm/rope.h"
+#include "llm/sim_kv_cache.h"
 #include "llm/tokenizer.h"
 #include "llm/tokenizer_factory.h"
 
@@ -35,6 +37,12 @@ constexpr int kSinks = 4;
 // before a commit; make_kv_cache() reserves the decoder's 64).
 Result<std::unique_ptr<KvCache>> make_config_cache(const KvBenchConfig& c, const ModelConfig& config, int n_ctx,
                                                    int batch_slots = 1) {
+    if (c.policy.rfind("sim:", 0) == 0) {
+        KASTEN_ASSIGN_OR_RETURN(SimKvSpec spec, parse_sim_spec(c.policy.substr(4)));
+        return std::unique_ptr<KvCache>(
+            std::make_unique<SimKvCache>(KvCacheShape{config.n_layer, config.n_head_kv, config.head_dim, n_ctx}, spec,
+                                         c.policy, std::make_shared<const Rope>(config)));
+    }
     if (c.eviction_cells > 0 && (c.policy == "h2o-q8" || c.policy == "h2o-q4")) {  // eviction over quantized cells
         QuantizedH2oOptions o;
         o.bits = c.policy == "h2o-q8" ? 8 : 4;
@@ -386,6 +394,13 @@ Result<KvBenchmarkReport> run_kv_benchmark(const KvBenchmarkOptions& options) {
         }
         say(fmt::format("wrote {} samples of {} tokens", samples.size(), n_tokens));
         auto configs = options.quality_configs.empty() ? default_kv_quality_configs(n_ctx) : options.quality_configs;
+        if (!options.sim_schemes.empty()) {
+            configs = {{"f16"}};
+            for (const std::string& scheme : options.sim_schemes) {
+                KASTEN_RETURN_IF_ERROR(parse_sim_spec(scheme).status());
+                configs.push_back({"sim:" + scheme});
+            }
+        }
         if (!options.only.empty()) {
             std::erase_if(configs, [&](const KvBenchConfig& c) {
                 return c.policy != "f16" && label(c).find(options.only) == std::string::npos;

@@ -36,6 +36,9 @@ struct KvBenchmarkOptions {
     int samples = 4;        // texts the model writes at temperature 1, seeds 1 .. samples
     int sample_tokens = 0;  // tokens per text; 0: n_ctx
     std::vector<KvBenchConfig> quality_configs;
+    // When not empty: instead of quality_configs, f16 and these schemes simulated by SimKvCache (llm/sim_kv_cache.h,
+    // a prototype: quantize, dequantize, keep f32; analytic bytes), e.g. "k=4,v=2,kchan=1,kg=32,vchan=1,win=32".
+    std::vector<std::string> sim_schemes;
     // Speed: decode tok/s on the 135M shape (Q8_0) at these contexts, each configuration beside F16, rounds
     // alternating over the configurations (the best round counts).
     bool include_speed = true;

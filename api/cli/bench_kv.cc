@@ -43,6 +43,8 @@ options:
   --rounds N         speed rounds (default 2)
   --no-speed         quality only
   --only TEXT        only the caches whose label contains TEXT (f16 always), e.g. mixed
+  --sim LIST         quality of these quantization schemes instead (';'-separated, SimKvSpec keys in
+                     llm/sim_kv_cache.h, e.g. "k=4,v=4,kchan=1,kg=32,win=32"), simulated in f32 (a prototype)
   --work-dir DIR     where the 135M-shaped model is written (default: a temporary directory)
   --out FILE         where to write the JSON (default bench-kv.json)
   --plot FILE        also write the quality plot (bytes per token against mean KL) as SVG
@@ -100,6 +102,7 @@ int run_bench_kv(int argc, char** argv) {
     std::string plot_path;
     std::string contexts = "64,2048,8192,16384";
     std::string only;
+    std::string sim;
     long long n_ctx = 512, samples = 4, tokens = 0, threads = 2, steps = 16, rounds = 2;
     bool json_only = false, no_speed = false;
     BenchFlags flags("bench kv", kUsage);
@@ -109,6 +112,7 @@ int run_bench_kv(int argc, char** argv) {
     flags.text("--work-dir", &work_dir);
     flags.text("--contexts", &contexts);
     flags.text("--only", &only);
+    flags.text("--sim", &sim);
     flags.integer("--ctx", &n_ctx);
     flags.integer("--samples", &samples);
     flags.integer("--tokens", &tokens);
@@ -134,6 +138,13 @@ int run_bench_kv(int argc, char** argv) {
     options.rounds = static_cast<int>(rounds);
     options.include_speed = !no_speed;
     options.only = only;
+    {
+        std::stringstream in(sim);
+        std::string item;
+        while (std::getline(in, item, ';')) {
+            if (!item.empty()) options.sim_schemes.push_back(item);
+        }
+    }
     options.speed_contexts.clear();
     {
         std::stringstream in(contexts);

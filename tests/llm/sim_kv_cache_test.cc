@@ -1,0 +1,102 @@
+// SimKvCache (the prototype that simulates quantization schemes for kasten bench kv --sim): spec parsing, the
+// analytic bytes, exact cells kept exact, and errors that shrink with the bits.
+#include "llm/sim_kv_cache.h"
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace kasten::llm {
+namespace {
+
+constexpr KvCacheShape kShape{2, 2, 8, 64};
+
+// Stores `n` cells of Gaussian keys and values with per-channel offsets (outlier channels), one commit per cell.
+std::vector<float> fill(SimKvCache& cache, int n, std::uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> d(0.0f, 1.0f);
+    const std::size_t row = static_cast<std::size_t>(kShape.n_head_kv) * kShape.head_dim;
+    std::vector<float> all;
+    for (int c = 0; c < n; ++c) {
+        for (int l = 0; l < kShape.n_layer; ++l) {
+            std::vector<float> k(row), v(row);
+            for (std::size_t i = 0; i < row; ++i) {
+                k[i] = d(rng) + (i % 8 == 3 ? 6.0f : 0.0f);
+                v[i] = d(rng);
+            }
+            cache.store(l, c, k.data(), v.data());
+            all.insert(all.end(), k.begin(), k.end());
+            all.insert(all.end(), v.begin(), v.end());
+        }
+        cache.commit(c + 1);
+    }
+    return all;
+}
+
+// The value the cache holds for cell `c` of layer 0, head 0: attention over that cell alone returns it.
+std::vector<float> held_value(const SimKvCache& cache, int c) {
+    const int hd = kShape.head_dim;
+    std::vector<float> q(hd, 0.5f), out(hd), scratch(1);
+    float mx = 0, sum = 0;
+    cache.attend(0, 0, q.data(), 1, c, c + 1, 1.0f, out.data(), &mx, &sum, scratch.data());
+    for (float& x : out) x /= sum;
+    return out;
+}
+
+double value_error(const std::string& spec_text, int cell) {
+    auto spec = parse_sim_spec(spec_text);
+    EXPECT_TRUE(spec.is_ok());
+    SimKvCache cache(kShape, spec.value(), spec_text);
+    const std::vector<float> all = fill(cache, 64, 7);
+    const std::size_t row = static_cast<std::size_t>(kShape.n_head_kv) * kShape.head_dim;
+    const float* v = all.data() + static_cast<std::size_t>(cell) * kShape.n_layer * 2 * row + row;  // layer 0, head 0
+    const std::vector<float> got = held_value(cache, cell);
+    double e = 0;
+    for (int d = 0; d < kShape.head_dim; ++d) e = std::max(e, std::abs(static_cast<double>(got[d]) - v[d]));
+    return e;
+}
+
+TEST(SimKvCacheTest, ParsesSchemesAndRejectsUnknownOrMalformedItems) {
+    auto s = parse_sim_spec("k=3,v=2,kchan=1,kg=128,vchan=1,prerope=1,win=32");
+    ASSERT_TRUE(s.is_ok());
+    EXPECT_EQ(s.value().kbits, 3);
+    EXPECT_EQ(s.value().vbits, 2);
+    EXPECT_TRUE(s.value().k_chan && s.value().v_chan && s.value().prerope);
+    EXPECT_EQ(s.value().kgroup, 128);
+    EXPECT_EQ(s.value().window, 32);
+    EXPECT_FALSE(parse_sim_spec("bogus=1").is_ok());
+    EXPECT_FALSE(parse_sim_spec("k=x").is_ok());
+    EXPECT_FALSE(parse_sim_spec("k4").is_ok());
+}
+
+TEST(SimKvCacheTest, BytesAreTheSchemesCodesParametersAndExactCells) {
+    // Per layer and token: 16 channels × (4 + 2) bits, (scale, min) per channel per 32 tokens for keys and values
+    // = 128 bits; exact cells: an 8-token window and a 32-token tail, f16 rows of 2 layers × 16 channels × 2.
+    auto spec = parse_sim_spec("k=4,v=2,kchan=1,kg=32,vchan=1,win=8");
+    ASSERT_TRUE(spec.is_ok());
+    SimKvCache cache(kShape, spec.value(), "x");
+    EXPECT_EQ(cache.bytes(), 16u * 2 * 64 + 40u * 128);
+    // Per token, groups of one head: 16 × (4 + 4) bits and one f16 (scale, min) per 8 channels, K and V.
+    auto tok = parse_sim_spec("k=4,v=4");
+    ASSERT_TRUE(tok.is_ok());
+    EXPECT_EQ(SimKvCache(kShape, tok.value(), "y").bytes(), (16u * 8 + 4 * 32) / 8 * 2 * 64);
+}
+
+TEST(SimKvCacheTest, WindowCellsStayExactAndErrorsShrinkWithTheBits) {
+    // The newest cell is in the window: exact. An old one is quantized: close at 8 bits, worse at 2.
+    EXPECT_LT(value_error("k=8,v=8,kchan=1,kg=32,vchan=1,win=8", 63), 1e-5);
+    const double e8 = value_error("k=8,v=8,kchan=1,kg=32,vchan=1,win=8", 3);
+    const double e2 = value_error("k=2,v=2,kchan=1,kg=32,vchan=1,win=8", 3);
+    EXPECT_GT(e8, 0.0);
+    EXPECT_LT(e8, 0.05);
+    EXPECT_GT(e2, 4 * e8);
+    const double t8 = value_error("k=8,v=8", 3);
+    const double t2 = value_error("k=2,v=2", 3);
+    EXPECT_LT(t8, 0.05);
+    EXPECT_GT(t2, 4 * t8);
+}
+
+}  // namespace
+}  // namespace kasten::llm
