@@ -133,10 +133,39 @@ std::string unique_term(std::string_view cube_id, UnitType type, std::string_vie
 // server spreads its searches over hundreds of threads, each of which would see a small share of the words.
 // Thread-safe: sharded, readers share a shard's lock; a shard is emptied when it reaches its share of
 // kStemCacheWords.
+//
+// In front of it each thread keeps a small direct-mapped memo (kThreadMemoSlots words, allocated on first use):
+// the frequent words of a text hit it without taking a shared lock or touching a cache line another core writes.
 class SharedStemCache {
   public:
     std::string stem(const std::string& word) {
-        Shard& shard = shards_[std::hash<std::string>{}(word) % kShards];
+        const std::size_t hash = std::hash<std::string>{}(word);
+        thread_local std::unique_ptr<MemoSlot[]> memo;
+        if (!memo) memo = std::make_unique<MemoSlot[]>(kThreadMemoSlots);
+        MemoSlot& slot = memo[(hash / kShards) % kThreadMemoSlots];
+        if (slot.filled && slot.word == word) return slot.stem;
+        std::string stem = shared_stem(word, hash);
+        slot.word = word;
+        slot.stem = stem;
+        slot.filled = true;
+        return stem;
+    }
+
+  private:
+    static constexpr std::size_t kShards = 16;
+    static constexpr std::size_t kThreadMemoSlots = 2048;
+    struct MemoSlot {
+        std::string word;
+        std::string stem;
+        bool filled = false;
+    };
+    struct Shard {
+        std::shared_mutex mu;
+        std::unordered_map<std::string, std::string> stems;
+    };
+
+    std::string shared_stem(const std::string& word, std::size_t hash) {
+        Shard& shard = shards_[hash % kShards];
         {
             std::shared_lock lock(shard.mu);
             auto it = shard.stems.find(word);
@@ -150,12 +179,6 @@ class SharedStemCache {
         return stem;
     }
 
-  private:
-    static constexpr std::size_t kShards = 16;
-    struct Shard {
-        std::shared_mutex mu;
-        std::unordered_map<std::string, std::string> stems;
-    };
     std::array<Shard, kShards> shards_;
 };
 
