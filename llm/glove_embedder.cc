@@ -121,15 +121,26 @@ void GloveEmbedder::embed(std::string_view text, std::span<float> out) const {
 void GloveEmbedder::accumulate(std::string_view text, std::span<float> sum) const {
     assert(sum.size() == dim_);
     float* acc = sum.data();
+    auto add = [&](std::size_t row) {
+        const auto weight = static_cast<float>(sif_weight(row));
+        const float* v = vectors_ + row * dim_;
+        for (std::size_t d = 0; d < dim_; ++d) acc[d] += weight * v[d];
+    };
+    // One word behind the lookups: a known word's vector is prefetched when it is found and added after the next
+    // word's lookup, so the row's cache misses overlap that lookup. The words are added in text order as before.
+    constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+    std::size_t pending = kNone;
     WordTokenizer tokenizer(text);
     std::string_view w;
     while (tokenizer.next(&w)) {
         const std::optional<std::size_t> row = find(w);
         if (!row) continue;
-        const auto weight = static_cast<float>(sif_weight(*row));
-        const float* v = vectors_ + *row * dim_;
-        for (std::size_t d = 0; d < dim_; ++d) acc[d] += weight * v[d];
+        const char* bytes = reinterpret_cast<const char*>(vectors_ + *row * dim_);
+        for (std::size_t off = 0; off < dim_ * sizeof(float); off += 64) __builtin_prefetch(bytes + off);
+        if (pending != kNone) add(pending);
+        pending = *row;
     }
+    if (pending != kNone) add(pending);
 }
 
 std::vector<std::pair<std::size_t, float>> GloveEmbedder::nearest(std::span<const float> query, std::size_t k,

@@ -153,7 +153,7 @@ class SharedStemCache {
 
   private:
     static constexpr std::size_t kShards = 16;
-    static constexpr std::size_t kThreadMemoSlots = 2048;
+    static constexpr std::size_t kThreadMemoSlots = 16384;
     struct MemoSlot {
         std::string word;
         std::string stem;

@@ -44,9 +44,19 @@ TEST(VocabularyTableTest, FindsEveryWordAtItsRowAndNothingElse) {
         ASSERT_TRUE(row.has_value()) << words[r];
         EXPECT_EQ(*row, r) << words[r];
     }
-    for (const std::string missing :
-         {"", "th", "thee", "elevenbyte", "elevenbytesX", "twelve_byteZ", "prefixshared_three", "prefixshared_onE",
-          "w5000", "n", std::string("n\0u", 3), std::string("elevenbytes\0", 12)}) {
+    const std::vector<std::string> missing_words = {"",
+                                                    "th",
+                                                    "thee",
+                                                    "elevenbyte",
+                                                    "elevenbytesX",
+                                                    "twelve_byteZ",
+                                                    "prefixshared_three",
+                                                    "prefixshared_onE",
+                                                    "w5000",
+                                                    "n",
+                                                    std::string("n\0u", 3),
+                                                    std::string("elevenbytes\0", 12)};
+    for (const std::string& missing : missing_words) {
         EXPECT_FALSE(table->find(missing).has_value()) << missing;
     }
 }
