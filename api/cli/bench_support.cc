@@ -1,5 +1,8 @@
 #include "api/cli/bench_support.h"
 
+#include <sys/resource.h>
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -32,6 +35,19 @@ nlohmann::json latency_summary(const std::vector<double>& ms) {
             {"p99_ms", percentile(sorted, 0.99)},
             {"max_ms", max},
             {"mean_ms", ms.empty() ? 0.0 : sum / static_cast<double>(ms.size())}};
+}
+
+double thread_cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+double process_cpu_seconds() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    auto tv = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6; };
+    return tv(ru.ru_utime) + tv(ru.ru_stime);
 }
 
 bool parse_long(const char* s, long long* out) {
