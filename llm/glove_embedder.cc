@@ -11,7 +11,6 @@
 
 #include "llm/crc32c.h"
 #include "llm/kvec_format.h"
-#include "llm/stable_hash.h"
 #include "llm/word_tokenizer.h"
 
 namespace kasten::llm {
@@ -21,10 +20,6 @@ static_assert(std::endian::native == std::endian::little, "KVEC float32 rows are
 
 constexpr std::uint32_t kWinkDim = 100;
 constexpr std::uint32_t kWinkCount = 341479;
-
-std::uint64_t word_hash(std::string_view word) {
-    return mix64(fnv1a64(word));
-}
 
 }  // namespace
 
@@ -93,41 +88,12 @@ Result<std::unique_ptr<GloveEmbedder>> GloveEmbedder::load(const std::string& pa
 }
 
 Status GloveEmbedder::build_index() {
-    const std::size_t capacity = std::bit_ceil(std::max<std::size_t>(16, count_ * 2));
-    slots_.assign(capacity, 0);
-    tags_.assign(capacity, 0);
-    slot_mask_ = capacity - 1;
-    for (std::size_t row = 0; row < count_; ++row) {
-        const std::string_view w = word(row);
-        std::uint64_t i = word_hash(w) & slot_mask_;
-        while (slots_[i] != 0) {
-            if (word(slots_[i] - 1) == w) {
-                return Status::corruption(fmt::format("duplicate word '{}' at rows {} and {}", w, slots_[i] - 1, row));
-            }
-            i = (i + 1) & slot_mask_;
-        }
-        slots_[i] = static_cast<std::uint32_t>(row + 1);
-        tags_[i] = static_cast<std::uint32_t>(word_hash(w) >> 32);
-    }
+    KASTEN_ASSIGN_OR_RETURN(table_, VocabularyTable::build(offsets_, strings_, count_));
     return Status::ok();
 }
 
 std::optional<std::size_t> GloveEmbedder::find(std::string_view w) const {
-    const std::uint64_t h = word_hash(w);
-    const auto tag = static_cast<std::uint32_t>(h >> 32);
-    std::uint64_t i = h & slot_mask_;
-    while (slots_[i] != 0) {
-        if (tags_[i] != tag) {  // most probes of other words end here, without comparing strings
-            i = (i + 1) & slot_mask_;
-            continue;
-        }
-        const std::size_t row = slots_[i] - 1;
-        const std::uint32_t begin = offsets_[row];
-        const std::uint32_t end = offsets_[row + 1];
-        if (end - begin == w.size() && std::memcmp(strings_ + begin, w.data(), w.size()) == 0) return row;
-        i = (i + 1) & slot_mask_;
-    }
-    return std::nullopt;
+    return table_.find(w);
 }
 
 std::string_view GloveEmbedder::word(std::size_t row) const {
@@ -155,15 +121,26 @@ void GloveEmbedder::embed(std::string_view text, std::span<float> out) const {
 void GloveEmbedder::accumulate(std::string_view text, std::span<float> sum) const {
     assert(sum.size() == dim_);
     float* acc = sum.data();
+    auto add = [&](std::size_t row) {
+        const auto weight = static_cast<float>(sif_weight(row));
+        const float* v = vectors_ + row * dim_;
+        for (std::size_t d = 0; d < dim_; ++d) acc[d] += weight * v[d];
+    };
+    // One word behind the lookups: a known word's vector is prefetched when it is found and added after the next
+    // word's lookup, so the row's cache misses overlap that lookup. The words are added in text order as before.
+    constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+    std::size_t pending = kNone;
     WordTokenizer tokenizer(text);
     std::string_view w;
     while (tokenizer.next(&w)) {
         const std::optional<std::size_t> row = find(w);
         if (!row) continue;
-        const auto weight = static_cast<float>(sif_weight(*row));
-        const float* v = vectors_ + *row * dim_;
-        for (std::size_t d = 0; d < dim_; ++d) acc[d] += weight * v[d];
+        const char* bytes = reinterpret_cast<const char*>(vectors_ + *row * dim_);
+        for (std::size_t off = 0; off < dim_ * sizeof(float); off += 64) __builtin_prefetch(bytes + off);
+        if (pending != kNone) add(pending);
+        pending = *row;
     }
+    if (pending != kNone) add(pending);
 }
 
 std::vector<std::pair<std::size_t, float>> GloveEmbedder::nearest(std::span<const float> query, std::size_t k,

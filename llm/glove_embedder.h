@@ -13,6 +13,7 @@
 #include "common/result.h"
 #include "llm/embedder.h"
 #include "llm/mapped_file.h"
+#include "llm/vocabulary_table.h"
 
 namespace kasten::llm {
 
@@ -68,11 +69,9 @@ class GloveEmbedder final : public Embedder {
     std::size_t count_ = 0;
     const std::uint32_t* offsets_ = nullptr;  // count_ + 1 entries, into strings_
     const char* strings_ = nullptr;
-    const float* vectors_ = nullptr;    // count_ x dim_
-    double inv_harmonic_ = 0.0;         // 1 / H_N
-    std::vector<std::uint32_t> slots_;  // open addressing, linear probing: row + 1, 0 = empty
-    std::vector<std::uint32_t> tags_;   // per slot, the high 32 bits of its word's hash
-    std::uint64_t slot_mask_ = 0;
+    const float* vectors_ = nullptr;  // count_ x dim_
+    double inv_harmonic_ = 0.0;       // 1 / H_N
+    VocabularyTable table_;           // word -> row, over offsets_ and strings_
 };
 
 }  // namespace kasten::llm

@@ -8,10 +8,12 @@
 #include <cctype>
 #include <cerrno>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <shared_mutex>
@@ -135,8 +137,11 @@ std::string unique_term(std::string_view cube_id, UnitType type, std::string_vie
 // kStemCacheWords.
 class SharedStemCache {
   public:
-    std::string stem(const std::string& word) {
-        Shard& shard = shards_[std::hash<std::string>{}(word) % kShards];
+    std::string stem(const std::string& word) { return stem(word, std::hash<std::string>{}(word)); }
+
+    // `hash` = std::hash<std::string>{}(word).
+    std::string stem(const std::string& word, std::size_t hash) {
+        Shard& shard = shards_[hash % kShards];
         {
             std::shared_lock lock(shard.mu);
             auto it = shard.stems.find(word);
@@ -150,8 +155,9 @@ class SharedStemCache {
         return stem;
     }
 
-  private:
     static constexpr std::size_t kShards = 16;
+
+  private:
     struct Shard {
         std::shared_mutex mu;
         std::unordered_map<std::string, std::string> stems;
@@ -163,6 +169,43 @@ SharedStemCache& stem_cache() {
     static SharedStemCache cache;
     return cache;
 }
+
+// In front of the shared cache, for the document analysis path (analyze_text): a per-thread direct-mapped memo of
+// words and stems of up to kInlineBytes bytes each (kSlots x 32 bytes = 256 KiB, allocated by a thread's first
+// analysis). The frequent words of a text hit it without a lock and without touching a cache line another core
+// writes; longer words and misses go to the shared cache.
+class ThreadStemMemo {
+  public:
+    std::string stem(const std::string& word) {
+        const std::size_t hash = std::hash<std::string>{}(word);
+        if (word.empty() || word.size() > kInlineBytes) return stem_cache().stem(word, hash);
+        if (!slots_) slots_ = std::make_unique<Slot[]>(kSlots);
+        Slot& slot = slots_[(hash / SharedStemCache::kShards) % kSlots];
+        if (slot.word_size == word.size() && std::memcmp(slot.word, word.data(), word.size()) == 0) {
+            return std::string(slot.stem, slot.stem_size);
+        }
+        std::string stem = stem_cache().stem(word, hash);
+        if (stem.size() <= kInlineBytes) {
+            slot.word_size = static_cast<std::uint8_t>(word.size());
+            std::memcpy(slot.word, word.data(), word.size());
+            slot.stem_size = static_cast<std::uint8_t>(stem.size());
+            std::memcpy(slot.stem, stem.data(), stem.size());
+        }
+        return stem;
+    }
+
+  private:
+    static constexpr std::size_t kInlineBytes = 15;
+    static constexpr std::size_t kSlots = 8192;
+    struct Slot {
+        std::uint8_t word_size = 0;  // 0: empty
+        std::uint8_t stem_size = 0;
+        char word[kInlineBytes];
+        char stem[kInlineBytes];
+    };
+    static_assert(sizeof(Slot) == 32);
+    std::unique_ptr<Slot[]> slots_;
+};
 
 // The Snowball English stemmer behind the shared cache, for Xapian's TermGenerator and QueryParser.
 class CachingEnglishStemmer final : public Xapian::StemImplementation {
@@ -595,6 +638,7 @@ void fill_document(Xapian::Document& doc, const LexicalIndex::Analysis& analysis
 
 LexicalIndex::Analysis LexicalIndex::analyze_text(std::string_view text) {
     thread_local std::vector<std::string> words;
+    thread_local ThreadStemMemo memo;
     if (!split_index_words(text, words)) return analyze_text_reference(text);
     Analysis out;
     try {
@@ -603,7 +647,7 @@ LexicalIndex::Analysis LexicalIndex::analyze_text(std::string_view text) {
         for (const std::string& word : words) {
             // TermGenerator's order: the length limit, then the stopword list (on the unstemmed word), then the stem.
             if (word.size() > kMaxWordBytes || is_english_stopword(word)) continue;
-            std::string stem = stem_cache().stem(word);
+            std::string stem = memo.stem(word);
             if (!stem.empty()) stems.push_back(std::move(stem));
         }
         std::sort(stems.begin(), stems.end());
