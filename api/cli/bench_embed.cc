@@ -26,14 +26,15 @@ constexpr const char* kUsage = R"(kasten bench embed:
 Sentence embedding throughput, GloVe SIF and Universal Sentence Encoder lite side by side on the same sentences
 (N synthetic chat sentences of W words, deterministic). Passes: each embedder one sentence per embed() call on one
 thread; the encoder also through embed_batch() (sentences of similar token counts run together) on one thread and
-on T threads (the sentences split into T parts). Reports sentences/s and tokens per sentence; one JSON object on
+on T threads (the sentences split into T parts); the encoder's products are those the CPU runs best (bfloat16 on
+AMX or AVX-512 BF16, else float32; KASTEN_KERNEL_ISA=avx2 forces float32), named in "matmul". Reports sentences/s and tokens per sentence; one JSON object on
 stdout and in --out. An embedder whose file is missing is reported as skipped with the reason.
 
 options:
   --sentences N      sentences (default 4000)
   --words W          words per sentence (default 15)
   --threads T        threads of the parallel pass (default 2)
-  --batch-tokens K   tokens per encoder forward pass (default 2048)
+  --batch-tokens K   tokens per encoder forward pass (default and at most 512, the encoder's limit)
   --seed S           text seed (default 42)
   --out FILE         where to write the JSON (default bench-embed.json)
 
@@ -106,7 +107,7 @@ const char* bench_embed_usage() {
 }
 
 int run_bench_embed(int argc, char** argv) {
-    int sentences = 4000, words = 15, threads = 2, batch_tokens = 2048;
+    int sentences = 4000, words = 15, threads = 2, batch_tokens = llm::UseLiteEmbedder::kBatchTokens;
     std::uint64_t seed = 42;
     std::string out_path = "bench-embed.json";
     for (int i = 2; i < argc; ++i) {
@@ -182,10 +183,12 @@ int run_bench_embed(int argc, char** argv) {
             std::cerr << "use: batched, " << threads << " threads...\n";
             passes.push_back(batched(e, texts, threads, batch_tokens));
         }
-        report["embedders"].push_back({{"embedder", e.id()},
-                                       {"tokens_per_sentence", static_cast<double>(tokens) / texts.size()},
-                                       {"batch_tokens", batch_tokens},
-                                       {"passes", passes}});
+        report["embedders"].push_back(
+            {{"embedder", e.id()},
+             {"matmul", llm::use_lite_matmul_name(e.matmul())},
+             {"tokens_per_sentence", static_cast<double>(tokens) / texts.size()},
+             {"batch_tokens", std::min(batch_tokens, llm::UseLiteEmbedder::kMaxForwardTokens)},
+             {"passes", passes}});
     } else {
         report["embedders"].push_back({{"embedder", "use"}, {"skipped", use.status().to_string()}});
     }
