@@ -1,21 +1,52 @@
 #include "memory/turn_place_index.h"
 
+#include <algorithm>
 #include <mutex>
 #include <unordered_set>
 
 namespace kasten::memory {
 
+namespace {
+
+// The first entry of a session's row (ascending by position) at position >= index.
+template <class Row>
+auto lower(Row& row, int index) {
+    return std::lower_bound(row.begin(), row.end(), index, [](const auto& e, int i) { return e.index < i; });
+}
+
+}  // namespace
+
 void TurnPlaceIndex::put_locked(Cube& cube, const store::TurnPlace& place) {
     auto [sit, fresh] =
         cube.session_ids.try_emplace(place.session_id, static_cast<std::uint32_t>(cube.sessions.size()));
-    if (fresh) cube.sessions.push_back(place.session_id);
+    if (fresh) {
+        cube.sessions.push_back(place.session_id);
+        cube.rows.emplace_back();
+    }
     const Cube::Spot spot{sit->second, place.index};
     auto [it, inserted] = cube.by_id.try_emplace(place.id, spot);
     if (!inserted) {
-        cube.by_spot.erase({it->second.session, it->second.index});
+        erase_entry(cube, it->first, it->second);
         it->second = spot;
     }
-    cube.by_spot[{spot.session, spot.index}] = place.id;
+    auto& row = cube.rows[spot.session];
+    const std::string_view id = it->first;
+    if (row.empty() || row.back().index < spot.index) {  // the common case: a session grows at its end
+        row.push_back({spot.index, id});
+        return;
+    }
+    auto pos = lower(row, spot.index);
+    if (pos != row.end() && pos->index == spot.index) {
+        pos->id = id;  // the position's newest turn holds it, as a store row would
+    } else {
+        row.insert(pos, {spot.index, id});
+    }
+}
+
+void TurnPlaceIndex::erase_entry(Cube& cube, std::string_view id, Cube::Spot spot) {
+    auto& row = cube.rows[spot.session];
+    auto pos = lower(row, spot.index);
+    if (pos != row.end() && pos->index == spot.index && pos->id == id) row.erase(pos);
 }
 
 void TurnPlaceIndex::put(const std::string& cube_id, const store::TurnPlace& place) {
@@ -30,8 +61,7 @@ void TurnPlaceIndex::remove(const std::string& cube_id, const std::string& turn_
     Cube& cube = cit->second;
     auto it = cube.by_id.find(turn_id);
     if (it == cube.by_id.end()) return;
-    auto spot = cube.by_spot.find({it->second.session, it->second.index});
-    if (spot != cube.by_spot.end() && spot->second == turn_id) cube.by_spot.erase(spot);
+    erase_entry(cube, it->first, it->second);
     cube.by_id.erase(it);
 }
 
@@ -61,10 +91,11 @@ std::vector<store::TurnPlace> TurnPlaceIndex::near(const std::string& cube_id, c
         if (it == cube.by_id.end()) continue;
         const auto [session, index] = it->second;
         // By position number (a deleted turn leaves a gap; positions are never renumbered).
-        auto n = cube.by_spot.lower_bound({session, index - radius});
-        for (; n != cube.by_spot.end() && n->first.first == session && n->first.second <= index + radius; ++n) {
-            if (!seen.insert(n->second).second) continue;
-            out.push_back(store::TurnPlace{n->second, cube.sessions[session], n->first.second});
+        const auto& row = cube.rows[session];
+        auto n = lower(row, index - radius);
+        for (; n != row.end() && n->index <= index + radius; ++n) {
+            if (!seen.insert(n->id).second) continue;
+            out.push_back(store::TurnPlace{std::string(n->id), cube.sessions[session], n->index});
         }
     }
     return out;

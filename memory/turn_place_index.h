@@ -1,9 +1,9 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -40,13 +40,20 @@ class TurnPlaceIndex {
             std::uint32_t session = 0;  // index into sessions
             int index = 0;
         };
+        // One turn of a session's row: its position and its id (a key of by_id, whose nodes never move).
+        struct Entry {
+            int index = 0;
+            std::string_view id;
+        };
         std::unordered_map<std::string, Spot> by_id;
-        std::map<std::pair<std::uint32_t, int>, std::string> by_spot;
+        std::vector<std::vector<Entry>> rows;  // per session, ascending by position, one entry per position
         std::unordered_map<std::string, std::uint32_t> session_ids;  // interned; only grows with the cube
         std::vector<std::string> sessions;
     };
 
     static void put_locked(Cube& cube, const store::TurnPlace& place);
+    // Removes `id`'s entry at `spot` from its session's row, if the position still holds it.
+    static void erase_entry(Cube& cube, std::string_view id, Cube::Spot spot);
 
     mutable std::shared_mutex mu_;
     std::unordered_map<std::string, Cube> cubes_;

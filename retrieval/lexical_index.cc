@@ -787,7 +787,10 @@ namespace {
 
 // The best k documents of `db` for `text` under `filter`, by BM25.
 std::vector<ScoredId> match(const Xapian::Database& db, const Xapian::Query& text, const SearchFilter& filter, int k) {
-    std::vector<Xapian::Query> conditions{Xapian::Query(cube_term(filter.cube_id))};
+    std::vector<Xapian::Query> conditions;
+    // A cube that holds every document of the database (an evaluation's or a single-user store) needs no filter.
+    const std::string cube_key = cube_term(filter.cube_id);
+    if (db.get_termfreq(cube_key) != db.get_doccount()) conditions.emplace_back(cube_key);
     // (The type's own database holds only documents of that type.)
     if (ranks_by_all_types(filter.type)) conditions.emplace_back(type_term(filter.type));
     if (filter.role) conditions.emplace_back(role_term(*filter.role));
@@ -803,10 +806,13 @@ std::vector<ScoredId> match(const Xapian::Database& db, const Xapian::Query& tex
         conditions.emplace_back(Xapian::Query::OP_VALUE_LE, kTimeSlot,
                                 Xapian::sortable_serialise(static_cast<double>(*filter.time_to)));
     }
-    Xapian::Query restrict(Xapian::Query::OP_AND, conditions.begin(), conditions.end());
-
     Xapian::Enquire enquire(db);
-    enquire.set_query(Xapian::Query(Xapian::Query::OP_FILTER, text, restrict));
+    if (conditions.empty()) {
+        enquire.set_query(text);
+    } else {
+        Xapian::Query restrict(Xapian::Query::OP_AND, conditions.begin(), conditions.end());
+        enquire.set_query(Xapian::Query(Xapian::Query::OP_FILTER, text, restrict));
+    }
     enquire.set_weighting_scheme(Xapian::BM25Weight());
     Xapian::MSet mset = enquire.get_mset(0, static_cast<Xapian::doccount>(k));
     std::vector<ScoredId> hits;
@@ -970,22 +976,40 @@ Xapian::MSet all_matches(const Xapian::Database& db, const Xapian::Query& query,
     return enquire.get_mset(0, want_documents ? total : 0, total);
 }
 
+// How many documents of `db` contain both `a` and `b`: the two posting lists walked together, each skipping to the
+// other's next document.
+Xapian::doccount documents_with_both(const Xapian::Database& db, const std::string& a, const std::string& b) {
+    Xapian::doccount count = 0;
+    Xapian::PostingIterator x = db.postlist_begin(a);
+    Xapian::PostingIterator y = db.postlist_begin(b);
+    const Xapian::PostingIterator x_end = db.postlist_end(a);
+    const Xapian::PostingIterator y_end = db.postlist_end(b);
+    while (x != x_end && y != y_end) {
+        const Xapian::docid dx = *x;
+        const Xapian::docid dy = *y;
+        if (dx == dy) {
+            ++count;
+            ++x;
+            ++y;
+        } else if (dx < dy) {
+            x.skip_to(dy);
+        } else {
+            y.skip_to(dx);
+        }
+    }
+    return count;
+}
+
 // The number of documents of `cube` in `db` and, for each of `terms`, how many of them contain it (added to `out`).
 void add_term_counts(const Xapian::Database& db, const std::string& cube_key, const std::vector<std::string>& terms,
                      LexicalIndex::TermCounts& out) {
     const Xapian::doccount documents = db.get_termfreq(cube_key);  // every document carries its cube's term once
     out.documents += documents;
     const bool only_cube = documents == db.get_doccount();
-    const Xapian::Query cube(cube_key);
     for (std::size_t i = 0; i < terms.size(); ++i) {
         const std::string& term = terms[i];
         if (term.empty() || documents == 0) continue;
-        if (only_cube) {
-            out.frequencies[i] += db.get_termfreq(term);
-        } else {
-            Xapian::Query q(Xapian::Query::OP_FILTER, Xapian::Query(term), cube);
-            out.frequencies[i] += all_matches(db, q, false).get_matches_lower_bound();
-        }
+        out.frequencies[i] += only_cube ? db.get_termfreq(term) : documents_with_both(db, term, cube_key);
     }
 }
 

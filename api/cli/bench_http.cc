@@ -91,12 +91,6 @@ struct ErrorLog {
     }
 };
 
-double thread_cpu_seconds() {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
 double process_cpu_seconds() {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);

@@ -1,5 +1,7 @@
 #include "api/cli/bench_support.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -32,6 +34,12 @@ nlohmann::json latency_summary(const std::vector<double>& ms) {
             {"p99_ms", percentile(sorted, 0.99)},
             {"max_ms", max},
             {"mean_ms", ms.empty() ? 0.0 : sum / static_cast<double>(ms.size())}};
+}
+
+double thread_cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 bool parse_long(const char* s, long long* out) {

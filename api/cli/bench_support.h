@@ -20,6 +20,9 @@ double percentile(std::vector<double> v, double p);
 // Latency samples in milliseconds -> {"count", "p50_ms", "p90_ms", "p99_ms", "max_ms", "mean_ms"}.
 nlohmann::json latency_summary(const std::vector<double>& ms);
 
+// CPU time (seconds) the calling thread has used: steadier than wall time on a busy machine.
+double thread_cpu_seconds();
+
 // Strict decimal integer ("12", "-3"); false on anything else.
 bool parse_long(const char* s, long long* out);
 

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+#include <random>
 
 namespace kasten::memory {
 namespace {
@@ -62,6 +64,47 @@ TEST(TurnPlaceIndexTest, PutMovesATurnAndResetReplacesTheCube) {
     index.remove_cube("c");
     EXPECT_EQ(index.size("c"), 0u);
     EXPECT_TRUE(index.near("c", {"t_z"}, 1).empty());
+}
+
+TEST(TurnPlaceIndexTest, OutOfOrderPutsAndSharedPositionsMatchAPlainModel) {
+    // Random puts (positions out of order, moves between sessions, two turns put at one position: the newer holds
+    // it) and removes, checked against a model that keeps (session, position) -> newest turn in an ordered map.
+    TurnPlaceIndex index;
+    std::map<std::pair<std::string, int>, std::string> model;
+    std::map<std::string, std::pair<std::string, int>> where;
+    std::mt19937 rng(7);
+    for (int step = 0; step < 4000; ++step) {
+        const std::string id = "t_" + std::to_string(rng() % 60);
+        if (rng() % 5 == 0) {
+            index.remove("c", id);
+            auto w = where.find(id);
+            if (w != where.end()) {
+                auto m = model.find(w->second);
+                if (m != model.end() && m->second == id) model.erase(m);
+                where.erase(w);
+            }
+            continue;
+        }
+        const std::string session = "s_" + std::to_string(rng() % 4);
+        const int position = static_cast<int>(rng() % 25);
+        index.put("c", {id, session, position});
+        auto w = where.find(id);
+        if (w != where.end()) {
+            auto m = model.find(w->second);
+            if (m != model.end() && m->second == id) model.erase(m);
+        }
+        where[id] = {session, position};
+        model[{session, position}] = id;
+    }
+    for (const auto& [id, spot] : where) {
+        std::vector<std::string> expected;
+        for (auto m = model.lower_bound({spot.first, spot.second - 2});
+             m != model.end() && m->first.first == spot.first && m->first.second <= spot.second + 2; ++m) {
+            expected.push_back(m->second);
+        }
+        EXPECT_EQ(ids(index.near("c", {id}, 2)), expected) << id;
+    }
+    EXPECT_EQ(index.size("c"), where.size());
 }
 
 }  // namespace

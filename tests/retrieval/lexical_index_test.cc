@@ -9,6 +9,8 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -245,6 +247,8 @@ TEST_P(LexicalIndexTest, Filters) {
     SearchFilter g = in_cube("c");
     g.role = "system";
     EXPECT_TRUE(search("flight", g).empty());
+    // Cube "c" holds every document (its searches run without the cube filter); another cube still finds nothing.
+    EXPECT_TRUE(search("flight", in_cube("other")).empty());
 }
 
 TEST_P(LexicalIndexTest, NegativeAndLargeTimes) {
@@ -591,6 +595,46 @@ TEST(LexicalTermCountsTest, CountsPerCubeExactly) {
     EXPECT_EQ(b->documents, 1u);
     EXPECT_EQ(b->frequencies, (std::vector<std::uint64_t>{1, 1, 0}));
     EXPECT_EQ(index->term_counts("", {"dog"}).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(LexicalTermCountsTest, CountsPerCubeMatchABruteForceCount) {
+    // Three cubes interleaved in one database (their documents' ids alternate), words drawn from a small vocabulary
+    // of unstemmed-stable words, deletions on top: every count equals one made by hand.
+    const std::vector<std::string> vocabulary{"harbour", "lantern", "violin", "quartz", "meadow", "copper", "falcon"};
+    auto index = LexicalIndex::in_memory();
+    std::map<std::string, std::map<std::string, std::set<std::string>>> holders;  // cube -> word -> unit ids
+    std::map<std::string, std::set<std::string>> units;                           // cube -> unit ids
+    std::mt19937 rng(11);
+    for (int i = 0; i < 600; ++i) {
+        const std::string cube = "c" + std::to_string(rng() % 3);
+        const std::string id = std::to_string(i);
+        std::string text;
+        std::set<std::string> words;
+        for (const auto& w : vocabulary) {
+            if (rng() % 4 == 0) {
+                text += w + " ";
+                words.insert(w);
+            }
+        }
+        ASSERT_TRUE(index->upsert({cube, UnitType::kTurn, id, 0, "user", "s"}, text + "filler").is_ok());
+        units[cube].insert(id);
+        for (const auto& w : words) holders[cube][w].insert(id);
+    }
+    for (int i = 0; i < 600; i += 7) {  // delete every seventh unit
+        for (auto& [cube, ids] : units) {
+            if (!ids.erase(std::to_string(i))) continue;
+            ASSERT_TRUE(index->remove(cube, UnitType::kTurn, std::to_string(i)).is_ok());
+            for (auto& [w, holding] : holders[cube]) holding.erase(std::to_string(i));
+        }
+    }
+    for (const auto& [cube, ids] : units) {
+        auto counts = index->term_counts(cube, UnitType::kTurn, vocabulary, LexicalIndex::ReadFrom::kLatest);
+        ASSERT_TRUE(counts.is_ok()) << counts.status().to_string();
+        EXPECT_EQ(counts->documents, ids.size());
+        for (std::size_t w = 0; w < vocabulary.size(); ++w) {
+            EXPECT_EQ(counts->frequencies[w], holders[cube][vocabulary[w]].size()) << cube << " " << vocabulary[w];
+        }
+    }
 }
 
 // Every search of cube "c" over turns and sessions, as (id, score) lists.
