@@ -43,6 +43,8 @@ struct WeightKernel {
 bool avx2_supported();
 // True when the CPU (and the OS, for the zmm state) runs AVX-512 F, BW, DQ, VL and VNNI, besides AVX2.
 bool avx512_vnni_supported();
+// True when the CPU has AVX-VNNI (256-bit vpdpbusd without AVX-512) besides avx2_supported().
+bool avx_vnni_supported();
 // True when the CPU has AMX tiles with int8 products besides avx512_vnni_supported(), and Linux granted this
 // process the tile state (arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA), asked once).
 bool amx_int8_supported();

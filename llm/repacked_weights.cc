@@ -106,7 +106,8 @@ void RepackedWeights::multiply(RepackedGroupFn fn, const Q8_0Rows& x, int n_toke
 }
 
 bool repacks_at(KernelIsa isa) {
-    return isa == KernelIsa::kAvx512Vnni || isa == KernelIsa::kAvx512Amx;
+    return isa == KernelIsa::kAvx512Vnni || isa == KernelIsa::kAvx512Amx ||
+           (isa == KernelIsa::kAvx2 && avx_vnni_supported());
 }
 
 RepackedGroupFn repacked_group_kernel(TensorType type, KernelIsa isa) {
@@ -117,6 +118,9 @@ RepackedGroupFn repacked_group_kernel(TensorType type, KernelIsa isa) {
             return q8 ? &amx::repacked_group_q8_0 : &amx::repacked_group_q4_0;
         case KernelIsa::kAvx512Vnni:
             return q8 ? &avx512::repacked_group_q8_0 : &avx512::repacked_group_q4_0;
+        case KernelIsa::kAvx2:
+            if (avx_vnni_supported()) return q8 ? &avxvnni::repacked_group_q8_0 : &avxvnni::repacked_group_q4_0;
+            return q8 ? &scalar::repacked_group_q8_0 : &scalar::repacked_group_q4_0;
         default:
             return q8 ? &scalar::repacked_group_q8_0 : &scalar::repacked_group_q4_0;
     }

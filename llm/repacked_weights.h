@@ -70,10 +70,11 @@ class RepackedWeights {
     std::shared_ptr<std::uint8_t> data_;
 };
 
-// Whether a model at kernel level `isa` keeps repacked copies (the AVX-512 levels).
+// Whether a model at kernel level `isa` keeps repacked copies (the AVX-512 levels, and AVX2 on a CPU with AVX-VNNI).
 bool repacks_at(KernelIsa isa);
 // The repacked group kernel for `type` (Q8_0 or Q4_0) at level `isa` (which the CPU runs): the AMX kernel at
-// kAvx512Amx, the VNNI kernel at kAvx512Vnni, the scalar reference otherwise.
+// kAvx512Amx, the VNNI kernel at kAvx512Vnni, the AVX-VNNI kernel at kAvx2 where the CPU has it, the scalar
+// reference otherwise.
 RepackedGroupFn repacked_group_kernel(TensorType type, KernelIsa isa);
 
 namespace scalar {
@@ -87,6 +88,13 @@ namespace avx512 {
 void repacked_group_q8_0(const std::uint8_t* group, const Q8_0Rows& x, int t0, int n_tokens, float* y, int y_stride);
 void repacked_group_q4_0(const std::uint8_t* group, const Q8_0Rows& x, int t0, int n_tokens, float* y, int y_stride);
 }  // namespace avx512
+
+namespace avxvnni {
+// AVX2 + AVX-VNNI (256-bit) kernels (RepackedGroupFn contract): each 16-row group as two halves of 8 rows; call only
+// when avx_vnni_supported().
+void repacked_group_q8_0(const std::uint8_t* group, const Q8_0Rows& x, int t0, int n_tokens, float* y, int y_stride);
+void repacked_group_q4_0(const std::uint8_t* group, const Q8_0Rows& x, int t0, int n_tokens, float* y, int y_stride);
+}  // namespace avxvnni
 
 namespace amx {
 // AMX int8 kernels (RepackedGroupFn contract): 16 tokens at a time on tiles, the rest with the avx512 kernels;

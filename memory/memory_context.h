@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "llm/embedder.h"
+#include "memory/idle_helper.h"
 #include "memory/index_sync.h"
 #include "memory/memory_types.h"
 #include "memory/reader_pool.h"
@@ -27,6 +28,9 @@ struct MemoryContext {
     std::unique_ptr<StoreWriter> writer;
     std::unique_ptr<ReaderPool> readers;
     std::unique_ptr<IndexSync> index;
+    // Takes the vector half of a search while the caller runs the lexical half (null on one core: each search runs
+    // on its caller's thread alone).
+    std::unique_ptr<IdleHelper> helper;
 
     std::atomic<std::int64_t> turns_added{0};
     std::atomic<std::int64_t> searches{0};

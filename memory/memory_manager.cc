@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "common/log.h"
 #include "memory/conversation_writer.h"
@@ -163,6 +164,8 @@ Result<std::unique_ptr<MemoryManager>> MemoryManager::open(MemoryOptions options
         });
         KASTEN_RETURN_IF_ERROR(st);
     }
+    if (ctx.options.search_helper && std::thread::hardware_concurrency() > 1)
+        ctx.helper = std::make_unique<IdleHelper>();
     impl->searcher = std::make_unique<Searcher>(ctx);
     impl->jobs = std::make_unique<NoteJobScheduler>(ctx, *impl->searcher);
     impl->conversations = std::make_unique<ConversationWriter>(ctx, *impl->jobs);

@@ -51,6 +51,10 @@ struct MemoryOptions {
     // Read-only SQLite connections beside the one writer (WAL): reads never wait for a write. In-memory stores have
     // one connection, shared under the writer's lock.
     int read_connections = 4;
+    // A hybrid search runs its lexical and vector halves at once when the helper thread is free (on machines with
+    // more than one core): a lone search's latency drops, its CPU time does not. false: every search on its
+    // caller's thread alone.
+    bool search_helper = true;
     // Hybrid fusion. Min-max with equal weights keeps the strength of each score (a strong BM25 match is not
     // flattened to its rank); on the LongMemEval development split it beat reciprocal rank at session and turn level
     // (docs/retrieval.md has the measurements).

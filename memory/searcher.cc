@@ -98,19 +98,46 @@ bool note_visible(const store::NoteRecord& n, const std::optional<TimeMs>& as_of
     return true;
 }
 
+Status Searcher::both_lists(const ListFn& lexical, const ListFn& vector, std::vector<ScoredId>& lex,
+                            std::vector<ScoredId>& vec) {
+    Status lex_status, vec_status;
+    auto run = [](const ListFn& fn, std::vector<ScoredId>& out, Status& status) {
+        if (!fn) return;
+        auto r = fn();
+        status = r.status();
+        if (r) out = std::move(r).value();
+    };
+    auto run_lexical = [&] { run(lexical, lex, lex_status); };
+    auto run_vector = [&] { run(vector, vec, vec_status); };
+    if (lexical && vector && ctx_.helper) {
+        ctx_.helper->run_both(run_lexical, run_vector);
+    } else {
+        run_lexical();
+        run_vector();
+    }
+    KASTEN_RETURN_IF_ERROR(lex_status);
+    return vec_status;
+}
+
 Result<std::vector<retrieval::FusedHit>> Searcher::candidates(std::string_view text,
                                                               const std::vector<float>* query_vector,
                                                               const SearchFilter& filter, Retriever retriever,
                                                               int pool) {
+    std::vector<float> embedded;
+    if (retriever != Retriever::kLexical && !query_vector) {
+        embedded = ctx_.embedder->embed(text);
+        query_vector = &embedded;
+    }
     std::vector<ScoredId> lex, vec;
-    if (retriever != Retriever::kVector) {
-        ctx_.index->read_barrier(filter.cube_id);  // read your writes: every acknowledged add is searchable
-        KASTEN_ASSIGN_OR_RETURN(lex, ctx_.index->lexical().search(text, filter, pool, kRead));
-    }
-    if (retriever != Retriever::kLexical) {
-        std::vector<float> q = query_vector ? *query_vector : ctx_.embedder->embed(text);
-        KASTEN_ASSIGN_OR_RETURN(vec, ctx_.index->vectors().search(q, filter, pool));
-    }
+    KASTEN_RETURN_IF_ERROR(both_lists(
+        retriever == Retriever::kVector ? ListFn() : [&]() -> Result<std::vector<ScoredId>> {
+            ctx_.index->read_barrier(filter.cube_id);  // read your writes: every acknowledged add is searchable
+            return ctx_.index->lexical().search(text, filter, pool, kRead);
+        },
+        retriever == Retriever::kLexical ? ListFn() : [&]() -> Result<std::vector<ScoredId>> {
+            return ctx_.index->vectors().search(*query_vector, filter, pool);
+        },
+        lex, vec));
     if (retriever == Retriever::kHybrid) return fuse(lex, vec, pool);
     std::vector<retrieval::FusedHit> fused;
     const auto& list = retriever == Retriever::kLexical ? lex : vec;
@@ -128,9 +155,14 @@ Result<std::vector<retrieval::FusedHit>> Searcher::candidates(std::string_view t
 Result<std::vector<retrieval::FusedHit>> Searcher::hybrid_candidates(const std::vector<std::string>& terms,
                                                                      const std::vector<float>& query_vector,
                                                                      const SearchFilter& filter, int pool) {
-    ctx_.index->read_barrier(filter.cube_id);
-    KASTEN_ASSIGN_OR_RETURN(auto lex, ctx_.index->lexical().search_terms(terms, filter, pool, kRead));
-    KASTEN_ASSIGN_OR_RETURN(auto vec, ctx_.index->vectors().search(query_vector, filter, pool));
+    std::vector<ScoredId> lex, vec;
+    KASTEN_RETURN_IF_ERROR(both_lists(
+        [&]() -> Result<std::vector<ScoredId>> {
+            ctx_.index->read_barrier(filter.cube_id);
+            return ctx_.index->lexical().search_terms(terms, filter, pool, kRead);
+        },
+        [&]() -> Result<std::vector<ScoredId>> { return ctx_.index->vectors().search(query_vector, filter, pool); },
+        lex, vec));
     return fuse(lex, vec, pool);
 }
 
@@ -392,9 +424,9 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
     KASTEN_ASSIGN_OR_RETURN(std::vector<retrieval::FusedHit> fused,
                             candidates(req.query, qv, filter, req.retriever, pool));
     KASTEN_RETURN_IF_ERROR(add_subqueries(req, filter, pool, fused));
-    std::vector<TimeWindow> windows =
-        ctx_.options.temporal_weight > 0 ? query_time_windows(req.query, req.query_time.value_or(ctx_.clock->now_ms()))
-                                         : std::vector<TimeWindow>{};
+    std::vector<TimeWindow> windows = ctx_.options.temporal_weight > 0
+                                          ? query_time_windows(req.query, req.query_time.value_or(ctx_.clock->now_ms()))
+                                          : std::vector<TimeWindow>{};
     KASTEN_ASSIGN_OR_RETURN(auto anchored, event_windows(req, req.query_time.value_or(ctx_.clock->now_ms())));
     windows.insert(windows.end(), anchored.begin(), anchored.end());
     KASTEN_RETURN_IF_ERROR(boost_in_windows(fused, req.query, qv, filter, req.retriever, pool, windows));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string_view>
 #include <vector>
 
@@ -32,6 +33,11 @@ class Searcher {
                                                                const retrieval::SearchFilter& filter, int pool);
 
   private:
+    using ListFn = std::function<Result<std::vector<retrieval::ScoredId>>()>;
+    // Runs the lexical and the vector search (an empty function: that list stays empty), both at once when the
+    // context's IdleHelper is free; the first error of the two.
+    Status both_lists(const ListFn& lexical, const ListFn& vector, std::vector<retrieval::ScoredId>& lex,
+                      std::vector<retrieval::ScoredId>& vec);
     Result<std::vector<retrieval::FusedHit>> candidates(std::string_view text, const std::vector<float>* query_vector,
                                                         const retrieval::SearchFilter& filter, Retriever retriever,
                                                         int pool);

@@ -19,7 +19,7 @@ DATA_DIR="${KASTEN_HOME:-$HOME/.local/share/kasten}"
 export KASTEN_TEST_GLOVE="${KASTEN_TEST_GLOVE:-$DATA_DIR/embeddings/glove-6b-100d.kvec}"
 export KASTEN_TEST_USE="${KASTEN_TEST_USE:-$DATA_DIR/embeddings/use-lite-en.kuse}"
 # Tests that run threads, by ctest name (gtest Suite.Test): TSan checks them.
-TSAN_TESTS="${KASTEN_TSAN_TESTS:-Concurren|Thread|ReaderPool|StoreWriter|RecallQueue|IndexSync|WriterPriority|Background}"
+TSAN_TESTS="${KASTEN_TSAN_TESTS:-Concurren|Thread|ReaderPool|StoreWriter|RecallQueue|IndexSync|WriterPriority|Background|IdleHelper}"
 
 say() { printf '\033[1m[test]\033[0m %s\n' "$*" >&2; }
 mode=sanitize tsan=1

@@ -91,13 +91,6 @@ struct ErrorLog {
     }
 };
 
-double process_cpu_seconds() {
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    auto tv = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6; };
-    return tv(ru.ru_utime) + tv(ru.ru_stime);
-}
-
 std::string base36(std::uint64_t v) {
     const char* digits = "0123456789abcdefghijklmnopqrstuvwxyz";
     std::string s;

@@ -1,5 +1,6 @@
 #include "api/cli/bench_support.h"
 
+#include <sys/resource.h>
 #include <time.h>
 
 #include <algorithm>
@@ -40,6 +41,13 @@ double thread_cpu_seconds() {
     timespec ts{};
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+double process_cpu_seconds() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    auto tv = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6; };
+    return tv(ru.ru_utime) + tv(ru.ru_stime);
 }
 
 bool parse_long(const char* s, long long* out) {

@@ -22,6 +22,8 @@ nlohmann::json latency_summary(const std::vector<double>& ms);
 
 // CPU time (seconds) the calling thread has used: steadier than wall time on a busy machine.
 double thread_cpu_seconds();
+// CPU time (seconds, user + system) of every thread of the process.
+double process_cpu_seconds();
 
 // Strict decimal integer ("12", "-3"); false on anything else.
 bool parse_long(const char* s, long long* out);

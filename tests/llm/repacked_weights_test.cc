@@ -78,8 +78,9 @@ double magnitude(const RawMatrix& m, const RawActivations& a, int row, int token
 std::vector<std::pair<KernelIsa, RepackedGroupFn>> kernels(TensorType type) {
     std::vector<std::pair<KernelIsa, RepackedGroupFn>> out = {
         {KernelIsa::kScalar, repacked_group_kernel(type, KernelIsa::kScalar)}};
-    for (KernelIsa isa : {KernelIsa::kAvx512Vnni, KernelIsa::kAvx512Amx}) {
-        if (kernel_isa_supported(isa)) out.emplace_back(isa, repacked_group_kernel(type, isa));
+    for (KernelIsa isa : {KernelIsa::kAvx2, KernelIsa::kAvx512Vnni, KernelIsa::kAvx512Amx}) {
+        // (At kAvx2 only a CPU with AVX-VNNI has a group kernel of its own.)
+        if (kernel_isa_supported(isa) && repacks_at(isa)) out.emplace_back(isa, repacked_group_kernel(type, isa));
     }
     return out;
 }
