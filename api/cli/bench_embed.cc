@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -26,14 +27,16 @@ constexpr const char* kUsage = R"(kasten bench embed:
 Sentence embedding throughput, GloVe SIF and Universal Sentence Encoder lite side by side on the same sentences
 (N synthetic chat sentences of W words, deterministic). Passes: each embedder one sentence per embed() call on one
 thread; the encoder also through embed_batch() (sentences of similar token counts run together) on one thread and
-on T threads (the sentences split into T parts). Reports sentences/s and tokens per sentence; one JSON object on
+on T threads (the sentences split into T parts). Each pass reports wall and process CPU seconds. The encoder's
+products are the best the CPU runs ("matmul": bfloat16 on AMX or AVX-512 BF16, else float32;
+KASTEN_KERNEL_ISA=avx2 forces float32). Reports sentences/s and tokens per sentence; one JSON object on
 stdout and in --out. An embedder whose file is missing is reported as skipped with the reason.
 
 options:
   --sentences N      sentences (default 4000)
   --words W          words per sentence (default 15)
   --threads T        threads of the parallel pass (default 2)
-  --batch-tokens K   tokens per encoder forward pass (default 2048)
+  --batch-tokens K   tokens per encoder forward pass (default and at most 512, the encoder's limit)
   --seed S           text seed (default 42)
   --out FILE         where to write the JSON (default bench-embed.json)
 
@@ -65,19 +68,28 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-nlohmann::json pass(const std::string& name, std::size_t sentences, double seconds, int threads) {
+// CPU seconds of the whole process (all threads): on a shared machine, sentences per CPU second show the code's
+// cost apart from what other processes take of the cores.
+double cpu_seconds() {
+    return static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
+}
+
+nlohmann::json pass(const std::string& name, std::size_t sentences, double seconds, double cpu, int threads) {
     return {{"pass", name},
             {"threads", threads},
             {"sentences", sentences},
             {"seconds", seconds},
-            {"sentences_per_second", seconds > 0 ? static_cast<double>(sentences) / seconds : 0.0}};
+            {"sentences_per_second", seconds > 0 ? static_cast<double>(sentences) / seconds : 0.0},
+            {"cpu_seconds", cpu},
+            {"sentences_per_cpu_second", cpu > 0 ? static_cast<double>(sentences) / cpu : 0.0}};
 }
 
 nlohmann::json one_by_one(const llm::Embedder& embedder, const std::vector<std::string>& sentences) {
     std::vector<float> out(static_cast<std::size_t>(embedder.dim()));
     const auto start = std::chrono::steady_clock::now();
+    const double cpu_start = cpu_seconds();
     for (const std::string& s : sentences) embedder.embed(s, out);
-    return pass("embed", sentences.size(), seconds_since(start), 1);
+    return pass("embed", sentences.size(), seconds_since(start), cpu_seconds() - cpu_start, 1);
 }
 
 nlohmann::json batched(const llm::UseLiteEmbedder& use, const std::vector<std::string>& sentences, int threads,
@@ -86,6 +98,7 @@ nlohmann::json batched(const llm::UseLiteEmbedder& use, const std::vector<std::s
     std::vector<float> out(views.size() * static_cast<std::size_t>(use.dim()));
     const std::size_t part = (views.size() + static_cast<std::size_t>(threads) - 1) / static_cast<std::size_t>(threads);
     const auto start = std::chrono::steady_clock::now();
+    const double cpu_start = cpu_seconds();
     std::vector<std::thread> workers;
     for (int t = 0; t < threads; ++t) {
         const std::size_t begin = std::min(views.size(), part * static_cast<std::size_t>(t));
@@ -96,7 +109,7 @@ nlohmann::json batched(const llm::UseLiteEmbedder& use, const std::vector<std::s
         });
     }
     for (std::thread& w : workers) w.join();
-    return pass("embed_batch", sentences.size(), seconds_since(start), threads);
+    return pass("embed_batch", sentences.size(), seconds_since(start), cpu_seconds() - cpu_start, threads);
 }
 
 }  // namespace
@@ -106,7 +119,7 @@ const char* bench_embed_usage() {
 }
 
 int run_bench_embed(int argc, char** argv) {
-    int sentences = 4000, words = 15, threads = 2, batch_tokens = 2048;
+    int sentences = 4000, words = 15, threads = 2, batch_tokens = llm::UseLiteEmbedder::kBatchTokens;
     std::uint64_t seed = 42;
     std::string out_path = "bench-embed.json";
     for (int i = 2; i < argc; ++i) {
@@ -182,10 +195,12 @@ int run_bench_embed(int argc, char** argv) {
             std::cerr << "use: batched, " << threads << " threads...\n";
             passes.push_back(batched(e, texts, threads, batch_tokens));
         }
-        report["embedders"].push_back({{"embedder", e.id()},
-                                       {"tokens_per_sentence", static_cast<double>(tokens) / texts.size()},
-                                       {"batch_tokens", batch_tokens},
-                                       {"passes", passes}});
+        report["embedders"].push_back(
+            {{"embedder", e.id()},
+             {"matmul", llm::use_lite_matmul_name(e.matmul())},
+             {"tokens_per_sentence", static_cast<double>(tokens) / texts.size()},
+             {"batch_tokens", std::min(batch_tokens, llm::UseLiteEmbedder::kMaxForwardTokens)},
+             {"passes", passes}});
     } else {
         report["embedders"].push_back({{"embedder", "use"}, {"skipped", use.status().to_string()}});
     }
