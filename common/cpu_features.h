@@ -6,4 +6,8 @@ namespace kasten {
 // has no "f16c" for __builtin_cpu_supports. Cheap; callers cache it if they ask per operation.
 bool cpu_has_f16c();
 
+// Asks Linux for the AMX tile data state for this process (arch_prctl ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA),
+// once per process; true when granted. Call only on a CPU whose CPUID reports AMX-TILE.
+bool request_amx_tile_state();
+
 }  // namespace kasten

@@ -1,13 +1,12 @@
 #include "llm/bf16_matrix.h"
 
 #include <cpuid.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cassert>
 #include <cstring>
 
+#include "common/cpu_features.h"
 #include "llm/dot_kernels.h"
 
 namespace kasten::llm {
@@ -29,9 +28,7 @@ bool amx_bf16_supported() {
         unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
         if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) == 0) return false;
         if ((edx & (1u << 22)) == 0 || (edx & (1u << 24)) == 0) return false;  // AMX-BF16, AMX-TILE
-        constexpr int kArchReqXcompPerm = 0x1023;
-        constexpr int kXfeatureXtiledata = 18;
-        return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+        return request_amx_tile_state();
     }();
     return supported;
 }

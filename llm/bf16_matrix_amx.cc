@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "llm/amx_tile_config.h"
 #include "llm/bf16_matrix.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -20,17 +21,9 @@
 namespace kasten::llm::amx {
 namespace {
 
-struct alignas(64) TileConfig {
-    std::uint8_t palette = 1;
-    std::uint8_t start_row = 0;
-    std::uint8_t reserved[14] = {};
-    std::uint16_t colsb[16] = {};
-    std::uint8_t rows[16] = {};
-};
-
 // tmm0-3: C (16 × 16 float32); tmm4, tmm5: A (16 rows × 32 bf16); tmm6, tmm7: B (16 K pairs × 16 columns × 2).
 KASTEN_AMX_BF16 inline void configure() {
-    TileConfig cfg;
+    AmxTileConfig cfg;
     for (int t = 0; t < 8; ++t) {
         cfg.rows[t] = 16;
         cfg.colsb[t] = 64;

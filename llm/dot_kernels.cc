@@ -1,8 +1,6 @@
 #include "llm/dot_kernels.h"
 
 #include <cpuid.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <cstdlib>
 
@@ -94,9 +92,7 @@ bool amx_int8_supported() {
         unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
         if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) == 0) return false;
         if ((edx & (1u << 24)) == 0 || (edx & (1u << 25)) == 0) return false;  // AMX-TILE, AMX-INT8
-        constexpr int kArchReqXcompPerm = 0x1023;
-        constexpr int kXfeatureXtiledata = 18;
-        return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+        return request_amx_tile_state();
     }();
     return supported;
 }

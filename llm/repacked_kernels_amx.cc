@@ -7,6 +7,7 @@
 #include <immintrin.h>
 #include <cstring>
 
+#include "llm/amx_tile_config.h"
 #include "llm/repacked_weights.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -20,17 +21,9 @@ namespace kasten::llm {
 namespace amx {
 namespace {
 
-struct alignas(64) TileConfig {
-    std::uint8_t palette = 1;
-    std::uint8_t start_row = 0;
-    std::uint8_t reserved[14] = {};
-    std::uint16_t colsb[16] = {};
-    std::uint8_t rows[16] = {};
-};
-
 // tmm0, tmm1: C (16 tokens × 16 int32); tmm2, tmm3: A (16 tokens × 32 int8); tmm4, tmm5: B (8 × 64 bytes).
 KASTEN_AMX inline void configure() {
-    TileConfig cfg;
+    AmxTileConfig cfg;
     for (int t = 0; t < 2; ++t) {
         cfg.rows[t] = 16;
         cfg.colsb[t] = 64;
