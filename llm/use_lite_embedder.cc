@@ -50,13 +50,16 @@ class Workspace {
     }
     // A rows x cols view of a slot's buffer (within what reserve() sized; views of one slot share it).
     MatrixMap take(Slot slot, Eigen::Index rows, Eigen::Index cols) {
-        std::vector<float>& b = buffers_[slot];
+        Buffer& b = buffers_[slot];
         assert(b.size() >= static_cast<std::size_t>(rows * cols));
         return MatrixMap(b.data(), rows, cols);
     }
 
   private:
-    std::array<std::vector<float>, kSlots> buffers_;
+    // Aligned as Eigen's own matrices: Eigen's vectorised reductions (means, norms, sums) peel to alignment, so a
+    // buffer's address alignment would otherwise change their summation order, and a pass's result with the thread.
+    using Buffer = std::vector<float, Eigen::aligned_allocator<float>>;
+    std::array<Buffer, kSlots> buffers_;
 };
 
 // y = op(x W + b) for the weight tensor w and its bias b: Eigen in float32, or the bfloat16 kernel. y has x.rows()
