@@ -39,9 +39,10 @@ Result<std::unique_ptr<KvCache>> make_config_cache(const KvBenchConfig& c, const
                                                    int batch_slots = 1) {
     if (c.policy.rfind("sim:", 0) == 0) {
         KASTEN_ASSIGN_OR_RETURN(SimKvSpec spec, parse_sim_spec(c.policy.substr(4)));
+        const KvCacheShape shape{config.n_layer, config.n_head_kv, config.head_dim, n_ctx};
+        KASTEN_RETURN_IF_ERROR(check_sim_spec(spec, shape));
         return std::unique_ptr<KvCache>(
-            std::make_unique<SimKvCache>(KvCacheShape{config.n_layer, config.n_head_kv, config.head_dim, n_ctx}, spec,
-                                         c.policy, std::make_shared<const Rope>(config)));
+            std::make_unique<SimKvCache>(shape, spec, c.policy, std::make_shared<const Rope>(config)));
     }
     if (c.eviction_cells > 0 && (c.policy == "h2o-q8" || c.policy == "h2o-q4")) {  // eviction over quantized cells
         QuantizedH2oOptions o;

@@ -1,5 +1,7 @@
 #include "llm/sim_kv_cache.h"
 
+#include <cassert>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -192,7 +194,48 @@ Result<SimKvSpec> parse_sim_spec(const std::string& text) {
         else
             return Status::invalid_argument("sim spec key: " + k);
     }
+    // Ranges the simulation supports (a spec is user input: nothing outside them may loop, index out of bounds or
+    // shift past an int).
+    auto bad = [&](const char* what) {
+        return Status::invalid_argument(std::string("sim spec: ") + what + ": " + text);
+    };
+    constexpr int kMaxCells = 1 << 20;
+    const bool gaussian = s.nuq || s.knuq || s.cnuq;
+    if (s.kbits < 1 || s.kbits > 8 || s.vbits < 1 || s.vbits > 8) return bad("k and v are 1..8 bits");
+    if (gaussian && (s.kbits > 4 || s.vbits > 4)) return bad("Gaussian levels (nuq, knuq, cnuq) exist for 1..4 bits");
+    if (s.sbits < 2 || s.sbits > 16) return bad("sb is 2..16");
+    if (s.k_chan && (s.kgroup < 1 || s.kgroup > 4096)) return bad("with kchan=1, kg is 1..4096 tokens");
+    if (!s.k_chan && (s.kgroup < -1 || s.kgroup > 4096)) return bad("kg is -1, 0 or 1..4096 channels");
+    if (s.vgroup < -1 || s.vgroup > 4096) return bad("vg is -1, 0 or 1..4096 channels");
+    if ((s.v_chan || s.prerope || s.knuq) && !s.k_chan) return bad("vchan, prerope and knuq need kchan=1");
+    if (s.causal < 0 || s.causal > 4096) return bad("causal is 0..4096 tokens");
+    if ((s.cnuq || s.sparse) && s.causal == 0) return bad("cnuq and sparse need causal > 0");
+    if (s.margin < 1 || s.margin > 1000) return bad("margin is 1..1000 percent");
+    if (s.sinks < 0 || s.sinks > kMaxCells || s.window < 0 || s.window > kMaxCells || s.center < 0 ||
+        s.center > kMaxCells) {
+        return bad("sinks, win and center are 0..1048576 cells");
+    }
     return s;
+}
+
+Status check_sim_spec(const SimKvSpec& spec, const KvCacheShape& shape) {
+    const int hd = shape.head_dim;
+    const int kv_dim = hd * shape.n_head_kv;
+    auto width = [&](int group) { return group == 0 ? hd : group < 0 ? kv_dim : group; };
+    auto divides = [&](int group) { return kv_dim % width(group) == 0; };
+    if (!spec.k_chan && spec.causal == 0 && !divides(spec.kgroup)) {
+        return Status::invalid_argument("sim spec: key groups of " + std::to_string(width(spec.kgroup)) +
+                                        " channels do not divide the " + std::to_string(kv_dim) + " key channels");
+    }
+    if (!spec.v_chan && spec.causal == 0 && !divides(spec.vgroup)) {
+        return Status::invalid_argument("sim spec: value groups of " + std::to_string(width(spec.vgroup)) +
+                                        " channels do not divide the " + std::to_string(kv_dim) + " value channels");
+    }
+    if ((spec.rot || spec.vrot) && (hd & (hd - 1)) != 0) {
+        return Status::invalid_argument("sim spec: rot and vrot need a power-of-two head_dim, not " +
+                                        std::to_string(hd));
+    }
+    return Status::ok();
 }
 
 SimKvCache::~SimKvCache() {
@@ -202,7 +245,9 @@ SimKvCache::~SimKvCache() {
 
 SimKvCache::SimKvCache(const KvCacheShape& shape, const SimKvSpec& spec, std::string name,
                        std::shared_ptr<const Rope> rope)
-    : rope_(std::move(rope)), spec_(spec), name_(std::move(name)), rows_(shape) {}
+    : rope_(std::move(rope)), spec_(spec), name_(std::move(name)), rows_(shape) {
+    assert(check_sim_spec(spec, shape).is_ok() && (!spec.prerope || rope_ != nullptr));
+}
 
 void SimKvCache::store(int layer, int cell, const float* k, const float* v) {
     const KvCacheShape& s = rows_.shape();

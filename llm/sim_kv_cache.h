@@ -38,8 +38,12 @@ struct SimKvSpec {
     bool sparse = false;  // causal: values outside the levels kept exact (dense-and-sparse), not counted in bytes
 };
 
-// kInvalidArgument for an unknown key or a malformed item.
+// kInvalidArgument for an unknown key, a malformed item, a value outside the simulation's ranges (bits 1..8,
+// Gaussian levels 1..4 bits, groups up to 4096, cells up to 2^20) or options that need another one (vchan needs kchan).
 Result<SimKvSpec> parse_sim_spec(const std::string& text);
+// kInvalidArgument when `spec` cannot run on `shape`: per-token groups that do not divide the layer's channels,
+// rotation of a head_dim that is not a power of two. SimKvCache's constructor requires it to pass.
+Status check_sim_spec(const SimKvSpec& spec, const KvCacheShape& shape);
 
 // PROTOTYPE for measurement (kasten bench kv --sim): simulates a quantization scheme by
 // quantizing and dequantizing keys and values as the scheme would (at commit(), when a cell or group is final) and

@@ -71,6 +71,34 @@ TEST(SimKvCacheTest, ParsesSchemesAndRejectsUnknownOrMalformedItems) {
     EXPECT_FALSE(parse_sim_spec("k4").is_ok());
 }
 
+TEST(SimKvCacheTest, RejectsValuesOutsideTheSimulationsRanges) {
+    // Each of these would loop forever (a per-channel group of 0 tokens), shift past an int, read past a level table
+    // or a row, or divide by zero if it reached the cache.
+    for (const char* spec :
+         {"k=0",          "v=9",           "k=64",     "k=-1",     "k=5,nuq=1",   "sb=1",     "sb=17",
+          "kchan=1,kg=0", "kchan=1,kg=-1", "kg=-2",    "kg=5000",  "vg=-3",       "vchan=1",  "prerope=1",
+          "causal=-1",    "cnuq=1",        "margin=0", "sinks=-1", "win=2000000", "center=-5"}) {
+        const auto parsed = parse_sim_spec(spec);
+        EXPECT_FALSE(parsed.is_ok()) << spec;
+        if (!parsed.is_ok()) EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument) << spec;
+    }
+    EXPECT_TRUE(parse_sim_spec("k=8,v=1,kchan=1,kg=1,win=0").is_ok());
+}
+
+TEST(SimKvCacheTest, ChecksTheSchemeAgainstTheModelsShape) {
+    // kShape: head_dim 8, 2 KV heads (16 channels per layer).
+    auto ok = [](const char* spec) { return check_sim_spec(parse_sim_spec(spec).value(), kShape).is_ok(); };
+    EXPECT_TRUE(ok("k=4,v=4"));
+    EXPECT_TRUE(ok("k=4,v=4,kg=-1,vg=4"));
+    EXPECT_FALSE(ok("k=4,v=4,kg=3"));                 // 3 does not divide 16 channels
+    EXPECT_FALSE(ok("k=4,v=4,vg=32"));                // wider than the layer
+    EXPECT_TRUE(ok("k=4,v=4,kchan=1,kg=3,vchan=1"));  // per channel: kg counts tokens
+    KvCacheShape odd = kShape;
+    odd.head_dim = 6;
+    EXPECT_FALSE(check_sim_spec(parse_sim_spec("k=4,v=4,rot=1").value(), odd).is_ok());
+    EXPECT_TRUE(check_sim_spec(parse_sim_spec("k=4,v=4,rot=1").value(), kShape).is_ok());
+}
+
 TEST(SimKvCacheTest, BytesAreTheSchemesCodesParametersAndExactCells) {
     // Per layer and token: 16 channels × (4 + 2) bits, (scale, min) per channel per 32 tokens for keys and values
     // = 128 bits; exact cells: an 8-token window and a 32-token tail, f16 rows of 2 layers × 16 channels × 2.
