@@ -12,13 +12,8 @@
 namespace kasten::llm {
 
 bool avx512_bf16_supported() {
-    static const bool supported = [] {
-        // avx512_vnni_supported() covers AVX-512 F/BW/DQ/VL and the OS's zmm state; BF16 is leaf 7.1 EAX bit 5.
-        if (!avx512_vnni_supported()) return false;
-        unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-        if (__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) == 0) return false;
-        return (eax & (1u << 5)) != 0;
-    }();
+    // avx512_vnni_supported() covers AVX-512 F/BW/DQ/VL and the OS's zmm state; BF16 is leaf 7.1 EAX bit 5.
+    static const bool supported = avx512_vnni_supported() && cpu_leaf7_sub1_eax_bit(5);
     return supported;
 }
 

@@ -77,12 +77,7 @@ bool avx512_vnni_supported() {
 }
 
 bool avx_vnni_supported() {
-    static const bool supported = [] {
-        if (!avx2_supported()) return false;
-        unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-        if (__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) == 0) return false;
-        return (eax & (1u << 4)) != 0;  // CPUID.(EAX=7,ECX=1):EAX[4] AVX-VNNI
-    }();
+    static const bool supported = avx2_supported() && cpu_leaf7_sub1_eax_bit(4);  // AVX-VNNI
     return supported;
 }
 

@@ -20,10 +20,6 @@
 namespace kasten::llm::avx512 {
 namespace {
 
-// How far ahead of the quants being multiplied the kernels ask for the weights (the stream is sequential, the
-// hardware prefetcher alone leaves the core waiting on L3/DRAM; 4 KiB measured best of 1-8 KiB on one core).
-constexpr std::size_t kPrefetchBytes = 4096;
-
 // 4 activation quants broadcast to every 32-bit lane.
 KASTEN_AVX512 inline __m512i broadcast4(const std::int8_t* p) {
     std::int32_t v;
@@ -65,8 +61,8 @@ KASTEN_AVX512 inline void group_tokens(const std::uint8_t* group, const Q8_0Rows
         if constexpr (kQ8) {
 #pragma GCC unroll 8
             for (int k = 0; k < 8; k += 2) {
-                _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetchBytes + 64 * k), _MM_HINT_T0);
-                _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetchBytes + 64 * k + 64), _MM_HINT_T0);
+                _mm_prefetch(reinterpret_cast<const char*>(q + kRepackPrefetchBytes + 64 * k), _MM_HINT_T0);
+                _mm_prefetch(reinterpret_cast<const char*>(q + kRepackPrefetchBytes + 64 * k + 64), _MM_HINT_T0);
                 const __m512i w0 = _mm512_load_si512(q + 64 * k);
                 const __m512i w1 = _mm512_load_si512(q + 64 * (k + 1));
 #pragma GCC unroll 8
@@ -79,7 +75,7 @@ KASTEN_AVX512 inline void group_tokens(const std::uint8_t* group, const Q8_0Rows
         } else {
 #pragma GCC unroll 8
             for (int j = 0; j < 4; ++j) {
-                _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetchBytes + 64 * j), _MM_HINT_T0);
+                _mm_prefetch(reinterpret_cast<const char*>(q + kRepackPrefetchBytes + 64 * j), _MM_HINT_T0);
                 const __m512i v = _mm512_load_si512(q + 64 * j);
                 const __m512i lo = _mm512_and_si512(v, low4);
                 const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);

@@ -14,9 +14,6 @@
 namespace kasten::llm::avxvnni {
 namespace {
 
-// As the AVX-512 kernels: the weight stream is sequential and the prefetcher alone leaves the core waiting.
-constexpr std::size_t kPrefetchBytes = 4096;
-
 // 4 activation quants broadcast to every 32-bit lane.
 KASTEN_AVXVNNI inline __m256i broadcast4(const std::int8_t* p) {
     std::int32_t v;
@@ -65,13 +62,13 @@ KASTEN_AVXVNNI inline void group_tokens(const std::uint8_t* group, const Q8_0Row
         };
         if constexpr (kQ8) {
             for (int k = 0; k < 8; ++k) {
-                _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetchBytes + 64 * k), _MM_HINT_T0);
+                _mm_prefetch(reinterpret_cast<const char*>(q + kRepackPrefetchBytes + 64 * k), _MM_HINT_T0);
                 chunk(_mm256_load_si256(reinterpret_cast<const __m256i*>(q + 64 * k)),
                       _mm256_load_si256(reinterpret_cast<const __m256i*>(q + 64 * k + 32)), 4 * k, (k & 1) != 0);
             }
         } else {
             for (int j = 0; j < 4; ++j) {
-                _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetchBytes + 64 * j), _MM_HINT_T0);
+                _mm_prefetch(reinterpret_cast<const char*>(q + kRepackPrefetchBytes + 64 * j), _MM_HINT_T0);
                 const __m256i v_lo = _mm256_load_si256(reinterpret_cast<const __m256i*>(q + 64 * j));
                 const __m256i v_hi = _mm256_load_si256(reinterpret_cast<const __m256i*>(q + 64 * j + 32));
                 chunk(_mm256_and_si256(v_lo, low4), _mm256_and_si256(v_hi, low4), 4 * j, false);
