@@ -85,8 +85,8 @@ Status Config::set(std::string_view key, std::string_view value) {
         KASTEN_ASSIGN_OR_RETURN(long long v, parse_int(key, value, 0, 65535));
         port = static_cast<int>(v);
     } else if (key == "embedder") {
-        if (value != "auto" && value != "glove" && value != "use" && value != "hashing") {
-            return Status::invalid_argument("embedder: expected auto, glove, use or hashing, got '" +
+        if (value != "auto" && value != "glove" && value != "use" && value != "glove+use" && value != "hashing") {
+            return Status::invalid_argument("embedder: expected auto, glove, use, glove+use or hashing, got '" +
                                             std::string(value) + "'");
         }
         embedder = value;

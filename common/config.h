@@ -18,7 +18,7 @@ struct Config {
     std::string data_dir;            // $KASTEN_HOME, else ~/.local/share/kasten
     std::string host = "127.0.0.1";  // forced to loopback when no API keys are configured
     int port = 8420;
-    std::string embedder = "auto";  // auto | glove | use | hashing ("auto": GloVe when its file exists)
+    std::string embedder = "auto";  // auto | glove | use | glove+use | hashing ("auto": GloVe when its file exists)
     std::string glove_path;         // default <data_dir>/embeddings/glove-6b-100d.kvec
     std::string use_path;           // default <data_dir>/embeddings/use-lite-en.kuse (Universal Sentence Encoder lite)
     int hashing_dim = 256;

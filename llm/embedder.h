@@ -22,7 +22,7 @@ class Embedder {
     virtual void embed(std::string_view text, std::span<float> out) const = 0;
 
     // The unnormalised form of embed(), for keys that grow one text at a time (a session's turns): adds the text's
-    // vector to `sum` (dim() floats), so that normalize(Σ accumulate(text_i)) embeds the sequence without reading
+    // vector to `sum` (dim() floats), so that finish(Σ accumulate(text_i)) embeds the sequence without reading
     // earlier texts again. For GloVe SIF this is bit-for-bit embed() of the texts joined by newlines (the same
     // word-by-word float sum); the default adds embed(text), i.e. the key is the mean direction of the texts.
     virtual void accumulate(std::string_view text, std::span<float> sum) const {
@@ -30,8 +30,12 @@ class Embedder {
         for (std::size_t d = 0; d < v.size() && d < sum.size(); ++d) sum[d] += v[d];
     }
 
-    // Writes `sum` scaled to L2 norm 1 into `out` (same size), or zeros when its norm is 0. embed() of an
-    // accumulating embedder is normalize(accumulate(text) from zeros).
+    // Turns a sum of accumulate() results into the key's vector in `out` (dim() floats each): embed() of a text is
+    // finish(accumulate(text) from zeros), up to float rounding. The default is normalize(); an embedder whose
+    // vector is made of parts normalised apart (CombinedEmbedder) finishes each part.
+    virtual void finish(std::span<const float> sum, std::span<float> out) const { normalize(sum, out); }
+
+    // Writes `sum` scaled to L2 norm 1 into `out` (same size), or zeros when its norm is 0.
     static void normalize(std::span<const float> sum, std::span<float> out) {
         double norm2 = 0.0;
         for (float x : sum) norm2 += static_cast<double>(x) * x;

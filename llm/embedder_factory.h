@@ -15,6 +15,9 @@ namespace kasten::llm {
 //               commands that create it; other load errors are returned as they are;
 //   "use"     - UseLiteEmbedder::load(use_path) (Universal Sentence Encoder lite); a missing file is kNotFound
 //               naming the path and the commands that create it; other load errors are returned as they are;
+//   "glove+use" - CombinedEmbedder of the two above (GloVe first, weight CombinedEmbedder::kDefaultWeight): the
+//               cosine of two vectors is the mean of the GloVe and the encoder cosines; either file missing or
+//               failing to load is the error its own kind gives;
 //   "auto"    - GloVe when glove_path is non-empty, exists and loads, else hashing (logged: info when the
 //               file is absent, warn when it exists but does not load).
 // kInvalidArgument for another kind, or a hashing_dim outside [1, HashingEmbedder::kMaxDim] when the

@@ -178,7 +178,7 @@ Status ConversationWriter::delete_turn(const std::string& cube_id, const std::st
         state.embedder_id = session.embedder_id;
         if (!rest.empty()) {
             state = SessionKey::build(*ctx_.embedder, rest);
-            session.embedding = SessionKey::embedding(state);
+            session.embedding = SessionKey::embedding(*ctx_.embedder, state);
         }
         KASTEN_RETURN_IF_ERROR(repos.sessions.update_key(cube_id, session.id, session.embedding, state));
         event.detail_json = nlohmann::json{{"session", session.id}}.dump();

@@ -87,7 +87,7 @@ Result<ImportSummary> CubeArchiver::import_cube(std::istream& in, const std::opt
         std::sort(ts.begin(), ts.end(), [](const auto& x, const auto& y) { return x.index < y.index; });
         session_analyses[i] = SessionKey::analysis(ts);
         session_keys[i] = SessionKey::build(*ctx_.embedder, ts);
-        s.embedding = SessionKey::embedding(session_keys[i]);
+        s.embedding = SessionKey::embedding(*ctx_.embedder, session_keys[i]);
         s.embedder_id = ctx_.embedder_id;
     }
     for (auto& n : a.notes) {

@@ -48,7 +48,7 @@ Result<ReindexSummary> Reindexer::reindex(const std::string& cube_id, const Prog
             }));
         }
         for (auto& t : stale_turns) t.embedding = ctx_.embedder->embed(t.content);
-        for (auto& [s, key] : stale_sessions) s.embedding = SessionKey::embedding(key);
+        for (auto& [s, key] : stale_sessions) s.embedding = SessionKey::embedding(*ctx_.embedder, key);
         for (auto& n : stale_notes) n.embedding = ctx_.embedder->embed(note_index_text(n));
 
         // 2. Stored in one commit.

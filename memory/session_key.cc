@@ -27,10 +27,10 @@ retrieval::LexicalIndex::Analysis SessionKey::analysis(const std::vector<store::
     return retrieval::LexicalIndex::merge(ptrs);
 }
 
-std::vector<float> SessionKey::embedding(const store::SessionKeyState& state) {
+std::vector<float> SessionKey::embedding(const llm::Embedder& embedder, const store::SessionKeyState& state) {
     const std::vector<float>& sum = state.user_turns > 0 ? state.user_sum : state.all_sum;
     std::vector<float> out(sum.size());
-    llm::Embedder::normalize(sum, out);
+    embedder.finish(sum, out);
     return out;
 }
 
@@ -55,7 +55,7 @@ SessionKey::Append SessionKey::append(const llm::Embedder& embedder, store::Sess
     }
     const bool has_user = state.user_turns > 0;
     Append out;
-    out.embedding = embedding(state);
+    out.embedding = embedding(embedder, state);
     // The first user turns of a session that had none switch its key from all turns to user turns: the new document
     // is exactly those turns (no earlier turn is a user turn).
     out.replace_lexical = has_user && !had_user;

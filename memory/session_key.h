@@ -13,8 +13,8 @@ namespace kasten::memory {
 //
 // The key is what the session's user said: its user turns carry the facts worth remembering, while assistant turns
 // are long and generic and dilute it (LongMemEval's finding, and ours on its development split). A session without
-// user turns is keyed by all of its turns. The key's embedding is normalize(Σ Embedder::accumulate(turn)) over the
-// key turns in order, kept as two running sums (user turns, all turns) in store::SessionKeyState; its lexical
+// user turns is keyed by all of its turns. The key's embedding is Embedder::finish(Σ Embedder::accumulate(turn)) over
+// the key turns in order, kept as two running sums (user turns, all turns) in store::SessionKeyState; its lexical
 // document is the term-wise sum of the key turns' analyses.
 class SessionKey {
   public:
@@ -25,8 +25,9 @@ class SessionKey {
     static store::SessionKeyState build(const llm::Embedder& embedder, const std::vector<store::TurnRecord>& turns);
     // The lexical document of a whole session (its key turns' analyses, summed).
     static retrieval::LexicalIndex::Analysis analysis(const std::vector<store::TurnRecord>& turns);
-    // The embedding a state stands for (dim floats; zeros when no key turn has a known word).
-    static std::vector<float> embedding(const store::SessionKeyState& state);
+    // The embedding a state stands for (dim floats; zeros when no key turn has a known word); `embedder` is the one
+    // that accumulated the state.
+    static std::vector<float> embedding(const llm::Embedder& embedder, const store::SessionKeyState& state);
 
     // What appending turns changes.
     struct Append {

@@ -18,7 +18,7 @@ const std::vector<FlagSpec>& global_flags() {
     static const std::vector<FlagSpec> kFlags = {
         {"data-dir", "DIR", "data directory (default $KASTEN_HOME or ~/.local/share/kasten)"},
         {"config", "FILE", "JSON configuration file (default <data-dir>/config.json when present)"},
-        {"embedder", "KIND", "auto | glove | use | hashing (default auto: GloVe when its file exists)"},
+        {"embedder", "KIND", "auto | glove | use | glove+use | hashing (default auto: GloVe when its file exists)"},
         {"log-level", "LEVEL", "debug | info | warn | error | off"},
     };
     return kFlags;

@@ -37,7 +37,7 @@ options:
   --http             also run the HTTP pass (after the direct one)
   --http-only        run only the HTTP pass
   --threads T        HTTP server threads (default: the http_threads setting)
-  --embedder E       auto | glove | use | hashing (default: from config, i.e. auto)
+  --embedder E       auto | glove | use | glove+use | hashing (default: from config, i.e. auto)
   --notes MODE       heuristic | off (default: from config, i.e. heuristic)
   --seed S           text seed (default 42)
   --out FILE         where to write the JSON (default bench-append.json)

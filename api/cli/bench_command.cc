@@ -66,7 +66,7 @@ options:
                      when the helper thread is free)
   --ingest-cube C    other | same: the under-ingest phase adds to another cube of the same MemoryManager (default;
                      the queried cube keeps its size) or to the queried cube (which then grows during the phase)
-  --embedder E       auto | glove | use | hashing (default: from config, i.e. auto)
+  --embedder E       auto | glove | use | glove+use | hashing (default: from config, i.e. auto)
   --in-memory        in-memory SQLite and Xapian instead of a temporary on-disk data dir
   --out FILE         where to write the JSON (default bench-search.json)
   --json             print only the JSON (no progress on stderr)

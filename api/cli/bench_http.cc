@@ -55,7 +55,7 @@ options:
   --url URL          target a running server, e.g. http://127.0.0.1:8420 (no temporary data dir; start it with
                      --max-connections-per-client above C, since every client comes from one address)
   --timeout-ms T     per-request socket timeout (default 30000)
-  --embedder E       auto | glove | use | hashing (in-process server; default: from config)
+  --embedder E       auto | glove | use | glove+use | hashing (in-process server; default: from config)
   --notes MODE       heuristic | off (in-process server; default: from config, i.e. heuristic)
   --seed S           text seed (default 42)
   --out FILE         where to write the JSON (default bench-http.json)

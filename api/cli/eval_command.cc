@@ -108,7 +108,7 @@ options:
                         subquery_weight, second_hop_weight, event_anchor_weight; recorded in metrics.json
                         ("tuning"). Compare runs with kasten eval cv
   --quiet               no progress bar
-  --embedder KIND       auto | glove | use | hashing (global option; default from the configuration)
+  --embedder KIND       auto | glove | use | glove+use | hashing (global option; default from the configuration)
 
 examples:
   kasten eval longmemeval --data longmemeval_s.json --out runs/lme-ctx --retriever bm25,hybrid,hybrid+notes \
@@ -158,7 +158,7 @@ options:
                         subquery_weight, second_hop_weight, event_anchor_weight; recorded in metrics.json
                         ("tuning"). Compare runs with kasten eval cv
   --quiet               no progress bar
-  --embedder KIND       auto | glove | use | hashing (global option)
+  --embedder KIND       auto | glove | use | glove+use | hashing (global option)
 
 example:
   kasten eval locomo --data locomo10.json --out runs/locomo --retriever bm25,hybrid
@@ -197,7 +197,7 @@ options:
                         subquery_weight, second_hop_weight, event_anchor_weight; recorded in metrics.json
                         ("tuning"). Compare runs with kasten eval cv
   --quiet               no progress bar
-  --embedder KIND       auto | glove | use | hashing (global option)
+  --embedder KIND       auto | glove | use | glove+use | hashing (global option)
 
 example:
   kasten eval convomem --data ConvoMem/test_cases/locomo --out runs/convomem

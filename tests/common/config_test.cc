@@ -34,6 +34,11 @@ TEST(ConfigTest, UseEmbedderAndItsPath) {
     EXPECT_EQ(c.effective_use_path(), "/models/use.kuse");
     src.flags["embedder"] = "usee";
     EXPECT_NE(load_config(src).status().message().find("use"), std::string::npos);
+    src.flags["embedder"] = "glove+use";
+    c = load_config(src).value();
+    EXPECT_EQ(c.embedder, "glove+use");
+    src.flags["embedder"] = "use+glove";
+    EXPECT_NE(load_config(src).status().message().find("glove+use"), std::string::npos);
 }
 
 TEST(ConfigTest, PrecedenceFileEnvFlags) {

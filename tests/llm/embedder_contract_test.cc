@@ -12,7 +12,9 @@
 #include <gtest/gtest.h>
 
 #include "glove_fixture.h"
+#include "llm/combined_embedder.h"
 #include "llm/embedder.h"
+#include "llm/embedder_factory.h"
 #include "llm/glove_embedder.h"
 #include "llm/hashing_embedder.h"
 #include "llm/use_lite_embedder.h"
@@ -39,6 +41,17 @@ struct GloveMaker {
     static std::vector<std::string> featureless_texts() { return HashingMaker::featureless_texts(); }
 };
 
+// GloVe (the fixture) and hashing as one vector (CombinedEmbedder).
+struct CombinedMaker {
+    static std::unique_ptr<Embedder> make() {
+        std::unique_ptr<Embedder> glove = GloveMaker::make();
+        if (glove == nullptr) return nullptr;
+        return std::make_unique<CombinedEmbedder>(std::move(glove), std::make_shared<HashingEmbedder>());
+    }
+    static std::string id_pattern() { return "combined-w0\\.50-" + GloveMaker::id_pattern() + "\\+hashing-v1-256"; }
+    static std::vector<std::string> featureless_texts() { return HashingMaker::featureless_texts(); }
+};
+
 // The real encoder file (KASTEN_TEST_USE); only in llm_use_data_test, which defines KASTEN_CONTRACT_USE_LITE.
 struct UseLiteMaker {
     static std::unique_ptr<Embedder> make() {
@@ -60,6 +73,29 @@ struct UseLiteMaker {
     static std::vector<std::string> featureless_texts() { return {""}; }
 };
 
+// `--embedder glove+use` as the factory makes it, with the GloVe fixture and the real encoder file; only in
+// llm_use_data_test.
+struct GloveUseMaker {
+    static std::unique_ptr<Embedder> make() {
+        const char* path = std::getenv("KASTEN_TEST_USE");
+        if (path == nullptr || *path == '\0') {
+            ADD_FAILURE() << "KASTEN_TEST_USE is not set: run scripts/fetch_use_lite.sh, then "
+                             "`build/kasten embeddings import-use`, and set it to the .kuse file";
+            return nullptr;
+        }
+        Result<std::unique_ptr<Embedder>> e = create_embedder("glove+use", testing::glove_fixture_kvec_path(), 1, path);
+        if (!e.is_ok()) {
+            ADD_FAILURE() << e.status().to_string();
+            return nullptr;
+        }
+        return std::move(e).value();
+    }
+    static std::string id_pattern() {
+        return "combined-w0\\.50-" + GloveMaker::id_pattern() + "\\+" + UseLiteMaker::id_pattern();
+    }
+    static std::vector<std::string> featureless_texts() { return UseLiteMaker::featureless_texts(); }
+};
+
 template <typename Maker>
 class EmbedderContractTest : public ::testing::Test {
   protected:
@@ -78,9 +114,9 @@ class EmbedderContractTest : public ::testing::Test {
 };
 
 #ifdef KASTEN_CONTRACT_USE_LITE
-using Makers = ::testing::Types<UseLiteMaker>;
+using Makers = ::testing::Types<UseLiteMaker, GloveUseMaker>;
 #else
-using Makers = ::testing::Types<HashingMaker, GloveMaker>;
+using Makers = ::testing::Types<HashingMaker, GloveMaker, CombinedMaker>;
 #endif
 class MakerNames {
   public:
@@ -88,6 +124,8 @@ class MakerNames {
     static std::string GetName(int) {
         if constexpr (std::is_same_v<T, HashingMaker>) return "Hashing";
         if constexpr (std::is_same_v<T, UseLiteMaker>) return "UseLite";
+        if constexpr (std::is_same_v<T, CombinedMaker>) return "GloveHashing";
+        if constexpr (std::is_same_v<T, GloveUseMaker>) return "GloveUse";
         return "Glove";
     }
 };

@@ -67,6 +67,31 @@ TEST(EmbedderFactoryTest, UseCorruptIsAnError) {
     EXPECT_EQ(e.status().code(), StatusCode::kCorruption);
 }
 
+TEST(EmbedderFactoryTest, GloveUseNeedsBothFiles) {
+    TempDir dir;
+    const std::string use_path = dir.file("use.kuse");
+    // The encoder missing: its own error, naming its path and remedy.
+    Result<std::unique_ptr<Embedder>> e = create_embedder("glove+use", glove_fixture_kvec_path(), 256, use_path);
+    ASSERT_FALSE(e.is_ok());
+    EXPECT_EQ(e.status().code(), StatusCode::kNotFound);
+    EXPECT_NE(e.status().message().find(use_path), std::string::npos) << e.status().message();
+    EXPECT_NE(e.status().message().find("scripts/fetch_use_lite.sh"), std::string::npos) << e.status().message();
+    // GloVe missing: GloVe's error, whatever the encoder file.
+    testing::write_file(use_path, std::string(200, 'x'));
+    const std::string glove_path = dir.file("none.kvec");
+    e = create_embedder("glove+use", glove_path, 256, use_path);
+    ASSERT_FALSE(e.is_ok());
+    EXPECT_EQ(e.status().code(), StatusCode::kNotFound);
+    EXPECT_NE(e.status().message().find(glove_path), std::string::npos) << e.status().message();
+    EXPECT_NE(e.status().message().find("scripts/fetch_glove.sh"), std::string::npos) << e.status().message();
+    // Both present, the encoder corrupt: its load error as it is (no fallback to GloVe alone).
+    e = create_embedder("glove+use", glove_fixture_kvec_path(), 256, use_path);
+    ASSERT_FALSE(e.is_ok());
+    EXPECT_EQ(e.status().code(), StatusCode::kCorruption);
+    EXPECT_EQ(create_embedder("use+glove", glove_fixture_kvec_path(), 256, use_path).status().code(),
+              StatusCode::kInvalidArgument);
+}
+
 TEST(EmbedderFactoryTest, AutoIgnoresTheEncoder) {
     TempDir dir;
     testing::write_file(dir.file("any.kuse"), std::string(200, 'x'));

@@ -1,9 +1,12 @@
 #include "memory/session_key.h"
 
+#include <cmath>
 #include <cstring>
+#include <memory>
 
 #include <gtest/gtest.h>
 
+#include "llm/combined_embedder.h"
 #include "llm/hashing_embedder.h"
 
 namespace kasten::memory {
@@ -47,7 +50,21 @@ TEST_F(SessionKeyTest, AppendingOneTurnAtATimeEqualsBuildingFromAllTurns) {
     EXPECT_TRUE(same_floats(state.user_sum, whole.user_sum));
     EXPECT_EQ(state.user_turns, 3);
     EXPECT_EQ(state.embedder_id, embedder_.id());
-    EXPECT_TRUE(same_floats(last.embedding, SessionKey::embedding(whole)));
+    EXPECT_TRUE(same_floats(last.embedding, SessionKey::embedding(embedder_, whole)));
+}
+
+TEST_F(SessionKeyTest, ACombinedEmbeddersKeyCombinesThePartsKeys) {
+    // Each part finished on its own (CombinedEmbedder::finish), not the concatenated sum normalised as one vector.
+    auto a = std::make_shared<llm::HashingEmbedder>(32);
+    auto b = std::make_shared<llm::HashingEmbedder>(48);
+    const llm::CombinedEmbedder combined(a, b, 0.25);
+    const store::SessionKeyState state = SessionKey::build(combined, turns_);
+    const std::vector<float> key = SessionKey::embedding(combined, state);
+    const std::vector<float> key_a = SessionKey::embedding(*a, SessionKey::build(*a, turns_));
+    const std::vector<float> key_b = SessionKey::embedding(*b, SessionKey::build(*b, turns_));
+    ASSERT_EQ(key.size(), 80u);
+    for (std::size_t d = 0; d < 32; ++d) EXPECT_FLOAT_EQ(key[d], 0.5f * key_a[d]) << d;
+    for (std::size_t d = 0; d < 48; ++d) EXPECT_FLOAT_EQ(key[32 + d], std::sqrt(0.75f) * key_b[d]) << d;
 }
 
 TEST_F(SessionKeyTest, TheKeyIsTheUserTurnsOnceThereAreAny) {
