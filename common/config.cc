@@ -70,7 +70,8 @@ std::vector<std::string> Config::keys() {
             "hashing_dim",       "log_level",    "max_body_bytes", "max_top_k", "max_query_chars",
             "max_content_chars", "http_threads", "api_keys",       "notes",
             "http_header_timeout_s", "http_body_timeout_s", "http_max_connections", "http_max_connections_per_client",
-            "use_path"};
+            "use_path",
+            "combined_weight"};
 }
 // clang-format on
 
@@ -94,6 +95,15 @@ Status Config::set(std::string_view key, std::string_view value) {
         glove_path = value;
     } else if (key == "use_path") {
         use_path = value;
+    } else if (key == "combined_weight") {
+        const std::string text(value);
+        char* end = nullptr;
+        const double v = text.empty() ? 0.0 : std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size() || !(v > 0.0 && v < 1.0)) {
+            return Status::invalid_argument("combined_weight: expected a number between 0 and 1 (exclusive), got '" +
+                                            text + "'");
+        }
+        combined_weight = v;
     } else if (key == "hashing_dim") {
         KASTEN_ASSIGN_OR_RETURN(long long v, parse_int(key, value, 16, 4096));
         hashing_dim = static_cast<int>(v);

@@ -21,6 +21,7 @@ struct Config {
     std::string embedder = "auto";  // auto | glove | use | glove+use | hashing ("auto": GloVe when its file exists)
     std::string glove_path;         // default <data_dir>/embeddings/glove-6b-100d.kvec
     std::string use_path;           // default <data_dir>/embeddings/use-lite-en.kuse (Universal Sentence Encoder lite)
+    double combined_weight = 0.5;   // glove+use: the weight w of the GloVe cosine (the encoder's is 1 - w), in (0, 1)
     int hashing_dim = 256;
     std::string log_level = "info";
     std::int64_t max_body_bytes = 8 << 20;  // request bodies above this are rejected (413)

@@ -56,14 +56,18 @@ Result<std::unique_ptr<Embedder>> make_use(const std::string& path) {
 }  // namespace
 
 Result<std::unique_ptr<Embedder>> create_embedder(std::string_view kind, const std::string& glove_path, int hashing_dim,
-                                                  const std::string& use_path) {
+                                                  const std::string& use_path, double combined_weight) {
     if (kind == "hashing") return make_hashing(hashing_dim);
     if (kind == "use") return make_use(use_path);
     if (kind == "glove") return make_glove(glove_path);
     if (kind == "glove+use") {
+        if (!(combined_weight > 0.0 && combined_weight < 1.0)) {
+            return Status::invalid_argument(fmt::format(
+                "glove+use: the GloVe weight must be between 0 and 1 (exclusive), got {}", combined_weight));
+        }
         KASTEN_ASSIGN_OR_RETURN(std::unique_ptr<Embedder> glove, make_glove(glove_path));
         KASTEN_ASSIGN_OR_RETURN(std::unique_ptr<Embedder> use, make_use(use_path));
-        auto combined = std::make_unique<CombinedEmbedder>(std::move(glove), std::move(use));
+        auto combined = std::make_unique<CombinedEmbedder>(std::move(glove), std::move(use), combined_weight);
         log::info("embedder: {}", combined->id());
         return std::unique_ptr<Embedder>(std::move(combined));
     }

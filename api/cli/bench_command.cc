@@ -274,8 +274,8 @@ int run_bench_command(int argc, char** argv) {
         return 1;
     }
     if (embedder_kind.empty()) embedder_kind = cfg->embedder;
-    auto emb =
-        llm::create_embedder(embedder_kind, cfg->effective_glove_path(), cfg->hashing_dim, cfg->effective_use_path());
+    auto emb = llm::create_embedder(embedder_kind, cfg->effective_glove_path(), cfg->hashing_dim,
+                                    cfg->effective_use_path(), cfg->combined_weight);
     if (!emb) {
         std::cerr << "kasten bench: " << emb.status().to_string() << "\n";
         return 1;

@@ -25,7 +25,7 @@ Result<Config> load_cli_config(const ParsedArgs& args, const std::map<std::strin
 Result<std::shared_ptr<const llm::Embedder>> create_configured_embedder(const Config& config) {
     KASTEN_ASSIGN_OR_RETURN(std::unique_ptr<llm::Embedder> embedder,
                             llm::create_embedder(config.embedder, config.effective_glove_path(), config.hashing_dim,
-                                                 config.effective_use_path()));
+                                                 config.effective_use_path(), config.combined_weight));
     return std::shared_ptr<const llm::Embedder>(std::move(embedder));
 }
 

@@ -39,6 +39,14 @@ TEST(ConfigTest, UseEmbedderAndItsPath) {
     EXPECT_EQ(c.embedder, "glove+use");
     src.flags["embedder"] = "use+glove";
     EXPECT_NE(load_config(src).status().message().find("glove+use"), std::string::npos);
+    src.flags["embedder"] = "glove+use";
+    EXPECT_EQ(c.combined_weight, 0.5);
+    src.flags["combined_weight"] = "0.25";
+    EXPECT_EQ(load_config(src).value().combined_weight, 0.25);
+    for (const char* bad : {"0", "1", "-0.5", "1.5", "", "0.5x", "half"}) {
+        src.flags["combined_weight"] = bad;
+        EXPECT_NE(load_config(src).status().message().find("combined_weight"), std::string::npos) << bad;
+    }
 }
 
 TEST(ConfigTest, PrecedenceFileEnvFlags) {

@@ -90,6 +90,11 @@ TEST(EmbedderFactoryTest, GloveUseNeedsBothFiles) {
     EXPECT_EQ(e.status().code(), StatusCode::kCorruption);
     EXPECT_EQ(create_embedder("use+glove", glove_fixture_kvec_path(), 256, use_path).status().code(),
               StatusCode::kInvalidArgument);
+    for (double w : {0.0, 1.0, -0.5, 2.0}) {
+        EXPECT_EQ(create_embedder("glove+use", glove_fixture_kvec_path(), 256, use_path, w).status().code(),
+                  StatusCode::kInvalidArgument)
+            << w;
+    }
 }
 
 TEST(EmbedderFactoryTest, AutoIgnoresTheEncoder) {
