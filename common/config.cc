@@ -70,7 +70,7 @@ std::vector<std::string> Config::keys() {
             "hashing_dim",       "log_level",    "max_body_bytes", "max_top_k", "max_query_chars",
             "max_content_chars", "http_threads", "api_keys",       "notes",
             "http_header_timeout_s", "http_body_timeout_s", "http_max_connections", "http_max_connections_per_client",
-            "use_path",
+            "use_path", "http_max_active_requests",
             "combined_weight"};
 }
 // clang-format on
@@ -139,6 +139,9 @@ Status Config::set(std::string_view key, std::string_view value) {
     } else if (key == "http_max_connections_per_client") {
         KASTEN_ASSIGN_OR_RETURN(long long v, parse_int(key, value, 0, 1024));
         http_max_connections_per_client = static_cast<int>(v);
+    } else if (key == "http_max_active_requests") {
+        KASTEN_ASSIGN_OR_RETURN(long long v, parse_int(key, value, 0, 1024));
+        http_max_active_requests = static_cast<int>(v);
     } else if (key == "notes") {
         if (value != "heuristic" && value != "llm" && value != "off") {
             return Status::invalid_argument("notes: expected heuristic, llm or off, got '" + std::string(value) + "'");

@@ -37,6 +37,9 @@ struct Config {
     int http_body_timeout_s = 60;
     int http_max_connections = 0;
     int http_max_connections_per_client = 64;
+    // Requests doing memory work at once; the others wait, first come first served (api/http/request_gate.h).
+    // 0 = 8 per hardware thread. A value >= http_threads sets no effective limit.
+    int http_max_active_requests = 0;
     // How conversation turns become notes (agentic notes): "heuristic" (no model; the default), "llm" (the language
     // model of `kasten serve --model FILE`; any other command refuses it) or "off" (no notes are built).
     std::string notes = "heuristic";

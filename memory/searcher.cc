@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "memory/context_credit.h"
 #include "memory/input_validation.h"
@@ -89,13 +90,26 @@ Result<double> Searcher::calibrated(const ScoreCalibrator& calibrator, const std
     return calibrator.score(analysis, cosine);
 }
 
-bool note_visible(const store::NoteRecord& n, const std::optional<TimeMs>& as_of) {
+namespace {
+
+template <typename Note>
+bool visible(const Note& n, const std::optional<TimeMs>& as_of) {
     if (n.status == store::NoteStatus::kDeleted) return false;
     if (!as_of) return n.status == store::NoteStatus::kActive;
     if (n.status == store::NoteStatus::kArchived) return false;
     if (n.valid_from.value_or(n.recorded_at) > *as_of) return false;
     if (n.valid_to && *n.valid_to <= *as_of) return false;
     return true;
+}
+
+}  // namespace
+
+bool note_visible(const store::NoteRecord& n, const std::optional<TimeMs>& as_of) {
+    return visible(n, as_of);
+}
+
+bool note_visible(const store::NoteSourcesRecord& n, const std::optional<TimeMs>& as_of) {
+    return visible(n, as_of);
 }
 
 Status Searcher::both_lists(const ListFn& lexical, const ListFn& vector, std::vector<ScoredId>& lex,
@@ -266,16 +280,27 @@ Status Searcher::lend_context(const SearchRequest& req, const SearchFilter& filt
     const double neighbour_weight = filter.role ? 0.0 : o.turn_context_weight;
     if (neighbour_weight <= 0 && o.session_context_weight <= 0) return Status::ok();
     const std::vector<std::string> ids = ids_of(fused, pool);
+    // One lookup of the listed turns serves both: their neighbourhoods, and (the listed turns themselves) their
+    // sessions.
+    const std::vector<store::TurnPlace> places =
+        ctx_.index->places().near(req.cube_id, ids, neighbour_weight > 0 ? kContextRadius : 0);
     Credit from_session;
     if (o.session_context_weight > 0) {
         KASTEN_ASSIGN_OR_RETURN(auto sessions, other(UnitType::kSession));
-        from_session = session_credit(sessions, ctx_.index->places().near(req.cube_id, ids, 0));
+        if (neighbour_weight > 0) {
+            const std::unordered_set<std::string_view> listed(ids.begin(), ids.end());
+            std::vector<store::TurnPlace> own;
+            own.reserve(ids.size());
+            for (const auto& p : places) {
+                if (listed.count(p.id) != 0) own.push_back(p);
+            }
+            from_session = session_credit(sessions, own);
+        } else {
+            from_session = session_credit(sessions, places);
+        }
     }
     Credit from_neighbours;
-    if (neighbour_weight > 0) {
-        from_neighbours =
-            neighbour_credit(fused, ctx_.index->places().near(req.cube_id, ids, kContextRadius), kContextRadius);
-    }
+    if (neighbour_weight > 0) from_neighbours = neighbour_credit(fused, places, kContextRadius);
     add_credit(fused, from_neighbours, neighbour_weight);
     add_credit(fused, from_session, o.session_context_weight);
     return Status::ok();
@@ -436,7 +461,7 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
     // Notes as extra keys: a note's score credits its source turns (turn granularity) or their sessions. A credited
     // unit's calibrated score is the best of its own and its notes' (the evidence of its best key). The notes'
     // calibrated scores are computed only for the units listed (note_sources), not for every note in the pool.
-    std::vector<store::NoteRecord> crediting_notes;
+    std::vector<store::NoteSourcesRecord> crediting_notes;
     std::unordered_map<std::string, std::vector<std::size_t>> note_sources;  // unit -> indices in crediting_notes
     if (req.note_keys && ctx_.options.note_key_weight > 0) {
         SearchFilter note_filter;
@@ -449,7 +474,7 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
             auto r = ctx_.readers->lease();
             KASTEN_RETURN_IF_ERROR(r.read_snapshot());  // many rows: one read transaction
             for (const auto& h : note_fused) {
-                auto n = r->notes.get(req.cube_id, h.id);
+                auto n = r->notes.get_sources(req.cube_id, h.id);
                 if (!n || !note_visible(*n, req.as_of) || n->source_turn_ids.empty()) continue;
                 const std::size_t note_index = crediting_notes.size();
                 crediting_notes.push_back(std::move(*n));
@@ -494,6 +519,10 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
     KASTEN_RETURN_IF_ERROR(lend_context(req, filter, qv, pool, windows, fused));
     KASTEN_RETURN_IF_ERROR(second_hop(req, filter, pool, fused));
 
+    std::vector<SearchHit> hits;
+    auto r = ctx_.readers->lease();
+    KASTEN_RETURN_IF_ERROR(r.read_snapshot());  // many rows: one read transaction
+
     // The calibrated score of each crediting note, computed on first use.
     std::optional<ScoreCalibrator> note_calibrator;
     std::vector<std::optional<double>> note_relevance(crediting_notes.size());
@@ -507,10 +536,13 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
         }
         for (const std::size_t i : it->second) {
             if (!note_relevance[i]) {
-                const store::NoteRecord& n = crediting_notes[i];
-                KASTEN_ASSIGN_OR_RETURN(const double score,
-                                        calibrated(*note_calibrator, query_vector, req.cube_id, UnitType::kNote, n.id,
-                                                   retrieval::LexicalIndex::analyze_text(note_index_text(n))));
+                // The text only now: most crediting notes credit no listed unit.
+                double score = 0;
+                if (auto n = r->notes.get(req.cube_id, crediting_notes[i].id)) {
+                    KASTEN_ASSIGN_OR_RETURN(
+                        score, calibrated(*note_calibrator, query_vector, req.cube_id, UnitType::kNote, n->id,
+                                          retrieval::LexicalIndex::analyze_text(note_index_text(*n))));
+                }
                 note_relevance[i] = score;
             }
             best = std::max(best, *note_relevance[i]);
@@ -518,9 +550,6 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
         return best;
     };
 
-    std::vector<SearchHit> hits;
-    auto r = ctx_.readers->lease();
-    KASTEN_RETURN_IF_ERROR(r.read_snapshot());  // many rows: one read transaction
     for (const auto& f : fused) {
         if (static_cast<int>(hits.size()) >= req.top_k) break;
         SearchHit hit;

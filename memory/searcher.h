@@ -81,5 +81,6 @@ class Searcher {
 // Whether a note is visible to a search: current active notes by default; as of a world time, the notes whose
 // validity interval [valid_from, valid_to) holds it (valid_from defaults to recorded_at), superseded ones included.
 bool note_visible(const store::NoteRecord& n, const std::optional<TimeMs>& as_of);
+bool note_visible(const store::NoteSourcesRecord& n, const std::optional<TimeMs>& as_of);
 
 }  // namespace kasten::memory

@@ -88,6 +88,17 @@ struct NoteRecord {
     TimeMs updated_at = 0;
 };
 
+// What a search needs of a note to credit its source turns: the fields that decide its visibility, and its sources
+// (NoteStore::get_sources). A NoteRecord's same-named fields.
+struct NoteSourcesRecord {
+    std::string id;
+    NoteStatus status = NoteStatus::kActive;
+    std::optional<TimeMs> valid_from;
+    std::optional<TimeMs> valid_to;
+    TimeMs recorded_at = 0;
+    std::vector<std::string> source_turn_ids;
+};
+
 // An earlier state of a note, written before every change.
 struct NoteVersionRecord {
     std::string note_id;

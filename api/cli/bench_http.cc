@@ -52,6 +52,9 @@ options:
   --healthz          every request is GET /healthz instead (transport overhead only; no verification)
   --no-verify        skip the check that acknowledged adds are searchable
   --threads T        in-process server threads (default: the http_threads setting)
+  --max-active N     in-process server: requests doing memory work at once, the rest wait in arrival order
+                     (default: the http_max_active_requests setting, 0 = 8 per CPU thread; N >= --threads
+                     sets no effective limit)
   --url URL          target a running server, e.g. http://127.0.0.1:8420 (no temporary data dir; start it with
                      --max-connections-per-client above C, since every client comes from one address)
   --timeout-ms T     per-request socket timeout (default 30000)
@@ -319,6 +322,7 @@ const char* bench_http_usage() {
 int run_bench_http(int argc, char** argv) {
     Settings s;
     long long threads = 0;
+    long long max_active = 0;
     std::string out_path = "bench-http.json", embedder, notes, url;
     BenchFlags flags("bench http", kUsage);
     flags.integer("--clients", &s.clients);
@@ -331,6 +335,7 @@ int run_bench_http(int argc, char** argv) {
     flags.integer("--seed", &s.seed);
     flags.integer("--timeout-ms", &s.timeout_ms);
     flags.integer("--threads", &threads);
+    flags.integer("--max-active", &max_active);
     flags.toggle("--healthz", &s.healthz);
     flags.toggle("--no-verify", &s.verify, /*when_given=*/false);
     flags.toggle("--json", &s.json_only);
@@ -346,10 +351,11 @@ int run_bench_http(int argc, char** argv) {
     memory::Retriever retriever_kind;
     if (s.clients < 1 || s.clients > max_clients || s.seconds < 1 || s.seconds > 86400 || s.cubes < 1 ||
         s.cubes > 10000 || s.add_percent < 0 || s.add_percent > 100 || s.words < 1 || s.words > 5000 || s.prefill < 0 ||
-        s.prefill > 1000000 || s.top_k < 1 || s.top_k > 1000 || s.timeout_ms < 1 || threads < 0 || threads > 1024) {
+        s.prefill > 1000000 || s.top_k < 1 || s.top_k > 1000 || s.timeout_ms < 1 || threads < 0 || threads > 1024 ||
+        max_active < 0 || max_active > 1024) {
         std::cerr << "kasten bench http: --clients 1.." << max_clients
                   << ", --seconds 1..86400, --cubes 1..10000, --add-percent 0..100, --words 1..5000, --prefill "
-                     "0..1000000, --top-k 1..1000, --timeout-ms >= 1, --threads 1..1024\n";
+                     "0..1000000, --top-k 1..1000, --timeout-ms >= 1, --threads 1..1024, --max-active 0..1024\n";
         return 2;
     }
     if (!memory::parse_retriever(s.retriever, &retriever_kind)) {
@@ -360,8 +366,9 @@ int run_bench_http(int argc, char** argv) {
         std::cerr << "kasten bench http: --notes llm needs a model; use heuristic or off\n";
         return 2;
     }
-    if (!url.empty() && (!embedder.empty() || !notes.empty() || threads != 0)) {
-        std::cerr << "kasten bench http: --embedder, --notes and --threads apply to the in-process server, not --url\n";
+    if (!url.empty() && (!embedder.empty() || !notes.empty() || threads != 0 || max_active != 0)) {
+        std::cerr << "kasten bench http: --embedder, --notes, --threads and --max-active apply to the in-process "
+                     "server, not --url\n";
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -395,7 +402,8 @@ int run_bench_http(int argc, char** argv) {
             return 1;
         }
         mem = std::move(opened).value();
-        Result<std::unique_ptr<BenchServer>> started = BenchServer::start(*mem, static_cast<int>(threads));
+        Result<std::unique_ptr<BenchServer>> started =
+            BenchServer::start(*mem, static_cast<int>(threads), static_cast<int>(max_active));
         if (!started.is_ok()) {
             std::cerr << "kasten bench http: " << started.status().to_string() << "\n";
             mem.reset();
@@ -406,6 +414,7 @@ int run_bench_http(int argc, char** argv) {
         s.endpoint = {"127.0.0.1", server->port()};
         result["target"] = "in-process";
         result["server_threads"] = server->threads();
+        result["server_max_active_requests"] = server->max_active_requests();
     } else {
         Result<HttpEndpoint> ep = parse_http_url(url);
         if (!ep.is_ok()) {
@@ -415,6 +424,7 @@ int run_bench_http(int argc, char** argv) {
         s.endpoint = ep.value();
         result["target"] = url;
         result["server_threads"] = nullptr;
+        result["server_max_active_requests"] = nullptr;
     }
     auto cleanup = [&] {
         server.reset();
@@ -488,6 +498,7 @@ int run_bench_http(int argc, char** argv) {
     }
     while (ready.load() < s.clients) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     const double cpu0 = process_cpu_seconds();
+    const memory::ManagerStats stats0 = mem ? mem->memory->stats() : memory::ManagerStats{};
     const auto t0 = std::chrono::steady_clock::now();
     deadline = t0 + std::chrono::seconds(s.seconds);
     go.store(true, std::memory_order_release);
@@ -501,6 +512,7 @@ int run_bench_http(int argc, char** argv) {
     for (auto& t : pool) t.join();
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double process_cpu = process_cpu_seconds() - cpu0;
+    const memory::ManagerStats stats1 = mem ? mem->memory->stats() : memory::ManagerStats{};
 
     std::vector<double> add_ms, search_ms, all_ms;
     std::int64_t add_errors = 0, search_errors = 0, connects = 0, retries = 0;
@@ -537,6 +549,14 @@ int run_bench_http(int argc, char** argv) {
     result["connect_max_ms"] = connect_max;
     result["load_generator_cpu_seconds"] = client_cpu;
     result["process_cpu_seconds"] = process_cpu;
+    // The background work the load left room for (in process): note jobs run and notes built during the load.
+    if (mem) {
+        result["note_jobs_done_during_load"] = stats1.note_jobs_done - stats0.note_jobs_done;
+        result["notes_built_during_load"] = stats1.notes_built - stats0.notes_built;
+    } else {
+        result["note_jobs_done_during_load"] = nullptr;
+        result["notes_built_during_load"] = nullptr;
+    }
     if (!s.json_only) {
         std::fprintf(stderr, "\r%lld clients for %.1f s: %lld requests, %lld errors, %.1f req/s\n", s.clients, elapsed,
                      result["requests"].get<long long>(), static_cast<long long>(total_errors),
@@ -551,6 +571,11 @@ int run_bench_http(int argc, char** argv) {
         std::fprintf(stderr, "  load generator CPU %.1f s of %.1f s used by this process (%.0f%%; %u cores x %.0f s)\n",
                      client_cpu, process_cpu, process_cpu > 0 ? 100.0 * client_cpu / process_cpu : 0.0,
                      std::thread::hardware_concurrency(), elapsed);
+        if (mem) {
+            std::fprintf(stderr, "  during the load: %lld note jobs run, %lld notes built\n",
+                         static_cast<long long>(stats1.note_jobs_done - stats0.note_jobs_done),
+                         static_cast<long long>(stats1.notes_built - stats0.notes_built));
+        }
     }
 
     bool lost = false;

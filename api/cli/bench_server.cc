@@ -30,7 +30,7 @@ BenchServer::BenchServer(memory::MemoryManager& memory, ApiServiceOptions servic
                          HttpServerOptions server_options)
     : service_(memory, std::move(service_options)), server_(service_, server_options) {}
 
-Result<std::unique_ptr<BenchServer>> BenchServer::start(const BenchMemory& memory, int threads) {
+Result<std::unique_ptr<BenchServer>> BenchServer::start(const BenchMemory& memory, int threads, int max_active) {
     const Config& config = memory.config;
     ApiServiceOptions service_options;
     service_options.notes = memory.notes.description();
@@ -39,6 +39,9 @@ Result<std::unique_ptr<BenchServer>> BenchServer::start(const BenchMemory& memor
     service_options.embedder_dim = memory.embedder->dim();
     service_options.limits = {config.max_query_chars, config.max_top_k, config.max_content_chars};
     service_options.max_body_bytes = config.max_body_bytes;
+    service_options.max_active_requests =
+        effective_max_active_requests(max_active > 0 ? max_active : config.http_max_active_requests);
+    const int max_active_requests = service_options.max_active_requests;
     HttpServerOptions server_options{threads > 0 ? threads : config.http_threads, config.max_body_bytes};
     // The benchmark is the server's only client and all its connections come from 127.0.0.1: no per-address cap,
     // and connections beyond the workers wait for one (as before the caps) instead of being refused.
@@ -47,6 +50,7 @@ Result<std::unique_ptr<BenchServer>> BenchServer::start(const BenchMemory& memor
     std::unique_ptr<BenchServer> server(new BenchServer(*memory.memory, std::move(service_options), server_options));
     KASTEN_ASSIGN_OR_RETURN(server->port_, server->server_.bind("127.0.0.1", 0));
     server->threads_ = server_options.threads;
+    server->max_active_ = max_active_requests;
     BenchServer* s = server.get();
     s->thread_ = std::thread([s] {
         Status st = s->server_.serve();

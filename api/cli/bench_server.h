@@ -34,14 +34,16 @@ Result<BenchMemory> open_bench_memory(const std::string& data_dir, const std::st
 // free port, served by a background thread until destruction (requests in flight finish first).
 class BenchServer {
   public:
-    // `threads` <= 0: the configured http_threads.
-    static Result<std::unique_ptr<BenchServer>> start(const BenchMemory& memory, int threads);
+    // `threads` <= 0: the configured http_threads; `max_active` <= 0: the configured http_max_active_requests (as
+    // `kasten serve` resolves it).
+    static Result<std::unique_ptr<BenchServer>> start(const BenchMemory& memory, int threads, int max_active = 0);
     ~BenchServer();
     BenchServer(const BenchServer&) = delete;
     BenchServer& operator=(const BenchServer&) = delete;
 
     int port() const { return port_; }
     int threads() const { return threads_; }
+    int max_active_requests() const { return max_active_; }
 
   private:
     BenchServer(memory::MemoryManager& memory, ApiServiceOptions service_options, HttpServerOptions server_options);
@@ -50,6 +52,7 @@ class BenchServer {
     HttpServer server_;
     int port_ = 0;
     int threads_ = 0;
+    int max_active_ = 0;
     std::atomic<bool> served_{false};
     std::thread thread_;
 };

@@ -52,6 +52,7 @@ int run_serve(const ParsedArgs& args) {
     if (auto v = args.get("body-timeout")) flags["http_body_timeout_s"] = *v;
     if (auto v = args.get("max-connections")) flags["http_max_connections"] = *v;
     if (auto v = args.get("max-connections-per-client")) flags["http_max_connections_per_client"] = *v;
+    if (auto v = args.get("max-active-requests")) flags["http_max_active_requests"] = *v;
     llm::EmbeddedModelOptions model_options;
     if (auto v = args.get("model")) model_options.model_path = *v;
     if (auto v = args.get("ctx")) {
@@ -138,6 +139,7 @@ int run_serve(const ParsedArgs& args) {
     service_options.max_body_bytes = config.max_body_bytes;
     service_options.api_keys = config.api_keys;
     if (auto v = args.get("mcp-cube")) service_options.mcp_default_cube = *v;
+    service_options.max_active_requests = effective_max_active_requests(config.http_max_active_requests);
     ApiService service(*memory.value(), service_options);
     log::info("authentication: {}", auth ? std::to_string(config.api_keys.size()) + " API key(s)" : "off");
 
@@ -147,11 +149,13 @@ int run_serve(const ParsedArgs& args) {
     server_options.max_connections = config.http_max_connections;
     server_options.max_connections_per_client = config.http_max_connections_per_client;
     HttpServer server(service, server_options);
-    log::info("connections: at most {} at once, {} per client address; read deadlines {} s (headers), {} s (body)",
-              effective_max_connections(server_options),
-              server_options.max_connections_per_client > 0 ? std::to_string(server_options.max_connections_per_client)
-                                                            : std::string("no cap"),
-              server_options.header_timeout_s, server_options.body_timeout_s);
+    log::info(
+        "connections: at most {} at once, {} per client address, {} doing memory work at once; read deadlines "
+        "{} s (headers), {} s (body)",
+        effective_max_connections(server_options),
+        server_options.max_connections_per_client > 0 ? std::to_string(server_options.max_connections_per_client)
+                                                      : std::string("no cap"),
+        service_options.max_active_requests, server_options.header_timeout_s, server_options.body_timeout_s);
     Result<int> port = server.bind(config.host, config.port);
     if (!port.is_ok()) return failure(kName, port.status());
     if (auto port_file = args.get("port-file")) {
@@ -240,6 +244,9 @@ Command serve_command() {
         {"max-connections", "N", "connections served at once (default 0 = threads - threads/8; http_max_connections)"},
         {"max-connections-per-client", "N",
          "connections from one IP address (default 64, 0 = no cap; http_max_connections_per_client)"},
+        {"max-active-requests", "N",
+         "requests doing memory work at once, the rest wait in arrival order (default 0 = 8 per CPU thread; "
+         "http_max_active_requests)"},
         {"model", "FILE", "GGUF model for /v1/chat/completions and /v1/completions"},
         {"ctx", "N", "the model's context size in tokens (default 2048)"},
         {"notes", "MODE", "heuristic | llm | off: how notes are built (default heuristic; llm needs --model)"},

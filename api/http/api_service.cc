@@ -3,6 +3,7 @@
 #include <chrono>
 #include <ctime>
 #include <exception>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -23,6 +24,47 @@
 
 namespace kasten::api {
 namespace {
+
+// Routes that wait for a RequestGate slot (ApiServiceOptions::max_active_requests): the memory work.
+bool gated(RouteId id) {
+    switch (id) {
+        case RouteId::kHealthz:
+        case RouteId::kMetrics:
+        case RouteId::kOpenApi:
+        case RouteId::kExport:  // long, rare administration: never holds a slot the traffic needs
+        case RouteId::kImport:
+        case RouteId::kChatCompletions:  // generation is serialised by generation_mutex_
+        case RouteId::kCompletions:
+        case RouteId::kModels:
+        case RouteId::kModel:
+            return false;
+        case RouteId::kCreateCube:
+        case RouteId::kListCubes:
+        case RouteId::kGetCube:
+        case RouteId::kDeleteCube:
+        case RouteId::kAddMemories:
+        case RouteId::kListMemories:
+        case RouteId::kGetMemory:
+        case RouteId::kPatchMemory:
+        case RouteId::kDeleteMemory:
+        case RouteId::kMemoryHistory:
+        case RouteId::kMemoryLinks:
+        case RouteId::kListSessions:
+        case RouteId::kGetSession:
+        case RouteId::kDeleteSession:
+        case RouteId::kListTurns:
+        case RouteId::kGetTurn:
+        case RouteId::kDeleteTurn:
+        case RouteId::kSearch:
+        case RouteId::kContext:
+        case RouteId::kListJobs:
+        case RouteId::kGetJob:
+        case RouteId::kMem0:
+        case RouteId::kEmbeddings:
+            return true;
+    }
+    return true;
+}
 
 using nlohmann::json;
 
@@ -82,6 +124,7 @@ ApiService::ApiService(memory::MemoryManager& memory, ApiServiceOptions options)
       router_(Router::kasten_routes()),
       mem0_(memory, Mem0Options{options_.notes != "off", options_.limits}),
       memory_chat_(memory, options_.memory_chat) {
+    if (options_.max_active_requests > 0) gate_ = std::make_unique<RequestGate>(options_.max_active_requests);
     Mem0Routes::add_routes(router_);
     McpHttpOptions mcp;
     mcp.server.server_version = options_.version;
@@ -228,6 +271,8 @@ Result<HttpResponse> ApiService::run(Call& call) {
             break;
     }
 
+    std::optional<RequestGate::Pass> pass;
+    if (gate_ && gated(id)) pass.emplace(gate_->enter());
     switch (id) {
         case RouteId::kHealthz:
         case RouteId::kMetrics:
@@ -313,6 +358,17 @@ Result<HttpResponse> ApiService::metrics_text() {
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = metrics_.render(memory_.stats(), options_.version);
+    if (gate_) {
+        r.body += "# HELP kasten_http_requests_active Requests doing memory work now (at most max_active_requests).\n";
+        r.body += "# TYPE kasten_http_requests_active gauge\nkasten_http_requests_active " +
+                  std::to_string(gate_->active()) + "\n";
+        r.body += "# HELP kasten_http_requests_waiting Requests waiting for a slot (max_active_requests).\n";
+        r.body += "# TYPE kasten_http_requests_waiting gauge\nkasten_http_requests_waiting " +
+                  std::to_string(gate_->waiting()) + "\n";
+        r.body += "# HELP kasten_http_requests_waited_total Requests that waited for a slot since the start.\n";
+        r.body += "# TYPE kasten_http_requests_waited_total counter\nkasten_http_requests_waited_total " +
+                  std::to_string(gate_->waited_total()) + "\n";
+    }
     return r;
 }
 

@@ -17,6 +17,7 @@
 #include "api/http/http_metrics.h"
 #include "api/http/mem0_routes.h"
 #include "api/http/openai_request.h"
+#include "api/http/request_gate.h"
 #include "api/http/router.h"
 #include "common/result.h"
 #include "llm/language_model.h"
@@ -71,6 +72,10 @@ struct ApiServiceOptions {
     // request's `user` (cube "user:<user>"), the conversation from X-Kasten-Conversation or
     // metadata.conversation_id. Requests naming no cube chat without memory.
     memory::MemoryChatOptions memory_chat;
+    // Requests doing memory work at once (RequestGate): the others wait in arrival order. 0 = no limit. Applies to
+    // the /v1 memory routes, Mem0 routes and /v1/embeddings; not to /healthz, /metrics, /openapi, export, import,
+    // completions (generation is serialised anyway) or /mcp.
+    int max_active_requests = 0;
 };
 
 // The REST API (docs/api.md) without the transport: request in → one MemoryManager call → response out.
@@ -149,7 +154,8 @@ class ApiService {
     Authenticator auth_;
     Router router_;
     HttpMetrics metrics_;
-    std::mutex generation_mutex_;  // held while options_.language_model generates
+    std::unique_ptr<RequestGate> gate_;  // null: no limit
+    std::mutex generation_mutex_;        // held while options_.language_model generates
     std::atomic<std::uint64_t> completion_counter_{0};
     Mem0Routes mem0_;
     memory::MemoryChat memory_chat_;

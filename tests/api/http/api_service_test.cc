@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <thread>
+#include <vector>
+
 #include "llm/hashing_embedder.h"
 
 namespace kasten::api {
@@ -27,6 +30,7 @@ class ApiServiceTest : public ::testing::Test {
         o.limits = {/*max_query_chars=*/200, /*max_top_k=*/20, /*max_content_chars=*/1000};
         o.max_body_bytes = 64 * 1024;
         o.api_keys = api_keys_from_map(keys);
+        o.max_active_requests = max_active_;
         service_ = std::make_unique<ApiService>(*memory_, o);
     }
 
@@ -66,6 +70,7 @@ class ApiServiceTest : public ::testing::Test {
     }
 
     FakeClock clock_{1717000000000};
+    int max_active_ = 0;  // ApiServiceOptions::max_active_requests of open()
     std::unique_ptr<memory::MemoryManager> memory_;
     std::unique_ptr<ApiService> service_;
 };
@@ -372,6 +377,44 @@ TEST_F(ApiServiceTest, MetricsNeedAKeyWhenKeysAreConfigured) {
     EXPECT_EQ(keyed.status, 200) << keyed.body;
     EXPECT_NE(keyed.body.find("kasten_http_requests_total"), std::string::npos);
     EXPECT_EQ(call("GET", "/healthz").status, 200);  // health stays open
+}
+
+// With one request doing memory work at a time, concurrent adds and searches all complete, in turn, and the metrics
+// show the gate; without a limit the gate's gauges are absent.
+TEST_F(ApiServiceTest, ALimitOnActiveRequestsServesEveryRequestInTurn) {
+    max_active_ = 1;
+    open();
+    constexpr int kThreads = 4;
+    constexpr int kRounds = 10;
+    std::vector<std::thread> threads;
+    std::vector<int> failures(kThreads, 0);
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kRounds; ++i) {
+                const std::string cube = "c" + std::to_string(t % 2);
+                if (call("POST", "/v1/cubes/" + cube + "/memories",
+                         R"({"messages":[{"role":"user","content":"turn )" + std::to_string(i) + R"( of the day"}]})")
+                        .status != 201) {
+                    ++failures[t];
+                }
+                if (call("POST", "/v1/cubes/" + cube + "/search", R"({"query":"turn of the day"})").status != 200) {
+                    ++failures[t];
+                }
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], 0) << "thread " << t;
+    EXPECT_EQ(counts("c0")["turns"], kRounds * kThreads / 2);
+    HttpResponse m = call("GET", "/metrics");
+    EXPECT_NE(m.body.find("kasten_http_requests_active 0\n"), std::string::npos) << m.body;
+    EXPECT_NE(m.body.find("kasten_http_requests_waiting 0\n"), std::string::npos);
+    EXPECT_NE(m.body.find("kasten_http_requests_waited_total "), std::string::npos);
+
+    service_.reset();
+    max_active_ = 0;
+    open();
+    EXPECT_EQ(call("GET", "/metrics").body.find("kasten_http_requests_active"), std::string::npos);
 }
 
 TEST_F(ApiServiceTest, MetricsCountRequestsPerRoute) {
