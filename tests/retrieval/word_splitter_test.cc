@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -11,11 +12,22 @@
 namespace kasten::retrieval {
 namespace {
 
-// The fast analysis must give exactly TermGenerator's terms and frequencies.
+// The fast analysis must give exactly TermGenerator's terms and frequencies, and the analysis among some terms the
+// reference's entries of those terms: every other term of the text (in reverse order, one twice), a stem the text
+// lacks, two stopwords (terms only as the stem of another word: "anded") and the empty string.
 void expect_same_analysis(const std::string& text) {
     const auto fast = LexicalIndex::analyze_text(text);
     const auto reference = LexicalIndex::analyze_text_reference(text);
     EXPECT_EQ(fast.terms, reference.terms) << "text: \"" << text << "\"";
+    std::vector<std::string> among = {"", "zzzabsent", "the", "and"};
+    for (std::size_t i = 0; i < reference.terms.size(); i += 2) among.insert(among.begin(), reference.terms[i].first);
+    if (!reference.terms.empty()) among.push_back(reference.terms.front().first);
+    LexicalIndex::Analysis want;
+    for (const auto& entry : reference.terms) {
+        if (std::find(among.begin(), among.end(), entry.first) != among.end()) want.terms.push_back(entry);
+    }
+    EXPECT_EQ(LexicalIndex::analyze_text_among(text, among).terms, want.terms) << "text: \"" << text << "\"";
+    EXPECT_TRUE(LexicalIndex::analyze_text_among(text, {}).terms.empty());
 }
 
 std::vector<std::string> split(const std::string& text) {
