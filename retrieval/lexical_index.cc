@@ -691,8 +691,17 @@ LexicalIndex::Analysis LexicalIndex::analyze_text_among(std::string_view text, c
     }
     ThreadStemMemo& memo = thread_stem_memo();
     std::vector<std::uint32_t> counts(wanted.size(), 0);
+    // The Snowball English stemmer changes a word's end only (its prelude drops a leading apostrophe, which the
+    // splitter never leaves): a word can stem to a wanted term only if it starts with the term's first byte. Most
+    // words of a text are skipped without stemming.
+    std::array<bool, 256> first_bytes{};
+    for (const std::string& t : wanted) {
+        if (!t.empty()) first_bytes[static_cast<unsigned char>(t[0])] = true;
+    }
+    first_bytes[static_cast<unsigned char>('\'')] = true;
     try {
         for (const std::string& word : words) {
+            if (word.empty() || !first_bytes[static_cast<unsigned char>(word[0])]) continue;
             // As analyze_text: the length limit, then the stopword list (on the unstemmed word), then the stem.
             if (word.size() > kMaxWordBytes || is_english_stopword(word)) continue;
             const std::string stem = memo.stem(word);
