@@ -22,11 +22,22 @@ function(kasten_add_compile_flags target)
     endif()
 endfunction()
 
-# kasten_add_tsan_flags(target): ThreadSanitizer build of a target that links no other kasten library (TSan
-# needs every racing translation unit instrumented, so such a target compiles its sources itself).
-function(kasten_add_tsan_flags target)
+# kasten_add_tsan_test(target source...): a GoogleTest executable built with ThreadSanitizer from its sources alone,
+# linking no kasten library (TSan needs every racing translation unit instrumented, so the target compiles the code
+# under test itself). Its tests run in every build's ctest, prefixed "tsan."; any TSan report fails them
+# (halt_on_error, exit code 66). Not in sanitizer builds (KASTEN_SANITIZE), which instrument differently.
+function(kasten_add_tsan_test target)
+    if(KASTEN_SANITIZE)
+        return()
+    endif()
+    add_executable(${target} ${ARGN})
+    target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR})
+    target_link_libraries(${target} PRIVATE GTest::gtest GTest::gtest_main Threads::Threads)
     target_compile_features(${target} PUBLIC cxx_std_20)
     target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter ${KASTEN_ARCH_FLAGS}
                                              -fsanitize=thread -g -O1)
     target_link_options(${target} PRIVATE -fsanitize=thread)
+    gtest_discover_tests(${target} TEST_PREFIX tsan.
+        PROPERTIES LABELS unit TIMEOUT 300 ENVIRONMENT "TSAN_OPTIONS=halt_on_error=1:exitcode=66"
+        DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -50,6 +50,8 @@ class ScoreCalibrator {
     double score(const retrieval::LexicalIndex::Analysis& unit, std::optional<double> cosine) const;
     // Whether score() reads the cosine (false for lexical search: callers skip the lookup).
     bool uses_cosine() const { return retriever_ != Retriever::kLexical; }
+    // The query's terms: lexical() reads only these of a unit's analysis (LexicalIndex::analyze_text_among).
+    const std::vector<std::string>& terms() const { return terms_; }
 
   private:
     std::vector<std::string> terms_;

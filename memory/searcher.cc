@@ -336,9 +336,10 @@ Result<std::vector<SearchHit>> Searcher::note_hits(const SearchRequest& req, std
     for (const auto& f : fused) {
         auto n = get(f.id);
         if (!n) continue;
-        KASTEN_ASSIGN_OR_RETURN(const double relevance,
-                                calibrated(calibrator, query_vector, req.cube_id, UnitType::kNote, n->id,
-                                           retrieval::LexicalIndex::analyze_text(note_index_text(*n))));
+        KASTEN_ASSIGN_OR_RETURN(
+            const double relevance,
+            calibrated(calibrator, query_vector, req.cube_id, UnitType::kNote, n->id,
+                       retrieval::LexicalIndex::analyze_text_among(note_index_text(*n), calibrator.terms())));
         if (!note_visible(*n, req.as_of)) {
             // A current search that matches an outdated fact answers with the fact that replaced it ("where do I
             // live" matches "I live in Boston", superseded by "I moved to Denver").
@@ -541,7 +542,8 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
                 if (auto n = r->notes.get(req.cube_id, crediting_notes[i].id)) {
                     KASTEN_ASSIGN_OR_RETURN(
                         score, calibrated(*note_calibrator, query_vector, req.cube_id, UnitType::kNote, n->id,
-                                          retrieval::LexicalIndex::analyze_text(note_index_text(*n))));
+                                          retrieval::LexicalIndex::analyze_text_among(note_index_text(*n),
+                                                                                      note_calibrator->terms())));
                 }
                 note_relevance[i] = score;
             }
@@ -568,9 +570,10 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
                 (filter.time_to && t->conv_time > *filter.time_to)) {
                 continue;
             }
-            KASTEN_ASSIGN_OR_RETURN(const double own,
-                                    calibrated(calibrator, query_vector, req.cube_id, UnitType::kTurn, t->id,
-                                               retrieval::LexicalIndex::analyze_text(t->content)));
+            KASTEN_ASSIGN_OR_RETURN(
+                const double own,
+                calibrated(calibrator, query_vector, req.cube_id, UnitType::kTurn, t->id,
+                           retrieval::LexicalIndex::analyze_text_among(t->content, calibrator.terms())));
             relevance = std::max(relevance, own);
             if (!passes_min_score(req, relevance)) continue;
             auto s = r->sessions.get(req.cube_id, t->session_id);

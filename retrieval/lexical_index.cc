@@ -207,6 +207,16 @@ class ThreadStemMemo {
     std::unique_ptr<Slot[]> slots_;
 };
 
+// The calling thread's memo and word buffer, shared by its analyses.
+ThreadStemMemo& thread_stem_memo() {
+    thread_local ThreadStemMemo memo;
+    return memo;
+}
+std::vector<std::string>& thread_words() {
+    thread_local std::vector<std::string> words;
+    return words;
+}
+
 // The Snowball English stemmer behind the shared cache, for Xapian's TermGenerator and QueryParser.
 class CachingEnglishStemmer final : public Xapian::StemImplementation {
   public:
@@ -637,8 +647,8 @@ void fill_document(Xapian::Document& doc, const LexicalIndex::Analysis& analysis
 }  // namespace
 
 LexicalIndex::Analysis LexicalIndex::analyze_text(std::string_view text) {
-    thread_local std::vector<std::string> words;
-    thread_local ThreadStemMemo memo;
+    std::vector<std::string>& words = thread_words();
+    ThreadStemMemo& memo = thread_stem_memo();
     if (!split_index_words(text, words)) return analyze_text_reference(text);
     Analysis out;
     try {
@@ -661,6 +671,54 @@ LexicalIndex::Analysis LexicalIndex::analyze_text(std::string_view text) {
         // Stemming in-memory words cannot fail short of memory exhaustion; index nothing rather than crash.
         log::error("lexical analysis failed: {}", e.get_description());
         out.terms.clear();
+    }
+    return out;
+}
+
+LexicalIndex::Analysis LexicalIndex::analyze_text_among(std::string_view text, const std::vector<std::string>& terms) {
+    Analysis out;
+    if (terms.empty()) return out;
+    std::vector<std::string> wanted = terms;
+    std::sort(wanted.begin(), wanted.end());
+    wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+    std::vector<std::string>& words = thread_words();
+    if (!split_index_words(text, words)) {
+        Analysis all = analyze_text_reference(text);
+        for (auto& entry : all.terms) {
+            if (std::binary_search(wanted.begin(), wanted.end(), entry.first)) out.terms.push_back(std::move(entry));
+        }
+        return out;
+    }
+    ThreadStemMemo& memo = thread_stem_memo();
+    std::vector<std::uint32_t> counts(wanted.size(), 0);
+    // The Snowball English stemmer changes a word's end only (its prelude drops a leading apostrophe, which the
+    // splitter never leaves): a word can stem to a wanted term only if it starts with the term's first byte. Most
+    // words of a text are skipped without stemming.
+    std::array<bool, 256> first_bytes{};
+    for (const std::string& t : wanted) {
+        if (!t.empty()) first_bytes[static_cast<unsigned char>(t[0])] = true;
+    }
+    first_bytes[static_cast<unsigned char>('\'')] = true;
+    try {
+        for (const std::string& word : words) {
+            if (word.empty() || !first_bytes[static_cast<unsigned char>(word[0])]) continue;
+            // As analyze_text: the length limit, then the stopword list (on the unstemmed word), then the stem.
+            if (word.size() > kMaxWordBytes || is_english_stopword(word)) continue;
+            const std::string stem = memo.stem(word);
+            if (stem.empty()) continue;
+            for (std::size_t i = 0; i < wanted.size(); ++i) {
+                if (stem == wanted[i]) {
+                    ++counts[i];
+                    break;
+                }
+            }
+        }
+    } catch (const Xapian::Error& e) {
+        log::error("lexical analysis failed: {}", e.get_description());
+        return out;
+    }
+    for (std::size_t i = 0; i < wanted.size(); ++i) {
+        if (counts[i] > 0) out.terms.emplace_back(std::move(wanted[i]), counts[i]);
     }
     return out;
 }

@@ -46,6 +46,9 @@ class LexicalIndex {
     static Analysis analyze_text(std::string_view text);
     // The same through Xapian's TermGenerator for any text: the reference analyze_text must equal.
     static Analysis analyze_text_reference(std::string_view text);
+    // analyze_text(text) restricted to `terms` (any order; duplicates count once): what a search needs to check
+    // which query terms a unit holds, without sorting or keeping the rest of the text's terms.
+    static Analysis analyze_text_among(std::string_view text, const std::vector<std::string>& terms);
     // The term-wise sum of `parts`.
     static Analysis merge(const std::vector<const Analysis*>& parts);
 
