@@ -52,15 +52,22 @@ struct CombinedMaker {
     static std::vector<std::string> featureless_texts() { return HashingMaker::featureless_texts(); }
 };
 
+// The encoder file KASTEN_TEST_USE names; null (and a test failure) when it is not set.
+const char* test_use_path() {
+    const char* path = std::getenv("KASTEN_TEST_USE");
+    if (path == nullptr || *path == '\0') {
+        ADD_FAILURE() << "KASTEN_TEST_USE is not set: run scripts/fetch_use_lite.sh, then "
+                         "`build/kasten embeddings import-use`, and set it to the .kuse file";
+        return nullptr;
+    }
+    return path;
+}
+
 // The real encoder file (KASTEN_TEST_USE); only in llm_use_data_test, which defines KASTEN_CONTRACT_USE_LITE.
 struct UseLiteMaker {
     static std::unique_ptr<Embedder> make() {
-        const char* path = std::getenv("KASTEN_TEST_USE");
-        if (path == nullptr || *path == '\0') {
-            ADD_FAILURE() << "KASTEN_TEST_USE is not set: run scripts/fetch_use_lite.sh, then "
-                             "`build/kasten embeddings import-use`, and set it to the .kuse file";
-            return nullptr;
-        }
+        const char* path = test_use_path();
+        if (path == nullptr) return nullptr;
         Result<std::unique_ptr<UseLiteEmbedder>> e = UseLiteEmbedder::load(path);
         if (!e.is_ok()) {
             ADD_FAILURE() << e.status().to_string();
@@ -77,12 +84,8 @@ struct UseLiteMaker {
 // llm_use_data_test.
 struct GloveUseMaker {
     static std::unique_ptr<Embedder> make() {
-        const char* path = std::getenv("KASTEN_TEST_USE");
-        if (path == nullptr || *path == '\0') {
-            ADD_FAILURE() << "KASTEN_TEST_USE is not set: run scripts/fetch_use_lite.sh, then "
-                             "`build/kasten embeddings import-use`, and set it to the .kuse file";
-            return nullptr;
-        }
+        const char* path = test_use_path();
+        if (path == nullptr) return nullptr;
         Result<std::unique_ptr<Embedder>> e = create_embedder("glove+use", testing::glove_fixture_kvec_path(), 1, path);
         if (!e.is_ok()) {
             ADD_FAILURE() << e.status().to_string();
