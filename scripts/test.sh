@@ -3,7 +3,8 @@
 #   1. clang's thread-safety analysis (scripts/thread_safety_check.sh);
 #   2. every test under AddressSanitizer + UBSan: a clang -O1 build of the tests in $KASTEN_ASAN_BUILD_DIR
 #      (default build-asan), its own `kasten` serving the integration and client tests; any finding fails the test;
-#   3. the concurrency tests under ThreadSanitizer: memory_test, retrieval_test and the decoder's thread pool built
+#   3. the concurrency tests under ThreadSanitizer: memory_test, retrieval_test, the decoder's thread pool and the
+#      HTTP request gate built
 #      with -fsanitize=thread in $KASTEN_TSAN_BUILD_DIR (default build-tsan), the tests that run threads
 #      (KASTEN_TSAN_TESTS, a ctest regex).
 # Extra arguments go to the ASan+UBSan ctest run, e.g. `scripts/test.sh -L unit`.
@@ -19,7 +20,7 @@ DATA_DIR="${KASTEN_HOME:-$HOME/.local/share/kasten}"
 export KASTEN_TEST_GLOVE="${KASTEN_TEST_GLOVE:-$DATA_DIR/embeddings/glove-6b-100d.kvec}"
 export KASTEN_TEST_USE="${KASTEN_TEST_USE:-$DATA_DIR/embeddings/use-lite-en.kuse}"
 # Tests that run threads, by ctest name (gtest Suite.Test): TSan checks them.
-TSAN_TESTS="${KASTEN_TSAN_TESTS:-Concurren|Thread|ReaderPool|StoreWriter|RecallQueue|IndexSync|WriterPriority|Background|IdleHelper}"
+TSAN_TESTS="${KASTEN_TSAN_TESTS:-Concurren|Thread|ReaderPool|StoreWriter|RecallQueue|IndexSync|WriterPriority|Background|IdleHelper|RequestGate}"
 
 say() { printf '\033[1m[test]\033[0m %s\n' "$*" >&2; }
 mode=sanitize tsan=1
@@ -80,7 +81,7 @@ cmake --build "$ASAN_DIR" -j"$(nproc)"
 ensure_test_embeddings "$ASAN_DIR/kasten"
 
 # The TSan tree builds while the ASan tests run (they leave CPU idle: servers, clients, waits).
-TSAN_TARGETS=(memory_test retrieval_test llm_thread_pool_tsan_test)
+TSAN_TARGETS=(memory_test retrieval_test llm_thread_pool_tsan_test api_request_gate_tsan_test)
 tsan_build_pid=""
 if ((tsan)); then
     say "TSan: building ${TSAN_TARGETS[*]} in $TSAN_DIR (log: $TSAN_DIR/build.log)"
