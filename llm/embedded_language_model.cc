@@ -274,9 +274,13 @@ Result<Generation> EmbeddedLanguageModel::generate_locked(const std::vector<Toke
         if (!std::isfinite(bias)) return Status::invalid_argument("logit_bias values must be finite");
     }
     if (options.top_logprobs < 0) return Status::invalid_argument("top_logprobs must not be negative");
+    // At most the reply length that fits beside the prompt (>= 1: the prompt is shorter than the context).
+    const int max_tokens = options.fit_context
+                               ? std::min(options.max_tokens, ctx.n_ctx() - static_cast<int>(prompt.size()))
+                               : options.max_tokens;
     std::unique_ptr<LogitsMask> mask;
     if (options.json_schema && builtin_json_mask_) {
-        KASTEN_ASSIGN_OR_RETURN(mask, JsonLogitsMask::create(*options.json_schema, *tokenizer_, options.max_tokens));
+        KASTEN_ASSIGN_OR_RETURN(mask, JsonLogitsMask::create(*options.json_schema, *tokenizer_, max_tokens));
     } else if (options.json_schema) {
         if (!json_mask_factory_) {
             return Status::not_supported("constrained JSON decoding is not available in this build of the model");
@@ -335,7 +339,7 @@ Result<Generation> EmbeddedLanguageModel::generate_locked(const std::vector<Toke
     bool cancelled = false;
     const int n_keep_prompt = static_cast<int>(prompt.size()) <= ctx.n_ctx() / 2 ? static_cast<int>(prompt.size()) : 1;
 
-    for (int n = 0; n < options.max_tokens; ++n) {
+    for (int n = 0; n < max_tokens; ++n) {
         KASTEN_ASSIGN_OR_RETURN(const int token, sampler.sample(ctx.logits()));
         if (tokenizer_->is_end_of_generation(token)) {
             g.finish_reason = "stop";
@@ -370,7 +374,7 @@ Result<Generation> EmbeddedLanguageModel::generate_locked(const std::vector<Toke
             cancelled = true;
             break;
         }
-        if (n + 1 == options.max_tokens) break;  // the last token needs no forward pass
+        if (n + 1 == max_tokens) break;  // the last token needs no forward pass
         if (ctx.n_past() >= ctx.n_ctx()) {
             const int dropped = ctx.shift(n_keep_prompt);
             // Cells after the dropped range were computed with it in context: only the kept prefix stays reusable.

@@ -38,6 +38,10 @@ struct GenerationOptions {
     // alternatives at its position (0..20). Models that cannot report them leave Generation::logprobs empty.
     bool logprobs = false;
     int top_logprobs = 0;
+    // Cap the reply so that prompt + reply fit the model's context: no context shift drops part of the prompt while
+    // the reply is written (structured replies that must answer the whole prompt). Models that do not shift their
+    // context ignore it.
+    bool fit_context = false;
 };
 
 // A candidate token at one generated position.

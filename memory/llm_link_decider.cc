@@ -213,6 +213,7 @@ Result<LinkPlan> LlmLinkDecider::decide(const store::NoteRecord& new_note,
 
     llm::GenerationOptions generation;
     generation.max_tokens = options_.max_tokens;
+    generation.fit_context = true;  // the reply answers the whole prompt: never shift it out
     generation.temperature = options_.temperature;
     generation.seed = options_.seed;
     generation.json_schema = json_schema(ids);

@@ -210,6 +210,25 @@ TEST(EmbeddedLanguageModelTest, ContextShiftsWhenGenerationOutgrowsTheContext) {
     EXPECT_EQ(model->complete(long_prompt, greedy(5)).status().code(), StatusCode::kResourceExhausted);
 }
 
+TEST(EmbeddedLanguageModelTest, FitContextCapsTheReplyToTheContextLeftBesideThePrompt) {
+    auto model = open_stories(/*n_ctx=*/48);
+    GenerationOptions o = greedy(150);
+    o.fit_context = true;
+    Result<Generation> g = model->complete("Once upon a time", o);
+    ASSERT_TRUE(g.is_ok()) << g.status().to_string();
+    EXPECT_EQ(g->prompt_tokens + g->completion_tokens, 48);  // the greedy story runs on: the cap ends it
+    EXPECT_EQ(g->finish_reason, "length");
+    // The same text as without the cap, up to the cap (no shift happened before it).
+    Result<Generation> shifted = model->complete("Once upon a time", greedy(150));
+    ASSERT_TRUE(shifted.is_ok());
+    EXPECT_EQ(shifted->text.substr(0, g->text.size()), g->text);
+    // A cap above what fits changes nothing.
+    o.max_tokens = 10;
+    Result<Generation> short_reply = model->complete("Once upon a time", o);
+    ASSERT_TRUE(short_reply.is_ok());
+    EXPECT_EQ(short_reply->completion_tokens, 10);
+}
+
 // Only lets through the pieces of a fixed word list, then end of text.
 class WordMask : public LogitsMask {
   public:
