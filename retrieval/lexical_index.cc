@@ -67,9 +67,10 @@ constexpr char kMetaDirectory[] = "meta";
 constexpr char kShardsDirectory[] = "cubes";
 // Longest directory name of a cube's databases (longer names are hashed); file systems allow 255 bytes.
 constexpr std::size_t kMaxShardNameBytes = 200;
-// Cubes whose databases are open at once (each cube's three glass databases hold about 10 file descriptors); the
-// least recently used are closed beyond it.
-constexpr std::size_t kMaxOpenShards = 64;
+// Cubes whose databases are open at once (each cube's three glass databases hold 12 file descriptors: at most 384
+// here, well under the usual limit of 1024 per process beside connections and readers); the least recently used are
+// closed beyond it.
+constexpr std::size_t kMaxOpenShards = 32;
 
 // The Snowball English stopword list (with its contractions), 174 words.
 constexpr const char* kEnglishStopwords[] = {
