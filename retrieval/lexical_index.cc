@@ -16,7 +16,6 @@
 #include <memory>
 #include <mutex>
 #include <new>
-#include <optional>
 #include <shared_mutex>
 #include <system_error>
 #include <thread>
@@ -57,20 +56,10 @@ constexpr UnitType kPartTypes[kParts] = {UnitType::kTurn, UnitType::kSession, Un
 constexpr bool ranks_by_all_types(UnitType type) {
     return type == UnitType::kNote;
 }
-// The on-disk layout version. 1 (unrecorded): one database for all unit types and cubes, directly in the index
-// directory. 2 (recorded in every database): one database per unit type, shared by all cubes. 3 (recorded in the
-// metadata database, kMetaDirectory): one set of per-type databases per cube, in kShardsDirectory/<shard_name()>.
+// The on-disk layout version, stored in every part's metadata. 1 (unrecorded): one database for all unit types,
+// directly in the index directory. 2: one database per unit type.
 constexpr char kLayoutKey[] = "kasten.lexical_layout";
-constexpr char kPerTypeLayoutVersion[] = "2";
-constexpr char kLayoutVersion[] = "3";
-constexpr char kMetaDirectory[] = "meta";
-constexpr char kShardsDirectory[] = "cubes";
-// Longest directory name of a cube's databases (longer names are hashed); file systems allow 255 bytes.
-constexpr std::size_t kMaxShardNameBytes = 200;
-// Cubes whose databases are open at once (each cube's three glass databases hold 12 file descriptors: at most 384
-// here, well under the usual limit of 1024 per process beside connections and readers); the least recently used are
-// closed beyond it.
-constexpr std::size_t kMaxOpenShards = 32;
+constexpr char kLayoutVersion[] = "2";
 
 // The Snowball English stopword list (with its contractions), 174 words.
 constexpr const char* kEnglishStopwords[] = {
@@ -339,8 +328,8 @@ bool parser_may_see(std::string_view query) {
 
 namespace {
 
-// What a search of `type` runs on among one cube's per-type databases `parts`: its own, or every one read as one
-// (their statistics summed) for a type that ranks by all types.
+// What a search of `type` runs on among the per-type databases `parts`: its own, or every one read as one (their
+// statistics summed) for a type that ranks by all types.
 template <typename Parts>
 Xapian::Database searched_in(const Parts& parts, UnitType type) {
     if (!ranks_by_all_types(type)) return parts[static_cast<std::size_t>(type)];
@@ -349,35 +338,13 @@ Xapian::Database searched_in(const Parts& parts, UnitType type) {
     return all;
 }
 
-// The directory name of a cube's databases: "c." + the cube id with every byte outside [A-Za-z0-9_-] written as "="
-// and two hex digits (so distinct ids never share a name: '=' is never written as itself), or "s." + the SHA-256 of
-// the id when that name would be longer than kMaxShardNameBytes.
-std::string shard_name(std::string_view cube_id) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string name = "c.";
-    for (const char ch : cube_id) {
-        const auto c = static_cast<unsigned char>(ch);
-        const bool literal =
-            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-        if (literal) {
-            name.push_back(ch);
-        } else {
-            name.push_back('=');
-            name.push_back(kHex[c >> 4]);
-            name.push_back(kHex[c & 15]);
-        }
-        if (name.size() > kMaxShardNameBytes) return "s." + Sha256::hex(cube_id);
-    }
-    return name;
-}
-
 }  // namespace
 
 struct LexicalIndex::Impl {
     // Index and query analysis must agree: STEM_ALL (every word indexed as its stem only, no prefix), stopwords
     // never indexed, no positions. (STEM_SOME would double the postings for little gain: ~1.6x slower indexing.)
-    Impl(Xapian::WritableDatabase metadata_db, std::string location)
-        : meta(std::move(metadata_db)), dir(std::move(location)), stemmer(new CachingEnglishStemmer()) {
+    Impl(std::array<Xapian::WritableDatabase, kParts> databases, std::string location)
+        : dbs(std::move(databases)), dir(std::move(location)), stemmer(new CachingEnglishStemmer()) {
         parser.set_stemmer(stemmer);
         parser.set_stemming_strategy(Xapian::QueryParser::STEM_ALL);
         parser.set_stopper(&english_stopper());
@@ -410,138 +377,43 @@ struct LexicalIndex::Impl {
         return or_of_terms(words);
     }
 
-    // One cube's databases, one per unit type: its documents, and the statistics (document count, lengths, term
-    // frequencies) its BM25 scores read.
-    struct Shard {
-        std::array<Xapian::WritableDatabase, kParts> dbs;
-        std::uint64_t last_used = 0;  // `clock` at the last use (the least recently used shard is closed first)
-        bool changed = false;         // holds changes the next commit() commits
-        Xapian::WritableDatabase& db(UnitType type) { return dbs[static_cast<std::size_t>(type)]; }
-        // What a search of `type` runs on: its own database, or every database of the cube (read as one, with
-        // their statistics summed) for a type that ranks by all types.
-        Xapian::Database searched(UnitType type) const { return searched_in(dbs, type); }
-    };
+    // The database of a unit type: its documents, and the statistics (document count, lengths, term frequencies)
+    // its BM25 scores read unless ranks_by_all_types(type).
+    Xapian::WritableDatabase& db(UnitType type) { return dbs[static_cast<std::size_t>(type)]; }
+    // What a search of `type` runs on: its own database, or every database (read as one, with their statistics
+    // summed) for a type that ranks by all types.
+    Xapian::Database searched(UnitType type) { return searched_in(dbs, type); }
 
-    std::filesystem::path shard_path(const std::string& name) const {
-        return std::filesystem::path(dir) / kShardsDirectory / name;
-    }
-
-    // The shard of `cube_id`, opened if needed (callers hold `mu`). Without `create`, null when the cube has no
-    // documents in the index (no shard on disk); with it, a missing shard is created. Opening a shard when
-    // kMaxOpenShards are open first closes the least recently used one (committing its changes, if any).
-    // Throws Xapian and filesystem errors.
-    Shard* shard(const std::string& cube_id, bool create) {
-        const std::string name = shard_name(cube_id);
-        auto it = shards.find(name);
-        if (it != shards.end()) {
-            it->second->last_used = ++clock;
-            return it->second.get();
-        }
-        if (!create && (dir.empty() || !std::filesystem::exists(shard_path(name) / unit_type_name(kPartTypes[0])))) {
-            return nullptr;
-        }
-        if (shards.size() >= kMaxOpenShards) close_least_recently_used();
-        if (!dir.empty()) std::filesystem::create_directories(shard_path(name));  // glass makes only the last level
-        auto opened = std::make_unique<Shard>();
-        for (std::size_t i = 0; i < kParts; ++i) {
-            opened->dbs[i] = dir.empty()
-                                 ? Xapian::WritableDatabase(std::string(), Xapian::DB_BACKEND_INMEMORY)
-                                 : Xapian::WritableDatabase((shard_path(name) / unit_type_name(kPartTypes[i])).string(),
-                                                            Xapian::DB_CREATE_OR_OPEN | Xapian::DB_BACKEND_GLASS);
-        }
-        opened->last_used = ++clock;
-        if (closed_documents) closed_documents->erase(name);
-        return shards.emplace(name, std::move(opened)).first->second.get();
-    }
-
-    // Closes the least recently used open shard, committing its changes first (on-disk indexes only: an in-memory
-    // shard is the only copy of its documents and stays open).
-    void close_least_recently_used() {
-        if (dir.empty()) return;
-        auto victim = std::min_element(shards.begin(), shards.end(), [](const auto& a, const auto& b) {
-            return a.second->last_used < b.second->last_used;
-        });
-        if (victim == shards.end()) return;
-        Shard& s = *victim->second;
-        std::uint64_t documents = 0;
-        for (auto& db : s.dbs) {
-            if (s.changed) db.commit();
-            documents += db.get_doccount();
-        }
-        for (auto& db : s.dbs) db.close();
-        if (closed_documents) (*closed_documents)[victim->first] = documents;
-        shards.erase(victim);
-    }
-
-    // The number of documents of every shard that is not open, read from disk at the first call (callers hold `mu`).
-    std::uint64_t documents_of_closed_shards() {
-        if (dir.empty()) return 0;
-        if (!closed_documents) {
-            closed_documents.emplace();
-            std::error_code ec;
-            for (const auto& entry :
-                 std::filesystem::directory_iterator(std::filesystem::path(dir) / kShardsDirectory, ec)) {
-                const std::string name = entry.path().filename().string();
-                if (shards.count(name) > 0 || !entry.is_directory()) continue;
-                std::uint64_t documents = 0;
-                for (UnitType type : kPartTypes) {
-                    documents +=
-                        Xapian::Database((entry.path() / unit_type_name(type)).string(), Xapian::DB_BACKEND_GLASS)
-                            .get_doccount();
-                }
-                (*closed_documents)[name] = documents;
-            }
-            if (ec) throw std::filesystem::filesystem_error("cannot list the cube databases", ec);
-        }
-        std::uint64_t total = 0;
-        for (const auto& [name, documents] : *closed_documents) total += documents;
-        return total;
-    }
-
-    // A read-only handle per type on one cube's committed databases (on-disk indexes), at `revision` or later.
+    // A read-only handle per type on the committed databases (on-disk indexes), at `revision` or later.
     struct SnapshotReader {
-        std::string shard;  // shard_name() of the cube
         std::array<Xapian::Database, kParts> parts;
         std::uint64_t revision = 0;
         Xapian::Database searched(UnitType type) const { return searched_in(parts, type); }
     };
     static constexpr int kMaxSnapshotReaders = 4;  // bounds the open files: a busy server reads through the lock
 
-    // A reader of the cube's last commit: an idle one of the cube, another idle one pointed at the cube, a new one;
-    // or null when kMaxSnapshotReaders are in use, the cube has no databases on disk or they cannot be opened (the
-    // caller then reads the latest state under `mu`).
-    std::unique_ptr<SnapshotReader> take_reader(const std::string& cube_id) {
-        const std::string name = shard_name(cube_id);
+    // An idle reader brought to the last commit, a new one, or null when kMaxSnapshotReaders are in use or a
+    // database cannot be opened (the caller then reads the latest state under `mu`).
+    std::unique_ptr<SnapshotReader> take_reader() {
         std::unique_ptr<SnapshotReader> reader;
         {
             std::lock_guard<std::mutex> g(readers_mu);
-            auto same =
-                std::find_if(idle_readers.begin(), idle_readers.end(), [&](const auto& r) { return r->shard == name; });
-            if (same != idle_readers.end()) {
-                reader = std::move(*same);
-                idle_readers.erase(same);
+            if (!idle_readers.empty()) {
+                reader = std::move(idle_readers.back());
+                idle_readers.pop_back();
             } else if (open_readers < kMaxSnapshotReaders) {
                 ++open_readers;
-            } else if (!idle_readers.empty()) {
-                reader = std::move(idle_readers.front());
-                idle_readers.erase(idle_readers.begin());
             } else {
                 return nullptr;
             }
         }
         try {
             const std::uint64_t now = revision.load(std::memory_order_acquire);
-            if (!reader || reader->shard != name) {
-                const std::filesystem::path base = shard_path(name);
-                if (!std::filesystem::exists(base / unit_type_name(kPartTypes[0]))) {
-                    drop_reader();
-                    return nullptr;
-                }
-                if (!reader) reader = std::make_unique<SnapshotReader>();
-                reader->shard = name;
+            if (!reader) {
+                reader = std::make_unique<SnapshotReader>();
                 for (std::size_t i = 0; i < kParts; ++i) {
                     reader->parts[i] =
-                        Xapian::Database((base / unit_type_name(kPartTypes[i])).string(), Xapian::DB_BACKEND_GLASS);
+                        Xapian::Database(dir + "/" + unit_type_name(kPartTypes[i]), Xapian::DB_BACKEND_GLASS);
                 }
             } else if (reader->revision != now) {
                 for (auto& part : reader->parts) part.reopen();
@@ -549,11 +421,7 @@ struct LexicalIndex::Impl {
             reader->revision = now;
             return reader;
         } catch (const Xapian::Error& e) {
-            log::warn("lexical index: cannot open a reader of {}: {}", shard_path(name).string(), e.get_description());
-            drop_reader();
-            return nullptr;
-        } catch (const std::filesystem::filesystem_error& e) {
-            log::warn("lexical index: cannot open a reader of {}: {}", shard_path(name).string(), e.what());
+            log::warn("lexical index: cannot open a reader of {}: {}", dir, e.get_description());
             drop_reader();
             return nullptr;
         }
@@ -567,21 +435,8 @@ struct LexicalIndex::Impl {
         std::lock_guard<std::mutex> g(readers_mu);
         --open_readers;
     }
-    // Closes the idle readers of one shard (its databases are being deleted).
-    void drop_idle_readers(const std::string& name) {
-        std::lock_guard<std::mutex> g(readers_mu);
-        const auto before = idle_readers.size();
-        idle_readers.erase(
-            std::remove_if(idle_readers.begin(), idle_readers.end(), [&](const auto& r) { return r->shard == name; }),
-            idle_readers.end());
-        open_readers -= static_cast<int>(before - idle_readers.size());
-    }
 
-    Xapian::WritableDatabase meta;  // the index's metadata (layout version, the caller's keys); holds the write lock
-    std::unordered_map<std::string, std::unique_ptr<Shard>> shards;  // open shards by shard_name(); guarded by mu
-    std::uint64_t clock = 0;                                         // guarded by mu
-    // Documents per shard that is on disk but not open, by shard name; unset until first needed. Guarded by mu.
-    std::optional<std::unordered_map<std::string, std::uint64_t>> closed_documents;
+    std::array<Xapian::WritableDatabase, kParts> dbs;
     std::string dir;  // "" for in-memory
     Xapian::Stem stemmer;
     std::mutex parse_mu;  // guards `parser` (text_query runs with and without `mu`)
@@ -605,8 +460,9 @@ struct LexicalIndex::Impl {
     std::vector<std::unique_ptr<SnapshotReader>> idle_readers;  // guarded by readers_mu
     int open_readers = 0;                                       // guarded by readers_mu
     std::uint64_t pending = 0;
-    // Metadata written since the last commit. commit() writes it into `meta` after every shard's changes are
-    // committed, so a value read back from disk was committed together with every change made before it was set.
+    // Metadata written since the last commit. commit() writes it into each database just before committing that
+    // one, so the committed databases always hold the new values in a prefix of the commit order and the old ones
+    // after it: the last database (notes) holds the oldest value, which is what metadata() reads.
     std::map<std::string, std::string> pending_metadata;
     mutable std::mutex mu;
     // Reads are not starved by writes: a write first lets every read that was already waiting for `mu` take it. A
@@ -682,7 +538,7 @@ void migrate_single_database(const std::filesystem::path& dir) {
     log::info(
         "lexical index: {} has the version-1 layout (one database for all unit types); migrating it to one "
         "database per unit type (version {})",
-        dir.string(), kPerTypeLayoutVersion);
+        dir.string(), kLayoutVersion);
     for (UnitType type : kPartTypes) fs::remove_all(dir / unit_type_name(type));
     std::uint64_t copied[kParts] = {};
     std::uint64_t untyped = 0;
@@ -704,7 +560,7 @@ void migrate_single_database(const std::filesystem::path& dir) {
             ++copied[part];
         }
         for (auto& part : parts) {
-            part.set_metadata(kLayoutKey, kPerTypeLayoutVersion);
+            part.set_metadata(kLayoutKey, kLayoutVersion);
             part.commit();
             part.close();
         }
@@ -718,118 +574,32 @@ void migrate_single_database(const std::filesystem::path& dir) {
               untyped > 0 ? fmt::format(" ({} without a unit type dropped)", untyped) : std::string());
 }
 
-// Splits a version-2 index (one database per unit type, directly in `dir`) into one set of databases per cube
-// (version 3), copying every document unchanged but for its cube term, and the metadata the note database holds
-// (committed last, so its watermark never overstates) into the metadata database. The metadata database records
-// version 3 when everything is committed: until then an interrupted migration starts over (discarding what it left);
-// after it only the old databases' deletion remains. A document whose cube term was hashed (cube ids over 238 bytes,
-// which the memory layer never writes) cannot be placed and is dropped, with a count in the log: the store's
-// consistency check re-indexes it. Throws Xapian and filesystem errors.
-void migrate_per_type_databases(const std::filesystem::path& dir) {
-    namespace fs = std::filesystem;
-    {
-        Xapian::WritableDatabase meta((dir / kMetaDirectory).string(),
-                                      Xapian::DB_CREATE_OR_OPEN | Xapian::DB_BACKEND_GLASS);
-        if (meta.get_metadata(kLayoutKey) == kLayoutVersion) {
-            meta.close();
-            for (UnitType type : kPartTypes) fs::remove_all(dir / unit_type_name(type));
-            return;
-        }
-    }
-    log::info(
-        "lexical index: {} has the version-2 layout (databases shared by all cubes); migrating it to one set of "
-        "databases per cube (version {})",
-        dir.string(), kLayoutVersion);
-    fs::remove_all(dir / kMetaDirectory);
-    fs::remove_all(dir / kShardsDirectory);
-    std::uint64_t copied = 0;
-    std::uint64_t dropped = 0;
-    std::uint64_t cubes = 0;
-    {
-        std::array<Xapian::WritableDatabase, kParts> old;  // takes their locks
-        for (std::size_t i = 0; i < kParts; ++i) {
-            old[i] = Xapian::WritableDatabase((dir / unit_type_name(kPartTypes[i])).string(),
-                                              Xapian::DB_OPEN | Xapian::DB_BACKEND_GLASS);
-        }
-        std::unordered_set<std::string> seen;
-        for (std::size_t i = 0; i < kParts; ++i) {
-            const std::string prefix = cube_term("");  // "XC": every document carried its cube's term
-            for (auto t = old[i].allterms_begin(prefix); t != old[i].allterms_end(prefix); ++t) {
-                const std::string term = *t;
-                if (term.size() > prefix.size() && term[prefix.size()] == '\xff') {
-                    dropped += t.get_termfreq();
-                    continue;
-                }
-                const std::string name = shard_name(std::string_view(term).substr(prefix.size()));
-                if (seen.insert(name).second) ++cubes;
-                fs::create_directories(dir / kShardsDirectory / name);
-                Xapian::WritableDatabase part((dir / kShardsDirectory / name / unit_type_name(kPartTypes[i])).string(),
-                                              Xapian::DB_CREATE_OR_OPEN | Xapian::DB_BACKEND_GLASS);
-                for (auto p = old[i].postlist_begin(term); p != old[i].postlist_end(term); ++p) {
-                    Xapian::Document doc = old[i].get_document(*p);
-                    Xapian::Document copy;
-                    for (auto dt = doc.termlist_begin(); dt != doc.termlist_end(); ++dt) {
-                        if (*dt == term) continue;
-                        if (dt.get_wdf() == 0) {
-                            copy.add_boolean_term(*dt);
-                        } else {
-                            copy.add_term(*dt, dt.get_wdf());
-                        }
-                    }
-                    for (auto v = doc.values_begin(); v != doc.values_end(); ++v) copy.add_value(v.get_valueno(), *v);
-                    copy.set_data(doc.get_data());
-                    part.add_document(copy);
-                    ++copied;
-                }
-                part.commit();
-                part.close();
-            }
-        }
-        // Every cube's shard has all three databases (a missing one means "no shard" to readers).
-        for (const std::string& name : seen) {
-            for (UnitType type : kPartTypes) {
-                Xapian::WritableDatabase((dir / kShardsDirectory / name / unit_type_name(type)).string(),
-                                         Xapian::DB_CREATE_OR_OPEN | Xapian::DB_BACKEND_GLASS)
-                    .close();
-            }
-        }
-        Xapian::WritableDatabase meta((dir / kMetaDirectory).string(), Xapian::DB_CREATE | Xapian::DB_BACKEND_GLASS);
-        Xapian::WritableDatabase& notes = old[kParts - 1];
-        for (auto key = notes.metadata_keys_begin(); key != notes.metadata_keys_end(); ++key) {
-            if (*key != kLayoutKey) meta.set_metadata(*key, notes.get_metadata(*key));
-        }
-        meta.set_metadata(kLayoutKey, kLayoutVersion);
-        meta.commit();
-        meta.close();
-        for (auto& db : old) db.close();
-    }
-    for (UnitType type : kPartTypes) fs::remove_all(dir / unit_type_name(type));
-    log::info("lexical index: migrated {} document(s) of {} cube(s){}", copied, cubes,
-              dropped > 0 ? fmt::format(" ({} of cubes with hashed ids dropped)", dropped) : std::string());
-}
-
 }  // namespace
 
 Result<std::unique_ptr<LexicalIndex>> LexicalIndex::open(const std::string& dir) {
     if (dir.empty()) return Status::invalid_argument("lexical index: empty directory");
-    namespace fs = std::filesystem;
     std::error_code ec;
-    fs::create_directories(fs::path(dir) / kShardsDirectory, ec);
+    std::filesystem::create_directories(dir, ec);
     if (ec) return Status::io_error("lexical index: cannot create " + dir + ": " + ec.message());
     try {
-        if (fs::exists(fs::path(dir) / "iamglass")) migrate_single_database(dir);
-        if (fs::exists(fs::path(dir) / unit_type_name(kPartTypes[0]))) migrate_per_type_databases(dir);
-        Xapian::WritableDatabase meta((fs::path(dir) / kMetaDirectory).string(),
-                                      Xapian::DB_CREATE_OR_OPEN | Xapian::DB_BACKEND_GLASS);
-        const std::string layout = meta.get_metadata(kLayoutKey);
-        if (layout.empty() && fs::is_empty(fs::path(dir) / kShardsDirectory)) {
-            meta.set_metadata(kLayoutKey, kLayoutVersion);
-            meta.commit();
-        } else if (layout != kLayoutVersion) {
-            return Status::corruption("lexical index: " + dir + " has layout version '" + layout +
-                                      "', this build reads version " + kLayoutVersion);
+        if (std::filesystem::exists(std::filesystem::path(dir) / "iamglass")) migrate_single_database(dir);
+        auto parts = open_parts(dir);
+        bool created = false;
+        for (std::size_t i = 0; i < kParts; ++i) {
+            const std::string layout = parts[i].get_metadata(kLayoutKey);
+            if (layout.empty() && parts[i].get_doccount() == 0) {
+                parts[i].set_metadata(kLayoutKey, kLayoutVersion);
+                created = true;
+            } else if (layout != kLayoutVersion) {
+                return Status::corruption("lexical index: " + dir + "/" + unit_type_name(kPartTypes[i]) +
+                                          " has layout version '" + layout + "', this build reads version " +
+                                          kLayoutVersion);
+            }
         }
-        return std::unique_ptr<LexicalIndex>(new LexicalIndex(std::make_unique<Impl>(std::move(meta), dir)));
+        if (created) {
+            for (auto& part : parts) part.commit();
+        }
+        return std::unique_ptr<LexicalIndex>(new LexicalIndex(std::make_unique<Impl>(std::move(parts), dir)));
     } catch (const Xapian::DatabaseLockError&) {
         return Status::busy("lexical index at " + dir +
                             " is locked by another kasten process (is `kasten serve` running?)");
@@ -844,8 +614,9 @@ Result<std::unique_ptr<LexicalIndex>> LexicalIndex::open(const std::string& dir)
 
 std::unique_ptr<LexicalIndex> LexicalIndex::in_memory() {
     try {
-        return std::unique_ptr<LexicalIndex>(new LexicalIndex(std::make_unique<Impl>(
-            Xapian::WritableDatabase(std::string(), Xapian::DB_BACKEND_INMEMORY), std::string())));
+        std::array<Xapian::WritableDatabase, kParts> parts;
+        for (auto& part : parts) part = Xapian::WritableDatabase(std::string(), Xapian::DB_BACKEND_INMEMORY);
+        return std::unique_ptr<LexicalIndex>(new LexicalIndex(std::make_unique<Impl>(std::move(parts), std::string())));
     } catch (const Xapian::Error& e) {
         // Only a Xapian build without the in-memory backend gets here: an installation error, not a runtime one.
         log::error("lexical index: in-memory backend unavailable: {}", e.get_description());
@@ -1001,8 +772,7 @@ Status LexicalIndex::upsert_analyzed(const UnitAttrs& attrs, const Analysis& ana
         Xapian::Document doc;
         fill_document(doc, analysis);
         std::string unique = unique_term(attrs.cube_id, attrs.type, attrs.id);
-        Impl::Shard* shard = impl_->shard(attrs.cube_id, /*create=*/true);
-        Xapian::WritableDatabase& db = shard->db(attrs.type);
+        Xapian::WritableDatabase& db = impl_->db(attrs.type);
         const bool exists = !known_new && db.term_exists(unique);
         if (exists && merge_existing) {
             Xapian::PostingIterator p = db.postlist_begin(unique);
@@ -1015,12 +785,12 @@ Status LexicalIndex::upsert_analyzed(const UnitAttrs& attrs, const Analysis& ana
             }
         }
         doc.add_boolean_term(unique);
+        doc.add_boolean_term(cube_term(attrs.cube_id));
         doc.add_boolean_term(type_term(attrs.type));
         if (!attrs.role.empty()) doc.add_boolean_term(role_term(attrs.role));
         if (!attrs.session_id.empty()) doc.add_boolean_term(session_term(attrs.session_id));
         doc.add_value(kTimeSlot, Xapian::sortable_serialise(static_cast<double>(attrs.time)));
         doc.set_data(attrs.id);
-        shard->changed = true;
         if (exists) {
             db.replace_document(unique, doc);
         } else {
@@ -1044,10 +814,7 @@ Status LexicalIndex::remove(const std::string& cube_id, UnitType type, const std
     auto lock = impl_->lock_for_write();
     impl_->touch(cube_id);  // before the change: a search of the committed state must not miss it
     try {
-        Impl::Shard* shard = impl_->shard(cube_id, /*create=*/false);
-        if (shard == nullptr) return Status::ok();
-        shard->changed = true;
-        shard->db(type).delete_document(unique_term(cube_id, type, id));
+        impl_->db(type).delete_document(unique_term(cube_id, type, id));
         ++impl_->pending;
         return Status::ok();
     } catch (const Xapian::Error& e) {
@@ -1061,15 +828,19 @@ Status LexicalIndex::remove_session(const std::string& cube_id, const std::strin
     auto lock = impl_->lock_for_write();
     impl_->touch(cube_id);  // before the change: a search of the committed state must not miss it
     try {
-        Impl::Shard* shard = impl_->shard(cube_id, /*create=*/false);
-        if (shard == nullptr) return Status::ok();
+        const std::string cube = cube_term(cube_id);
         const std::string session = session_term(session_id);
-        for (Xapian::WritableDatabase& db : shard->dbs) {
-            const Xapian::doccount documents = db.get_termfreq(session);
-            if (documents == 0) continue;
-            shard->changed = true;
-            db.delete_document(session);
-            impl_->pending += documents;
+        for (Xapian::WritableDatabase& db : impl_->dbs) {
+            std::vector<Xapian::docid> docs;
+            for (auto it = db.postlist_begin(session); it != db.postlist_end(session); ++it) docs.push_back(*it);
+            for (Xapian::docid id : docs) {
+                Xapian::Document doc = db.get_document(id);
+                auto t = doc.termlist_begin();
+                t.skip_to(cube);
+                if (t == doc.termlist_end() || *t != cube) continue;
+                db.delete_document(id);
+                ++impl_->pending;
+            }
         }
         return Status::ok();
     } catch (const Xapian::Error& e) {
@@ -1083,29 +854,14 @@ Status LexicalIndex::remove_cube(const std::string& cube_id) {
     auto lock = impl_->lock_for_write();
     impl_->touch(cube_id);  // before the change: a search of the committed state must not miss it
     try {
-        const std::string name = shard_name(cube_id);
-        auto it = impl_->shards.find(name);
-        if (impl_->dir.empty()) {
-            if (it != impl_->shards.end()) {
-                for (const auto& db : it->second->dbs) impl_->pending += std::max<std::uint64_t>(1, db.get_doccount());
-                impl_->shards.erase(it);
-            }
-            return Status::ok();
+        std::string term = cube_term(cube_id);
+        for (Xapian::WritableDatabase& db : impl_->dbs) {
+            impl_->pending += std::max<std::uint64_t>(1, db.get_termfreq(term));
+            db.delete_document(term);
         }
-        // The cube's databases are deleted at once, not at the next commit: a crash before it replays the removal.
-        if (it != impl_->shards.end()) {
-            for (auto& db : it->second->dbs) db.close();
-            impl_->shards.erase(it);
-        }
-        impl_->drop_idle_readers(name);
-        if (impl_->closed_documents) impl_->closed_documents->erase(name);
-        impl_->pending += 1;
-        std::filesystem::remove_all(impl_->shard_path(name));
         return Status::ok();
     } catch (const Xapian::Error& e) {
         return from_xapian(e, "lexical index: remove cube " + cube_id);
-    } catch (const std::filesystem::filesystem_error& e) {
-        return Status::io_error("lexical index: remove cube " + cube_id + ": " + e.what());
     } catch (const std::exception& e) {
         return from_std(e, "lexical index: remove cube " + cube_id);
     }
@@ -1131,10 +887,13 @@ Result<std::vector<ScoredId>> LexicalIndex::search_terms(const std::vector<std::
 
 namespace {
 
-// The best k documents of one cube's `db` for `text` under `filter`, by BM25.
+// The best k documents of `db` for `text` under `filter`, by BM25.
 std::vector<ScoredId> match(const Xapian::Database& db, const Xapian::Query& text, const SearchFilter& filter, int k) {
     std::vector<Xapian::Query> conditions;
-    // (A type's own database holds only documents of that type.)
+    // A cube that holds every document of the database (an evaluation's or a single-user store) needs no filter.
+    const std::string cube_key = cube_term(filter.cube_id);
+    if (db.get_termfreq(cube_key) != db.get_doccount()) conditions.emplace_back(cube_key);
+    // (The type's own database holds only documents of that type.)
     if (ranks_by_all_types(filter.type)) conditions.emplace_back(type_term(filter.type));
     if (filter.role) conditions.emplace_back(role_term(*filter.role));
     if (filter.session_id) conditions.emplace_back(session_term(*filter.session_id));
@@ -1176,7 +935,7 @@ Result<std::vector<ScoredId>> LexicalIndex::run_search(const SearchFilter& filte
     if (k <= 0) return hits;
     if (filter.time_from && filter.time_to && *filter.time_from > *filter.time_to) return hits;
     if (from == ReadFrom::kCommittedIfClean && impl_->clean(filter.cube_id)) {
-        if (auto reader = impl_->take_reader(filter.cube_id)) {
+        if (auto reader = impl_->take_reader()) {
             try {
                 Xapian::Query text = make_text();
                 if (!text.empty()) hits = match(reader->searched(filter.type), text, filter, k);
@@ -1197,11 +956,9 @@ Result<std::vector<ScoredId>> LexicalIndex::run_search(const SearchFilter& filte
     }
     auto lock = impl_->lock_for_read();
     try {
-        Impl::Shard* shard = impl_->shard(filter.cube_id, /*create=*/false);
-        if (shard == nullptr) return hits;
         Xapian::Query text = make_text();
         if (text.empty()) return hits;
-        return match(shard->searched(filter.type), text, filter, k);
+        return match(impl_->searched(filter.type), text, filter, k);
     } catch (const Xapian::Error& e) {
         return from_xapian(e, "lexical search");
     } catch (const std::exception& e) {
@@ -1212,14 +969,11 @@ Result<std::vector<ScoredId>> LexicalIndex::run_search(const SearchFilter& filte
 Status LexicalIndex::commit() {
     auto lock = impl_->lock_for_write();
     try {
-        // Every changed cube's databases in part order, then the metadata, stopping at the first failure.
-        for (auto& [name, shard] : impl_->shards) {
-            if (!shard->changed) continue;
-            for (Xapian::WritableDatabase& db : shard->dbs) db.commit();
-            shard->changed = false;
+        // In part order, stopping at the first failure, each with the pending metadata.
+        for (Xapian::WritableDatabase& db : impl_->dbs) {
+            for (const auto& [key, value] : impl_->pending_metadata) db.set_metadata(key, value);
+            db.commit();
         }
-        for (const auto& [key, value] : impl_->pending_metadata) impl_->meta.set_metadata(key, value);
-        impl_->meta.commit();
         impl_->pending_metadata.clear();
         impl_->pending = 0;
         impl_->revision.fetch_add(1, std::memory_order_release);  // before any cube reads as clean
@@ -1248,7 +1002,7 @@ Status LexicalIndex::reopen() {
 }
 
 void LexicalIndex::reopen_after_failed_commit() {
-    // Still under the write lock: no reader sees a database that Xapian closed after the failure (it would answer
+    // Still under the write lock: no reader sees the database that Xapian closed after the failure (it would answer
     // DatabaseClosedError) between the failure and the caller's own reopen().
     Status st = reopen_locked();
     if (!st.is_ok()) log::error("lexical index: reopening after a failed commit: {}", st.to_string());
@@ -1256,28 +1010,20 @@ void LexicalIndex::reopen_after_failed_commit() {
 
 Status LexicalIndex::reopen_locked() {
     if (impl_->dir.empty()) return Status::ok();
-    // After a failed write Xapian has discarded the uncommitted changes or closed the database; close() may still
-    // commit what is pending (that is harmless: the caller re-indexes from its committed watermark). The shards
-    // are opened again when next used.
-    auto close_quietly = [](Xapian::WritableDatabase& db, const std::string& what) {
-        try {
-            db.close();
-        } catch (const Xapian::Error& e) {
-            log::warn("lexical index: closing {} after a failed write: {}", what, e.get_description());
-        }
-        db = Xapian::WritableDatabase();  // releases the write lock before it is taken again
-    };
-    for (auto& [name, shard] : impl_->shards) {
-        for (std::size_t i = 0; i < kParts; ++i) {
-            close_quietly(shard->dbs[i], (impl_->shard_path(name) / unit_type_name(kPartTypes[i])).string());
-        }
-    }
-    impl_->shards.clear();
-    impl_->closed_documents.reset();
-    const std::string meta_dir = (std::filesystem::path(impl_->dir) / kMetaDirectory).string();
-    close_quietly(impl_->meta, meta_dir);
     try {
-        impl_->meta = Xapian::WritableDatabase(meta_dir, Xapian::DB_OPEN | Xapian::DB_BACKEND_GLASS);
+        for (std::size_t i = 0; i < kParts; ++i) {
+            Xapian::WritableDatabase& db = impl_->dbs[i];
+            const std::string part_dir = impl_->dir + "/" + unit_type_name(kPartTypes[i]);
+            // After a failed write Xapian has discarded the uncommitted changes or closed the database; close() may
+            // still commit what is pending (that is harmless: the caller re-indexes from its committed watermark).
+            try {
+                db.close();
+            } catch (const Xapian::Error& e) {
+                log::warn("lexical index: closing {} after a failed write: {}", part_dir, e.get_description());
+            }
+            db = Xapian::WritableDatabase();  // releases the write lock before it is taken again
+            db = Xapian::WritableDatabase(part_dir, Xapian::DB_OPEN | Xapian::DB_BACKEND_GLASS);
+        }
         impl_->pending_metadata.clear();
         impl_->pending = 0;
         return Status::ok();
@@ -1312,7 +1058,7 @@ Result<std::string> LexicalIndex::metadata(const std::string& key) const {
     try {
         auto pending = impl_->pending_metadata.find(key);
         if (pending != impl_->pending_metadata.end()) return pending->second;
-        return impl_->meta.get_metadata(key);
+        return impl_->dbs[kParts - 1].get_metadata(key);
     } catch (const Xapian::Error& e) {
         return from_xapian(e, "lexical index: metadata " + key);
     } catch (const std::exception& e) {
@@ -1322,13 +1068,50 @@ Result<std::string> LexicalIndex::metadata(const std::string& key) const {
 
 namespace {
 
-// For each of `terms`, how many documents of one cube's `db` contain it (added to `out`), and their number.
-void add_term_counts(const Xapian::Database& db, const std::vector<std::string>& terms, LexicalIndex::TermCounts& out) {
-    const Xapian::doccount documents = db.get_doccount();
+// All documents matching the boolean query, unranked.
+Xapian::MSet all_matches(const Xapian::Database& db, const Xapian::Query& query, bool want_documents) {
+    Xapian::Enquire enquire(db);
+    enquire.set_query(query);
+    enquire.set_weighting_scheme(Xapian::BoolWeight());
+    enquire.set_docid_order(Xapian::Enquire::ASCENDING);
+    Xapian::doccount total = db.get_doccount();
+    return enquire.get_mset(0, want_documents ? total : 0, total);
+}
+
+// How many documents of `db` contain both `a` and `b`: the two posting lists walked together, each skipping to the
+// other's next document.
+Xapian::doccount documents_with_both(const Xapian::Database& db, const std::string& a, const std::string& b) {
+    Xapian::doccount count = 0;
+    Xapian::PostingIterator x = db.postlist_begin(a);
+    Xapian::PostingIterator y = db.postlist_begin(b);
+    const Xapian::PostingIterator x_end = db.postlist_end(a);
+    const Xapian::PostingIterator y_end = db.postlist_end(b);
+    while (x != x_end && y != y_end) {
+        const Xapian::docid dx = *x;
+        const Xapian::docid dy = *y;
+        if (dx == dy) {
+            ++count;
+            ++x;
+            ++y;
+        } else if (dx < dy) {
+            x.skip_to(dy);
+        } else {
+            y.skip_to(dx);
+        }
+    }
+    return count;
+}
+
+// The number of documents of `cube` in `db` and, for each of `terms`, how many of them contain it (added to `out`).
+void add_term_counts(const Xapian::Database& db, const std::string& cube_key, const std::vector<std::string>& terms,
+                     LexicalIndex::TermCounts& out) {
+    const Xapian::doccount documents = db.get_termfreq(cube_key);  // every document carries its cube's term once
     out.documents += documents;
-    if (documents == 0) return;
+    const bool only_cube = documents == db.get_doccount();
     for (std::size_t i = 0; i < terms.size(); ++i) {
-        if (!terms[i].empty()) out.frequencies[i] += db.get_termfreq(terms[i]);
+        const std::string& term = terms[i];
+        if (term.empty() || documents == 0) continue;
+        out.frequencies[i] += only_cube ? db.get_termfreq(term) : documents_with_both(db, term, cube_key);
     }
 }
 
@@ -1337,10 +1120,8 @@ void add_term_counts(const Xapian::Database& db, const std::vector<std::string>&
 Result<std::uint64_t> LexicalIndex::total_documents() const {
     auto lock = impl_->lock_for_read();
     try {
-        std::uint64_t total = impl_->documents_of_closed_shards();
-        for (const auto& [name, shard] : impl_->shards) {
-            for (const Xapian::WritableDatabase& db : shard->dbs) total += db.get_doccount();
-        }
+        std::uint64_t total = 0;
+        for (const Xapian::WritableDatabase& db : impl_->dbs) total += db.get_doccount();
         return total;
     } catch (const Xapian::Error& e) {
         return from_xapian(e, "lexical index: document count");
@@ -1352,8 +1133,8 @@ Result<std::uint64_t> LexicalIndex::total_documents() const {
 Result<std::uint64_t> LexicalIndex::count(const std::string& cube_id, UnitType type) const {
     auto lock = impl_->lock_for_read();
     try {
-        Impl::Shard* shard = impl_->shard(cube_id, /*create=*/false);
-        return shard == nullptr ? 0 : static_cast<std::uint64_t>(shard->db(type).get_doccount());
+        // Every document of the type's database carries its cube's term once.
+        return static_cast<std::uint64_t>(impl_->db(type).get_termfreq(cube_term(cube_id)));
     } catch (const Xapian::Error& e) {
         return from_xapian(e, "lexical index: count " + cube_id);
     } catch (const std::exception& e) {
@@ -1364,14 +1145,10 @@ Result<std::uint64_t> LexicalIndex::count(const std::string& cube_id, UnitType t
 Result<std::vector<std::string>> LexicalIndex::ids(const std::string& cube_id, UnitType type) const {
     auto lock = impl_->lock_for_read();
     try {
+        Xapian::MSet mset = all_matches(impl_->db(type), Xapian::Query(cube_term(cube_id)), true);
         std::vector<std::string> out;
-        Impl::Shard* shard = impl_->shard(cube_id, /*create=*/false);
-        if (shard == nullptr) return out;
-        Xapian::WritableDatabase& db = shard->db(type);
-        out.reserve(db.get_doccount());
-        for (auto it = db.postlist_begin(""); it != db.postlist_end(""); ++it) {
-            out.push_back(db.get_document(*it).get_data());
-        }
+        out.reserve(mset.size());
+        for (auto it = mset.begin(); it != mset.end(); ++it) out.push_back(it.get_document().get_data());
         std::sort(out.begin(), out.end());
         return out;
     } catch (const Xapian::Error& e) {
@@ -1388,9 +1165,8 @@ Result<LexicalIndex::TermCounts> LexicalIndex::term_counts(const std::string& cu
     try {
         TermCounts out;
         out.frequencies.assign(terms.size(), 0);
-        Impl::Shard* shard = impl_->shard(cube_id, /*create=*/false);
-        if (shard == nullptr) return out;
-        for (Xapian::WritableDatabase& db : shard->dbs) add_term_counts(db, terms, out);
+        const std::string cube_key = cube_term(cube_id);
+        for (Xapian::WritableDatabase& db : impl_->dbs) add_term_counts(db, cube_key, terms, out);
         return out;
     } catch (const Xapian::Error& e) {
         return from_xapian(e, "lexical index: term counts " + cube_id);
@@ -1402,18 +1178,19 @@ Result<LexicalIndex::TermCounts> LexicalIndex::term_counts(const std::string& cu
 Result<LexicalIndex::TermCounts> LexicalIndex::term_counts(const std::string& cube_id, UnitType type,
                                                            const std::vector<std::string>& terms, ReadFrom from) const {
     if (cube_id.empty()) return Status::invalid_argument("lexical index: term_counts needs a cube id");
+    const std::string cube_key = cube_term(cube_id);
     auto count_in = [&](auto& databases) {
         TermCounts out;
         out.frequencies.assign(terms.size(), 0);
         if (ranks_by_all_types(type)) {
-            for (auto& db : databases) add_term_counts(db, terms, out);
+            for (auto& db : databases) add_term_counts(db, cube_key, terms, out);
         } else {
-            add_term_counts(databases[static_cast<std::size_t>(type)], terms, out);
+            add_term_counts(databases[static_cast<std::size_t>(type)], cube_key, terms, out);
         }
         return out;
     };
     if (from == ReadFrom::kCommittedIfClean && impl_->clean(cube_id)) {
-        if (auto reader = impl_->take_reader(cube_id)) {
+        if (auto reader = impl_->take_reader()) {
             try {
                 TermCounts out = count_in(reader->parts);
                 impl_->give_back(std::move(reader));
@@ -1432,13 +1209,7 @@ Result<LexicalIndex::TermCounts> LexicalIndex::term_counts(const std::string& cu
     }
     auto lock = impl_->lock_for_read();
     try {
-        Impl::Shard* shard = impl_->shard(cube_id, /*create=*/false);
-        if (shard == nullptr) {
-            TermCounts out;
-            out.frequencies.assign(terms.size(), 0);
-            return out;
-        }
-        return count_in(shard->dbs);
+        return count_in(impl_->dbs);
     } catch (const Xapian::Error& e) {
         return from_xapian(e, "lexical index: term counts " + cube_id);
     } catch (const std::exception& e) {

@@ -20,14 +20,12 @@ namespace kasten::retrieval {
 // terms and the unit's time is a sortable value, so every SearchFilter runs inside Xapian. The index is derived data:
 // it can always be rebuilt from the store.
 //
-// Isolation: each cube has its own Xapian databases, one per unit type (on disk, cubes/<cube>/<type>). A search reads
-// only its cube's documents, and ranks by its cube's BM25 statistics (document count, average length, term
-// frequencies) only: no other cube changes its scores or its cost. Within a cube, turn and session searches rank by
-// their own type's statistics only, so adding or removing notes never changes a turn or session score, nor do
-// sessions change turn scores or turns session scores. Note searches rank by the statistics of all three types of the
-// cube together (a note is a key to the conversation: its words weigh what they weigh in the whole cube).
-// At most a fixed number of cubes' databases are open at once (the least recently used are closed, their changes
-// committed first, and opened again when next used).
+// Isolation: each unit type has its own Xapian database (on disk, a subdirectory named after the type). Turn and
+// session searches rank by their own type's BM25 statistics (document count, average length, term frequencies) only,
+// so adding or removing notes never changes a turn or session score, nor do sessions change turn scores or turns
+// session scores. Note searches rank by the statistics of all three types together (a note is a key to the
+// conversation: its words weigh what they weigh in the whole cube), as one index would. (Cubes of one type share
+// their statistics.)
 //
 // Durability: changes are visible to search() at once, and durable only after commit() (Xapian also flushes each
 // database on its own every 10,000 changes). Callers batch: never commit per document.
@@ -54,11 +52,10 @@ class LexicalIndex {
     // The term-wise sum of `parts`.
     static Analysis merge(const std::vector<const Analysis*>& parts);
 
-    // Opens (creating if missing, including parent directories) an on-disk index in `dir`. An index of an older
-    // layout is migrated first, with a log line: version 1 (one database for all cubes and unit types, directly in
-    // `dir`) and version 2 (one database per unit type shared by all cubes: `dir`/turn, /session, /note) have their
-    // documents and metadata copied into per-cube databases and their files deleted; an interrupted migration starts
-    // over at the next open. The metadata database (`dir`/meta) holds the write lock for the index's lifetime.
+    // Opens (creating if missing, including parent directories) an on-disk index in `dir`. An index of the
+    // version-1 layout (one database for all unit types, directly in `dir`) is migrated first, with a log line:
+    // its documents and metadata are copied into the per-type databases and its files deleted; an interrupted
+    // migration starts over at the next open.
     // kBusy if another process (or another LexicalIndex in this process) holds the write lock,
     // kCorruption if a database is damaged or of an unsupported version or layout, kIOError otherwise.
     [[nodiscard]] static Result<std::unique_ptr<LexicalIndex>> open(const std::string& dir);
@@ -97,9 +94,9 @@ class LexicalIndex {
     //
     // `from` picks how the index is read. kLatest: under the index's lock, so a search waits for a write in progress
     // (and a commit can take a while). kCommittedIfClean: when no change to filter.cube_id is uncommitted, the last
-    // commit is read through one of a few read-only handles that never wait for writes (the same documents and
-    // statistics: a cube's databases hold only that cube). Otherwise (or when the handles are busy, or for an
-    // in-memory index) as kLatest.
+    // commit is read through one of a few read-only handles that never wait for writes: the cube's documents are the
+    // same, only the collection statistics its BM25 weights share with the other cubes of the database may lack their
+    // uncommitted changes. Otherwise (or when the handles are busy, or for an in-memory index) as kLatest.
     enum class ReadFrom { kLatest, kCommittedIfClean };
     [[nodiscard]] Result<std::vector<ScoredId>> search(std::string_view query, const SearchFilter& filter, int k,
                                                        ReadFrom from = ReadFrom::kLatest) const;
@@ -108,10 +105,10 @@ class LexicalIndex {
                                                              const SearchFilter& filter, int k,
                                                              ReadFrom from = ReadFrom::kLatest) const;
 
-    // Makes all changes (documents and metadata) durable: commits every changed cube's turn, session and note
-    // databases in that order, then the metadata database, stopping at the first failure (which drops the metadata
-    // written since the last commit, and reopens the databases at their last commit before the lock is released, as
-    // reopen() does). For in-memory indexes only the metadata is affected.
+    // Makes all changes (documents and metadata) durable: commits the turn, session and note databases in that order,
+    // stopping at the first failure (which drops the metadata written since the last commit, and reopens the
+    // databases at their last commit before the lock is released, as reopen() does). For in-memory indexes only the
+    // metadata is affected.
     [[nodiscard]] Status commit();
 
     // Drops the handle and opens the on-disk database again at its last commit, so the index is usable after a
@@ -120,17 +117,16 @@ class LexicalIndex {
     [[nodiscard]] Status reopen();
 
     // Index-level key/value metadata (e.g. the embedder id or schema version the index was built with).
-    // Written to the metadata database by the next commit(); dropped by a failed commit() and by reopen().
+    // Written to every type's database by the next commit(); dropped by a failed commit() and by reopen().
     // kInvalidArgument for an empty key or a key longer than 200 bytes.
     [[nodiscard]] Status set_metadata(const std::string& key, const std::string& value);
     // The value of `key` ("" when unset: Xapian does not distinguish an empty value from an unset key): the value
-    // set since the last commit, else the value the metadata database, committed last, holds. So a value read from
-    // disk was committed together with every cube's changes made before it was set, even after a crash or a failure
+    // set since the last commit, else the value the note database, committed last, holds. So a value read from disk
+    // was committed together with every type's changes made before it was set, even after a crash or a failure
     // between the databases' commits (a watermark read back never overstates what the index holds).
     [[nodiscard]] Result<std::string> metadata(const std::string& key) const;
 
-    // Number of documents of all cubes and types, exact. The first call on an on-disk index opens every cube's
-    // databases once to count them (O(cubes)); later calls add counts kept in memory.
+    // Number of documents of all cubes and types, exact and O(1).
     [[nodiscard]] Result<std::uint64_t> total_documents() const;
     // Number of documents of one cube and type, exact.
     [[nodiscard]] Result<std::uint64_t> count(const std::string& cube_id, UnitType type) const;
@@ -138,8 +134,8 @@ class LexicalIndex {
     [[nodiscard]] Result<std::vector<std::string>> ids(const std::string& cube_id, UnitType type) const;
 
     // Documents of the cube (all unit types) and, for each of `terms` (index terms as analyze() yields them), how
-    // many of those documents contain it. Exact, from Xapian's own term statistics of the cube's databases.
-    // kInvalidArgument on an empty cube_id.
+    // many of those documents contain it. Exact; cheap when a type's database holds only this cube (Xapian's own
+    // term statistics), otherwise one filtered count per term. kInvalidArgument on an empty cube_id.
     struct TermCounts {
         std::uint64_t documents = 0;
         std::vector<std::uint64_t> frequencies;  // parallel to `terms`

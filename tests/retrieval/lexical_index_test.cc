@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "lexical_index_layout_fixture.h"
+#include "lexical_index_v1_fixture.h"
 
 namespace kasten::retrieval {
 namespace {
@@ -306,37 +306,6 @@ TEST_P(LexicalIndexTest, RemoveCube) {
     EXPECT_EQ(index_->count("gone", UnitType::kNote).value(), 0u);
     EXPECT_EQ(index_->count("kept", UnitType::kTurn).value(), 30u);
     EXPECT_EQ(search("penguin", in_cube("kept"), 100).size(), 30u);
-}
-
-void expect_bit_identical(const std::vector<std::vector<ScoredId>>& a, const std::vector<std::vector<ScoredId>>& b);
-
-// A cube's BM25 statistics are its own: another cube's documents never change its scores or its term counts.
-TEST_P(LexicalIndexTest, CubesRankByTheirOwnStatistics) {
-    put(turn("a", "t1"), "my dog barks loudly");
-    put(turn("a", "t2"), "the cat sleeps all day");
-    auto before = index_->search("dog barks", in_cube("a"), 10);
-    ASSERT_TRUE(before.is_ok());
-    ASSERT_EQ(before->size(), 1u);
-    for (int i = 0; i < 50; ++i) put(turn("b", "t" + std::to_string(i)), "dog dog walks in the park");
-    put(UnitAttrs{"b", UnitType::kNote, "n", 0, "", ""}, "a dog");
-    auto after = index_->search("dog barks", in_cube("a"), 10);
-    ASSERT_TRUE(after.is_ok());
-    expect_bit_identical({*before}, {*after});
-    auto counts = index_->term_counts("a", UnitType::kTurn, {"dog", "park"});
-    ASSERT_TRUE(counts.is_ok());
-    EXPECT_EQ(counts->documents, 2u);
-    EXPECT_EQ(counts->frequencies, (std::vector<std::uint64_t>{1, 0}));
-    EXPECT_EQ(index_->total_documents().value(), 53u);
-}
-
-// Cube ids that differ only in characters a directory name cannot hold as they are still get databases of their own.
-TEST_P(LexicalIndexTest, CubeIdsThatLookAlikeStayApart) {
-    const std::vector<std::string> cubes = {
-        "a:b", "a=3ab", "a.b", "a_b", "A:B", std::string(128, ':'), std::string(127, ':') + "."};
-    for (std::size_t i = 0; i < cubes.size(); ++i) put(turn(cubes[i], "t" + std::to_string(i)), "shared words");
-    for (std::size_t i = 0; i < cubes.size(); ++i) {
-        EXPECT_EQ(search_ids("shared", in_cube(cubes[i])), std::vector<std::string>{"t" + std::to_string(i)}) << i;
-    }
 }
 
 TEST_P(LexicalIndexTest, CountAndIds) {
@@ -799,52 +768,7 @@ std::vector<std::pair<UnitAttrs, std::string>> version1_units() {
     };
 }
 
-// Every search of `migrated` scores exactly as on an index built with the current layout from `units`, filters
-// included.
-void expect_searches_as_freshly_built(const LexicalIndex& migrated,
-                                      const std::vector<std::pair<UnitAttrs, std::string>>& units) {
-    TempDir fresh_dir;
-    auto fresh = LexicalIndex::open(fresh_dir.path());
-    ASSERT_TRUE(fresh.is_ok());
-    for (const auto& [attrs, text] : units) ASSERT_TRUE((*fresh)->upsert(attrs, text).is_ok());
-    std::vector<SearchFilter> filters;
-    for (UnitType type : {UnitType::kTurn, UnitType::kSession, UnitType::kNote}) filters.push_back(in_cube("c", type));
-    filters.push_back(in_cube("c"));
-    filters.back().role = "user";
-    filters.back().time_from = 1500;
-    filters.push_back(in_cube("d"));
-    for (const auto& f : filters) {
-        auto got = migrated.search("harbour sailing bread Maya", f, 10);
-        auto built = (*fresh)->search("harbour sailing bread Maya", f, 10);
-        ASSERT_TRUE(got.is_ok() && built.is_ok());
-        expect_bit_identical({*got}, {*built});
-    }
-}
-
-// The units of the migration fixtures after open: ids per cube and type, and the metadata.
-void expect_migrated(const LexicalIndex& index, const std::string& event_seq) {
-    EXPECT_EQ(index.total_documents().value(), 7u);
-    EXPECT_EQ(index.ids("c", UnitType::kTurn).value(), (std::vector<std::string>{"t1", "t2", "t3"}));
-    EXPECT_EQ(index.ids("c", UnitType::kSession).value(), (std::vector<std::string>{"s1"}));
-    EXPECT_EQ(index.ids("c", UnitType::kNote).value(), (std::vector<std::string>{"n1", "n2"}));
-    EXPECT_EQ(index.ids("d", UnitType::kTurn).value(), (std::vector<std::string>{"t9"}));
-    EXPECT_EQ(index.ids("d", UnitType::kNote).value(), std::vector<std::string>{});
-    EXPECT_EQ(index.metadata("kasten.event_seq").value(), event_seq);
-}
-
-// Only the current layout's entries remain: the metadata database and one directory per cube.
-void expect_current_layout(const std::string& path, const std::vector<std::string>& cube_dirs) {
-    std::vector<std::string> top;
-    for (const auto& entry : fs::directory_iterator(path)) top.push_back(entry.path().filename().string());
-    std::sort(top.begin(), top.end());
-    EXPECT_EQ(top, (std::vector<std::string>{"cubes", "meta"}));
-    std::vector<std::string> cubes;
-    for (const auto& entry : fs::directory_iterator(path + "/cubes")) cubes.push_back(entry.path().filename().string());
-    std::sort(cubes.begin(), cubes.end());
-    EXPECT_EQ(cubes, cube_dirs);
-}
-
-TEST(LexicalIndexMigrationTest, Version1IndexIsSplitPerCubeOnOpen) {
+TEST(LexicalIndexMigrationTest, Version1IndexIsSplitPerUnitTypeOnOpen) {
     TempDir dir;
     const std::string path = dir.path() + "/lexical";
     testing::write_version1_index(path, version1_units(), {{"kasten.event_seq", "42"}, {"other", "x"}});
@@ -853,13 +777,36 @@ TEST(LexicalIndexMigrationTest, Version1IndexIsSplitPerCubeOnOpen) {
     auto opened = LexicalIndex::open(path);
     ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
     LexicalIndex& index = **opened;
+    // The old database is gone; one database per type holds its documents and the metadata.
     EXPECT_FALSE(fs::exists(path + "/iamglass"));
-    expect_current_layout(path, {"c.c", "c.d"});
-    expect_migrated(index, "42");
+    for (const auto& entry : fs::directory_iterator(path)) EXPECT_TRUE(entry.is_directory()) << entry.path();
+    EXPECT_EQ(index.total_documents().value(), 7u);
+    EXPECT_EQ(index.ids("c", UnitType::kTurn).value(), (std::vector<std::string>{"t1", "t2", "t3"}));
+    EXPECT_EQ(index.ids("c", UnitType::kSession).value(), (std::vector<std::string>{"s1"}));
+    EXPECT_EQ(index.ids("c", UnitType::kNote).value(), (std::vector<std::string>{"n1", "n2"}));
+    EXPECT_EQ(index.ids("d", UnitType::kTurn).value(), (std::vector<std::string>{"t9"}));
+    EXPECT_EQ(index.metadata("kasten.event_seq").value(), "42");
     EXPECT_EQ(index.metadata("other").value(), "x");
-    expect_searches_as_freshly_built(index, version1_units());
+
+    // Every search scores exactly as on an index built with this layout from the same units, filters included.
+    TempDir fresh_dir;
+    auto fresh = LexicalIndex::open(fresh_dir.path());
+    ASSERT_TRUE(fresh.is_ok());
+    for (const auto& [attrs, text] : version1_units()) ASSERT_TRUE((*fresh)->upsert(attrs, text).is_ok());
+    std::vector<SearchFilter> filters;
+    for (UnitType type : {UnitType::kTurn, UnitType::kSession, UnitType::kNote}) filters.push_back(in_cube("c", type));
+    filters.push_back(in_cube("c"));
+    filters.back().role = "user";
+    filters.back().time_from = 1500;
+    filters.push_back(in_cube("d"));
+    for (const auto& f : filters) {
+        auto migrated = index.search("harbour sailing bread Maya", f, 10);
+        auto built = (*fresh)->search("harbour sailing bread Maya", f, 10);
+        ASSERT_TRUE(migrated.is_ok() && built.is_ok());
+        expect_bit_identical({*migrated}, {*built});
+    }
     EXPECT_EQ(ids_of(index.search("bread", in_cube("c"), 10).value()), (std::vector<std::string>{"t3"}));
-    // The unique and session terms carried over: a replace and removes find the migrated documents.
+    // The unique terms carried over: a replace and a remove find the migrated documents.
     ASSERT_TRUE(index.upsert(turn("c", "t3", 3000, "user", "s2"), "We bought cheese").is_ok());
     ASSERT_TRUE(index.remove("c", UnitType::kNote, "n1").is_ok());
     ASSERT_TRUE(index.remove_session("c", "s1").is_ok());
@@ -877,120 +824,28 @@ TEST(LexicalIndexMigrationTest, Version1IndexIsSplitPerCubeOnOpen) {
     EXPECT_EQ((*again)->metadata("kasten.event_seq").value(), "42");
 }
 
-TEST(LexicalIndexMigrationTest, Version2IndexIsSplitPerCubeOnOpen) {
-    TempDir dir;
-    const std::string path = dir.path() + "/lexical";
-    // The note database, committed last, holds the watermark every database reached.
-    testing::write_version2_index(
-        path, version1_units(),
-        {{{"kasten.event_seq", "50"}}, {{"kasten.event_seq", "50"}}, {{"kasten.event_seq", "42"}}});
-    auto opened = LexicalIndex::open(path);
-    ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
-    expect_current_layout(path, {"c.c", "c.d"});
-    expect_migrated(**opened, "42");
-    expect_searches_as_freshly_built(**opened, version1_units());
-    // The migrated documents no longer carry a cube term: a cube's databases hold only that cube.
-    EXPECT_TRUE((*opened)->search("XCc", in_cube("c"), 10).value().empty());
-}
-
 TEST(LexicalIndexMigrationTest, InterruptedMigrationStartsOver) {
     TempDir dir;
     const std::string path = dir.path() + "/lexical";
-    testing::write_version2_index(path, version1_units(), {{}, {}, {{"kasten.event_seq", "7"}}});
-    // What a migration killed before it committed the metadata database leaves: some cubes' databases, half copied.
+    testing::write_version1_index(path, version1_units(), {{"kasten.event_seq", "7"}});
+    // What a migration killed before it deleted the old database leaves: a partial per-type database.
     {
         auto partial = LexicalIndex::open(dir.path() + "/partial");
         ASSERT_TRUE(partial.is_ok());
         ASSERT_TRUE((*partial)->upsert(turn("c", "stale"), "stale half-copied turn").is_ok());
         ASSERT_TRUE((*partial)->commit().is_ok());
     }
-    fs::copy(dir.path() + "/partial/cubes", path + "/cubes", fs::copy_options::recursive);
+    fs::copy(dir.path() + "/partial/turn", path + "/turn", fs::copy_options::recursive);
     auto opened = LexicalIndex::open(path);
     ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
-    expect_migrated(**opened, "7");
-    expect_current_layout(path, {"c.c", "c.d"});
+    EXPECT_EQ((*opened)->ids("c", UnitType::kTurn).value(), (std::vector<std::string>{"t1", "t2", "t3"}));
+    EXPECT_EQ((*opened)->total_documents().value(), 7u);
+    EXPECT_EQ((*opened)->metadata("kasten.event_seq").value(), "7");
 }
 
-TEST(LexicalIndexMigrationTest, AMigrationThatOnlyLeftTheOldDatabasesFinishesWithoutCopying) {
-    TempDir dir;
-    const std::string path = dir.path() + "/lexical";
-    testing::write_version2_index(path, version1_units(), {{}, {}, {{"kasten.event_seq", "7"}}});
-    fs::copy(path, dir.path() + "/old", fs::copy_options::recursive);
-    {
-        auto opened = LexicalIndex::open(path);
-        ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
-        ASSERT_TRUE((*opened)->remove("c", UnitType::kTurn, "t1").is_ok());
-        ASSERT_TRUE((*opened)->commit().is_ok());
-    }
-    // Killed after the metadata database recorded version 3, before the old databases were deleted.
-    for (const char* type : {"turn", "session", "note"}) {
-        fs::copy(dir.path() + "/old/" + type, path + "/" + type, fs::copy_options::recursive);
-    }
-    auto opened = LexicalIndex::open(path);
-    ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
-    expect_current_layout(path, {"c.c", "c.d"});
-    EXPECT_EQ((*opened)->ids("c", UnitType::kTurn).value(),
-              (std::vector<std::string>{"t2", "t3"}));  // not copied again
-}
-
-// More cubes than the index keeps open: the least recently used are closed (committing their changes), reopened on
-// use, and every document stays searchable and counted, before and after a commit and a reopen.
-TEST(LexicalIndexDiskTest, MoreCubesThanOpenDatabasesKeepEveryChange) {
-    TempDir dir;
-    constexpr int kCubes = 150;
-    auto cube = [](int i) { return "cube-" + std::to_string(i); };
-    {
-        auto opened = LexicalIndex::open(dir.path());
-        ASSERT_TRUE(opened.is_ok());
-        LexicalIndex& index = **opened;
-        for (int i = 0; i < kCubes; ++i) {
-            ASSERT_TRUE(index.upsert(turn(cube(i), "t"), "common word" + std::to_string(i)).is_ok());
-        }
-        for (int i = 0; i < kCubes; ++i) {
-            auto hits = index.search("common", in_cube(cube(i)), 10);
-            ASSERT_TRUE(hits.is_ok()) << hits.status().to_string();
-            EXPECT_EQ(ids_of(*hits), std::vector<std::string>{"t"}) << i;
-        }
-        EXPECT_EQ(index.total_documents().value(), static_cast<std::uint64_t>(kCubes));
-        ASSERT_TRUE(index.commit().is_ok());
-        for (int i = 0; i < kCubes; i += 7) {  // the committed state, through the readers
-            auto hits = index.search("common", in_cube(cube(i)), 10, LexicalIndex::ReadFrom::kCommittedIfClean);
-            ASSERT_TRUE(hits.is_ok());
-            EXPECT_EQ(ids_of(*hits), std::vector<std::string>{"t"}) << i;
-        }
-    }
-    auto opened = LexicalIndex::open(dir.path());
-    ASSERT_TRUE(opened.is_ok());
-    LexicalIndex& index = **opened;
-    EXPECT_EQ(index.total_documents().value(), static_cast<std::uint64_t>(kCubes));
-    for (int i = 0; i < kCubes; ++i) EXPECT_EQ(index.count(cube(i), UnitType::kTurn).value(), 1u) << i;
-    ASSERT_TRUE(index.remove_cube(cube(5)).is_ok());
-    EXPECT_FALSE(fs::exists(dir.path() + "/cubes/c.cube-5"));
-    EXPECT_TRUE(index.search("common", in_cube(cube(5)), 10).value().empty());
-    EXPECT_EQ(index.total_documents().value(), static_cast<std::uint64_t>(kCubes - 1));
-    ASSERT_TRUE(index.upsert(turn(cube(5), "again"), "common").is_ok());
-    EXPECT_EQ(ids_of(index.search("common", in_cube(cube(5)), 10).value()), std::vector<std::string>{"again"});
-}
-
-TEST(LexicalIndexDiskTest, AnIndexOfAnotherLayoutVersionIsRefused) {
-    TempDir dir;
-    {
-        auto index = LexicalIndex::open(dir.path());
-        ASSERT_TRUE(index.is_ok());
-        ASSERT_TRUE((*index)->upsert(turn("c", "t1"), "a turn").is_ok());
-        ASSERT_TRUE((*index)->set_metadata("kasten.lexical_layout", "4").is_ok());
-        ASSERT_TRUE((*index)->commit().is_ok());
-    }
-    auto reopened = LexicalIndex::open(dir.path());
-    ASSERT_FALSE(reopened.is_ok());
-    EXPECT_EQ(reopened.status().code(), StatusCode::kCorruption);
-    EXPECT_NE(reopened.status().message().find("layout version '4'"), std::string::npos)
-        << reopened.status().to_string();
-}
-
-// A crash between the commits of the cubes' databases and of the metadata database (committed last): the metadata
-// database still holds the older value, which is the one every database's changes reached.
-TEST(LexicalIndexDiskTest, MetadataIsReadFromTheMetadataDatabase) {
+// A crash between the commits of the type databases: the turn and session databases committed a newer value, the
+// note database (committed last) still holds the older one, which is the one every database's changes reached.
+TEST(LexicalIndexDiskTest, MetadataIsReadFromTheDatabaseCommittedLast) {
     TempDir dir;
     {
         auto index = LexicalIndex::open(dir.path());
@@ -1004,8 +859,8 @@ TEST(LexicalIndexDiskTest, MetadataIsReadFromTheMetadataDatabase) {
         ASSERT_TRUE((*other)->set_metadata("kasten.event_seq", "3").is_ok());
         ASSERT_TRUE((*other)->commit().is_ok());
     }
-    fs::remove_all(dir.path() + "/meta");
-    fs::copy(dir.path() + "/other/meta", dir.path() + "/meta", fs::copy_options::recursive);
+    fs::remove_all(dir.path() + "/note");
+    fs::copy(dir.path() + "/other/note", dir.path() + "/note", fs::copy_options::recursive);
     fs::remove_all(dir.path() + "/other");
     auto index = LexicalIndex::open(dir.path());
     ASSERT_TRUE(index.is_ok()) << index.status().to_string();
