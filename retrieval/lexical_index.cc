@@ -340,6 +340,90 @@ Xapian::Database searched_in(const Parts& parts, UnitType type) {
 
 }  // namespace
 
+// Per cube and unit type database: its document count and the number of its documents holding each term, as read
+// from the last commit of a cube without uncommitted changes, so that searches of a cube nobody is writing to count
+// each query term once instead of intersecting the term's postings with the cube's (O(postings) when the database
+// holds other cubes). Every write to a cube (LexicalIndex::Impl::touch) bumps its generation, which makes its
+// counts invalid; a count read at an older generation is never stored. Thread-safe (one mutex, short sections).
+class CubeTermCounts {
+  public:
+    // What the cache holds for one part (unit type database) of a cube: a count per term, or nothing.
+    struct Lookup {
+        std::uint64_t generation = 0;
+        std::optional<std::uint64_t> documents;
+        std::vector<std::optional<std::uint64_t>> frequencies;  // parallel to the terms asked for
+    };
+
+    Lookup find(const std::string& cube_id, std::size_t part, const std::vector<std::string>& terms) {
+        Lookup out;
+        out.frequencies.resize(terms.size());
+        std::lock_guard<std::mutex> g(mu_);
+        const Cube& cube = cubes_[cube_id];  // a cube seen for the first time starts at generation 1
+        out.generation = cube.generation;
+        if (cube.filled != cube.generation) return out;
+        const Part& p = cube.parts[part];
+        out.documents = p.documents;
+        for (std::size_t i = 0; i < terms.size(); ++i) {
+            auto f = p.frequencies.find(terms[i]);
+            if (f != p.frequencies.end()) out.frequencies[i] = f->second;
+        }
+        return out;
+    }
+
+    // Records counts read at `generation` (from find()); ignored when the cube changed since.
+    void store(const std::string& cube_id, std::size_t part, std::uint64_t generation, std::uint64_t documents,
+               const std::vector<std::string>& terms, const std::vector<std::uint64_t>& frequencies) {
+        std::lock_guard<std::mutex> g(mu_);
+        if (entries_ + terms.size() > kMaxEntries) {
+            for (auto& [id, c] : cubes_) c.filled = 0;  // every count dropped (generations kept)
+            entries_ = 0;
+        }
+        Cube& cube = cubes_[cube_id];
+        if (cube.generation != generation) return;
+        if (cube.filled != generation) {  // the counts held are of an older generation: drop them
+            for (Part& p : cube.parts) {
+                p.documents.reset();
+                p.frequencies.clear();
+            }
+            cube.filled = generation;
+        }
+        Part& p = cube.parts[part];
+        p.documents = documents;
+        for (std::size_t i = 0; i < terms.size(); ++i) {
+            if (p.frequencies.emplace(terms[i], frequencies[i]).second) ++entries_;
+        }
+    }
+
+    // The cube changed (or is about to): its counts are invalid, and counts read before now are not stored. O(1).
+    void invalidate(const std::string& cube_id) {
+        std::lock_guard<std::mutex> g(mu_);
+        ++cubes_[cube_id].generation;
+    }
+
+    // Every cube changed (e.g. uncommitted changes were dropped).
+    void invalidate_all() {
+        std::lock_guard<std::mutex> g(mu_);
+        for (auto& [id, c] : cubes_) ++c.generation;
+    }
+
+  private:
+    // Bounds the memory: past it every count is dropped.
+    static constexpr std::size_t kMaxEntries = 1 << 20;
+    struct Part {
+        std::optional<std::uint64_t> documents;
+        std::unordered_map<std::string, std::uint64_t> frequencies;
+    };
+    struct Cube {
+        std::uint64_t generation = 1;
+        std::uint64_t filled = 0;  // the generation `parts` were counted at (0: none)
+        std::array<Part, kParts> parts;
+    };
+
+    std::mutex mu_;
+    std::unordered_map<std::string, Cube> cubes_;  // guarded by mu_
+    std::size_t entries_ = 0;                      // guarded by mu_: term counts held (an upper bound)
+};
+
 struct LexicalIndex::Impl {
     // Index and query analysis must agree: STEM_ALL (every word indexed as its stem only, no prefix), stopwords
     // never indexed, no positions. (STEM_SOME would double the postings for little gain: ~1.6x slower indexing.)
@@ -448,10 +532,16 @@ struct LexicalIndex::Impl {
         return dirty_cubes.count(cube_id) == 0;
     }
     // Records an uncommitted change of `cube_id` (callers hold `mu` for writing).
+    // Marked dirty before its term counts are invalidated: a reader that sees the new generation also sees the cube
+    // dirty, so it never stores counts of a commit without this change under that generation (term_counts()).
     void touch(const std::string& cube_id) {
-        std::lock_guard<std::mutex> g(dirty_mu);
-        dirty_cubes.insert(cube_id);
+        {
+            std::lock_guard<std::mutex> g(dirty_mu);
+            dirty_cubes.insert(cube_id);
+        }
+        term_counts.invalidate(cube_id);
     }
+    CubeTermCounts term_counts;  // the counts term_counts(cube, type, ...) read since each cube's last change
     std::atomic<std::uint64_t> revision{0};  // successful commit() calls: a reader older than this reopens
     std::atomic<std::uint64_t> committed_reads{0};
     mutable std::mutex dirty_mu;
@@ -1026,6 +1116,7 @@ Status LexicalIndex::reopen_locked() {
         }
         impl_->pending_metadata.clear();
         impl_->pending = 0;
+        impl_->term_counts.invalidate_all();  // uncommitted changes may be gone
         return Status::ok();
     } catch (const Xapian::Error& e) {
         return from_xapian(e, "lexical index: reopen " + impl_->dir);
@@ -1178,32 +1269,71 @@ Result<LexicalIndex::TermCounts> LexicalIndex::term_counts(const std::string& cu
 Result<LexicalIndex::TermCounts> LexicalIndex::term_counts(const std::string& cube_id, UnitType type,
                                                            const std::vector<std::string>& terms, ReadFrom from) const {
     if (cube_id.empty()) return Status::invalid_argument("lexical index: term_counts needs a cube id");
+    const std::size_t first = ranks_by_all_types(type) ? 0 : static_cast<std::size_t>(type);
+    const std::size_t last = ranks_by_all_types(type) ? kParts : first + 1;
     const std::string cube_key = cube_term(cube_id);
+    // Counts `terms` in the parts searches of `type` rank by.
     auto count_in = [&](auto& databases) {
         TermCounts out;
         out.frequencies.assign(terms.size(), 0);
-        if (ranks_by_all_types(type)) {
-            for (auto& db : databases) add_term_counts(db, cube_key, terms, out);
-        } else {
-            add_term_counts(databases[static_cast<std::size_t>(type)], cube_key, terms, out);
-        }
+        for (std::size_t part = first; part < last; ++part) add_term_counts(databases[part], cube_key, terms, out);
         return out;
     };
+    // A cube without uncommitted changes: its counts as remembered since its last change, the rest read from the
+    // last commit and remembered. (The generation is read before the cube is checked clean again: Impl::touch()
+    // marks a cube dirty before it bumps the generation, so counts stored under a generation hold its changes.)
     if (from == ReadFrom::kCommittedIfClean && impl_->clean(cube_id)) {
-        if (auto reader = impl_->take_reader()) {
-            try {
-                TermCounts out = count_in(reader->parts);
-                impl_->give_back(std::move(reader));
-                impl_->committed_reads.fetch_add(1, std::memory_order_relaxed);
-                return out;
-            } catch (const Xapian::DatabaseModifiedError&) {
-                impl_->drop_reader();  // read the latest state instead
-            } catch (const Xapian::Error& e) {
-                impl_->drop_reader();
-                return from_xapian(e, "lexical index: term counts " + cube_id);
-            } catch (const std::exception& e) {
-                impl_->drop_reader();
-                return from_std(e, "lexical index: term counts " + cube_id);
+        std::vector<CubeTermCounts::Lookup> cached;
+        cached.reserve(last - first);
+        for (std::size_t part = first; part < last; ++part) {
+            cached.push_back(impl_->term_counts.find(cube_id, part, terms));
+        }
+        std::vector<std::vector<std::string>> missing(cached.size());
+        bool complete = true;
+        for (std::size_t p = 0; p < cached.size(); ++p) {
+            for (std::size_t i = 0; i < terms.size(); ++i) {
+                if (!cached[p].frequencies[i] && !terms[i].empty()) missing[p].push_back(terms[i]);
+            }
+            complete = complete && cached[p].documents && missing[p].empty();
+        }
+        auto total = [&] {
+            TermCounts out;
+            out.frequencies.assign(terms.size(), 0);
+            for (const auto& c : cached) {
+                out.documents += c.documents.value_or(0);
+                for (std::size_t i = 0; i < terms.size(); ++i) out.frequencies[i] += c.frequencies[i].value_or(0);
+            }
+            return out;
+        };
+        if (complete) return total();
+        if (impl_->clean(cube_id)) {
+            if (auto reader = impl_->take_reader()) {
+                try {
+                    for (std::size_t p = 0; p < cached.size(); ++p) {
+                        TermCounts part;
+                        part.frequencies.assign(missing[p].size(), 0);
+                        add_term_counts(reader->parts[first + p], cube_key, missing[p], part);
+                        impl_->term_counts.store(cube_id, first + p, cached[p].generation, part.documents, missing[p],
+                                                 part.frequencies);
+                        cached[p].documents = part.documents;
+                        for (std::size_t i = 0, m = 0; i < terms.size() && m < missing[p].size(); ++i) {
+                            if (!cached[p].frequencies[i] && !terms[i].empty()) {
+                                cached[p].frequencies[i] = part.frequencies[m++];
+                            }
+                        }
+                    }
+                    impl_->give_back(std::move(reader));
+                    impl_->committed_reads.fetch_add(1, std::memory_order_relaxed);
+                    return total();
+                } catch (const Xapian::DatabaseModifiedError&) {
+                    impl_->drop_reader();  // read the latest state instead
+                } catch (const Xapian::Error& e) {
+                    impl_->drop_reader();
+                    return from_xapian(e, "lexical index: term counts " + cube_id);
+                } catch (const std::exception& e) {
+                    impl_->drop_reader();
+                    return from_std(e, "lexical index: term counts " + cube_id);
+                }
             }
         }
     }

@@ -143,7 +143,9 @@ class LexicalIndex {
     [[nodiscard]] Result<TermCounts> term_counts(const std::string& cube_id,
                                                  const std::vector<std::string>& terms) const;
     // The statistics searches of `type` rank by (see Isolation above): the cube's documents of that type only for
-    // turns and sessions, of every type for notes.
+    // turns and sessions, of every type for notes. With kCommittedIfClean, the counts of a cube without uncommitted
+    // changes are remembered until its next change (read from its last commit once per term, then from memory):
+    // exact, and O(1) per term where the filtered count walks the term's postings in a database shared by cubes.
     [[nodiscard]] Result<TermCounts> term_counts(const std::string& cube_id, UnitType type,
                                                  const std::vector<std::string>& terms,
                                                  ReadFrom from = ReadFrom::kLatest) const;

@@ -637,6 +637,116 @@ TEST(LexicalTermCountsTest, CountsPerCubeMatchABruteForceCount) {
     }
 }
 
+// Counts are remembered per cube between its changes: every change of a cube (upsert, remove, remove_session,
+// remove_cube, a dropped uncommitted state) must show in the next count, and other cubes' changes never do. Counts
+// are checked against a count by hand after every operation, through the latest and the committed state.
+TEST(LexicalTermCountsTest, RememberedCountsFollowEveryChange) {
+    const std::vector<std::string> vocabulary{"harbour", "lantern", "violin", "quartz", "meadow"};
+    TempDir dir;
+    auto opened = LexicalIndex::open(dir.path() + "/lexical");
+    ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+    LexicalIndex& index = **opened;
+    // cube -> unit id -> (session, words)
+    std::map<std::string, std::map<std::string, std::pair<std::string, std::set<std::string>>>> units;
+    std::mt19937 rng(5);
+    auto check = [&](const std::string& step) {
+        for (const std::string cube : {"c0", "c1"}) {
+            for (auto from : {LexicalIndex::ReadFrom::kCommittedIfClean, LexicalIndex::ReadFrom::kLatest}) {
+                auto counts = index.term_counts(cube, UnitType::kTurn, vocabulary, from);
+                ASSERT_TRUE(counts.is_ok()) << counts.status().to_string();
+                EXPECT_EQ(counts->documents, units[cube].size()) << step << " " << cube;
+                for (std::size_t w = 0; w < vocabulary.size(); ++w) {
+                    std::size_t holders = 0;
+                    for (const auto& [id, unit] : units[cube]) holders += unit.second.count(vocabulary[w]);
+                    EXPECT_EQ(counts->frequencies[w], holders) << step << " " << cube << " " << vocabulary[w];
+                }
+            }
+        }
+    };
+    for (int i = 0; i < 300; ++i) {
+        const std::string cube = "c" + std::to_string(rng() % 2);
+        const int op = static_cast<int>(rng() % 10);
+        if (op < 6 || units[cube].empty()) {
+            const std::string id = std::to_string(i);
+            const std::string session = "s" + std::to_string(rng() % 4);
+            std::set<std::string> words;
+            std::string text = "filler";
+            for (const auto& w : vocabulary) {
+                if (rng() % 3 == 0) {
+                    words.insert(w);
+                    text += " " + w;
+                }
+            }
+            ASSERT_TRUE(index.upsert({cube, UnitType::kTurn, id, 0, "user", session}, text).is_ok());
+            units[cube][id] = {session, words};
+        } else if (op < 8) {
+            auto victim = std::next(units[cube].begin(), static_cast<long>(rng() % units[cube].size()));
+            ASSERT_TRUE(index.remove(cube, UnitType::kTurn, victim->first).is_ok());
+            units[cube].erase(victim);
+        } else if (op == 8) {
+            const std::string session = "s" + std::to_string(rng() % 4);
+            ASSERT_TRUE(index.remove_session(cube, session).is_ok());
+            std::erase_if(units[cube], [&](const auto& u) { return u.second.first == session; });
+        } else {
+            ASSERT_TRUE(index.commit().is_ok());
+        }
+        if (i % 97 == 96) {
+            ASSERT_TRUE(index.remove_cube(cube).is_ok());
+            units[cube].clear();
+        }
+        check("step " + std::to_string(i));
+    }
+    // A reopen may drop what was not committed (or commit it on close); the counts follow what the index holds.
+    ASSERT_TRUE(index.commit().is_ok());
+    check("committed");
+    ASSERT_TRUE(index.upsert({"c0", UnitType::kTurn, "maybe", 0, "user", "s0"}, "harbour").is_ok());
+    units["c0"]["maybe"] = {"s0", {"harbour"}};
+    check("uncommitted");
+    ASSERT_TRUE(index.reopen().is_ok());
+    const auto kept = index.ids("c0", UnitType::kTurn);
+    ASSERT_TRUE(kept.is_ok());
+    if (std::find(kept->begin(), kept->end(), "maybe") == kept->end()) units["c0"].erase("maybe");
+    check("reopened");
+}
+
+// Counts of a cube read while it is written and committed from another thread never stay stale: once the writes
+// stop, every count equals the truth.
+TEST(LexicalTermCountsTest, CountsReadDuringWritesAreNeverLeftStale) {
+    TempDir dir;
+    auto opened = LexicalIndex::open(dir.path() + "/lexical");
+    ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+    LexicalIndex& index = **opened;
+    const std::vector<std::string> terms = LexicalIndex::analyze("harbour lantern");
+    constexpr int kWrites = 400;
+    std::atomic<bool> done{false};
+    std::vector<std::thread> readers;
+    for (int r = 0; r < 2; ++r) {
+        readers.emplace_back([&] {
+            while (!done.load()) {
+                for (auto from : {LexicalIndex::ReadFrom::kCommittedIfClean, LexicalIndex::ReadFrom::kLatest}) {
+                    EXPECT_TRUE(index.term_counts("c", UnitType::kTurn, terms, from).is_ok());
+                }
+            }
+        });
+    }
+    for (int i = 0; i < kWrites; ++i) {
+        ASSERT_TRUE(index
+                        .upsert({"c", UnitType::kTurn, std::to_string(i), 0, "user", "s"},
+                                i % 2 == 0 ? "harbour" : "harbour lantern")
+                        .is_ok());
+        if (i % 25 == 24) ASSERT_TRUE(index.commit().is_ok());
+    }
+    ASSERT_TRUE(index.commit().is_ok());
+    done = true;
+    for (auto& t : readers) t.join();
+    for (auto from : {LexicalIndex::ReadFrom::kCommittedIfClean, LexicalIndex::ReadFrom::kLatest}) {
+        auto counts = index.term_counts("c", UnitType::kTurn, terms, from);
+        ASSERT_TRUE(counts.is_ok());
+        EXPECT_EQ(counts->documents, static_cast<std::uint64_t>(kWrites));
+        EXPECT_EQ(counts->frequencies, (std::vector<std::uint64_t>{kWrites, kWrites / 2}));
+    }
+}
+
 // Every search of cube "c" over turns and sessions, as (id, score) lists.
 std::vector<std::vector<ScoredId>> turn_and_session_results(const LexicalIndex& index) {
     std::vector<std::vector<ScoredId>> out;
