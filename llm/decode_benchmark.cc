@@ -50,6 +50,12 @@ void fill_cache_synthetic(KvCache& cache, int n) {
     cache.commit(n);
 }
 
+double mean(const std::vector<double>& values) {
+    double sum = 0;
+    for (double v : values) sum += v;
+    return values.empty() ? 0.0 : sum / static_cast<double>(values.size());
+}
+
 // Times `steps` greedy decode steps after one warm-up step; returns tokens per second.
 Result<double> time_generation(LlamaContext& ctx, int steps) {
     int token = argmax(ctx.logits());
@@ -102,16 +108,21 @@ struct Bench {
             run.threads = threads;
             run.context = options.prompt_tokens;
             run.weight_bytes_per_token = m->bytes_read_per_token();
-            LlamaContext ctx(m, LlamaContext::make_full_cache(c, n_ctx), &pool(threads));
             {  // warm-up: page in the weights, spin up the threads
                 LlamaContext warm(m, LlamaContext::make_full_cache(c, n_ctx), &pool(threads));
                 KASTEN_RETURN_IF_ERROR(
                     warm.eval(std::span<const int>(prompt.data(), std::min<std::size_t>(8, prompt.size()))));
             }
-            const auto t0 = SteadyClock::now();
-            KASTEN_RETURN_IF_ERROR(ctx.eval(prompt));
-            run.prompt_tokens_per_s = options.prompt_tokens / seconds_since(t0);
-            KASTEN_ASSIGN_OR_RETURN(run.generate_tokens_per_s, time_generation(ctx, options.generate_tokens));
+            for (int rep = 0; rep < std::max(1, options.repetitions); ++rep) {
+                LlamaContext ctx(m, LlamaContext::make_full_cache(c, n_ctx), &pool(threads));
+                const auto t0 = SteadyClock::now();
+                KASTEN_RETURN_IF_ERROR(ctx.eval(prompt));
+                run.prompt_tokens_per_s_each.push_back(options.prompt_tokens / seconds_since(t0));
+                KASTEN_ASSIGN_OR_RETURN(double generated, time_generation(ctx, options.generate_tokens));
+                run.generate_tokens_per_s_each.push_back(generated);
+            }
+            run.prompt_tokens_per_s = mean(run.prompt_tokens_per_s_each);
+            run.generate_tokens_per_s = mean(run.generate_tokens_per_s_each);
             // Cells read per step grow from prompt_tokens + 1; average them.
             const double cells = options.prompt_tokens + 1.5 + options.generate_tokens / 2.0;
             run.kv_bytes_per_token =
@@ -137,6 +148,7 @@ struct Bench {
                 const int last = 3;
                 KASTEN_RETURN_IF_ERROR(ctx.eval(std::span<const int>(&last, 1)));
                 KASTEN_ASSIGN_OR_RETURN(run.generate_tokens_per_s, time_generation(ctx, options.generate_tokens));
+                run.generate_tokens_per_s_each = {run.generate_tokens_per_s};
                 const double cells = context + 1.5 + options.generate_tokens / 2.0;
                 run.kv_bytes_per_token =
                     static_cast<std::uint64_t>(cells * 2.0 * c.n_layer * c.n_head_kv * c.head_dim * 4.0);

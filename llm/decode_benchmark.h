@@ -22,7 +22,10 @@ struct DecodeBenchmarkOptions {
     std::vector<TensorType> types = {TensorType::kF32, TensorType::kQ8_0, TensorType::kQ4_0};
     std::vector<int> threads = {1, 2};
     int prompt_tokens = 64;    // prompt-processing run: one batch of this many tokens in a fresh context
-    int generate_tokens = 32;  // generation runs: single-token decode steps timed (after one warm-up step)
+    int generate_tokens = 64;  // generation runs: single-token decode steps timed (after one warm-up step)
+    // Short-context runs are repeated this often, each in a fresh context, and report the mean of the repetitions'
+    // tokens/s (as llama-bench -r does); long-context runs are timed once.
+    int repetitions = 3;
     // Generation at long context, for the 135M shape in `long_context_type` with every thread count: the KV
     // cache is filled with this many synthetic entries first (a prefill that long would dominate the run).
     std::vector<int> long_contexts = {2048, 8192};
@@ -43,9 +46,12 @@ struct DecodeRun {
     std::string model;        // "stories260K" | "135M-shape"
     std::string weight_type;  // "F32", "Q8_0", "Q4_0" (the matrices' main type)
     int threads = 0;
-    int context = 0;                 // cells in the KV cache while generating (prompt length for short runs)
-    double prompt_tokens_per_s = 0;  // 0 when not measured (long-context runs)
-    double generate_tokens_per_s = 0;
+    int context = 0;                   // cells in the KV cache while generating (prompt length for short runs)
+    double prompt_tokens_per_s = 0;    // 0 when not measured (long-context runs); mean of the repetitions
+    double generate_tokens_per_s = 0;  // mean of the repetitions
+    // Each repetition's tokens/s (one entry for long-context runs).
+    std::vector<double> prompt_tokens_per_s_each;
+    std::vector<double> generate_tokens_per_s_each;
     std::uint64_t weight_bytes_per_token = 0;  // weights one decode step reads (LlamaModel::bytes_read_per_token)
     std::uint64_t kv_bytes_per_token = 0;      // KV cache bytes one decode step reads (average over the run)
     double bandwidth_limit_tokens_per_s = 0;   // triad bandwidth (same threads) / (weight + KV bytes per token)

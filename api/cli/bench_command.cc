@@ -82,7 +82,9 @@ Measures the embedded decoder: prompt-processing and generation tokens/s and wei
 token, for stories260K and for a synthetic model with SmolLM2-135M shapes (random weights, written to a
 temporary directory), in F32, Q8_0 and Q4_0 with one and two threads, plus generation at 2k and 8k tokens of
 context; and the machine's STREAM-style triad bandwidth, reporting each generation speed as a fraction of the
-bandwidth limit. Takes about a minute. Prints a table on stderr (unless --json) and one JSON object on stdout,
+bandwidth limit. Short runs (a 64-token prompt, then 64 generated tokens) are repeated 3 times in fresh contexts
+and report the mean tokens/s of the repetitions (each one is in the JSON), as llama-bench -r 3 does; long-context
+runs are timed once. Takes about a minute. Prints a table on stderr (unless --json) and one JSON object on stdout,
 and writes the JSON to --out.
 
 options:
@@ -117,6 +119,8 @@ nlohmann::json decode_report_to_json(const llm::DecodeBenchmarkReport& report) {
                         {"context", r.context},
                         {"prompt_tokens_per_s", r.prompt_tokens_per_s},
                         {"generate_tokens_per_s", r.generate_tokens_per_s},
+                        {"prompt_tokens_per_s_each", r.prompt_tokens_per_s_each},
+                        {"generate_tokens_per_s_each", r.generate_tokens_per_s_each},
                         {"weight_bytes_per_token", r.weight_bytes_per_token},
                         {"kv_bytes_per_token", r.kv_bytes_per_token},
                         {"bandwidth_limit_tokens_per_s", r.bandwidth_limit_tokens_per_s},

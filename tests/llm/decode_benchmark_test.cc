@@ -28,6 +28,7 @@ TEST(DecodeBenchmarkTest, MeasuresStoriesInEveryTypeAndThreadCount) {
     o.threads = {1, 2};
     o.prompt_tokens = 16;
     o.generate_tokens = 8;
+    o.repetitions = 2;
     o.bandwidth_array_bytes = std::size_t{8} << 20;
     int progress_lines = 0;
     o.progress = [&](std::string_view) { ++progress_lines; };
@@ -42,6 +43,13 @@ TEST(DecodeBenchmarkTest, MeasuresStoriesInEveryTypeAndThreadCount) {
         EXPECT_GT(run.weight_bytes_per_token, 0u);
         EXPECT_GT(run.kv_bytes_per_token, 0u);
         EXPECT_NEAR(run.fraction_of_limit * run.bandwidth_limit_tokens_per_s, run.generate_tokens_per_s, 1e-6);
+        // The reported speeds are the means of the repetitions.
+        ASSERT_EQ(run.generate_tokens_per_s_each.size(), 2u);
+        ASSERT_EQ(run.prompt_tokens_per_s_each.size(), 2u);
+        EXPECT_NEAR(run.generate_tokens_per_s,
+                    (run.generate_tokens_per_s_each[0] + run.generate_tokens_per_s_each[1]) / 2, 1e-9);
+        EXPECT_NEAR(run.prompt_tokens_per_s, (run.prompt_tokens_per_s_each[0] + run.prompt_tokens_per_s_each[1]) / 2,
+                    1e-9);
     }
     // Q8_0 reads fewer weight bytes per token than F32.
     EXPECT_LT(r->runs[2].weight_bytes_per_token, r->runs[0].weight_bytes_per_token / 2);
