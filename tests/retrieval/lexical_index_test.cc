@@ -711,7 +711,7 @@ TEST(LexicalTermCountsTest, RememberedCountsFollowEveryChange) {
 
 // Counts of a cube read while it is written and committed from another thread never stay stale: once the writes
 // stop, every count equals the truth.
-TEST(LexicalTermCountsTest, CountsReadDuringWritesAreNeverLeftStale) {
+TEST(LexicalTermCountsTest, ConcurrentReadsDuringWritesAreNeverLeftStale) {
     TempDir dir;
     auto opened = LexicalIndex::open(dir.path() + "/lexical");
     ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
