@@ -41,7 +41,7 @@ Table on stderr unless --json; one JSON object on stdout and in --out. Exit code
 
 options:
   --clients C        concurrent keep-alive clients (default 200; at most 400 against the in-process server,
-                     whose cpp-httplib select() loop needs every socket below 1024)
+                     which shares this process's cores and threads with them; 2000 with --url)
   --seconds S        duration of the load (default 120)
   --cubes K          cubes the requests spread over (default 20)
   --add-percent P    share of adds in percent, the rest are searches (default 30)
@@ -372,10 +372,10 @@ int run_bench_http(int argc, char** argv) {
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    // One descriptor per client: lift the soft limit to the hard one against an external server. (In process, the
-    // limit stays: cpp-httplib's select() loop cannot watch descriptors >= 1024.)
+    // One descriptor per client (two in process: the server's end too): lift the soft limit to the hard one. The
+    // installed cpp-httplib waits on sockets with poll(), so descriptors >= 1024 are served like any other.
     rlimit rl{};
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max && !url.empty()) {
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
