@@ -375,16 +375,12 @@ class CubeTermCounts {
                const std::vector<std::string>& terms, const std::vector<std::uint64_t>& frequencies) {
         std::lock_guard<std::mutex> g(mu_);
         if (entries_ + terms.size() > kMaxEntries) {
-            for (auto& [id, c] : cubes_) c.filled = 0;  // every count dropped (generations kept)
-            entries_ = 0;
+            for (auto& [id, c] : cubes_) drop_counts(c);  // generations are kept
         }
         Cube& cube = cubes_[cube_id];
         if (cube.generation != generation) return;
-        if (cube.filled != generation) {  // the counts held are of an older generation: drop them
-            for (Part& p : cube.parts) {
-                p.documents.reset();
-                p.frequencies.clear();
-            }
+        if (cube.filled != generation) {  // the counts held are of an older generation
+            drop_counts(cube);
             cube.filled = generation;
         }
         Part& p = cube.parts[part];
@@ -407,7 +403,7 @@ class CubeTermCounts {
     }
 
   private:
-    // Bounds the memory: past it every count is dropped.
+    // Bounds the memory: past it every count is freed.
     static constexpr std::size_t kMaxEntries = 1 << 20;
     struct Part {
         std::optional<std::uint64_t> documents;
@@ -419,9 +415,18 @@ class CubeTermCounts {
         std::array<Part, kParts> parts;
     };
 
+    // Frees a cube's counts (callers hold mu_).
+    void drop_counts(Cube& cube) {
+        for (Part& p : cube.parts) {
+            entries_ -= p.frequencies.size();
+            p = Part{};
+        }
+        cube.filled = 0;
+    }
+
     std::mutex mu_;
     std::unordered_map<std::string, Cube> cubes_;  // guarded by mu_
-    std::size_t entries_ = 0;                      // guarded by mu_: term counts held (an upper bound)
+    std::size_t entries_ = 0;                      // guarded by mu_: term counts held
 };
 
 struct LexicalIndex::Impl {
@@ -1271,14 +1276,6 @@ Result<LexicalIndex::TermCounts> LexicalIndex::term_counts(const std::string& cu
     if (cube_id.empty()) return Status::invalid_argument("lexical index: term_counts needs a cube id");
     const std::size_t first = ranks_by_all_types(type) ? 0 : static_cast<std::size_t>(type);
     const std::size_t last = ranks_by_all_types(type) ? kParts : first + 1;
-    const std::string cube_key = cube_term(cube_id);
-    // Counts `terms` in the parts searches of `type` rank by.
-    auto count_in = [&](auto& databases) {
-        TermCounts out;
-        out.frequencies.assign(terms.size(), 0);
-        for (std::size_t part = first; part < last; ++part) add_term_counts(databases[part], cube_key, terms, out);
-        return out;
-    };
     // A cube without uncommitted changes: its counts as remembered since its last change, the rest read from the
     // last commit and remembered. (The generation is read before the cube is checked clean again: Impl::touch()
     // marks a cube dirty before it bumps the generation, so counts stored under a generation hold its changes.)
@@ -1288,11 +1285,15 @@ Result<LexicalIndex::TermCounts> LexicalIndex::term_counts(const std::string& cu
         for (std::size_t part = first; part < last; ++part) {
             cached.push_back(impl_->term_counts.find(cube_id, part, terms));
         }
+        // Per part, the terms the cache lacks and their positions in `terms`.
         std::vector<std::vector<std::string>> missing(cached.size());
+        std::vector<std::vector<std::size_t>> missing_at(cached.size());
         bool complete = true;
         for (std::size_t p = 0; p < cached.size(); ++p) {
             for (std::size_t i = 0; i < terms.size(); ++i) {
-                if (!cached[p].frequencies[i] && !terms[i].empty()) missing[p].push_back(terms[i]);
+                if (cached[p].frequencies[i] || terms[i].empty()) continue;
+                missing[p].push_back(terms[i]);
+                missing_at[p].push_back(i);
             }
             complete = complete && cached[p].documents && missing[p].empty();
         }
@@ -1306,40 +1307,42 @@ Result<LexicalIndex::TermCounts> LexicalIndex::term_counts(const std::string& cu
             return out;
         };
         if (complete) return total();
-        if (impl_->clean(cube_id)) {
-            if (auto reader = impl_->take_reader()) {
-                try {
-                    for (std::size_t p = 0; p < cached.size(); ++p) {
-                        TermCounts part;
-                        part.frequencies.assign(missing[p].size(), 0);
-                        add_term_counts(reader->parts[first + p], cube_key, missing[p], part);
-                        impl_->term_counts.store(cube_id, first + p, cached[p].generation, part.documents, missing[p],
-                                                 part.frequencies);
-                        cached[p].documents = part.documents;
-                        for (std::size_t i = 0, m = 0; i < terms.size() && m < missing[p].size(); ++i) {
-                            if (!cached[p].frequencies[i] && !terms[i].empty()) {
-                                cached[p].frequencies[i] = part.frequencies[m++];
-                            }
-                        }
+        auto reader = impl_->clean(cube_id) ? impl_->take_reader() : nullptr;
+        if (reader) {
+            try {
+                const std::string cube_key = cube_term(cube_id);
+                for (std::size_t p = 0; p < cached.size(); ++p) {
+                    TermCounts part;
+                    part.frequencies.assign(missing[p].size(), 0);
+                    add_term_counts(reader->parts[first + p], cube_key, missing[p], part);
+                    impl_->term_counts.store(cube_id, first + p, cached[p].generation, part.documents, missing[p],
+                                             part.frequencies);
+                    cached[p].documents = part.documents;
+                    for (std::size_t m = 0; m < missing_at[p].size(); ++m) {
+                        cached[p].frequencies[missing_at[p][m]] = part.frequencies[m];
                     }
-                    impl_->give_back(std::move(reader));
-                    impl_->committed_reads.fetch_add(1, std::memory_order_relaxed);
-                    return total();
-                } catch (const Xapian::DatabaseModifiedError&) {
-                    impl_->drop_reader();  // read the latest state instead
-                } catch (const Xapian::Error& e) {
-                    impl_->drop_reader();
-                    return from_xapian(e, "lexical index: term counts " + cube_id);
-                } catch (const std::exception& e) {
-                    impl_->drop_reader();
-                    return from_std(e, "lexical index: term counts " + cube_id);
                 }
+                impl_->give_back(std::move(reader));
+                impl_->committed_reads.fetch_add(1, std::memory_order_relaxed);
+                return total();
+            } catch (const Xapian::DatabaseModifiedError&) {
+                impl_->drop_reader();  // read the latest state instead
+            } catch (const Xapian::Error& e) {
+                impl_->drop_reader();
+                return from_xapian(e, "lexical index: term counts " + cube_id);
+            } catch (const std::exception& e) {
+                impl_->drop_reader();
+                return from_std(e, "lexical index: term counts " + cube_id);
             }
         }
     }
     auto lock = impl_->lock_for_read();
     try {
-        return count_in(impl_->dbs);
+        const std::string cube_key = cube_term(cube_id);
+        TermCounts out;
+        out.frequencies.assign(terms.size(), 0);
+        for (std::size_t part = first; part < last; ++part) add_term_counts(impl_->dbs[part], cube_key, terms, out);
+        return out;
     } catch (const Xapian::Error& e) {
         return from_xapian(e, "lexical index: term counts " + cube_id);
     } catch (const std::exception& e) {
