@@ -473,7 +473,16 @@ struct LexicalIndex::Impl {
     // summed) for a type that ranks by all types.
     Xapian::Database searched(UnitType type) { return searched_in(dbs, type); }
 
-    // A read-only handle per type on the committed databases (on-disk indexes), at `revision` or later.
+    // A read-only handle per type on the committed databases (on-disk indexes), at the commit numbered `revision`
+    // or later.
+    //
+    // Why a reader never sees a block change under it: glass writes a revision's changes into blocks that the
+    // previous revision freed, never into blocks live in the committed one. So a reader of disk revision D is safe
+    // while the writer builds D+1, but once D+1 is committed, the writes towards D+2 may overwrite D's blocks; Xapian
+    // notices that only when a block's revision number is read whole, and a read that races the write can see a torn
+    // block and answer wrongly (caught by the Concurrent... tests: documents missing, DocNotFoundError). Hence
+    // advance_readers(): after each commit, before anything is written again, the writer waits until no reader of an
+    // older commit is in use (a search takes milliseconds; idle readers are reopened when taken, not waited for).
     struct SnapshotReader {
         std::array<Xapian::Database, kParts> parts;
         std::uint64_t revision = 0;
@@ -482,10 +491,14 @@ struct LexicalIndex::Impl {
     static constexpr int kMaxSnapshotReaders = 4;  // bounds the open files: a busy server reads through the lock
 
     // An idle reader brought to the last commit, a new one, or null when kMaxSnapshotReaders are in use or a
-    // database cannot be opened (the caller then reads the latest state under `mu`).
+    // database cannot be opened (the caller then reads the latest state under `mu`). The caller hands it back with
+    // give_back() or, after a failure, drop_reader().
     std::unique_ptr<SnapshotReader> take_reader() {
         std::unique_ptr<SnapshotReader> reader;
+        std::uint64_t now = 0;
         {
+            // The revision is read and the reader counted in use in one step, so advance_readers() either waits for
+            // this reader or has already published the revision it reads.
             std::lock_guard<std::mutex> g(readers_mu);
             if (!idle_readers.empty()) {
                 reader = std::move(idle_readers.back());
@@ -495,9 +508,10 @@ struct LexicalIndex::Impl {
             } else {
                 return nullptr;
             }
+            now = revision.load(std::memory_order_acquire);
+            ++in_use[now];
         }
         try {
-            const std::uint64_t now = revision.load(std::memory_order_acquire);
             if (!reader) {
                 reader = std::make_unique<SnapshotReader>();
                 for (std::size_t i = 0; i < kParts; ++i) {
@@ -511,18 +525,44 @@ struct LexicalIndex::Impl {
             return reader;
         } catch (const Xapian::Error& e) {
             log::warn("lexical index: cannot open a reader of {}: {}", dir, e.get_description());
-            drop_reader();
+            release_reader(nullptr, now);
             return nullptr;
         }
     }
     void give_back(std::unique_ptr<SnapshotReader> reader) {
-        std::lock_guard<std::mutex> g(readers_mu);
-        idle_readers.push_back(std::move(reader));
+        const std::uint64_t used_at = reader->revision;
+        release_reader(std::move(reader), used_at);
     }
-    // Forgets a reader that failed (it is closed by its destructor).
-    void drop_reader() {
-        std::lock_guard<std::mutex> g(readers_mu);
-        --open_readers;
+    // Forgets a reader that failed (it is closed here).
+    void drop_reader(std::unique_ptr<SnapshotReader> reader) {
+        const std::uint64_t used_at = reader->revision;
+        reader.reset();
+        release_reader(nullptr, used_at);
+    }
+    // Ends a use of a reader taken at `used_at`: keeps `reader` for reuse, or (null) forgets one.
+    void release_reader(std::unique_ptr<SnapshotReader> reader, std::uint64_t used_at) {
+        bool last_of_revision = false;
+        {
+            std::lock_guard<std::mutex> g(readers_mu);
+            if (reader) {
+                idle_readers.push_back(std::move(reader));
+            } else {
+                --open_readers;
+            }
+            auto it = in_use.find(used_at);
+            if (--it->second == 0) {
+                in_use.erase(it);
+                last_of_revision = true;
+            }
+        }
+        if (last_of_revision) readers_cv.notify_all();
+    }
+    // Publishes a new commit to readers, and returns once no reader of an older one is in use. Called with `mu`
+    // held for writing, after a commit and before the next change (readers of snapshots never take `mu`).
+    void advance_readers() {
+        std::unique_lock<std::mutex> g(readers_mu);
+        const std::uint64_t now = revision.fetch_add(1, std::memory_order_acq_rel) + 1;
+        readers_cv.wait(g, [&] { return in_use.empty() || in_use.begin()->first >= now; });
     }
 
     std::array<Xapian::WritableDatabase, kParts> dbs;
@@ -547,13 +587,15 @@ struct LexicalIndex::Impl {
         term_counts.invalidate(cube_id);
     }
     CubeTermCounts term_counts;  // the counts term_counts(cube, type, ...) read since each cube's last change
-    std::atomic<std::uint64_t> revision{0};  // successful commit() calls: a reader older than this reopens
+    std::atomic<std::uint64_t> revision{0};  // commits and reopens so far: a reader older than this reopens
     std::atomic<std::uint64_t> committed_reads{0};
     mutable std::mutex dirty_mu;
     std::unordered_set<std::string> dirty_cubes;  // guarded by dirty_mu: cubes with uncommitted changes
     std::mutex readers_mu;
+    std::condition_variable readers_cv;                         // signalled when a revision's last reader ends
     std::vector<std::unique_ptr<SnapshotReader>> idle_readers;  // guarded by readers_mu
     int open_readers = 0;                                       // guarded by readers_mu
+    std::map<std::uint64_t, int> in_use;  // guarded by readers_mu: readers in use, by the revision they read
     std::uint64_t pending = 0;
     // Metadata written since the last commit. commit() writes it into each database just before committing that
     // one, so the committed databases always hold the new values in a prefix of the commit order and the old ones
@@ -1039,12 +1081,12 @@ Result<std::vector<ScoredId>> LexicalIndex::run_search(const SearchFilter& filte
                 return hits;
             } catch (const Xapian::DatabaseModifiedError&) {
                 // Commits overtook the reader's revision: read the latest state instead (it holds the committed one).
-                impl_->drop_reader();
+                impl_->drop_reader(std::move(reader));
             } catch (const Xapian::Error& e) {
-                impl_->drop_reader();
+                impl_->drop_reader(std::move(reader));
                 return from_xapian(e, "lexical search");
             } catch (const std::exception& e) {
-                impl_->drop_reader();
+                impl_->drop_reader(std::move(reader));
                 return from_std(e, "lexical search");
             }
         }
@@ -1071,7 +1113,7 @@ Status LexicalIndex::commit() {
         }
         impl_->pending_metadata.clear();
         impl_->pending = 0;
-        impl_->revision.fetch_add(1, std::memory_order_release);  // before any cube reads as clean
+        impl_->advance_readers();  // before any cube reads as clean, and before the next change
         {
             std::lock_guard<std::mutex> g(impl_->dirty_mu);
             impl_->dirty_cubes.clear();
@@ -1122,6 +1164,7 @@ Status LexicalIndex::reopen_locked() {
         impl_->pending_metadata.clear();
         impl_->pending = 0;
         impl_->term_counts.invalidate_all();  // uncommitted changes may be gone
+        impl_->advance_readers();             // a failed commit may have committed some parts: read them anew
         return Status::ok();
     } catch (const Xapian::Error& e) {
         return from_xapian(e, "lexical index: reopen " + impl_->dir);
@@ -1326,12 +1369,12 @@ Result<LexicalIndex::TermCounts> LexicalIndex::term_counts(const std::string& cu
                 impl_->committed_reads.fetch_add(1, std::memory_order_relaxed);
                 return total();
             } catch (const Xapian::DatabaseModifiedError&) {
-                impl_->drop_reader();  // read the latest state instead
+                impl_->drop_reader(std::move(reader));  // read the latest state instead
             } catch (const Xapian::Error& e) {
-                impl_->drop_reader();
+                impl_->drop_reader(std::move(reader));
                 return from_xapian(e, "lexical index: term counts " + cube_id);
             } catch (const std::exception& e) {
-                impl_->drop_reader();
+                impl_->drop_reader(std::move(reader));
                 return from_std(e, "lexical index: term counts " + cube_id);
             }
         }

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <set>
 #include <string>
@@ -1057,12 +1058,23 @@ TEST(LexicalIndexCommittedReadTest, ConcurrentCommitsNeverChangeACleanCubesResul
     ASSERT_TRUE(index.commit().is_ok());
     std::atomic<bool> stop{false};
     std::atomic<int> failures{0};
+    std::mutex first_failure_mu;
+    std::string first_failure;  // guarded by first_failure_mu: what went wrong first, for the report
+    auto fail = [&](std::string what) {
+        if (failures.fetch_add(1) == 0) {
+            std::lock_guard<std::mutex> g(first_failure_mu);
+            first_failure = std::move(what);
+        }
+    };
     std::thread writer([&] {
         for (int i = 0; i < 400 && failures.load() == 0; ++i) {
-            if (!index.upsert(turn("b", "b" + std::to_string(i), i), "busy cube about kayaks and canoes").is_ok()) {
-                failures.fetch_add(1);
+            if (auto s = index.upsert(turn("b", "b" + std::to_string(i), i), "busy cube about kayaks and canoes");
+                !s.is_ok()) {
+                fail("upsert: " + s.to_string());
             }
-            if (i % 5 == 4 && !index.commit().is_ok()) failures.fetch_add(1);
+            if (i % 5 == 4) {
+                if (auto s = index.commit(); !s.is_ok()) fail("commit: " + s.to_string());
+            }
         }
         stop.store(true);
     });
@@ -1070,17 +1082,25 @@ TEST(LexicalIndexCommittedReadTest, ConcurrentCommitsNeverChangeACleanCubesResul
     for (int r = 0; r < 3; ++r) {
         readers.emplace_back([&] {
             while (!stop.load()) {
-                if (ids_of(index.search("kayaks", in_cube("a"), 50, kCommitted)) != expected) failures.fetch_add(1);
+                auto hits = index.search("kayaks", in_cube("a"), 50, kCommitted);
+                if (!hits.is_ok()) {
+                    fail("search: " + hits.status().to_string());
+                } else if (ids_of(hits) != expected) {
+                    fail("search found " + std::to_string(hits->size()) + " documents");
+                }
                 auto counts = index.term_counts("a", UnitType::kTurn, {"kayak"}, kCommitted);
-                if (!counts.is_ok() || counts->documents != 20u || counts->frequencies[0] != 20u) {
-                    failures.fetch_add(1);
+                if (!counts.is_ok()) {
+                    fail("term_counts: " + counts.status().to_string());
+                } else if (counts->documents != 20u || counts->frequencies[0] != 20u) {
+                    fail("term_counts: " + std::to_string(counts->documents) + " documents, " +
+                         std::to_string(counts->frequencies[0]) + " with the term");
                 }
             }
         });
     }
     writer.join();
     for (auto& t : readers) t.join();
-    EXPECT_EQ(failures.load(), 0);
+    EXPECT_EQ(failures.load(), 0) << "first: " << first_failure;
     EXPECT_GT(index.committed_reads(), 0u);
 }
 
