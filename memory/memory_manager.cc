@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -118,6 +119,16 @@ MemoryManager::~MemoryManager() {
     ctx.writer.reset();
 }
 
+namespace {
+
+// MemoryOptions::read_connections, 0 resolved.
+int read_connections(const MemoryOptions& options) {
+    if (options.read_connections > 0) return options.read_connections;
+    return std::min(66, 8 * std::max(1, static_cast<int>(std::thread::hardware_concurrency())) + 2);
+}
+
+}  // namespace
+
 Result<std::unique_ptr<MemoryManager>> MemoryManager::open(MemoryOptions options) {
     if (!options.embedder) return Status::invalid_argument("MemoryOptions.embedder is required");
     if (options.note_builder && !options.link_decider) {
@@ -151,7 +162,7 @@ Result<std::unique_ptr<MemoryManager>> MemoryManager::open(MemoryOptions options
         KASTEN_ASSIGN_OR_RETURN(lexical, retrieval::LexicalIndex::open(options.data_dir + "/lexical"));
         const std::string db_path = options.data_dir + "/kasten.db";
         KASTEN_ASSIGN_OR_RETURN(ctx.writer, StoreWriter::open(db_path, *ctx.clock, ctx.recalls));
-        KASTEN_ASSIGN_OR_RETURN(ctx.readers, ReaderPool::open(db_path, options.read_connections));
+        KASTEN_ASSIGN_OR_RETURN(ctx.readers, ReaderPool::open(db_path, read_connections(options)));
     }
     ctx.index = std::make_unique<IndexSync>(
         std::move(lexical), ctx.embedder, /*background=*/!options.in_memory, options.lexical_commit_every,

@@ -48,9 +48,11 @@ struct MemoryOptions {
     int index_repair_max_delay_ms = 10000;
     // Tests: injected index write failures (null: none).
     std::shared_ptr<IndexWriteFaults> index_write_faults;
-    // Read-only SQLite connections beside the one writer (WAL): reads never wait for a write. In-memory stores have
-    // one connection, shared under the writer's lock.
-    int read_connections = 4;
+    // Read-only SQLite connections beside the one writer (WAL): reads never wait for a write. A search holds one for
+    // its whole run (one read transaction), so there are as many as the HTTP server runs requests at once by
+    // default, plus two for the note jobs and the rest. 0: 8 per hardware thread + 2, at most 66. In-memory stores
+    // have one connection, shared under the writer's lock.
+    int read_connections = 0;
     // A hybrid search runs its lexical and vector halves at once when the helper thread is free (on machines with
     // more than one core): a lone search's latency drops, its CPU time does not. false: every search on its
     // caller's thread alone.

@@ -310,7 +310,7 @@ Status Searcher::lend_context(const SearchRequest& req, const SearchFilter& filt
 // a decayed score; the returned notes are recalled (queued: strength refreshed by the store's next write).
 Result<std::vector<SearchHit>> Searcher::note_hits(const SearchRequest& req, std::vector<retrieval::FusedHit> fused,
                                                    const ScoreCalibrator& calibrator,
-                                                   const std::vector<float>& query_vector) {
+                                                   const std::vector<float>& query_vector, Repositories& store) {
     struct Scored {
         store::NoteRecord note;
         double score = 0;
@@ -319,11 +319,9 @@ Result<std::vector<SearchHit>> Searcher::note_hits(const SearchRequest& req, std
         int vector_rank = -1;
     };
     const TimeMs now = ctx_.clock->now_ms();
-    auto r = ctx_.readers->lease();
-    KASTEN_RETURN_IF_ERROR(r.read_snapshot());  // many rows: one read transaction
     // The note as stored, with a recall queued since overlaid.
     auto get = [&](const std::string& id) -> Result<store::NoteRecord> {
-        auto n = r->notes.get(req.cube_id, id);
+        auto n = store.notes.get(req.cube_id, id);
         RecallQueue::Recall recall;
         if (n && ctx_.recalls.overlay(req.cube_id, id, &recall)) {
             n->strength = recall.strength;
@@ -367,7 +365,7 @@ Result<std::vector<SearchHit>> Searcher::note_hits(const SearchRequest& req, std
         std::vector<Scored> extra;
         std::set<std::string> added;
         for (size_t i = 0; i < parents; ++i) {
-            KASTEN_ASSIGN_OR_RETURN(auto ls, r->links.list_for_note(req.cube_id, found[i].note.id));
+            KASTEN_ASSIGN_OR_RETURN(auto ls, store.links.list_for_note(req.cube_id, found[i].note.id));
             for (const auto& l : ls) {
                 const std::string& other = l.src_note_id == found[i].note.id ? l.dst_note_id : l.src_note_id;
                 if (seen.count(other) || !added.insert(other).second) continue;
@@ -401,9 +399,9 @@ Result<std::vector<SearchHit>> Searcher::note_hits(const SearchRequest& req, std
         hit.time = f.note.valid_from.value_or(f.note.recorded_at);
         hit.turn_ids = f.note.source_turn_ids;
         if (!hit.turn_ids.empty()) {
-            auto t = r->turns.get(req.cube_id, hit.turn_ids.front());
+            auto t = store.turns.get(req.cube_id, hit.turn_ids.front());
             if (t) {
-                auto s = r->sessions.get(req.cube_id, t->session_id);
+                auto s = store.sessions.get(req.cube_id, t->session_id);
                 if (s) hit.session_id = s->external_id;
             }
         }
@@ -427,14 +425,17 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
     filter.time_from = req.time_from;
     filter.time_to = req.time_to;
     if (req.granularity == Granularity::kTurn) filter.role = req.role;
+    // One lease and one read transaction for the whole search (see the class comment).
+    auto r = ctx_.readers->lease();
+    KASTEN_RETURN_IF_ERROR(r.read_snapshot());
+    Repositories& store = *r;
     {
-        auto r = ctx_.readers->lease();
-        KASTEN_ASSIGN_OR_RETURN(auto cube, named(r->cubes.get(req.cube_id), cube_label(req.cube_id)));
+        KASTEN_ASSIGN_OR_RETURN(auto cube, named(store.cubes.get(req.cube_id), cube_label(req.cube_id)));
         if (req.retriever != Retriever::kLexical && ctx_.index->is_foreign(req.cube_id)) {
             return ctx_.index->check_cube_embedder(cube);
         }
         if (req.session_id && req.granularity != Granularity::kNote) {
-            auto s = r->sessions.get_by_external(req.cube_id, *req.session_id);
+            auto s = store.sessions.get_by_external(req.cube_id, *req.session_id);
             if (!s) {
                 if (s.status().code() == StatusCode::kNotFound) return std::vector<SearchHit>{};
                 return s.status();
@@ -453,11 +454,11 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
     std::vector<TimeWindow> windows = ctx_.options.temporal_weight > 0
                                           ? query_time_windows(req.query, req.query_time.value_or(ctx_.clock->now_ms()))
                                           : std::vector<TimeWindow>{};
-    KASTEN_ASSIGN_OR_RETURN(auto anchored, event_windows(req, req.query_time.value_or(ctx_.clock->now_ms())));
+    KASTEN_ASSIGN_OR_RETURN(auto anchored, event_windows(req, req.query_time.value_or(ctx_.clock->now_ms()), store));
     windows.insert(windows.end(), anchored.begin(), anchored.end());
     KASTEN_RETURN_IF_ERROR(boost_in_windows(fused, req.query, qv, filter, req.retriever, pool, windows));
     KASTEN_ASSIGN_OR_RETURN(const ScoreCalibrator calibrator, calibrator_for(req, filter.type, query_vector));
-    if (req.granularity == Granularity::kNote) return note_hits(req, std::move(fused), calibrator, query_vector);
+    if (req.granularity == Granularity::kNote) return note_hits(req, std::move(fused), calibrator, query_vector, store);
 
     // Notes as extra keys: a note's score credits its source turns (turn granularity) or their sessions. A credited
     // unit's calibrated score is the best of its own and its notes' (the evidence of its best key). The notes'
@@ -472,17 +473,15 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
         KASTEN_RETURN_IF_ERROR(boost_in_windows(note_fused, req.query, qv, note_filter, req.retriever, pool, windows));
         std::unordered_map<std::string, double> credit;
         if (!note_fused.empty()) {
-            auto r = ctx_.readers->lease();
-            KASTEN_RETURN_IF_ERROR(r.read_snapshot());  // many rows: one read transaction
             for (const auto& h : note_fused) {
-                auto n = r->notes.get_sources(req.cube_id, h.id);
+                auto n = store.notes.get_sources(req.cube_id, h.id);
                 if (!n || !note_visible(*n, req.as_of) || n->source_turn_ids.empty()) continue;
                 const std::size_t note_index = crediting_notes.size();
                 crediting_notes.push_back(std::move(*n));
                 for (const auto& turn_id : crediting_notes.back().source_turn_ids) {
                     std::string unit = turn_id;
                     if (req.granularity == Granularity::kSession) {
-                        auto t = r->turns.get(req.cube_id, turn_id);
+                        auto t = store.turns.get(req.cube_id, turn_id);
                         if (!t) continue;
                         unit = t->session_id;
                     }
@@ -518,11 +517,9 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
     }
 
     KASTEN_RETURN_IF_ERROR(lend_context(req, filter, qv, pool, windows, fused));
-    KASTEN_RETURN_IF_ERROR(second_hop(req, filter, pool, fused));
+    KASTEN_RETURN_IF_ERROR(second_hop(req, filter, pool, fused, store));
 
     std::vector<SearchHit> hits;
-    auto r = ctx_.readers->lease();
-    KASTEN_RETURN_IF_ERROR(r.read_snapshot());  // many rows: one read transaction
 
     // The calibrated score of each crediting note, computed on first use.
     std::optional<ScoreCalibrator> note_calibrator;
@@ -539,7 +536,7 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
             if (!note_relevance[i]) {
                 // The text only now: most crediting notes credit no listed unit.
                 double score = 0;
-                if (auto n = r->notes.get(req.cube_id, crediting_notes[i].id)) {
+                if (auto n = store.notes.get(req.cube_id, crediting_notes[i].id)) {
                     KASTEN_ASSIGN_OR_RETURN(
                         score, calibrated(*note_calibrator, query_vector, req.cube_id, UnitType::kNote, n->id,
                                           retrieval::LexicalIndex::analyze_text_among(note_index_text(*n),
@@ -561,7 +558,7 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
         KASTEN_ASSIGN_OR_RETURN(double relevance, relevance_of_notes(f.id));
         hit.vector_rank = f.vector_rank;
         if (req.granularity == Granularity::kTurn) {
-            auto t = r->turns.get(req.cube_id, f.id);
+            auto t = store.turns.get(req.cube_id, f.id);
             if (!t) continue;  // deleted between index and store read
             // Units credited by notes did not pass the index's filter: apply it here.
             if (filter.role && t->role != *filter.role) continue;
@@ -576,7 +573,7 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
                            retrieval::LexicalIndex::analyze_text_among(t->content, calibrator.terms())));
             relevance = std::max(relevance, own);
             if (!passes_min_score(req, relevance)) continue;
-            auto s = r->sessions.get(req.cube_id, t->session_id);
+            auto s = store.sessions.get(req.cube_id, t->session_id);
             hit.id = t->id;
             hit.text = t->content;
             hit.time = t->conv_time;
@@ -584,14 +581,14 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
             hit.session_id = s ? s->external_id : "";
             hit.turn_ids = {t->id};
         } else {
-            auto s = r->sessions.get(req.cube_id, f.id);
+            auto s = store.sessions.get(req.cube_id, f.id);
             if (!s) continue;
             if (filter.session_id && s->id != *filter.session_id) continue;
             if ((filter.time_from && s->started_at < *filter.time_from) ||
                 (filter.time_to && s->started_at > *filter.time_to)) {
                 continue;
             }
-            auto ts = r->turns.list_by_session(req.cube_id, s->id);
+            auto ts = store.turns.list_by_session(req.cube_id, s->id);
             if (!ts) return ts.status();
             KASTEN_ASSIGN_OR_RETURN(const double own, calibrated(calibrator, query_vector, req.cube_id,
                                                                  UnitType::kSession, s->id, SessionKey::analysis(*ts)));

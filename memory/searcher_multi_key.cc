@@ -30,7 +30,7 @@ std::vector<std::string> terms_of(const retrieval::LexicalIndex::Analysis& a) {
 }  // namespace
 
 Status Searcher::second_hop(const SearchRequest& req, const retrieval::SearchFilter& filter, int pool,
-                            std::vector<retrieval::FusedHit>& fused) {
+                            std::vector<retrieval::FusedHit>& fused, Repositories& store) {
     const double weight = ctx_.options.second_hop_weight;
     if (weight <= 0 || fused.size() < 2 || req.granularity == Granularity::kNote) return Status::ok();
     // Only a question that joins parts ("between A and B", "A or B": decompose_query) asks for evidence on each; in
@@ -44,17 +44,13 @@ Status Searcher::second_hop(const SearchRequest& req, const retrieval::SearchFil
     const std::vector<QueryAspect> aspects = query_aspects(terms, counts.frequencies, counts.documents);
     if (aspects.empty()) return Status::ok();
     std::vector<std::vector<std::string>> top;  // the index terms of the first hop's top units
-    {
-        auto r = ctx_.readers->lease();
-        KASTEN_RETURN_IF_ERROR(r.read_snapshot());
-        for (std::size_t i = 0; i < fused.size() && i < kHopFrom; ++i) {
-            if (req.granularity == Granularity::kTurn) {
-                auto t = r->turns.get(req.cube_id, fused[i].id);
-                if (t) top.push_back(terms_of(retrieval::LexicalIndex::analyze_text(t->content)));
-            } else {
-                auto ts = r->turns.list_by_session(req.cube_id, fused[i].id);
-                if (ts) top.push_back(terms_of(SessionKey::analysis(*ts)));
-            }
+    for (std::size_t i = 0; i < fused.size() && i < kHopFrom; ++i) {
+        if (req.granularity == Granularity::kTurn) {
+            auto t = store.turns.get(req.cube_id, fused[i].id);
+            if (t) top.push_back(terms_of(retrieval::LexicalIndex::analyze_text(t->content)));
+        } else {
+            auto ts = store.turns.list_by_session(req.cube_id, fused[i].id);
+            if (ts) top.push_back(terms_of(SessionKey::analysis(*ts)));
         }
     }
     const std::string text = uncovered_query_text(req.query, aspects, top);
@@ -70,7 +66,8 @@ Status Searcher::second_hop(const SearchRequest& req, const retrieval::SearchFil
     return Status::ok();
 }
 
-Result<std::vector<TimeWindow>> Searcher::event_windows(const SearchRequest& req, TimeMs query_time) {
+Result<std::vector<TimeWindow>> Searcher::event_windows(const SearchRequest& req, TimeMs query_time,
+                                                        Repositories& store) {
     const double weight = ctx_.options.event_anchor_weight;
     if (weight <= 0 || ctx_.options.temporal_weight <= 0) return std::vector<TimeWindow>{};
     Status failed = Status::ok();
@@ -85,8 +82,7 @@ Result<std::vector<TimeWindow>> Searcher::event_windows(const SearchRequest& req
             return std::nullopt;
         }
         if (hits->empty()) return std::nullopt;
-        auto r = ctx_.readers->lease();
-        auto t = r->turns.get(req.cube_id, hits->front().id);
+        auto t = store.turns.get(req.cube_id, hits->front().id);
         if (!t) return std::nullopt;
         return t->conv_time;
     };

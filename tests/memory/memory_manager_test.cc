@@ -3,13 +3,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "llm/hashing_embedder.h"
+#include "memory/heuristic_link_decider.h"
+#include "memory/heuristic_note_builder.h"
 
 namespace kasten::memory {
 namespace {
@@ -516,6 +521,68 @@ TEST(MemoryManagerBackgroundIndexTest, ReadsSeeEveryAcknowledgedAddAndDeletesWin
     auto again = open_mm(dir.str(), &clock);
     EXPECT_TRUE(again->check_consistency().value().consistent());
     EXPECT_EQ(find(*again, "c", "adopted", Granularity::kTurn, Retriever::kLexical, 200).size(), 80u);
+}
+
+}  // namespace
+}  // namespace kasten::memory
+
+namespace kasten::memory {
+namespace {
+
+// A search reads the store through one lease for its whole run (Searcher): with a single read connection, every
+// kind of search (every granularity, notes as keys and linked notes, lent context, a second hop, an event-anchored
+// time, a session filter) completes, so nothing inside a search takes a second lease (it would wait for ever for
+// the one connection its own caller holds).
+TEST(MemoryManagerOneLeaseTest, EverySearchCompletesWithASingleReadConnection) {
+    TempDir dir;
+    FakeClock clock{1700000000000};
+    MemoryOptions o;
+    o.embedder = hashing();
+    o.clock = &clock;
+    o.data_dir = dir.str();
+    o.read_connections = 1;
+    o.note_builder = std::make_shared<HeuristicNoteBuilder>();
+    o.link_decider = std::make_shared<HeuristicLinkDecider>();
+    o.background_jobs = false;
+    auto opened = MemoryManager::open(o);
+    ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+    MemoryManager& mm = **opened;
+    ASSERT_TRUE(mm.add_messages(conversation("c", "s1", 1690000000000)).is_ok());
+    AddMessagesRequest trip;
+    trip.cube_id = "c";
+    trip.session_id = "s2";
+    trip.time = 1690200000000;
+    trip.messages = {{"user", "Two days after I adopted Biscuit I flew to Porto for a wedding", std::nullopt},
+                     {"user", "In Porto I bought a blue ceramic tile for my sister in Lisbon", std::nullopt}};
+    ASSERT_TRUE(mm.add_messages(trip).is_ok());
+    auto ran = mm.run_jobs();
+    ASSERT_TRUE(ran.is_ok()) << ran.status().to_string();
+    ASSERT_FALSE(mm.list_notes("c", std::nullopt, 100, 0)->empty());
+
+    std::vector<SearchRequest> searches;
+    for (Granularity g : {Granularity::kTurn, Granularity::kSession, Granularity::kNote}) {
+        for (const char* q : {"beagle puppy", "Did I fly to Porto or to Lisbon first?",
+                              "What did I buy two days after I adopted the beagle?"}) {
+            SearchRequest req;
+            req.cube_id = "c";
+            req.query = q;
+            req.granularity = g;
+            searches.push_back(req);
+            req.session_id = "s2";
+            searches.push_back(req);
+        }
+    }
+    for (const SearchRequest& req : searches) {
+        auto done = std::async(std::launch::async, [&] { return mm.search(req); });
+        if (done.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+            ADD_FAILURE() << "search '" << req.query << "' (" << granularity_name(req.granularity)
+                          << ") did not finish in 60 s: it waits for a second read connection";
+            std::_Exit(1);  // the search thread cannot be joined
+        }
+        auto hits = done.get();
+        ASSERT_TRUE(hits.is_ok()) << req.query << ": " << hits.status().to_string();
+        EXPECT_FALSE(hits->empty()) << req.query << " (" << granularity_name(req.granularity) << ")";
+    }
 }
 
 }  // namespace
