@@ -211,6 +211,7 @@ void IndexSync::index_note(const store::NoteRecord& n, bool known_new, std::int6
     }
     enqueue({note_attrs(n), retrieval::LexicalIndex::analyze_text(note_index_text(n)), known_new, seq,
              LexicalWriter::Op::kUpsert});
+    note_sources_.put(n.cube_id, NoteSourceIndex::sources_of(n));
     if (!n.embedding.empty()) {
         Status st = vectors_.upsert(note_attrs(n), n.embedding);
         if (!st.is_ok()) log::error("indexing the vector of note {}: {}", n.id, st.to_string());
@@ -224,6 +225,7 @@ void IndexSync::remove_unit(const std::string& cube_id, UnitType type, const std
     a.id = id;
     enqueue({a, {}, false, seq, LexicalWriter::Op::kRemove});
     if (type == UnitType::kTurn) places_.remove(cube_id, id);
+    if (type == UnitType::kNote) note_sources_.remove(cube_id, id);
     Status st = vectors_.remove(cube_id, type, id);
     if (!st.is_ok()) log::error("removing the vector of {}: {}", id, st.to_string());
 }
@@ -254,6 +256,7 @@ void IndexSync::remove_cube(const std::string& cube_id, std::int64_t seq) {
         foreign_cubes_.erase(cube_id);
     }
     places_.remove_cube(cube_id);
+    note_sources_.remove_cube(cube_id);
     Status st = vectors_.remove_cube(cube_id);
     if (!st.is_ok()) log::error("removing the vectors of cube {}: {}", cube_id, st.to_string());
 }
@@ -291,36 +294,41 @@ Status IndexSync::load_vectors(Repositories& repos, const store::CubeRecord& cub
     KASTEN_RETURN_IF_ERROR(vectors_.remove_cube(cube.id));
     KASTEN_ASSIGN_OR_RETURN(auto places, repos.turns.all_places(cube.id));
     places_.reset_cube(cube.id, places);
-    if (!cube.embedder_id.empty() && cube.embedder_id != embedder_id_) {
-        {
-            MutexLock lock(mu_);
+    const bool foreign = !cube.embedder_id.empty() && cube.embedder_id != embedder_id_;
+    {
+        MutexLock lock(mu_);
+        if (foreign) {
             foreign_cubes_.insert(cube.id);
+        } else {
+            foreign_cubes_.erase(cube.id);
         }
+    }
+    if (foreign) {
         log::warn(
             "cube '{}' was embedded with '{}', active embedder is '{}': vector search disabled for it "
             "until `kasten reindex --cube {}`",
             cube.id, cube.embedder_id, embedder_id_, cube.id);
-        return Status::ok();
-    }
-    {
-        MutexLock lock(mu_);
-        foreign_cubes_.erase(cube.id);
-    }
-    KASTEN_RETURN_IF_ERROR(repos.turns.for_each(cube.id, [&](const store::TurnRecord& t) -> Status {
-        if (t.embedding.empty() || t.embedder_id != embedder_id_) return Status::ok();
-        return vectors_.upsert(turn_attrs(t), t.embedding);
-    }));
-    KASTEN_ASSIGN_OR_RETURN(auto ss, repos.sessions.list(cube.id, -1, 0));
-    for (const auto& s : ss) {
-        if (s.embedding.empty() || s.embedder_id != embedder_id_) continue;
-        KASTEN_RETURN_IF_ERROR(vectors_.upsert(session_attrs(s), s.embedding));
-    }
-    return repos.notes.for_each(cube.id, [&](const store::NoteRecord& n) -> Status {
-        if (n.embedding.empty() || n.embedder_id != embedder_id_ || n.status == store::NoteStatus::kDeleted) {
-            return Status::ok();
+    } else {
+        KASTEN_RETURN_IF_ERROR(repos.turns.for_each(cube.id, [&](const store::TurnRecord& t) -> Status {
+            if (t.embedding.empty() || t.embedder_id != embedder_id_) return Status::ok();
+            return vectors_.upsert(turn_attrs(t), t.embedding);
+        }));
+        KASTEN_ASSIGN_OR_RETURN(auto ss, repos.sessions.list(cube.id, -1, 0));
+        for (const auto& s : ss) {
+            if (s.embedding.empty() || s.embedder_id != embedder_id_) continue;
+            KASTEN_RETURN_IF_ERROR(vectors_.upsert(session_attrs(s), s.embedding));
         }
+    }
+    // Every note's sources (whatever its embedding), and the vectors of the cube's embedder.
+    std::vector<store::NoteSourcesRecord> notes;
+    KASTEN_RETURN_IF_ERROR(repos.notes.for_each(cube.id, [&](const store::NoteRecord& n) -> Status {
+        if (n.status == store::NoteStatus::kDeleted) return Status::ok();
+        notes.push_back(NoteSourceIndex::sources_of(n));
+        if (foreign || n.embedding.empty() || n.embedder_id != embedder_id_) return Status::ok();
         return vectors_.upsert(note_attrs(n), n.embedding);
-    });
+    }));
+    note_sources_.reset_cube(cube.id, std::move(notes));
+    return Status::ok();
 }
 
 Status IndexSync::rebuild_lexical(Repositories& repos, const std::string& cube_id, std::int64_t* units) {

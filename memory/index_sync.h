@@ -15,6 +15,7 @@
 #include "memory/index_write_faults.h"
 #include "memory/lexical_writer.h"
 #include "memory/memory_types.h"
+#include "memory/note_source_index.h"
 #include "memory/repositories.h"
 #include "memory/turn_place_index.h"
 #include "retrieval/flat_vector_index.h"
@@ -59,6 +60,8 @@ class IndexSync {
     retrieval::FlatVectorIndex& vectors() { return vectors_; }
     // Every turn's place in its session (neighbour context), in step with the store like the other indexes.
     const TurnPlaceIndex& places() const { return places_; }
+    // Every note's sources and validity (notes as keys), in step with the store like the other indexes.
+    const NoteSourceIndex& note_sources() const { return note_sources_; }
     const std::string& embedder_id() const { return embedder_id_; }
 
     // ---- changes, in event order (call from StoreWriter::commit's after()) ----
@@ -136,6 +139,7 @@ class IndexSync {
     std::unique_ptr<retrieval::LexicalIndex> lexical_;
     retrieval::FlatVectorIndex vectors_;
     TurnPlaceIndex places_;
+    NoteSourceIndex note_sources_;
     std::shared_ptr<const llm::Embedder> embedder_;
     const std::string embedder_id_;
     std::unique_ptr<LexicalWriter> writer_;

@@ -463,7 +463,7 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
     // Notes as extra keys: a note's score credits its source turns (turn granularity) or their sessions. A credited
     // unit's calibrated score is the best of its own and its notes' (the evidence of its best key). The notes'
     // calibrated scores are computed only for the units listed (note_sources), not for every note in the pool.
-    std::vector<store::NoteSourcesRecord> crediting_notes;
+    std::vector<NoteSourceIndex::Entry> crediting_notes;
     std::unordered_map<std::string, std::vector<std::size_t>> note_sources;  // unit -> indices in crediting_notes
     if (req.note_keys && ctx_.options.note_key_weight > 0) {
         SearchFilter note_filter;
@@ -473,21 +473,39 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
         KASTEN_RETURN_IF_ERROR(boost_in_windows(note_fused, req.query, qv, note_filter, req.retriever, pool, windows));
         std::unordered_map<std::string, double> credit;
         if (!note_fused.empty()) {
-            for (const auto& h : note_fused) {
-                auto n = store.notes.get_sources(req.cube_id, h.id);
+            // The notes' sources from memory (NoteSourceIndex), not one store row per candidate note.
+            std::vector<std::string> note_ids;
+            note_ids.reserve(note_fused.size());
+            for (const auto& h : note_fused) note_ids.push_back(h.id);
+            std::vector<NoteSourceIndex::Entry> notes = ctx_.index->note_sources().get_many(req.cube_id, note_ids);
+            // Session granularity credits the sessions of the source turns (existing turns only).
+            std::unordered_map<std::string, std::string> session_of;
+            if (req.granularity == Granularity::kSession) {
+                std::vector<std::string> turn_ids;
+                for (const auto& n : notes) {
+                    if (n && note_visible(*n, req.as_of)) {
+                        turn_ids.insert(turn_ids.end(), n->source_turn_ids.begin(), n->source_turn_ids.end());
+                    }
+                }
+                for (auto& place : ctx_.index->places().near(req.cube_id, turn_ids, 0)) {
+                    session_of.emplace(std::move(place.id), std::move(place.session_id));
+                }
+            }
+            for (std::size_t h = 0; h < note_fused.size(); ++h) {
+                const NoteSourceIndex::Entry& n = notes[h];
                 if (!n || !note_visible(*n, req.as_of) || n->source_turn_ids.empty()) continue;
                 const std::size_t note_index = crediting_notes.size();
-                crediting_notes.push_back(std::move(*n));
-                for (const auto& turn_id : crediting_notes.back().source_turn_ids) {
-                    std::string unit = turn_id;
+                crediting_notes.push_back(n);
+                for (const auto& turn_id : n->source_turn_ids) {
+                    const std::string* unit = &turn_id;
                     if (req.granularity == Granularity::kSession) {
-                        auto t = store.turns.get(req.cube_id, turn_id);
-                        if (!t) continue;
-                        unit = t->session_id;
+                        auto it = session_of.find(turn_id);
+                        if (it == session_of.end()) continue;
+                        unit = &it->second;
                     }
-                    double& c = credit[unit];
-                    c = std::max(c, h.score);
-                    auto& sources = note_sources[unit];
+                    double& c = credit[*unit];
+                    c = std::max(c, note_fused[h].score);
+                    auto& sources = note_sources[*unit];
                     if (sources.empty() || sources.back() != note_index) sources.push_back(note_index);
                 }
             }
@@ -536,7 +554,7 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
             if (!note_relevance[i]) {
                 // The text only now: most crediting notes credit no listed unit.
                 double score = 0;
-                if (auto n = store.notes.get(req.cube_id, crediting_notes[i].id)) {
+                if (auto n = store.notes.get(req.cube_id, crediting_notes[i]->id)) {
                     KASTEN_ASSIGN_OR_RETURN(
                         score, calibrated(*note_calibrator, query_vector, req.cube_id, UnitType::kNote, n->id,
                                           retrieval::LexicalIndex::analyze_text_among(note_index_text(*n),

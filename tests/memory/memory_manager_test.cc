@@ -587,3 +587,64 @@ TEST(MemoryManagerOneLeaseTest, EverySearchCompletesWithASingleReadConnection) {
 
 }  // namespace
 }  // namespace kasten::memory
+
+namespace kasten::memory {
+namespace {
+
+// Notes as keys read their sources from memory (NoteSourceIndex): a note's text credits its source turn and session,
+// across a restart (loaded from the store), and no longer once the note is archived or deleted.
+TEST(MemoryManagerNoteSourcesTest, ANoteCreditsItsSourcesUntilItIsArchivedOrDeletedAcrossARestart) {
+    TempDir dir;
+    FakeClock clock{1700000000000};
+    auto mm = open_mm(dir.str(), &clock);
+    ASSERT_NE(mm, nullptr);
+    auto added = mm->add_messages(conversation("c", "s1", 1690000000000));
+    ASSERT_TRUE(added.is_ok()) << added.status().to_string();
+    AddMessagesRequest other;
+    other.cube_id = "c";
+    other.session_id = "s2";
+    other.messages = {{"user", "The weather was grey and windy all weekend", std::nullopt}};
+    ASSERT_TRUE(mm->add_messages(other).is_ok());
+    NoteInput in = note("Biscuit is a zephyr quokka enthusiast");
+    in.source_turn_ids = {added->turn_ids[2]};
+    auto n = mm->add_note("c", in, "test");
+    ASSERT_TRUE(n.is_ok()) << n.status().to_string();
+
+    auto credited = [&](MemoryManager& m, Granularity g) {
+        SearchRequest req;
+        req.cube_id = "c";
+        req.query = "zephyr quokka";
+        req.granularity = g;
+        req.retriever = Retriever::kLexical;
+        req.lend_context = false;
+        auto hits = m.search(req);
+        EXPECT_TRUE(hits.is_ok()) << hits.status().to_string();
+        std::vector<std::string> out;
+        if (hits.is_ok()) {
+            for (const auto& h : *hits) out.push_back(h.id);
+        }
+        return out;
+    };
+    const std::vector<std::string> turn = {added->turn_ids[2]};
+    const std::vector<std::string> session = {"s1"};
+    EXPECT_EQ(credited(*mm, Granularity::kTurn), turn);
+    EXPECT_EQ(credited(*mm, Granularity::kSession), session);
+    mm.reset();
+    mm = open_mm(dir.str(), &clock);
+    ASSERT_NE(mm, nullptr);
+    EXPECT_EQ(credited(*mm, Granularity::kTurn), turn);
+    EXPECT_EQ(credited(*mm, Granularity::kSession), session);
+    NotePatch archive;
+    archive.status = store::NoteStatus::kArchived;
+    ASSERT_TRUE(mm->patch_note("c", n->id, archive).is_ok());
+    EXPECT_TRUE(credited(*mm, Granularity::kTurn).empty());
+    archive.status = store::NoteStatus::kActive;
+    ASSERT_TRUE(mm->patch_note("c", n->id, archive).is_ok());
+    EXPECT_EQ(credited(*mm, Granularity::kTurn), turn);
+    ASSERT_TRUE(mm->delete_note("c", n->id, "test").is_ok());
+    EXPECT_TRUE(credited(*mm, Granularity::kTurn).empty());
+    EXPECT_TRUE(credited(*mm, Granularity::kSession).empty());
+}
+
+}  // namespace
+}  // namespace kasten::memory
