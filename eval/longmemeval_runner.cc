@@ -3,14 +3,13 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
 
-#include "common/sha256.h"
 #include "eval/bm25_okapi.h"
+#include "eval/file_digest.h"
 #include "eval/kasten_haystack.h"
 #include "eval/longmemeval_reader.h"
 #include "eval/progress_bar.h"
@@ -24,19 +23,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-Result<std::string> sha256_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return Status::not_found("cannot open '" + path + "'");
-    Sha256 sha;
-    std::vector<char> buf(1 << 20);
-    while (in) {
-        in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-        if (in.gcount() > 0) sha.update(buf.data(), static_cast<std::size_t>(in.gcount()));
-    }
-    if (in.bad()) return Status::io_error("reading '" + path + "' failed");
-    return sha.hex_digest();
 }
 
 // What the prescan learns: the file's element count and which elements are evaluated (file indices, ascending).
@@ -156,9 +142,9 @@ Result<QuestionResult> evaluate_longmemeval_question(const LongMemEvalQuestion& 
             if (!haystack) {
                 if (!options.embedder) return Status::invalid_argument("kasten retrievers need an embedder");
                 auto t0 = Clock::now();
-                KASTEN_ASSIGN_OR_RETURN(haystack, KastenHaystack::ingest(question, options.embedder,
-                                                                         with_notes ? options.notes : NoteBuilding{},
-                                                                         options.tuning));
+                KASTEN_ASSIGN_OR_RETURN(
+                    haystack, KastenHaystack::ingest(question, options.embedder,
+                                                     with_notes ? options.notes : NoteBuilding{}, options.tuning));
                 result.notes_seconds = haystack->notes_seconds();
                 result.notes_construction_seconds = haystack->notes_construction_seconds();
                 result.notes_built = haystack->notes_built();
@@ -197,7 +183,7 @@ Result<LongMemEvalRun> run_longmemeval(const LongMemEvalOptions& options) {
 
     // Prescan: the data hash and the selection (for the progress total), hashing in parallel with counting.
     Result<std::string> digest = Status::internal("not computed");
-    std::thread hasher([&] { digest = sha256_file(options.data_path); });
+    std::thread hasher([&] { digest = file_sha256(options.data_path); });
     Result<Selection> selection = select_questions(options);
     hasher.join();
     if (!selection) return selection.status();
