@@ -26,6 +26,7 @@
 
 #include "common/log.h"
 #include "common/sha256.h"
+#include "retrieval/cube_term_counts.h"
 #include "retrieval/word_splitter.h"
 
 namespace kasten::retrieval {
@@ -340,95 +341,6 @@ Xapian::Database searched_in(const Parts& parts, UnitType type) {
 
 }  // namespace
 
-// Per cube and unit type database: its document count and the number of its documents holding each term, as read
-// from the last commit of a cube without uncommitted changes, so that searches of a cube nobody is writing to count
-// each query term once instead of intersecting the term's postings with the cube's (O(postings) when the database
-// holds other cubes). Every write to a cube (LexicalIndex::Impl::touch) bumps its generation, which makes its
-// counts invalid; a count read at an older generation is never stored. Thread-safe (one mutex, short sections).
-class CubeTermCounts {
-  public:
-    // What the cache holds for one part (unit type database) of a cube: a count per term, or nothing.
-    struct Lookup {
-        std::uint64_t generation = 0;
-        std::optional<std::uint64_t> documents;
-        std::vector<std::optional<std::uint64_t>> frequencies;  // parallel to the terms asked for
-    };
-
-    Lookup find(const std::string& cube_id, std::size_t part, const std::vector<std::string>& terms) {
-        Lookup out;
-        out.frequencies.resize(terms.size());
-        std::lock_guard<std::mutex> g(mu_);
-        const Cube& cube = cubes_[cube_id];  // a cube seen for the first time starts at generation 1
-        out.generation = cube.generation;
-        if (cube.filled != cube.generation) return out;
-        const Part& p = cube.parts[part];
-        out.documents = p.documents;
-        for (std::size_t i = 0; i < terms.size(); ++i) {
-            auto f = p.frequencies.find(terms[i]);
-            if (f != p.frequencies.end()) out.frequencies[i] = f->second;
-        }
-        return out;
-    }
-
-    // Records counts read at `generation` (from find()); ignored when the cube changed since.
-    void store(const std::string& cube_id, std::size_t part, std::uint64_t generation, std::uint64_t documents,
-               const std::vector<std::string>& terms, const std::vector<std::uint64_t>& frequencies) {
-        std::lock_guard<std::mutex> g(mu_);
-        if (entries_ + terms.size() > kMaxEntries) {
-            for (auto& [id, c] : cubes_) drop_counts(c);  // generations are kept
-        }
-        Cube& cube = cubes_[cube_id];
-        if (cube.generation != generation) return;
-        if (cube.filled != generation) {  // the counts held are of an older generation
-            drop_counts(cube);
-            cube.filled = generation;
-        }
-        Part& p = cube.parts[part];
-        p.documents = documents;
-        for (std::size_t i = 0; i < terms.size(); ++i) {
-            if (p.frequencies.emplace(terms[i], frequencies[i]).second) ++entries_;
-        }
-    }
-
-    // The cube changed (or is about to): its counts are invalid, and counts read before now are not stored. O(1).
-    void invalidate(const std::string& cube_id) {
-        std::lock_guard<std::mutex> g(mu_);
-        ++cubes_[cube_id].generation;
-    }
-
-    // Every cube changed (e.g. uncommitted changes were dropped).
-    void invalidate_all() {
-        std::lock_guard<std::mutex> g(mu_);
-        for (auto& [id, c] : cubes_) ++c.generation;
-    }
-
-  private:
-    // Bounds the memory: past it every count is freed.
-    static constexpr std::size_t kMaxEntries = 1 << 20;
-    struct Part {
-        std::optional<std::uint64_t> documents;
-        std::unordered_map<std::string, std::uint64_t> frequencies;
-    };
-    struct Cube {
-        std::uint64_t generation = 1;
-        std::uint64_t filled = 0;  // the generation `parts` were counted at (0: none)
-        std::array<Part, kParts> parts;
-    };
-
-    // Frees a cube's counts (callers hold mu_).
-    void drop_counts(Cube& cube) {
-        for (Part& p : cube.parts) {
-            entries_ -= p.frequencies.size();
-            p = Part{};
-        }
-        cube.filled = 0;
-    }
-
-    std::mutex mu_;
-    std::unordered_map<std::string, Cube> cubes_;  // guarded by mu_
-    std::size_t entries_ = 0;                      // guarded by mu_: term counts held
-};
-
 struct LexicalIndex::Impl {
     // Index and query analysis must agree: STEM_ALL (every word indexed as its stem only, no prefix), stopwords
     // never indexed, no positions. (STEM_SOME would double the postings for little gain: ~1.6x slower indexing.)
@@ -586,7 +498,7 @@ struct LexicalIndex::Impl {
         }
         term_counts.invalidate(cube_id);
     }
-    CubeTermCounts term_counts;  // the counts term_counts(cube, type, ...) read since each cube's last change
+    CubeTermCounts term_counts{kParts};  // the counts term_counts(cube, type, ...) read since each cube's last change
     std::atomic<std::uint64_t> revision{0};  // commits and reopens so far: a reader older than this reopens
     std::atomic<std::uint64_t> committed_reads{0};
     mutable std::mutex dirty_mu;

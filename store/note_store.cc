@@ -199,24 +199,6 @@ Result<NoteRecord> NoteStore::get(const std::string& cube_id, const std::string&
     return n;
 }
 
-Result<NoteSourcesRecord> NoteStore::get_sources(const std::string& cube_id, const std::string& id) {
-    KASTEN_ASSIGN_OR_RETURN(CachedStatement s,
-                            db_.prepare("SELECT id, status, valid_from, valid_to, recorded_at, source_turn_ids FROM "
-                                        "notes WHERE cube_id = ?1 AND id = ?2"));
-    s->bind_text_ref(1, cube_id);
-    s->bind_text_ref(2, id);
-    KASTEN_ASSIGN_OR_RETURN(bool row, s->step());
-    if (!row) return note_not_found(cube_id, id);
-    NoteSourcesRecord n;
-    n.id.assign(s->column_text(0));
-    KASTEN_RETURN_IF_ERROR(read_status(*s, 1, n.id, &n.status));
-    n.valid_from = s->column_optional_int64(2);
-    n.valid_to = s->column_optional_int64(3);
-    n.recorded_at = s->column_int64(4);
-    KASTEN_RETURN_IF_ERROR(read_list(*s, 5, n.id, &n.source_turn_ids));
-    return n;
-}
-
 Result<std::string> NoteStore::cube_of(const std::string& id) {
     KASTEN_ASSIGN_OR_RETURN(CachedStatement s, db_.prepare("SELECT cube_id FROM notes WHERE id = ?1"));
     s->bind_text_ref(1, id);

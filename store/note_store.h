@@ -31,9 +31,6 @@ class NoteStore {
     Status insert(const NoteRecord& note, const std::string& actor = "");
     // kNotFound when absent from this cube.
     Result<NoteRecord> get(const std::string& cube_id, const std::string& id);
-    // The note's visibility fields and source turns only (a search's note crediting reads many notes; the text,
-    // lists and embedding stay unread). kNotFound when absent from this cube.
-    Result<NoteSourcesRecord> get_sources(const std::string& cube_id, const std::string& id);
     // The cube holding the note with this (globally unique) id; kNotFound when no cube has it.
     Result<std::string> cube_of(const std::string& id);
     // The notes of `ids` that exist in this cube, in the order of `ids`.

@@ -89,7 +89,7 @@ struct NoteRecord {
 };
 
 // What a search needs of a note to credit its source turns: the fields that decide its visibility, and its sources
-// (NoteStore::get_sources). A NoteRecord's same-named fields.
+// (held in memory by memory::NoteSourceIndex). A NoteRecord's same-named fields.
 struct NoteSourcesRecord {
     std::string id;
     NoteStatus status = NoteStatus::kActive;

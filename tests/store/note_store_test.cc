@@ -49,42 +49,6 @@ TEST_F(NoteStoreTest, InsertGetRoundTripsEveryField) {
     testing::expect_equal(*notes.get("c", "n_2"), bare);
 }
 
-TEST_F(NoteStoreTest, GetSourcesReadsTheVisibilityFieldsAndSourcesOfTheNote) {
-    NoteStore notes(db());
-    NoteRecord n = make_note("c", "n_1");
-    n.source_turn_ids = {"t_1", "t_'2"};
-    n.valid_from = -86400000;
-    n.valid_to = 1800000000000;
-    n.recorded_at = 1700000000123;
-    n.status = NoteStatus::kSuperseded;
-    ASSERT_TRUE(notes.insert(n).is_ok());
-    auto got = notes.get_sources("c", "n_1");
-    ASSERT_TRUE(got.is_ok()) << got.status().to_string();
-    EXPECT_EQ(got->id, "n_1");
-    EXPECT_EQ(got->status, NoteStatus::kSuperseded);
-    EXPECT_EQ(got->valid_from, n.valid_from);
-    EXPECT_EQ(got->valid_to, n.valid_to);
-    EXPECT_EQ(got->recorded_at, n.recorded_at);
-    EXPECT_EQ(got->source_turn_ids, n.source_turn_ids);
-
-    NoteRecord bare = make_note("c", "n_2");
-    bare.source_turn_ids.clear();
-    bare.valid_from.reset();
-    bare.valid_to.reset();
-    ASSERT_TRUE(notes.insert(bare).is_ok());
-    auto b = notes.get_sources("c", "n_2");
-    ASSERT_TRUE(b.is_ok());
-    EXPECT_FALSE(b->valid_from.has_value());
-    EXPECT_FALSE(b->valid_to.has_value());
-    EXPECT_TRUE(b->source_turn_ids.empty());
-    EXPECT_EQ(b->status, NoteStatus::kActive);
-
-    EXPECT_EQ(notes.get_sources("other", "n_1").status().code(), StatusCode::kNotFound);  // another cube's
-    EXPECT_EQ(notes.get_sources("c", "n_9").status().code(), StatusCode::kNotFound);
-    ASSERT_TRUE(db().exec("UPDATE notes SET source_turn_ids = 'not json' WHERE id = 'n_1'").is_ok());
-    EXPECT_EQ(notes.get_sources("c", "n_1").status().code(), StatusCode::kCorruption);
-}
-
 TEST_F(NoteStoreTest, CubeOfFindsTheCubeFromTheIdAlone) {
     NoteStore notes(db());
     ASSERT_TRUE(notes.insert(make_note("c", "n_1")).is_ok());
