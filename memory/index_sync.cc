@@ -58,9 +58,10 @@ std::int64_t unix_ms() {
 
 IndexSync::IndexSync(std::unique_ptr<retrieval::LexicalIndex> lexical, std::shared_ptr<const llm::Embedder> embedder,
                      bool background, std::int64_t commit_every, std::string dirty_marker,
-                     std::shared_ptr<IndexWriteFaults> faults)
+                     std::shared_ptr<IndexWriteFaults> faults, std::size_t hit_cache_bytes)
     : lexical_(std::move(lexical)),
       vectors_(embedder->dim()),
+      hits_(hit_cache_bytes),
       embedder_(std::move(embedder)),
       embedder_id_(embedder_->id()),
       dirty_marker_(std::move(dirty_marker)),
@@ -188,6 +189,8 @@ void IndexSync::index_turn(const store::TurnRecord& t, retrieval::LexicalIndex::
                            std::int64_t seq) {
     enqueue({turn_attrs(t), std::move(analysis), known_new, seq, LexicalWriter::Op::kUpsert});
     places_.put(t.cube_id, store::TurnPlace{t.id, t.session_id, t.index});
+    hits_.put_turn(t.cube_id, t.id, HitCache::Turn{t.session_id, t.role, t.content, t.conv_time},
+                   /*changed=*/!known_new);
     if (!t.embedding.empty()) {
         Status st = vectors_.upsert(turn_attrs(t), t.embedding);
         if (!st.is_ok()) log::error("indexing the vector of turn {}: {}", t.id, st.to_string());
@@ -198,6 +201,8 @@ void IndexSync::index_session(const store::SessionRecord& s, retrieval::LexicalI
                               bool known_new, std::int64_t seq) {
     enqueue({session_attrs(s), std::move(analysis), known_new, seq,
              replace ? LexicalWriter::Op::kUpsert : LexicalWriter::Op::kAddTerms});
+    // A session's external id never changes: only a new session needs an entry.
+    if (known_new) hits_.put_session(s.cube_id, s.id, s.external_id, /*changed=*/false);
     if (!s.embedding.empty()) {
         Status st = vectors_.upsert(session_attrs(s), s.embedding);
         if (!st.is_ok()) log::error("indexing the vector of session {}: {}", s.id, st.to_string());
@@ -209,9 +214,10 @@ void IndexSync::index_note(const store::NoteRecord& n, bool known_new, std::int6
         remove_unit(n.cube_id, UnitType::kNote, n.id, seq);
         return;
     }
-    enqueue({note_attrs(n), retrieval::LexicalIndex::analyze_text(note_index_text(n)), known_new, seq,
-             LexicalWriter::Op::kUpsert});
+    std::string text = note_index_text(n);
+    enqueue({note_attrs(n), retrieval::LexicalIndex::analyze_text(text), known_new, seq, LexicalWriter::Op::kUpsert});
     note_sources_.put(n.cube_id, NoteSourceIndex::sources_of(n));
+    hits_.put_note(n.cube_id, n.id, std::move(text), /*changed=*/!known_new);
     if (!n.embedding.empty()) {
         Status st = vectors_.upsert(note_attrs(n), n.embedding);
         if (!st.is_ok()) log::error("indexing the vector of note {}: {}", n.id, st.to_string());
@@ -226,6 +232,17 @@ void IndexSync::remove_unit(const std::string& cube_id, UnitType type, const std
     enqueue({a, {}, false, seq, LexicalWriter::Op::kRemove});
     if (type == UnitType::kTurn) places_.remove(cube_id, id);
     if (type == UnitType::kNote) note_sources_.remove(cube_id, id);
+    switch (type) {
+        case UnitType::kTurn:
+            hits_.erase_turn(cube_id, id);
+            break;
+        case UnitType::kSession:
+            hits_.erase_session(cube_id, id);
+            break;
+        case UnitType::kNote:
+            hits_.erase_note(cube_id, id);
+            break;
+    }
     Status st = vectors_.remove(cube_id, type, id);
     if (!st.is_ok()) log::error("removing the vector of {}: {}", id, st.to_string());
 }
@@ -239,6 +256,8 @@ void IndexSync::remove_session(const std::string& cube_id, const std::string& se
     a.session_id = session_id;
     enqueue({a, {}, false, seq, LexicalWriter::Op::kRemoveSession});
     for (const auto& id : turn_ids) places_.remove(cube_id, id);
+    hits_.erase_session(cube_id, session_id);
+    for (const auto& id : turn_ids) hits_.erase_turn(cube_id, id);
     Status st = vectors_.remove(cube_id, UnitType::kSession, session_id);
     for (const auto& id : turn_ids) {
         if (st.is_ok()) st = vectors_.remove(cube_id, UnitType::kTurn, id);
@@ -257,6 +276,7 @@ void IndexSync::remove_cube(const std::string& cube_id, std::int64_t seq) {
     }
     places_.remove_cube(cube_id);
     note_sources_.remove_cube(cube_id);
+    hits_.erase_cube(cube_id);
     Status st = vectors_.remove_cube(cube_id);
     if (!st.is_ok()) log::error("removing the vectors of cube {}: {}", cube_id, st.to_string());
 }
@@ -292,6 +312,7 @@ Status IndexSync::check_cube_embedder(const store::CubeRecord& cube) const {
 
 Status IndexSync::load_vectors(Repositories& repos, const store::CubeRecord& cube) {
     KASTEN_RETURN_IF_ERROR(vectors_.remove_cube(cube.id));
+    hits_.erase_cube(cube.id);  // re-read on demand: a reindex may have rewritten the cube
     KASTEN_ASSIGN_OR_RETURN(auto places, repos.turns.all_places(cube.id));
     places_.reset_cube(cube.id, places);
     const bool foreign = !cube.embedder_id.empty() && cube.embedder_id != embedder_id_;

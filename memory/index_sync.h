@@ -12,6 +12,7 @@
 #include "common/result.h"
 #include "common/thread_annotations.h"
 #include "llm/embedder.h"
+#include "memory/hit_cache.h"
 #include "memory/index_write_faults.h"
 #include "memory/lexical_writer.h"
 #include "memory/memory_types.h"
@@ -51,7 +52,7 @@ class IndexSync {
     // (may be null) injects write failures.
     IndexSync(std::unique_ptr<retrieval::LexicalIndex> lexical, std::shared_ptr<const llm::Embedder> embedder,
               bool background, std::int64_t commit_every, std::string dirty_marker = {},
-              std::shared_ptr<IndexWriteFaults> faults = nullptr);
+              std::shared_ptr<IndexWriteFaults> faults = nullptr, std::size_t hit_cache_bytes = 0);
     ~IndexSync();
     IndexSync(const IndexSync&) = delete;
     IndexSync& operator=(const IndexSync&) = delete;
@@ -62,6 +63,9 @@ class IndexSync {
     const TurnPlaceIndex& places() const { return places_; }
     // Every note's sources and validity (notes as keys), in step with the store like the other indexes.
     const NoteSourceIndex& note_sources() const { return note_sources_; }
+    // What searches show of recently written or read units, in step with the store (puts and erases follow every
+    // change); readers fill it on a miss (see HitCache for how they take its epoch first).
+    HitCache& hits() { return hits_; }
     const std::string& embedder_id() const { return embedder_id_; }
 
     // ---- changes, in event order (call from StoreWriter::commit's after()) ----
@@ -140,6 +144,7 @@ class IndexSync {
     retrieval::FlatVectorIndex vectors_;
     TurnPlaceIndex places_;
     NoteSourceIndex note_sources_;
+    HitCache hits_;
     std::shared_ptr<const llm::Embedder> embedder_;
     const std::string embedder_id_;
     std::unique_ptr<LexicalWriter> writer_;

@@ -44,6 +44,10 @@ Result<T> named(Result<T> r, const std::string& what) {
     if (!r.is_ok() && r.status().code() == StatusCode::kNotFound) return Status::not_found(what + " does not exist");
     return r;
 }
+inline Status named(Status s, const std::string& what) {
+    if (s.code() == StatusCode::kNotFound) return Status::not_found(what + " does not exist");
+    return s;
+}
 inline std::string cube_label(const std::string& cube_id) {
     return "cube '" + cube_id + "'";
 }

@@ -166,7 +166,8 @@ Result<std::unique_ptr<MemoryManager>> MemoryManager::open(MemoryOptions options
     }
     ctx.index = std::make_unique<IndexSync>(
         std::move(lexical), ctx.embedder, /*background=*/!options.in_memory, options.lexical_commit_every,
-        options.in_memory ? std::string() : options.data_dir + "/lexical.dirty", options.index_write_faults);
+        options.in_memory ? std::string() : options.data_dir + "/lexical.dirty", options.index_write_faults,
+        options.hit_cache_bytes);
     ctx.options = std::move(options);
     if (!ctx.options.in_memory) {
         Status st = ctx.writer->locked([&](Repositories& repos) {

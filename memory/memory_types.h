@@ -3,6 +3,7 @@
 // The public request and result types of kasten's memory (MemoryManager's API), apart from the manager itself so
 // that its parts can share them.
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -53,6 +54,10 @@ struct MemoryOptions {
     // default, plus two for the note jobs and the rest. 0: 8 per hardware thread + 2, at most 66. In-memory stores
     // have one connection, shared under the writer's lock.
     int read_connections = 0;
+    // What searches show of turns, sessions and notes (texts, times, ids) is cached in memory up to this many bytes,
+    // least recently used out first (memory/hit_cache.h): under constant writes a store read costs a cold page
+    // cache. 0 disables the cache.
+    std::size_t hit_cache_bytes = std::size_t{64} << 20;
     // A hybrid search runs its lexical and vector halves at once when the helper thread is free (on machines with
     // more than one core): a lone search's latency drops, its CPU time does not. false: every search on its
     // caller's thread alone.

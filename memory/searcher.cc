@@ -310,7 +310,9 @@ Status Searcher::lend_context(const SearchRequest& req, const SearchFilter& filt
 // a decayed score; the returned notes are recalled (queued: strength refreshed by the store's next write).
 Result<std::vector<SearchHit>> Searcher::note_hits(const SearchRequest& req, std::vector<retrieval::FusedHit> fused,
                                                    const ScoreCalibrator& calibrator,
-                                                   const std::vector<float>& query_vector, Repositories& store) {
+                                                   const std::vector<float>& query_vector, HitReader& reads) {
+    KASTEN_ASSIGN_OR_RETURN(Repositories * leased, reads.store().get());
+    Repositories& store = *leased;
     struct Scored {
         store::NoteRecord note;
         double score = 0;
@@ -425,17 +427,22 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
     filter.time_from = req.time_from;
     filter.time_to = req.time_to;
     if (req.granularity == Granularity::kTurn) filter.role = req.role;
-    // One lease and one read transaction for the whole search (see the class comment).
-    auto r = ctx_.readers->lease();
-    KASTEN_RETURN_IF_ERROR(r.read_snapshot());
-    Repositories& store = *r;
+    // Taken before the snapshot begins (HitCache: what a miss reads is cached only if the cube did not change since).
+    const std::uint64_t hit_epoch = ctx_.index->hits().epoch(req.cube_id);
+    // At most one lease and one read transaction for the whole search (see the class comment), taken on the first
+    // row the hit cache does not hold.
+    LazyLease snapshot(*ctx_.readers);
+    HitReader reads(ctx_.index->hits(), snapshot, req.cube_id, hit_epoch);
     {
-        KASTEN_ASSIGN_OR_RETURN(auto cube, named(store.cubes.get(req.cube_id), cube_label(req.cube_id)));
+        KASTEN_RETURN_IF_ERROR(named(reads.cube_exists(), cube_label(req.cube_id)));
         if (req.retriever != Retriever::kLexical && ctx_.index->is_foreign(req.cube_id)) {
+            KASTEN_ASSIGN_OR_RETURN(Repositories * store, snapshot.get());
+            KASTEN_ASSIGN_OR_RETURN(auto cube, named(store->cubes.get(req.cube_id), cube_label(req.cube_id)));
             return ctx_.index->check_cube_embedder(cube);
         }
         if (req.session_id && req.granularity != Granularity::kNote) {
-            auto s = store.sessions.get_by_external(req.cube_id, *req.session_id);
+            KASTEN_ASSIGN_OR_RETURN(Repositories * store, snapshot.get());
+            auto s = store->sessions.get_by_external(req.cube_id, *req.session_id);
             if (!s) {
                 if (s.status().code() == StatusCode::kNotFound) return std::vector<SearchHit>{};
                 return s.status();
@@ -454,11 +461,11 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
     std::vector<TimeWindow> windows = ctx_.options.temporal_weight > 0
                                           ? query_time_windows(req.query, req.query_time.value_or(ctx_.clock->now_ms()))
                                           : std::vector<TimeWindow>{};
-    KASTEN_ASSIGN_OR_RETURN(auto anchored, event_windows(req, req.query_time.value_or(ctx_.clock->now_ms()), store));
+    KASTEN_ASSIGN_OR_RETURN(auto anchored, event_windows(req, req.query_time.value_or(ctx_.clock->now_ms()), reads));
     windows.insert(windows.end(), anchored.begin(), anchored.end());
     KASTEN_RETURN_IF_ERROR(boost_in_windows(fused, req.query, qv, filter, req.retriever, pool, windows));
     KASTEN_ASSIGN_OR_RETURN(const ScoreCalibrator calibrator, calibrator_for(req, filter.type, query_vector));
-    if (req.granularity == Granularity::kNote) return note_hits(req, std::move(fused), calibrator, query_vector, store);
+    if (req.granularity == Granularity::kNote) return note_hits(req, std::move(fused), calibrator, query_vector, reads);
 
     // Notes as extra keys: a note's score credits its source turns (turn granularity) or their sessions. A credited
     // unit's calibrated score is the best of its own and its notes' (the evidence of its best key). The notes'
@@ -535,7 +542,7 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
     }
 
     KASTEN_RETURN_IF_ERROR(lend_context(req, filter, qv, pool, windows, fused));
-    KASTEN_RETURN_IF_ERROR(second_hop(req, filter, pool, fused, store));
+    KASTEN_RETURN_IF_ERROR(second_hop(req, filter, pool, fused, reads));
 
     std::vector<SearchHit> hits;
 
@@ -554,11 +561,13 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
             if (!note_relevance[i]) {
                 // The text only now: most crediting notes credit no listed unit.
                 double score = 0;
-                if (auto n = store.notes.get(req.cube_id, crediting_notes[i]->id)) {
+                const std::string& note_id = crediting_notes[i]->id;
+                KASTEN_ASSIGN_OR_RETURN(auto text, reads.note_text(note_id));
+                if (text) {
                     KASTEN_ASSIGN_OR_RETURN(
-                        score, calibrated(*note_calibrator, query_vector, req.cube_id, UnitType::kNote, n->id,
-                                          retrieval::LexicalIndex::analyze_text_among(note_index_text(*n),
-                                                                                      note_calibrator->terms())));
+                        score,
+                        calibrated(*note_calibrator, query_vector, req.cube_id, UnitType::kNote, note_id,
+                                   retrieval::LexicalIndex::analyze_text_among(*text, note_calibrator->terms())));
                 }
                 note_relevance[i] = score;
             }
@@ -576,7 +585,7 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
         KASTEN_ASSIGN_OR_RETURN(double relevance, relevance_of_notes(f.id));
         hit.vector_rank = f.vector_rank;
         if (req.granularity == Granularity::kTurn) {
-            auto t = store.turns.get(req.cube_id, f.id);
+            KASTEN_ASSIGN_OR_RETURN(auto t, reads.turn(f.id));
             if (!t) continue;  // deleted between index and store read
             // Units credited by notes did not pass the index's filter: apply it here.
             if (filter.role && t->role != *filter.role) continue;
@@ -587,26 +596,27 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
             }
             KASTEN_ASSIGN_OR_RETURN(
                 const double own,
-                calibrated(calibrator, query_vector, req.cube_id, UnitType::kTurn, t->id,
+                calibrated(calibrator, query_vector, req.cube_id, UnitType::kTurn, f.id,
                            retrieval::LexicalIndex::analyze_text_among(t->content, calibrator.terms())));
             relevance = std::max(relevance, own);
             if (!passes_min_score(req, relevance)) continue;
-            auto s = store.sessions.get(req.cube_id, t->session_id);
-            hit.id = t->id;
-            hit.text = t->content;
+            hit.id = f.id;
+            KASTEN_ASSIGN_OR_RETURN(auto session, reads.session_external_id(t->session_id));
+            hit.session_id = session.value_or("");
+            hit.text = std::move(t->content);
             hit.time = t->conv_time;
-            hit.role = t->role;
-            hit.session_id = s ? s->external_id : "";
-            hit.turn_ids = {t->id};
+            hit.role = std::move(t->role);
+            hit.turn_ids = {f.id};
         } else {
-            auto s = store.sessions.get(req.cube_id, f.id);
+            KASTEN_ASSIGN_OR_RETURN(Repositories * store, snapshot.get());
+            auto s = store->sessions.get(req.cube_id, f.id);
             if (!s) continue;
             if (filter.session_id && s->id != *filter.session_id) continue;
             if ((filter.time_from && s->started_at < *filter.time_from) ||
                 (filter.time_to && s->started_at > *filter.time_to)) {
                 continue;
             }
-            auto ts = store.turns.list_by_session(req.cube_id, s->id);
+            auto ts = store->turns.list_by_session(req.cube_id, s->id);
             if (!ts) return ts.status();
             KASTEN_ASSIGN_OR_RETURN(const double own, calibrated(calibrator, query_vector, req.cube_id,
                                                                  UnitType::kSession, s->id, SessionKey::analysis(*ts)));

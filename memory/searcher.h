@@ -6,6 +6,7 @@
 
 #include "common/result.h"
 #include "memory/embedding_background.h"
+#include "memory/hit_reader.h"
 #include "memory/memory_context.h"
 #include "memory/query_time_windows.h"
 #include "memory/repositories.h"
@@ -19,11 +20,12 @@ namespace kasten::memory {
 // notes as extra keys of turns and sessions, and (note granularity) MemoryBank retention and link expansion.
 // Hits are ranked by the fused score (SearchHit::rank_score) and scored by ScoreCalibrator (SearchHit::score), the
 // score min_score compares against.
-// Pure reads: a search reads the store through one reader-pool lease in one read transaction (one committed state
-// of the store, and one check of the write-ahead log: a reader's page cache is dropped when the log changed since
-// its last transaction), and the recalls a note search makes are queued (RecallQueue), not written. Thread-safe.
-// The `store` parameters below are that lease's repositories; nothing called with it may take another lease (an
-// in-memory store's lease holds the writer's lock).
+// Pure reads: what a search shows of its units comes from the hit cache (HitCache) where it can, and the rest from
+// at most one reader-pool lease in one read transaction (one committed state of the store, and one check of the
+// write-ahead log: a reader's page cache is dropped when the log changed since its last transaction), taken only on
+// the first miss (LazyLease, through HitReader); the recalls a note search makes are queued (RecallQueue), not
+// written. Thread-safe. Nothing called with a search's HitReader may take another lease (an in-memory store's lease
+// holds the writer's lock).
 class Searcher {
   public:
     explicit Searcher(MemoryContext& ctx) : ctx_(ctx), background_(ctx.embedder) {}
@@ -62,14 +64,14 @@ class Searcher {
     // A second hop (MemoryOptions::second_hop_weight, memory/aspect_coverage.h) for the query aspects the top of
     // `fused`, the turn or session candidates of `req`, leaves out. In memory/searcher_multi_key.cc.
     Status second_hop(const SearchRequest& req, const retrieval::SearchFilter& filter, int pool,
-                      std::vector<retrieval::FusedHit>& fused, Repositories& store);
+                      std::vector<retrieval::FusedHit>& fused, HitReader& reads);
     // The windows of the times `req` names relative to an event or a date (MemoryOptions::event_anchor_weight,
     // memory/event_anchor.h); an event's time is that of the best turn of a search for its phrase in the cube, among
     // turns up to `query_time` (memory/searcher_multi_key.cc).
-    Result<std::vector<TimeWindow>> event_windows(const SearchRequest& req, TimeMs query_time, Repositories& store);
+    Result<std::vector<TimeWindow>> event_windows(const SearchRequest& req, TimeMs query_time, HitReader& reads);
     Result<std::vector<SearchHit>> note_hits(const SearchRequest& req, std::vector<retrieval::FusedHit> fused,
                                              const ScoreCalibrator& calibrator, const std::vector<float>& query_vector,
-                                             Repositories& store);
+                                             HitReader& reads);
     // The calibrator of `req`'s scores for units of `type`: its idf weights read the statistics that type's lexical
     // ranking reads (LexicalIndex::term_counts with the type).
     Result<ScoreCalibrator> calibrator_for(const SearchRequest& req, retrieval::UnitType type,

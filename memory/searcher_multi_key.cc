@@ -30,7 +30,7 @@ std::vector<std::string> terms_of(const retrieval::LexicalIndex::Analysis& a) {
 }  // namespace
 
 Status Searcher::second_hop(const SearchRequest& req, const retrieval::SearchFilter& filter, int pool,
-                            std::vector<retrieval::FusedHit>& fused, Repositories& store) {
+                            std::vector<retrieval::FusedHit>& fused, HitReader& reads) {
     const double weight = ctx_.options.second_hop_weight;
     if (weight <= 0 || fused.size() < 2 || req.granularity == Granularity::kNote) return Status::ok();
     // Only a question that joins parts ("between A and B", "A or B": decompose_query) asks for evidence on each; in
@@ -46,10 +46,11 @@ Status Searcher::second_hop(const SearchRequest& req, const retrieval::SearchFil
     std::vector<std::vector<std::string>> top;  // the index terms of the first hop's top units
     for (std::size_t i = 0; i < fused.size() && i < kHopFrom; ++i) {
         if (req.granularity == Granularity::kTurn) {
-            auto t = store.turns.get(req.cube_id, fused[i].id);
+            KASTEN_ASSIGN_OR_RETURN(auto t, reads.turn(fused[i].id));
             if (t) top.push_back(terms_of(retrieval::LexicalIndex::analyze_text(t->content)));
         } else {
-            auto ts = store.turns.list_by_session(req.cube_id, fused[i].id);
+            KASTEN_ASSIGN_OR_RETURN(Repositories * store, reads.store().get());
+            auto ts = store->turns.list_by_session(req.cube_id, fused[i].id);
             if (ts) top.push_back(terms_of(SessionKey::analysis(*ts)));
         }
     }
@@ -66,8 +67,7 @@ Status Searcher::second_hop(const SearchRequest& req, const retrieval::SearchFil
     return Status::ok();
 }
 
-Result<std::vector<TimeWindow>> Searcher::event_windows(const SearchRequest& req, TimeMs query_time,
-                                                        Repositories& store) {
+Result<std::vector<TimeWindow>> Searcher::event_windows(const SearchRequest& req, TimeMs query_time, HitReader& reads) {
     const double weight = ctx_.options.event_anchor_weight;
     if (weight <= 0 || ctx_.options.temporal_weight <= 0) return std::vector<TimeWindow>{};
     Status failed = Status::ok();
@@ -82,9 +82,13 @@ Result<std::vector<TimeWindow>> Searcher::event_windows(const SearchRequest& req
             return std::nullopt;
         }
         if (hits->empty()) return std::nullopt;
-        auto t = store.turns.get(req.cube_id, hits->front().id);
-        if (!t) return std::nullopt;
-        return t->conv_time;
+        auto t = reads.turn(hits->front().id);
+        if (!t) {
+            failed = t.status();
+            return std::nullopt;
+        }
+        if (!*t) return std::nullopt;
+        return (*t)->conv_time;
     };
     std::vector<TimeWindow> windows = event_anchored_windows(req.query, query_time, weight, event_time);
     KASTEN_RETURN_IF_ERROR(failed);

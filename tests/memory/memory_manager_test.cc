@@ -648,3 +648,79 @@ TEST(MemoryManagerNoteSourcesTest, ANoteCreditsItsSourcesUntilItIsArchivedOrDele
 
 }  // namespace
 }  // namespace kasten::memory
+
+namespace kasten::memory {
+namespace {
+
+// What a search shows comes from the hit cache where it can (memory/hit_cache.h), kept in step with every change:
+// after each change below, a running manager answers exactly as one reopened on the same data dir (empty cache,
+// every row read from the store) — texts, session ids, scores.
+TEST(MemoryManagerHitCacheTest, SearchesAfterEveryChangeMatchAFreshProcess) {
+    TempDir dir;
+    FakeClock clock{1700000000000};
+    auto mm = open_mm(dir.str(), &clock);
+    ASSERT_NE(mm, nullptr);
+    auto added = mm->add_messages(conversation("c", "s1", 1690000000000));
+    ASSERT_TRUE(added.is_ok()) << added.status().to_string();
+    NoteInput in = note("Biscuit the beagle loves the beach at Cascais");
+    in.source_turn_ids = {added->turn_ids[0]};  // a key of that turn: its text scores the turn
+    auto n = mm->add_note("c", in, "test");
+    ASSERT_TRUE(n.is_ok()) << n.status().to_string();
+
+    auto answers = [](MemoryManager& m) {
+        std::vector<std::string> out;
+        for (Granularity g : {Granularity::kTurn, Granularity::kSession}) {
+            for (const char* q : {"beagle beach", "sister architect Lisbon", "Cascais"}) {
+                SearchRequest req;
+                req.cube_id = "c";
+                req.query = q;
+                req.granularity = g;
+                auto hits = m.search(req);
+                if (!hits) {
+                    out.push_back(std::string(q) + ": " + hits.status().to_string());
+                    continue;
+                }
+                for (const auto& h : *hits) {
+                    out.push_back(std::string(q) + " | " + h.id + " | " + h.session_id + " | " + h.text + " | " +
+                                  std::to_string(h.score));
+                }
+            }
+        }
+        return out;
+    };
+    auto same_as_fresh = [&](const char* step) {
+        const auto running = answers(*mm);
+        const auto again = answers(*mm);  // now from the cache
+        mm.reset();
+        mm = open_mm(dir.str(), &clock);
+        ASSERT_NE(mm, nullptr);
+        EXPECT_EQ(running, again) << step;
+        EXPECT_EQ(running, answers(*mm)) << step;
+        EXPECT_FALSE(running.empty()) << step;
+    };
+    same_as_fresh("after the adds");
+    answers(*mm);  // fill the cache, then change what it holds
+    NotePatch edit;
+    edit.content = "Biscuit now prefers the lake to the beach";
+    ASSERT_TRUE(mm->patch_note("c", n->id, edit).is_ok());
+    same_as_fresh("after a note edit");
+    answers(*mm);
+    ASSERT_TRUE(mm->delete_session("c", "s1", "test").is_ok());
+    AddMessagesRequest again = conversation("c", "s1", 1690100000000);  // same external id, new session
+    again.messages[0].content = "The beagle chewed my sister's architecture books";
+    ASSERT_TRUE(mm->add_messages(again).is_ok());
+    same_as_fresh("after a session was replaced");
+    answers(*mm);
+    ASSERT_TRUE(mm->delete_cube("c", "test").is_ok());
+    SearchRequest gone;
+    gone.cube_id = "c";
+    gone.query = "beagle";
+    auto missing = mm->search(gone);
+    ASSERT_FALSE(missing.is_ok());
+    EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+    ASSERT_TRUE(mm->add_messages(conversation("c", "s9", 1690200000000)).is_ok());
+    same_as_fresh("after the cube was deleted and filled again");
+}
+
+}  // namespace
+}  // namespace kasten::memory
