@@ -21,6 +21,7 @@ void IdleHelper::loop() {
             lock.wait(task_cv_, [&]() REQUIRES(mu_) { return stop_ || task_ != nullptr; });
             if (task_ == nullptr) return;  // stopping, nothing handed over
             task = task_;
+            task_ = nullptr;  // started: from here the caller waits for it
         }
         std::exception_ptr error;
         try {
@@ -30,7 +31,6 @@ void IdleHelper::loop() {
         }
         {
             MutexLock lock(mu_);
-            task_ = nullptr;
             error_ = error;
             done_ = true;
         }
@@ -52,7 +52,6 @@ void IdleHelper::run_both(const std::function<void()>& here, const std::function
         error_ = nullptr;
     }
     task_cv_.notify_one();
-    handed_off_.fetch_add(1, std::memory_order_relaxed);
     std::exception_ptr here_error;
     try {
         here();
@@ -60,11 +59,27 @@ void IdleHelper::run_both(const std::function<void()>& here, const std::function
         here_error = std::current_exception();
     }
     std::exception_ptr there_error;
+    bool take_back = false;
     {
         MutexLock lock(mu_);
-        lock.wait(done_cv_, [&]() REQUIRES(mu_) { return done_; });
-        there_error = error_;
-        error_ = nullptr;
+        if (task_ != nullptr) {  // the helper has not started it: no point waiting for its core
+            task_ = nullptr;
+            take_back = true;
+        } else {
+            lock.wait(done_cv_, [&]() REQUIRES(mu_) { return done_; });
+            there_error = error_;
+            error_ = nullptr;
+        }
+    }
+    if (take_back) {
+        taken_back_.fetch_add(1, std::memory_order_relaxed);
+        try {
+            there();
+        } catch (...) {
+            there_error = std::current_exception();
+        }
+    } else {
+        handed_off_.fetch_add(1, std::memory_order_relaxed);
     }
     claimed_.store(false, std::memory_order_release);
     if (here_error) std::rethrow_exception(here_error);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -12,12 +13,40 @@ namespace {
 
 TEST(IdleHelperTest, AnIdleHelperRunsTheSideTaskOnItsOwnThread) {
     IdleHelper helper;
-    std::thread::id here_on, there_on;
-    helper.run_both([&] { here_on = std::this_thread::get_id(); }, [&] { there_on = std::this_thread::get_id(); });
+    std::thread::id here_on;
+    std::atomic<std::thread::id> there_on{};
+    helper.run_both(
+        [&] {
+            here_on = std::this_thread::get_id();
+            // Busy until the helper has run the side task (it is idle, so it starts it; bounded for a stalled machine).
+            const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+            while (there_on.load() == std::thread::id() && std::chrono::steady_clock::now() < until) {
+                std::this_thread::yield();
+            }
+        },
+        [&] { there_on = std::this_thread::get_id(); });
     EXPECT_EQ(here_on, std::this_thread::get_id());
-    EXPECT_NE(there_on, std::thread::id());
-    EXPECT_NE(there_on, here_on);
+    EXPECT_NE(there_on.load(), std::thread::id());
+    EXPECT_NE(there_on.load(), here_on);
     EXPECT_EQ(helper.handed_off(), 1u);
+    EXPECT_EQ(helper.taken_back(), 0u);
+}
+
+// A side task the helper has not started when the caller's half is done is run by the caller: over many calls whose
+// own half is instant, each side task runs once, on the helper or (taken back) on the caller.
+TEST(IdleHelperTest, ASideTaskNotYetStartedIsTakenBackByTheCaller) {
+    IdleHelper helper;
+    constexpr int kCalls = 2000;
+    int on_caller = 0, on_helper = 0;
+    for (int i = 0; i < kCalls; ++i) {
+        std::thread::id there_on;
+        helper.run_both([] {}, [&] { there_on = std::this_thread::get_id(); });
+        ASSERT_NE(there_on, std::thread::id()) << i;
+        (there_on == std::this_thread::get_id() ? on_caller : on_helper) += 1;
+    }
+    EXPECT_EQ(helper.taken_back(), static_cast<std::uint64_t>(on_caller));
+    EXPECT_EQ(helper.handed_off(), static_cast<std::uint64_t>(on_helper));
+    EXPECT_EQ(on_caller + on_helper, kCalls);
 }
 
 TEST(IdleHelperTest, ABusyHelperLeavesBothTasksToTheCaller) {
@@ -45,7 +74,7 @@ TEST(IdleHelperTest, ABusyHelperLeavesBothTasksToTheCaller) {
     EXPECT_EQ(there_at, 2);
     release = true;
     first.join();
-    EXPECT_EQ(helper.handed_off(), 1u);
+    EXPECT_EQ(helper.handed_off() + helper.taken_back(), 1u);  // `first` offered its side task
 }
 
 TEST(IdleHelperTest, ExceptionsReachTheCaller) {
@@ -76,7 +105,7 @@ TEST(IdleHelperTest, EveryTaskRunsExactlyOnceUnderContention) {
         ASSERT_EQ(here_count[i], 1) << i;
         ASSERT_EQ(there_count[i], 1) << i;
     }
-    EXPECT_GT(helper.handed_off(), 0u);
+    EXPECT_GT(helper.handed_off() + helper.taken_back(), 0u);
 }
 
 }  // namespace
