@@ -48,14 +48,10 @@ std::string default_data_dir(const std::map<std::string, std::string>& env) {
 // Environment variable -> config key.
 const std::map<std::string, std::string>& env_keys() {
     static const std::map<std::string, std::string> k = {
-        {"KASTEN_HOST", "host"},
-        {"KASTEN_PORT", "port"},
-        {"KASTEN_EMBEDDER", "embedder"},
-        {"KASTEN_GLOVE_PATH", "glove_path"},
-        {"KASTEN_USE_PATH", "use_path"},
-        {"KASTEN_LOG_LEVEL", "log_level"},
-        {"KASTEN_API_KEYS", "api_keys"},
-        {"KASTEN_MAX_BODY_BYTES", "max_body_bytes"},
+        {"KASTEN_HOST", "host"},         {"KASTEN_PORT", "port"},
+        {"KASTEN_EMBEDDER", "embedder"}, {"KASTEN_GLOVE_PATH", "glove_path"},
+        {"KASTEN_USE_PATH", "use_path"}, {"KASTEN_LOG_LEVEL", "log_level"},
+        {"KASTEN_API_KEYS", "api_keys"}, {"KASTEN_MAX_BODY_BYTES", "max_body_bytes"},
         {"KASTEN_NOTES", "notes"},
     };
     return k;
@@ -71,7 +67,8 @@ std::vector<std::string> Config::keys() {
             "max_content_chars", "http_threads", "api_keys",       "notes",
             "http_header_timeout_s", "http_body_timeout_s", "http_max_connections", "http_max_connections_per_client",
             "use_path", "http_max_active_requests",
-            "combined_weight"};
+            "combined_weight",
+            "hit_cache_mib"};
 }
 // clang-format on
 
@@ -142,6 +139,9 @@ Status Config::set(std::string_view key, std::string_view value) {
     } else if (key == "http_max_active_requests") {
         KASTEN_ASSIGN_OR_RETURN(long long v, parse_int(key, value, 0, 1024));
         http_max_active_requests = static_cast<int>(v);
+    } else if (key == "hit_cache_mib") {
+        KASTEN_ASSIGN_OR_RETURN(long long v, parse_int(key, value, 0, 1 << 20));
+        hit_cache_mib = static_cast<int>(v);
     } else if (key == "notes") {
         if (value != "heuristic" && value != "llm" && value != "off") {
             return Status::invalid_argument("notes: expected heuristic, llm or off, got '" + std::string(value) + "'");

@@ -40,6 +40,9 @@ struct Config {
     // Requests doing memory work at once; the others wait, first come first served (api/http/request_gate.h).
     // 0 = 8 per hardware thread. A value >= http_threads sets no effective limit.
     int http_max_active_requests = 0;
+    // Memory for what searches show of recently written or read units (memory/hit_cache.h), in MiB; 0 = no cache
+    // (every search reads its hits from the store).
+    int hit_cache_mib = 64;
     // How conversation turns become notes (agentic notes): "heuristic" (no model; the default), "llm" (the language
     // model of `kasten serve --model FILE`; any other command refuses it) or "off" (no notes are built).
     std::string notes = "heuristic";

@@ -25,7 +25,11 @@ std::string HitCache::key_of(Kind kind, const std::string& cube_id, const std::s
 
 std::optional<HitCache::List::iterator> HitCache::find_locked(const std::string& key) {
     auto it = by_key_.find(key);
-    if (it == by_key_.end()) return std::nullopt;
+    if (it == by_key_.end()) {
+        misses_.fetch_add(1, std::memory_order_relaxed);
+        return std::nullopt;
+    }
+    hits_.fetch_add(1, std::memory_order_relaxed);
     lru_.splice(lru_.begin(), lru_, it->second);  // most recently used first; iterators stay valid
     return it->second;
 }

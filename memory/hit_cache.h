@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -73,6 +74,9 @@ class HitCache {
     void erase_cube(const std::string& cube_id) EXCLUDES(mu_);
 
     // ---- metrics and tests ----
+    // Reader lookups that found their entry, and that did not (since construction).
+    std::uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
+    std::uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
     std::size_t bytes() EXCLUDES(mu_);
     std::size_t entries() EXCLUDES(mu_);
     std::size_t capacity_bytes() const { return capacity_; }
@@ -98,6 +102,8 @@ class HitCache {
     bool fresh_locked(std::uint64_t epoch, const std::string& cube_id) REQUIRES(mu_);
 
     const std::size_t capacity_;
+    std::atomic<std::uint64_t> hits_{0};
+    std::atomic<std::uint64_t> misses_{0};
     Mutex mu_;
     List lru_ GUARDED_BY(mu_);  // most recently used first
     std::unordered_map<std::string, List::iterator> by_key_ GUARDED_BY(mu_);

@@ -164,10 +164,10 @@ Result<std::unique_ptr<MemoryManager>> MemoryManager::open(MemoryOptions options
         KASTEN_ASSIGN_OR_RETURN(ctx.writer, StoreWriter::open(db_path, *ctx.clock, ctx.recalls));
         KASTEN_ASSIGN_OR_RETURN(ctx.readers, ReaderPool::open(db_path, read_connections(options)));
     }
-    ctx.index = std::make_unique<IndexSync>(
-        std::move(lexical), ctx.embedder, /*background=*/!options.in_memory, options.lexical_commit_every,
-        options.in_memory ? std::string() : options.data_dir + "/lexical.dirty", options.index_write_faults,
-        options.hit_cache_bytes);
+    ctx.index = std::make_unique<IndexSync>(std::move(lexical), ctx.embedder, /*background=*/!options.in_memory,
+                                            options.lexical_commit_every,
+                                            options.in_memory ? std::string() : options.data_dir + "/lexical.dirty",
+                                            options.index_write_faults, options.hit_cache_bytes);
     ctx.options = std::move(options);
     if (!ctx.options.in_memory) {
         Status st = ctx.writer->locked([&](Repositories& repos) {
@@ -476,6 +476,11 @@ ManagerStats MemoryManager::stats() const {
     const IndexHealth health = ctx.index->health();
     s.lexical_index_dirty = health.dirty;
     s.lexical_index_repairs = health.repairs;
+    HitCache& hits = ctx.index->hits();
+    s.hit_cache_hits = static_cast<std::int64_t>(hits.hits());
+    s.hit_cache_misses = static_cast<std::int64_t>(hits.misses());
+    s.hit_cache_bytes = static_cast<std::int64_t>(hits.bytes());
+    s.hit_cache_entries = static_cast<std::int64_t>(hits.entries());
     auto lexical_units = ctx.index->lexical().total_documents();
     if (lexical_units) s.lexical_units = static_cast<std::int64_t>(*lexical_units);
     s.vector_units = static_cast<std::int64_t>(ctx.index->vectors().total_size());

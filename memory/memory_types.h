@@ -295,6 +295,12 @@ struct ManagerStats {
     // A lexical index write failed and its repair is pending (IndexHealth); repairs of that index since open.
     bool lexical_index_dirty = false;
     std::int64_t lexical_index_repairs = 0;
+    // The hit cache (memory/hit_cache.h): its lookups since open that found their unit and that read the store, and
+    // what it holds now.
+    std::int64_t hit_cache_hits = 0;
+    std::int64_t hit_cache_misses = 0;
+    std::int64_t hit_cache_bytes = 0;
+    std::int64_t hit_cache_entries = 0;
 };
 
 using ProgressFn = std::function<void(std::int64_t done, std::int64_t total)>;

@@ -39,6 +39,7 @@ Result<std::unique_ptr<memory::MemoryManager>> open_memory(const Config& config,
     options.note_builder = notes.builder;
     options.link_decider = notes.decider;
     options.background_jobs = open_options.background_jobs;
+    options.hit_cache_bytes = static_cast<std::size_t>(config.hit_cache_mib) << 20;
     Result<std::unique_ptr<memory::MemoryManager>> manager = memory::MemoryManager::open(std::move(options));
     if (!manager.is_ok() && manager.status().code() == StatusCode::kBusy) {
         return Status::busy("the data dir " + config.data_dir +

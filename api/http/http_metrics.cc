@@ -85,6 +85,18 @@ std::string HttpMetrics::render(const memory::ManagerStats& stats, const std::st
     out += "# HELP kasten_lexical_index_repairs_total Repairs of the lexical index from the store since start.\n";
     out += "# TYPE kasten_lexical_index_repairs_total counter\n";
     out += fmt::format("kasten_lexical_index_repairs_total {}\n", stats.lexical_index_repairs);
+    out +=
+        "# HELP kasten_hit_cache_lookups_total Rows searches looked up in the hit cache, by result (a miss reads "
+        "the store).\n";
+    out += "# TYPE kasten_hit_cache_lookups_total counter\n";
+    out += fmt::format("kasten_hit_cache_lookups_total{{result=\"hit\"}} {}\n", stats.hit_cache_hits);
+    out += fmt::format("kasten_hit_cache_lookups_total{{result=\"miss\"}} {}\n", stats.hit_cache_misses);
+    out += "# HELP kasten_hit_cache_bytes Memory the hit cache accounts for (hit_cache_mib bounds it).\n";
+    out += "# TYPE kasten_hit_cache_bytes gauge\n";
+    out += fmt::format("kasten_hit_cache_bytes {}\n", stats.hit_cache_bytes);
+    out += "# HELP kasten_hit_cache_entries Turns, sessions, notes and cubes the hit cache holds.\n";
+    out += "# TYPE kasten_hit_cache_entries gauge\n";
+    out += fmt::format("kasten_hit_cache_entries {}\n", stats.hit_cache_entries);
     out += "# HELP kasten_build_info The running kasten version.\n# TYPE kasten_build_info gauge\n";
     out += fmt::format("kasten_build_info{{version=\"{}\"}} 1\n", label(version));
     return out;

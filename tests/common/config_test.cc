@@ -49,6 +49,20 @@ TEST(ConfigTest, UseEmbedderAndItsPath) {
     }
 }
 
+TEST(ConfigTest, HitCacheSizeInMebibytes) {
+    ConfigSources src;
+    src.env = {{"KASTEN_HOME", "/tmp/kasten-hit-cache-config"}};
+    EXPECT_EQ(load_config(src).value().hit_cache_mib, 64);
+    src.flags["hit_cache_mib"] = "0";
+    EXPECT_EQ(load_config(src).value().hit_cache_mib, 0);
+    src.flags["hit_cache_mib"] = "512";
+    EXPECT_EQ(load_config(src).value().hit_cache_mib, 512);
+    for (const char* bad : {"-1", "", "64MiB", "2000000"}) {
+        src.flags["hit_cache_mib"] = bad;
+        EXPECT_NE(load_config(src).status().message().find("hit_cache_mib"), std::string::npos) << bad;
+    }
+}
+
 TEST(ConfigTest, PrecedenceFileEnvFlags) {
     auto dir = std::filesystem::temp_directory_path() / "kasten_config_test";
     std::filesystem::create_directories(dir);

@@ -37,6 +37,8 @@ TEST(HitCacheTest, HoldsEachKindApartPerCube) {
     EXPECT_FALSE(cache.turn("d", "t_1"));
     EXPECT_FALSE(cache.has_cube("d"));
     EXPECT_EQ(cache.entries(), 4u);
+    EXPECT_EQ(cache.hits(), 4u);    // the turn, session, note and cube found above
+    EXPECT_EQ(cache.misses(), 5u);  // two before the puts, three after
 }
 
 TEST(HitCacheTest, EvictsTheLeastRecentlyUsedToStayWithinItsBytes) {

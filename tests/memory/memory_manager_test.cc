@@ -700,6 +700,10 @@ TEST(MemoryManagerHitCacheTest, SearchesAfterEveryChangeMatchAFreshProcess) {
     };
     same_as_fresh("after the adds");
     answers(*mm);  // fill the cache, then change what it holds
+    const ManagerStats stats = mm->stats();
+    EXPECT_GT(stats.hit_cache_hits, 0);
+    EXPECT_GT(stats.hit_cache_entries, 0);
+    EXPECT_GT(stats.hit_cache_bytes, 0);
     NotePatch edit;
     edit.content = "Biscuit now prefers the lake to the beach";
     ASSERT_TRUE(mm->patch_note("c", n->id, edit).is_ok());

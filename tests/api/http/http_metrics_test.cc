@@ -16,6 +16,10 @@ TEST(HttpMetricsTest, RendersCountersHistogramsAndGauges) {
     stats.searches = 2;
     stats.lexical_units = 11;
     stats.vector_units = 12;
+    stats.hit_cache_hits = 40;
+    stats.hit_cache_misses = 5;
+    stats.hit_cache_bytes = 4096;
+    stats.hit_cache_entries = 9;
     const std::string text = m.render(stats, "1.2.3");
     EXPECT_NE(text.find("kasten_http_requests_total{method=\"GET\",route=\"/v1/cubes\",code=\"200\"} 2\n"),
               std::string::npos);
@@ -37,6 +41,10 @@ TEST(HttpMetricsTest, RendersCountersHistogramsAndGauges) {
     EXPECT_NE(text.find("kasten_searches_total 2\n"), std::string::npos);
     EXPECT_NE(text.find("kasten_index_units{index=\"lexical\"} 11\n"), std::string::npos);
     EXPECT_NE(text.find("kasten_index_units{index=\"vector\"} 12\n"), std::string::npos);
+    EXPECT_NE(text.find("kasten_hit_cache_lookups_total{result=\"hit\"} 40\n"), std::string::npos);
+    EXPECT_NE(text.find("kasten_hit_cache_lookups_total{result=\"miss\"} 5\n"), std::string::npos);
+    EXPECT_NE(text.find("kasten_hit_cache_bytes 4096\n"), std::string::npos);
+    EXPECT_NE(text.find("kasten_hit_cache_entries 9\n"), std::string::npos);
     EXPECT_NE(text.find("kasten_build_info{version=\"1.2.3\"} 1\n"), std::string::npos);
 }
 
