@@ -2,20 +2,21 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <map>
+#include <string_view>
 
 namespace kasten::memory {
 
 namespace {
 
-std::unordered_map<std::string, double> scores_of(const std::vector<retrieval::FusedHit>& fused) {
-    std::unordered_map<std::string, double> scores;
+// Keys view the ids of `fused`, which must outlive the map.
+std::unordered_map<std::string_view, double> scores_of(const std::vector<retrieval::FusedHit>& fused) {
+    std::unordered_map<std::string_view, double> scores;
     scores.reserve(fused.size());
     for (const auto& h : fused) scores.emplace(h.id, h.score);  // a repeated id keeps its first, best, score
     return scores;
 }
 
-double score_or_zero(const std::unordered_map<std::string, double>& scores, const std::string& id) {
+double score_or_zero(const std::unordered_map<std::string_view, double>& scores, std::string_view id) {
     auto it = scores.find(id);
     return it == scores.end() ? 0.0 : it->second;
 }
@@ -27,17 +28,33 @@ Credit neighbour_credit(const std::vector<retrieval::FusedHit>& lenders, const s
     Credit credit;
     if (radius <= 0) return credit;
     const auto scores = scores_of(lenders);
-    // session -> index -> turn id (ordered, so a turn's neighbours are a range)
-    std::unordered_map<std::string, std::map<int, const std::string*>> sessions;
-    for (const auto& p : places) sessions[p.session_id].emplace(p.index, &p.id);
-    for (const auto& [session, turns] : sessions) {
-        for (const auto& [index, id] : turns) {
-            double best = 0;
-            for (auto it = turns.lower_bound(index - radius); it != turns.end() && it->first <= index + radius; ++it) {
-                if (it->first != index) best = std::max(best, score_or_zero(scores, *it->second));
-            }
-            if (best > 0) credit[*id] = best;
+    // The places by session, then position (a turn's neighbours sit next to it), one per position: the first listed.
+    std::vector<const store::TurnPlace*> order;
+    order.reserve(places.size());
+    for (const auto& p : places) order.push_back(&p);
+    std::stable_sort(order.begin(), order.end(), [](const store::TurnPlace* a, const store::TurnPlace* b) {
+        if (const int c = a->session_id.compare(b->session_id); c != 0) return c < 0;
+        return a->index < b->index;
+    });
+    order.erase(std::unique(order.begin(), order.end(),
+                            [](const store::TurnPlace* a, const store::TurnPlace* b) {
+                                return a->index == b->index && a->session_id == b->session_id;
+                            }),
+                order.end());
+    std::vector<double> score(order.size());
+    for (std::size_t i = 0; i < order.size(); ++i) score[i] = score_or_zero(scores, order[i]->id);
+    auto same_session = [&](std::size_t i, std::size_t j) { return order[i]->session_id == order[j]->session_id; };
+    credit.reserve(order.size());
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        const int index = order[i]->index;
+        double best = 0;
+        for (std::size_t j = i; j-- > 0 && same_session(i, j) && order[j]->index >= index - radius;) {
+            best = std::max(best, score[j]);
         }
+        for (std::size_t j = i + 1; j < order.size() && same_session(i, j) && order[j]->index <= index + radius; ++j) {
+            best = std::max(best, score[j]);
+        }
+        if (best > 0) credit[order[i]->id] = best;
     }
     return credit;
 }
@@ -68,7 +85,7 @@ Credit session_credit(const std::vector<retrieval::FusedHit>& sessions, const st
 
 void add_credit(std::vector<retrieval::FusedHit>& fused, const Credit& credit, double weight) {
     if (credit.empty() || weight <= 0) return;
-    std::unordered_map<std::string, std::size_t> position;
+    std::unordered_map<std::string_view, std::size_t> position;  // views of fused's ids, unchanged until the joiners
     position.reserve(fused.size());
     for (std::size_t i = 0; i < fused.size(); ++i) position.emplace(fused[i].id, i);
     // Joiners in id order, so results do not depend on the hash map's iteration order.

@@ -85,7 +85,10 @@ std::vector<store::TurnPlace> TurnPlaceIndex::near(const std::string& cube_id, c
     auto cit = cubes_.find(cube_id);
     if (cit == cubes_.end()) return out;
     const Cube& cube = cit->second;
+    const std::size_t most = ids.size() * static_cast<std::size_t>(2 * radius + 1);
+    out.reserve(most);
     std::unordered_set<std::string_view> seen;
+    seen.reserve(most);
     for (const auto& id : ids) {
         auto it = cube.by_id.find(id);
         if (it == cube.by_id.end()) continue;
