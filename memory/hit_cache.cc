@@ -48,20 +48,20 @@ std::optional<HitCache::Turn> HitCache::turn(const std::string& cube_id, const s
     return (*e)->turn;
 }
 
-std::optional<std::string> HitCache::session_external_id(const std::string& cube_id, const std::string& session_id) {
-    const std::string key = key_of(Kind::kSession, cube_id, session_id);
+std::optional<std::string> HitCache::text_of(Kind kind, const std::string& cube_id, const std::string& id) {
+    const std::string key = key_of(kind, cube_id, id);
     MutexLock lock(mu_);
     auto e = find_locked(key);
     if (!e) return std::nullopt;
     return (*e)->text;
 }
 
+std::optional<std::string> HitCache::session_external_id(const std::string& cube_id, const std::string& session_id) {
+    return text_of(Kind::kSession, cube_id, session_id);
+}
+
 std::optional<std::string> HitCache::note_text(const std::string& cube_id, const std::string& note_id) {
-    const std::string key = key_of(Kind::kNote, cube_id, note_id);
-    MutexLock lock(mu_);
-    auto e = find_locked(key);
-    if (!e) return std::nullopt;
-    return (*e)->text;
+    return text_of(Kind::kNote, cube_id, note_id);
 }
 
 std::uint64_t HitCache::epoch(const std::string& cube_id) {

@@ -94,6 +94,7 @@ class HitCache {
 
     static std::string key_of(Kind kind, const std::string& cube_id, const std::string& id);
     std::optional<List::iterator> find_locked(const std::string& key) REQUIRES(mu_);
+    std::optional<std::string> text_of(Kind kind, const std::string& cube_id, const std::string& id) EXCLUDES(mu_);
     // False when the entry is larger than the whole cache (then no version of it is kept).
     bool put_locked(Kind kind, const std::string& cube_id, const std::string& id, Turn turn, std::string text)
         REQUIRES(mu_);
