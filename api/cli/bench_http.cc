@@ -553,9 +553,15 @@ int run_bench_http(int argc, char** argv) {
     if (mem) {
         result["note_jobs_done_during_load"] = stats1.note_jobs_done - stats0.note_jobs_done;
         result["notes_built_during_load"] = stats1.notes_built - stats0.notes_built;
+        // What the searches found in the hit cache during the load, and its size at the end.
+        result["hit_cache"] = {{"hits", stats1.hit_cache_hits - stats0.hit_cache_hits},
+                               {"misses", stats1.hit_cache_misses - stats0.hit_cache_misses},
+                               {"bytes", stats1.hit_cache_bytes},
+                               {"entries", stats1.hit_cache_entries}};
     } else {
         result["note_jobs_done_during_load"] = nullptr;
         result["notes_built_during_load"] = nullptr;
+        result["hit_cache"] = nullptr;
     }
     if (!s.json_only) {
         std::fprintf(stderr, "\r%lld clients for %.1f s: %lld requests, %lld errors, %.1f req/s\n", s.clients, elapsed,
@@ -575,6 +581,14 @@ int run_bench_http(int argc, char** argv) {
             std::fprintf(stderr, "  during the load: %lld note jobs run, %lld notes built\n",
                          static_cast<long long>(stats1.note_jobs_done - stats0.note_jobs_done),
                          static_cast<long long>(stats1.notes_built - stats0.notes_built));
+            const auto hits = stats1.hit_cache_hits - stats0.hit_cache_hits;
+            const auto misses = stats1.hit_cache_misses - stats0.hit_cache_misses;
+            std::fprintf(
+                stderr, "  hit cache: %lld of %lld lookups found (%.1f%%), %.1f MiB in %lld entries\n",
+                static_cast<long long>(hits), static_cast<long long>(hits + misses),
+                hits + misses > 0 ? 100.0 * static_cast<double>(hits) / static_cast<double>(hits + misses) : 0.0,
+                static_cast<double>(stats1.hit_cache_bytes) / (1 << 20),
+                static_cast<long long>(stats1.hit_cache_entries));
         }
     }
 

@@ -21,8 +21,8 @@ json read_json(const std::string& path) {
 TEST(BenchIntegrationTest, AppendThroughMemoryManagerAndHttp) {
     TempDir dir("kasten-bench-append-test");
     const std::string out = dir.path() + "/append.json";
-    CommandResult r = run_kasten({"bench", "append", "--turns", "200", "--http", "--embedder", "hashing", "--json",
-                                  "--out", out});
+    CommandResult r =
+        run_kasten({"bench", "append", "--turns", "200", "--http", "--embedder", "hashing", "--json", "--out", out});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     json j = read_json(out);
     ASSERT_TRUE(j.is_object());
@@ -76,6 +76,13 @@ TEST(BenchIntegrationTest, HttpLoadWithVerification) {
     EXPECT_EQ(v["verified"], v["acknowledged"]);
     EXPECT_EQ(v["missing"], 0) << v["first_missing"].dump();
     EXPECT_EQ(v["errors"], 0);
+    // In process, the searches' lookups in the hit cache: every search looks its cube up at least.
+    const json& cache = j["hit_cache"];
+    ASSERT_TRUE(cache.is_object());
+    EXPECT_GE(cache["hits"].get<long long>() + cache["misses"].get<long long>(),
+              j["kinds"]["search"]["requests"].get<long long>());
+    EXPECT_GT(cache["hits"].get<long long>(), 0);
+    EXPECT_GT(cache["entries"].get<long long>(), 0);
 }
 
 TEST(BenchIntegrationTest, HttpAgainstAnExternalServer) {
@@ -83,14 +90,15 @@ TEST(BenchIntegrationTest, HttpAgainstAnExternalServer) {
     auto server = KastenServer::start(dir.path() + "/data");
     ASSERT_NE(server, nullptr);
     const std::string out = dir.path() + "/http.json";
-    CommandResult r = run_kasten({"bench", "http", "--url", "http://127.0.0.1:" + std::to_string(server->port()),
-                                  "--seconds", "1", "--clients", "4", "--cubes", "2", "--prefill", "10", "--json",
-                                  "--out", out});
+    CommandResult r =
+        run_kasten({"bench", "http", "--url", "http://127.0.0.1:" + std::to_string(server->port()), "--seconds", "1",
+                    "--clients", "4", "--cubes", "2", "--prefill", "10", "--json", "--out", out});
     ASSERT_EQ(r.exit_code, 0) << r.err << server->log();
     json j = read_json(out);
     EXPECT_EQ(j["errors"], 0) << j["first_errors"].dump();
     EXPECT_EQ(j["verify"]["missing"], 0);
     EXPECT_GT(j["verify"]["verified"].get<long long>(), 0);
+    EXPECT_TRUE(j["hit_cache"].is_null());  // another process's cache: see its /metrics
     EXPECT_EQ(server->stop(), 0);
 }
 
