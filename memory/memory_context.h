@@ -39,14 +39,14 @@ struct MemoryContext {
 };
 
 // A store kNotFound replaced by one that names what the caller asked for; other results pass through.
-template <typename T>
-Result<T> named(Result<T> r, const std::string& what) {
-    if (!r.is_ok() && r.status().code() == StatusCode::kNotFound) return Status::not_found(what + " does not exist");
-    return r;
-}
 inline Status named(Status s, const std::string& what) {
     if (s.code() == StatusCode::kNotFound) return Status::not_found(what + " does not exist");
     return s;
+}
+template <typename T>
+Result<T> named(Result<T> r, const std::string& what) {
+    if (!r.is_ok()) return named(r.status(), what);
+    return r;
 }
 inline std::string cube_label(const std::string& cube_id) {
     return "cube '" + cube_id + "'";

@@ -401,10 +401,10 @@ Result<std::vector<SearchHit>> Searcher::note_hits(const SearchRequest& req, std
         hit.time = f.note.valid_from.value_or(f.note.recorded_at);
         hit.turn_ids = f.note.source_turn_ids;
         if (!hit.turn_ids.empty()) {
-            auto t = store.turns.get(req.cube_id, hit.turn_ids.front());
+            KASTEN_ASSIGN_OR_RETURN(auto t, reads.turn(hit.turn_ids.front()));
             if (t) {
-                auto s = store.sessions.get(req.cube_id, t->session_id);
-                if (s) hit.session_id = s->external_id;
+                KASTEN_ASSIGN_OR_RETURN(auto session, reads.session_external_id(t->session_id));
+                hit.session_id = session.value_or("");
             }
         }
         hits.push_back(std::move(hit));
