@@ -1,11 +1,5 @@
 #include "memory/lexical_writer.h"
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-#include <cerrno>
-
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -13,6 +7,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/thread_priority.h"
 
 namespace kasten::memory {
 
@@ -149,11 +144,8 @@ void LexicalWriter::worker_loop() {
     // Searches come first when the cores are busy: the index's writes run one nice level per step lower (Linux
     // schedules threads by their own nice value; lowering it needs no privilege). A writer that falls behind fills
     // the bounded queue, and enqueue() then slows the adds, not the searches.
-    const auto tid = static_cast<id_t>(::syscall(SYS_gettid));
-    errno = 0;
-    const int nice = ::getpriority(PRIO_PROCESS, tid);
-    if (errno != 0 || ::setpriority(PRIO_PROCESS, tid, std::min(19, nice + kWorkerNice)) != 0) {
-        log::debug("lexical writer: cannot lower its priority (errno {})", errno);
+    if (Result<int> lowered = lower_current_thread_priority(kWorkerNice); !lowered) {
+        log::debug("lexical writer: {}", lowered.status().to_string());
     }
     std::vector<Task> batch;
     std::vector<bool> skip;

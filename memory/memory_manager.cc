@@ -3,12 +3,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <thread>
 
 #include "common/log.h"
+#include "common/mutex.h"
+#include "memory/background_lane.h"
 #include "memory/conversation_writer.h"
 #include "memory/cube_archiver.h"
 #include "memory/index_repairer.h"
@@ -81,6 +84,16 @@ struct MemoryManager::Impl {
     std::unique_ptr<CubeArchiver> archiver;
     std::unique_ptr<Reindexer> reindexer;
     std::unique_ptr<IndexRepairer> repairer;
+    // Runs background adds; started by the first one.
+    Mutex lane_mu;
+    std::unique_ptr<BackgroundLane> lane GUARDED_BY(lane_mu);
+    std::atomic<std::int64_t> background_adds{0};
+
+    BackgroundLane& background_lane() EXCLUDES(lane_mu) {
+        MutexLock lock(lane_mu);
+        if (!lane) lane = std::make_unique<BackgroundLane>();
+        return *lane;
+    }
 
     // A stored note with the recall a search queued for it overlaid.
     store::NoteRecord with_recall(store::NoteRecord n) {
@@ -98,6 +111,10 @@ MemoryManager::MemoryManager(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 
 MemoryManager::~MemoryManager() {
     if (!impl_) return;
+    {
+        MutexLock lock(impl_->lane_mu);
+        impl_->lane.reset();  // idle: every add handed to it has returned to its caller
+    }
     impl_->jobs.reset();  // a running job finishes first
     auto& ctx = impl_->ctx;
     if (impl_->repairer) {
@@ -246,6 +263,13 @@ Status MemoryManager::delete_cube(const std::string& id, const std::string& acto
 // ---------------------------------------------------------------- turns and sessions
 
 Result<AddMessagesResult> MemoryManager::add_messages(const AddMessagesRequest& req, bool create_cube_if_missing) {
+    CallInFlight call(impl_->ctx);
+    if (req.background) {
+        Result<AddMessagesResult> out = Status::internal("background add did not run");
+        impl_->background_lane().run([&] { out = impl_->conversations->add(req, create_cube_if_missing); });
+        impl_->background_adds.fetch_add(1, std::memory_order_relaxed);
+        return out;
+    }
     return impl_->conversations->add(req, create_cube_if_missing);
 }
 
@@ -388,6 +412,7 @@ Result<PackedContext> MemoryManager::build_context(const ContextRequest& request
 }
 
 Result<std::vector<SearchHit>> MemoryManager::search(const SearchRequest& req) {
+    CallInFlight call(impl_->ctx);
     return impl_->searcher->search(req);
 }
 
@@ -481,6 +506,8 @@ ManagerStats MemoryManager::stats() const {
     s.hit_cache_misses = static_cast<std::int64_t>(hits.misses());
     s.hit_cache_bytes = static_cast<std::int64_t>(hits.bytes());
     s.hit_cache_entries = static_cast<std::int64_t>(hits.entries());
+    s.background_adds = impl_->background_adds.load(std::memory_order_relaxed);
+    if (ctx.helper) s.search_helper_handoffs = static_cast<std::int64_t>(ctx.helper->handed_off());
     auto lexical_units = ctx.index->lexical().total_documents();
     if (lexical_units) s.lexical_units = static_cast<std::int64_t>(*lexical_units);
     s.vector_units = static_cast<std::int64_t>(ctx.index->vectors().total_size());

@@ -134,6 +134,10 @@ struct AddMessagesRequest {
     std::optional<TimeMs> time;          // default conversation time for messages without one
     std::vector<MessageInput> messages;  // 1..1000
     std::string actor = "api";
+    // Bulk work (an import, a backfill): the add runs on the manager's BackgroundLane, at the lowest CPU priority,
+    // so that searches come first when the cores are busy. Same result and durability as an interactive add; it
+    // waits longer only when the machine is busy.
+    bool background = false;
 };
 
 struct AddMessagesResult {
@@ -301,6 +305,11 @@ struct ManagerStats {
     std::int64_t hit_cache_misses = 0;
     std::int64_t hit_cache_bytes = 0;
     std::int64_t hit_cache_entries = 0;
+    // Adds run on the background lane since open (AddMessagesRequest::background).
+    std::int64_t background_adds = 0;
+    // Searches since open whose vector half ran on the search helper (the other core) while their own thread ran
+    // the lexical half.
+    std::int64_t search_helper_handoffs = 0;
 };
 
 using ProgressFn = std::function<void(std::int64_t done, std::int64_t total)>;

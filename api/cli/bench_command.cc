@@ -51,8 +51,9 @@ at full speed in the same process; it reports their p50/p99 and the ratio of tha
 hybrid p99 (target <= 2: ingest should not stall searches). The writers add to another cube of the same
 MemoryManager (--ingest-cube same: to the queried cube, which then grows by several times its size at full speed);
 afterwards the queries run once more, idle (idle_after_*; with --ingest-cube same, on the grown cube, which
-separates the cost of concurrent ingest from the cost of a larger cube). Prints one JSON object and writes it to
---out.
+separates the cost of concurrent ingest from the cost of a larger cube). The writers' adds are bulk work: they run
+as background adds (AddMessagesRequest::background, at the lowest CPU priority; --ingest-priority foreground runs
+them on the writers' own threads at normal priority instead). Prints one JSON object and writes it to --out.
 
 options:
   --turns N          number of turns (default 100000)
@@ -66,6 +67,8 @@ options:
                      when the helper thread is free)
   --ingest-cube C    other | same: the under-ingest phase adds to another cube of the same MemoryManager (default;
                      the queried cube keeps its size) or to the queried cube (which then grows during the phase)
+  --ingest-priority P background | foreground: how the under-ingest phase's adds run (default background: bulk
+                     adds on the manager's background lane, which yields the cores to searches)
   --embedder E       auto | glove | use | glove+use | hashing (default: from config, i.e. auto)
   --in-memory        in-memory SQLite and Xapian instead of a temporary on-disk data dir
   --out FILE         where to write the JSON (default bench-search.json)
@@ -234,7 +237,8 @@ int run_bench_command(int argc, char** argv) {
         return 2;
     }
     long long turns = 100000, queries = 1000, top_k = 10, threads = 2, seed = 42, ingest_threads = 1;
-    std::string out_path = "bench-search.json", embedder_kind, granularity = "turn", ingest_cube_mode = "other";
+    std::string out_path = "bench-search.json", embedder_kind, granularity = "turn", ingest_cube_mode = "other",
+                ingest_priority = "background";
     bool in_memory = false, json_only = false, no_search_helper = false;
     std::ostringstream usage;
     print_usage(usage);
@@ -248,6 +252,7 @@ int run_bench_command(int argc, char** argv) {
     flags.integer("--seed", &seed);
     flags.text("--embedder", &embedder_kind);
     flags.text("--ingest-cube", &ingest_cube_mode);
+    flags.text("--ingest-priority", &ingest_priority);
     flags.text("--granularity", &granularity);
     flags.text("--out", &out_path);
     flags.toggle("--in-memory", &in_memory);
@@ -259,6 +264,10 @@ int run_bench_command(int argc, char** argv) {
         ingest_threads < 0 || ingest_threads > 64) {
         std::cerr << "kasten bench search: --turns 1..10000000, --queries >= 1, --top-k 1..1000, --threads 1..64, "
                      "--ingest-threads 0..64\n";
+        return 2;
+    }
+    if (ingest_priority != "background" && ingest_priority != "foreground") {
+        std::cerr << "kasten bench search: --ingest-priority must be background or foreground\n";
         return 2;
     }
     if (ingest_cube_mode != "other" && ingest_cube_mode != "same") {
@@ -448,6 +457,7 @@ int run_bench_command(int argc, char** argv) {
                     req.session_id = prefix + s.session_id;
                     req.time = s.time_ms;
                     req.actor = "bench";
+                    req.background = ingest_priority == "background";
                     for (size_t k = 0; k < s.messages.size(); ++k) {
                         req.messages.push_back({s.messages[k].role, s.messages[k].content,
                                                 s.time_ms + static_cast<std::int64_t>(k) * 60000});
@@ -473,6 +483,7 @@ int run_bench_command(int argc, char** argv) {
         // Queries start once every writer has stored its first session (ingest in full swing).
         while (started.load() < ingest_threads) std::this_thread::sleep_for(std::chrono::milliseconds(1));
         const long long ingested0 = ingested.load();
+        const std::int64_t handoffs0 = mm->stats().search_helper_handoffs;
         auto hybrid_request = [&](const std::string& query) {
             memory::SearchRequest req;
             req.cube_id = cube;
@@ -500,6 +511,7 @@ int run_bench_command(int argc, char** argv) {
         }
         const double busy_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - b0).count();
         const long long ingested_during = ingested.load() - ingested0;
+        const std::int64_t handoffs_during = mm->stats().search_helper_handoffs - handoffs0;
         stop_ingest.store(true);
         for (auto& w : writers) w.join();
         if (!search_error.empty() || !ingest_error.empty()) {
@@ -529,6 +541,8 @@ int run_bench_command(int argc, char** argv) {
         result["under_ingest"] = {{"retriever", "hybrid"},
                                   {"ingest_threads", ingest_threads},
                                   {"ingest_cube", ingest_cube_mode},
+                                  {"ingest_priority", ingest_priority},
+                                  {"search_helper_handoffs", handoffs_during},
                                   {"queries", busy.size()},
                                   {"seconds", busy_s},
                                   {"turns_ingested", ingested_during},
@@ -547,11 +561,11 @@ int run_bench_command(int argc, char** argv) {
                                   {"p99_ratio_to_idle_after", after_p99 > 0 ? busy_p99 / after_p99 : 0.0}};
         if (!json_only) {
             std::fprintf(stderr,
-                         "\rhybrid under ingest (%lld thread%s, %.0f turns/s): p50 %.2f ms, p99 %.2f ms; idle p99 "
+                         "\rhybrid under %s ingest (%lld thread%s, %.0f turns/s): p50 %.2f ms, p99 %.2f ms; idle p99 "
                          "%.2f ms; ratio %.2f (target <= 2); idle again after it (%lld turns): p99 %.2f ms\n",
-                         ingest_threads, ingest_threads == 1 ? "" : "s", static_cast<double>(ingested_during) / busy_s,
-                         percentile(busy, 0.50), busy_p99, idle_p99, ratio,
-                         ingest_cube_mode == "same" ? turns + ingested.load() : turns, after_p99);
+                         ingest_priority.c_str(), ingest_threads, ingest_threads == 1 ? "" : "s",
+                         static_cast<double>(ingested_during) / busy_s, percentile(busy, 0.50), busy_p99, idle_p99,
+                         ratio, ingest_cube_mode == "same" ? turns + ingested.load() : turns, after_p99);
         }
     }
     mm.reset();

@@ -152,7 +152,7 @@ Result<std::string> required_string(const json& obj, const std::string& prefix, 
 }
 
 Result<memory::AddMessagesRequest> parse_messages(const json& j, const RequestLimits& limits) {
-    KASTEN_RETURN_IF_ERROR(require_only(j, "", {"messages", "session_id", "time"},
+    KASTEN_RETURN_IF_ERROR(require_only(j, "", {"messages", "session_id", "time", "background"},
                                         "(a body with 'messages' adds conversation turns; notes use 'content')"));
     memory::AddMessagesRequest req;
     const json& msgs = j.at("messages");
@@ -176,6 +176,8 @@ Result<memory::AddMessagesRequest> parse_messages(const json& j, const RequestLi
     KASTEN_ASSIGN_OR_RETURN(auto session, optional_identifier(j, "", "session_id"));
     req.session_id = session.value_or("");
     KASTEN_ASSIGN_OR_RETURN(req.time, optional_time(j, "", "time"));
+    KASTEN_ASSIGN_OR_RETURN(auto background, optional_bool(j, "", "background"));
+    req.background = background.value_or(false);
     return req;
 }
 

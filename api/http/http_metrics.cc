@@ -97,6 +97,14 @@ std::string HttpMetrics::render(const memory::ManagerStats& stats, const std::st
     out += "# HELP kasten_hit_cache_entries Turns, sessions, notes and cubes the hit cache holds.\n";
     out += "# TYPE kasten_hit_cache_entries gauge\n";
     out += fmt::format("kasten_hit_cache_entries {}\n", stats.hit_cache_entries);
+    out += "# HELP kasten_background_adds_total Adds run as bulk work at the lowest CPU priority since start.\n";
+    out += "# TYPE kasten_background_adds_total counter\n";
+    out += fmt::format("kasten_background_adds_total {}\n", stats.background_adds);
+    out +=
+        "# HELP kasten_search_helper_handoffs_total Searches whose vector half ran on the helper thread (an idle "
+        "core) since start.\n";
+    out += "# TYPE kasten_search_helper_handoffs_total counter\n";
+    out += fmt::format("kasten_search_helper_handoffs_total {}\n", stats.search_helper_handoffs);
     out += "# HELP kasten_build_info The running kasten version.\n# TYPE kasten_build_info gauge\n";
     out += fmt::format("kasten_build_info{{version=\"{}\"}} 1\n", label(version));
     return out;

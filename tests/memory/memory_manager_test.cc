@@ -4,9 +4,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <mutex>
+#include <span>
 #include <sstream>
 #include <thread>
 
@@ -724,6 +727,145 @@ TEST(MemoryManagerHitCacheTest, SearchesAfterEveryChangeMatchAFreshProcess) {
     EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
     ASSERT_TRUE(mm->add_messages(conversation("c", "s9", 1690200000000)).is_ok());
     same_as_fresh("after the cube was deleted and filled again");
+}
+
+}  // namespace
+}  // namespace kasten::memory
+
+namespace kasten::memory {
+namespace {
+
+// A background add (bulk work, on the manager's lowest-priority lane) stores and finds exactly what an interactive
+// add stores, and fails the same way.
+TEST(MemoryManagerBackgroundAddTest, StoresAndFindsWhatAnInteractiveAddDoes) {
+    FakeClock clock{1700000000000};
+    auto interactive = open_mm("", &clock);
+    auto background = open_mm("", &clock);
+    ASSERT_NE(interactive, nullptr);
+    ASSERT_NE(background, nullptr);
+    AddMessagesRequest req = conversation("c", "s1", 1690000000000);
+    auto a = interactive->add_messages(req);
+    req.background = true;
+    auto b = background->add_messages(req);
+    ASSERT_TRUE(a.is_ok()) << a.status().to_string();
+    ASSERT_TRUE(b.is_ok()) << b.status().to_string();
+    EXPECT_EQ(a->session_id, b->session_id);
+    EXPECT_EQ(a->turn_ids.size(), b->turn_ids.size());
+    auto texts = [](MemoryManager& mm) {
+        std::vector<std::string> out;
+        auto session = mm.get_session("c", "s1");
+        EXPECT_TRUE(session.is_ok()) << session.status().to_string();
+        if (session) {
+            for (const auto& t : session->turns) out.push_back(t.role + ": " + t.content);
+        }
+        for (Granularity g : {Granularity::kTurn, Granularity::kSession}) {
+            for (const auto& h : find(mm, "c", "beagle sister Lisbon", g)) {
+                out.push_back(h.text + " | " + std::to_string(h.score));
+            }
+        }
+        return out;
+    };
+    const auto from_interactive = texts(*interactive);
+    EXPECT_FALSE(from_interactive.empty());
+    EXPECT_EQ(from_interactive, texts(*background));  // searchable as soon as the call returns
+    EXPECT_EQ(interactive->stats().background_adds, 0);
+    EXPECT_EQ(background->stats().background_adds, 1);
+
+    AddMessagesRequest empty = conversation("c", "s2", 1690000000000);
+    empty.messages.clear();
+    auto ea = interactive->add_messages(empty);
+    empty.background = true;
+    auto eb = background->add_messages(empty);
+    ASSERT_FALSE(ea.is_ok());
+    ASSERT_FALSE(eb.is_ok());
+    EXPECT_EQ(ea.status().to_string(), eb.status().to_string());
+}
+
+// Embeds like HashingEmbedder; a text containing "HOLD" blocks its embedding until release().
+class HoldingEmbedder final : public llm::Embedder {
+  public:
+    std::string id() const override { return inner_.id(); }
+    int dim() const override { return inner_.dim(); }
+    void embed(std::string_view text, std::span<float> out) const override {
+        hold_if_marked(text);
+        inner_.embed(text, out);
+    }
+    void accumulate(std::string_view text, std::span<float> sum) const override {
+        hold_if_marked(text);
+        inner_.accumulate(text, sum);
+    }
+    using Embedder::embed;
+
+    // Arms the hold for the next marked text.
+    void arm() const {
+        std::lock_guard<std::mutex> lock(mu_);
+        held_ = false;
+        released_ = false;
+    }
+    void wait_until_held() const {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return held_; });
+    }
+    void release() const {
+        std::lock_guard<std::mutex> lock(mu_);
+        released_ = true;
+        cv_.notify_all();
+    }
+
+  private:
+    void hold_if_marked(std::string_view text) const {
+        if (text.find("HOLD") == std::string_view::npos) return;
+        std::unique_lock<std::mutex> lock(mu_);
+        held_ = true;
+        cv_.notify_all();
+        cv_.wait(lock, [&] { return released_; });
+    }
+    llm::HashingEmbedder inner_{128};
+    mutable std::mutex mu_;
+    mutable std::condition_variable cv_;
+    mutable bool held_ = false;
+    mutable bool released_ = false;
+};
+
+// The search helper takes a core only when nothing else of the manager runs: while an add is in flight (here held
+// in its embedding), hybrid searches run both halves on their own thread.
+TEST(MemoryManagerBackgroundAddTest, SearchesLeaveTheHelperAloneWhileAnAddRuns) {
+    TempDir dir;
+    FakeClock clock{1700000000000};
+    auto embedder = std::make_shared<HoldingEmbedder>();
+    auto mm = open_mm(dir.str(), &clock, embedder);
+    ASSERT_NE(mm, nullptr);
+    // A cube large enough that a search's lexical half takes a while (the helper would start the vector half).
+    for (int s = 0; s < 40; ++s) {
+        AddMessagesRequest req = conversation("big", "s" + std::to_string(s), 1690000000000 + s * 1000);
+        for (int k = 0; k < 10; ++k) {
+            req.messages.push_back({"user",
+                                    "the beagle walked to the harbour with my sister and an architect friend number " +
+                                        std::to_string(s * 10 + k),
+                                    std::nullopt});
+        }
+        ASSERT_TRUE(mm->add_messages(req).is_ok());
+    }
+    const std::int64_t before = mm->stats().search_helper_handoffs;
+    for (bool background : {true, false}) {
+        AddMessagesRequest held = conversation("other", background ? "bulk" : "chat", 1690000000000);
+        held.messages.push_back({"user", "HOLD this turn until the searches are done", std::nullopt});
+        held.background = background;
+        embedder->arm();
+        std::promise<Status> added;
+        std::thread adder([&] {
+            auto r = mm->add_messages(held);
+            added.set_value(r.status());
+        });
+        embedder->wait_until_held();
+        for (int i = 0; i < 30; ++i)
+            EXPECT_FALSE(find(*mm, "big", "beagle harbour sister architect", Granularity::kTurn).empty());
+        EXPECT_EQ(mm->stats().search_helper_handoffs, before) << (background ? "background add" : "interactive add");
+        embedder->release();
+        adder.join();
+        Status st = added.get_future().get();
+        EXPECT_TRUE(st.is_ok()) << st.to_string();
+    }
 }
 
 }  // namespace

@@ -32,6 +32,23 @@ TEST(RequestParserTest, AddsMessages) {
     EXPECT_FALSE(m.messages[1].time.has_value());
     EXPECT_EQ(m.session_id, "s1");
     EXPECT_EQ(*m.time, parse_timestamp("2024-05-30").value());
+    EXPECT_FALSE(m.background);
+}
+
+TEST(RequestParserTest, ABulkAddAsksForTheBackground) {
+    auto r = parse_add_memories(R"({"messages":[{"role":"user","content":"x"}],"background":true})", kLimits);
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    ASSERT_TRUE(r->messages.has_value());
+    EXPECT_TRUE(r->messages->background);
+    r = parse_add_memories(R"({"messages":[{"role":"user","content":"x"}],"background":false})", kLimits);
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    EXPECT_FALSE(r->messages->background);
+    expect_rejected(
+        parse_add_memories(R"({"messages":[{"role":"user","content":"x"}],"background":"yes"})", kLimits).status(),
+        "background");
+    expect_rejected(
+        parse_add_memories(R"({"messages":[{"role":"user","content":"x"}],"background":1})", kLimits).status(),
+        "expected true or false");
 }
 
 TEST(RequestParserTest, AddsANote) {

@@ -20,6 +20,8 @@ TEST(HttpMetricsTest, RendersCountersHistogramsAndGauges) {
     stats.hit_cache_misses = 5;
     stats.hit_cache_bytes = 4096;
     stats.hit_cache_entries = 9;
+    stats.background_adds = 4;
+    stats.search_helper_handoffs = 6;
     const std::string text = m.render(stats, "1.2.3");
     EXPECT_NE(text.find("kasten_http_requests_total{method=\"GET\",route=\"/v1/cubes\",code=\"200\"} 2\n"),
               std::string::npos);
@@ -45,6 +47,8 @@ TEST(HttpMetricsTest, RendersCountersHistogramsAndGauges) {
     EXPECT_NE(text.find("kasten_hit_cache_lookups_total{result=\"miss\"} 5\n"), std::string::npos);
     EXPECT_NE(text.find("kasten_hit_cache_bytes 4096\n"), std::string::npos);
     EXPECT_NE(text.find("kasten_hit_cache_entries 9\n"), std::string::npos);
+    EXPECT_NE(text.find("kasten_background_adds_total 4\n"), std::string::npos);
+    EXPECT_NE(text.find("kasten_search_helper_handoffs_total 6\n"), std::string::npos);
     EXPECT_NE(text.find("kasten_build_info{version=\"1.2.3\"} 1\n"), std::string::npos);
 }
 

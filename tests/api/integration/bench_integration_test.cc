@@ -1,4 +1,5 @@
-// `kasten bench append` and `kasten bench http` run end to end, small and quick, as a separate process.
+// `kasten bench append`, `kasten bench http` and `kasten bench search` run end to end, small and quick, as a separate
+// process.
 #include <filesystem>
 #include <fstream>
 
@@ -102,11 +103,35 @@ TEST(BenchIntegrationTest, HttpAgainstAnExternalServer) {
     EXPECT_EQ(server->stop(), 0);
 }
 
+// The search benchmark's phases, the under-ingest one with the writers' adds as background (bulk) work.
+TEST(BenchIntegrationTest, SearchWithIngestInTheBackground) {
+    TempDir dir("kasten-bench-search-test");
+    const std::string out = dir.path() + "/search.json";
+    CommandResult r = run_kasten(
+        {"bench", "search", "--turns", "1500", "--queries", "1000", "--embedder", "hashing", "--json", "--out", out});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    json j = read_json(out);
+    ASSERT_TRUE(j.is_object());
+    EXPECT_EQ(j["benchmark"], "search");
+    EXPECT_EQ(j["turns"], 1500);
+    for (const char* retriever : {"lexical", "vector", "hybrid"}) {
+        EXPECT_GT(j["retrievers"][retriever]["search_p99_ms"].get<double>(), 0) << retriever;
+    }
+    const json& u = j["under_ingest"];
+    ASSERT_TRUE(u.is_object());
+    EXPECT_EQ(u["ingest_priority"], "background");
+    EXPECT_EQ(u["queries"], 1000);
+    EXPECT_GE(u["turns_ingested"].get<long long>(), 0);
+    EXPECT_GE(u["search_helper_handoffs"].get<long long>(), 0);
+    EXPECT_GT(u["p99_ratio"].get<double>(), 0);
+    EXPECT_EQ(run_kasten({"bench", "search", "--turns", "100", "--ingest-priority", "idle"}).exit_code, 2);
+}
+
 TEST(BenchIntegrationTest, BenchUsageNamesEveryBenchmarkAndRejectsBadOptions) {
     CommandResult help = run_kasten({"bench", "--help"});
     EXPECT_EQ(help.exit_code, 0);
     for (const char* s : {"kasten bench append", "kasten bench http", "--http-only", "--clients C", "--url URL",
-                          "--prefill N", "--ingest-threads T", "--healthz"}) {
+                          "--prefill N", "--ingest-threads T", "--ingest-priority P", "--healthz"}) {
         EXPECT_NE(help.out.find(s), std::string::npos) << s;
     }
     EXPECT_EQ(run_kasten({"bench", "append", "--turns", "10"}).exit_code, 2);
