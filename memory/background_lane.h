@@ -13,11 +13,11 @@
 
 namespace kasten::memory {
 
-// One thread at the lowest CPU priority (nice 19) that runs bulk work handed to it — background adds — one task at
-// a time, in the order handed over; each caller blocks until its own task has run. When the cores are busy, the
-// threads of normal priority (searches, interactive adds) run first and the lane takes what they leave; on an idle
-// machine it runs at full speed. A search that meets a lock the lane holds (a store or index section of an add)
-// waits until the lane is scheduled, which then happens at once: the search's own core is free while it waits.
+// One thread at the lowest CPU priority (nice 19) that runs bulk work handed to it — the analysis and embedding of
+// background adds — one task at a time, in the order handed over; each caller blocks until its own task has run.
+// When the cores are busy, the threads of normal priority (searches, interactive adds) run first and the lane takes
+// what they leave; on an idle machine it runs at full speed. Tasks should hold no lock that others wait for beyond a
+// table lookup: a preempted nice-19 holder keeps its waiters waiting until the lane is scheduled again.
 //
 // Thread-safe. Idle means blocked on a condition variable (no polling).
 class BackgroundLane {

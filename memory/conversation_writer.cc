@@ -16,7 +16,8 @@ namespace {
 constexpr int kMaxMessagesPerAdd = 1000;
 }  // namespace
 
-Result<AddMessagesResult> ConversationWriter::add(const AddMessagesRequest& req, bool create_cube_if_missing) {
+Result<AddMessagesResult> ConversationWriter::add(const AddMessagesRequest& req, bool create_cube_if_missing,
+                                                  const RunFn& run_unlocked) {
     KASTEN_RETURN_IF_ERROR(validate_identifier("cube id", req.cube_id));
     if (!req.session_id.empty()) KASTEN_RETURN_IF_ERROR(validate_identifier("session_id", req.session_id));
     if (req.messages.empty()) return Status::invalid_argument("messages must not be empty");
@@ -33,30 +34,37 @@ Result<AddMessagesResult> ConversationWriter::add(const AddMessagesRequest& req,
     // Embedding and text analysis are the expensive parts and need no lock: concurrent adds run them in parallel.
     std::vector<store::TurnRecord> new_turns(req.messages.size());
     std::vector<retrieval::LexicalIndex::Analysis> analyses(req.messages.size());
-    for (size_t i = 0; i < req.messages.size(); ++i) {
-        const auto& msg = req.messages[i];
-        auto& t = new_turns[i];
-        t.id = generate_id("t_");
-        t.cube_id = req.cube_id;
-        t.role = msg.role;
-        t.content = msg.content;
-        t.conv_time = msg.time ? *msg.time : (req.time ? *req.time : now);
-        t.ingested_at = now;
-        t.embedder_id = ctx_.embedder_id;
-        analyses[i] = retrieval::LexicalIndex::analyze_text(t.content);
-    }
-    // All new turns in one call: the sentence encoder runs them together.
-    {
-        const auto dim = static_cast<std::size_t>(ctx_.embedder->dim());
-        std::vector<std::string_view> contents;
-        contents.reserve(new_turns.size());
-        for (const auto& t : new_turns) contents.push_back(t.content);
-        std::vector<float> vectors(contents.size() * dim);
-        ctx_.embedder->embed_batch(contents, vectors);
-        for (size_t i = 0; i < new_turns.size(); ++i) {
-            new_turns[i].embedding.assign(vectors.begin() + static_cast<std::ptrdiff_t>(i * dim),
-                                          vectors.begin() + static_cast<std::ptrdiff_t>((i + 1) * dim));
+    for (auto& t : new_turns) t.id = generate_id("t_");  // under a global lock: here, not in `prepare`
+    auto prepare = [&] {
+        for (size_t i = 0; i < req.messages.size(); ++i) {
+            const auto& msg = req.messages[i];
+            auto& t = new_turns[i];
+            t.cube_id = req.cube_id;
+            t.role = msg.role;
+            t.content = msg.content;
+            t.conv_time = msg.time ? *msg.time : (req.time ? *req.time : now);
+            t.ingested_at = now;
+            t.embedder_id = ctx_.embedder_id;
+            analyses[i] = retrieval::LexicalIndex::analyze_text(t.content);
         }
+        // All new turns in one call: the sentence encoder runs them together.
+        {
+            const auto dim = static_cast<std::size_t>(ctx_.embedder->dim());
+            std::vector<std::string_view> contents;
+            contents.reserve(new_turns.size());
+            for (const auto& t : new_turns) contents.push_back(t.content);
+            std::vector<float> vectors(contents.size() * dim);
+            ctx_.embedder->embed_batch(contents, vectors);
+            for (size_t i = 0; i < new_turns.size(); ++i) {
+                new_turns[i].embedding.assign(vectors.begin() + static_cast<std::ptrdiff_t>(i * dim),
+                                              vectors.begin() + static_cast<std::ptrdiff_t>((i + 1) * dim));
+            }
+        }
+    };
+    if (run_unlocked) {
+        run_unlocked(prepare);
+    } else {
+        prepare();
     }
     TimeMs first_time = new_turns.front().conv_time;
     for (const auto& t : new_turns) first_time = std::min(first_time, t.conv_time);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "common/result.h"
@@ -15,7 +16,14 @@ class ConversationWriter {
   public:
     ConversationWriter(MemoryContext& ctx, NoteJobScheduler& jobs) : ctx_(ctx), jobs_(jobs) {}
 
-    Result<AddMessagesResult> add(const AddMessagesRequest& request, bool create_cube_if_missing);
+    // Runs `task` somewhere and returns once it has run (e.g. on a BackgroundLane).
+    using RunFn = std::function<void(const std::function<void()>& task)>;
+
+    // `run_unlocked` (optional) runs text analysis and embedding — most of an add's CPU, and no lock held longer
+    // than a stem-cache lookup — instead of the calling thread; ids, the store transaction and the index updates
+    // stay on the caller.
+    Result<AddMessagesResult> add(const AddMessagesRequest& request, bool create_cube_if_missing,
+                                  const RunFn& run_unlocked = {});
     Status delete_turn(const std::string& cube_id, const std::string& turn_id, const std::string& actor);
     Status delete_session(const std::string& cube_id, const std::string& external_session_id, const std::string& actor);
 

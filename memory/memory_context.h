@@ -31,10 +31,9 @@ struct MemoryContext {
     // Takes the vector half of a search while the caller runs the lexical half (null on one core: each search runs
     // on its caller's thread alone).
     std::unique_ptr<IdleHelper> helper;
-    // Searches, adds and note jobs running now (CallInFlight): a search hands its vector half to `helper` only when it
-    // is the only one, so the helper takes a core nothing else of this process wants. (On a core that is busy at the
-    // same priority one of the two would be preempted for a whole time slice; a background add would get no core.)
-    std::atomic<int> calls_in_flight{0};
+    // Background adds running now (AddMessagesRequest::background): while one runs, a search leaves `helper` alone,
+    // so the bulk work keeps the second core (against a busy helper a nice-19 thread would get almost none of it).
+    std::atomic<int> background_adds_running{0};
 
     std::atomic<std::int64_t> turns_added{0};
     std::atomic<std::int64_t> searches{0};
@@ -42,15 +41,13 @@ struct MemoryContext {
     std::atomic<std::int64_t> notes_built{0};
 };
 
-// Counts one call in MemoryContext::calls_in_flight for its lifetime.
-class CallInFlight {
+// Counts itself in `count` for its lifetime.
+class ScopedCount {
   public:
-    explicit CallInFlight(MemoryContext& ctx) : count_(ctx.calls_in_flight) {
-        count_.fetch_add(1, std::memory_order_relaxed);
-    }
-    ~CallInFlight() { count_.fetch_sub(1, std::memory_order_relaxed); }
-    CallInFlight(const CallInFlight&) = delete;
-    CallInFlight& operator=(const CallInFlight&) = delete;
+    explicit ScopedCount(std::atomic<int>& count) : count_(count) { count_.fetch_add(1, std::memory_order_relaxed); }
+    ~ScopedCount() { count_.fetch_sub(1, std::memory_order_relaxed); }
+    ScopedCount(const ScopedCount&) = delete;
+    ScopedCount& operator=(const ScopedCount&) = delete;
 
   private:
     std::atomic<int>& count_;

@@ -263,12 +263,14 @@ Status MemoryManager::delete_cube(const std::string& id, const std::string& acto
 // ---------------------------------------------------------------- turns and sessions
 
 Result<AddMessagesResult> MemoryManager::add_messages(const AddMessagesRequest& req, bool create_cube_if_missing) {
-    CallInFlight call(impl_->ctx);
     if (req.background) {
-        Result<AddMessagesResult> out = Status::internal("background add did not run");
-        impl_->background_lane().run([&] { out = impl_->conversations->add(req, create_cube_if_missing); });
+        ScopedCount running(impl_->ctx.background_adds_running);
+        // The lane does the analysis and embedding; the store transaction and the index updates stay on this thread,
+        // so no lock that a search or an interactive write waits for is ever held at the lane's priority.
+        BackgroundLane& lane = impl_->background_lane();
         impl_->background_adds.fetch_add(1, std::memory_order_relaxed);
-        return out;
+        return impl_->conversations->add(req, create_cube_if_missing,
+                                         [&](const std::function<void()>& task) { lane.run(task); });
     }
     return impl_->conversations->add(req, create_cube_if_missing);
 }
@@ -412,7 +414,6 @@ Result<PackedContext> MemoryManager::build_context(const ContextRequest& request
 }
 
 Result<std::vector<SearchHit>> MemoryManager::search(const SearchRequest& req) {
-    CallInFlight call(impl_->ctx);
     return impl_->searcher->search(req);
 }
 

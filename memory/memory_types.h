@@ -134,9 +134,10 @@ struct AddMessagesRequest {
     std::optional<TimeMs> time;          // default conversation time for messages without one
     std::vector<MessageInput> messages;  // 1..1000
     std::string actor = "api";
-    // Bulk work (an import, a backfill): the add runs on the manager's BackgroundLane, at the lowest CPU priority,
-    // so that searches come first when the cores are busy. Same result and durability as an interactive add; it
-    // waits longer only when the machine is busy.
+    // Bulk work (an import, a backfill): the add's text analysis and embedding (most of its CPU) run on the
+    // manager's BackgroundLane, at the lowest CPU priority, so that searches come first when the cores are busy; its
+    // store transaction runs on the caller's thread as usual. Same result and durability as an interactive add; it
+    // takes longer only when the machine is busy.
     bool background = false;
 };
 

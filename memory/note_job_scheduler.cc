@@ -286,7 +286,6 @@ Status NoteJobScheduler::apply(const store::JobRecord& job, const WeavePlan& pla
 }
 
 Result<JobRunner::Outcome> NoteJobScheduler::run_one() {
-    CallInFlight call(ctx_);
     MutexLock run_lock(run_mu_);
     if (!enabled()) return JobRunner::Outcome::kIdle;
     KASTEN_ASSIGN_OR_RETURN(Claimed claimed, ctx_.writer->locked([&](Repositories& repos) { return claim(repos); }));

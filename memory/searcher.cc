@@ -123,7 +123,7 @@ Status Searcher::both_lists(const ListFn& lexical, const ListFn& vector, std::ve
     };
     auto run_lexical = [&] { run(lexical, lex, lex_status); };
     auto run_vector = [&] { run(vector, vec, vec_status); };
-    if (lexical && vector && ctx_.helper && ctx_.calls_in_flight.load(std::memory_order_relaxed) <= 1) {
+    if (lexical && vector && ctx_.helper && ctx_.background_adds_running.load(std::memory_order_relaxed) == 0) {
         ctx_.helper->run_both(run_lexical, run_vector);
     } else {
         run_lexical();

@@ -827,9 +827,9 @@ class HoldingEmbedder final : public llm::Embedder {
     mutable bool released_ = false;
 };
 
-// The search helper takes a core only when nothing else of the manager runs: while an add is in flight (here held
-// in its embedding), hybrid searches run both halves on their own thread.
-TEST(MemoryManagerBackgroundAddTest, SearchesLeaveTheHelperAloneWhileAnAddRuns) {
+// While a background add runs (here held in its embedding, on the lane), hybrid searches run both halves on their
+// own thread and leave the second core to it; afterwards a lone search may use the helper again.
+TEST(MemoryManagerBackgroundAddTest, SearchesLeaveTheHelperAloneWhileABackgroundAddRuns) {
     TempDir dir;
     FakeClock clock{1700000000000};
     auto embedder = std::make_shared<HoldingEmbedder>();
@@ -847,25 +847,26 @@ TEST(MemoryManagerBackgroundAddTest, SearchesLeaveTheHelperAloneWhileAnAddRuns) 
         ASSERT_TRUE(mm->add_messages(req).is_ok());
     }
     const std::int64_t before = mm->stats().search_helper_handoffs;
-    for (bool background : {true, false}) {
-        AddMessagesRequest held = conversation("other", background ? "bulk" : "chat", 1690000000000);
-        held.messages.push_back({"user", "HOLD this turn until the searches are done", std::nullopt});
-        held.background = background;
-        embedder->arm();
-        std::promise<Status> added;
-        std::thread adder([&] {
-            auto r = mm->add_messages(held);
-            added.set_value(r.status());
-        });
-        embedder->wait_until_held();
-        for (int i = 0; i < 30; ++i)
-            EXPECT_FALSE(find(*mm, "big", "beagle harbour sister architect", Granularity::kTurn).empty());
-        EXPECT_EQ(mm->stats().search_helper_handoffs, before) << (background ? "background add" : "interactive add");
-        embedder->release();
-        adder.join();
-        Status st = added.get_future().get();
-        EXPECT_TRUE(st.is_ok()) << st.to_string();
+    AddMessagesRequest held = conversation("other", "bulk", 1690000000000);
+    held.messages.push_back({"user", "HOLD this turn until the searches are done", std::nullopt});
+    held.background = true;
+    embedder->arm();
+    std::promise<Status> added;
+    std::thread adder([&] {
+        auto r = mm->add_messages(held);
+        added.set_value(r.status());
+    });
+    embedder->wait_until_held();
+    for (int i = 0; i < 30; ++i) {
+        EXPECT_FALSE(find(*mm, "big", "beagle harbour sister architect", Granularity::kTurn).empty());
     }
+    EXPECT_EQ(mm->stats().search_helper_handoffs, before);
+    embedder->release();
+    adder.join();
+    Status st = added.get_future().get();
+    EXPECT_TRUE(st.is_ok()) << st.to_string();
+    EXPECT_EQ(find(*mm, "other", "HOLD searches", Granularity::kTurn).size(), 4u);  // the held add's turns, stored
+    EXPECT_EQ(mm->stats().background_adds, 1);
 }
 
 }  // namespace
