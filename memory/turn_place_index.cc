@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <mutex>
-#include <unordered_set>
 
 namespace kasten::memory {
 
@@ -87,8 +86,22 @@ std::vector<store::TurnPlace> TurnPlaceIndex::near(const std::string& cube_id, c
     const Cube& cube = cit->second;
     const std::size_t most = ids.size() * static_cast<std::size_t>(2 * radius + 1);
     out.reserve(most);
-    std::unordered_set<std::string_view> seen;
-    seen.reserve(most);
+    // The places listed so far, by (session, position): one turn holds a position, so a position listed is a turn
+    // listed. Open addressing over at most `most` keys at a load of at most 1/2 (searches list ~100 ids at radius 1;
+    // hashing the ids themselves cost more than the rest of this function).
+    std::size_t slots = 16;
+    while (slots < 2 * most) slots *= 2;
+    constexpr std::uint64_t kEmpty = ~std::uint64_t{0};
+    std::vector<std::uint64_t> seen(slots, kEmpty);
+    auto first_time = [&](std::uint32_t session, int index) {
+        const std::uint64_t key = (std::uint64_t{session} << 32) | static_cast<std::uint32_t>(index);
+        std::size_t at = static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> 32) & (slots - 1);
+        for (; seen[at] != kEmpty; at = (at + 1) & (slots - 1)) {
+            if (seen[at] == key) return false;
+        }
+        seen[at] = key;
+        return true;
+    };
     for (const auto& id : ids) {
         auto it = cube.by_id.find(id);
         if (it == cube.by_id.end()) continue;
@@ -97,7 +110,7 @@ std::vector<store::TurnPlace> TurnPlaceIndex::near(const std::string& cube_id, c
         const auto& row = cube.rows[session];
         auto n = lower(row, index - radius);
         for (; n != row.end() && n->index <= index + radius; ++n) {
-            if (!seen.insert(n->id).second) continue;
+            if (!first_time(session, n->index)) continue;
             out.push_back(store::TurnPlace{std::string(n->id), cube.sessions[session], n->index});
         }
     }

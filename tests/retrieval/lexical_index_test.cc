@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -487,6 +490,50 @@ TEST(LexicalIndexDiskTest, ReopenKeepsCommittedDocumentsAndMetadata) {
     ASSERT_TRUE(hits.is_ok());
     EXPECT_EQ(hits->size(), 5u);
     EXPECT_EQ((*reopened)->pending_changes(), 0u);
+}
+
+// A failed commit discards the uncommitted documents, and the documents added next take their document ids. A
+// search names its hits from remembered document ids (UnitIdCache), so it must forget those of the discarded ones.
+// The commit is made to fail with a real write error: the process's file size limit (EFBIG, as a full disk fails).
+TEST(LexicalIndexDiskTest, AFailedCommitsDocumentIdsNameTheUnitsAddedAfterIt) {
+    TempDir dir;
+    auto opened = LexicalIndex::open(dir.path() + "/lexical");
+    ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+    LexicalIndex& index = **opened;
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(index.upsert(turn("c", "old" + std::to_string(i)), "harbour").is_ok());
+    ASSERT_TRUE(index.commit().is_ok());
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(index.upsert(turn("c", "lost" + std::to_string(i)), "beacon").is_ok());
+    // Listed from the uncommitted state: their document ids are now remembered.
+    auto before = index.search("beacon", in_cube("c"), 50);
+    ASSERT_TRUE(before.is_ok());
+    ASSERT_EQ(before->size(), 20u);
+
+    struct rlimit saved {};
+    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
+    auto* previous = std::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit tiny = saved;
+    tiny.rlim_cur = 1;
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &tiny), 0);
+    const Status failed = index.commit();
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &saved), 0);
+    std::signal(SIGXFSZ, previous);
+    ASSERT_FALSE(failed.is_ok()) << "the commit was expected to fail under a 1-byte file size limit";
+    ASSERT_TRUE(index.reopen().is_ok());
+
+    EXPECT_TRUE(index.search("beacon", in_cube("c"), 50)->empty()) << "the discarded documents are gone";
+    std::set<std::string> added;
+    for (int i = 0; i < 20; ++i) {
+        const std::string id = "new" + std::to_string(i);
+        ASSERT_TRUE(index.upsert(turn("c", id), "beacon").is_ok());
+        added.insert(id);
+    }
+    for (int round = 0; round < 2; ++round) {
+        auto after = index.search("beacon", in_cube("c"), 50);
+        ASSERT_TRUE(after.is_ok());
+        const auto ids = ids_of(*after);
+        EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()), added) << "round " << round;
+        ASSERT_TRUE(index.commit().is_ok());
+    }
 }
 
 TEST(LexicalIndexDiskTest, SecondWriterIsBusy) {
