@@ -39,6 +39,8 @@ constexpr NumericSetting kNumericSettings[] = {
     {"subquery_weight", &SearchTuning::subquery_weight, &memory::MemoryOptions::subquery_weight},
     {"second_hop_weight", &SearchTuning::second_hop_weight, &memory::MemoryOptions::second_hop_weight},
     {"event_anchor_weight", &SearchTuning::event_anchor_weight, &memory::MemoryOptions::event_anchor_weight},
+    {"bm25_k1", &SearchTuning::bm25_k1, &memory::MemoryOptions::bm25_k1},
+    {"bm25_b", &SearchTuning::bm25_b, &memory::MemoryOptions::bm25_b},
 };
 
 }  // namespace
@@ -88,6 +90,7 @@ Result<SearchTuning> SearchTuning::parse(std::string_view spec) {
         }
         KASTEN_ASSIGN_OR_RETURN(const double v, parse_number(name, value));
         if (name == "rrf_k" && v <= 0) return Status::invalid_argument("--tune rrf_k: must be > 0");
+        if (name == "bm25_b" && v > 1) return Status::invalid_argument("--tune bm25_b: must be in [0, 1]");
         t.*(setting->tuned) = v;
     }
     return t;

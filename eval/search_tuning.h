@@ -28,11 +28,13 @@ struct SearchTuning {
     std::optional<double> subquery_weight;
     std::optional<double> second_hop_weight;
     std::optional<double> event_anchor_weight;
+    std::optional<double> bm25_k1;
+    std::optional<double> bm25_b;
 
     // The names of the numeric settings, comma-separated (for help and error texts).
     static std::string numeric_names();
     // "name=value[,name=value...]" with the names above; fusion is minmax or rrf; weights are finite and >= 0,
-    // rrf_k > 0. kInvalidArgument naming the bad part.
+    // rrf_k > 0, bm25_b <= 1. kInvalidArgument naming the bad part.
     [[nodiscard]] static Result<SearchTuning> parse(std::string_view spec);
     bool empty() const;
     void apply(memory::MemoryOptions& options) const;

@@ -181,6 +181,7 @@ Result<std::unique_ptr<MemoryManager>> MemoryManager::open(MemoryOptions options
         KASTEN_ASSIGN_OR_RETURN(ctx.writer, StoreWriter::open(db_path, *ctx.clock, ctx.recalls));
         KASTEN_ASSIGN_OR_RETURN(ctx.readers, ReaderPool::open(db_path, read_connections(options)));
     }
+    KASTEN_RETURN_IF_ERROR(lexical->set_bm25({options.bm25_k1, options.bm25_b}));
     ctx.index = std::make_unique<IndexSync>(std::move(lexical), ctx.embedder, /*background=*/!options.in_memory,
                                             options.lexical_commit_every,
                                             options.in_memory ? std::string() : options.data_dir + "/lexical.dirty",

@@ -69,6 +69,10 @@ struct MemoryOptions {
     double lexical_weight = 1.0;
     double vector_weight = 1.0;
     double rrf_k = 60.0;
+    // The lexical half's BM25 parameters (retrieval::LexicalIndex::Bm25Params): k1 >= 0 (term-frequency saturation),
+    // b in [0, 1] (document-length normalisation). Xapian's defaults.
+    double bm25_k1 = 1.0;
+    double bm25_b = 0.5;
 
     // Note building (agentic notes). With a builder, every add_messages queues a job that distils the new turns
     // into notes (batched per session: adds to a session whose job has not started join it), links and evolves

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
@@ -550,6 +551,8 @@ struct LexicalIndex::Impl {
     }
     CubeTermCounts term_counts{kParts};  // the counts term_counts(cube, type, ...) read since each cube's last change
     UnitIdCache unit_ids;                // the ids of documents searches have listed
+    std::atomic<double> bm25_k1{1.0};
+    std::atomic<double> bm25_b{0.5};
     std::atomic<std::uint64_t> revision{0};  // commits and reopens so far: a reader older than this reopens
     std::atomic<std::uint64_t> committed_reads{0};
     mutable std::mutex dirty_mu;
@@ -967,6 +970,20 @@ Status LexicalIndex::remove_cube(const std::string& cube_id) {
     }
 }
 
+Status LexicalIndex::set_bm25(const Bm25Params& params) {
+    if (!(params.k1 >= 0) || !std::isfinite(params.k1)) {
+        return Status::invalid_argument("lexical index: BM25 k1 must be a finite number >= 0");
+    }
+    if (!(params.b >= 0 && params.b <= 1)) return Status::invalid_argument("lexical index: BM25 b must be in [0, 1]");
+    impl_->bm25_k1.store(params.k1);
+    impl_->bm25_b.store(params.b);
+    return Status::ok();
+}
+
+LexicalIndex::Bm25Params LexicalIndex::bm25() const {
+    return Bm25Params{impl_->bm25_k1.load(), impl_->bm25_b.load()};
+}
+
 Result<std::vector<ScoredId>> LexicalIndex::search(std::string_view query, const SearchFilter& filter, int k,
                                                    ReadFrom from) const {
     return run_search(filter, k, from, [&] { return impl_->text_query(query); });
@@ -989,7 +1006,7 @@ namespace {
 
 // The best k documents of `db` for `text` under `filter`, by BM25.
 std::vector<ScoredId> match(const Xapian::Database& db, const Xapian::Query& text, const SearchFilter& filter, int k,
-                            UnitIdCache& unit_ids) {
+                            const LexicalIndex::Bm25Params& bm25, UnitIdCache& unit_ids) {
     std::vector<Xapian::Query> conditions;
     // A cube that holds every document of the database (an evaluation's or a single-user store) needs no filter.
     const std::string cube_key = cube_term(filter.cube_id);
@@ -1016,7 +1033,7 @@ std::vector<ScoredId> match(const Xapian::Database& db, const Xapian::Query& tex
         Xapian::Query restrict(Xapian::Query::OP_AND, conditions.begin(), conditions.end());
         enquire.set_query(Xapian::Query(Xapian::Query::OP_FILTER, text, restrict));
     }
-    enquire.set_weighting_scheme(Xapian::BM25Weight());
+    enquire.set_weighting_scheme(Xapian::BM25Weight(bm25.k1, 0, 1, bm25.b, 0.5));
     Xapian::MSet mset = enquire.get_mset(0, static_cast<Xapian::doccount>(k));
     std::vector<ScoredId> hits;
     hits.reserve(mset.size());
@@ -1056,7 +1073,8 @@ Result<std::vector<ScoredId>> LexicalIndex::run_search(const SearchFilter& filte
         if (auto reader = impl_->take_reader()) {
             try {
                 Xapian::Query text = make_text();
-                if (!text.empty()) hits = match(reader->searched(filter.type), text, filter, k, impl_->unit_ids);
+                if (!text.empty())
+                    hits = match(reader->searched(filter.type), text, filter, k, bm25(), impl_->unit_ids);
                 impl_->give_back(std::move(reader));
                 impl_->committed_reads.fetch_add(1, std::memory_order_relaxed);
                 return hits;
@@ -1076,7 +1094,7 @@ Result<std::vector<ScoredId>> LexicalIndex::run_search(const SearchFilter& filte
     try {
         Xapian::Query text = make_text();
         if (text.empty()) return hits;
-        return match(impl_->searched(filter.type), text, filter, k, impl_->unit_ids);
+        return match(impl_->searched(filter.type), text, filter, k, bm25(), impl_->unit_ids);
     } catch (const Xapian::Error& e) {
         return from_xapian(e, "lexical search");
     } catch (const std::exception& e) {

@@ -98,6 +98,16 @@ class LexicalIndex {
     // same, only the collection statistics its BM25 weights share with the other cubes of the database may lack their
     // uncommitted changes. Otherwise (or when the handles are busy, or for an in-memory index) as kLatest.
     enum class ReadFrom { kLatest, kCommittedIfClean };
+    // BM25's parameters for search() and search_terms() (Xapian::BM25Weight; k2 = 0, k3 = 1, min_normlen = 0.5):
+    // k1 >= 0 saturates a term's within-document frequency, b in [0, 1] normalises by document length. Xapian's
+    // defaults (1, 0.5) until set. kInvalidArgument outside those ranges. Thread-safe; searches already running keep
+    // the values they started with.
+    struct Bm25Params {
+        double k1 = 1.0;
+        double b = 0.5;
+    };
+    [[nodiscard]] Status set_bm25(const Bm25Params& params);
+    Bm25Params bm25() const;
     [[nodiscard]] Result<std::vector<ScoredId>> search(std::string_view query, const SearchFilter& filter, int k,
                                                        ReadFrom from = ReadFrom::kLatest) const;
     // The same ranking for an OR of index terms as analyze() yields them (no query parsing; its first 256 terms).

@@ -20,8 +20,6 @@
 #include "api/cli/note_pipeline.h"
 #include "api/cli/runtime.h"
 #include "api/cli/split_list.h"
-#include "llm/tokenizer_factory.h"
-#include "memory/token_counter.h"
 #include "eval/convomem_report.h"
 #include "eval/convomem_runner.h"
 #include "eval/kasten_retriever_spec.h"
@@ -33,6 +31,8 @@
 #include "eval/qa_cache.h"
 #include "eval/qa_model.h"
 #include "llm/openai_client.h"
+#include "llm/tokenizer_factory.h"
+#include "memory/token_counter.h"
 
 namespace kasten::api {
 namespace {
@@ -105,8 +105,8 @@ options:
   --tune SPEC           search settings changed from the defaults for this run, name=value[,name=value...]:
                         note_key_weight, temporal_weight, lexical_weight, vector_weight, fusion (minmax|rrf),
                         rrf_k, link_decay, turn_context_weight, session_context_weight, turn_rollup_weight,
-                        subquery_weight, second_hop_weight, event_anchor_weight; recorded in metrics.json
-                        ("tuning"). Compare runs with kasten eval cv
+                        subquery_weight, second_hop_weight, event_anchor_weight, bm25_k1, bm25_b (b <= 1);
+                        recorded in metrics.json ("tuning"). Compare runs with kasten eval cv
   --quiet               no progress bar
   --embedder KIND       auto | glove | use | glove+use | hashing (global option; default from the configuration)
 
@@ -155,8 +155,8 @@ options:
   --tune SPEC           search settings changed from the defaults for this run, name=value[,name=value...]:
                         note_key_weight, temporal_weight, lexical_weight, vector_weight, fusion (minmax|rrf),
                         rrf_k, link_decay, turn_context_weight, session_context_weight, turn_rollup_weight,
-                        subquery_weight, second_hop_weight, event_anchor_weight; recorded in metrics.json
-                        ("tuning"). Compare runs with kasten eval cv
+                        subquery_weight, second_hop_weight, event_anchor_weight, bm25_k1, bm25_b (b <= 1);
+                        recorded in metrics.json ("tuning"). Compare runs with kasten eval cv
   --quiet               no progress bar
   --embedder KIND       auto | glove | use | glove+use | hashing (global option)
 
@@ -194,8 +194,8 @@ options:
   --tune SPEC           search settings changed from the defaults for this run, name=value[,name=value...]:
                         note_key_weight, temporal_weight, lexical_weight, vector_weight, fusion (minmax|rrf),
                         rrf_k, link_decay, turn_context_weight, session_context_weight, turn_rollup_weight,
-                        subquery_weight, second_hop_weight, event_anchor_weight; recorded in metrics.json
-                        ("tuning"). Compare runs with kasten eval cv
+                        subquery_weight, second_hop_weight, event_anchor_weight, bm25_k1, bm25_b (b <= 1);
+                        recorded in metrics.json ("tuning"). Compare runs with kasten eval cv
   --quiet               no progress bar
   --embedder KIND       auto | glove | use | glove+use | hashing (global option)
 
@@ -564,8 +564,7 @@ int run_longmemeval(int argc, char** argv, const std::string& command_line) {
         std::cout << md;
     }
     std::cout << "outputs: " << *out << "/{per_question.jsonl, metrics.json, report.md, recall.svg"
-              << (run->qa ? ", hypotheses.jsonl" : "") << (options.context.budget > 0 ? ", context.md" : "")
-              << "}\n";
+              << (run->qa ? ", hypotheses.jsonl" : "") << (options.context.budget > 0 ? ", context.md" : "") << "}\n";
     return kExitOk;
 }
 

@@ -24,7 +24,7 @@ TEST(SearchTuningTest, EveryNumericSettingReachesItsOption) {
     auto t = SearchTuning::parse(
         "note_key_weight=0.1,temporal_weight=0.2,lexical_weight=0.3,vector_weight=0.4,rrf_k=5,link_decay=0.6,"
         "turn_context_weight=0.7,session_context_weight=0.8,turn_rollup_weight=0.9,subquery_weight=1.5,"
-        "second_hop_weight=1.6,event_anchor_weight=1.7");
+        "second_hop_weight=1.6,event_anchor_weight=1.7,bm25_k1=1.2,bm25_b=0.75");
     ASSERT_TRUE(t.is_ok()) << t.status().to_string();
     memory::MemoryOptions o;
     t->apply(o);
@@ -40,13 +40,16 @@ TEST(SearchTuningTest, EveryNumericSettingReachesItsOption) {
     EXPECT_DOUBLE_EQ(o.subquery_weight, 1.5);
     EXPECT_DOUBLE_EQ(o.second_hop_weight, 1.6);
     EXPECT_DOUBLE_EQ(o.event_anchor_weight, 1.7);
-    EXPECT_EQ(t->to_json().size(), 12u);
+    EXPECT_DOUBLE_EQ(o.bm25_k1, 1.2);
+    EXPECT_DOUBLE_EQ(o.bm25_b, 0.75);
+    EXPECT_EQ(t->to_json().size(), 14u);
     EXPECT_NE(SearchTuning::numeric_names().find("turn_rollup_weight"), std::string::npos);
 }
 
 TEST(SearchTuningTest, RejectsBadSettings) {
-    for (const char* bad : {"note_key_weight", "unknown=1", "note_key_weight=x", "note_key_weight=-1", "fusion=max",
-                            "rrf_k=0", "lexical_weight=nan", "a=1,,b=2", "note_key_weight=1e999"}) {
+    for (const char* bad :
+         {"note_key_weight", "unknown=1", "note_key_weight=x", "note_key_weight=-1", "fusion=max", "rrf_k=0",
+          "lexical_weight=nan", "a=1,,b=2", "note_key_weight=1e999", "bm25_b=1.5", "bm25_k1=-0.1"}) {
         auto t = SearchTuning::parse(bad);
         EXPECT_EQ(t.status().code(), StatusCode::kInvalidArgument) << bad;
     }

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -456,6 +457,36 @@ TEST_P(LexicalIndexTest, ConcurrentWritersAndReaders) {
     EXPECT_EQ(failures.load(), 0);
     EXPECT_EQ(index_->count("c", UnitType::kTurn).value(), 600u);
     EXPECT_EQ(search("concurrent", in_cube("c"), 1000).size(), 600u);
+}
+
+// BM25's b normalises by document length: with b = 0 a long document holding the query term as often as a short one
+// scores the same; with b = 1 the short one wins clearly. Xapian's defaults hold until set; bad values are refused.
+TEST_P(LexicalIndexTest, Bm25ParametersChangeTheWeights) {
+    put(turn("c", "short"), "lighthouse keeper");
+    put(turn("c", "long"), "lighthouse keeper walked along the harbour wall past the fishing boats at dawn today");
+    put(turn("c", "other"), "a quiet afternoon in the garden");
+    EXPECT_DOUBLE_EQ(index_->bm25().k1, 1.0);
+    EXPECT_DOUBLE_EQ(index_->bm25().b, 0.5);
+    auto score_of = [&](const std::string& id) {
+        for (const auto& h : search("lighthouse", in_cube("c"))) {
+            if (h.id == id) return h.score;
+        }
+        return -1.0;
+    };
+    ASSERT_TRUE(index_->set_bm25({1.0, 0.0}).is_ok());
+    EXPECT_DOUBLE_EQ(score_of("short"), score_of("long"));
+    ASSERT_TRUE(index_->set_bm25({1.0, 1.0}).is_ok());
+    EXPECT_GT(score_of("short"), 1.2 * score_of("long"));
+    ASSERT_TRUE(index_->set_bm25({2.0, 0.75}).is_ok());
+    EXPECT_DOUBLE_EQ(index_->bm25().k1, 2.0);
+    EXPECT_DOUBLE_EQ(index_->bm25().b, 0.75);
+    for (LexicalIndex::Bm25Params bad :
+         {LexicalIndex::Bm25Params{-1, 0.5}, LexicalIndex::Bm25Params{1, 1.5}, LexicalIndex::Bm25Params{1, -0.1},
+          LexicalIndex::Bm25Params{std::numeric_limits<double>::infinity(), 0.5},
+          LexicalIndex::Bm25Params{1, std::numeric_limits<double>::quiet_NaN()}}) {
+        EXPECT_EQ(index_->set_bm25(bad).code(), StatusCode::kInvalidArgument) << bad.k1 << " " << bad.b;
+    }
+    EXPECT_DOUBLE_EQ(index_->bm25().k1, 2.0) << "a refused setting leaves the last one";
 }
 
 TEST(LexicalIndexAnalyzeTest, StemsDropsStopwordsKeepsOrder) {
