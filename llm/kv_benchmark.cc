@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -36,13 +38,15 @@ constexpr int kSinks = 4;
 // `batch_slots`: the eviction caches' room for one batch beyond the budget (the largest batch the caller stores
 // before a commit; make_kv_cache() reserves the decoder's 64).
 Result<std::unique_ptr<KvCache>> make_config_cache(const KvBenchConfig& c, const ModelConfig& config, int n_ctx,
-                                                   int batch_slots = 1) {
+                                                   int batch_slots = 1,
+                                                   std::shared_ptr<const VqCodebooks> codebooks = nullptr) {
     if (c.policy.rfind("sim:", 0) == 0) {
         KASTEN_ASSIGN_OR_RETURN(SimKvSpec spec, parse_sim_spec(c.policy.substr(4)));
         const KvCacheShape shape{config.n_layer, config.n_head_kv, config.head_dim, n_ctx};
         KASTEN_RETURN_IF_ERROR(check_sim_spec(spec, shape));
-        return std::unique_ptr<KvCache>(
-            std::make_unique<SimKvCache>(shape, spec, c.policy, std::make_shared<const Rope>(config)));
+        if (spec.vq && codebooks == nullptr) return Status::invalid_argument("vq scheme without codebooks");
+        return std::unique_ptr<KvCache>(std::make_unique<SimKvCache>(
+            shape, spec, c.policy, std::make_shared<const Rope>(config), std::move(codebooks)));
     }
     if (c.eviction_cells > 0 && (c.policy == "h2o-q8" || c.policy == "h2o-q4")) {  // eviction over quantized cells
         QuantizedH2oOptions o;
@@ -132,6 +136,34 @@ Result<Sample> write_sample(const std::shared_ptr<const LlamaModel>& m, ThreadPo
         s.tokens.push_back(pick(rng));
     }
     return s;
+}
+
+// Calibration for VQ schemes: texts written at seeds 1001.. (disjoint from the evaluation's 1..samples) through
+// an exact recording cache.
+Result<VqCalibration> record_calibration(const std::shared_ptr<const LlamaModel>& m, ThreadPool& pool, int bos,
+                                         int n_tokens, int texts, int first_seed) {
+    VqCalibration cal;
+    const ModelConfig& config = m->config();
+    for (int i = 0; i < texts; ++i) {
+        LlamaContext ctx(m,
+                         std::make_unique<RecordingKvCache>(
+                             KvCacheShape{config.n_layer, config.n_head_kv, config.head_dim, n_tokens}),
+                         &pool);
+        std::mt19937_64 rng(static_cast<std::uint64_t>(first_seed + i));
+        std::vector<int> tokens{bos};
+        std::vector<double> lp;
+        for (int t = 0; t < n_tokens; ++t) {
+            KASTEN_RETURN_IF_ERROR(ctx.eval(std::span<const int>(&tokens[static_cast<std::size_t>(t)], 1)));
+            if (t + 1 == n_tokens) break;
+            log_softmax(ctx.logits(), lp);
+            std::vector<double> p(lp.size());
+            for (std::size_t j = 0; j < p.size(); ++j) p[j] = std::exp(lp[j]);
+            std::discrete_distribution<int> pick(p.begin(), p.end());
+            tokens.push_back(pick(rng));
+        }
+        dynamic_cast<const RecordingKvCache&>(ctx.cache()).append_to(cal);
+    }
+    return cal;
 }
 
 struct QualityAccumulator {
@@ -412,12 +444,50 @@ Result<KvBenchmarkReport> run_kv_benchmark(const KvBenchmarkOptions& options) {
             KASTEN_ASSIGN_OR_RETURN(auto f16, make_config_cache({"f16"}, m->config(), n_ctx));
             f16_bytes = f16->bytes();
         }
+        std::map<std::pair<int, int>, VqCalibration> calibrations;  // by (first seed, number of texts)
         for (const KvBenchConfig& c : configs) {
             QualityAccumulator acc;
             KvQualityRow row;
             row.policy = label(c);
+            std::shared_ptr<const VqCodebooks> codebooks;
+            if (c.policy.rfind("sim:", 0) == 0) {
+                KASTEN_ASSIGN_OR_RETURN(SimKvSpec spec, parse_sim_spec(c.policy.substr(4)));
+                if (spec.vq) {
+                    const std::pair<int, int> key{spec.vq_seed, spec.vq_calib};
+                    if (!calibrations.count(key)) {
+                        const auto tc = SteadyClock::now();
+                        KASTEN_ASSIGN_OR_RETURN(
+                            VqCalibration cal, record_calibration(m, pool, bos, n_tokens, spec.vq_calib, spec.vq_seed));
+                        say(fmt::format("vq calibration: {} texts from seed {}, {} cells ({:.1f} s)", spec.vq_calib,
+                                        spec.vq_seed, cal.n, seconds_since(tc)));
+                        if (const char* dump = std::getenv("KASTEN_VQ_DUMP")) {  // analysis: raw f32 arrays
+                            std::FILE* f = std::fopen(dump, "wb");
+                            if (f != nullptr) {
+                                std::fwrite(cal.keys.data(), sizeof(float), cal.keys.size(), f);
+                                std::fwrite(cal.values.data(), sizeof(float), cal.values.size(), f);
+                                std::fwrite(cal.mass.data(), sizeof(float), cal.mass.size(), f);
+                                std::fclose(f);
+                            }
+                        }
+                        calibrations.emplace(key, std::move(cal));
+                    }
+                    const auto tb = SteadyClock::now();
+                    codebooks = build_vq_codebooks(calibrations.at(key), spec, Rope(m->config()));
+                    const int kvd = m->config().n_head_kv * m->config().head_dim;
+                    const auto bits = [](int c, int b1, int b2) { return b1 == 0 ? 16.0 : double(b1 + b2) / c; };
+                    const double kbits = bits(spec.vq_kc, spec.vq_kb, spec.vq_kb2);
+                    const double vbits = bits(spec.vq_vc, spec.vq_vb, spec.vq_vb2);
+                    say(
+                        fmt::format("vq {}: K {:.3f} + V {:.3f} bits/number (mean {:.3f}); codebooks {} B = {:.4f} x "
+                                    "f16 at {} tokens; train mse K {:.3e} V {:.3e} (y space); {:.1f} s",
+                                    c.policy, kbits, vbits, (kbits + vbits) / 2, codebooks->bytes,
+                                    double(codebooks->bytes) / double(f16_bytes), n_ctx, codebooks->train_mse[0],
+                                    codebooks->train_mse[1], seconds_since(tb)));
+                    (void)kvd;
+                }
+            }
             for (const Sample& s : samples) {
-                KASTEN_ASSIGN_OR_RETURN(auto cache, make_config_cache(c, m->config(), n_ctx));
+                KASTEN_ASSIGN_OR_RETURN(auto cache, make_config_cache(c, m->config(), n_ctx, 1, codebooks));
                 row.cache = cache->name();
                 row.bytes = cache->bytes();
                 KASTEN_RETURN_IF_ERROR(teacher_force(m, pool, std::move(cache), s, acc, c.prompt));
@@ -430,9 +500,12 @@ Result<KvBenchmarkReport> run_kv_benchmark(const KvBenchmarkOptions& options) {
             row.ppl_full = std::exp(acc.nll_full / static_cast<double>(std::max(1LL, acc.predictions)));
             row.ppl = std::exp(acc.nll / static_cast<double>(std::max(1LL, acc.predictions)));
             row.peak_bytes = std::max<std::uint64_t>(row.bytes, acc.peak_bytes);
+            const double cb_bytes = codebooks ? static_cast<double>(codebooks->bytes) : 0.0;
             say(fmt::format(
-                "{}: {:.1f} B/token ({:.3f} x f16), mean KL {:.2e}, top-1 {:.2f}%, ppl {:.4f} (full {:.4f})", row.cache,
-                row.bytes_per_token, row.f16_ratio, row.mean_kl, 100 * row.top1_agreement, row.ppl, row.ppl_full));
+                "{}: {:.1f} B/token ({:.4f} x f16; without codebooks {:.4f}), mean KL {:.2e}, max KL {:.3f}, top-1 "
+                "{:.2f}%, ppl {:.4f} (full {:.4f})",
+                row.cache, row.bytes_per_token, row.f16_ratio, (double(row.bytes) - cb_bytes) / double(f16_bytes),
+                row.mean_kl, row.max_kl, 100 * row.top1_agreement, row.ppl, row.ppl_full));
             report.quality.push_back(row);
         }
     }

@@ -191,6 +191,36 @@ Result<SimKvSpec> parse_sim_spec(const std::string& text) {
             s.prerope = v != 0;
         else if (k == "knuq")
             s.knuq = v != 0;
+        else if (k == "vq")
+            s.vq = v != 0;
+        else if (k == "kc")
+            s.vq_kc = v;
+        else if (k == "vc")
+            s.vq_vc = v;
+        else if (k == "kb")
+            s.vq_kb = v;
+        else if (k == "vb")
+            s.vq_vb = v;
+        else if (k == "kb2")
+            s.vq_kb2 = v;
+        else if (k == "vb2")
+            s.vq_vb2 = v;
+        else if (k == "cb")
+            s.vq_share = v;
+        else if (k == "norm")
+            s.vq_norm = v != 0;
+        else if (k == "qw")
+            s.vq_qw = v != 0;
+        else if (k == "tw")
+            s.vq_tw = v != 0;
+        else if (k == "out")
+            s.vq_out = v;
+        else if (k == "cs")
+            s.vq_seed = v;
+        else if (k == "calib")
+            s.vq_calib = v;
+        else if (k == "iters")
+            s.vq_iters = v;
         else
             return Status::invalid_argument("sim spec key: " + k);
     }
@@ -207,7 +237,21 @@ Result<SimKvSpec> parse_sim_spec(const std::string& text) {
     if (s.k_chan && (s.kgroup < 1 || s.kgroup > 4096)) return bad("with kchan=1, kg is 1..4096 tokens");
     if (!s.k_chan && (s.kgroup < -1 || s.kgroup > 4096)) return bad("kg is -1, 0 or 1..4096 channels");
     if (s.vgroup < -1 || s.vgroup > 4096) return bad("vg is -1, 0 or 1..4096 channels");
-    if ((s.v_chan || s.prerope || s.knuq) && !s.k_chan) return bad("vchan, prerope and knuq need kchan=1");
+    if ((s.v_chan || (s.prerope && !s.vq) || s.knuq) && !s.k_chan) {
+        return bad("vchan, prerope (without vq) and knuq need kchan=1");
+    }
+    if (s.vq && (s.k_chan || s.causal > 0)) return bad("vq excludes kchan and causal");
+    if (s.vq_kc < 1 || s.vq_kc > 8 || s.vq_vc < 1 || s.vq_vc > 8) return bad("kc and vc are 1..8 channels");
+    if (s.vq_kb < 0 || s.vq_kb > 14 || s.vq_vb < 0 || s.vq_vb > 14 || s.vq_kb2 < 0 || s.vq_kb2 > 14 || s.vq_vb2 < 0 ||
+        s.vq_vb2 > 14) {
+        return bad("kb, vb, kb2 and vb2 are 0..14 bits");
+    }
+    if (s.vq_share < 0 || s.vq_share > 3) return bad("cb is 0 (layer), 1 (head), 2 (channel group) or 3 (one)");
+    if (s.vq_out < 0 || s.vq_out > 500) return bad("out is 0..500 per mille");
+    if (s.vq_seed < 1 || s.vq_seed > 1000000) return bad("cs is 1..1000000");
+    if (s.vq_calib < 1 || s.vq_calib > 256 || s.vq_iters < 1 || s.vq_iters > 1000) {
+        return bad("calib is 1..256 texts, iters 1..1000");
+    }
     if (s.causal < 0 || s.causal > 4096) return bad("causal is 0..4096 tokens");
     if ((s.cnuq || s.sparse) && s.causal == 0) return bad("cnuq and sparse need causal > 0");
     if (s.margin < 1 || s.margin > 1000) return bad("margin is 1..1000 percent");
@@ -231,6 +275,9 @@ Status check_sim_spec(const SimKvSpec& spec, const KvCacheShape& shape) {
         return Status::invalid_argument("sim spec: value groups of " + std::to_string(width(spec.vgroup)) +
                                         " channels do not divide the " + std::to_string(kv_dim) + " value channels");
     }
+    if (spec.vq && (hd % spec.vq_kc != 0 || hd % spec.vq_vc != 0 || hd > 64)) {
+        return Status::invalid_argument("sim spec: kc and vc must divide head_dim (at most 64), " + std::to_string(hd));
+    }
     if ((spec.rot || spec.vrot) && (hd & (hd - 1)) != 0) {
         return Status::invalid_argument("sim spec: rot and vrot need a power-of-two head_dim, not " +
                                         std::to_string(hd));
@@ -244,9 +291,25 @@ SimKvCache::~SimKvCache() {
 }
 
 SimKvCache::SimKvCache(const KvCacheShape& shape, const SimKvSpec& spec, std::string name,
-                       std::shared_ptr<const Rope> rope)
-    : rope_(std::move(rope)), spec_(spec), name_(std::move(name)), rows_(shape) {
+                       std::shared_ptr<const Rope> rope, std::shared_ptr<const VqCodebooks> codebooks)
+    : rope_(std::move(rope)), codebooks_(std::move(codebooks)), spec_(spec), name_(std::move(name)), rows_(shape) {
     assert(check_sim_spec(spec, shape).is_ok() && (!spec.prerope || rope_ != nullptr));
+    assert(!spec.vq || codebooks_ != nullptr);
+}
+
+void SimKvCache::quantize_vq(int c) {
+    const KvCacheShape& s = rows_.shape();
+    for (int l = 0; l < s.n_layer; ++l) {
+        for (int h = 0; h < s.n_head_kv; ++h) {
+            float* k = rows_.key(l, h, c);
+            if (spec_.prerope) rope_->apply(k, 1, -static_cast<double>(c));
+            n_out_ += vq_code(*codebooks_, 0, l, h, k);
+            n_all_ += s.head_dim;
+            if (spec_.prerope) rope_->apply(k, 1, static_cast<double>(c));
+            n_out_ += vq_code(*codebooks_, 1, l, h, rows_.value(l, h, c));
+            n_all_ += s.head_dim;
+        }
+    }
 }
 
 void SimKvCache::store(int layer, int cell, const float* k, const float* v) {
@@ -284,6 +347,11 @@ void SimKvCache::commit(int n) {
             }
         }
         calibrated_ = true;
+    }
+    if (spec_.vq) {
+        q_end_ = std::max(q_end_, spec_.sinks);
+        for (; q_end_ < n - spec_.window; ++q_end_) quantize_vq(q_end_);
+        return;
     }
     if (spec_.causal > 0) {
         for (int c = q_end_; c < n; ++c) quantize_causal(c);
@@ -515,6 +583,15 @@ std::size_t SimKvCache::bytes() const {
         const int g = group == 0 ? hd : group < 0 ? kvd : group;
         return static_cast<double>(kvd) / g * ((spec_.sym || spec_.nuq) ? spec_.sbits : 32);
     };
+    if (spec_.vq) {
+        const auto part = [&](int c, int b1, int b2) { return b1 == 0 ? kvd * 16.0 : double(kvd) / c * (b1 + b2); };
+        const double b = part(spec_.vq_kc, spec_.vq_kb, spec_.vq_kb2) + part(spec_.vq_vc, spec_.vq_vb, spec_.vq_vb2) +
+                         2.0 * kvd * spec_.vq_out / 1000.0 * 32;
+        // Cells coded: all but the exact sinks and window (those as f16), plus the codebooks once.
+        const int exact = std::min(s.capacity, spec_.sinks + spec_.window);
+        return static_cast<std::size_t>(b / 8 * s.n_layer * (s.capacity - exact) + exact * 4.0 * kvd * s.n_layer +
+                                        (codebooks_ ? static_cast<double>(codebooks_->bytes) : 0.0));
+    }
     if (spec_.causal > 0) {
         const double b = kvd * (spec_.kbits + spec_.vbits) + 2 * kvd * 32.0 / spec_.causal;
         return static_cast<std::size_t>(b / 8 * s.n_layer * s.capacity + spec_.sinks * 4.0 * kvd * s.n_layer);

@@ -8,6 +8,7 @@
 #include "llm/dense_kv_rows.h"
 #include "llm/kv_cache.h"
 #include "llm/rope.h"
+#include "llm/sim_vq.h"
 
 namespace kasten::llm {
 
@@ -36,6 +37,23 @@ struct SimKvSpec {
     int margin = 100;     // causal: percent of the previous block's half-range that the levels span
     bool cnuq = false;    // causal: Gaussian levels from the previous block's mean and deviation
     bool sparse = false;  // causal: values outside the levels kept exact (dense-and-sparse), not counted in bytes
+    // vq = 1: vector quantization with codebooks calibrated offline (CQ, KVQuant): each group of vq_kc (vq_vc)
+    // adjacent channels of a head is one vq_kb- (vq_vb-) bit index into a k-means codebook trained on keys and
+    // values of calibration texts (seeds 1001..); keys before RoPE with prerope=1. Bits 0: kept exact (f16).
+    // No per-group parameters; cells coded at commit(), sinks and window exact. bytes() counts the codebooks.
+    bool vq = false;
+    int vq_kc = 2, vq_vc = 2;    // channels per group (1, 2, 4, 8 dividing head_dim)
+    int vq_kb = 6, vq_vb = 6;    // code bits of the first stage (0..14)
+    int vq_kb2 = 0, vq_vb2 = 0;  // code bits of a second, residual stage (0: none)
+    int vq_share = 0;      // codebook per 0: layer, 1: (layer, kv head), 2: (layer, kv head, channel group), 3: model
+    bool vq_norm = false;  // channels centred and scaled by calibrated per-channel mean and deviation first
+    bool vq_qw = false;    // keys scaled per channel by the calibrated query RMS (logit-error metric)
+    bool vq_tw = false;    // calibration cells weighted by the attention they received
+    int vq_out = 0;        // dense-and-sparse (KVQuant): per-mille of numbers outside calibrated per-channel
+                           // quantiles kept exact (f16 + 16-bit index: 32 bits each, counted at this rate)
+    int vq_calib = 16;     // calibration texts
+    int vq_seed = 1001;    // seed of the first calibration text (1: the evaluation texts, to measure overfitting)
+    int vq_iters = 20;     // k-means iterations
 };
 
 // kInvalidArgument for an unknown key, a malformed item, a value outside the simulation's ranges (bits 1..8,
@@ -53,8 +71,9 @@ Status check_sim_spec(const SimKvSpec& spec, const KvCacheShape& shape);
 class SimKvCache final : public KvCache {
   public:
     // `rope` is needed for spec.prerope.
+    // `codebooks` are needed for spec.vq.
     SimKvCache(const KvCacheShape& shape, const SimKvSpec& spec, std::string name,
-               std::shared_ptr<const Rope> rope = nullptr);
+               std::shared_ptr<const Rope> rope = nullptr, std::shared_ptr<const VqCodebooks> codebooks = nullptr);
     ~SimKvCache() override;
 
     const KvCacheShape& shape() const override { return rows_.shape(); }
@@ -74,7 +93,10 @@ class SimKvCache final : public KvCache {
     void quantize_values(int c);
     void quantize_causal(int c);
 
+    void quantize_vq(int c);
+
     std::shared_ptr<const Rope> rope_;
+    std::shared_ptr<const VqCodebooks> codebooks_;
     SimKvSpec spec_;
     std::string name_;
     DenseKvRows<float> rows_;
@@ -85,7 +107,7 @@ class SimKvCache final : public KvCache {
     std::vector<float> cur_lo_, cur_hi_, lo_, hi_;
     std::vector<double> cur_s1_, cur_s2_, mu_, sd_;
     int cur_n_ = 0;
-    long long n_out_ = 0, n_all_ = 0;  // causal: values outside the levels, of all coded
+    long long n_out_ = 0, n_all_ = 0;  // causal: values outside the levels, of all coded (vq: outliers)
 };
 
 }  // namespace kasten::llm

@@ -128,3 +128,70 @@ TEST(SimKvCacheTest, WindowCellsStayExactAndErrorsShrinkWithTheBits) {
 
 }  // namespace
 }  // namespace kasten::llm
+
+namespace kasten::llm {
+namespace {
+
+TEST(SimKvCacheTest, ParsesAndChecksVqSchemes) {
+    auto s = parse_sim_spec("vq=1,prerope=1,kc=2,kb=6,vc=4,vb=8,kb2=4,cb=3,norm=1,out=10,sinks=1,win=8");
+    ASSERT_TRUE(s.is_ok());
+    EXPECT_TRUE(s.value().vq && s.value().prerope && s.value().vq_norm);
+    EXPECT_EQ(s.value().vq_kc, 2);
+    EXPECT_EQ(s.value().vq_vb, 8);
+    EXPECT_EQ(s.value().vq_kb2, 4);
+    EXPECT_EQ(s.value().vq_share, 3);
+    for (const char* bad : {"vq=1,kb=15", "vq=1,kc=0", "vq=1,kc=9", "vq=1,cb=4", "vq=1,kchan=1,kg=32", "vq=1,out=501",
+                            "vq=1,calib=0", "vq=1,cs=0"}) {
+        EXPECT_FALSE(parse_sim_spec(bad).is_ok()) << bad;
+    }
+    EXPECT_TRUE(check_sim_spec(parse_sim_spec("vq=1,kc=8,vc=4").value(), kShape).is_ok());
+    EXPECT_FALSE(check_sim_spec(parse_sim_spec("vq=1,kc=3").value(), kShape).is_ok());  // 3 does not divide 8
+}
+
+// With at least as many codes as distinct calibration groups, k-means keeps every group as a centroid, so coding a
+// calibration row gives it back (to f16 rounding); keys go through the pre-RoPE round trip.
+TEST(SimKvCacheTest, VqCodebooksReproduceTheirCalibration) {
+    ModelConfig config;
+    config.n_layer = 1;
+    config.n_head = 1;
+    config.n_head_kv = 1;
+    config.head_dim = 8;
+    config.n_rot = 8;
+    config.n_embd = 8;
+    const Rope rope(config);
+    RecordingKvCache rec(KvCacheShape{1, 1, 8, 4});
+    std::mt19937 rng(3);
+    std::normal_distribution<float> d(0.0f, 1.0f);
+    std::vector<std::vector<float>> keys, values;
+    for (int c = 0; c < 4; ++c) {
+        std::vector<float> k(8), v(8);
+        for (float& x : k) x = d(rng);
+        for (float& x : v) x = d(rng);
+        rec.store(0, c, k.data(), v.data());
+        keys.push_back(k);
+        values.push_back(v);
+    }
+    rec.commit(4);
+    VqCalibration cal;
+    rec.append_to(cal);
+    ASSERT_EQ(cal.n, 4);
+    SimKvSpec spec = parse_sim_spec("vq=1,prerope=1,kc=2,kb=4,vc=8,vb=2,cb=0").value();
+    const auto books = build_vq_codebooks(cal, spec, rope);
+    for (int c = 0; c < 4; ++c) {
+        std::vector<float> k = keys[static_cast<std::size_t>(c)], v = values[static_cast<std::size_t>(c)];
+        rope.apply(k.data(), 1, -c);
+        std::vector<float> pre = k;
+        vq_code(*books, 0, 0, 0, k.data());
+        vq_code(*books, 1, 0, 0, v.data());
+        for (int i = 0; i < 8; ++i) {
+            EXPECT_NEAR(k[static_cast<std::size_t>(i)], pre[static_cast<std::size_t>(i)], 5e-3f);
+            EXPECT_NEAR(v[static_cast<std::size_t>(i)],
+                        values[static_cast<std::size_t>(c)][static_cast<std::size_t>(i)], 5e-3f);
+        }
+    }
+    // Codebooks: keys 16 codes of 2, values 4 codes of 8, f16 each.
+    EXPECT_EQ(books->bytes, static_cast<std::size_t>((16 * 2 + 4 * 8) * 2));
+}
+
+}  // namespace
+}  // namespace kasten::llm
