@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -460,20 +458,10 @@ Result<KvBenchmarkReport> run_kv_benchmark(const KvBenchmarkOptions& options) {
                             VqCalibration cal, record_calibration(m, pool, bos, n_tokens, spec.vq_calib, spec.vq_seed));
                         say(fmt::format("vq calibration: {} texts from seed {}, {} cells ({:.1f} s)", spec.vq_calib,
                                         spec.vq_seed, cal.n, seconds_since(tc)));
-                        if (const char* dump = std::getenv("KASTEN_VQ_DUMP")) {  // analysis: raw f32 arrays
-                            std::FILE* f = std::fopen(dump, "wb");
-                            if (f != nullptr) {
-                                std::fwrite(cal.keys.data(), sizeof(float), cal.keys.size(), f);
-                                std::fwrite(cal.values.data(), sizeof(float), cal.values.size(), f);
-                                std::fwrite(cal.mass.data(), sizeof(float), cal.mass.size(), f);
-                                std::fclose(f);
-                            }
-                        }
                         calibrations.emplace(key, std::move(cal));
                     }
                     const auto tb = SteadyClock::now();
                     codebooks = build_vq_codebooks(calibrations.at(key), spec, Rope(m->config()));
-                    const int kvd = m->config().n_head_kv * m->config().head_dim;
                     const auto bits = [](int c, int b1, int b2) { return b1 == 0 ? 16.0 : double(b1 + b2) / c; };
                     const double kbits = bits(spec.vq_kc, spec.vq_kb, spec.vq_kb2);
                     const double vbits = bits(spec.vq_vc, spec.vq_vb, spec.vq_vb2);
@@ -483,7 +471,6 @@ Result<KvBenchmarkReport> run_kv_benchmark(const KvBenchmarkOptions& options) {
                                     c.policy, kbits, vbits, (kbits + vbits) / 2, codebooks->bytes,
                                     double(codebooks->bytes) / double(f16_bytes), n_ctx, codebooks->train_mse[0],
                                     codebooks->train_mse[1], seconds_since(tb)));
-                    (void)kvd;
                 }
             }
             for (const Sample& s : samples) {
