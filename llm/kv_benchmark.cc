@@ -46,6 +46,21 @@ Result<std::unique_ptr<KvCache>> make_config_cache(const KvBenchConfig& c, const
         return std::unique_ptr<KvCache>(std::make_unique<SimKvCache>(
             shape, spec, c.policy, std::make_shared<const Rope>(config), std::move(codebooks)));
     }
+    if (c.f16_fraction > 0) {  // the cells that bytes buy: the caches' own per-cell sizes, one batch slot
+        if (c.policy != "h2o" && c.policy != "h2o-q8" && c.policy != "h2o-q4") {
+            return Status::invalid_argument(fmt::format("f16_fraction with policy '{}'", c.policy));
+        }
+        const KvCacheShape shape{config.n_layer, config.n_head_kv, config.head_dim, n_ctx};
+        const double bytes = c.f16_fraction * 4.0 * config.n_layer * config.n_head_kv * config.head_dim * n_ctx;
+        const std::size_t per_cell = c.policy == "h2o"
+                                         ? EvictingKvCache::bytes_per_cell(shape)
+                                         : QuantizedH2oKvCache::bytes_per_cell(shape, c.policy == "h2o-q8" ? 8 : 4);
+        KvBenchConfig cells = c;
+        cells.f16_fraction = 0;
+        cells.eviction_cells = static_cast<int>(bytes / static_cast<double>(per_cell)) - batch_slots;
+        if (cells.eviction_cells < 2) return Status::invalid_argument("f16_fraction buys no cells");
+        return make_config_cache(cells, config, n_ctx, batch_slots, std::move(codebooks));
+    }
     if (c.eviction_cells > 0 && (c.policy == "h2o-q8" || c.policy == "h2o-q4")) {  // eviction over quantized cells
         QuantizedH2oOptions o;
         o.bits = c.policy == "h2o-q8" ? 8 : 4;
@@ -276,6 +291,7 @@ std::string label(const KvBenchConfig& c) {
     }
     const std::string prompt = c.prompt > 0 ? fmt::format("-p{}", c.prompt) : "";
     const std::string beta = c.pyramid_beta > 0 ? fmt::format("-beta{}", c.pyramid_beta) : "";
+    if (c.f16_fraction > 0) return fmt::format("{}@{:.3f}xf16", c.policy, c.f16_fraction) + beta + prompt;
     return (c.eviction_cells > 0 ? fmt::format("{}-{}", c.policy, c.eviction_cells) : c.policy) + beta + prompt;
 }
 
@@ -310,6 +326,14 @@ std::vector<KvBenchConfig> default_kv_quality_configs(int n_ctx) {
     // Eviction combined with quantization: H2O over 8- and 4-bit cells.
     for (const char* p : {"h2o-q8", "h2o-q4"}) {
         for (int div : {2, 4, 8}) out.push_back({p, 32, n_ctx / div});
+    }
+    // auto's last resort at equal bytes: H2O over f16 cells against H2O over 8-bit cells (more cells per byte).
+    for (double fraction : {0.25, 0.125}) {
+        for (const char* p : {"h2o", "h2o-q8"}) {
+            KvBenchConfig c{p, 32, 0};
+            c.f16_fraction = fraction;
+            out.push_back(c);
+        }
     }
     return out;
 }

@@ -25,6 +25,9 @@ struct KvBenchConfig {
     int high_bits = 8;
     int low_bits = 2;
     double salient_fraction = 0.1;
+    // h2o / h2o-q8 / h2o-q4, instead of eviction_cells: as many cells as this fraction of an f16 cache of the whole
+    // context buys (rows compared at equal bytes, e.g. make_kv_cache()'s "auto" fallbacks).
+    double f16_fraction = 0;
 };
 
 struct KvBenchmarkOptions {
