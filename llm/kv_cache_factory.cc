@@ -157,10 +157,7 @@ int kv_tokens_that_fit(const ModelConfig& config, int n_ctx, const KvCacheOption
         for (const char* q : {"f16", "kivi8", "kivi4", "mixed", "kivi2"}) {
             if (fits(q, n_ctx)) return n_ctx;
         }
-        if (config.head_dim % 2 != 0) return std::min(n_ctx, eviction_cells(shape, budget));
-        const std::size_t per_cell = QuantizedH2oKvCache::bytes_per_cell(shape, 8);
-        return static_cast<int>(
-            std::clamp<long long>(static_cast<long long>(budget / per_cell) - kBatchSlots, 0, n_ctx));
+        return std::min(n_ctx, eviction_cells(shape, budget));
     }
     // Bytes grow with the context: the largest n <= n_ctx that fits.
     int lo = 0, hi = n_ctx;
@@ -249,10 +246,6 @@ Result<std::unique_ptr<KvCache>> make_kv_cache(const ModelConfig& config, int n_
             auto c = std::make_unique<KiviKvCache>(shape, bits, std::max(0, options.residual), isa);
             if (c->bytes() <= budget) return std::unique_ptr<KvCache>(std::move(c));
         }
-        // Last, eviction: H2O over 8-bit cells, which keeps 1.25 (head_dim 8) to 1.8 (head_dim 64) times the cells of
-        // f16 H2O in the same bytes and measured lower KL at equal bytes (docs/kv-cache.md); f16 H2O where the
-        // quantized cells cannot be built (odd head_dim).
-        if (config.head_dim % 2 == 0) return make_quantized_h2o(shape, n_q, 8, budget);
         return make_eviction(shape, n_q, EvictionPolicy::kH2o, budget, isa);
     } else {
         return Status::invalid_argument(fmt::format("unknown KV cache policy '{}' (one of: {})", p, kv_policy_names()));

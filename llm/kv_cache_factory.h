@@ -17,8 +17,8 @@ namespace kasten::llm {
 // "streaming", "h2o", "snapkv", "pyramidkv", "adakv" (f16 cells evicted to fit budget_bytes; see
 // llm/evicting_kv_cache.h), "h2o-q8", "h2o-q4" (H2O over cells quantized per token, llm/quantized_h2o_kv_cache.h),
 // or "auto": the best-quality cache whose bytes fit budget_bytes, in the order of measured quality f16, kivi8,
-// kivi4, mixed, kivi2, h2o-q8 (h2o for an odd head_dim; f32 when there is no budget). budget_bytes = 0 means none;
-// the eviction policies need one.
+// kivi4, mixed, kivi2, h2o (f32 when there is no budget). budget_bytes = 0 means none; the eviction policies need
+// one.
 struct KvCacheOptions {
     std::string policy = "auto";
     std::size_t budget_bytes = 0;
@@ -35,9 +35,9 @@ Result<std::size_t> kv_cache_bytes(const ModelConfig& config, int n_ctx, const K
 
 // Tokens of context the cache make_kv_cache(config, n_ctx, options) keeps within options.budget_bytes: n_ctx for
 // a cache holding every cell (no budget, or a fixed-size policy that fits), the evicting budget in cells for
-// streaming / h2o / h2o-q* / snapkv / pyramidkv / adakv (and auto when it falls back to eviction), else the largest
-// context whose cache fits (0 if none). What a caller sizing text for the model (e.g. the packed memory context) can
-// count on the cache to hold.
+// streaming / h2o / snapkv / pyramidkv / adakv (and auto when it falls back to h2o), else the largest context whose
+// cache fits (0 if none). What a caller sizing text for the model (e.g. the packed memory context) can count on the
+// cache to hold.
 int kv_tokens_that_fit(const ModelConfig& config, int n_ctx, const KvCacheOptions& options);
 
 // The known policy names, for help texts.

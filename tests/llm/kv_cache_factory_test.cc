@@ -69,7 +69,7 @@ TEST(KvCacheFactoryTest, AutoPicksTheBestQualityThatFits) {
     EXPECT_EQ(chosen[1], "kivi-q8-r32");
     EXPECT_EQ(chosen[2], "kivi-q4-r32");
     EXPECT_EQ(chosen[3], "kivi-q2-r32");
-    EXPECT_EQ(chosen[4].rfind("h2o-k8v8-b", 0), 0u) << chosen[4];  // H2O over 8-bit cells: more cells per byte
+    EXPECT_EQ(chosen[4].rfind("h2o-f16-b", 0), 0u) << chosen[4];
     auto tiny = make_kv_cache(c, n_ctx, KvCacheOptions{"auto", 1024, 32});
     ASSERT_FALSE(tiny.is_ok());
     EXPECT_NE(tiny.status().message().find("too small"), std::string::npos) << tiny.status().message();

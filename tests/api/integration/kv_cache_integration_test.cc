@@ -39,12 +39,6 @@ TEST(KvCacheCliTest, GenerateSaysWhichCacheItChose) {
     ASSERT_EQ(h2o.exit_code, 0) << h2o.err;
     EXPECT_NE(h2o.err.find("KV cache: h2o-f16"), std::string::npos) << h2o.err;
 
-    // Below 2-bit KIVI's bytes, auto's last resort: H2O over 8-bit cells.
-    CommandResult evicting = generate({"--kv-budget", "80KiB"});
-    ASSERT_EQ(evicting.exit_code, 0) << evicting.err;
-    EXPECT_NE(evicting.err.find("KV cache: h2o-k8v8-b"), std::string::npos) << evicting.err;
-    EXPECT_FALSE(evicting.out.empty());
-
     CommandResult tiny = generate({"--kv-budget", "1KiB"});
     EXPECT_EQ(tiny.exit_code, 1);
     EXPECT_NE(tiny.err.find("too small"), std::string::npos) << tiny.err;
