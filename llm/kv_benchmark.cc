@@ -51,7 +51,8 @@ Result<std::unique_ptr<KvCache>> make_config_cache(const KvBenchConfig& c, const
             return Status::invalid_argument(fmt::format("f16_fraction with policy '{}'", c.policy));
         }
         const KvCacheShape shape{config.n_layer, config.n_head_kv, config.head_dim, n_ctx};
-        const double bytes = c.f16_fraction * 4.0 * config.n_layer * config.n_head_kv * config.head_dim * n_ctx;
+        KASTEN_ASSIGN_OR_RETURN(const std::size_t f16_bytes, kv_cache_bytes(config, n_ctx, KvCacheOptions{"f16"}));
+        const double bytes = c.f16_fraction * static_cast<double>(f16_bytes);
         const std::size_t per_cell = c.policy == "h2o"
                                          ? EvictingKvCache::bytes_per_cell(shape)
                                          : QuantizedH2oKvCache::bytes_per_cell(shape, c.policy == "h2o-q8" ? 8 : 4);
@@ -132,9 +133,9 @@ struct Sample {
     std::vector<std::vector<double>> logp;  // per position: the full cache's next-token log-probabilities
 };
 
-Result<Sample> write_sample(const std::shared_ptr<const LlamaModel>& m, ThreadPool& pool, int bos, int n_tokens,
-                            std::uint64_t seed) {
-    LlamaContext ctx(m, LlamaContext::make_full_cache(m->config(), n_tokens), &pool);
+// Writes n_tokens through `ctx` at temperature 1 from `seed`, starting with `bos`: the tokens and the log-probabilities
+// the context gave at each of them.
+Result<Sample> sample_through(LlamaContext& ctx, int bos, int n_tokens, std::uint64_t seed) {
     std::mt19937_64 rng(seed);
     Sample s;
     s.tokens.push_back(bos);
@@ -151,6 +152,12 @@ Result<Sample> write_sample(const std::shared_ptr<const LlamaModel>& m, ThreadPo
     return s;
 }
 
+Result<Sample> write_sample(const std::shared_ptr<const LlamaModel>& m, ThreadPool& pool, int bos, int n_tokens,
+                            std::uint64_t seed) {
+    LlamaContext ctx(m, LlamaContext::make_full_cache(m->config(), n_tokens), &pool);
+    return sample_through(ctx, bos, n_tokens, seed);
+}
+
 // Calibration for VQ schemes: texts written at seeds 1001.. (disjoint from the evaluation's 1..samples) through
 // an exact recording cache.
 Result<VqCalibration> record_calibration(const std::shared_ptr<const LlamaModel>& m, ThreadPool& pool, int bos,
@@ -162,18 +169,7 @@ Result<VqCalibration> record_calibration(const std::shared_ptr<const LlamaModel>
                          std::make_unique<RecordingKvCache>(
                              KvCacheShape{config.n_layer, config.n_head_kv, config.head_dim, n_tokens}),
                          &pool);
-        std::mt19937_64 rng(static_cast<std::uint64_t>(first_seed + i));
-        std::vector<int> tokens{bos};
-        std::vector<double> lp;
-        for (int t = 0; t < n_tokens; ++t) {
-            KASTEN_RETURN_IF_ERROR(ctx.eval(std::span<const int>(&tokens[static_cast<std::size_t>(t)], 1)));
-            if (t + 1 == n_tokens) break;
-            log_softmax(ctx.logits(), lp);
-            std::vector<double> p(lp.size());
-            for (std::size_t j = 0; j < p.size(); ++j) p[j] = std::exp(lp[j]);
-            std::discrete_distribution<int> pick(p.begin(), p.end());
-            tokens.push_back(pick(rng));
-        }
+        KASTEN_RETURN_IF_ERROR(sample_through(ctx, bos, n_tokens, static_cast<std::uint64_t>(first_seed + i)).status());
         dynamic_cast<const RecordingKvCache&>(ctx.cache()).append_to(cal);
     }
     return cal;
