@@ -166,6 +166,37 @@ TEST(WordSplitterTest, TheStemOfAWordStartsWithTheWordsFirstByte) {
     EXPECT_GT(checked, 1500);
 }
 
+TEST(WordSplitterTest, AnalysisEqualsTermGeneratorOverALargeVocabulary) {
+    // More distinct words than a thread's memo of stems holds (so words are evicted and looked up again), words
+    // sharing their first 8 or more bytes (the order of terms beyond their sortable prefix), words longer than a memo
+    // slot, stopwords, and repeated words; each text analysed twice (cold, then from the memo).
+    std::mt19937 rng(20261207);
+    const std::vector<std::string> stems = {"international", "internationally", "internet",           "interne", "runn",
+                                            "happi",         "connect",         "electrocardiograph", "a",       "zz"};
+    const std::vector<std::string> endings = {"", "s", "ing", "ed", "ation", "ly", "ness", "izations", "'s"};
+    std::uniform_int_distribution<std::size_t> stem(0, stems.size() - 1);
+    std::uniform_int_distribution<std::size_t> ending(0, endings.size() - 1);
+    std::uniform_int_distribution<int> number(0, 40000);
+    std::uniform_int_distribution<int> percent(0, 99);
+    for (int text_index = 0; text_index < 200; ++text_index) {
+        std::string text;
+        for (int w = 0; w < 150; ++w) {
+            const int p = percent(rng);
+            if (p < 15) {
+                text += "the ";
+            } else if (p < 25) {
+                text += "And ";
+            } else {
+                text += stems[stem(rng)] + std::to_string(number(rng) % (p < 60 ? 40 : 40000)) + endings[ending(rng)];
+                text += p % 7 == 0 ? ", " : " ";
+            }
+        }
+        expect_same_analysis(text);
+        expect_same_analysis(text);
+        if (HasFailure()) return;
+    }
+}
+
 TEST(WordSplitterTest, AnalysisEqualsTermGeneratorOnRandomText) {
     // Pieces chosen to hit every rule: letters of each case, digits, infixes, suffixes, dots, non-ASCII letters,
     // digits and joiners, emoji, whitespace; and now and then a byte or character the splitter refuses.
