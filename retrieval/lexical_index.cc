@@ -174,10 +174,13 @@ SharedStemCache& stem_cache() {
 
 // In front of the shared cache, for the analysis paths (analyze_text, analyze_text_among): a per-thread two-way
 // set-associative memo of words and what indexing makes of them (a stem, or nothing for a stopword), for words and
-// stems of up to kInlineBytes bytes (kSlots x 32 bytes = 256 KiB, allocated by a thread's first analysis). The
-// frequent words of a text hit it without a lock and without touching a cache line another core writes; longer
-// words and misses go to the stopword list and the shared cache. (Direct-mapped, its conflict misses sent a fifth of
-// an evaluation run's analysis to the shared cache.)
+// stems of up to kInlineBytes bytes. The frequent words of a text hit it without a lock and without touching a cache
+// line another core writes; longer words and misses go to the stopword list and the shared cache. A thread's memo
+// starts at kMinSlots x 32 bytes = 256 KiB (allocated by its first analysis); a thread whose words keep evicting each
+// other (bulk analysis: an evaluation run's 100,000 words per haystack) doubles it, up to kMaxSlots (2 MiB), and at
+// most kMaxGrownMemos threads of the process hold more than the minimum, so a server's hundreds of request threads
+// stay small. (Direct-mapped at 8,192 slots, its misses sent a fifth of an evaluation run's analysis to the shared
+// cache.)
 class ThreadStemMemo {
   public:
     // What analysis indexes for `word` (lower-cased, at most kMaxWordBytes bytes): its stem, or "" for a stopword
@@ -185,8 +188,8 @@ class ThreadStemMemo {
     std::string_view index_term(const std::string& word) {
         const std::size_t hash = std::hash<std::string>{}(word);
         if (word.empty() || word.size() > kInlineBytes) return uncached(word, hash);
-        if (!slots_) slots_ = std::make_unique<Slot[]>(kSlots);
-        Slot* set = &slots_[2 * ((hash / SharedStemCache::kShards) % (kSlots / 2))];
+        if (!slots_) slots_ = std::make_unique<Slot[]>(slot_count_);
+        Slot* set = &slots_[2 * ((hash / SharedStemCache::kShards) % (slot_count_ / 2))];
         if (set[0].holds(word)) return set[0].term();
         if (set[1].holds(word)) {
             std::swap(set[0], set[1]);  // most recently used first
@@ -198,6 +201,7 @@ class ThreadStemMemo {
             long_ = std::move(stem);
             return long_;
         }
+        if (set[1].word_size != 0 && ++evictions_ > slot_count_ / 2) set = grow(hash);
         set[1] = set[0];
         Slot& slot = set[0];
         slot.word_size = static_cast<std::uint8_t>(word.size());
@@ -207,9 +211,18 @@ class ThreadStemMemo {
         return slot.term();
     }
 
+    ThreadStemMemo() = default;
+    ThreadStemMemo(const ThreadStemMemo&) = delete;
+    ThreadStemMemo& operator=(const ThreadStemMemo&) = delete;
+    ~ThreadStemMemo() {
+        if (slot_count_ > kMinSlots) grown_memos().fetch_sub(1);
+    }
+
   private:
     static constexpr std::size_t kInlineBytes = 15;
-    static constexpr std::size_t kSlots = 8192;
+    static constexpr std::size_t kMinSlots = 8192;
+    static constexpr std::size_t kMaxSlots = 65536;
+    static constexpr int kMaxGrownMemos = 4;
     struct Slot {
         std::uint8_t word_size = 0;  // 0: empty
         std::uint8_t stem_size = 0;  // 0: a stopword or an empty stem
@@ -228,6 +241,33 @@ class ThreadStemMemo {
         return long_;
     }
 
+    static std::atomic<int>& grown_memos() {
+        static std::atomic<int> count{0};
+        return count;
+    }
+
+    // After more evictions than half the slots: twice the slots (empty) when allowed, else the evictions count
+    // again from 0. The set `hash` maps to, for the caller to fill.
+    Slot* grow(std::size_t hash) {
+        evictions_ = 0;
+        if (slot_count_ < kMaxSlots) {
+            bool allowed = slot_count_ > kMinSlots;  // this thread already counts as grown
+            if (!allowed) {
+                int grown = grown_memos().load();
+                while (grown < kMaxGrownMemos && !grown_memos().compare_exchange_weak(grown, grown + 1)) {
+                }
+                allowed = grown < kMaxGrownMemos;
+            }
+            if (allowed) {
+                slot_count_ *= 2;
+                slots_ = std::make_unique<Slot[]>(slot_count_);
+            }
+        }
+        return &slots_[2 * ((hash / SharedStemCache::kShards) % (slot_count_ / 2))];
+    }
+
+    std::size_t slot_count_ = kMinSlots;
+    std::size_t evictions_ = 0;  // since the memo was allocated or last grew
     std::unique_ptr<Slot[]> slots_;
     std::string long_;  // the last result that did not fit a slot
 };
