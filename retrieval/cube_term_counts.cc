@@ -15,7 +15,6 @@ CubeTermCounts::Lookup CubeTermCounts::find(const std::string& cube_id, std::siz
     std::lock_guard<std::mutex> g(mu_);
     const Cube& c = cube(cube_id);
     out.generation = c.generation;
-    if (c.filled != c.generation) return out;
     const Part& p = c.parts[part];
     out.documents = p.documents;
     for (std::size_t i = 0; i < terms.size(); ++i) {
@@ -34,10 +33,6 @@ void CubeTermCounts::store(const std::string& cube_id, std::size_t part, std::ui
     }
     Cube& c = cube(cube_id);
     if (c.generation != generation) return;
-    if (c.filled != generation) {  // the counts held are of an older generation
-        drop_counts(c);
-        c.filled = generation;
-    }
     Part& p = c.parts[part];
     p.documents = documents;
     for (std::size_t i = 0; i < terms.size(); ++i) {
@@ -45,14 +40,38 @@ void CubeTermCounts::store(const std::string& cube_id, std::size_t part, std::ui
     }
 }
 
-void CubeTermCounts::invalidate(const std::string& cube_id) {
+void CubeTermCounts::begin_change(const std::string& cube_id) {
     std::lock_guard<std::mutex> g(mu_);
     ++cube(cube_id).generation;
 }
 
+void CubeTermCounts::add_document(const std::string& cube_id, std::size_t part,
+                                  const std::vector<std::string_view>& terms, bool new_document) {
+    std::lock_guard<std::mutex> g(mu_);
+    auto c = cubes_.find(cube_id);
+    if (c == cubes_.end()) return;
+    Part& p = c->second.parts[part];
+    if (new_document && p.documents) ++*p.documents;
+    if (p.frequencies.empty()) return;
+    for (std::string_view term : terms) {
+        auto f = p.frequencies.find(std::string(term));
+        if (f != p.frequencies.end()) ++f->second;
+    }
+}
+
+void CubeTermCounts::invalidate(const std::string& cube_id) {
+    std::lock_guard<std::mutex> g(mu_);
+    Cube& c = cube(cube_id);
+    ++c.generation;
+    drop_counts(c);
+}
+
 void CubeTermCounts::invalidate_all() {
     std::lock_guard<std::mutex> g(mu_);
-    for (auto& [id, c] : cubes_) ++c.generation;
+    for (auto& [id, c] : cubes_) {
+        ++c.generation;
+        drop_counts(c);
+    }
 }
 
 void CubeTermCounts::drop_counts(Cube& c) {
@@ -60,7 +79,6 @@ void CubeTermCounts::drop_counts(Cube& c) {
         entries_ -= p.frequencies.size();
         p = Part{};
     }
-    c.filled = 0;
 }
 
 }  // namespace kasten::retrieval

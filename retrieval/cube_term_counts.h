@@ -5,16 +5,20 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 namespace kasten::retrieval {
 
 // Per cube and part (the lexical index's database of one unit type): the part's document count and the number of
-// its documents holding each term, as read from the last commit of a cube without uncommitted changes, so that
-// searches of a cube nobody is writing to count each query term once instead of intersecting the term's postings
-// with the cube's (O(postings) when the database holds other cubes). Every write to a cube (LexicalIndex's touch)
-// bumps its generation, which makes its counts invalid; a count read at an older generation is never stored.
+// its documents holding each term asked for so far, exact for the cube's latest state whenever no write to the cube
+// is in progress, so that searches count each query term once instead of intersecting the term's postings with the
+// cube's (O(postings) when the database holds other cubes), also while the cube is being written. Writes keep the
+// counts held exact: a new document adds itself (add_document), any other change drops the cube's counts
+// (invalidate). Every write also bumps the cube's generation first (begin_change), and counts read at an older
+// generation are never stored, so a count read beside a write cannot be stored stale.
+// Terms are index terms as LexicalIndex::analyze() yields them (never filter terms, which add_document does not see).
 // Memory: at most kMaxEntries term counts, past which every count is freed. Thread-safe (one mutex, short sections).
 class CubeTermCounts {
   public:
@@ -33,7 +37,15 @@ class CubeTermCounts {
     void store(const std::string& cube_id, std::size_t part, std::uint64_t generation, std::uint64_t documents,
                const std::vector<std::string>& terms, const std::vector<std::uint64_t>& frequencies);
 
-    // The cube changed (or is about to): its counts are invalid, and counts read before now are not stored. O(1).
+    // A write to the cube begins: counts read before now are not stored; the counts held stay (the write reports
+    // its effect by add_document or invalidate when it is done). O(1).
+    void begin_change(const std::string& cube_id);
+    // The write added `terms` (distinct) to `part`: to a new document (`new_document`: the part's document count
+    // grows by one) or to an existing one that lacked each of them.
+    void add_document(const std::string& cube_id, std::size_t part, const std::vector<std::string_view>& terms,
+                      bool new_document);
+    // The cube changed in a way not reported by add_document (or is about to): its counts are dropped, and counts
+    // read before now are not stored. O(1) plus the counts freed.
     void invalidate(const std::string& cube_id);
     // Every cube changed (e.g. uncommitted changes were dropped).
     void invalidate_all();
@@ -45,8 +57,7 @@ class CubeTermCounts {
         std::unordered_map<std::string, std::uint64_t> frequencies;
     };
     struct Cube {
-        std::uint64_t generation = 1;
-        std::uint64_t filled = 0;  // the generation `parts` were counted at (0: none)
+        std::uint64_t generation = 1;  // bumped by every change
         std::vector<Part> parts;
     };
 

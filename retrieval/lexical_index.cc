@@ -678,17 +678,24 @@ struct LexicalIndex::Impl {
         std::lock_guard<std::mutex> g(dirty_mu);
         return dirty_cubes.count(cube_id) == 0;
     }
-    // Records an uncommitted change of `cube_id` (callers hold `mu` for writing).
-    // Marked dirty before its term counts are invalidated: a reader that sees the new generation also sees the cube
-    // dirty, so it never stores counts of a commit without this change under that generation (term_counts()).
+    // Records an uncommitted change of `cube_id` (callers hold `mu` for writing) whose effect on term counts is
+    // not known: the cube's counts are dropped. Marked dirty before its term counts generation moves on: a reader
+    // that sees the new generation also sees the cube dirty, so it never stores counts of a commit without this
+    // change under that generation (term_counts()).
     void touch(const std::string& cube_id) {
-        {
-            std::lock_guard<std::mutex> g(dirty_mu);
-            dirty_cubes.insert(cube_id);
-        }
+        mark_dirty(cube_id);
         term_counts.invalidate(cube_id);
     }
-    CubeTermCounts term_counts{kParts};  // the counts term_counts(cube, type, ...) read since each cube's last change
+    // The same for an upsert, which reports its effect on the counts held when it is done (CubeTermCounts).
+    void touch_for_upsert(const std::string& cube_id) {
+        mark_dirty(cube_id);
+        term_counts.begin_change(cube_id);
+    }
+    void mark_dirty(const std::string& cube_id) {
+        std::lock_guard<std::mutex> g(dirty_mu);
+        dirty_cubes.insert(cube_id);
+    }
+    CubeTermCounts term_counts{kParts};  // the counts term_counts() have read, kept exact through upserts
     UnitIdCache unit_ids;                // the ids of documents searches have listed
     std::atomic<double> bm25_k1{1.0};
     std::atomic<double> bm25_b{0.5};
@@ -1002,20 +1009,24 @@ Status LexicalIndex::upsert_analyzed(const UnitAttrs& attrs, const Analysis& ana
     if (attrs.cube_id.empty()) return Status::invalid_argument("lexical index: empty cube id");
     if (attrs.id.empty()) return Status::invalid_argument("lexical index: empty unit id");
     auto lock = impl_->lock_for_write();
-    impl_->touch(attrs.cube_id);  // before the change: a search of the committed state must not miss it
+    impl_->touch_for_upsert(attrs.cube_id);  // before the change: a search of the committed state must not miss it
+    const std::size_t part = static_cast<std::size_t>(attrs.type);
     try {
         Xapian::Document doc;
         fill_document(doc, analysis);
         std::string unique = unique_term(attrs.cube_id, attrs.type, attrs.id);
         Xapian::WritableDatabase& db = impl_->db(attrs.type);
         const bool exists = !known_new && db.term_exists(unique);
+        std::vector<std::string> old_terms;  // the merged document's terms, ascending
         if (exists && merge_existing) {
             Xapian::PostingIterator p = db.postlist_begin(unique);
             if (p != db.postlist_end(unique)) {
                 Xapian::Document old = db.get_document(*p);
                 for (auto it = old.termlist_begin(); it != old.termlist_end(); ++it) {
                     Xapian::termcount wdf = it.get_wdf();
-                    if (wdf > 0) doc.add_term(*it, wdf);  // boolean (filter) terms have wdf 0 and are re-added below
+                    if (wdf == 0) continue;  // boolean (filter) terms have wdf 0 and are re-added below
+                    old_terms.push_back(*it);
+                    doc.add_term(old_terms.back(), wdf);
                 }
             }
         }
@@ -1032,10 +1043,25 @@ Status LexicalIndex::upsert_analyzed(const UnitAttrs& attrs, const Analysis& ana
             db.add_document(doc);
         }
         ++impl_->pending;
+        if (exists && !merge_existing) {
+            impl_->term_counts.invalidate(attrs.cube_id);  // the replaced document's terms are not known
+        } else {
+            // The terms the document gained: all of them for a new document, else those the old one lacked.
+            std::vector<std::string_view> gained;
+            gained.reserve(analysis.terms.size());
+            auto old_it = old_terms.begin();
+            for (const auto& [term, wdf] : analysis.terms) {
+                while (old_it != old_terms.end() && *old_it < term) ++old_it;
+                if (old_it == old_terms.end() || *old_it != term) gained.push_back(term);
+            }
+            impl_->term_counts.add_document(attrs.cube_id, part, gained, /*new_document=*/!exists);
+        }
         return Status::ok();
     } catch (const Xapian::Error& e) {
+        impl_->term_counts.invalidate(attrs.cube_id);
         return from_xapian(e, "lexical index: upsert " + attrs.id);
     } catch (const std::exception& e) {
+        impl_->term_counts.invalidate(attrs.cube_id);
         return from_std(e, "lexical index: upsert " + attrs.id);
     }
 }
@@ -1432,18 +1458,7 @@ Result<std::vector<std::string>> LexicalIndex::ids(const std::string& cube_id, U
 Result<LexicalIndex::TermCounts> LexicalIndex::term_counts(const std::string& cube_id,
                                                            const std::vector<std::string>& terms) const {
     if (cube_id.empty()) return Status::invalid_argument("lexical index: term_counts needs a cube id");
-    auto lock = impl_->lock_for_read();
-    try {
-        TermCounts out;
-        out.frequencies.assign(terms.size(), 0);
-        const std::string cube_key = cube_term(cube_id);
-        for (Xapian::WritableDatabase& db : impl_->dbs) add_term_counts(db, cube_key, terms, out);
-        return out;
-    } catch (const Xapian::Error& e) {
-        return from_xapian(e, "lexical index: term counts " + cube_id);
-    } catch (const std::exception& e) {
-        return from_std(e, "lexical index: term counts " + cube_id);
-    }
+    return part_counts(cube_id, 0, kParts, terms, ReadFrom::kLatest);
 }
 
 Result<LexicalIndex::TermCounts> LexicalIndex::term_counts(const std::string& cube_id, UnitType type,
@@ -1451,20 +1466,22 @@ Result<LexicalIndex::TermCounts> LexicalIndex::term_counts(const std::string& cu
     if (cube_id.empty()) return Status::invalid_argument("lexical index: term_counts needs a cube id");
     const std::size_t first = ranks_by_all_types(type) ? 0 : static_cast<std::size_t>(type);
     const std::size_t last = ranks_by_all_types(type) ? kParts : first + 1;
-    // A cube without uncommitted changes: its counts as remembered since its last change, the rest read from the
-    // last commit and remembered. (The generation is read before the cube is checked clean again: Impl::touch()
-    // marks a cube dirty before it bumps the generation, so counts stored under a generation hold its changes.)
-    if (from == ReadFrom::kCommittedIfClean && impl_->clean(cube_id)) {
-        std::vector<CubeTermCounts::Lookup> cached;
-        cached.reserve(last - first);
-        for (std::size_t part = first; part < last; ++part) {
-            cached.push_back(impl_->term_counts.find(cube_id, part, terms));
-        }
-        // Per part, the terms the cache lacks and their positions in `terms`.
-        std::vector<std::vector<std::string>> missing(cached.size());
-        std::vector<std::vector<std::size_t>> missing_at(cached.size());
+    return part_counts(cube_id, first, last, terms, from);
+}
+
+Result<LexicalIndex::TermCounts> LexicalIndex::part_counts(const std::string& cube_id, std::size_t first,
+                                                           std::size_t last, const std::vector<std::string>& terms,
+                                                           ReadFrom from) const {
+    // Per part: what the cache holds, and the terms it lacks with their positions in `terms`.
+    std::vector<CubeTermCounts::Lookup> cached(last - first);
+    std::vector<std::vector<std::string>> missing(last - first);
+    std::vector<std::vector<std::size_t>> missing_at(last - first);
+    auto look_up = [&] {
         bool complete = true;
         for (std::size_t p = 0; p < cached.size(); ++p) {
+            cached[p] = impl_->term_counts.find(cube_id, first + p, terms);
+            missing[p].clear();
+            missing_at[p].clear();
             for (std::size_t i = 0; i < terms.size(); ++i) {
                 if (cached[p].frequencies[i] || terms[i].empty()) continue;
                 missing[p].push_back(terms[i]);
@@ -1472,31 +1489,43 @@ Result<LexicalIndex::TermCounts> LexicalIndex::term_counts(const std::string& cu
             }
             complete = complete && cached[p].documents && missing[p].empty();
         }
-        auto total = [&] {
-            TermCounts out;
-            out.frequencies.assign(terms.size(), 0);
-            for (const auto& c : cached) {
-                out.documents += c.documents.value_or(0);
-                for (std::size_t i = 0; i < terms.size(); ++i) out.frequencies[i] += c.frequencies[i].value_or(0);
+        return complete;
+    };
+    auto total = [&] {
+        TermCounts out;
+        out.frequencies.assign(terms.size(), 0);
+        for (const auto& c : cached) {
+            out.documents += c.documents.value_or(0);
+            for (std::size_t i = 0; i < terms.size(); ++i) out.frequencies[i] += c.frequencies[i].value_or(0);
+        }
+        return out;
+    };
+    // Counts the cache lacks, read from `dbs` (indexed by part) and stored under the generation looked up.
+    auto fill = [&](const auto& dbs) {
+        const std::string cube_key = cube_term(cube_id);
+        for (std::size_t p = 0; p < cached.size(); ++p) {
+            if (cached[p].documents && missing[p].empty()) continue;
+            TermCounts part;
+            part.frequencies.assign(missing[p].size(), 0);
+            add_term_counts(dbs[first + p], cube_key, missing[p], part);
+            impl_->term_counts.store(cube_id, first + p, cached[p].generation, part.documents, missing[p],
+                                     part.frequencies);
+            cached[p].documents = part.documents;
+            for (std::size_t m = 0; m < missing_at[p].size(); ++m) {
+                cached[p].frequencies[missing_at[p][m]] = part.frequencies[m];
             }
-            return out;
-        };
-        if (complete) return total();
+        }
+    };
+    if (from == ReadFrom::kCommittedIfClean) {
+        // The counts held are exact but for a write in progress: enough for a read that does not wait for writes.
+        if (look_up()) return total();
+        // A cube without uncommitted changes: the rest read from the last commit. (The generation is read before
+        // the cube is checked clean again: Impl::mark_dirty() comes before the generation moves on, so counts
+        // stored under a generation hold its changes.)
         auto reader = impl_->clean(cube_id) ? impl_->take_reader() : nullptr;
         if (reader) {
             try {
-                const std::string cube_key = cube_term(cube_id);
-                for (std::size_t p = 0; p < cached.size(); ++p) {
-                    TermCounts part;
-                    part.frequencies.assign(missing[p].size(), 0);
-                    add_term_counts(reader->parts[first + p], cube_key, missing[p], part);
-                    impl_->term_counts.store(cube_id, first + p, cached[p].generation, part.documents, missing[p],
-                                             part.frequencies);
-                    cached[p].documents = part.documents;
-                    for (std::size_t m = 0; m < missing_at[p].size(); ++m) {
-                        cached[p].frequencies[missing_at[p][m]] = part.frequencies[m];
-                    }
-                }
+                fill(reader->parts);
                 impl_->give_back(std::move(reader));
                 impl_->committed_reads.fetch_add(1, std::memory_order_relaxed);
                 return total();
@@ -1511,13 +1540,12 @@ Result<LexicalIndex::TermCounts> LexicalIndex::term_counts(const std::string& cu
             }
         }
     }
+    // Under the lock no write is in progress: the counts held are exact and the generation stays put.
     auto lock = impl_->lock_for_read();
     try {
-        const std::string cube_key = cube_term(cube_id);
-        TermCounts out;
-        out.frequencies.assign(terms.size(), 0);
-        for (std::size_t part = first; part < last; ++part) add_term_counts(impl_->dbs[part], cube_key, terms, out);
-        return out;
+        if (look_up()) return total();
+        fill(impl_->dbs);
+        return total();
     } catch (const Xapian::Error& e) {
         return from_xapian(e, "lexical index: term counts " + cube_id);
     } catch (const std::exception& e) {

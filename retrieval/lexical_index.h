@@ -144,8 +144,12 @@ class LexicalIndex {
     [[nodiscard]] Result<std::vector<std::string>> ids(const std::string& cube_id, UnitType type) const;
 
     // Documents of the cube (all unit types) and, for each of `terms` (index terms as analyze() yields them), how
-    // many of those documents contain it. Exact; cheap when a type's database holds only this cube (Xapian's own
-    // term statistics), otherwise one filtered count per term. kInvalidArgument on an empty cube_id.
+    // many of those documents contain it. Exact (the latest state). kInvalidArgument on an empty cube_id.
+    //
+    // Counts are remembered per cube, part and term once read (a term is counted from Xapian's own statistics when a
+    // type's database holds only this cube, else by one filtered walk of its postings) and kept exact through
+    // upserts: a new document, or terms merged into a session's document, add themselves; any other change (a
+    // replacement, a removal, a failed or dropped write) forgets the cube's counts.
     struct TermCounts {
         std::uint64_t documents = 0;
         std::vector<std::uint64_t> frequencies;  // parallel to `terms`
@@ -153,9 +157,10 @@ class LexicalIndex {
     [[nodiscard]] Result<TermCounts> term_counts(const std::string& cube_id,
                                                  const std::vector<std::string>& terms) const;
     // The statistics searches of `type` rank by (see Isolation above): the cube's documents of that type only for
-    // turns and sessions, of every type for notes. With kCommittedIfClean, the counts of a cube without uncommitted
-    // changes are remembered until its next change (read from its last commit once per term, then from memory):
-    // exact, and O(1) per term where the filtered count walks the term's postings in a database shared by cubes.
+    // turns and sessions, of every type for notes. kLatest: exact for the latest state (under the index's lock when
+    // a count is not remembered). kCommittedIfClean: remembered counts without waiting for writes (exact but for a
+    // write in progress); counts not remembered are read from the last commit when the cube has no uncommitted
+    // change, else as kLatest.
     [[nodiscard]] Result<TermCounts> term_counts(const std::string& cube_id, UnitType type,
                                                  const std::vector<std::string>& terms,
                                                  ReadFrom from = ReadFrom::kLatest) const;
@@ -179,6 +184,9 @@ class LexicalIndex {
     template <typename MakeQuery>
     Result<std::vector<ScoredId>> run_search(const SearchFilter& filter, int k, ReadFrom from,
                                              MakeQuery make_text) const;
+    // term_counts() over the parts [first, last) (UnitType values).
+    Result<TermCounts> part_counts(const std::string& cube_id, std::size_t first, std::size_t last,
+                                   const std::vector<std::string>& terms, ReadFrom from) const;
     std::unique_ptr<Impl> impl_;
 };
 

@@ -716,15 +716,12 @@ TEST(LexicalTermCountsTest, CountsPerCubeMatchABruteForceCount) {
     }
 }
 
-// Counts are remembered per cube between its changes: every change of a cube (upsert, remove, remove_session,
-// remove_cube, a dropped uncommitted state) must show in the next count, and other cubes' changes never do. Counts
-// are checked against a count by hand after every operation, through the latest and the committed state.
-TEST(LexicalTermCountsTest, RememberedCountsFollowEveryChange) {
+// Counts are remembered per cube and kept through upserts: every change of a cube (a new unit, a replaced one, words
+// merged into one, remove, remove_session, remove_cube, a dropped uncommitted state) must show in the next count, and
+// other cubes' changes never do. Counts are checked against a count by hand after every operation, through the
+// latest and the committed state.
+void remembered_counts_follow_every_change(LexicalIndex& index, bool on_disk) {
     const std::vector<std::string> vocabulary{"harbour", "lantern", "violin", "quartz", "meadow"};
-    TempDir dir;
-    auto opened = LexicalIndex::open(dir.path() + "/lexical");
-    ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
-    LexicalIndex& index = **opened;
     // cube -> unit id -> (session, words)
     std::map<std::string, std::map<std::string, std::pair<std::string, std::set<std::string>>>> units;
     std::mt19937 rng(5);
@@ -744,8 +741,27 @@ TEST(LexicalTermCountsTest, RememberedCountsFollowEveryChange) {
     };
     for (int i = 0; i < 300; ++i) {
         const std::string cube = "c" + std::to_string(rng() % 2);
-        const int op = static_cast<int>(rng() % 10);
-        if (op < 6 || units[cube].empty()) {
+        const int op = static_cast<int>(rng() % 13);
+        if (op >= 10 && !units[cube].empty()) {
+            // An existing unit: replaced (op 10), or words merged into it as a session's document grows (11, 12).
+            auto unit = std::next(units[cube].begin(), static_cast<long>(rng() % units[cube].size()));
+            std::set<std::string> words;
+            std::string text = "filler";
+            for (const auto& w : vocabulary) {
+                if (rng() % 3 == 0) {
+                    words.insert(w);
+                    text += " " + w;
+                }
+            }
+            const UnitAttrs attrs{cube, UnitType::kTurn, unit->first, 0, "user", unit->second.first};
+            if (op == 10) {
+                ASSERT_TRUE(index.upsert(attrs, text).is_ok());
+                unit->second.second = words;
+            } else {
+                ASSERT_TRUE(index.upsert_analyzed(attrs, LexicalIndex::analyze_text(text), true).is_ok());
+                unit->second.second.insert(words.begin(), words.end());
+            }
+        } else if (op < 6 || units[cube].empty()) {
             const std::string id = std::to_string(i);
             const std::string session = "s" + std::to_string(rng() % 4);
             std::set<std::string> words;
@@ -778,6 +794,7 @@ TEST(LexicalTermCountsTest, RememberedCountsFollowEveryChange) {
     // A reopen may drop what was not committed (or commit it on close); the counts follow what the index holds.
     ASSERT_TRUE(index.commit().is_ok());
     check("committed");
+    if (!on_disk) return;
     ASSERT_TRUE(index.upsert({"c0", UnitType::kTurn, "maybe", 0, "user", "s0"}, "harbour").is_ok());
     units["c0"]["maybe"] = {"s0", {"harbour"}};
     check("uncommitted");
@@ -786,6 +803,17 @@ TEST(LexicalTermCountsTest, RememberedCountsFollowEveryChange) {
     ASSERT_TRUE(kept.is_ok());
     if (std::find(kept->begin(), kept->end(), "maybe") == kept->end()) units["c0"].erase("maybe");
     check("reopened");
+}
+
+TEST(LexicalTermCountsTest, RememberedCountsFollowEveryChange) {
+    TempDir dir;
+    auto opened = LexicalIndex::open(dir.path() + "/lexical");
+    ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+    remembered_counts_follow_every_change(**opened, /*on_disk=*/true);
+}
+
+TEST(LexicalTermCountsTest, RememberedCountsFollowEveryChangeInMemory) {
+    remembered_counts_follow_every_change(*LexicalIndex::in_memory(), /*on_disk=*/false);
 }
 
 // Counts of a cube read while it is written and committed from another thread never stay stale: once the writes
