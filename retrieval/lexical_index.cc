@@ -1304,6 +1304,9 @@ void LexicalIndex::reopen_after_failed_commit() {
 
 Status LexicalIndex::reopen_locked() {
     if (impl_->dir.empty()) return Status::ok();
+    // First, so that they hold even when a database fails to open again.
+    impl_->term_counts.invalidate_all();  // uncommitted changes may be gone
+    impl_->unit_ids.clear();              // ... and their document ids will be given to other units
     try {
         for (std::size_t i = 0; i < kParts; ++i) {
             Xapian::WritableDatabase& db = impl_->dbs[i];
@@ -1320,8 +1323,6 @@ Status LexicalIndex::reopen_locked() {
         }
         impl_->pending_metadata.clear();
         impl_->pending = 0;
-        impl_->term_counts.invalidate_all();  // uncommitted changes may be gone
-        impl_->unit_ids.clear();              // ... and their document ids will be given to other units
         impl_->advance_readers();             // a failed commit may have committed some parts: read them anew
         return Status::ok();
     } catch (const Xapian::Error& e) {
