@@ -82,7 +82,8 @@ void HitCache::bump_locked(const std::string& cube_id) {
 bool HitCache::put_locked(Kind kind, const std::string& cube_id, const std::string& id, Turn turn, std::string text) {
     std::string key = key_of(kind, cube_id, id);
     const std::size_t bytes = kEntryOverhead + 2 * key.size() + cube_id.size() + turn.session_id.size() +
-                              turn.role.size() + turn.content.size() + text.size();
+                              turn.role.size() + turn.content.size() + (turn.terms ? turn.terms->bytes() : 0) +
+                              text.size();
     if (bytes > capacity_) {
         erase_locked(kind, cube_id, id);
         return false;

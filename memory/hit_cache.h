@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -11,6 +12,7 @@
 #include "common/clock.h"
 #include "common/mutex.h"
 #include "common/thread_annotations.h"
+#include "retrieval/term_bag.h"
 
 namespace kasten::memory {
 
@@ -36,6 +38,9 @@ class HitCache {
         std::string role;
         std::string content;
         TimeMs conv_time = 0;
+        // LexicalIndex::analyze_text(content), packed, when the writer of the entry had it: which query terms the
+        // turn holds, without analysing its text again. Shared: a reader's copy of the entry does not copy it.
+        std::shared_ptr<const retrieval::TermBag> terms;
     };
 
     explicit HitCache(std::size_t capacity_bytes);

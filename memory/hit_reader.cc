@@ -22,7 +22,10 @@ Result<std::optional<HitCache::Turn>> HitReader::turn(const std::string& turn_id
     KASTEN_ASSIGN_OR_RETURN(Repositories * store, store_.get());
     auto t = store->turns.get(cube_id_, turn_id);
     if (!t) return std::optional<HitCache::Turn>();
-    HitCache::Turn turn{std::move(t->session_id), std::move(t->role), std::move(t->content), t->conv_time};
+    auto terms = std::make_shared<const retrieval::TermBag>(
+        retrieval::TermBag::of(retrieval::LexicalIndex::analyze_text(t->content)));
+    HitCache::Turn turn{std::move(t->session_id), std::move(t->role), std::move(t->content), t->conv_time,
+                        std::move(terms)};
     cache_.put_turn_if(epoch_, cube_id_, turn_id, turn);
     return std::optional<HitCache::Turn>(std::move(turn));
 }

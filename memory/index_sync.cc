@@ -187,10 +187,11 @@ void IndexSync::enqueue(LexicalWriter::Task task) {
 
 void IndexSync::index_turn(const store::TurnRecord& t, retrieval::LexicalIndex::Analysis analysis, bool known_new,
                            std::int64_t seq) {
+    HitCache::Turn hit{t.session_id, t.role, t.content, t.conv_time,
+                       std::make_shared<const retrieval::TermBag>(retrieval::TermBag::of(analysis))};
     enqueue({turn_attrs(t), std::move(analysis), known_new, seq, LexicalWriter::Op::kUpsert});
     places_.put(t.cube_id, store::TurnPlace{t.id, t.session_id, t.index});
-    hits_.put_turn(t.cube_id, t.id, HitCache::Turn{t.session_id, t.role, t.content, t.conv_time},
-                   /*changed=*/!known_new);
+    hits_.put_turn(t.cube_id, t.id, std::move(hit), /*changed=*/!known_new);
     if (!t.embedding.empty()) {
         Status st = vectors_.upsert(turn_attrs(t), t.embedding);
         if (!st.is_ok()) log::error("indexing the vector of turn {}: {}", t.id, st.to_string());

@@ -69,6 +69,7 @@ class IndexSync {
     const std::string& embedder_id() const { return embedder_id_; }
 
     // ---- changes, in event order (call from StoreWriter::commit's after()) ----
+    // `analysis` = LexicalIndex::analyze_text(t.content): the turn's lexical document, and the hit cache's term bag.
     void index_turn(const store::TurnRecord& t, retrieval::LexicalIndex::Analysis analysis, bool known_new,
                     std::int64_t seq);
     // Replaces (replace = true) or adds to the session's lexical document; sets its vector.

@@ -597,7 +597,8 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
             KASTEN_ASSIGN_OR_RETURN(
                 const double own,
                 calibrated(calibrator, query_vector, req.cube_id, UnitType::kTurn, f.id,
-                           retrieval::LexicalIndex::analyze_text_among(t->content, calibrator.terms())));
+                           t->terms ? t->terms->among(calibrator.terms())
+                                    : retrieval::LexicalIndex::analyze_text_among(t->content, calibrator.terms())));
             relevance = std::max(relevance, own);
             if (!passes_min_score(req, relevance)) continue;
             hit.id = f.id;

@@ -11,7 +11,7 @@ namespace kasten::memory {
 namespace {
 
 HitCache::Turn turn_of(const std::string& text) {
-    return HitCache::Turn{"s_1", "user", text, 42};
+    return HitCache::Turn{"s_1", "user", text, 42, nullptr};
 }
 
 TEST(HitCacheTest, HoldsEachKindApartPerCube) {

@@ -12,6 +12,7 @@
 #include "memory/reader_pool.h"
 #include "memory/recall_queue.h"
 #include "memory/store_writer.h"
+#include "retrieval/lexical_index.h"
 
 namespace kasten::memory {
 namespace {
@@ -102,6 +103,10 @@ TEST(HitReaderTest, AMissReadsTheStoreOnceAndCachesWhatItRead) {
         EXPECT_EQ((*t)->session_id, "s_1");
         EXPECT_EQ((*t)->role, "user");
         EXPECT_EQ((*t)->conv_time, 7);
+        ASSERT_TRUE((*t)->terms);  // its analysis, packed: which query terms it holds, without analysing it again
+        EXPECT_EQ((*t)->terms->among({"beagl", "biscuit", "dog"}).terms,
+                  retrieval::LexicalIndex::analyze_text_among((*t)->content, {"beagl", "biscuit", "dog"}).terms);
+        EXPECT_EQ((*t)->terms->among({"beagl"}).terms.size(), 1u);
         EXPECT_EQ(reads.session_external_id("s_1").value().value_or(""), "monday-chat");
         EXPECT_EQ(reads.note_text("n_1").value().value_or(""), note_index_text(f.note));
         EXPECT_TRUE(lease.taken());
@@ -154,8 +159,8 @@ TEST(HitReaderTest, AReadFromAnOlderSnapshotIsNotCachedAfterAChange) {
                         .is_ok());
         cache.put_note("c", "n_1", note_index_text(next), /*changed=*/true);
         for (int i = 0; i < 10; ++i) {
-            cache.put_turn("c", "t_x" + std::to_string(i), HitCache::Turn{"s_1", "user", std::string(1000, 'x'), 1},
-                           false);
+            cache.put_turn("c", "t_x" + std::to_string(i),
+                           HitCache::Turn{"s_1", "user", std::string(1000, 'x'), 1, nullptr}, false);
         }
         ASSERT_FALSE(cache.note_text("c", "n_1"));
         auto old_text = reads.note_text("n_1");
