@@ -739,6 +739,17 @@ void remembered_counts_follow_every_change(LexicalIndex& index, bool on_disk) {
             }
         }
     };
+    // "filler" and each word of the vocabulary with probability 1/3 (recorded in `words`).
+    auto random_text = [&](std::set<std::string>& words) {
+        std::string text = "filler";
+        for (const auto& w : vocabulary) {
+            if (rng() % 3 == 0) {
+                words.insert(w);
+                text += " " + w;
+            }
+        }
+        return text;
+    };
     for (int i = 0; i < 300; ++i) {
         const std::string cube = "c" + std::to_string(rng() % 2);
         const int op = static_cast<int>(rng() % 13);
@@ -746,13 +757,7 @@ void remembered_counts_follow_every_change(LexicalIndex& index, bool on_disk) {
             // An existing unit: replaced (op 10), or words merged into it as a session's document grows (11, 12).
             auto unit = std::next(units[cube].begin(), static_cast<long>(rng() % units[cube].size()));
             std::set<std::string> words;
-            std::string text = "filler";
-            for (const auto& w : vocabulary) {
-                if (rng() % 3 == 0) {
-                    words.insert(w);
-                    text += " " + w;
-                }
-            }
+            const std::string text = random_text(words);
             const UnitAttrs attrs{cube, UnitType::kTurn, unit->first, 0, "user", unit->second.first};
             if (op == 10) {
                 ASSERT_TRUE(index.upsert(attrs, text).is_ok());
@@ -765,13 +770,7 @@ void remembered_counts_follow_every_change(LexicalIndex& index, bool on_disk) {
             const std::string id = std::to_string(i);
             const std::string session = "s" + std::to_string(rng() % 4);
             std::set<std::string> words;
-            std::string text = "filler";
-            for (const auto& w : vocabulary) {
-                if (rng() % 3 == 0) {
-                    words.insert(w);
-                    text += " " + w;
-                }
-            }
+            const std::string text = random_text(words);
             ASSERT_TRUE(index.upsert({cube, UnitType::kTurn, id, 0, "user", session}, text).is_ok());
             units[cube][id] = {session, words};
         } else if (op < 8) {
