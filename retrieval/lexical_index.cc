@@ -1017,16 +1017,20 @@ Status LexicalIndex::upsert_analyzed(const UnitAttrs& attrs, const Analysis& ana
         std::string unique = unique_term(attrs.cube_id, attrs.type, attrs.id);
         Xapian::WritableDatabase& db = impl_->db(attrs.type);
         const bool exists = !known_new && db.term_exists(unique);
-        std::vector<std::string> old_terms;  // the merged document's terms, ascending
+        // Which of `analysis`'s terms the merged document held already (both lists ascend: one merge walk).
+        std::vector<bool> held(analysis.terms.size(), false);
         if (exists && merge_existing) {
             Xapian::PostingIterator p = db.postlist_begin(unique);
             if (p != db.postlist_end(unique)) {
                 Xapian::Document old = db.get_document(*p);
+                std::size_t a = 0;
                 for (auto it = old.termlist_begin(); it != old.termlist_end(); ++it) {
                     Xapian::termcount wdf = it.get_wdf();
                     if (wdf == 0) continue;  // boolean (filter) terms have wdf 0 and are re-added below
-                    old_terms.push_back(*it);
-                    doc.add_term(old_terms.back(), wdf);
+                    const std::string term = *it;
+                    while (a < analysis.terms.size() && analysis.terms[a].first < term) ++a;
+                    if (a < analysis.terms.size() && analysis.terms[a].first == term) held[a] = true;
+                    doc.add_term(term, wdf);
                 }
             }
         }
@@ -1049,10 +1053,8 @@ Status LexicalIndex::upsert_analyzed(const UnitAttrs& attrs, const Analysis& ana
             // The terms the document gained: all of them for a new document, else those the old one lacked.
             std::vector<std::string_view> gained;
             gained.reserve(analysis.terms.size());
-            auto old_it = old_terms.begin();
-            for (const auto& [term, wdf] : analysis.terms) {
-                while (old_it != old_terms.end() && *old_it < term) ++old_it;
-                if (old_it == old_terms.end() || *old_it != term) gained.push_back(term);
+            for (std::size_t a = 0; a < analysis.terms.size(); ++a) {
+                if (!held[a]) gained.push_back(analysis.terms[a].first);
             }
             impl_->term_counts.add_document(attrs.cube_id, part, gained, /*new_document=*/!exists);
         }
@@ -1323,7 +1325,7 @@ Status LexicalIndex::reopen_locked() {
         }
         impl_->pending_metadata.clear();
         impl_->pending = 0;
-        impl_->advance_readers();             // a failed commit may have committed some parts: read them anew
+        impl_->advance_readers();  // a failed commit may have committed some parts: read them anew
         return Status::ok();
     } catch (const Xapian::Error& e) {
         return from_xapian(e, "lexical index: reopen " + impl_->dir);
