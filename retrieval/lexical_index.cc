@@ -280,7 +280,14 @@ class TermCounter {
     void clear() {
         terms_.clear();
         counts_.clear();
-        std::fill(table_.begin(), table_.end(), kEmpty);
+        if (table_.size() > kKeptSlots) {
+            // After a long text: start small again rather than refill (and keep) its table for every short one.
+            table_ = {};
+            terms_.shrink_to_fit();
+            counts_.shrink_to_fit();
+        } else {
+            std::fill(table_.begin(), table_.end(), kEmpty);
+        }
     }
 
     void add(std::string_view term) {
@@ -320,6 +327,7 @@ class TermCounter {
 
   private:
     static constexpr std::uint32_t kEmpty = 0xffffffffu;
+    static constexpr std::size_t kKeptSlots = 1024;  // a table this size (512 distinct terms) is kept between texts
 
     static std::uint64_t prefix_key(const std::string& term) {
         std::uint64_t key = 0;

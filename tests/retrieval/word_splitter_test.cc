@@ -169,7 +169,8 @@ TEST(WordSplitterTest, TheStemOfAWordStartsWithTheWordsFirstByte) {
 TEST(WordSplitterTest, AnalysisEqualsTermGeneratorOverALargeVocabulary) {
     // More distinct words than a thread's memo of stems holds (so words are evicted and looked up again), words
     // sharing their first 8 or more bytes (the order of terms beyond their sortable prefix), words longer than a memo
-    // slot, stopwords, and repeated words; each text analysed twice (cold, then from the memo).
+    // slot, stopwords, and repeated words; texts of over a thousand distinct terms between short ones; each text
+    // analysed twice (cold, then from the memo).
     std::mt19937 rng(20261207);
     const std::vector<std::string> stems = {"international", "internationally", "internet",           "interne", "runn",
                                             "happi",         "connect",         "electrocardiograph", "a",       "zz"};
@@ -180,7 +181,8 @@ TEST(WordSplitterTest, AnalysisEqualsTermGeneratorOverALargeVocabulary) {
     std::uniform_int_distribution<int> percent(0, 99);
     for (int text_index = 0; text_index < 200; ++text_index) {
         std::string text;
-        for (int w = 0; w < 150; ++w) {
+        const int words_in_text = text_index % 10 == 0 ? 2000 : 150;  // long texts between short ones
+        for (int w = 0; w < words_in_text; ++w) {
             const int p = percent(rng);
             if (p < 15) {
                 text += "the ";
