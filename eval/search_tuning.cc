@@ -39,7 +39,6 @@ constexpr NumericSetting kNumericSettings[] = {
     {"subquery_weight", &SearchTuning::subquery_weight, &memory::MemoryOptions::subquery_weight},
     {"second_hop_weight", &SearchTuning::second_hop_weight, &memory::MemoryOptions::second_hop_weight},
     {"event_anchor_weight", &SearchTuning::event_anchor_weight, &memory::MemoryOptions::event_anchor_weight},
-    {"feedback_weight", &SearchTuning::feedback_weight, &memory::MemoryOptions::feedback_weight},
     {"bm25_k1", &SearchTuning::bm25_k1, &memory::MemoryOptions::bm25_k1},
     {"bm25_b", &SearchTuning::bm25_b, &memory::MemoryOptions::bm25_b},
 };

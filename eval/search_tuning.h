@@ -27,7 +27,6 @@ struct SearchTuning {
     std::optional<double> turn_rollup_weight;
     std::optional<double> subquery_weight;
     std::optional<double> second_hop_weight;
-    std::optional<double> feedback_weight;
     std::optional<double> event_anchor_weight;
     std::optional<double> bm25_k1;
     std::optional<double> bm25_b;

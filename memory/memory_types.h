@@ -116,10 +116,6 @@ struct MemoryOptions {
     // memory/event_anchor.h): the event is looked up by a turn search of its phrase, and units in the window get
     // this weight × the temporal boost (temporal_weight × the best score); 0 disables.
     double event_anchor_weight = 0.0;
-    // Turn and session granularity: pseudo-relevance feedback (memory/query_feedback.h): the terms the top units of
-    // the ranking share beyond the query's are searched, and each unit gets this weight × its score there (divided
-    // by that search's best) × the first ranking's best score added (0 disables).
-    double feedback_weight = 0.0;
 };
 
 enum class Granularity { kTurn, kSession, kNote };

@@ -543,7 +543,6 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
 
     KASTEN_RETURN_IF_ERROR(lend_context(req, filter, qv, pool, windows, fused));
     KASTEN_RETURN_IF_ERROR(second_hop(req, filter, pool, fused, reads));
-    KASTEN_RETURN_IF_ERROR(feedback(req, filter, pool, fused, reads));
 
     std::vector<SearchHit> hits;
 

@@ -65,11 +65,6 @@ class Searcher {
     // `fused`, the turn or session candidates of `req`, leaves out. In memory/searcher_multi_key.cc.
     Status second_hop(const SearchRequest& req, const retrieval::SearchFilter& filter, int pool,
                       std::vector<retrieval::FusedHit>& fused, HitReader& reads);
-    // Pseudo-relevance feedback (MemoryOptions::feedback_weight, memory/query_feedback.h): the terms the top of
-    // `fused`, the turn or session candidates of `req`, share beyond the query's are searched and credit what they
-    // find. In memory/searcher_multi_key.cc.
-    Status feedback(const SearchRequest& req, const retrieval::SearchFilter& filter, int pool,
-                    std::vector<retrieval::FusedHit>& fused, HitReader& reads);
     // The windows of the times `req` names relative to an event or a date (MemoryOptions::event_anchor_weight,
     // memory/event_anchor.h); an event's time is that of the best turn of a search for its phrase in the cube, among
     // turns up to `query_time` (memory/searcher_multi_key.cc).

@@ -2,13 +2,11 @@
 // for the query aspects the first leaves out, and event-anchored time windows. The logic is in memory/aspect_coverage.h
 // and memory/event_anchor.h; this file reads what they need from the indexes and the store.
 #include <algorithm>
-#include <cstdlib>
 
 #include "memory/aspect_coverage.h"
 #include "memory/context_credit.h"
 #include "memory/event_anchor.h"
 #include "memory/query_decomposer.h"
-#include "memory/query_feedback.h"
 #include "memory/searcher.h"
 #include "memory/session_key.h"
 
@@ -59,58 +57,6 @@ Status Searcher::second_hop(const SearchRequest& req, const retrieval::SearchFil
     const std::string text = uncovered_query_text(req.query, aspects, top);
     if (text.empty()) return Status::ok();
     KASTEN_ASSIGN_OR_RETURN(auto hits, candidates(text, nullptr, filter, req.retriever, pool));
-    double best = 0, first = 0;
-    for (const auto& h : hits) best = std::max(best, h.score);
-    for (const auto& h : fused) first = std::max(first, h.score);
-    if (best <= 0) return Status::ok();
-    Credit credit;
-    for (const auto& h : hits) credit[h.id] = h.score / best * first;
-    add_credit(fused, credit, weight);
-    return Status::ok();
-}
-
-Status Searcher::feedback(const SearchRequest& req, const retrieval::SearchFilter& filter, int pool,
-                          std::vector<retrieval::FusedHit>& fused, HitReader& reads) {
-    const double weight = ctx_.options.feedback_weight;
-    if (weight <= 0 || fused.empty() || req.granularity == Granularity::kNote) return Status::ok();
-    auto env = [](const char* name, std::size_t dflt) {
-        const char* v = std::getenv(name);
-        return v ? static_cast<std::size_t>(std::atoi(v)) : dflt;
-    };
-    const std::size_t from = env("KASTEN_FB_UNITS", 5), most = env("KASTEN_FB_TERMS", 10),
-                      min_units = env("KASTEN_FB_MIN", 2);
-    std::vector<retrieval::LexicalIndex::Analysis> analyses;
-    std::vector<double> scores;
-    for (std::size_t i = 0; i < fused.size() && analyses.size() < from; ++i) {
-        if (req.granularity == Granularity::kTurn) {
-            KASTEN_ASSIGN_OR_RETURN(auto t, reads.turn(fused[i].id));
-            if (!t) continue;
-            analyses.push_back(retrieval::LexicalIndex::analyze_text(t->content));
-        } else {
-            KASTEN_ASSIGN_OR_RETURN(Repositories * store, reads.store().get());
-            auto ts = store->turns.list_by_session(req.cube_id, fused[i].id);
-            if (!ts) continue;
-            analyses.push_back(SessionKey::analysis(*ts));
-        }
-        scores.push_back(fused[i].score);
-    }
-    std::vector<FeedbackUnit> units;
-    for (std::size_t i = 0; i < analyses.size(); ++i) units.push_back({&analyses[i], scores[i]});
-    const std::vector<std::string> query_terms = retrieval::LexicalIndex::analyze(req.query);
-    const std::vector<std::string> candidates = feedback_candidates(units, query_terms, min_units);
-    if (candidates.empty()) return Status::ok();
-    KASTEN_ASSIGN_OR_RETURN(auto counts,
-                            ctx_.index->lexical().term_counts(req.cube_id, filter.type, candidates,
-                                                              retrieval::LexicalIndex::ReadFrom::kCommittedIfClean));
-    const std::vector<FeedbackTerm> ranked =
-        rank_feedback_terms(units, candidates, counts.frequencies, counts.documents, most);
-    if (ranked.empty()) return Status::ok();
-    std::vector<std::string> terms;
-    for (const auto& t : ranked) terms.push_back(t.term);
-    if (std::getenv("KASTEN_FB_WITHQ")) terms.insert(terms.end(), query_terms.begin(), query_terms.end());
-    ctx_.index->read_barrier(filter.cube_id);
-    KASTEN_ASSIGN_OR_RETURN(auto hits, ctx_.index->lexical().search_terms(
-                                           terms, filter, pool, retrieval::LexicalIndex::ReadFrom::kCommittedIfClean));
     double best = 0, first = 0;
     for (const auto& h : hits) best = std::max(best, h.score);
     for (const auto& h : fused) first = std::max(first, h.score);
