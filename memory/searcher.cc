@@ -279,6 +279,21 @@ Status Searcher::lend_context(const SearchRequest& req, const SearchFilter& filt
     // outside the searched set: they lend nothing.
     const double neighbour_weight = filter.role ? 0.0 : o.turn_context_weight;
     if (neighbour_weight <= 0 && o.session_context_weight <= 0) return Status::ok();
+    if (o.session_context_weight <= 0) {
+        // Neighbours alone (the default): credit straight from the index's places, no id or session copied.
+        std::vector<std::string_view> listed;
+        listed.reserve(std::min(fused.size(), static_cast<std::size_t>(std::max(pool, 0))));
+        for (const auto& h : fused) {
+            if (static_cast<int>(listed.size()) >= pool) break;
+            listed.push_back(h.id);
+        }
+        ctx_.index->places().visit_near(
+            req.cube_id, listed, kContextRadius, [&](std::span<const TurnPlaceIndex::PlaceView> places) {
+                // (`listed` views fused's ids: unused once the places are found)
+                add_credit(fused, neighbour_credit(fused, places, kContextRadius), neighbour_weight);
+            });
+        return Status::ok();
+    }
     const std::vector<std::string> ids = ids_of(fused, pool);
     // One lookup of the listed turns serves both: their neighbourhoods, and (the listed turns themselves) their
     // sessions.

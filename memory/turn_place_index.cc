@@ -76,14 +76,10 @@ void TurnPlaceIndex::remove_cube(const std::string& cube_id) {
     cubes_.erase(cube_id);
 }
 
-std::vector<store::TurnPlace> TurnPlaceIndex::near(const std::string& cube_id, const std::vector<std::string>& ids,
-                                                   int radius) const {
-    std::vector<store::TurnPlace> out;
+template <typename Id>
+void TurnPlaceIndex::near_locked(const Cube& cube, const std::vector<Id>& ids, int radius,
+                                 std::vector<PlaceView>& out) {
     if (radius < 0) radius = 0;
-    std::shared_lock lock(mu_);
-    auto cit = cubes_.find(cube_id);
-    if (cit == cubes_.end()) return out;
-    const Cube& cube = cit->second;
     const std::size_t most = ids.size() * static_cast<std::size_t>(2 * radius + 1);
     out.reserve(most);
     // The places listed so far, by (session, position): one turn holds a position, so a position listed is a turn
@@ -103,7 +99,7 @@ std::vector<store::TurnPlace> TurnPlaceIndex::near(const std::string& cube_id, c
         return true;
     };
     for (const auto& id : ids) {
-        auto it = cube.by_id.find(id);
+        auto it = cube.by_id.find(std::string_view(id));
         if (it == cube.by_id.end()) continue;
         const auto [session, index] = it->second;
         // By position number (a deleted turn leaves a gap; positions are never renumbered).
@@ -111,10 +107,32 @@ std::vector<store::TurnPlace> TurnPlaceIndex::near(const std::string& cube_id, c
         auto n = lower(row, index - radius);
         for (; n != row.end() && n->index <= index + radius; ++n) {
             if (!first_time(session, n->index)) continue;
-            out.push_back(store::TurnPlace{std::string(n->id), cube.sessions[session], n->index});
+            out.push_back(PlaceView{n->id, session, n->index});
         }
     }
+}
+
+std::vector<store::TurnPlace> TurnPlaceIndex::near(const std::string& cube_id, const std::vector<std::string>& ids,
+                                                   int radius) const {
+    std::vector<store::TurnPlace> out;
+    std::shared_lock lock(mu_);
+    auto cit = cubes_.find(cube_id);
+    if (cit == cubes_.end()) return out;
+    const Cube& cube = cit->second;
+    std::vector<PlaceView> views;
+    near_locked(cube, ids, radius, views);
+    out.reserve(views.size());
+    for (const auto& v : views) out.push_back(store::TurnPlace{std::string(v.id), cube.sessions[v.session], v.index});
     return out;
+}
+
+void TurnPlaceIndex::visit_near(const std::string& cube_id, const std::vector<std::string_view>& ids, int radius,
+                                const std::function<void(std::span<const PlaceView>)>& fn) const {
+    std::vector<PlaceView> views;
+    std::shared_lock lock(mu_);
+    auto cit = cubes_.find(cube_id);
+    if (cit != cubes_.end()) near_locked(cit->second, ids, radius, views);
+    fn(views);
 }
 
 std::size_t TurnPlaceIndex::size(const std::string& cube_id) const {

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -18,6 +20,14 @@ namespace kasten::memory {
 // Memory: about 150 bytes per turn. Thread safety: any number of concurrent readers with one writer at a time.
 class TurnPlaceIndex {
   public:
+    // A turn's place as the index holds it: views valid only while visit_near's callback runs. `session` numbers the
+    // cube's sessions (equal for turns of one session, otherwise arbitrary).
+    struct PlaceView {
+        std::string_view id;
+        std::uint32_t session = 0;
+        int index = 0;
+    };
+
     // Adds or moves a turn.
     void put(const std::string& cube_id, const store::TurnPlace& place);
     // Removes a turn; removing a missing one is a no-op.
@@ -31,6 +41,10 @@ class TurnPlaceIndex {
     // once (its first occurrence). radius 0: the places of `ids` alone.
     std::vector<store::TurnPlace> near(const std::string& cube_id, const std::vector<std::string>& ids,
                                        int radius) const;
+    // The places near() lists, in its order, as views passed to `fn` under the index's read lock (no id or session
+    // string is copied; writers wait until `fn` returns, so keep it short).
+    void visit_near(const std::string& cube_id, const std::vector<std::string_view>& ids, int radius,
+                    const std::function<void(std::span<const PlaceView>)>& fn) const;
     // Turns of one cube (tests, consistency checks).
     std::size_t size(const std::string& cube_id) const;
 
@@ -45,13 +59,21 @@ class TurnPlaceIndex {
             int index = 0;
             std::string_view id;
         };
-        std::unordered_map<std::string, Spot> by_id;
+        // Looked up by string or string_view without a copy.
+        struct IdHash {
+            using is_transparent = void;
+            std::size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+        };
+        std::unordered_map<std::string, Spot, IdHash, std::equal_to<>> by_id;
         std::vector<std::vector<Entry>> rows;  // per session, ascending by position, one entry per position
         std::unordered_map<std::string, std::uint32_t> session_ids;  // interned; only grows with the cube
         std::vector<std::string> sessions;
     };
 
     static void put_locked(Cube& cube, const store::TurnPlace& place);
+    // near()'s places of `cube` into `out`; the caller holds mu_.
+    template <typename Id>
+    static void near_locked(const Cube& cube, const std::vector<Id>& ids, int radius, std::vector<PlaceView>& out);
     // Removes `id`'s entry at `spot` from its session's row, if the position still holds it.
     static void erase_entry(Cube& cube, std::string_view id, Cube::Spot spot);
 

@@ -1,7 +1,8 @@
 #include "retrieval/fusion.h"
 
 #include <algorithm>
-#include <unordered_map>
+
+#include "retrieval/id_positions.h"
 
 namespace kasten::retrieval {
 namespace {
@@ -10,12 +11,11 @@ namespace {
 std::vector<FusedHit> union_of(const std::vector<ScoredId>& lexical, const std::vector<ScoredId>& vector) {
     std::vector<FusedHit> hits;
     hits.reserve(lexical.size() + vector.size());
-    std::unordered_map<std::string, std::size_t> index;
-    index.reserve(lexical.size() + vector.size());
+    IdPositions index(lexical.size() + vector.size());  // views of the lists' ids
     auto slot = [&](const std::string& id) -> FusedHit& {
-        auto [it, inserted] = index.try_emplace(id, hits.size());
-        if (inserted) hits.push_back(FusedHit{.id = id});
-        return hits[it->second];
+        const std::uint32_t at = index.insert(id, static_cast<std::uint32_t>(hits.size()));
+        if (at == hits.size()) hits.push_back(FusedHit{.id = id});
+        return hits[at];
     };
     for (std::size_t i = 0; i < lexical.size(); ++i) {
         FusedHit& h = slot(lexical[i].id);

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
+#include <set>
+
 namespace kasten::memory {
 namespace {
 
@@ -56,15 +60,16 @@ TEST(ContextCreditTest, SessionCreditGoesToTheTurnsOfScoredSessions) {
 
 TEST(ContextCreditTest, AddCreditWeighsReordersAndJoinsInIdOrder) {
     std::vector<FusedHit> fused = {hit("x", 1.0), hit("y", 0.8)};
-    add_credit(fused, {{"y", 1.0}, {"z2", 0.5}, {"z1", 0.5}}, 0.5);
+    add_credit(fused, Credit{{"y", 1.0}, {"z2", 0.5}, {"z1", 0.5}}, 0.5);
     ASSERT_EQ(fused.size(), 4u);
     EXPECT_EQ(ids(fused), (std::vector<std::string>{"y", "x", "z1", "z2"}));
     EXPECT_DOUBLE_EQ(fused[0].score, 1.3);
     EXPECT_DOUBLE_EQ(fused[2].score, 0.25);
     // weight 0 or no credit: unchanged
     const auto before = ids(fused);
-    add_credit(fused, {{"x", 9.0}}, 0.0);
-    add_credit(fused, {}, 1.0);
+    add_credit(fused, Credit{{"x", 9.0}}, 0.0);
+    add_credit(fused, Credit{}, 1.0);
+    add_credit(fused, CreditList{}, 1.0);
     EXPECT_EQ(ids(fused), before);
     EXPECT_DOUBLE_EQ(fused[1].score, 1.0);
 }
@@ -78,6 +83,41 @@ TEST(ContextCreditTest, LendersLendWhatTheyHadBeforeCredit) {
     EXPECT_DOUBLE_EQ(fused[0].score, 1.5);  // a + b's 0.5
     EXPECT_DOUBLE_EQ(fused[1].score, 1.5);  // b + a's 1.0
     EXPECT_EQ(fused[0].id, "a");            // stable on ties
+}
+
+TEST(ContextCreditTest, PlaceViewsLendAsTurnPlacesDo) {
+    // The same places as strings and as index views (sessions numbered in another order than their ids sort):
+    // the same credit, and the same ranking after it is added.
+    std::mt19937 rng(5);
+    for (int round = 0; round < 200; ++round) {
+        std::vector<TurnPlace> places;
+        std::vector<FusedHit> fused;
+        std::map<std::string, std::uint32_t> number;
+        std::set<std::string> used;  // a turn has one place (positions may repeat: the first listed holds it)
+        for (int i = 0; i < 60; ++i) {
+            const std::string session = "s" + std::to_string(rng() % 6);
+            number.emplace(session, static_cast<std::uint32_t>(97 - number.size() * 13));
+            std::string id = "turn-with-a-long-identifier-" + std::to_string(rng() % 80);
+            if (!used.insert(id).second) continue;
+            places.push_back({id, session, static_cast<int>(rng() % 12)});
+            if (rng() % 2) fused.push_back(hit(places.back().id, static_cast<double>(rng() % 5) / 4));
+        }
+        for (int i = 0; i < 5; ++i) fused.push_back(hit("elsewhere" + std::to_string(i), 0.5));  // not a place
+        std::vector<TurnPlaceIndex::PlaceView> views;
+        for (const auto& p : places) views.push_back({p.id, number.at(p.session_id), p.index});
+        for (int radius : {1, 2}) {
+            const Credit expected = neighbour_credit(fused, places, radius);
+            const CreditList got = neighbour_credit(fused, views, radius);
+            Credit as_map;
+            for (const auto& [id, c] : got) EXPECT_TRUE(as_map.emplace(std::string(id), c).second) << id;
+            EXPECT_EQ(as_map, expected);
+            auto by_map = fused, by_list = fused;
+            add_credit(by_map, expected, 0.5);
+            add_credit(by_list, got, 0.5);
+            ASSERT_EQ(ids(by_list), ids(by_map));
+            for (std::size_t i = 0; i < by_map.size(); ++i) EXPECT_EQ(by_list[i].score, by_map[i].score);
+        }
+    }
 }
 
 }  // namespace

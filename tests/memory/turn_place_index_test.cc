@@ -107,5 +107,48 @@ TEST(TurnPlaceIndexTest, OutOfOrderPutsAndSharedPositionsMatchAPlainModel) {
     EXPECT_EQ(index.size("c"), where.size());
 }
 
+TEST(TurnPlaceIndexTest, VisitNearShowsNearsPlacesAsViews) {
+    TurnPlaceIndex index;
+    std::mt19937 rng(11);
+    for (int i = 0; i < 300; ++i) {
+        // Ids longer than a short string's inline buffer, and some short ones.
+        const std::string id = (i % 3 ? "t_0195f3c2-long-turn-identifier-" : "t") + std::to_string(i);
+        index.put("c", {id, "s_" + std::to_string(rng() % 9), static_cast<int>(rng() % 40)});
+    }
+    for (int round = 0; round < 50; ++round) {
+        std::vector<std::string> asked;
+        for (int k = 0; k < 30; ++k) {
+            const int i = static_cast<int>(rng() % 320);  // some ids are missing
+            asked.push_back((i % 3 ? "t_0195f3c2-long-turn-identifier-" : "t") + std::to_string(i));
+        }
+        for (int radius : {0, 1, 2}) {
+            const auto expected = index.near("c", asked, radius);
+            const std::vector<std::string_view> views(asked.begin(), asked.end());
+            int calls = 0;
+            index.visit_near("c", views, radius, [&](std::span<const TurnPlaceIndex::PlaceView> got) {
+                ++calls;
+                ASSERT_EQ(got.size(), expected.size());
+                std::map<std::uint32_t, std::string> session_of;  // one session per number, one number per session
+                std::map<std::string, std::uint32_t> number_of;
+                for (std::size_t i = 0; i < got.size(); ++i) {
+                    EXPECT_EQ(got[i].id, expected[i].id);
+                    EXPECT_EQ(got[i].index, expected[i].index);
+                    auto [s, fresh_s] = session_of.emplace(got[i].session, expected[i].session_id);
+                    EXPECT_EQ(s->second, expected[i].session_id);
+                    auto [n, fresh_n] = number_of.emplace(expected[i].session_id, got[i].session);
+                    EXPECT_EQ(n->second, got[i].session);
+                }
+            });
+            EXPECT_EQ(calls, 1);
+        }
+    }
+    int calls = 0;
+    index.visit_near("nobody", {"t1"}, 1, [&](std::span<const TurnPlaceIndex::PlaceView> got) {
+        ++calls;
+        EXPECT_TRUE(got.empty());
+    });
+    EXPECT_EQ(calls, 1);
+}
+
 }  // namespace
 }  // namespace kasten::memory
