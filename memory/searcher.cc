@@ -13,6 +13,7 @@
 #include "memory/note_text.h"
 #include "memory/query_decomposer.h"
 #include "memory/session_key.h"
+#include "retrieval/id_positions.h"
 
 namespace kasten::memory {
 
@@ -484,24 +485,31 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
 
     // Notes as extra keys: a note's score credits its source turns (turn granularity) or their sessions. A credited
     // unit's calibrated score is the best of its own and its notes' (the evidence of its best key). The notes'
-    // calibrated scores are computed only for the units listed (note_sources), not for every note in the pool.
+    // calibrated scores are computed only for the units listed (their sources), not for every note in the pool.
     std::vector<NoteSourceIndex::Entry> crediting_notes;
-    std::unordered_map<std::string, std::vector<std::size_t>> note_sources;  // unit -> indices in crediting_notes
+    // Session granularity: the sessions of the notes' source turns (existing turns only).
+    std::unordered_map<std::string, std::string> session_of;
+    // The units the notes credit, each once in the order first credited: a view of its id (held by crediting_notes
+    // or session_of), the best score of its notes, and its notes (indices in crediting_notes).
+    struct Credited {
+        std::string_view unit;
+        double credit = 0;
+        std::vector<std::size_t> sources;
+    };
+    std::vector<Credited> credited;
+    retrieval::IdPositions credited_at;  // unit -> index in credited
     if (req.note_keys && ctx_.options.note_key_weight > 0) {
         SearchFilter note_filter;
         note_filter.cube_id = req.cube_id;
         note_filter.type = UnitType::kNote;
         KASTEN_ASSIGN_OR_RETURN(auto note_fused, candidates(req.query, qv, note_filter, req.retriever, pool));
         KASTEN_RETURN_IF_ERROR(boost_in_windows(note_fused, req.query, qv, note_filter, req.retriever, pool, windows));
-        std::unordered_map<std::string, double> credit;
         if (!note_fused.empty()) {
             // The notes' sources from memory (NoteSourceIndex), not one store row per candidate note.
             std::vector<std::string> note_ids;
             note_ids.reserve(note_fused.size());
             for (const auto& h : note_fused) note_ids.push_back(h.id);
             std::vector<NoteSourceIndex::Entry> notes = ctx_.index->note_sources().get_many(req.cube_id, note_ids);
-            // Session granularity credits the sessions of the source turns (existing turns only).
-            std::unordered_map<std::string, std::string> session_of;
             if (req.granularity == Granularity::kSession) {
                 std::vector<std::string> turn_ids;
                 for (const auto& n : notes) {
@@ -519,38 +527,47 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
                 const std::size_t note_index = crediting_notes.size();
                 crediting_notes.push_back(n);
                 for (const auto& turn_id : n->source_turn_ids) {
-                    const std::string* unit = &turn_id;
+                    std::string_view unit = turn_id;
                     if (req.granularity == Granularity::kSession) {
                         auto it = session_of.find(turn_id);
                         if (it == session_of.end()) continue;
-                        unit = &it->second;
+                        unit = it->second;
                     }
-                    double& c = credit[*unit];
-                    c = std::max(c, note_fused[h].score);
-                    auto& sources = note_sources[*unit];
-                    if (sources.empty() || sources.back() != note_index) sources.push_back(note_index);
+                    const std::uint32_t at = credited_at.insert(unit, static_cast<std::uint32_t>(credited.size()));
+                    if (at == credited.size()) credited.push_back({unit, 0.0, {}});
+                    Credited& c = credited[at];
+                    c.credit = std::max(c.credit, note_fused[h].score);
+                    if (c.sources.empty() || c.sources.back() != note_index) c.sources.push_back(note_index);
                 }
             }
         }
-        if (!credit.empty()) {
-            std::unordered_map<std::string, size_t> position;
-            for (size_t i = 0; i < fused.size(); ++i) position[fused[i].id] = i;
+        if (!credited.empty()) {
+            retrieval::IdPositions position(fused.size());  // views of fused's ids, unchanged until the joiners
+            for (std::size_t i = 0; i < fused.size(); ++i) position.insert(fused[i].id, static_cast<std::uint32_t>(i));
             // A session's notes expand its key (LongMemEval's fact-augmented keys): their best score adds, weighted.
             // A turn's notes are alternative keys: the turn scores by its best key, its own text or a note. Most
             // turns have no note, so adding would favour the turns that happen to have one.
             const bool expand = req.granularity == Granularity::kSession;
-            for (const auto& [unit, c] : credit) {
-                const double note_score = expand ? ctx_.options.note_key_weight * c : c;
-                auto it = position.find(unit);
-                if (it != position.end()) {
-                    double& score = fused[it->second].score;
+            // Units found only through a note join in id order (then by score, stably), so that the ranking does not
+            // depend on the order notes were listed in.
+            std::vector<std::pair<std::string_view, double>> joiners;
+            for (const Credited& c : credited) {
+                const double note_score = expand ? ctx_.options.note_key_weight * c.credit : c.credit;
+                const std::uint32_t at = position.find(c.unit);
+                if (at != retrieval::IdPositions::kAbsent) {
+                    double& score = fused[at].score;
                     score = expand ? score + note_score : std::max(score, note_score);
                 } else {
-                    retrieval::FusedHit h;
-                    h.id = unit;
-                    h.score = note_score;
-                    fused.push_back(std::move(h));
+                    joiners.emplace_back(c.unit, note_score);
                 }
+            }
+            std::sort(joiners.begin(), joiners.end());
+            fused.reserve(fused.size() + joiners.size());
+            for (const auto& [unit, score] : joiners) {
+                retrieval::FusedHit h;
+                h.id = std::string(unit);
+                h.score = score;
+                fused.push_back(std::move(h));
             }
             sort_by_score(fused);
         }
@@ -566,13 +583,13 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
     std::vector<std::optional<double>> note_relevance(crediting_notes.size());
     auto relevance_of_notes = [&](const std::string& unit) -> Result<double> {
         double best = 0;
-        auto it = note_sources.find(unit);
-        if (it == note_sources.end()) return best;
+        const std::uint32_t at = credited_at.find(unit);
+        if (at == retrieval::IdPositions::kAbsent) return best;
         if (!note_calibrator) {
             KASTEN_ASSIGN_OR_RETURN(ScoreCalibrator c, calibrator_for(req, UnitType::kNote, query_vector));
             note_calibrator.emplace(std::move(c));
         }
-        for (const std::size_t i : it->second) {
+        for (const std::size_t i : credited[at].sources) {
             if (!note_relevance[i]) {
                 // The text only now: most crediting notes credit no listed unit.
                 double score = 0;
