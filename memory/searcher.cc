@@ -608,7 +608,27 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
         return best;
     };
 
-    for (const auto& f : fused) {
+    // The listed turns' cosines to the query, looked up for the candidates ahead in batches (one index call each
+    // instead of one per hit).
+    std::vector<std::optional<double>> turn_cosines(fused.size());
+    std::size_t cosines_known = 0;  // fused[0, cosines_known) looked up
+    auto turn_cosine = [&](std::size_t i) -> Result<std::optional<double>> {
+        if (!calibrator.uses_cosine() || query_vector.empty()) return std::optional<double>();
+        if (i >= cosines_known) {
+            const std::size_t end = std::min(fused.size(), i + 2 * static_cast<std::size_t>(req.top_k) + 8);
+            std::vector<std::string> ids;
+            ids.reserve(end - i);
+            for (std::size_t j = i; j < end; ++j) ids.push_back(fused[j].id);
+            KASTEN_ASSIGN_OR_RETURN(
+                auto cosines, ctx_.index->vectors().similarities(query_vector, req.cube_id, UnitType::kTurn, ids));
+            for (std::size_t j = i; j < end; ++j) turn_cosines[j] = cosines[j - i];
+            cosines_known = end;
+        }
+        return turn_cosines[i];
+    };
+
+    for (std::size_t fi = 0; fi < fused.size(); ++fi) {
+        const retrieval::FusedHit& f = fused[fi];
         if (static_cast<int>(hits.size()) >= req.top_k) break;
         SearchHit hit;
         hit.granularity = req.granularity;
@@ -626,11 +646,11 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
                 (filter.time_to && t->conv_time > *filter.time_to)) {
                 continue;
             }
-            KASTEN_ASSIGN_OR_RETURN(
-                const double own,
-                calibrated(calibrator, query_vector, req.cube_id, UnitType::kTurn, f.id,
-                           t->terms ? t->terms->among(calibrator.terms())
-                                    : retrieval::LexicalIndex::analyze_text_among(t->content, calibrator.terms())));
+            KASTEN_ASSIGN_OR_RETURN(const std::optional<double> cosine, turn_cosine(fi));
+            const double own =
+                calibrator.score(t->terms ? t->terms->among(calibrator.terms())
+                                          : retrieval::LexicalIndex::analyze_text_among(t->content, calibrator.terms()),
+                                 cosine);
             relevance = std::max(relevance, own);
             if (!passes_min_score(req, relevance)) continue;
             hit.id = f.id;
