@@ -60,6 +60,14 @@ std::optional<std::string> HitCache::session_external_id(const std::string& cube
     return text_of(Kind::kSession, cube_id, session_id);
 }
 
+std::shared_ptr<const retrieval::TermBag> HitCache::note_terms(const std::string& cube_id, const std::string& note_id) {
+    const std::string key = key_of(Kind::kNote, cube_id, note_id);
+    MutexLock lock(mu_);
+    auto e = find_locked(key);
+    if (!e) return nullptr;
+    return (*e)->turn.terms;
+}
+
 std::optional<std::string> HitCache::note_text(const std::string& cube_id, const std::string& note_id) {
     return text_of(Kind::kNote, cube_id, note_id);
 }
@@ -139,10 +147,12 @@ bool HitCache::put_session_if(std::uint64_t epoch, const std::string& cube_id, c
 }
 
 bool HitCache::put_note_if(std::uint64_t epoch, const std::string& cube_id, const std::string& note_id,
-                           std::string text) {
+                           std::string text, std::shared_ptr<const retrieval::TermBag> terms) {
+    Turn with_terms;
+    with_terms.terms = std::move(terms);
     MutexLock lock(mu_);
     if (!fresh_locked(epoch, cube_id)) return false;
-    return put_locked(Kind::kNote, cube_id, note_id, {}, std::move(text));
+    return put_locked(Kind::kNote, cube_id, note_id, std::move(with_terms), std::move(text));
 }
 
 void HitCache::put_turn(const std::string& cube_id, const std::string& turn_id, Turn turn, bool changed) {
@@ -158,10 +168,13 @@ void HitCache::put_session(const std::string& cube_id, const std::string& sessio
     put_locked(Kind::kSession, cube_id, session_id, {}, std::move(external_id));
 }
 
-void HitCache::put_note(const std::string& cube_id, const std::string& note_id, std::string text, bool changed) {
+void HitCache::put_note(const std::string& cube_id, const std::string& note_id, std::string text, bool changed,
+                        std::shared_ptr<const retrieval::TermBag> terms) {
+    Turn with_terms;
+    with_terms.terms = std::move(terms);
     MutexLock lock(mu_);
     if (changed) bump_locked(cube_id);
-    put_locked(Kind::kNote, cube_id, note_id, {}, std::move(text));
+    put_locked(Kind::kNote, cube_id, note_id, std::move(with_terms), std::move(text));
 }
 
 void HitCache::erase_turn(const std::string& cube_id, const std::string& turn_id) {

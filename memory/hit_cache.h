@@ -53,6 +53,10 @@ class HitCache {
     std::optional<std::string> session_external_id(const std::string& cube_id, const std::string& session_id)
         EXCLUDES(mu_);
     std::optional<std::string> note_text(const std::string& cube_id, const std::string& note_id) EXCLUDES(mu_);
+    // The note's index text analysed and packed (LexicalIndex::analyze_text of note_text), when its entry holds
+    // it; else null.
+    std::shared_ptr<const retrieval::TermBag> note_terms(const std::string& cube_id, const std::string& note_id)
+        EXCLUDES(mu_);
 
     // The cube's epoch: take it before the store snapshot a miss will read from begins.
     std::uint64_t epoch(const std::string& cube_id) EXCLUDES(mu_);
@@ -63,15 +67,17 @@ class HitCache {
         EXCLUDES(mu_);
     bool put_session_if(std::uint64_t epoch, const std::string& cube_id, const std::string& session_id,
                         std::string external_id) EXCLUDES(mu_);
-    bool put_note_if(std::uint64_t epoch, const std::string& cube_id, const std::string& note_id, std::string text)
-        EXCLUDES(mu_);
+    // `terms`: the text's packed analysis, or null.
+    bool put_note_if(std::uint64_t epoch, const std::string& cube_id, const std::string& note_id, std::string text,
+                     std::shared_ptr<const retrieval::TermBag> terms = nullptr) EXCLUDES(mu_);
 
     // ---- writers (IndexSync, after the commit) ----
     // `changed`: the unit was in the store before this write (an update), which moves the cube's epoch.
     void put_turn(const std::string& cube_id, const std::string& turn_id, Turn turn, bool changed) EXCLUDES(mu_);
     void put_session(const std::string& cube_id, const std::string& session_id, std::string external_id, bool changed)
         EXCLUDES(mu_);
-    void put_note(const std::string& cube_id, const std::string& note_id, std::string text, bool changed) EXCLUDES(mu_);
+    void put_note(const std::string& cube_id, const std::string& note_id, std::string text, bool changed,
+                  std::shared_ptr<const retrieval::TermBag> terms = nullptr) EXCLUDES(mu_);
     void erase_turn(const std::string& cube_id, const std::string& turn_id) EXCLUDES(mu_);
     void erase_session(const std::string& cube_id, const std::string& session_id) EXCLUDES(mu_);
     void erase_note(const std::string& cube_id, const std::string& note_id) EXCLUDES(mu_);
@@ -91,7 +97,7 @@ class HitCache {
     struct Entry {
         std::string key;
         std::string cube_id;
-        Turn turn;         // kTurn
+        Turn turn;         // kTurn; kNote: `terms` alone
         std::string text;  // kSession: the external id; kNote: the index text
         std::size_t bytes = 0;
     };

@@ -49,4 +49,21 @@ Result<std::optional<std::string>> HitReader::note_text(const std::string& note_
     return std::optional<std::string>(std::move(text));
 }
 
+Result<std::shared_ptr<const retrieval::TermBag>> HitReader::note_terms(const std::string& note_id) {
+    if (auto cached = cache_.note_terms(cube_id_, note_id)) return cached;
+    std::string text;
+    if (auto cached = cache_.note_text(cube_id_, note_id)) {
+        text = std::move(*cached);  // an entry put without its analysis
+    } else {
+        KASTEN_ASSIGN_OR_RETURN(Repositories * store, store_.get());
+        auto n = store->notes.get(cube_id_, note_id);
+        if (!n) return std::shared_ptr<const retrieval::TermBag>();
+        text = note_index_text(*n);
+    }
+    auto terms =
+        std::make_shared<const retrieval::TermBag>(retrieval::TermBag::of(retrieval::LexicalIndex::analyze_text(text)));
+    cache_.put_note_if(epoch_, cube_id_, note_id, std::move(text), terms);
+    return terms;
+}
+
 }  // namespace kasten::memory

@@ -216,9 +216,11 @@ void IndexSync::index_note(const store::NoteRecord& n, bool known_new, std::int6
         return;
     }
     std::string text = note_index_text(n);
-    enqueue({note_attrs(n), retrieval::LexicalIndex::analyze_text(text), known_new, seq, LexicalWriter::Op::kUpsert});
+    retrieval::LexicalIndex::Analysis analysis = retrieval::LexicalIndex::analyze_text(text);
+    auto terms = std::make_shared<const retrieval::TermBag>(retrieval::TermBag::of(analysis));
+    enqueue({note_attrs(n), std::move(analysis), known_new, seq, LexicalWriter::Op::kUpsert});
     note_sources_.put(n.cube_id, NoteSourceIndex::sources_of(n));
-    hits_.put_note(n.cube_id, n.id, std::move(text), /*changed=*/!known_new);
+    hits_.put_note(n.cube_id, n.id, std::move(text), /*changed=*/!known_new, std::move(terms));
     if (!n.embedding.empty()) {
         Status st = vectors_.upsert(note_attrs(n), n.embedding);
         if (!st.is_ok()) log::error("indexing the vector of note {}: {}", n.id, st.to_string());

@@ -594,12 +594,11 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
                 // The text only now: most crediting notes credit no listed unit.
                 double score = 0;
                 const std::string& note_id = crediting_notes[i]->id;
-                KASTEN_ASSIGN_OR_RETURN(auto text, reads.note_text(note_id));
-                if (text) {
+                KASTEN_ASSIGN_OR_RETURN(auto terms, reads.note_terms(note_id));
+                if (terms) {
                     KASTEN_ASSIGN_OR_RETURN(
-                        score,
-                        calibrated(*note_calibrator, query_vector, req.cube_id, UnitType::kNote, note_id,
-                                   retrieval::LexicalIndex::analyze_text_among(*text, note_calibrator->terms())));
+                        score, calibrated(*note_calibrator, query_vector, req.cube_id, UnitType::kNote, note_id,
+                                          terms->among(note_calibrator->terms())));
                 }
                 note_relevance[i] = score;
             }

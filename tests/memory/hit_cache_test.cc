@@ -1,17 +1,40 @@
 #include "memory/hit_cache.h"
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "retrieval/lexical_index.h"
+#include "retrieval/term_bag.h"
+
 namespace kasten::memory {
 namespace {
 
 HitCache::Turn turn_of(const std::string& text) {
     return HitCache::Turn{"s_1", "user", text, 42, nullptr};
+}
+
+TEST(HitCacheTest, ANoteKeepsItsPackedAnalysisBesideItsText) {
+    HitCache cache(1 << 20);
+    cache.put_note("c", "n_1", "Biscuit is a beagle", false);
+    EXPECT_FALSE(cache.note_terms("c", "n_1"));  // put without one
+    auto bag = std::make_shared<const retrieval::TermBag>(
+        retrieval::TermBag::of(retrieval::LexicalIndex::analyze_text("Biscuit is a beagle")));
+    const std::size_t before = cache.bytes();
+    cache.put_note("c", "n_1", "Biscuit is a beagle", false, bag);
+    EXPECT_EQ(cache.note_terms("c", "n_1"), bag);
+    EXPECT_EQ(cache.bytes(), before + bag->bytes());  // counted against the capacity
+    EXPECT_EQ(cache.note_text("c", "n_1").value_or(""), "Biscuit is a beagle");
+    EXPECT_FALSE(cache.note_terms("c", "t_1"));
+    EXPECT_FALSE(cache.note_terms("d", "n_1"));
+    ASSERT_TRUE(cache.put_note_if(cache.epoch("c"), "c", "n_2", "text", bag));
+    EXPECT_EQ(cache.note_terms("c", "n_2"), bag);
+    cache.erase_note("c", "n_1");
+    EXPECT_FALSE(cache.note_terms("c", "n_1"));
 }
 
 TEST(HitCacheTest, HoldsEachKindApartPerCube) {

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -121,6 +122,42 @@ TEST(HitReaderTest, AMissReadsTheStoreOnceAndCachesWhatItRead) {
     EXPECT_TRUE(reads.session_external_id("s_1").value());
     EXPECT_TRUE(reads.note_text("n_1").value());
     EXPECT_FALSE(lease.taken());
+}
+
+TEST(HitReaderTest, ANotesTermsComeFromTheCacheOrTheStoreAndAreCachedWithItsText) {
+    Fixture f;
+    const std::vector<std::string> query = {"beagl", "biscuit", "dog"};
+    const auto expected = retrieval::LexicalIndex::analyze_text_among(note_index_text(f.note), query).terms;
+    HitCache cache(1 << 20);
+    {
+        // A miss: read from the store, analysed, cached with its text.
+        LazyLease lease(*f.readers);
+        HitReader reads(cache, lease, "c", cache.epoch("c"));
+        auto terms = reads.note_terms("n_1");
+        ASSERT_TRUE(terms.is_ok() && *terms);
+        EXPECT_EQ((*terms)->among(query).terms, expected);
+        EXPECT_TRUE(lease.taken());
+        EXPECT_FALSE(reads.note_terms("n_missing").value());
+    }
+    EXPECT_EQ(cache.note_text("c", "n_1").value_or(""), note_index_text(f.note));
+    ASSERT_TRUE(cache.note_terms("c", "n_1"));
+    {
+        // A hit: no store read.
+        LazyLease lease(*f.readers);
+        HitReader reads(cache, lease, "c", cache.epoch("c"));
+        EXPECT_EQ(reads.note_terms("n_1").value()->among(query).terms, expected);
+        EXPECT_FALSE(lease.taken());
+    }
+    // An entry cached without its analysis (text only): analysed from the cached text, no store read.
+    HitCache text_only(1 << 20);
+    text_only.put_note("c", "n_1", "a dog called Biscuit", false);
+    EXPECT_FALSE(text_only.note_terms("c", "n_1"));
+    LazyLease lease(*f.readers);
+    HitReader reads(text_only, lease, "c", text_only.epoch("c"));
+    EXPECT_EQ(reads.note_terms("n_1").value()->among(query).terms,
+              retrieval::LexicalIndex::analyze_text_among("a dog called Biscuit", query).terms);
+    EXPECT_FALSE(lease.taken());
+    EXPECT_TRUE(text_only.note_terms("c", "n_1"));
 }
 
 TEST(HitReaderTest, WhatTheStoreLacksIsNotFoundAndNotCached) {
