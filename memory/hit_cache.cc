@@ -13,13 +13,30 @@ constexpr std::size_t kEntryOverhead = 160;
 
 HitCache::HitCache(std::size_t capacity_bytes) : capacity_(capacity_bytes) {}
 
+namespace {
+
+// A cache key: the kind, the cube id, NUL and the unit id (cube ids never hold NUL, so (cube, id) pairs cannot
+// collide), written into `key`.
+void write_key(std::string& key, char kind, const std::string& cube_id, const std::string& id) {
+    key.clear();
+    key.reserve(cube_id.size() + id.size() + 2);
+    key.push_back(kind);
+    key.append(cube_id);
+    key.push_back('\0');
+    key.append(id);
+}
+
+}  // namespace
+
 std::string HitCache::key_of(Kind kind, const std::string& cube_id, const std::string& id) {
     std::string key;
-    key.reserve(cube_id.size() + id.size() + 2);
-    key.push_back(static_cast<char>(kind));
-    key.append(cube_id);
-    key.push_back('\0');  // cube ids never hold NUL, so (cube, id) pairs cannot collide
-    key.append(id);
+    write_key(key, static_cast<char>(kind), cube_id, id);
+    return key;
+}
+
+const std::string& HitCache::lookup_key(Kind kind, const std::string& cube_id, const std::string& id) {
+    thread_local std::string key;  // no allocation once the thread's buffer has grown
+    write_key(key, static_cast<char>(kind), cube_id, id);
     return key;
 }
 
@@ -35,13 +52,13 @@ std::optional<HitCache::List::iterator> HitCache::find_locked(const std::string&
 }
 
 bool HitCache::has_cube(const std::string& cube_id) {
-    const std::string key = key_of(Kind::kCube, cube_id, {});
+    const std::string& key = lookup_key(Kind::kCube, cube_id, {});
     MutexLock lock(mu_);
     return find_locked(key).has_value();
 }
 
 std::optional<HitCache::Turn> HitCache::turn(const std::string& cube_id, const std::string& turn_id) {
-    const std::string key = key_of(Kind::kTurn, cube_id, turn_id);
+    const std::string& key = lookup_key(Kind::kTurn, cube_id, turn_id);
     MutexLock lock(mu_);
     auto e = find_locked(key);
     if (!e) return std::nullopt;
@@ -49,7 +66,7 @@ std::optional<HitCache::Turn> HitCache::turn(const std::string& cube_id, const s
 }
 
 std::optional<std::string> HitCache::text_of(Kind kind, const std::string& cube_id, const std::string& id) {
-    const std::string key = key_of(kind, cube_id, id);
+    const std::string& key = lookup_key(kind, cube_id, id);
     MutexLock lock(mu_);
     auto e = find_locked(key);
     if (!e) return std::nullopt;
@@ -61,7 +78,7 @@ std::optional<std::string> HitCache::session_external_id(const std::string& cube
 }
 
 std::shared_ptr<const retrieval::TermBag> HitCache::note_terms(const std::string& cube_id, const std::string& note_id) {
-    const std::string key = key_of(Kind::kNote, cube_id, note_id);
+    const std::string& key = lookup_key(Kind::kNote, cube_id, note_id);
     MutexLock lock(mu_);
     auto e = find_locked(key);
     if (!e) return nullptr;

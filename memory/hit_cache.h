@@ -104,6 +104,8 @@ class HitCache {
     using List = std::list<Entry>;
 
     static std::string key_of(Kind kind, const std::string& cube_id, const std::string& id);
+    // key_of in a per-thread buffer (valid until the thread's next lookup_key): for lookups.
+    static const std::string& lookup_key(Kind kind, const std::string& cube_id, const std::string& id);
     std::optional<List::iterator> find_locked(const std::string& key) REQUIRES(mu_);
     std::optional<std::string> text_of(Kind kind, const std::string& cube_id, const std::string& id) EXCLUDES(mu_);
     // False when the entry is larger than the whole cache (then no version of it is kept).
