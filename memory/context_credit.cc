@@ -103,6 +103,10 @@ Credit session_credit(const std::vector<retrieval::FusedHit>& sessions, const st
 }
 
 void add_credit(std::vector<retrieval::FusedHit>& fused, const CreditList& credit, double weight) {
+    apply_credit(fused, credit, weight, CreditMode::kAdd);
+}
+
+void apply_credit(std::vector<retrieval::FusedHit>& fused, const CreditList& credit, double weight, CreditMode mode) {
     if (credit.empty() || weight <= 0) return;
     // Views of fused's ids, unchanged until the joiners are appended.
     const IdPositions positions = positions_of(fused);
@@ -111,7 +115,8 @@ void add_credit(std::vector<retrieval::FusedHit>& fused, const CreditList& credi
     for (const auto& [id, c] : credit) {
         const std::uint32_t at = positions.find(id);
         if (at != IdPositions::kAbsent) {
-            fused[at].score += weight * c;
+            double& score = fused[at].score;
+            score = mode == CreditMode::kAdd ? score + weight * c : std::max(score, weight * c);
         } else {
             joiners.emplace_back(id, weight * c);
         }

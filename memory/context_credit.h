@@ -42,5 +42,10 @@ Credit session_credit(const std::vector<retrieval::FusedHit>& sessions, const st
 // ends best-first (stable: equal scores keep their order, joiners after the units already listed).
 void add_credit(std::vector<retrieval::FusedHit>& fused, const Credit& credit, double weight);
 void add_credit(std::vector<retrieval::FusedHit>& fused, const CreditList& credit, double weight);
+// How a credit combines with a listed unit's score: added, or the better of the two (an alternative key).
+enum class CreditMode { kAdd, kBest };
+// add_credit with a choice of mode: kBest sets a listed unit's score to max(score, weight × credit); joiners as
+// add_credit's.
+void apply_credit(std::vector<retrieval::FusedHit>& fused, const CreditList& credit, double weight, CreditMode mode);
 
 }  // namespace kasten::memory

@@ -542,34 +542,18 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
             }
         }
         if (!credited.empty()) {
-            retrieval::IdPositions position(fused.size());  // views of fused's ids, unchanged until the joiners
-            for (std::size_t i = 0; i < fused.size(); ++i) position.insert(fused[i].id, static_cast<std::uint32_t>(i));
             // A session's notes expand its key (LongMemEval's fact-augmented keys): their best score adds, weighted.
             // A turn's notes are alternative keys: the turn scores by its best key, its own text or a note. Most
-            // turns have no note, so adding would favour the turns that happen to have one.
-            const bool expand = req.granularity == Granularity::kSession;
-            // Units found only through a note join in id order (then by score, stably), so that the ranking does not
-            // depend on the order notes were listed in.
-            std::vector<std::pair<std::string_view, double>> joiners;
-            for (const Credited& c : credited) {
-                const double note_score = expand ? ctx_.options.note_key_weight * c.credit : c.credit;
-                const std::uint32_t at = position.find(c.unit);
-                if (at != retrieval::IdPositions::kAbsent) {
-                    double& score = fused[at].score;
-                    score = expand ? score + note_score : std::max(score, note_score);
-                } else {
-                    joiners.emplace_back(c.unit, note_score);
-                }
+            // turns have no note, so adding would favour the turns that happen to have one. Units found only
+            // through a note join in id order.
+            CreditList credit;
+            credit.reserve(credited.size());
+            for (const Credited& c : credited) credit.emplace_back(c.unit, c.credit);
+            if (req.granularity == Granularity::kSession) {
+                apply_credit(fused, credit, ctx_.options.note_key_weight, CreditMode::kAdd);
+            } else {
+                apply_credit(fused, credit, 1.0, CreditMode::kBest);
             }
-            std::sort(joiners.begin(), joiners.end());
-            fused.reserve(fused.size() + joiners.size());
-            for (const auto& [unit, score] : joiners) {
-                retrieval::FusedHit h;
-                h.id = std::string(unit);
-                h.score = score;
-                fused.push_back(std::move(h));
-            }
-            sort_by_score(fused);
         }
     }
 

@@ -85,6 +85,21 @@ TEST(ContextCreditTest, LendersLendWhatTheyHadBeforeCredit) {
     EXPECT_EQ(fused[0].id, "a");            // stable on ties
 }
 
+TEST(ContextCreditTest, TheBestModeKeepsTheBetterOfScoreAndCredit) {
+    std::vector<FusedHit> fused = {hit("a", 1.0), hit("b", 0.5)};
+    const std::string a = "a", b = "b", z = "z", y = "y";  // the credit views these
+    apply_credit(fused, CreditList{{a, 0.8}, {b, 0.9}, {z, 0.7}, {y, 0.7}}, 1.0, CreditMode::kBest);
+    // a keeps its 1.0; b takes its credit 0.9; y and z join in id order with theirs.
+    EXPECT_EQ(ids(fused), (std::vector<std::string>{"a", "b", "y", "z"}));
+    EXPECT_DOUBLE_EQ(fused[0].score, 1.0);
+    EXPECT_DOUBLE_EQ(fused[1].score, 0.9);
+    EXPECT_DOUBLE_EQ(fused[2].score, 0.7);
+    apply_credit(fused, CreditList{{a, 0.8}}, 2.0, CreditMode::kBest);  // weighted: 1.6 beats 1.0
+    EXPECT_DOUBLE_EQ(fused[0].score, 1.6);
+    apply_credit(fused, CreditList{{b, 5.0}}, 0.0, CreditMode::kBest);  // weight 0: unchanged
+    EXPECT_DOUBLE_EQ(fused[1].score, 0.9);
+}
+
 TEST(ContextCreditTest, PlaceViewsLendAsTurnPlacesDo) {
     // The same places as strings and as index views (sessions numbered in another order than their ids sort):
     // the same credit, and the same ranking after it is added.
