@@ -39,16 +39,6 @@ Result<std::optional<std::string>> HitReader::session_external_id(const std::str
     return std::optional<std::string>(std::move(s->external_id));
 }
 
-Result<std::optional<std::string>> HitReader::note_text(const std::string& note_id) {
-    if (auto cached = cache_.note_text(cube_id_, note_id)) return cached;
-    KASTEN_ASSIGN_OR_RETURN(Repositories * store, store_.get());
-    auto n = store->notes.get(cube_id_, note_id);
-    if (!n) return std::optional<std::string>();
-    std::string text = note_index_text(*n);
-    cache_.put_note_if(epoch_, cube_id_, note_id, text);
-    return std::optional<std::string>(std::move(text));
-}
-
 Result<std::shared_ptr<const retrieval::TermBag>> HitReader::note_terms(const std::string& note_id) {
     if (auto cached = cache_.note_terms(cube_id_, note_id)) return cached;
     std::string text;

@@ -24,7 +24,6 @@ class HitReader {
     [[nodiscard]] Status cube_exists();
     Result<std::optional<HitCache::Turn>> turn(const std::string& turn_id);
     Result<std::optional<std::string>> session_external_id(const std::string& session_id);
-    Result<std::optional<std::string>> note_text(const std::string& note_id);
     // The note's index text analysed and packed (what a note's calibrated score reads); null when there is no
     // such note. A miss reads the store and caches the text with it.
     Result<std::shared_ptr<const retrieval::TermBag>> note_terms(const std::string& note_id);

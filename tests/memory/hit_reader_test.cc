@@ -109,7 +109,7 @@ TEST(HitReaderTest, AMissReadsTheStoreOnceAndCachesWhatItRead) {
                   retrieval::LexicalIndex::analyze_text_among((*t)->content, {"beagl", "biscuit", "dog"}).terms);
         EXPECT_EQ((*t)->terms->among({"beagl"}).terms.size(), 1u);
         EXPECT_EQ(reads.session_external_id("s_1").value().value_or(""), "monday-chat");
-        EXPECT_EQ(reads.note_text("n_1").value().value_or(""), note_index_text(f.note));
+        ASSERT_TRUE(reads.note_terms("n_1").value());
         EXPECT_TRUE(lease.taken());
     }
     EXPECT_TRUE(cache.has_cube("c"));
@@ -120,7 +120,7 @@ TEST(HitReaderTest, AMissReadsTheStoreOnceAndCachesWhatItRead) {
     ASSERT_TRUE(reads.cube_exists().is_ok());
     EXPECT_TRUE(reads.turn("t_1").value());
     EXPECT_TRUE(reads.session_external_id("s_1").value());
-    EXPECT_TRUE(reads.note_text("n_1").value());
+    EXPECT_TRUE(reads.note_terms("n_1").value());
     EXPECT_FALSE(lease.taken());
 }
 
@@ -167,7 +167,7 @@ TEST(HitReaderTest, WhatTheStoreLacksIsNotFoundAndNotCached) {
     HitReader reads(cache, lease, "c", cache.epoch("c"));
     EXPECT_FALSE(reads.turn("t_missing").value());
     EXPECT_FALSE(reads.session_external_id("s_missing").value());
-    EXPECT_FALSE(reads.note_text("n_missing").value());
+    EXPECT_FALSE(reads.note_terms("n_missing").value());
     EXPECT_EQ(cache.entries(), 0u);
     HitReader elsewhere(cache, lease, "nope", cache.epoch("nope"));
     EXPECT_EQ(elsewhere.cube_exists().code(), StatusCode::kNotFound);
@@ -200,18 +200,19 @@ TEST(HitReaderTest, AReadFromAnOlderSnapshotIsNotCachedAfterAChange) {
                            HitCache::Turn{"s_1", "user", std::string(1000, 'x'), 1, nullptr}, false);
         }
         ASSERT_FALSE(cache.note_text("c", "n_1"));
-        auto old_text = reads.note_text("n_1");
-        ASSERT_TRUE(old_text.is_ok() && *old_text);
-        EXPECT_EQ(**old_text, note_index_text(f.note));  // its snapshot's version
-        EXPECT_FALSE(cache.note_text("c", "n_1"));       // not cached
+        auto old_terms = reads.note_terms("n_1");
+        ASSERT_TRUE(old_terms.is_ok() && *old_terms);
+        EXPECT_TRUE((*old_terms)->among({"greyhound"}).terms.empty());  // its snapshot's version
+        EXPECT_FALSE(cache.note_text("c", "n_1"));                      // not cached
     }
     // The next search reads the new version, and caches it.
     LazyLease lease(*f.readers);
     HitReader reads(cache, lease, "c", cache.epoch("c"));
-    auto text = reads.note_text("n_1");
-    ASSERT_TRUE(text.is_ok() && *text);
-    EXPECT_NE((*text)->find("greyhound"), std::string::npos);
-    EXPECT_EQ(cache.note_text("c", "n_1").value_or(""), **text);
+    auto terms = reads.note_terms("n_1");
+    ASSERT_TRUE(terms.is_ok() && *terms);
+    EXPECT_EQ((*terms)->among({"greyhound"}).terms.size(), 1u);
+    EXPECT_EQ(cache.note_terms("c", "n_1"), *terms);
+    EXPECT_NE(cache.note_text("c", "n_1").value_or("").find("greyhound"), std::string::npos);
 }
 
 }  // namespace
