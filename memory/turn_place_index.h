@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/string_hash.h"
 #include "store/records.h"
 
 namespace kasten::memory {
@@ -59,12 +60,7 @@ class TurnPlaceIndex {
             int index = 0;
             std::string_view id;
         };
-        // Looked up by string or string_view without a copy.
-        struct IdHash {
-            using is_transparent = void;
-            std::size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
-        };
-        std::unordered_map<std::string, Spot, IdHash, std::equal_to<>> by_id;
+        std::unordered_map<std::string, Spot, StringHash, std::equal_to<>> by_id;
         std::vector<std::vector<Entry>> rows;  // per session, ascending by position, one entry per position
         std::unordered_map<std::string, std::uint32_t> session_ids;  // interned; only grows with the cube
         std::vector<std::string> sessions;

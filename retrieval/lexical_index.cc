@@ -28,6 +28,7 @@
 #include "common/log.h"
 #include "common/sha256.h"
 #include "retrieval/cube_term_counts.h"
+#include "retrieval/memory_postings.h"
 #include "retrieval/word_splitter.h"
 
 namespace kasten::retrieval {
@@ -477,6 +478,42 @@ bool parser_may_see(std::string_view query) {
 
 namespace {
 
+// `q` as the in-memory engine's query tree; false when it holds an operator that engine does not evaluate.
+bool to_term_query(const Xapian::Query& q, TermQuery& out) {
+    auto branch = [&](TermQuery::Op op) {
+        std::vector<TermQuery> children(q.get_num_subqueries());
+        for (std::size_t i = 0; i < children.size(); ++i) {
+            if (!to_term_query(q.get_subquery(i), children[i])) return false;
+        }
+        out = TermQuery::of(op, std::move(children));
+        return true;
+    };
+    switch (q.get_type()) {
+        case Xapian::Query::LEAF_TERM:
+            out = TermQuery::leaf(*q.get_terms_begin(), q.get_length());
+            return true;
+        case Xapian::Query::LEAF_MATCH_NOTHING:
+            out = TermQuery{};
+            return true;
+        case Xapian::Query::OP_OR:
+            return branch(TermQuery::Op::kOr);
+        case Xapian::Query::OP_AND:
+        // (The parser makes a phrase of hyphenated words: "5-day". Without positions in the database, Xapian
+        // matches a phrase or a NEAR as an AND.)
+        case Xapian::Query::OP_PHRASE:
+        case Xapian::Query::OP_NEAR:
+            return branch(TermQuery::Op::kAnd);
+        case Xapian::Query::OP_AND_NOT:
+            return branch(TermQuery::Op::kAndNot);
+        case Xapian::Query::OP_AND_MAYBE:
+            return branch(TermQuery::Op::kAndMaybe);
+        case Xapian::Query::OP_XOR:
+            return branch(TermQuery::Op::kXor);
+        default:
+            return false;
+    }
+}
+
 // What a search of `type` runs on among the per-type databases `parts`: its own, or every one read as one (their
 // statistics summed) for a type that ranks by all types.
 template <typename Parts>
@@ -675,8 +712,90 @@ struct LexicalIndex::Impl {
         readers_cv.wait(g, [&] { return in_use.empty() || in_use.begin()->first >= now; });
     }
 
-    std::array<Xapian::WritableDatabase, kParts> dbs;
-    std::string dir;  // "" for in-memory
+    std::array<Xapian::WritableDatabase, kParts> dbs;  // unused with `memory`
+    std::string dir;                                   // "" for in-memory
+    // The in-memory engine's parts (by part number), instead of `dbs`; null for Xapian. Guarded by `mu`.
+    std::unique_ptr<std::array<MemoryPostings, kParts>> memory;
+    std::map<std::string, std::string> memory_metadata;  // its committed metadata; guarded by `mu`
+
+    // An upsert's bookkeeping, engine apart: `held` marks the terms of `analysis` that the document held before
+    // (merge_existing), `exists` whether it existed.
+    void count_upsert(const UnitAttrs& attrs, std::size_t part, const LexicalIndex::Analysis& analysis,
+                      const std::vector<bool>& held, bool exists, bool merge_existing) {
+        ++pending;
+        if (exists && !merge_existing) {
+            term_counts.invalidate(attrs.cube_id);  // the replaced document's terms are not known
+            return;
+        }
+        // The terms the document gained: all of them for a new document, else those the old one lacked.
+        std::vector<std::string_view> gained;
+        gained.reserve(analysis.terms.size());
+        for (std::size_t a = 0; a < analysis.terms.size(); ++a) {
+            if (!held[a]) gained.push_back(analysis.terms[a].first);
+        }
+        term_counts.add_document(attrs.cube_id, part, gained, /*new_document=*/!exists);
+    }
+
+    // upsert_analyzed() on the in-memory engine, under the write lock after touch_for_upsert().
+    Status memory_upsert(const UnitAttrs& attrs, const LexicalIndex::Analysis& analysis, bool merge_existing,
+                         bool known_new) {
+        const std::size_t p = static_cast<std::size_t>(attrs.type);
+        MemoryPostings& postings = (*memory)[p];
+        try {
+            const bool exists = !known_new && postings.contains(attrs.cube_id, attrs.type, attrs.id);
+            std::vector<bool> held(analysis.terms.size(), false);
+            if (exists && merge_existing) {
+                // The old document's terms plus the new ones (both ascending: one merge walk).
+                MemoryPostings::Terms old = postings.terms_of(attrs.cube_id, attrs.type, attrs.id);
+                MemoryPostings::Terms merged;
+                merged.reserve(old.size() + analysis.terms.size());
+                const auto& add = analysis.terms;
+                std::size_t a = 0, o = 0;
+                while (a < add.size() || o < old.size()) {
+                    if (o == old.size() || (a < add.size() && add[a].first < old[o].first)) {
+                        merged.push_back(add[a++]);
+                    } else if (a == add.size() || old[o].first < add[a].first) {
+                        merged.push_back(std::move(old[o++]));
+                    } else {
+                        held[a] = true;
+                        merged.emplace_back(std::move(old[o].first), old[o].second + add[a].second);
+                        ++a;
+                        ++o;
+                    }
+                }
+                postings.upsert(attrs, merged);
+            } else {
+                postings.upsert(attrs, analysis.terms);
+            }
+            count_upsert(attrs, p, analysis, held, exists, merge_existing);
+            return Status::ok();
+        } catch (const std::exception& e) {
+            term_counts.invalidate(attrs.cube_id);
+            return from_std(e, "lexical index: upsert " + attrs.id);
+        }
+    }
+
+    // A search on the in-memory engine, under the read lock: `text` as parsed, over the type's part with the
+    // statistics a search of the type ranks by.
+    std::vector<ScoredId> memory_match(const Xapian::Query& text, const SearchFilter& filter, int k,
+                                       const LexicalIndex::Bm25Params& bm25) const {
+        TermQuery query;
+        if (!to_term_query(text, query)) {
+            std::vector<TermQuery> terms;
+            for (auto it = text.get_unique_terms_begin(); it != text.get_unique_terms_end(); ++it) {
+                terms.push_back(TermQuery::leaf(*it));
+            }
+            query = TermQuery::of(TermQuery::Op::kOr, std::move(terms));
+        }
+        std::vector<const MemoryPostings*> statistics;
+        if (ranks_by_all_types(filter.type)) {
+            for (const MemoryPostings& part : *memory) statistics.push_back(&part);
+        } else {
+            statistics.push_back(&(*memory)[static_cast<std::size_t>(filter.type)]);
+        }
+        return MemoryPostings::search(statistics, (*memory)[static_cast<std::size_t>(filter.type)], query, filter, k,
+                                      MemoryPostings::Bm25{bm25.k1, bm25.b});
+    }
     Xapian::Stem stemmer;
     std::mutex parse_mu;  // guards `parser` (text_query runs with and without `mu`)
     Xapian::QueryParser parser;
@@ -869,9 +988,14 @@ Result<std::unique_ptr<LexicalIndex>> LexicalIndex::open(const std::string& dir)
     }
 }
 
-std::unique_ptr<LexicalIndex> LexicalIndex::in_memory() {
+std::unique_ptr<LexicalIndex> LexicalIndex::in_memory(InMemoryEngine engine) {
     try {
         std::array<Xapian::WritableDatabase, kParts> parts;
+        if (engine == InMemoryEngine::kPostings) {
+            auto impl = std::make_unique<Impl>(std::move(parts), std::string());
+            impl->memory = std::make_unique<std::array<MemoryPostings, kParts>>();
+            return std::unique_ptr<LexicalIndex>(new LexicalIndex(std::move(impl)));
+        }
         for (auto& part : parts) part = Xapian::WritableDatabase(std::string(), Xapian::DB_BACKEND_INMEMORY);
         return std::unique_ptr<LexicalIndex>(new LexicalIndex(std::make_unique<Impl>(std::move(parts), std::string())));
     } catch (const Xapian::Error& e) {
@@ -1019,6 +1143,7 @@ Status LexicalIndex::upsert_analyzed(const UnitAttrs& attrs, const Analysis& ana
     auto lock = impl_->lock_for_write();
     impl_->touch_for_upsert(attrs.cube_id);  // before the change: a search of the committed state must not miss it
     const std::size_t part = static_cast<std::size_t>(attrs.type);
+    if (impl_->memory) return impl_->memory_upsert(attrs, analysis, merge_existing, known_new);
     try {
         Xapian::Document doc;
         fill_document(doc, analysis);
@@ -1054,18 +1179,7 @@ Status LexicalIndex::upsert_analyzed(const UnitAttrs& attrs, const Analysis& ana
         } else {
             db.add_document(doc);
         }
-        ++impl_->pending;
-        if (exists && !merge_existing) {
-            impl_->term_counts.invalidate(attrs.cube_id);  // the replaced document's terms are not known
-        } else {
-            // The terms the document gained: all of them for a new document, else those the old one lacked.
-            std::vector<std::string_view> gained;
-            gained.reserve(analysis.terms.size());
-            for (std::size_t a = 0; a < analysis.terms.size(); ++a) {
-                if (!held[a]) gained.push_back(analysis.terms[a].first);
-            }
-            impl_->term_counts.add_document(attrs.cube_id, part, gained, /*new_document=*/!exists);
-        }
+        impl_->count_upsert(attrs, part, analysis, held, exists, merge_existing);
         return Status::ok();
     } catch (const Xapian::Error& e) {
         impl_->term_counts.invalidate(attrs.cube_id);
@@ -1085,7 +1199,11 @@ Status LexicalIndex::remove(const std::string& cube_id, UnitType type, const std
     auto lock = impl_->lock_for_write();
     impl_->touch(cube_id);  // before the change: a search of the committed state must not miss it
     try {
-        impl_->db(type).delete_document(unique_term(cube_id, type, id));
+        if (impl_->memory) {
+            (*impl_->memory)[static_cast<std::size_t>(type)].remove(cube_id, type, id);
+        } else {
+            impl_->db(type).delete_document(unique_term(cube_id, type, id));
+        }
         ++impl_->pending;
         return Status::ok();
     } catch (const Xapian::Error& e) {
@@ -1099,6 +1217,10 @@ Status LexicalIndex::remove_session(const std::string& cube_id, const std::strin
     auto lock = impl_->lock_for_write();
     impl_->touch(cube_id);  // before the change: a search of the committed state must not miss it
     try {
+        if (impl_->memory) {
+            for (MemoryPostings& part : *impl_->memory) impl_->pending += part.remove_session(cube_id, session_id);
+            return Status::ok();
+        }
         const std::string cube = cube_term(cube_id);
         const std::string session = session_term(session_id);
         for (Xapian::WritableDatabase& db : impl_->dbs) {
@@ -1125,6 +1247,12 @@ Status LexicalIndex::remove_cube(const std::string& cube_id) {
     auto lock = impl_->lock_for_write();
     impl_->touch(cube_id);  // before the change: a search of the committed state must not miss it
     try {
+        if (impl_->memory) {
+            for (MemoryPostings& part : *impl_->memory) {
+                impl_->pending += std::max<std::size_t>(1, part.remove_cube(cube_id));
+            }
+            return Status::ok();
+        }
         std::string term = cube_term(cube_id);
         for (Xapian::WritableDatabase& db : impl_->dbs) {
             impl_->pending += std::max<std::uint64_t>(1, db.get_termfreq(term));
@@ -1262,6 +1390,7 @@ Result<std::vector<ScoredId>> LexicalIndex::run_search(const SearchFilter& filte
     try {
         Xapian::Query text = make_text();
         if (text.empty()) return hits;
+        if (impl_->memory) return impl_->memory_match(text, filter, k, bm25());
         return match(impl_->searched(filter.type), text, filter, k, bm25(), impl_->unit_ids);
     } catch (const Xapian::Error& e) {
         return from_xapian(e, "lexical search");
@@ -1273,6 +1402,12 @@ Result<std::vector<ScoredId>> LexicalIndex::run_search(const SearchFilter& filte
 Status LexicalIndex::commit() {
     auto lock = impl_->lock_for_write();
     try {
+        if (impl_->memory) {
+            for (auto& [key, value] : impl_->pending_metadata) impl_->memory_metadata[key] = std::move(value);
+            impl_->pending_metadata.clear();
+            impl_->pending = 0;
+            return Status::ok();
+        }
         // In part order, stopping at the first failure, each with the pending metadata.
         for (Xapian::WritableDatabase& db : impl_->dbs) {
             for (const auto& [key, value] : impl_->pending_metadata) db.set_metadata(key, value);
@@ -1366,6 +1501,10 @@ Result<std::string> LexicalIndex::metadata(const std::string& key) const {
     try {
         auto pending = impl_->pending_metadata.find(key);
         if (pending != impl_->pending_metadata.end()) return pending->second;
+        if (impl_->memory) {
+            auto held = impl_->memory_metadata.find(key);
+            return held == impl_->memory_metadata.end() ? std::string() : held->second;
+        }
         return impl_->dbs[kParts - 1].get_metadata(key);
     } catch (const Xapian::Error& e) {
         return from_xapian(e, "lexical index: metadata " + key);
@@ -1423,12 +1562,27 @@ void add_term_counts(const Xapian::Database& db, const std::string& cube_key, co
     }
 }
 
+// The same for a part of the in-memory engine.
+void add_term_counts(const MemoryPostings& part, const std::string& cube_id, const std::vector<std::string>& terms,
+                     LexicalIndex::TermCounts& out) {
+    const std::uint64_t documents = part.cube_documents(cube_id);
+    out.documents += documents;
+    for (std::size_t i = 0; i < terms.size(); ++i) {
+        if (terms[i].empty() || documents == 0) continue;
+        out.frequencies[i] += part.cube_term_frequency(cube_id, terms[i]);
+    }
+}
+
 }  // namespace
 
 Result<std::uint64_t> LexicalIndex::total_documents() const {
     auto lock = impl_->lock_for_read();
     try {
         std::uint64_t total = 0;
+        if (impl_->memory) {
+            for (const MemoryPostings& part : *impl_->memory) total += part.documents();
+            return total;
+        }
         for (const Xapian::WritableDatabase& db : impl_->dbs) total += db.get_doccount();
         return total;
     } catch (const Xapian::Error& e) {
@@ -1441,6 +1595,7 @@ Result<std::uint64_t> LexicalIndex::total_documents() const {
 Result<std::uint64_t> LexicalIndex::count(const std::string& cube_id, UnitType type) const {
     auto lock = impl_->lock_for_read();
     try {
+        if (impl_->memory) return (*impl_->memory)[static_cast<std::size_t>(type)].cube_documents(cube_id);
         // Every document of the type's database carries its cube's term once.
         return static_cast<std::uint64_t>(impl_->db(type).get_termfreq(cube_term(cube_id)));
     } catch (const Xapian::Error& e) {
@@ -1453,6 +1608,7 @@ Result<std::uint64_t> LexicalIndex::count(const std::string& cube_id, UnitType t
 Result<std::vector<std::string>> LexicalIndex::ids(const std::string& cube_id, UnitType type) const {
     auto lock = impl_->lock_for_read();
     try {
+        if (impl_->memory) return (*impl_->memory)[static_cast<std::size_t>(type)].ids(cube_id);
         Xapian::MSet mset = all_matches(impl_->db(type), Xapian::Query(cube_term(cube_id)), true);
         std::vector<std::string> out;
         out.reserve(mset.size());
@@ -1518,7 +1674,11 @@ Result<LexicalIndex::TermCounts> LexicalIndex::part_counts(const std::string& cu
             if (cached[p].documents && missing[p].empty()) continue;
             TermCounts part;
             part.frequencies.assign(missing[p].size(), 0);
-            add_term_counts(dbs[first + p], cube_key, missing[p], part);
+            if (impl_->memory) {
+                add_term_counts((*impl_->memory)[first + p], cube_id, missing[p], part);
+            } else {
+                add_term_counts(dbs[first + p], cube_key, missing[p], part);
+            }
             impl_->term_counts.store(cube_id, first + p, cached[p].generation, part.documents, missing[p],
                                      part.frequencies);
             cached[p].documents = part.documents;

@@ -59,8 +59,13 @@ class LexicalIndex {
     // kBusy if another process (or another LexicalIndex in this process) holds the write lock,
     // kCorruption if a database is damaged or of an unsupported version or layout, kIOError otherwise.
     [[nodiscard]] static Result<std::unique_ptr<LexicalIndex>> open(const std::string& dir);
-    // A fresh in-memory index (evaluation runs, tests). commit() is a no-op on it.
-    static std::unique_ptr<LexicalIndex> in_memory();
+    // A fresh in-memory index (evaluation runs, tests, in-memory stores); commit() only publishes its metadata.
+    // kPostings (the default) keeps each part in a MemoryPostings (retrieval/memory_postings.h): the same documents,
+    // statistics and BM25 ranking as Xapian's in-memory backend (kXapian, the reference), at a fraction of the cost of
+    // its writes. Queries are parsed by Xapian's QueryParser either way; a parsed query with an operator the postings
+    // do not evaluate (none that the parser builds with this index's flags) is searched as an OR of its terms.
+    enum class InMemoryEngine { kPostings, kXapian };
+    static std::unique_ptr<LexicalIndex> in_memory(InMemoryEngine engine = InMemoryEngine::kPostings);
 
     ~LexicalIndex();
     LexicalIndex(const LexicalIndex&) = delete;

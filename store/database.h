@@ -10,6 +10,7 @@
 
 #include "common/result.h"
 #include "common/status.h"
+#include "common/string_hash.h"
 #include "store/statement.h"
 #include "store/transaction.h"
 
@@ -90,11 +91,6 @@ class Database {
   private:
     friend class Transaction;
 
-    struct SqlHash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-    };
-
     Database(sqlite3* db, std::string path);
     // Opens the connection (flags: SQLITE_OPEN_* access flags) without configuring it; `purpose` completes errors.
     static Result<std::unique_ptr<Database>> connect(const std::string& path, int flags, const char* purpose);
@@ -105,7 +101,7 @@ class Database {
     std::string path_;
     bool is_memory_ = false;
     int transaction_depth_ = 0;
-    std::unordered_map<std::string, std::unique_ptr<Statement>, SqlHash, std::equal_to<>> cache_;
+    std::unordered_map<std::string, std::unique_ptr<Statement>, StringHash, std::equal_to<>> cache_;
 };
 
 }  // namespace kasten::store

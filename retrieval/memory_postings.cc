@@ -1,0 +1,396 @@
+#include "retrieval/memory_postings.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+namespace kasten::retrieval {
+
+namespace {
+
+// A node's matches: (document number, weight), ascending by document number.
+using Matches = std::vector<std::pair<std::uint32_t, double>>;
+
+}  // namespace
+
+std::uint32_t MemoryPostings::Names::intern(std::string_view name) {
+    if (name.empty()) return 0;
+    auto it = numbers.find(name);
+    if (it != numbers.end()) return it->second;
+    const auto number = static_cast<std::uint32_t>(numbers.size() + 1);
+    numbers.emplace(std::string(name), number);
+    return number;
+}
+
+std::uint32_t MemoryPostings::Names::find(std::string_view name) const {
+    if (name.empty()) return 0;
+    auto it = numbers.find(name);
+    return it == numbers.end() ? 0 : it->second;
+}
+
+std::string MemoryPostings::unit_key(std::string_view cube_id, UnitType type, std::string_view id) {
+    // Unambiguous: the cube's length first, the type as one byte.
+    std::string key = std::to_string(cube_id.size());
+    key += ':';
+    key += cube_id;
+    key += static_cast<char>('0' + static_cast<int>(type));
+    key += id;
+    return key;
+}
+
+std::uint32_t MemoryPostings::term_number(std::string_view term) {
+    auto it = term_numbers_.find(term);
+    if (it != term_numbers_.end()) return it->second;
+    const auto number = static_cast<std::uint32_t>(postings_.size());
+    term_numbers_.emplace(std::string(term), number);
+    term_names_.emplace_back(term);
+    postings_.emplace_back();
+    return number;
+}
+
+std::uint32_t MemoryPostings::find_term(std::string_view term) const {
+    auto it = term_numbers_.find(term);
+    return it == term_numbers_.end() ? kNoTerm : it->second;
+}
+
+void MemoryPostings::link(std::uint32_t doc) {
+    Document& d = docs_[doc - 1];
+    d.live = true;
+    d.length = 0;
+    for (const auto& [term, wdf] : d.terms) {
+        auto& list = postings_[term];
+        // New documents append; a replaced one keeps its (older) number.
+        if (list.empty() || list.back().doc < doc) {
+            list.push_back(Posting{doc, wdf});
+        } else {
+            auto at = std::lower_bound(list.begin(), list.end(), doc,
+                                       [](const Posting& p, std::uint32_t n) { return p.doc < n; });
+            list.insert(at, Posting{doc, wdf});
+        }
+        d.length += wdf;
+    }
+    ++live_;
+    total_length_ += d.length;
+    ++cube_live_[d.cube];
+}
+
+void MemoryPostings::unlink(std::uint32_t doc) {
+    Document& d = docs_[doc - 1];
+    for (const auto& entry : d.terms) {
+        auto& list = postings_[entry.first];
+        auto at = std::lower_bound(list.begin(), list.end(), doc,
+                                   [](const Posting& p, std::uint32_t n) { return p.doc < n; });
+        if (at != list.end() && at->doc == doc) list.erase(at);
+    }
+    d.live = false;
+    --live_;
+    total_length_ -= d.length;
+    if (--cube_live_[d.cube] == 0) cube_live_.erase(d.cube);
+}
+
+bool MemoryPostings::upsert(const UnitAttrs& attrs, const Terms& terms) {
+    std::string key = unit_key(attrs.cube_id, attrs.type, attrs.id);
+    std::uint32_t doc = 0;
+    bool replaced = false;
+    auto it = by_key_.find(key);
+    if (it != by_key_.end()) {
+        doc = it->second;
+        unlink(doc);
+        replaced = true;
+    } else {
+        docs_.emplace_back();
+        doc = static_cast<std::uint32_t>(docs_.size());
+        by_key_.emplace(key, doc);
+    }
+    Document& d = docs_[doc - 1];
+    d.id = attrs.id;
+    d.key = std::move(key);
+    d.cube = cubes_.intern(attrs.cube_id);
+    d.session = sessions_.intern(attrs.session_id);
+    d.role = roles_.intern(attrs.role);
+    d.time = attrs.time;
+    d.terms.clear();
+    d.terms.reserve(terms.size());
+    for (const auto& [term, wdf] : terms) {
+        if (wdf == 0 || term.empty()) continue;
+        d.terms.emplace_back(term_number(term), wdf);
+    }
+    link(doc);
+    return replaced;
+}
+
+MemoryPostings::Terms MemoryPostings::terms_of(std::string_view cube_id, UnitType type, std::string_view id) const {
+    Terms out;
+    auto it = by_key_.find(unit_key(cube_id, type, id));
+    if (it == by_key_.end()) return out;
+    const Document& d = docs_[it->second - 1];
+    out.reserve(d.terms.size());
+    for (const auto& [term, wdf] : d.terms) out.emplace_back(term_names_[term], wdf);
+    return out;
+}
+
+bool MemoryPostings::contains(std::string_view cube_id, UnitType type, std::string_view id) const {
+    return by_key_.count(unit_key(cube_id, type, id)) > 0;
+}
+
+bool MemoryPostings::remove(std::string_view cube_id, UnitType type, std::string_view id) {
+    auto it = by_key_.find(unit_key(cube_id, type, id));
+    if (it == by_key_.end()) return false;
+    unlink(it->second);
+    by_key_.erase(it);
+    return true;
+}
+
+std::size_t MemoryPostings::remove_session(std::string_view cube_id, std::string_view session_id) {
+    const std::uint32_t cube = cubes_.find(cube_id);
+    const std::uint32_t session = sessions_.find(session_id);
+    if (cube == 0 || session == 0) return 0;
+    std::size_t removed = 0;
+    for (std::uint32_t doc = 1; doc <= docs_.size(); ++doc) {
+        Document& d = docs_[doc - 1];
+        if (!d.live || d.cube != cube || d.session != session) continue;
+        unlink(doc);
+        by_key_.erase(d.key);
+        ++removed;
+    }
+    return removed;
+}
+
+std::size_t MemoryPostings::remove_cube(std::string_view cube_id) {
+    const std::uint32_t cube = cubes_.find(cube_id);
+    if (cube == 0) return 0;
+    std::size_t removed = 0;
+    for (std::uint32_t doc = 1; doc <= docs_.size(); ++doc) {
+        Document& d = docs_[doc - 1];
+        if (!d.live || d.cube != cube) continue;
+        unlink(doc);
+        by_key_.erase(d.key);
+        ++removed;
+    }
+    return removed;
+}
+
+std::uint64_t MemoryPostings::term_frequency(std::string_view term) const {
+    const std::uint32_t t = find_term(term);
+    return t == kNoTerm ? 0 : postings_[t].size();
+}
+
+std::uint64_t MemoryPostings::cube_documents(std::string_view cube_id) const {
+    auto it = cube_live_.find(cubes_.find(cube_id));
+    return it == cube_live_.end() ? 0 : it->second;
+}
+
+std::uint64_t MemoryPostings::cube_term_frequency(std::string_view cube_id, std::string_view term) const {
+    const std::uint32_t cube = cubes_.find(cube_id);
+    const std::uint32_t t = find_term(term);
+    if (cube == 0 || t == kNoTerm) return 0;
+    if (cube_documents(cube_id) == live_) return postings_[t].size();
+    std::uint64_t n = 0;
+    for (const Posting& p : postings_[t]) n += docs_[p.doc - 1].cube == cube ? 1 : 0;
+    return n;
+}
+
+std::vector<std::string> MemoryPostings::ids(std::string_view cube_id) const {
+    std::vector<std::string> out;
+    const std::uint32_t cube = cubes_.find(cube_id);
+    if (cube == 0) return out;
+    for (const Document& d : docs_) {
+        if (d.live && d.cube == cube) out.push_back(d.id);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::vector<ScoredId> MemoryPostings::search(const std::vector<const MemoryPostings*>& statistics,
+                                             const MemoryPostings& matched, const TermQuery& query,
+                                             const SearchFilter& filter, int k, const Bm25& bm25) {
+    std::vector<ScoredId> hits;
+    if (k <= 0) return hits;
+    // Collection statistics, as Xapian's Weight sees them for a database made of `statistics`.
+    std::uint64_t collection = 0;
+    std::uint64_t total_length = 0;
+    for (const MemoryPostings* part : statistics) {
+        collection += part->documents();
+        total_length += part->total_length();
+    }
+    const double average_length =
+        collection == 0 ? 0.0 : static_cast<double>(total_length) / static_cast<double>(collection);
+    // Xapian::BM25Weight(k1, k2 = 0, k3 = 1, b, min_normlen = 0.5): init() then get_sumpart(), step for step.
+    const double k1 = bm25.k1;
+    const double b = bm25.b;
+    constexpr double kK3 = 1.0;
+    constexpr double kMinNormlen = 0.5;
+    double len_factor = 0;
+    if (!(b == 0 || k1 == 0)) {
+        len_factor = average_length;
+        if (len_factor != 0) len_factor = 1 / len_factor;
+    }
+    auto term_weight = [&](std::string_view term, unsigned query_wdf, double factor) {
+        std::uint64_t tf = 0;
+        for (const MemoryPostings* part : statistics) tf += part->term_frequency(term);
+        double tw = (static_cast<double>(collection) - static_cast<double>(tf) + 0.5) / (static_cast<double>(tf) + 0.5);
+        if (tw < 2) tw = tw * 0.5 + 1;
+        double weight = std::log(tw) * factor;
+        const double wqf = query_wdf;
+        weight *= (kK3 + 1) * wqf / (kK3 + wqf);
+        weight *= (k1 + 1);
+        return weight;
+    };
+    auto sum_part = [&](double termweight, std::uint32_t wdf, std::uint64_t length) {
+        const double normlen = std::max(static_cast<double>(length) * len_factor, kMinNormlen);
+        const double wdf_double = wdf;
+        const double denom = k1 * (normlen * b + (1 - b)) + wdf_double;
+        return termweight * (wdf_double / denom);
+    };
+
+    // Recursive evaluation; `factor` is 0 below the unweighted side of kAndNot.
+    std::function<Matches(const TermQuery&, double)> eval = [&](const TermQuery& q, double factor) -> Matches {
+        Matches out;
+        switch (q.op) {
+            case TermQuery::Op::kNothing:
+                return out;
+            case TermQuery::Op::kTerm: {
+                const std::uint32_t t = matched.find_term(q.term);
+                if (t == kNoTerm) return out;
+                const auto& list = matched.postings_[t];
+                if (list.empty()) return out;
+                const double tw = term_weight(q.term, q.wqf, factor);
+                out.reserve(list.size());
+                for (const Posting& p : list) {
+                    out.emplace_back(p.doc, sum_part(tw, p.wdf, matched.docs_[p.doc - 1].length));
+                }
+                return out;
+            }
+            case TermQuery::Op::kOr:
+            case TermQuery::Op::kXor: {
+                // Weights summed in child order; Xor keeps the documents matched an odd number of times.
+                const bool odd_only = q.op == TermQuery::Op::kXor;
+                std::vector<std::uint32_t> times;
+                for (std::size_t c = 0; c < q.children.size(); ++c) {
+                    Matches child = eval(q.children[c], factor);
+                    if (c == 0) {
+                        out = std::move(child);
+                        times.assign(out.size(), 1);
+                        continue;
+                    }
+                    Matches merged;
+                    std::vector<std::uint32_t> merged_times;
+                    merged.reserve(out.size() + child.size());
+                    merged_times.reserve(out.size() + child.size());
+                    std::size_t i = 0, j = 0;
+                    while (i < out.size() || j < child.size()) {
+                        if (j == child.size() || (i < out.size() && out[i].first < child[j].first)) {
+                            merged.push_back(out[i]);
+                            merged_times.push_back(times[i]);
+                            ++i;
+                        } else if (i == out.size() || child[j].first < out[i].first) {
+                            merged.push_back(child[j]);
+                            merged_times.push_back(1);
+                            ++j;
+                        } else {
+                            merged.emplace_back(out[i].first, out[i].second + child[j].second);
+                            merged_times.push_back(times[i] + 1);
+                            ++i;
+                            ++j;
+                        }
+                    }
+                    out = std::move(merged);
+                    times = std::move(merged_times);
+                }
+                if (odd_only) {
+                    std::size_t w = 0;
+                    for (std::size_t r = 0; r < out.size(); ++r) {
+                        if (times[r] % 2 == 1) out[w++] = out[r];
+                    }
+                    out.resize(w);
+                }
+                return out;
+            }
+            case TermQuery::Op::kAnd: {
+                for (std::size_t c = 0; c < q.children.size(); ++c) {
+                    Matches child = eval(q.children[c], factor);
+                    if (c == 0) {
+                        out = std::move(child);
+                        continue;
+                    }
+                    Matches kept;
+                    std::size_t i = 0, j = 0;
+                    while (i < out.size() && j < child.size()) {
+                        if (out[i].first < child[j].first) {
+                            ++i;
+                        } else if (child[j].first < out[i].first) {
+                            ++j;
+                        } else {
+                            kept.emplace_back(out[i].first, out[i].second + child[j].second);
+                            ++i;
+                            ++j;
+                        }
+                    }
+                    out = std::move(kept);
+                    if (out.empty()) break;
+                }
+                return out;
+            }
+            case TermQuery::Op::kAndNot:
+            case TermQuery::Op::kAndMaybe: {
+                const bool maybe = q.op == TermQuery::Op::kAndMaybe;
+                out = eval(q.children[0], factor);
+                for (std::size_t c = 1; c < q.children.size() && !out.empty(); ++c) {
+                    Matches other = eval(q.children[c], maybe ? factor : 0.0);
+                    Matches kept;
+                    kept.reserve(out.size());
+                    std::size_t j = 0;
+                    for (const auto& [doc, weight] : out) {
+                        while (j < other.size() && other[j].first < doc) ++j;
+                        const bool in_other = j < other.size() && other[j].first == doc;
+                        if (maybe) {
+                            kept.emplace_back(doc, in_other ? weight + other[j].second : weight);
+                        } else if (!in_other) {
+                            kept.emplace_back(doc, weight);
+                        }
+                    }
+                    out = std::move(kept);
+                }
+                return out;
+            }
+        }
+        return out;
+    };
+    Matches all = eval(query, 1.0);
+
+    // The filter: cube, role, session, time.
+    const std::uint32_t cube = matched.cubes_.find(filter.cube_id);
+    if (cube == 0) return hits;
+    const bool whole = matched.cube_documents(filter.cube_id) == matched.live_;
+    std::uint32_t role = 0, session = 0;
+    if (filter.role) {
+        role = matched.roles_.find(*filter.role);
+        if (role == 0) return hits;
+    }
+    if (filter.session_id) {
+        session = matched.sessions_.find(*filter.session_id);
+        if (session == 0) return hits;
+    }
+    std::size_t w = 0;
+    for (const auto& entry : all) {
+        const Document& d = matched.docs_[entry.first - 1];
+        if (!whole && d.cube != cube) continue;
+        if (role != 0 && d.role != role) continue;
+        if (session != 0 && d.session != session) continue;
+        // Xapian compares sortable_serialise(double(time)): the order of the doubles.
+        if (filter.time_from && static_cast<double>(d.time) < static_cast<double>(*filter.time_from)) continue;
+        if (filter.time_to && static_cast<double>(d.time) > static_cast<double>(*filter.time_to)) continue;
+        all[w++] = entry;
+    }
+    all.resize(w);
+    auto better = [](const std::pair<std::uint32_t, double>& x, const std::pair<std::uint32_t, double>& y) {
+        return x.second != y.second ? x.second > y.second : x.first < y.first;
+    };
+    const std::size_t n = std::min<std::size_t>(all.size(), static_cast<std::size_t>(k));
+    std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n), all.end(), better);
+    hits.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) hits.push_back(ScoredId{matched.docs_[all[i].first - 1].id, all[i].second});
+    return hits;
+}
+
+}  // namespace kasten::retrieval
