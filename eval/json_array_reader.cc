@@ -1,5 +1,6 @@
 #include "eval/json_array_reader.h"
 
+#include <cstring>
 #include <fstream>
 
 namespace kasten::eval {
@@ -23,17 +24,35 @@ Result<std::unique_ptr<JsonArrayReader>> JsonArrayReader::open(const std::string
     return std::make_unique<JsonArrayReader>(std::move(in), path);
 }
 
+bool JsonArrayReader::refill() {
+    if (io_error_ || !in_->good()) return false;
+    in_->read(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+    len_ = static_cast<std::size_t>(in_->gcount());
+    pos_ = 0;
+    if (in_->bad()) io_error_ = true;
+    return len_ > 0;
+}
+
 int JsonArrayReader::get() {
-    if (pos_ == len_) {
-        if (io_error_ || !in_->good()) return -1;
-        in_->read(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
-        len_ = static_cast<std::size_t>(in_->gcount());
-        pos_ = 0;
-        if (in_->bad()) io_error_ = true;
-        if (len_ == 0) return -1;
-    }
+    if (pos_ == len_ && !refill()) return -1;
     ++consumed_;
     return static_cast<unsigned char>(buffer_[pos_++]);
+}
+
+void JsonArrayReader::copy_string_run(std::string* out) {
+    for (;;) {
+        if (pos_ == len_ && !refill()) return;
+        const char* begin = buffer_.data() + pos_;
+        const std::size_t left = len_ - pos_;
+        const char* quote = static_cast<const char*>(std::memchr(begin, '"', left));
+        const std::size_t to_quote = quote ? static_cast<std::size_t>(quote - begin) : left;
+        const char* backslash = static_cast<const char*>(std::memchr(begin, '\\', to_quote));
+        const std::size_t run = backslash ? static_cast<std::size_t>(backslash - begin) : to_quote;
+        if (out) out->append(begin, run);
+        pos_ += run;
+        consumed_ += static_cast<std::int64_t>(run);
+        if (run < left) return;
+    }
 }
 
 Status JsonArrayReader::error(const std::string& what) const {
@@ -111,6 +130,7 @@ Result<bool> JsonArrayReader::scan(std::string* out) {
             break;
         }
         if (out) out->push_back(static_cast<char>(c));
+        if (in_string && !escape) copy_string_run(out);  // the plain bytes of a string in one step
     }
     if (out) {
         while (!out->empty() && is_space(static_cast<unsigned char>(out->back()))) out->pop_back();

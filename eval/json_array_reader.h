@@ -40,6 +40,11 @@ class JsonArrayReader {
     enum class State { kStart, kBetween, kEnd };
     // The next byte, or -1 at the end of the stream (a read error is recorded in io_error_).
     int get();
+    // Reads the next buffer; false at the end of the stream or on a read error (recorded in io_error_).
+    bool refill();
+    // Consumes the bytes before the next '"' or '\\' (inside a string: bytes that need no look), appending them to
+    // `out` when it is not null.
+    void copy_string_run(std::string* out);
     [[nodiscard]] Result<bool> scan(std::string* out);
     Status error(const std::string& what) const;
 

@@ -38,19 +38,41 @@ std::string MemoryPostings::unit_key(std::string_view cube_id, UnitType type, st
     return key;
 }
 
+std::size_t MemoryPostings::term_slot(std::string_view term, std::uint64_t hash) const {
+    const std::size_t mask = term_slots_.size() - 1;
+    const std::uint64_t tag = hash >> 32;
+    for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+        const std::uint64_t slot = term_slots_[i];
+        if (slot == 0) return i;
+        if ((slot >> 32) == tag && term_names_[(slot & 0xffffffffu) - 1] == term) return i;
+    }
+}
+
 std::uint32_t MemoryPostings::term_number(std::string_view term) {
-    auto it = term_numbers_.find(term);
-    if (it != term_numbers_.end()) return it->second;
-    const auto number = static_cast<std::uint32_t>(postings_.size());
-    term_numbers_.emplace(std::string(term), number);
+    if (2 * (term_names_.size() + 1) > term_slots_.size()) {
+        // Twice the slots (at least 1,024), every term placed again.
+        std::vector<std::uint64_t> old = std::move(term_slots_);
+        term_slots_.assign(std::max<std::size_t>(1024, 2 * old.size()), 0);
+        for (std::uint64_t slot : old) {
+            if (slot == 0) continue;
+            const std::string& name = term_names_[(slot & 0xffffffffu) - 1];
+            term_slots_[term_slot(name, std::hash<std::string_view>{}(name))] = slot;
+        }
+    }
+    const std::uint64_t hash = std::hash<std::string_view>{}(term);
+    const std::size_t at = term_slot(term, hash);
+    if (term_slots_[at] != 0) return static_cast<std::uint32_t>((term_slots_[at] & 0xffffffffu) - 1);
+    const auto number = static_cast<std::uint32_t>(term_names_.size());
+    term_slots_[at] = ((hash >> 32) << 32) | (number + 1);
     term_names_.emplace_back(term);
     postings_.emplace_back();
     return number;
 }
 
 std::uint32_t MemoryPostings::find_term(std::string_view term) const {
-    auto it = term_numbers_.find(term);
-    return it == term_numbers_.end() ? kNoTerm : it->second;
+    if (term_slots_.empty()) return kNoTerm;
+    const std::uint64_t slot = term_slots_[term_slot(term, std::hash<std::string_view>{}(term))];
+    return slot == 0 ? kNoTerm : static_cast<std::uint32_t>((slot & 0xffffffffu) - 1);
 }
 
 void MemoryPostings::link(std::uint32_t doc) {

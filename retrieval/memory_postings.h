@@ -92,7 +92,10 @@ class MemoryPostings {
     void link(std::uint32_t doc);
 
     static constexpr std::uint32_t kNoTerm = 0xffffffffu;
-    std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> term_numbers_;
+    // The term dictionary: open addressing over the terms' numbers, each slot (hash's upper half << 32) | (number
+    // + 1), 0 when empty; at most half full.
+    std::size_t term_slot(std::string_view term, std::uint64_t hash) const;
+    std::vector<std::uint64_t> term_slots_;
     std::vector<std::string> term_names_;         // by term number
     std::vector<std::vector<Posting>> postings_;  // by term number, ascending by document number
     std::vector<Document> docs_;                  // document number n at n - 1

@@ -71,6 +71,32 @@ TEST(JsonArrayReaderTest, ElementLargerThanTheReadBufferIsWhole) {
     EXPECT_EQ(elements[1], "7");
 }
 
+TEST(JsonArrayReaderTest, EscapesAndQuotesOnEitherSideOfABufferBoundaryAreSeen) {
+    // The reader fills 1 MiB at a time: put an escaped quote, an escaped backslash and a string's end at every
+    // offset around the first boundaries, with structural characters after them.
+    constexpr std::size_t kBuffer = 1 << 20;
+    for (std::size_t shift = 0; shift < 6; ++shift) {
+        for (const std::string& tail : {std::string("\\\" ], "), std::string("\\\\"), std::string()}) {
+            std::string text = "[\"" + std::string(kBuffer - 4 + shift, 'y') + tail + "\", {\"k\": \"]\"}, 3]";
+            auto r = reader_of(text);
+            auto first = r->next();
+            ASSERT_TRUE(first.is_ok()) << first.status().to_string();
+            ASSERT_TRUE(first->has_value());
+            EXPECT_EQ(**first, "\"" + std::string(kBuffer - 4 + shift, 'y') + tail + "\"") << shift;
+            auto second = r->next();
+            ASSERT_TRUE(second.is_ok() && second->has_value());
+            EXPECT_EQ(**second, "{\"k\": \"]\"}");
+            auto third = r->next();
+            ASSERT_TRUE(third.is_ok() && third->has_value());
+            EXPECT_EQ(**third, "3");
+            EXPECT_EQ(r->bytes_consumed(), static_cast<std::int64_t>(text.size()));
+        }
+    }
+    // A string left open at the end of the data is reported, after any number of plain bytes.
+    auto open = reader_of("[\"" + std::string(kBuffer + 10, 'z'));
+    EXPECT_FALSE(open->next().is_ok());
+}
+
 TEST(JsonArrayReaderTest, RejectsWhatIsNotOneArray) {
     auto not_array = reader_of("{\"a\": 1}");
     auto e1 = not_array->next();
