@@ -654,8 +654,9 @@ Result<std::vector<SearchHit>> Searcher::search(const SearchRequest& req) {
             }
             auto ts = store->turns.list_by_session(req.cube_id, s->id);
             if (!ts) return ts.status();
-            KASTEN_ASSIGN_OR_RETURN(const double own, calibrated(calibrator, query_vector, req.cube_id,
-                                                                 UnitType::kSession, s->id, SessionKey::analysis(*ts)));
+            KASTEN_ASSIGN_OR_RETURN(const double own,
+                                    calibrated(calibrator, query_vector, req.cube_id, UnitType::kSession, s->id,
+                                               SessionKey::analysis_among(*ts, calibrator.terms())));
             relevance = std::max(relevance, own);
             if (!passes_min_score(req, relevance)) continue;
             hit.id = s->external_id;

@@ -43,15 +43,16 @@ Status Searcher::second_hop(const SearchRequest& req, const retrieval::SearchFil
                                                               retrieval::LexicalIndex::ReadFrom::kCommittedIfClean));
     const std::vector<QueryAspect> aspects = query_aspects(terms, counts.frequencies, counts.documents);
     if (aspects.empty()) return Status::ok();
-    std::vector<std::vector<std::string>> top;  // the index terms of the first hop's top units
+    // The query's index terms that the first hop's top units hold (all that uncovered_query_text() looks at).
+    std::vector<std::vector<std::string>> top;
     for (std::size_t i = 0; i < fused.size() && i < kHopFrom; ++i) {
         if (req.granularity == Granularity::kTurn) {
             KASTEN_ASSIGN_OR_RETURN(auto t, reads.turn(fused[i].id));
-            if (t) top.push_back(terms_of(retrieval::LexicalIndex::analyze_text(t->content)));
+            if (t) top.push_back(terms_of(retrieval::LexicalIndex::analyze_text_among(t->content, terms)));
         } else {
             KASTEN_ASSIGN_OR_RETURN(Repositories * store, reads.store().get());
             auto ts = store->turns.list_by_session(req.cube_id, fused[i].id);
-            if (ts) top.push_back(terms_of(SessionKey::analysis(*ts)));
+            if (ts) top.push_back(terms_of(SessionKey::analysis_among(*ts, terms)));
         }
     }
     const std::string text = uncovered_query_text(req.query, aspects, top);

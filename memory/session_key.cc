@@ -27,6 +27,22 @@ retrieval::LexicalIndex::Analysis SessionKey::analysis(const std::vector<store::
     return retrieval::LexicalIndex::merge(ptrs);
 }
 
+retrieval::LexicalIndex::Analysis SessionKey::analysis_among(const std::vector<store::TurnRecord>& turns,
+                                                             const std::vector<std::string>& terms) {
+    bool has_user = false;
+    for (const auto& t : turns) has_user = has_user || t.role == "user";
+    std::vector<retrieval::LexicalIndex::Analysis> parts;
+    parts.reserve(turns.size());
+    for (const auto& t : turns) {
+        if (is_key_turn(t.role, has_user))
+            parts.push_back(retrieval::LexicalIndex::analyze_text_among(t.content, terms));
+    }
+    std::vector<const retrieval::LexicalIndex::Analysis*> ptrs;
+    ptrs.reserve(parts.size());
+    for (const auto& p : parts) ptrs.push_back(&p);
+    return retrieval::LexicalIndex::merge(ptrs);
+}
+
 std::vector<float> SessionKey::embedding(const llm::Embedder& embedder, const store::SessionKeyState& state) {
     const std::vector<float>& sum = state.user_turns > 0 ? state.user_sum : state.all_sum;
     std::vector<float> out(sum.size());

@@ -25,6 +25,10 @@ class SessionKey {
     static store::SessionKeyState build(const llm::Embedder& embedder, const std::vector<store::TurnRecord>& turns);
     // The lexical document of a whole session (its key turns' analyses, summed).
     static retrieval::LexicalIndex::Analysis analysis(const std::vector<store::TurnRecord>& turns);
+    // analysis(turns) restricted to `terms` (index terms, any order): what a search needs of a session's document to
+    // see which query terms it holds, without analysing the rest of its text.
+    static retrieval::LexicalIndex::Analysis analysis_among(const std::vector<store::TurnRecord>& turns,
+                                                            const std::vector<std::string>& terms);
     // The embedding a state stands for (dim floats; zeros when no key turn has a known word); `embedder` is the one
     // that accumulated the state.
     static std::vector<float> embedding(const llm::Embedder& embedder, const store::SessionKeyState& state);

@@ -1,5 +1,6 @@
 #include "memory/session_key.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -113,6 +114,24 @@ TEST_F(SessionKeyTest, WholeSessionAnalysisSumsTheKeyTurns) {
         if (t.role == "user") parts.push_back(retrieval::LexicalIndex::analyze_text(t.content));
     }
     EXPECT_EQ(a.terms, retrieval::LexicalIndex::merge({&parts[0], &parts[1], &parts[2]}).terms);
+}
+
+TEST_F(SessionKeyTest, AnalysisAmongTermsIsTheWholeAnalysisRestrictedToThem) {
+    const auto whole = SessionKey::analysis(turns_);
+    for (const std::vector<std::string>& terms :
+         {std::vector<std::string>{"biscuit", "beagl", "lisbon", "welcom"}, std::vector<std::string>{"shoe", "zzz"},
+          std::vector<std::string>{}, std::vector<std::string>{"biscuit", "biscuit"}}) {
+        retrieval::LexicalIndex::Analysis expected;
+        for (const auto& entry : whole.terms) {
+            if (std::find(terms.begin(), terms.end(), entry.first) != terms.end()) expected.terms.push_back(entry);
+        }
+        EXPECT_EQ(SessionKey::analysis_among(turns_, terms).terms, expected.terms);
+    }
+    // Without user turns the key is every turn's.
+    const std::vector<store::TurnRecord> assistant_only = {turn("assistant", "Beagles love long walks"),
+                                                           turn("assistant", "long walks again")};
+    const auto among = SessionKey::analysis_among(assistant_only, {"walk", "long"});
+    EXPECT_EQ(among.terms, (std::vector<std::pair<std::string, std::uint32_t>>{{"long", 2}, {"walk", 2}}));
 }
 
 }  // namespace
