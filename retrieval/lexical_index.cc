@@ -27,6 +27,7 @@
 
 #include "common/log.h"
 #include "common/sha256.h"
+#include "common/string_hash.h"
 #include "retrieval/cube_term_counts.h"
 #include "retrieval/memory_postings.h"
 #include "retrieval/word_splitter.h"
@@ -1734,6 +1735,36 @@ std::uint64_t LexicalIndex::pending_changes() const {
 }
 
 std::vector<std::string> LexicalIndex::analyze(std::string_view text) {
+    std::vector<std::string>& words = thread_words();
+    if (!split_index_words(text, words)) return analyze_reference(text);
+    ThreadStemMemo& memo = thread_stem_memo();
+    std::vector<std::string> out;
+    // Distinct in order of first occurrence: a linear look while there are few terms (queries), then a set.
+    constexpr std::size_t kLinear = 32;
+    std::unordered_set<std::string, StringHash, std::equal_to<>> seen;
+    try {
+        for (const std::string& word : words) {
+            // As analyze_text: the length limit, then the stopword list (on the unstemmed word), then the stem.
+            if (word.size() > kMaxWordBytes) continue;
+            const std::string_view term = memo.index_term(word);
+            if (term.empty()) continue;
+            if (out.size() < kLinear) {
+                if (std::find(out.begin(), out.end(), term) != out.end()) continue;
+            } else {
+                if (seen.empty()) seen.insert(out.begin(), out.end());
+                if (!seen.emplace(term).second) continue;
+            }
+            out.emplace_back(term);
+        }
+    } catch (const Xapian::Error&) {
+        return {};  // stemming in-memory words cannot fail short of memory exhaustion
+    } catch (const std::exception&) {
+        return {};  // only bad_alloc can get here
+    }
+    return out;
+}
+
+std::vector<std::string> LexicalIndex::analyze_reference(std::string_view text) {
     try {
         Xapian::Stem stemmer("english");
         std::vector<std::string> out;

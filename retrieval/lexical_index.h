@@ -178,6 +178,8 @@ class LexicalIndex {
     // The index terms `text` yields: lower-cased, stopwords dropped, Snowball-English stemmed, distinct, in order of
     // first occurrence. Pure and thread-safe; for query analysis and keyword extraction.
     static std::vector<std::string> analyze(std::string_view text);
+    // The same through Xapian's TermGenerator and Stem for any text: the reference analyze() must equal.
+    static std::vector<std::string> analyze_reference(std::string_view text);
 
   private:
     struct Impl;

@@ -28,6 +28,7 @@ void expect_same_analysis(const std::string& text) {
     }
     EXPECT_EQ(LexicalIndex::analyze_text_among(text, among).terms, want.terms) << "text: \"" << text << "\"";
     EXPECT_TRUE(LexicalIndex::analyze_text_among(text, {}).terms.empty());
+    EXPECT_EQ(LexicalIndex::analyze(text), LexicalIndex::analyze_reference(text)) << "text: \"" << text << "\"";
 }
 
 std::vector<std::string> split(const std::string& text) {
