@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "common/log.h"
 #include "store/schema.h"
@@ -73,10 +74,45 @@ Result<std::unique_ptr<Database>> Database::connect(const std::string& path, int
     return db;
 }
 
-Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
+const std::vector<unsigned char>& Database::fresh_memory_image() {
+    static const std::vector<unsigned char> image = [] {
+        std::vector<unsigned char> out;
+        auto db = open_migrated(":memory:");
+        if (!db.is_ok()) return out;
+        sqlite3_int64 size = 0;
+        unsigned char* bytes = sqlite3_serialize((*db)->db_, "main", &size, 0);
+        if (bytes == nullptr) return out;
+        out.assign(bytes, bytes + size);
+        sqlite3_free(bytes);
+        return out;
+    }();
+    return image;
+}
+
+Result<std::unique_ptr<Database>> Database::open_migrated(const std::string& path) {
     KASTEN_ASSIGN_OR_RETURN(auto db, connect(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, ""));
     KASTEN_RETURN_IF_ERROR(db->configure());
     KASTEN_RETURN_IF_ERROR(migrate(*db));
+    return db;
+}
+
+Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
+    if (path != ":memory:") return open_migrated(path);
+    const std::vector<unsigned char>& image = fresh_memory_image();
+    if (image.empty()) return open_migrated(path);
+    KASTEN_ASSIGN_OR_RETURN(auto db, connect(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, ""));
+    auto* copy = static_cast<unsigned char*>(sqlite3_malloc64(image.size()));
+    if (copy == nullptr) return Status::resource_exhausted("opening an in-memory database: out of memory");
+    std::memcpy(copy, image.data(), image.size());
+    // SQLite owns (and frees) the copy from here, also when this fails.
+    const int rc = sqlite3_deserialize(db->db_, "main", copy, static_cast<sqlite3_int64>(image.size()),
+                                       static_cast<sqlite3_int64>(image.size()),
+                                       SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_RESIZEABLE);
+    if (rc != SQLITE_OK) {
+        return status_from_sqlite(rc, "opening an in-memory database", sqlite3_errmsg(db->db_));
+    }
+    KASTEN_RETURN_IF_ERROR(db->configure());
+    KASTEN_RETURN_IF_ERROR(migrate(*db));  // a no-op at the image's version; checks it
     return db;
 }
 
@@ -103,7 +139,8 @@ Status Database::configure() {
     KASTEN_RETURN_IF_ERROR(check_schema_supported(*this));
 
     const char* filename = sqlite3_db_filename(db_, "main");
-    is_memory_ = filename == nullptr || filename[0] == '\0';
+    // (A database deserialized from an image reports the in-memory VFS's name.)
+    is_memory_ = path_ == ":memory:" || filename == nullptr || filename[0] == '\0';
     if (!is_memory_) {
         KASTEN_ASSIGN_OR_RETURN(CachedStatement wal, prepare("PRAGMA journal_mode=WAL"));
         KASTEN_ASSIGN_OR_RETURN(bool row, wal->step());

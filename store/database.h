@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "common/result.h"
 #include "common/status.h"
@@ -92,6 +93,12 @@ class Database {
     friend class Transaction;
 
     Database(sqlite3* db, std::string path);
+    // open() without the in-memory image: configures, then runs every migration.
+    static Result<std::unique_ptr<Database>> open_migrated(const std::string& path);
+    // The image (sqlite3_serialize) of a fresh in-memory database at the current schema, built once per process: a
+    // new in-memory database starts as a copy of it instead of running every migration. Empty when it could not be
+    // built (each in-memory database then migrates itself).
+    static const std::vector<unsigned char>& fresh_memory_image();
     // Opens the connection (flags: SQLITE_OPEN_* access flags) without configuring it; `purpose` completes errors.
     static Result<std::unique_ptr<Database>> connect(const std::string& path, int flags, const char* purpose);
     Result<std::unique_ptr<Statement>> prepare_new(std::string_view sql);

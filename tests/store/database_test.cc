@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "store/schema.h"
 #include "tests/store/store_fixture.h"
@@ -34,6 +36,48 @@ TEST(DatabaseOpenTest, InMemoryIsConfiguredAndMigrated) {
     EXPECT_EQ(*version, kSchemaVersion);
     EXPECT_FALSE((*db)->in_transaction());
     EXPECT_EQ((*db)->transaction_depth(), 0);
+}
+
+// Every row of the schema table: what a database's migrations created.
+std::vector<std::string> schema_rows(Database& db) {
+    std::vector<std::string> rows;
+    auto s = db.prepare("SELECT type || ' ' || name || ' ' || ifnull(sql, '') FROM sqlite_schema ORDER BY name");
+    EXPECT_TRUE(s.is_ok());
+    if (!s.is_ok()) return rows;
+    for (;;) {
+        auto row = (*s)->step();
+        EXPECT_TRUE(row.is_ok());
+        if (!row.is_ok() || !*row) break;
+        rows.push_back((*s)->column_string(0));
+    }
+    return rows;
+}
+
+TEST(DatabaseOpenTest, InMemoryDatabasesStartFromTheMigratedSchemaAndAreSeparate) {
+    // In-memory databases start as a copy of one migrated image: the same schema as a file database's migrations
+    // give, and each its own.
+    TempDir dir;
+    ASSERT_TRUE(dir.ok());
+    auto file = Database::open(dir.file("kasten.db"));
+    auto a = Database::open(":memory:");
+    auto b = Database::open(":memory:");
+    ASSERT_TRUE(file.is_ok() && a.is_ok() && b.is_ok());
+    const auto expected = schema_rows(**file);
+    EXPECT_GT(expected.size(), 10u);
+    EXPECT_EQ(schema_rows(**a), expected);
+    ASSERT_TRUE((*a)->exec("INSERT INTO cubes (id, name, created_at) VALUES ('c', 'c', 1)").is_ok());
+    auto count = [](Database& db) {
+        auto s = db.prepare("SELECT count(*) FROM cubes");
+        EXPECT_TRUE(s.is_ok());
+        EXPECT_TRUE((*s)->step().is_ok());
+        return (*s)->column_int(0);
+    };
+    EXPECT_EQ(count(**a), 1);
+    EXPECT_EQ(count(**b), 0);
+    EXPECT_EQ(schema_rows(**b), expected);
+    // Foreign keys are enforced in each (a connection setting, not part of the image).
+    EXPECT_FALSE(
+        (*b)->exec("INSERT INTO sessions (id, cube_id, external_id, started_at) VALUES ('s', 'x', 'e', 1)").is_ok());
 }
 
 TEST(DatabaseOpenTest, FileDatabaseUsesWal) {
