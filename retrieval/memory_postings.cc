@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
 
 namespace kasten::retrieval {
@@ -19,6 +20,7 @@ std::uint32_t MemoryPostings::Names::intern(std::string_view name) {
     if (it != numbers.end()) return it->second;
     const auto number = static_cast<std::uint32_t>(numbers.size() + 1);
     numbers.emplace(std::string(name), number);
+    names.emplace_back(name);
     return number;
 }
 
@@ -40,30 +42,34 @@ std::string MemoryPostings::unit_key(std::string_view cube_id, UnitType type, st
 
 std::size_t MemoryPostings::term_slot(std::string_view term, std::uint64_t hash) const {
     const std::size_t mask = term_slots_.size() - 1;
-    const std::uint64_t tag = hash >> 32;
+    const auto length = static_cast<std::uint8_t>(std::min<std::size_t>(term.size(), 255));
+    const std::size_t inline_bytes = std::min(term.size(), TermSlot::kInlineBytes);
     for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
-        const std::uint64_t slot = term_slots_[i];
-        if (slot == 0) return i;
-        if ((slot >> 32) == tag && term_names_[(slot & 0xffffffffu) - 1] == term) return i;
+        const TermSlot& slot = term_slots_[i];
+        if (slot.number_plus_one == 0) return i;
+        if (slot.length != length || std::memcmp(slot.prefix, term.data(), inline_bytes) != 0) continue;
+        if (term.size() <= TermSlot::kInlineBytes || term_names_[slot.number_plus_one - 1] == term) return i;
     }
 }
 
 std::uint32_t MemoryPostings::term_number(std::string_view term) {
     if (2 * (term_names_.size() + 1) > term_slots_.size()) {
         // Twice the slots (at least 1,024), every term placed again.
-        std::vector<std::uint64_t> old = std::move(term_slots_);
-        term_slots_.assign(std::max<std::size_t>(1024, 2 * old.size()), 0);
-        for (std::uint64_t slot : old) {
-            if (slot == 0) continue;
-            const std::string& name = term_names_[(slot & 0xffffffffu) - 1];
+        std::vector<TermSlot> old = std::move(term_slots_);
+        term_slots_.assign(std::max<std::size_t>(1024, 2 * old.size()), TermSlot{});
+        for (const TermSlot& slot : old) {
+            if (slot.number_plus_one == 0) continue;
+            const std::string& name = term_names_[slot.number_plus_one - 1];
             term_slots_[term_slot(name, std::hash<std::string_view>{}(name))] = slot;
         }
     }
-    const std::uint64_t hash = std::hash<std::string_view>{}(term);
-    const std::size_t at = term_slot(term, hash);
-    if (term_slots_[at] != 0) return static_cast<std::uint32_t>((term_slots_[at] & 0xffffffffu) - 1);
+    const std::size_t at = term_slot(term, std::hash<std::string_view>{}(term));
+    TermSlot& slot = term_slots_[at];
+    if (slot.number_plus_one != 0) return slot.number_plus_one - 1;
     const auto number = static_cast<std::uint32_t>(term_names_.size());
-    term_slots_[at] = ((hash >> 32) << 32) | (number + 1);
+    slot.number_plus_one = number + 1;
+    slot.length = static_cast<std::uint8_t>(std::min<std::size_t>(term.size(), 255));
+    std::memcpy(slot.prefix, term.data(), std::min(term.size(), TermSlot::kInlineBytes));
     term_names_.emplace_back(term);
     postings_.emplace_back();
     return number;
@@ -71,15 +77,16 @@ std::uint32_t MemoryPostings::term_number(std::string_view term) {
 
 std::uint32_t MemoryPostings::find_term(std::string_view term) const {
     if (term_slots_.empty()) return kNoTerm;
-    const std::uint64_t slot = term_slots_[term_slot(term, std::hash<std::string_view>{}(term))];
-    return slot == 0 ? kNoTerm : static_cast<std::uint32_t>((slot & 0xffffffffu) - 1);
+    const TermSlot& slot = term_slots_[term_slot(term, std::hash<std::string_view>{}(term))];
+    return slot.number_plus_one == 0 ? kNoTerm : slot.number_plus_one - 1;
 }
 
 void MemoryPostings::link(std::uint32_t doc) {
     Document& d = docs_[doc - 1];
     d.live = true;
     d.length = 0;
-    for (const auto& [term, wdf] : d.terms) {
+    for (const auto* it = terms_begin(d); it != terms_begin(d) + d.terms_count; ++it) {
+        const auto [term, wdf] = *it;
         auto& list = postings_[term];
         // New documents append; a replaced one keeps its (older) number.
         if (list.empty() || list.back().doc < doc) {
@@ -98,13 +105,15 @@ void MemoryPostings::link(std::uint32_t doc) {
 
 void MemoryPostings::unlink(std::uint32_t doc) {
     Document& d = docs_[doc - 1];
-    for (const auto& entry : d.terms) {
-        auto& list = postings_[entry.first];
+    for (const auto* it = terms_begin(d); it != terms_begin(d) + d.terms_count; ++it) {
+        auto& list = postings_[it->first];
         auto at = std::lower_bound(list.begin(), list.end(), doc,
                                    [](const Posting& p, std::uint32_t n) { return p.doc < n; });
         if (at != list.end() && at->doc == doc) list.erase(at);
     }
     d.live = false;
+    dead_terms_ += d.terms_count;
+    d.terms_count = 0;
     --live_;
     total_length_ -= d.length;
     if (--cube_live_[d.cube] == 0) cube_live_.erase(d.cube);
@@ -122,23 +131,36 @@ bool MemoryPostings::upsert(const UnitAttrs& attrs, const Terms& terms) {
     } else {
         docs_.emplace_back();
         doc = static_cast<std::uint32_t>(docs_.size());
-        by_key_.emplace(key, doc);
+        by_key_.emplace(std::move(key), doc);
     }
     Document& d = docs_[doc - 1];
     d.id = attrs.id;
-    d.key = std::move(key);
+    d.type = attrs.type;
     d.cube = cubes_.intern(attrs.cube_id);
     d.session = sessions_.intern(attrs.session_id);
     d.role = roles_.intern(attrs.role);
     d.time = attrs.time;
-    d.terms.clear();
-    d.terms.reserve(terms.size());
+    d.terms_at = doc_terms_.size();
     for (const auto& [term, wdf] : terms) {
         if (wdf == 0 || term.empty()) continue;
-        d.terms.emplace_back(term_number(term), wdf);
+        doc_terms_.emplace_back(term_number(term), wdf);
     }
+    d.terms_count = static_cast<std::uint32_t>(doc_terms_.size() - d.terms_at);
     link(doc);
+    if (dead_terms_ > 4096 && 2 * dead_terms_ > doc_terms_.size()) compact_terms();
     return replaced;
+}
+
+void MemoryPostings::compact_terms() {
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> kept;
+    kept.reserve(doc_terms_.size() - dead_terms_);
+    for (Document& d : docs_) {
+        const auto* first = terms_begin(d);
+        d.terms_at = kept.size();
+        kept.insert(kept.end(), first, first + d.terms_count);
+    }
+    doc_terms_ = std::move(kept);
+    dead_terms_ = 0;
 }
 
 MemoryPostings::Terms MemoryPostings::terms_of(std::string_view cube_id, UnitType type, std::string_view id) const {
@@ -146,8 +168,10 @@ MemoryPostings::Terms MemoryPostings::terms_of(std::string_view cube_id, UnitTyp
     auto it = by_key_.find(unit_key(cube_id, type, id));
     if (it == by_key_.end()) return out;
     const Document& d = docs_[it->second - 1];
-    out.reserve(d.terms.size());
-    for (const auto& [term, wdf] : d.terms) out.emplace_back(term_names_[term], wdf);
+    out.reserve(d.terms_count);
+    for (const auto* t = terms_begin(d); t != terms_begin(d) + d.terms_count; ++t) {
+        out.emplace_back(term_names_[t->first], t->second);
+    }
     return out;
 }
 
@@ -172,7 +196,7 @@ std::size_t MemoryPostings::remove_session(std::string_view cube_id, std::string
         Document& d = docs_[doc - 1];
         if (!d.live || d.cube != cube || d.session != session) continue;
         unlink(doc);
-        by_key_.erase(d.key);
+        by_key_.erase(unit_key(cubes_.name(d.cube), d.type, d.id));
         ++removed;
     }
     return removed;
@@ -186,7 +210,7 @@ std::size_t MemoryPostings::remove_cube(std::string_view cube_id) {
         Document& d = docs_[doc - 1];
         if (!d.live || d.cube != cube) continue;
         unlink(doc);
-        by_key_.erase(d.key);
+        by_key_.erase(unit_key(cubes_.name(d.cube), d.type, d.id));
         ++removed;
     }
     return removed;

@@ -69,21 +69,39 @@ class MemoryPostings {
     };
     struct Document {
         std::string id;
-        std::string key;  // the unit key (cube, type, id) it is found under
+        UnitType type = UnitType::kTurn;
         std::uint32_t cube = 0;
         std::uint32_t session = 0;  // 0: none
         std::uint32_t role = 0;     // 0: none
         TimeMs time = 0;
         std::uint64_t length = 0;
         bool live = false;
-        std::vector<std::pair<std::uint32_t, std::uint32_t>> terms;  // (term number, wdf), ascending by term text
+        // Its terms: doc_terms_[terms_at, terms_at + terms_count), (term number, wdf) ascending by term text.
+        std::size_t terms_at = 0;
+        std::uint32_t terms_count = 0;
     };
     struct Names {
         // Names to numbers from 1 (0 is reserved for "none").
         std::uint32_t intern(std::string_view name);
         std::uint32_t find(std::string_view name) const;  // 0 when unknown
+        const std::string& name(std::uint32_t number) const { return names[number - 1]; }
         std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> numbers;
+        std::vector<std::string> names;  // number n at n - 1
     };
+    // One slot of the term dictionary: the term's number + 1 (0: empty), its length and first bytes, so that a
+    // lookup of a term of up to kInlineBytes bytes never reads the term's name.
+    struct TermSlot {
+        static constexpr std::size_t kInlineBytes = 11;
+        std::uint32_t number_plus_one = 0;
+        std::uint8_t length = 0;  // min(term length, 255)
+        char prefix[kInlineBytes] = {};
+    };
+    static_assert(sizeof(TermSlot) == 16);
+    const std::pair<std::uint32_t, std::uint32_t>* terms_begin(const Document& d) const {
+        return doc_terms_.data() + d.terms_at;
+    }
+    // Drops the terms of replaced and removed documents from doc_terms_ once they outnumber the live ones.
+    void compact_terms();
     static std::string unit_key(std::string_view cube_id, UnitType type, std::string_view id);
     std::uint32_t term_number(std::string_view term);
     std::uint32_t find_term(std::string_view term) const;  // kNoTerm when unknown
@@ -92,13 +110,14 @@ class MemoryPostings {
     void link(std::uint32_t doc);
 
     static constexpr std::uint32_t kNoTerm = 0xffffffffu;
-    // The term dictionary: open addressing over the terms' numbers, each slot (hash's upper half << 32) | (number
-    // + 1), 0 when empty; at most half full.
+    // The term dictionary: open addressing (linear probing) over TermSlots, at most half full.
     std::size_t term_slot(std::string_view term, std::uint64_t hash) const;
-    std::vector<std::uint64_t> term_slots_;
-    std::vector<std::string> term_names_;         // by term number
-    std::vector<std::vector<Posting>> postings_;  // by term number, ascending by document number
-    std::vector<Document> docs_;                  // document number n at n - 1
+    std::vector<TermSlot> term_slots_;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> doc_terms_;  // every document's terms, see Document
+    std::size_t dead_terms_ = 0;                                      // entries of doc_terms_ no document uses
+    std::vector<std::string> term_names_;                             // by term number
+    std::vector<std::vector<Posting>> postings_;                      // by term number, ascending by document number
+    std::vector<Document> docs_;                                      // document number n at n - 1
     std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> by_key_;
     std::unordered_map<std::uint32_t, std::uint64_t> cube_live_;
     Names cubes_, sessions_, roles_;

@@ -80,6 +80,59 @@ TEST(MemoryPostingsTest, AReplacedDocumentKeepsItsPlaceAmongEqualScores) {
     EXPECT_TRUE(MemoryPostings::search({&p}, p, cat, in_cube("other"), 10, {}).empty());
 }
 
+TEST(MemoryPostingsTest, ManyReplacementsKeepEveryDocumentsTermsAndStatistics) {
+    // Replaced and removed documents leave their terms behind until they outnumber the live ones; then they are
+    // dropped. Every read stays the same throughout.
+    MemoryPostings p;
+    ASSERT_FALSE(p.upsert(unit("c", UnitType::kSession, "keep"), {{"alpha", 2}, {"omega", 1}}));
+    std::mt19937 rng(7);
+    MemoryPostings::Terms last;
+    for (int round = 0; round < 3000; ++round) {
+        MemoryPostings::Terms terms;
+        for (int t = 0; t < 5; ++t) {
+            const std::string term = "term" + std::to_string((round + t * 7) % 40);
+            if (terms.empty() || terms.back().first < term) terms.emplace_back(term, 1 + rng() % 3);
+        }
+        p.upsert(unit("c", UnitType::kSession, "grows"), terms);
+        if (round % 10 == 0) {
+            ASSERT_FALSE(p.upsert(unit("c", UnitType::kSession, "t" + std::to_string(round)), {{"alpha", 1}}));
+            ASSERT_TRUE(p.remove("c", UnitType::kSession, "t" + std::to_string(round)));
+        }
+        last = terms;
+    }
+    EXPECT_EQ(p.terms_of("c", UnitType::kSession, "grows"), last);
+    EXPECT_EQ(p.terms_of("c", UnitType::kSession, "keep"), (MemoryPostings::Terms{{"alpha", 2}, {"omega", 1}}));
+    EXPECT_EQ(p.documents(), 2u);
+    std::uint64_t length = 3;
+    for (const auto& entry : last) length += entry.second;
+    EXPECT_EQ(p.total_length(), length);
+    EXPECT_EQ(p.term_frequency("alpha"), 1u);
+    EXPECT_EQ(p.term_frequency(last.front().first), 1u);
+    EXPECT_EQ(
+        ids_of(MemoryPostings::search({&p}, p, TermQuery::leaf("alpha"), in_cube("c", UnitType::kSession), 5, {})),
+        (std::vector<std::string>{"keep"}));
+    EXPECT_EQ(p.remove_cube("c"), 2u);
+    EXPECT_EQ(p.documents(), 0u);
+    EXPECT_EQ(p.total_length(), 0u);
+}
+
+TEST(MemoryPostingsTest, LongTermsAndTermsSharingTheirFirstBytesAreKeptApart) {
+    MemoryPostings p;
+    const std::vector<std::string> terms = {"internationalisation", "internationalisations", "internationalism",
+                                            "internation",          "internationa",          "i",
+                                            std::string(300, 'x'),  std::string(301, 'x')};
+    for (std::size_t i = 0; i < terms.size(); ++i) {
+        ASSERT_FALSE(p.upsert(unit("c", UnitType::kTurn, "d" + std::to_string(i)), {{terms[i], 1}}));
+    }
+    for (std::size_t i = 0; i < terms.size(); ++i) {
+        EXPECT_EQ(p.term_frequency(terms[i]), 1u) << terms[i];
+        EXPECT_EQ(ids_of(MemoryPostings::search({&p}, p, TermQuery::leaf(terms[i]), in_cube("c"), 5, {})),
+                  (std::vector<std::string>{"d" + std::to_string(i)}));
+    }
+    EXPECT_EQ(p.term_frequency("internationalis"), 0u);
+    EXPECT_EQ(p.term_frequency(std::string(299, 'x')), 0u);
+}
+
 // The in-memory engine against Xapian's in-memory backend: the same operations on both, then every read compared.
 class EnginesAgree : public ::testing::Test {
   protected:
