@@ -12,7 +12,8 @@
 
 namespace kasten::retrieval {
 
-// A BM25 full-text index over units (turns, sessions, notes), backed by Xapian 1.4.
+// A BM25 full-text index over units (turns, sessions, notes), backed by Xapian 1.4 on disk; in memory by postings of
+// our own that rank as Xapian does (in_memory()).
 //
 // One document per (cube, type, id). Text is analysed once, the same way at index and query time: Unicode words
 // (CJK as n-grams), lower-cased, English stopwords dropped (a 174-word Snowball list), every word reduced to its

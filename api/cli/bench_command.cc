@@ -70,7 +70,8 @@ options:
   --ingest-priority P background | foreground: how the under-ingest phase's adds run (default background: bulk
                      adds on the manager's background lane, which yields the cores to searches)
   --embedder E       auto | glove | use | glove+use | hashing (default: from config, i.e. auto)
-  --in-memory        in-memory SQLite and Xapian instead of a temporary on-disk data dir
+  --in-memory        an in-memory store (SQLite in memory, the in-memory lexical engine) instead of a temporary
+                     on-disk data dir
   --out FILE         where to write the JSON (default bench-search.json)
   --json             print only the JSON (no progress on stderr)
   --seed S           corpus seed (default 42)
