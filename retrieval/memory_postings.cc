@@ -100,6 +100,7 @@ void MemoryPostings::link(std::uint32_t doc) {
     }
     ++live_;
     total_length_ += d.length;
+    lengths_[doc - 1] = static_cast<std::uint32_t>(d.length);
     ++cube_live_[d.cube];
 }
 
@@ -130,6 +131,7 @@ bool MemoryPostings::upsert(const UnitAttrs& attrs, const Terms& terms) {
         replaced = true;
     } else {
         docs_.emplace_back();
+        lengths_.push_back(0);
         doc = static_cast<std::uint32_t>(docs_.size());
         by_key_.emplace(std::move(key), doc);
     }
@@ -303,7 +305,7 @@ std::vector<ScoredId> MemoryPostings::search(const std::vector<const MemoryPosti
                 const double tw = term_weight(q.term, q.wqf, factor);
                 out.reserve(list.size());
                 for (const Posting& p : list) {
-                    out.emplace_back(p.doc, sum_part(tw, p.wdf, matched.docs_[p.doc - 1].length));
+                    out.emplace_back(p.doc, sum_part(tw, p.wdf, matched.lengths_[p.doc - 1]));
                 }
                 return out;
             }
@@ -402,7 +404,53 @@ std::vector<ScoredId> MemoryPostings::search(const std::vector<const MemoryPosti
         }
         return out;
     };
-    Matches all = eval(query, 1.0);
+    // An OR of terms (every plain query) is summed straight into a per-document array, child by child as eval()
+    // adds them (the same sums, bit for bit), instead of merging sorted lists.
+    auto or_of_terms = [&]() -> Matches {
+        thread_local std::vector<double> sums;
+        thread_local std::vector<std::uint32_t> stamps;
+        thread_local std::uint32_t stamp = 0;
+        const std::size_t n = matched.docs_.size() + 1;
+        if (sums.size() < n) {
+            sums.resize(n);
+            stamps.resize(n, 0);
+        }
+        if (++stamp == 0) {  // wrapped: every old stamp could collide
+            std::fill(stamps.begin(), stamps.end(), 0);
+            stamp = 1;
+        }
+        std::vector<std::uint32_t> touched;
+        auto add_leaf = [&](const TermQuery& leaf) {
+            const std::uint32_t t = matched.find_term(leaf.term);
+            if (t == kNoTerm || matched.postings_[t].empty()) return;
+            const double tw = term_weight(leaf.term, leaf.wqf, 1.0);
+            for (const Posting& p : matched.postings_[t]) {
+                const double part = sum_part(tw, p.wdf, matched.lengths_[p.doc - 1]);
+                if (stamps[p.doc] != stamp) {
+                    stamps[p.doc] = stamp;
+                    sums[p.doc] = part;
+                    touched.push_back(p.doc);
+                } else {
+                    sums[p.doc] += part;
+                }
+            }
+        };
+        if (query.op == TermQuery::Op::kTerm) {
+            add_leaf(query);
+        } else {
+            for (const TermQuery& child : query.children) add_leaf(child);
+        }
+        Matches out;
+        out.reserve(touched.size());
+        for (std::uint32_t doc : touched) out.emplace_back(doc, sums[doc]);
+        return out;
+    };
+    bool plain = query.op == TermQuery::Op::kTerm;
+    if (query.op == TermQuery::Op::kOr) {
+        plain = std::all_of(query.children.begin(), query.children.end(),
+                            [](const TermQuery& c) { return c.op == TermQuery::Op::kTerm; });
+    }
+    Matches all = plain ? or_of_terms() : eval(query, 1.0);
 
     // The filter: cube, role, session, time.
     const std::uint32_t cube = matched.cubes_.find(filter.cube_id);
