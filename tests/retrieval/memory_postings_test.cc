@@ -297,6 +297,31 @@ TEST_F(EnginesAgree, OnRandomConversationsQueriesAndFilters) {
     expect_same_search("apple banana cherry", in_cube("c1"), 20);
 }
 
+TEST_F(EnginesAgree, OnDeeplyNestedAndHostileQueries) {
+    upsert(unit("c", UnitType::kTurn, "a", 0, "user", "s"), "apple banana cherry");
+    upsert(unit("c", UnitType::kTurn, "b", 0, "user", "s"), "banana dog");
+    upsert(unit("c", UnitType::kTurn, "d", 0, "user", "s"), "cherry dog eagle");
+    // Brackets nested as deep as a 4 KiB query allows, alternating AND and OR so that no level folds into another.
+    std::string nested = "apple";
+    for (int level = 0; nested.size() < 3900; ++level) {
+        nested = "(" + nested + (level % 2 ? " AND " : " OR ") + (level % 3 ? "dog" : "cherry") + ")";
+    }
+    expect_same_search(nested, in_cube("c"), 10);
+    const std::vector<std::string> hostile = {"((((apple))))",
+                                              "apple AND",
+                                              "OR",
+                                              "()",
+                                              "(apple",
+                                              "NOT apple",
+                                              "apple NOT",
+                                              "+ - \" ( ) AND OR",
+                                              std::string(5000, '('),
+                                              "apple " + std::string(4100, 'x'),
+                                              std::string("a\0b apple", 9),
+                                              "\xff\xfe banana"};
+    for (const std::string& q : hostile) expect_same_search(q, in_cube("c"), 10);
+}
+
 TEST_F(EnginesAgree, OnBm25ParametersAndMetadata) {
     upsert(unit("c", UnitType::kTurn, "a", 0, "user", "s"), "long long text about the river and the stone river");
     upsert(unit("c", UnitType::kTurn, "b", 0, "user", "s"), "river");
