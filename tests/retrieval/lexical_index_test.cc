@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "lexical_index_v1_fixture.h"
+#include "tests/retrieval/search_helpers.h"
 
 namespace kasten::retrieval {
 namespace {
@@ -51,18 +52,8 @@ UnitAttrs turn(std::string cube, std::string id, TimeMs time = 0, std::string ro
     return UnitAttrs{std::move(cube), UnitType::kTurn, std::move(id), time, std::move(role), std::move(session)};
 }
 
-SearchFilter in_cube(std::string cube, UnitType type = UnitType::kTurn) {
-    SearchFilter f;
-    f.cube_id = std::move(cube);
-    f.type = type;
-    return f;
-}
-
-std::vector<std::string> ids_of(const std::vector<ScoredId>& hits) {
-    std::vector<std::string> out;
-    for (const auto& h : hits) out.push_back(h.id);
-    return out;
-}
+using test_support::ids_of;
+using test_support::in_cube;
 
 enum class Backend { kInMemory, kOnDisk };
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "retrieval/lexical_index.h"
+#include "tests/retrieval/search_helpers.h"
 
 namespace kasten::retrieval {
 namespace {
@@ -19,18 +20,8 @@ UnitAttrs unit(std::string cube, UnitType type, std::string id, TimeMs time = 0,
     return UnitAttrs{std::move(cube), type, std::move(id), time, std::move(role), std::move(session)};
 }
 
-SearchFilter in_cube(std::string cube, UnitType type = UnitType::kTurn) {
-    SearchFilter f;
-    f.cube_id = std::move(cube);
-    f.type = type;
-    return f;
-}
-
-std::vector<std::string> ids_of(const std::vector<ScoredId>& hits) {
-    std::vector<std::string> out;
-    for (const auto& h : hits) out.push_back(h.id);
-    return out;
-}
+using test_support::ids_of;
+using test_support::in_cube;
 
 TEST(MemoryPostingsTest, StatisticsCountLiveDocumentsAndTheirWdf) {
     MemoryPostings p;

@@ -15,6 +15,7 @@
 
 #include "retrieval/flat_vector_index.h"
 #include "retrieval/vector_index.h"
+#include "tests/retrieval/search_helpers.h"
 
 namespace kasten::retrieval {
 namespace {
@@ -28,18 +29,8 @@ UnitAttrs attrs(std::string cube, std::string id, TimeMs time = 0, std::string r
     return UnitAttrs{std::move(cube), type, std::move(id), time, std::move(role), std::move(session)};
 }
 
-SearchFilter in_cube(std::string cube, UnitType type = UnitType::kTurn) {
-    SearchFilter f;
-    f.cube_id = std::move(cube);
-    f.type = type;
-    return f;
-}
-
-std::vector<std::string> ids_of(const std::vector<ScoredId>& hits) {
-    std::vector<std::string> out;
-    for (const auto& h : hits) out.push_back(h.id);
-    return out;
-}
+using test_support::ids_of;
+using test_support::in_cube;
 
 // A unit vector along axis `i`, plus `noise` on axis (i + 1) % kDim.
 std::vector<float> axis(int i, float noise = 0) {
