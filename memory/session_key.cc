@@ -13,13 +13,17 @@ store::SessionKeyState SessionKey::build(const llm::Embedder& embedder, const st
     return state;
 }
 
-retrieval::LexicalIndex::Analysis SessionKey::analysis(const std::vector<store::TurnRecord>& turns) {
+namespace {
+
+// The sum of `analyze(content)` over the key turns of a whole session.
+template <typename Analyze>
+retrieval::LexicalIndex::Analysis sum_of_key_turns(const std::vector<store::TurnRecord>& turns, Analyze analyze) {
     bool has_user = false;
     for (const auto& t : turns) has_user = has_user || t.role == "user";
     std::vector<retrieval::LexicalIndex::Analysis> parts;
     parts.reserve(turns.size());
     for (const auto& t : turns) {
-        if (is_key_turn(t.role, has_user)) parts.push_back(retrieval::LexicalIndex::analyze_text(t.content));
+        if (SessionKey::is_key_turn(t.role, has_user)) parts.push_back(analyze(t.content));
     }
     std::vector<const retrieval::LexicalIndex::Analysis*> ptrs;
     ptrs.reserve(parts.size());
@@ -27,20 +31,16 @@ retrieval::LexicalIndex::Analysis SessionKey::analysis(const std::vector<store::
     return retrieval::LexicalIndex::merge(ptrs);
 }
 
+}  // namespace
+
+retrieval::LexicalIndex::Analysis SessionKey::analysis(const std::vector<store::TurnRecord>& turns) {
+    return sum_of_key_turns(turns, [](const std::string& text) { return retrieval::LexicalIndex::analyze_text(text); });
+}
+
 retrieval::LexicalIndex::Analysis SessionKey::analysis_among(const std::vector<store::TurnRecord>& turns,
                                                              const std::vector<std::string>& terms) {
-    bool has_user = false;
-    for (const auto& t : turns) has_user = has_user || t.role == "user";
-    std::vector<retrieval::LexicalIndex::Analysis> parts;
-    parts.reserve(turns.size());
-    for (const auto& t : turns) {
-        if (is_key_turn(t.role, has_user))
-            parts.push_back(retrieval::LexicalIndex::analyze_text_among(t.content, terms));
-    }
-    std::vector<const retrieval::LexicalIndex::Analysis*> ptrs;
-    ptrs.reserve(parts.size());
-    for (const auto& p : parts) ptrs.push_back(&p);
-    return retrieval::LexicalIndex::merge(ptrs);
+    return sum_of_key_turns(
+        turns, [&](const std::string& text) { return retrieval::LexicalIndex::analyze_text_among(text, terms); });
 }
 
 std::vector<float> SessionKey::embedding(const llm::Embedder& embedder, const store::SessionKeyState& state) {

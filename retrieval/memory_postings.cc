@@ -84,7 +84,7 @@ std::uint32_t MemoryPostings::find_term(std::string_view term) const {
 void MemoryPostings::link(std::uint32_t doc) {
     Document& d = docs_[doc - 1];
     d.live = true;
-    d.length = 0;
+    std::uint64_t length = 0;
     for (const auto* it = terms_begin(d); it != terms_begin(d) + d.terms_count; ++it) {
         const auto [term, wdf] = *it;
         auto& list = postings_[term];
@@ -96,11 +96,11 @@ void MemoryPostings::link(std::uint32_t doc) {
                                        [](const Posting& p, std::uint32_t n) { return p.doc < n; });
             list.insert(at, Posting{doc, wdf});
         }
-        d.length += wdf;
+        length += wdf;
     }
     ++live_;
-    total_length_ += d.length;
-    lengths_[doc - 1] = static_cast<std::uint32_t>(d.length);
+    total_length_ += length;
+    lengths_[doc - 1] = static_cast<std::uint32_t>(length);
     ++cube_live_[d.cube];
 }
 
@@ -116,7 +116,7 @@ void MemoryPostings::unlink(std::uint32_t doc) {
     dead_terms_ += d.terms_count;
     d.terms_count = 0;
     --live_;
-    total_length_ -= d.length;
+    total_length_ -= lengths_[doc - 1];
     if (--cube_live_[d.cube] == 0) cube_live_.erase(d.cube);
 }
 
@@ -253,7 +253,8 @@ std::vector<ScoredId> MemoryPostings::search(const std::vector<const MemoryPosti
                                              const MemoryPostings& matched, const TermQuery& query,
                                              const SearchFilter& filter, int k, const Bm25& bm25) {
     std::vector<ScoredId> hits;
-    if (k <= 0) return hits;
+    const std::uint32_t cube = matched.cubes_.find(filter.cube_id);
+    if (k <= 0 || cube == 0) return hits;
     // Collection statistics, as Xapian's Weight sees them for a database made of `statistics`.
     std::uint64_t collection = 0;
     std::uint64_t total_length = 0;
@@ -453,8 +454,6 @@ std::vector<ScoredId> MemoryPostings::search(const std::vector<const MemoryPosti
     Matches all = plain ? or_of_terms() : eval(query, 1.0);
 
     // The filter: cube, role, session, time.
-    const std::uint32_t cube = matched.cubes_.find(filter.cube_id);
-    if (cube == 0) return hits;
     const bool whole = matched.cube_documents(filter.cube_id) == matched.live_;
     std::uint32_t role = 0, session = 0;
     if (filter.role) {

@@ -73,8 +73,7 @@ class MemoryPostings {
         std::uint32_t cube = 0;
         std::uint32_t session = 0;  // 0: none
         std::uint32_t role = 0;     // 0: none
-        TimeMs time = 0;
-        std::uint64_t length = 0;
+        TimeMs time = 0;            // (its length is lengths_[number - 1])
         bool live = false;
         // Its terms: doc_terms_[terms_at, terms_at + terms_count), (term number, wdf) ascending by term text.
         std::size_t terms_at = 0;
